@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+//
+// ichct: weakly supervised intracranial hemorrhage segmentation.
+// Library modules (CTVolume, NeuralCore, WeakSupervision, Metrics) carry every capability;
+// `ichctl` is a thin command-line front over them. The C shims below wrap Debian's system
+// libraries and are not products: no C type leaves the Swift modules.
+
+import PackageDescription
+
+let package = Package(
+    name: "ichct",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "CTVolume", targets: ["CTVolume"]),
+        .library(name: "NeuralCore", targets: ["NeuralCore"]),
+        .library(name: "WeakSupervision", targets: ["WeakSupervision"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
+        .executable(name: "ichctl", targets: ["ichctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims over system headers (apt: libopenblas-dev liblapacke-dev libnifti-dev libpng-dev zlib1g-dev).
+        .systemLibrary(name: "CCBLAS", path: "Sources/CCBLAS"),
+        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .target(
+            name: "CNIfTI",
+            path: "Sources/CNIfTI",
+            cSettings: [.define("HAVE_ZLIB", to: "1")],
+            linkerSettings: [.linkedLibrary("niftiio"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]
+        ),
+
+        // Library modules.
+        .target(name: "CTVolume", dependencies: ["CNIfTI", "CPNG"]),
+        .target(name: "NeuralCore", dependencies: ["CCBLAS", "CLAPACKE"]),
+        .target(name: "Metrics"),
+        .target(name: "WeakSupervision", dependencies: ["CTVolume", "NeuralCore", "Metrics"]),
+
+        // Command-line front end.
+        .executableTarget(
+            name: "ichctl",
+            dependencies: [
+                "CTVolume", "NeuralCore", "WeakSupervision", "Metrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests.
+        .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WeakSupervisionTests", dependencies: ["WeakSupervision", "CTVolume", "NeuralCore", "Metrics"]),
+        .testTarget(name: "ichctlTests", dependencies: ["ichctl"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

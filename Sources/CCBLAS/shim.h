@@ -1,0 +1,2 @@
+// CBLAS from OpenBLAS (Debian: libopenblas-dev). Also exposes OpenBLAS's thread controls.
+#include <cblas.h>

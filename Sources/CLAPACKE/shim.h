@@ -1,0 +1,2 @@
+// LAPACKE (Debian: liblapacke-dev), used for orthogonal initialisation (QR).
+#include <lapacke.h>

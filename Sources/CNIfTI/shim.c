@@ -1,0 +1,2 @@
+// A C target needs one source file; the shim itself is header-only.
+#include "CNIfTI.h"

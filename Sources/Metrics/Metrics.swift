@@ -1,0 +1,1 @@
+// Metrics: segmentation and slice-classification measures.

@@ -1,0 +1,1 @@
+// NeuralCore: Float32 tensors with reverse-mode autodiff, layers, losses, optimizers, checkpoints.

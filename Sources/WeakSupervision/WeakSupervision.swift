@@ -1,0 +1,1 @@
+// WeakSupervision: from slice-level labels to voxel masks.

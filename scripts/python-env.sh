@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Creates .venv with the pinned CPU PyTorch and the reference tools used ONLY by the
+# fixture and benchmark scripts (never by the Swift tests). Prints the python to use.
+#   PYTHON=$(bash scripts/python-env.sh)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="${ICHCT_VENV:-$root/.venv}"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch, nibabel, medpy, monai, surface_distance, sklearn, safetensors" 2>/dev/null; then
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q "torch==2.13.0+cpu" numpy scipy safetensors nibabel medpy monai surface-distance scikit-learn >&2
+fi
+echo "$venv/bin/python"
