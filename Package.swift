@@ -47,6 +47,15 @@ let package = Package(
             ]
         ),
 
+        // Benchmarks (release builds only; see Docs/performance.md).
+        .executableTarget(
+            name: "bench",
+            dependencies: [
+                "CTVolume", "NeuralCore", "WeakSupervision", "Metrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // Tests.
         .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"], resources: [.copy("Fixtures")]),

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// `bench`: release-build benchmarks of ichct, run side by side with the Python peers by
+/// `scripts/bench/*.sh`. Each subcommand prints one JSON object on stdout.
+///
+///     swift run -c release bench <name> [options]
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks of ichct (use a release build).",
+        subcommands: []
+    )
+}

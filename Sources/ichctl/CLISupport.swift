@@ -1,0 +1,65 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Shared plumbing for subcommands: stdout for results, stderr for progress and warnings.
+enum CLI {
+    /// Whether standard error is a terminal (progress is shown there only when it is, unless asked).
+    static var stderrIsTerminal: Bool { isatty(2) != 0 }
+
+    /// Prints `value` as JSON (sorted keys, pretty) on stdout.
+    ///
+    /// JSON has no infinity or NaN: non-finite doubles must be mapped by the encodable type
+    /// itself (the project writes them as the strings "inf", "-inf" and "nan").
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let data = try encoder.encode(value)
+        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
+    /// A line on stderr.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    /// Refuses to replace an existing output unless `force` is set.
+    static func checkOutput(_ url: URL, force: Bool) throws {
+        if !force && FileManager.default.fileExists(atPath: url.path) {
+            throw CLIError.outputExists(url.path)
+        }
+    }
+}
+
+/// Errors the command line itself raises (library errors carry their own descriptions).
+enum CLIError: Error, CustomStringConvertible {
+    case outputExists(String)
+    case invalid(String)
+
+    var description: String {
+        switch self {
+        case .outputExists(let path): return "\(path): already exists (pass --force to replace it)"
+        case .invalid(let message): return message
+        }
+    }
+}
+
+/// Progress lines on stderr: shown on a terminal, or anywhere when `forced` (`--progress`);
+/// silent otherwise so that piped and CI runs stay clean.
+struct ProgressReporter: Sendable {
+    let enabled: Bool
+
+    init(forced: Bool = false, quiet: Bool = false) {
+        enabled = !quiet && (forced || CLI.stderrIsTerminal)
+    }
+
+    func report(_ message: @autoclosure () -> String) {
+        guard enabled else { return }
+        CLI.note(message())
+    }
+}
