@@ -6,8 +6,10 @@ extension Affine {
     /// Algorithm (nibabel `io_orientation`): divide each column of the 3 x 3 part by its
     /// length, replace that matrix by its closest orthogonal matrix (the polar factor
     /// `U Vᵀ` of its SVD `U S Vᵀ`, keeping singular values above `1e-10 * max`), then for
-    /// i, j, k in turn take the world axis with the largest absolute entry in that column,
-    /// its sign giving R/L, A/P or S/I, and remove that world axis from later choices.
+    /// each voxel axis in turn take the world axis with the largest absolute entry in its column,
+    /// its sign giving R/L, A/P or S/I, and remove that world axis from later choices. Axes are
+    /// visited most decided first (largest `max |column entry|`, ties in i, j, k order), as
+    /// nibabel 5 does.
     public var axisCodes: String {
         var rs = [[Double]](repeating: [0, 0, 0], count: 3)
         for c in 0..<3 {
@@ -19,16 +21,18 @@ extension Affine {
         }
         var rot = Affine.polarFactor(rs)
         let labels: [(negative: Character, positive: Character)] = [("L", "R"), ("P", "A"), ("I", "S")]
-        var codes = ""
-        for inAxis in 0..<3 {
+        var codes: [Character] = ["?", "?", "?"]
+        let decided = (0..<3).map { c in (0..<3).map { rot[$0][c] * rot[$0][c] }.max()! }
+        let order = (0..<3).sorted { decided[$0] > decided[$1] || (decided[$0] == decided[$1] && $0 < $1) }
+        for inAxis in order {
             let column = (0..<3).map { rot[$0][inAxis] }
-            let largest = column.map(abs).max() ?? 0
-            guard largest > 1e-8 else { codes.append("?"); continue }
-            let outAxis = column.indices.max { abs(column[$0]) < abs(column[$1]) }!
-            codes.append(column[outAxis] < 0 ? labels[outAxis].negative : labels[outAxis].positive)
+            guard (column.map(abs).max() ?? 0) > 1e-8 else { continue }
+            var outAxis = 0
+            for r in 1..<3 where abs(column[r]) > abs(column[outAxis]) { outAxis = r }
+            codes[inAxis] = column[outAxis] < 0 ? labels[outAxis].negative : labels[outAxis].positive
             for c in 0..<3 { rot[outAxis][c] = 0 }
         }
-        return codes
+        return String(codes)
     }
 
     /// The closest orthogonal matrix `U Vᵀ` to a 3 x 3 matrix `A = U S Vᵀ`, dropping singular

@@ -91,7 +91,7 @@ public enum NIfTI {
             case .truncatedStream:
                 throw CTVolumeError.truncated(path: input.path, reason: "gzip stream ends after \(got) bytes, inside the 348-byte header")
             case .corrupt(let message):
-                throw CTVolumeError.notNIfTI(path: input.path, reason: "corrupt gzip data (\(message))")
+                throw CTVolumeError.io(path: input.path, reason: "corrupt gzip data (\(message))")
             case .system(let message):
                 throw CTVolumeError.io(path: input.path, reason: "read failed: \(message)")
             case .endOfData, nil:
@@ -131,7 +131,7 @@ public enum NIfTI {
             case .truncatedStream:
                 throw CTVolumeError.truncated(path: header.path, reason: "gzip stream ends early (after the voxel data, before its end-of-stream check)")
             case .corrupt(let message):
-                throw CTVolumeError.truncated(path: header.path, reason: "gzip stream fails its check after the voxel data (\(message))")
+                throw CTVolumeError.io(path: header.path, reason: "corrupt gzip data: the stream fails its check after the voxel data (\(message))")
             case .system(let message):
                 throw CTVolumeError.io(path: header.path, reason: "read failed: \(message)")
             }
@@ -179,7 +179,7 @@ public enum NIfTI {
                                     shortfall: GzipInput.Shortfall?, compressed: Bool) -> CTVolumeError {
         switch shortfall {
         case .corrupt(let message):
-            return .truncated(path: header.path, reason: "corrupt gzip data after \(have) bytes of voxels (\(message))")
+            return .io(path: header.path, reason: "corrupt gzip data after \(have) bytes of voxels (\(message))")
         case .system(let message):
             return .io(path: header.path, reason: "read failed: \(message)")
         case .truncatedStream:

@@ -19,6 +19,7 @@ public enum NIfTIScaling: Hashable, Sendable, Codable, CustomStringConvertible {
     /// | slope            | intercept     | result                     |
     /// |------------------|---------------|----------------------------|
     /// | 0, NaN, +-inf    | anything      | `.raw`                     |
+    /// | 1                | 0             | `.raw`                     |
     /// | finite, non-zero | finite        | `.linear(slope, intercept)`|
     /// | finite, non-zero | NaN or +-inf  | throws `invalidHeader`     |
     ///
@@ -31,6 +32,7 @@ public enum NIfTIScaling: Hashable, Sendable, Codable, CustomStringConvertible {
         guard intercept.isFinite else {
             throw CTVolumeError.invalidHeader(path: path, reason: "scl_slope is \(slope) but scl_inter is \(intercept)")
         }
+        if slope == 1 && intercept == 0 { return .raw }
         return .linear(slope: slope, intercept: intercept)
     }
 
