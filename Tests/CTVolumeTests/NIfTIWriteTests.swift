@@ -145,6 +145,15 @@ import CTVolume
         #expect(NIfTIScaling.linear(slope: 1, intercept: 0.5).apply(Double(16_777_217)) == Float(16_777_217.5))
     }
 
+    @Test func axisCodesMatchNibabelOnRandomAffines() {
+        let cases = NIfTIFixture.expected["orientations"] as! [[String: Any]]
+        #expect(cases.count == 48)
+        for c in cases {
+            let affine = Affine(rowMajor: NIfTIFixture.numbers(c["affine"]))
+            #expect(affine.axisCodes == c["codes"] as! String, "\(affine.m)")
+        }
+    }
+
     @Test(arguments: [
         ([1.0, 0, 0, 0, 1, 0, 0, 0, 1], "RAS"),
         ([-1.0, 0, 0, 0, -1, 0, 0, 0, 1], "LPS"),
