@@ -79,6 +79,7 @@ import CTVolume
         Self.expectSameGeometry(header.geometry, source.geometry)
         let back = try NIfTI.readMask(at: url, matching: scan.geometry, shape: scan.shape)
         #expect(back.voxels == mask.voxels)
+        #expect(try NIfTI.readMask(at: url, matching: scan).voxels == mask.voxels)
     }
 
     @Test func existingFileIsRefusedUnlessOverwrite() throws {

@@ -60,6 +60,13 @@ public enum NIfTI {
         return try readMask(at: url)
     }
 
+    /// Reads a label volume that must lie on `reference`'s grid (its shape, affine and spacing).
+    ///
+    /// - Throws: as ``readMask(at:)``, and `.gridMismatch` naming the label file.
+    public static func readMask<Voxel>(at url: URL, matching reference: Volume<Voxel>, tolerance: Double = 1e-3) throws -> MaskVolume {
+        try readMask(at: url, matching: reference.geometry, shape: reference.shape, tolerance: tolerance)
+    }
+
     /// Throws `.gridMismatch` (naming `header.path`) unless the header's grid is `shape` and its
     /// effective affine and spacing match `geometry`'s within `tolerance`.
     public static func checkSameGrid(_ header: NIfTIHeader, shape: GridShape, geometry: Geometry,
