@@ -73,16 +73,14 @@ func insideValues(map: ArraySlice<Float>, roi: ArraySlice<UInt8>) throws -> [Flo
 /// A constant cutoff: keep pixels whose value is greater than `value`.
 ///
 /// The project's prototype used 0.3 on max-normalised Grad-CAM maps (method.md section 11).
+/// Any value is accepted: `-infinity` keeps the whole ROI, a value >= the map's maximum or NaN
+/// keeps nothing.
 public struct FixedThreshold: MapThreshold, Hashable {
     /// The cutoff; a pixel with value > `value` is kept.
     public var value: Float
 
-    /// - Parameter value: the cutoff, finite (for maps in 0...1, usually 0.2 to 0.5).
-    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` when not finite.
-    public init(_ value: Float) throws {
-        guard value.isFinite else {
-            throw WeakSupervisionError.invalidParameter(name: "fixed threshold", reason: "\(value) is not finite")
-        }
+    /// - Parameter value: the cutoff (for maps in 0...1, usually 0.2 to 0.5).
+    public init(_ value: Float) {
         self.value = value
     }
 

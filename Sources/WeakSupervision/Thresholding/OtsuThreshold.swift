@@ -18,9 +18,14 @@ public struct OtsuThreshold: MapThreshold, Hashable {
     /// Number of histogram bins (scikit-image's default 256).
     public var bins: Int
 
-    /// - Parameter bins: at least 2 (default 256).
+    /// Otsu with scikit-image's default 256 bins.
+    public init() {
+        self.bins = 256
+    }
+
+    /// - Parameter bins: at least 2.
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` when `bins < 2`.
-    public init(bins: Int = 256) throws {
+    public init(bins: Int) throws {
         guard bins >= 2 else {
             throw WeakSupervisionError.invalidParameter(name: "Otsu bins", reason: "\(bins) is fewer than 2")
         }
