@@ -63,6 +63,17 @@ public struct KMeans: Sendable, Equatable {
         k: Int, initialization: KMeansInitialization = .kMeansPlusPlus(), restarts: Int = 1,
         maxIterations: Int = 300, tolerance: Double = 1e-4, seedingSampleSize: Int? = nil
     ) throws {
+        self.k = k
+        self.initialization = initialization
+        self.restarts = restarts
+        self.maxIterations = maxIterations
+        self.tolerance = tolerance
+        self.seedingSampleSize = seedingSampleSize
+        try checkParameters()
+    }
+
+    /// The checks of `init`, repeated by `fit` because the properties are settable.
+    func checkParameters() throws {
         guard k >= 1 else { throw WeakSupervisionError.invalidParameter(name: "k", reason: "\(k) is less than 1") }
         guard restarts >= 1 else {
             throw WeakSupervisionError.invalidParameter(name: "restarts", reason: "\(restarts) is less than 1")
@@ -85,12 +96,6 @@ public struct KMeans: Sendable, Equatable {
             }
         default: break
         }
-        self.k = k
-        self.initialization = initialization
-        self.restarts = restarts
-        self.maxIterations = maxIterations
-        self.tolerance = tolerance
-        self.seedingSampleSize = seedingSampleSize
     }
 
     /// Clusters `points`, drawing every random choice from `generator`.
@@ -115,6 +120,7 @@ public struct KMeans: Sendable, Equatable {
     }
 
     private func validate(_ points: FeatureMatrix) throws {
+        try checkParameters()
         guard points.count > 0 else { throw WeakSupervisionError.emptyInput(what: "k-means points") }
         guard points.count >= k else {
             throw WeakSupervisionError.invalidParameter(name: "k", reason: "\(k) clusters for only \(points.count) points")

@@ -34,8 +34,12 @@ public struct HyperdenseClustering: Sendable {
 /// Each stage is public alone: ``cluster(scan:intracranial:using:)`` (k-means alone) and
 /// ``camRegion(cam:intracranial:probabilities:)`` (CAM alone).
 public struct PseudoMaskBuilder: Sendable {
-    /// Clusters of k-means (default 4: e.g. CSF/oedema, white matter, grey matter, blood).
-    public var k: Int
+    /// Clusters of k-means (default 4: e.g. CSF/oedema, white matter, grey matter, blood);
+    /// the `k` of ``kmeans``.
+    public var k: Int {
+        get { kmeans.k }
+        set { kmeans.k = newValue }
+    }
     /// Features clustered per voxel (default `[.hu]`).
     public var features: [VoxelFeature]
     /// Which feature's centroid must lie in `bloodRange` (default 0, the first).
@@ -50,7 +54,7 @@ public struct PseudoMaskBuilder: Sendable {
     public var minimumComponentSize: Int
     /// Where components are taken (default `.slices(.eight)`: 2-D, per slice).
     public var componentScope: ComponentScope
-    /// k-means settings other than k: restarts, iterations, tolerance, seeding.
+    /// The k-means settings: k, restarts, iterations, tolerance, seeding.
     public var kmeans: KMeans
     /// Seed of the k-means random choices when no generator is passed (default 0).
     public var seed: UInt64
@@ -79,7 +83,6 @@ public struct PseudoMaskBuilder: Sendable {
                 name: "minimumComponentSize", reason: "\(minimumComponentSize) is negative")
         }
         self.kmeans = try KMeans(k: k, restarts: restarts, maxIterations: maxIterations, tolerance: tolerance)
-        self.k = k
         self.features = features
         self.rangeFeature = rangeFeature
         self.bloodRange = bloodRange
@@ -106,9 +109,7 @@ public struct PseudoMaskBuilder: Sendable {
             let all = try f.values(scan: scan, intracranial: intracranial)
             return inside.map { all[$0] }
         }
-        var km = kmeans
-        km.k = k
-        let result = try km.fit(try FeatureMatrix(columns: columns), using: &generator)
+        let result = try kmeans.fit(try FeatureMatrix(columns: columns), using: &generator)
         var chosen: Int?
         for (j, c) in result.centroids.enumerated() where bloodRange.contains(c[rangeFeature]) {
             if chosen == nil || c[rangeFeature] > result.centroids[chosen!][rangeFeature] { chosen = j }
