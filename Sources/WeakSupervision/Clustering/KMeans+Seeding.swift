@@ -13,17 +13,32 @@ func kMeansPlusPlusIndices(
     using generator: inout some RandomNumberGenerator
 ) -> [Int] {
     func weight(_ i: Int) -> Double { weights?[i] ?? 1 }
-    func distances(to c: Int) -> [Double] {
+    let chunk = 32_768, chunks = (n + chunk - 1) / chunk
+    /// `min(closest, ||x - x_c||^2)` for every point and its weighted sum (fixed chunks, summed
+    /// in chunk order: the same result on any number of cores).
+    func distances(to c: Int, capping closest: [Double]?) -> (distances: [Double], potential: Double) {
         var out = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            var s = 0.0
-            for f in 0..<d {
-                let e = Double(x[i * d + f]) - Double(x[c * d + f])
-                s += e * e
+        var partial = [Double](repeating: 0, count: chunks)
+        let center = (0..<d).map { Double(x[c * d + $0]) }
+        out.withUnsafeMutableBufferPointer { o in
+            partial.withUnsafeMutableBufferPointer { part in
+                parallelFor(chunks) { b in
+                    var p = 0.0
+                    for i in (b * chunk)..<Swift.min(n, (b + 1) * chunk) {
+                        var s = 0.0
+                        for f in 0..<d {
+                            let e = Double(x[i * d + f]) - center[f]
+                            s += e * e
+                        }
+                        if let closest, closest[i] < s { s = closest[i] }
+                        o[i] = s
+                        p += (weights?[i] ?? 1) * s
+                    }
+                    part[b] = p
+                }
             }
-            out[i] = s
         }
-        return out
+        return (out, partial.reduce(0, +))
     }
     /// First index whose cumulative value is >= r (numpy `searchsorted`, side left), clipped.
     func searchSorted(_ cumulative: [Double], _ r: Double) -> Int {
@@ -46,9 +61,7 @@ func kMeansPlusPlusIndices(
         for i in 0..<n { s += weight(i); cumulative[i] = s }
         chosen.append(searchSorted(cumulative, Double.random(in: 0..<1, using: &generator) * s))
     }
-    var closest = distances(to: chosen[0])
-    var potential = 0.0
-    for i in 0..<n { potential += weight(i) * closest[i] }
+    var (closest, potential) = distances(to: chosen[0], capping: nil)
 
     var cumulative = [Double](repeating: 0, count: n)
     for _ in 1..<k {
@@ -61,12 +74,7 @@ func kMeansPlusPlusIndices(
         var bestIndex = candidates[0]
         var bestDistances = closest
         for c in candidates {
-            var dc = distances(to: c)
-            var p = 0.0
-            for i in 0..<n {
-                if closest[i] < dc[i] { dc[i] = closest[i] }
-                p += weight(i) * dc[i]
-            }
+            let (dc, p) = distances(to: c, capping: closest)
             if p < bestPotential {   // strict: the first best candidate wins (numpy argmin)
                 bestPotential = p
                 bestIndex = c
