@@ -40,6 +40,7 @@ public struct ComponentLabels: Sendable, Equatable {
     /// Number of components.
     public var count: Int { sizes.count }
 
+    /// Labels (0 background, 1 ... count) and the size of each component, in label order.
     public init(labels: [Int32], sizes: [Int]) {
         self.labels = labels
         self.sizes = sizes
