@@ -179,6 +179,12 @@ public enum SurfaceDistance {
         SurfelDistances(truth: truth, prediction: prediction)
     }
 
+    /// `lookup_tables.create_table_neighbour_code_to_surface_area(spacing_mm)`: the surfel
+    /// area (mm²) of each of the 256 neighbour codes at this spacing.
+    public static func createTableNeighbourCodeToSurfaceArea(spacing: SIMD3<Double>) -> [Double] {
+        NeighbourCodeTable.surfaceAreas(spacing: spacing)
+    }
+
     /// `compute_robust_hausdorff(surface_distances, percent)`.
     public static func computeRobustHausdorff(_ distances: SurfelDistances, percent: Double) -> Double {
         distances.robustHausdorff(percent: percent)

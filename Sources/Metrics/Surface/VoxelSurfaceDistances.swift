@@ -111,24 +111,38 @@ public struct VoxelSurfaceDistances: Sendable {
 
     // MARK: - MONAI (percentile per direction, then the larger)
 
-    /// MONAI `compute_hausdorff_distance(percentile:directed:)`: the percentile (linear, as
-    /// `torch.quantile`) of each direction's distances, then the larger; `directed` keeps the
-    /// prediction-to-truth direction only. `percentile` nil or 0 means the maximum, as in MONAI.
+    /// MONAI `compute_hausdorff_distance(percentile:directed:)`: the percentile of each
+    /// direction's distances, then the larger; `directed` keeps the prediction-to-truth
+    /// direction only. `percentile` nil or 0 means the maximum, as in MONAI.
     /// `+inf` when one mask is empty, NaN when both are.
     ///
-    /// MONAI computes in float32; this is float64, so the two agree to about 1e-7 relative.
+    /// MONAI returns float32 and `torch.quantile` works in float32 (rank `q (n - 1)`, then
+    /// `torch.lerp`); that arithmetic is reproduced here, so the result is MONAI's float32
+    /// value to the bit, widened to Double.
     public func monaiHausdorff(percentile: Double? = nil, directed: Bool = false) -> Double {
+        precondition(percentile.map { $0 >= 0 && $0 <= 100 } ?? true, "monaiHausdorff: percentile outside 0...100")
         if let special = emptyCase { return special }
         let directions = directed ? [predictionToTruth] : [predictionToTruth, truthToPrediction]
-        var result = -Double.infinity
+        var result = -Float.infinity
         for d in directions {
             if let q = percentile, q != 0 {
-                result = max(result, NumPyReductions.percentile(d, q))
+                result = max(result, Self.torchQuantile(d.map { Float($0) }.sorted(), Float(q / 100)))
             } else {
-                result = max(result, d.max()!)
+                result = max(result, Float(d.max()!))
             }
         }
-        return result
+        return Double(result)
+    }
+
+    /// `torch.quantile(values, q)` (linear) in float32 on sorted values.
+    static func torchQuantile(_ sorted: [Float], _ q: Float) -> Float {
+        let rank = q * Float(sorted.count - 1)
+        let below = Int(rank.rounded(.down))
+        let above = min(Int(rank.rounded(.up)), sorted.count - 1)
+        let weight = rank - Float(below)
+        let (a, b) = (sorted[below], sorted[above])
+        // at::lerp: weight < 0.5 ? a + weight (b - a) : b - (b - a)(1 - weight)
+        return weight < 0.5 ? a + weight * (b - a) : b - (b - a) * (1 - weight)
     }
 
     /// The result of every distance when a mask is empty: NaN when both are, `+inf` when one
