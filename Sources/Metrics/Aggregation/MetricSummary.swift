@@ -10,7 +10,7 @@ public struct MetricSummary: Hashable, Sendable, Codable {
     /// Sample standard deviation (n - 1 in the denominator, as pandas and R) of the non-NaN
     /// values; NaN for fewer than two, `+inf` if any value is infinite.
     public var standardDeviation: Double
-    /// Median of the non-NaN values (NumPy's linear percentile 50); NaN if there are none.
+    /// Median of the non-NaN values (`numpy.median`); NaN if there are none.
     public var median: Double
     /// Number of values used (non-NaN).
     public var count: Int
@@ -26,7 +26,7 @@ public struct MetricSummary: Hashable, Sendable, Codable {
         count = used.count
         excluded = values.count - used.count
         infinite = used.filter { $0.isInfinite }.count
-        median = NumPyReductions.percentile(used, 50)
+        median = NumPyReductions.median(used)
         guard !used.isEmpty else {
             mean = .nan
             standardDeviation = .nan

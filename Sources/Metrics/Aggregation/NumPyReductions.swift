@@ -37,6 +37,17 @@ public enum NumPyReductions {
         return lerp(sorted[lo], sorted[hi], gamma)
     }
 
+    /// `numpy.median`: the middle value, or the mean `(a + b) / 2` of the two middle values
+    /// (so the median of `[0, inf]` is `inf`, where the 50th percentile's interpolation would
+    /// give NaN). NaN for no values or any NaN.
+    public static func median(_ values: [Double]) -> Double {
+        if values.isEmpty || values.contains(where: { $0.isNaN }) { return .nan }
+        let sorted = values.sorted()
+        let n = sorted.count
+        if n % 2 == 1 { return sorted[n / 2] }
+        return (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+    }
+
     /// NumPy's `_lerp(a, b, t)`: `a + (b - a) t`, or `b - (b - a)(1 - t)` when `t >= 0.5`.
     @inline(__always)
     static func lerp(_ a: Double, _ b: Double, _ t: Double) -> Double {
