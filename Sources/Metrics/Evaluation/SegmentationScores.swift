@@ -52,9 +52,8 @@ public struct SegmentationScores: Hashable, Sendable, Codable {
     /// - Parameter tolerance: NSD tolerance in mm (default ``defaultTolerance``).
     /// - Precondition: both masks have the same shape.
     public init(prediction: BinaryMask, truth: BinaryMask, tolerance: Double = SegmentationScores.defaultTolerance) {
-        precondition(prediction.shape == truth.shape,
-                     "SegmentationScores: prediction \(prediction.shape) and truth \(truth.shape) differ")
-        let counts = ConfusionCounts(prediction: prediction, truth: truth)
+        let pair = MaskPair(prediction: prediction, truth: truth)
+        let counts = ConfusionCounts(pair)
         self.counts = counts
         dice = counts.dice
         smoothedDice = counts.smoothedDice
@@ -66,14 +65,14 @@ public struct SegmentationScores: Hashable, Sendable, Codable {
         predictionVolumeML = Double(counts.predictedPositives) * truth.voxelVolumeML
         truthVolumeML = Double(counts.actualPositives) * truth.voxelVolumeML
 
-        let voxel = VoxelSurfaceDistances(prediction: prediction, truth: truth)
+        let voxel = VoxelSurfaceDistances(pair)
         medpyHD = voxel.hausdorff
         medpyHD95 = voxel.hausdorff95
         medpyASSD = voxel.averageSymmetricSurfaceDistance
         monaiHD = voxel.monaiHausdorff()
         monaiHD95 = voxel.monaiHausdorff(percentile: 95)
 
-        let surfels = SurfelDistances(truth: truth, prediction: prediction)
+        let surfels = SurfelDistances(pair)
         surfaceDistanceHD = surfels.robustHausdorff(percent: 100)
         surfaceDistanceHD95 = surfels.robustHausdorff(percent: 95)
         normalizedSurfaceDice = surfels.surfaceDice(tolerance: tolerance)

@@ -37,36 +37,36 @@ public struct SurfelDistances: Sendable {
     /// - Precondition: both masks have the same shape.
     /// Complexity: O(voxels of the bounding box) plus a sort of the surfels.
     public init(truth: BinaryMask, prediction: BinaryMask) {
-        precondition(prediction.shape == truth.shape,
-                     "SurfelDistances: prediction \(prediction.shape) and truth \(truth.shape) differ")
-        let predBox = prediction.boundingBox
-        let truthBox = truth.boundingBox
-        guard let box = predBox.map({ b in truthBox.map { b.union($0) } ?? b }) ?? truthBox else {
+        self.init(MaskPair(prediction: prediction, truth: truth))
+    }
+
+    init(_ pair: MaskPair) {
+        if pair.bothEmpty {
             self.init(truthToPrediction: [], truthAreas: [], predictionToTruth: [], predictionAreas: [])
             return
         }
-        let spacing = truth.spacing
+        let spacing = pair.spacing
         let areaTable = NeighbourCodeTable.surfaceAreas(spacing: spacing)
-        let (gt, inner) = truth.cropped(to: box)
-        let (pred, _) = prediction.cropped(to: box)
+        let inner = pair.shape
         let corners = MaskShape(inner.x + 1, inner.y + 1, inner.z + 1)
-        let gtCodes = Self.neighbourCodes(gt, inner: inner, corners: corners)
-        let predCodes = Self.neighbourCodes(pred, inner: inner, corners: corners)
+        let gtCodes = Self.neighbourCodes(pair.truth, inner: inner, corners: corners)
+        let predCodes = Self.neighbourCodes(pair.prediction, inner: inner, corners: corners)
         let gtBorder = gtCodes.map { $0 != 0 && $0 != 255 }
         let predBorder = predCodes.map { $0 != 0 && $0 != 255 }
-        let gtHas = gtBorder.contains(true)
-        let predHas = predBorder.contains(true)
-        let distToGt = gtHas ? EuclideanDistanceTransform.squaredDistances(toFeatures: gtBorder, shape: corners, spacing: spacing) : nil
-        let distToPred = predHas ? EuclideanDistanceTransform.squaredDistances(toFeatures: predBorder, shape: corners, spacing: spacing) : nil
+        // An empty mask has no surfels; the other's distances are then all +inf.
+        let distToGt = pair.truthEmpty ? [Double](repeating: .infinity, count: corners.count)
+            : EuclideanDistanceTransform.squaredDistances(toFeatures: gtBorder, shape: corners, spacing: spacing)
+        let distToPred = pair.predictionEmpty ? [Double](repeating: .infinity, count: corners.count)
+            : EuclideanDistanceTransform.squaredDistances(toFeatures: predBorder, shape: corners, spacing: spacing)
 
         var dGt: [Double] = [], aGt: [Double] = [], dPred: [Double] = [], aPred: [Double] = []
         for n in 0..<corners.count {
             if gtBorder[n] {
-                dGt.append(distToPred.map { $0[n].squareRoot() } ?? .infinity)
+                dGt.append(distToPred[n].squareRoot())
                 aGt.append(areaTable[Int(gtCodes[n])])
             }
             if predBorder[n] {
-                dPred.append(distToGt.map { $0[n].squareRoot() } ?? .infinity)
+                dPred.append(distToGt[n].squareRoot())
                 aPred.append(areaTable[Int(predCodes[n])])
             }
         }

@@ -29,23 +29,20 @@ public struct VoxelSurfaceDistances: Sendable {
     /// - Precondition: both masks have the same shape.
     /// Complexity: O(voxels of the bounding box).
     public init(prediction: BinaryMask, truth: BinaryMask) {
-        precondition(prediction.shape == truth.shape,
-                     "VoxelSurfaceDistances: prediction \(prediction.shape) and truth \(truth.shape) differ")
-        let predBox = prediction.boundingBox
-        let truthBox = truth.boundingBox
-        guard let box = predBox.map({ b in truthBox.map { b.union($0) } ?? b }) ?? truthBox else {
+        self.init(MaskPair(prediction: prediction, truth: truth))
+    }
+
+    init(_ pair: MaskPair) {
+        if pair.bothEmpty {
             self.init(predictionToTruth: [], truthToPrediction: [])
             return
         }
-        let spacing = truth.spacing
-        let (pred, shape) = prediction.cropped(to: box)
-        let (gt, _) = truth.cropped(to: box)
-        let predBorder = Self.borders(of: pred, shape: shape)
-        let truthBorder = Self.borders(of: gt, shape: shape)
-        self.init(predictionToTruth: Self.distances(from: predBorder, to: truthBorder, present: truthBox != nil,
-                                                    shape: shape, spacing: spacing),
-                  truthToPrediction: Self.distances(from: truthBorder, to: predBorder, present: predBox != nil,
-                                                    shape: shape, spacing: spacing))
+        let predBorder = Self.borders(of: pair.prediction, shape: pair.shape)
+        let truthBorder = Self.borders(of: pair.truth, shape: pair.shape)
+        self.init(predictionToTruth: Self.distances(from: predBorder, to: truthBorder, present: !pair.truthEmpty,
+                                                    shape: pair.shape, spacing: pair.spacing),
+                  truthToPrediction: Self.distances(from: truthBorder, to: predBorder, present: !pair.predictionEmpty,
+                                                    shape: pair.shape, spacing: pair.spacing))
     }
 
     /// Border voxels by erosion with the 6-neighbourhood, outside counting as background.
@@ -79,7 +76,11 @@ public struct VoxelSurfaceDistances: Sendable {
         let field = EuclideanDistanceTransform.squaredDistances(toFeatures: to, shape: shape, spacing: spacing)
         var out: [Double] = []
         out.reserveCapacity(from.count / 8)
-        for n in 0..<from.count where from[n] { out.append(field[n].squareRoot()) }
+        from.withUnsafeBufferPointer { f in
+            field.withUnsafeBufferPointer { d in
+                for n in 0..<f.count where f[n] { out.append(d[n].squareRoot()) }
+            }
+        }
         return out
     }
 
