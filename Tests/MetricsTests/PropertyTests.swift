@@ -95,6 +95,16 @@ func padded(_ mask: BinaryMask, by pad: Int) -> BinaryMask {
             let brute = points.map { (($0 - p) * ($0 - p)).sum().squareRoot() }.min()!
             #expect(close(fast[n], brute, rtol: 1e-14))
         }
+        let queries = Array(stride(from: 0, to: s.count, by: 3))
+        let squared = EuclideanDistanceTransform.squaredDistances(toFeatures: features, shape: s, spacing: sp)
+        #expect(EuclideanDistanceTransform.squaredDistances(toFeatures: features, shape: s, spacing: sp, at: queries)
+                == queries.map { squared[$0] })
+        // A deep grid takes the full z pass.
+        let deep = MaskShape(3, 2, 70)
+        let deepFeatures = (0..<deep.count).map { $0 % 37 == 5 }
+        let deepField = EuclideanDistanceTransform.squaredDistances(toFeatures: deepFeatures, shape: deep, spacing: sp)
+        #expect(EuclideanDistanceTransform.squaredDistances(toFeatures: deepFeatures, shape: deep, spacing: sp,
+                                                            at: [0, 100, 419]) == [deepField[0], deepField[100], deepField[419]])
         #expect(EuclideanDistanceTransform.distances(toFeatures: [Bool](repeating: false, count: 8), shape: MaskShape(2, 2, 2),
                                                      spacing: SIMD3(1, 1, 1)).allSatisfy { $0 == .infinity })
     }

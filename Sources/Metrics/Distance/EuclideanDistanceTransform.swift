@@ -42,6 +42,61 @@ public enum EuclideanDistanceTransform {
         return field
     }
 
+    /// Squared distances (mm²) to the nearest feature voxel at the voxels `queries` (linear
+    /// indices) only: the same values as ``squaredDistances(toFeatures:shape:spacing:)`` at
+    /// those indices.
+    ///
+    /// The passes along x and y run on the whole grid; along z, when the grid is at most 64
+    /// slices deep (CT), each query takes the minimum over its column, `min_k' ((k - k') sz)² + G(k')`,
+    /// which for a sparse set of surface voxels costs far less than the full pass.
+    /// Complexity: O(voxels + queries * z).
+    public static func squaredDistances(toFeatures features: [Bool], shape: MaskShape, spacing: SIMD3<Double>,
+                                        at queries: [Int]) -> [Double] {
+        precondition(features.count == shape.count, "EuclideanDistanceTransform: \(features.count) voxels for a \(shape) grid")
+        guard shape.z <= 64 else {
+            let field = squaredDistances(toFeatures: features, shape: shape, spacing: spacing)
+            return queries.map { field[$0] }
+        }
+        var field = [Double](repeating: .infinity, count: shape.count)
+        var out = [Double](repeating: .infinity, count: queries.count)
+        guard shape.count > 0, !queries.isEmpty else { return out }
+        let plane = shape.x * shape.y
+        let sz = spacing.z
+        features.withUnsafeBufferPointer { feat in
+            field.withUnsafeMutableBufferPointer { buffer in
+                let f = Shared(feat.baseAddress!)
+                let o = Shared(buffer.baseAddress!)
+                firstPass(features: f, out: o, shape: shape, spacing: spacing.x)
+                envelopePass(o, count: shape.y, stride: shape.x,
+                             lines: shape.x * shape.z, lineStart: { line in
+                                 (line % shape.x) + (line / shape.x) * plane
+                             }, spacing: spacing.y)
+                queries.withUnsafeBufferPointer { q in
+                    out.withUnsafeMutableBufferPointer { result in
+                        let qs = Shared(q.baseAddress!)
+                        let r = Shared(result.baseAddress!)
+                        let nz = shape.z
+                        parallelChunks(q.count, minimumChunk: 1024) { range in
+                            for n in range {
+                                let index = qs.base[n]
+                                let k = index / plane
+                                let column = index - k * plane
+                                var best = Double.infinity
+                                for kk in 0..<nz {
+                                    let d = Double(k - kk) * sz
+                                    let value = d * d + o.base[column + kk * plane]
+                                    if value < best { best = value }
+                                }
+                                r.base[n] = best
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// Distances (mm) from every voxel to the nearest feature voxel: the square root of
     /// ``squaredDistances(toFeatures:shape:spacing:)``.
     public static func distances(toFeatures features: [Bool], shape: MaskShape,
@@ -96,9 +151,11 @@ public enum EuclideanDistanceTransform {
         guard n > 1 else { return }
         parallelChunks(lines) { range in
             var f = [Double](repeating: 0, count: n)
+            var h = [Double](repeating: 0, count: n)
             var v = [Int](repeating: 0, count: n)
             var z = [Double](repeating: 0, count: n + 1)
             f.withUnsafeMutableBufferPointer { f in
+              h.withUnsafeMutableBufferPointer { h in
                 v.withUnsafeMutableBufferPointer { v in
                     z.withUnsafeMutableBufferPointer { z in
                         for line in range {
@@ -110,27 +167,36 @@ public enum EuclideanDistanceTransform {
                                 if value.isFinite { anyFinite = true }
                             }
                             guard anyFinite else { continue }
-                            lowerEnvelope(f: f, v: v, z: z, n: n, spacing: s) { q, value in
+                            lowerEnvelope(f: f, h: h, v: v, z: z, n: n, spacing: s) { q, value in
                                 field.base[start + q * stride] = value
                             }
                         }
                     }
                 }
+              }
             }
         }
     }
 
     /// Felzenszwalb–Huttenlocher on one line: `d(p) = min_q ((p - q) s)² + f(q)` over the
-    /// finite `f(q)`. Intersections are kept in index units (divided by s²).
+    /// finite `f(q)`. In index units the parabola of q is `(p - q)² + g(q)` with
+    /// `g(q) = f(q) / s²`, so two parabolas q > r cross at `(h(q) - h(r)) / (2(q - r))` with
+    /// `h(q) = g(q) + q²` (kept in `h`); a parabola is popped by a multiplication, and the
+    /// division happens once per kept parabola. Outputs use the untouched `f`, so values are
+    /// `(p - q)² s² + f(q)` exactly as the definition rounds them.
     @inline(__always)
-    private static func lowerEnvelope(f: UnsafeMutableBufferPointer<Double>, v: UnsafeMutableBufferPointer<Int>,
+    private static func lowerEnvelope(f: UnsafeMutableBufferPointer<Double>, h: UnsafeMutableBufferPointer<Double>,
+                                      v: UnsafeMutableBufferPointer<Int>,
                                       z: UnsafeMutableBufferPointer<Double>, n: Int, spacing s: Double,
                                       write: (Int, Double) -> Void) {
-        let s2 = s * s
+        let inverse = 1 / (s * s)
         var k = -1
         for q in 0..<n {
             let fq = f[q]
             guard fq.isFinite else { continue }
+            let dq = Double(q)
+            let hq = fq * inverse + dq * dq
+            h[q] = hq
             if k < 0 {
                 k = 0
                 v[0] = q
@@ -138,21 +204,14 @@ public enum EuclideanDistanceTransform {
                 z[1] = .infinity
                 continue
             }
-            let dq = Double(q)
-            var x: Double
-            while true {
-                let p = v[k]
-                let dp = Double(p)
-                x = ((fq - f[p]) / s2 + (dq * dq - dp * dp)) / (2 * (dq - dp))
-                if x <= z[k] && k > 0 { k -= 1 } else { break }
+            // Pop while the new parabola is below the top one at the top's left boundary:
+            // x(q, r) <= z[k]  <=>  h(q) - h(r) <= 2 (q - r) z[k]   (q > r).
+            while k > 0 {
+                let r = v[k]
+                if hq - h[r] <= 2 * (dq - Double(r)) * z[k] { k -= 1 } else { break }
             }
-            if x <= z[k] {
-                // k == 0 and the new parabola is below the first everywhere to its right of -inf.
-                v[0] = q
-                z[0] = -.infinity
-                z[1] = .infinity
-                continue
-            }
+            let r = v[k]
+            let x = (hq - h[r]) / (2 * (dq - Double(r)))
             k += 1
             v[k] = q
             z[k] = x

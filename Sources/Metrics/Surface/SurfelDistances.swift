@@ -54,22 +54,19 @@ public struct SurfelDistances: Sendable {
         let gtBorder = gtCodes.map { $0 != 0 && $0 != 255 }
         let predBorder = predCodes.map { $0 != 0 && $0 != 255 }
         // An empty mask has no surfels; the other's distances are then all +inf.
-        let distToGt = pair.truthEmpty ? [Double](repeating: .infinity, count: corners.count)
-            : EuclideanDistanceTransform.squaredDistances(toFeatures: gtBorder, shape: corners, spacing: spacing)
-        let distToPred = pair.predictionEmpty ? [Double](repeating: .infinity, count: corners.count)
-            : EuclideanDistanceTransform.squaredDistances(toFeatures: predBorder, shape: corners, spacing: spacing)
-
-        var dGt: [Double] = [], aGt: [Double] = [], dPred: [Double] = [], aPred: [Double] = []
+        var gtSurfels: [Int] = [], predSurfels: [Int] = []
         for n in 0..<corners.count {
-            if gtBorder[n] {
-                dGt.append(distToPred[n].squareRoot())
-                aGt.append(areaTable[Int(gtCodes[n])])
-            }
-            if predBorder[n] {
-                dPred.append(distToGt[n].squareRoot())
-                aPred.append(areaTable[Int(predCodes[n])])
-            }
+            if gtBorder[n] { gtSurfels.append(n) }
+            if predBorder[n] { predSurfels.append(n) }
         }
+        let dGt = pair.predictionEmpty ? [Double](repeating: .infinity, count: gtSurfels.count)
+            : EuclideanDistanceTransform.squaredDistances(toFeatures: predBorder, shape: corners, spacing: spacing,
+                                                          at: gtSurfels).map { $0.squareRoot() }
+        let dPred = pair.truthEmpty ? [Double](repeating: .infinity, count: predSurfels.count)
+            : EuclideanDistanceTransform.squaredDistances(toFeatures: gtBorder, shape: corners, spacing: spacing,
+                                                          at: predSurfels).map { $0.squareRoot() }
+        let aGt = gtSurfels.map { areaTable[Int(gtCodes[$0])] }
+        let aPred = predSurfels.map { areaTable[Int(predCodes[$0])] }
         self.init(truthToPrediction: dGt, truthAreas: aGt, predictionToTruth: dPred, predictionAreas: aPred)
     }
 

@@ -73,15 +73,13 @@ public struct VoxelSurfaceDistances: Sendable {
                           spacing: SIMD3<Double>) -> [Double] {
         guard from.contains(true) else { return [] }
         guard present else { return from.compactMap { $0 ? Double.infinity : nil } }
-        let field = EuclideanDistanceTransform.squaredDistances(toFeatures: to, shape: shape, spacing: spacing)
-        var out: [Double] = []
-        out.reserveCapacity(from.count / 8)
+        var queries: [Int] = []
+        queries.reserveCapacity(from.count / 8)
         from.withUnsafeBufferPointer { f in
-            field.withUnsafeBufferPointer { d in
-                for n in 0..<f.count where f[n] { out.append(d[n].squareRoot()) }
-            }
+            for n in 0..<f.count where f[n] { queries.append(n) }
         }
-        return out
+        return EuclideanDistanceTransform.squaredDistances(toFeatures: to, shape: shape, spacing: spacing, at: queries)
+            .map { $0.squareRoot() }
     }
 
     // MARK: - MedPy (distances of both directions pooled)
