@@ -9,7 +9,8 @@ import Foundation
 ///
 /// Algorithm: Felzenszwalb & Huttenlocher, "Distance Transforms of Sampled Functions"
 /// (Theory of Computing 8, 2012): the squared distance is separable, so it is computed by one
-/// 1-D pass per axis, each the lower envelope of parabolas `(p - q)² s² + f(q)`. Every pass is
+/// 1-D pass per axis (y on the binary image by two sweeps, then x and z), each the lower
+/// envelope of parabolas `(p - q)² s² + f(q)`. Every pass is
 /// linear in its line length, so the transform is O(voxels); lines are spread over the cores
 /// with `DispatchQueue.concurrentPerform`.
 public enum EuclideanDistanceTransform {
@@ -30,11 +31,9 @@ public enum EuclideanDistanceTransform {
             field.withUnsafeMutableBufferPointer { out in
                 let f = Shared(feat.baseAddress!)
                 let o = Shared(out.baseAddress!)
-                firstPass(features: f, out: o, shape: shape, spacing: spacing.x)
-                envelopePass(o, count: shape.y, stride: shape.x,
-                             lines: shape.x * shape.z, lineStart: { line in
-                                 (line % shape.x) + (line / shape.x) * shape.x * shape.y
-                             }, spacing: spacing.y)
+                firstPass(features: f, out: o, shape: shape, spacing: spacing.y)
+                envelopePass(o, count: shape.x, stride: 1, lines: shape.y * shape.z,
+                             lineStart: { $0 * shape.x }, spacing: spacing.x)
                 envelopePass(o, count: shape.z, stride: shape.x * shape.y,
                              lines: shape.x * shape.y, lineStart: { $0 }, spacing: spacing.z)
             }
@@ -46,7 +45,7 @@ public enum EuclideanDistanceTransform {
     /// indices) only: the same values as ``squaredDistances(toFeatures:shape:spacing:)`` at
     /// those indices.
     ///
-    /// The passes along x and y run on the whole grid; along z, when the grid is at most 64
+    /// The passes along y and x run on the whole grid; along z, when the grid is at most 64
     /// slices deep (CT), each query takes the minimum over its column, `min_k' ((k - k') sz)² + G(k')`,
     /// which for a sparse set of surface voxels costs far less than the full pass.
     /// Complexity: O(voxels + queries * z).
@@ -66,11 +65,9 @@ public enum EuclideanDistanceTransform {
             field.withUnsafeMutableBufferPointer { buffer in
                 let f = Shared(feat.baseAddress!)
                 let o = Shared(buffer.baseAddress!)
-                firstPass(features: f, out: o, shape: shape, spacing: spacing.x)
-                envelopePass(o, count: shape.y, stride: shape.x,
-                             lines: shape.x * shape.z, lineStart: { line in
-                                 (line % shape.x) + (line / shape.x) * plane
-                             }, spacing: spacing.y)
+                firstPass(features: f, out: o, shape: shape, spacing: spacing.y)
+                envelopePass(o, count: shape.x, stride: 1, lines: shape.y * shape.z,
+                             lineStart: { $0 * shape.x }, spacing: spacing.x)
                 queries.withUnsafeBufferPointer { q in
                     out.withUnsafeMutableBufferPointer { result in
                         let qs = Shared(q.baseAddress!)
@@ -117,28 +114,35 @@ public enum EuclideanDistanceTransform {
 
     // MARK: - Passes
 
-    /// Pass along x on the binary input: the nearest feature on the row, by two sweeps.
+    /// Pass along y on the binary input: the nearest feature in each column of a slice, by a
+    /// forward and a backward sweep over rows (contiguous, whole rows at a time).
     private static func firstPass(features: Shared<Bool>, out: Shared<Double>, shape: MaskShape, spacing: Double) {
-        let n = shape.x
-        let rows = shape.y * shape.z
-        parallelChunks(rows) { range in
-            for row in range {
-                let base = row * n
-                var last = -1
-                for i in 0..<n {
-                    if features.base[base + i] { last = i }
-                    if last >= 0 {
-                        let d = Double(i - last) * spacing
-                        out.base[base + i] = d * d
+        let (nx, ny) = (shape.x, shape.y)
+        parallelChunks(shape.z, minimumChunk: 1) { slices in
+            var last = [Int](repeating: -1, count: nx)
+            for k in slices {
+                let base = k * nx * ny
+                for i in 0..<nx { last[i] = -1 }
+                for j in 0..<ny {
+                    let row = base + j * nx
+                    for i in 0..<nx {
+                        if features.base[row + i] { last[i] = j }
+                        if last[i] >= 0 {
+                            let d = Double(j - last[i]) * spacing
+                            out.base[row + i] = d * d
+                        }
                     }
                 }
-                last = -1
-                for i in stride(from: n - 1, through: 0, by: -1) {
-                    if features.base[base + i] { last = i }
-                    if last >= 0 {
-                        let d = Double(last - i) * spacing
-                        let dd = d * d
-                        if dd < out.base[base + i] { out.base[base + i] = dd }
+                for i in 0..<nx { last[i] = -1 }
+                for j in stride(from: ny - 1, through: 0, by: -1) {
+                    let row = base + j * nx
+                    for i in 0..<nx {
+                        if features.base[row + i] { last[i] = j }
+                        if last[i] >= 0 {
+                            let d = Double(last[i] - j) * spacing
+                            let dd = d * d
+                            if dd < out.base[row + i] { out.base[row + i] = dd }
+                        }
                     }
                 }
             }
