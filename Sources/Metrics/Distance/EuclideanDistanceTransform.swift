@@ -45,10 +45,13 @@ public enum EuclideanDistanceTransform {
     /// indices) only: the same values as ``squaredDistances(toFeatures:shape:spacing:)`` at
     /// those indices.
     ///
-    /// The passes along y and x run on the whole grid; along z, when the grid is at most 64
-    /// slices deep (CT), each query takes the minimum over its column, `min_k' ((k - k') sz)² + G(k')`,
-    /// which for a sparse set of surface voxels costs far less than the full pass.
-    /// Complexity: O(voxels + queries * z).
+    /// The binary pass along y runs on the whole grid; then each query searches the x-z plane
+    /// around it outward, stopping once the offset alone exceeds the best value found. For a
+    /// sparse set of surface voxels near the features that costs far less than the two full
+    /// passes; a query whose search grows past a budget (far from every feature) falls back
+    /// to the full pass along x and a search along z. Grids deeper than 64 slices take the
+    /// full transform. The values are bit for bit those of the full transform.
+    /// Complexity: O(voxels + queries * budget).
     public static func squaredDistances(toFeatures features: [Bool], shape: MaskShape, spacing: SIMD3<Double>,
                                         at queries: [Int]) -> [Double] {
         precondition(features.count == shape.count, "EuclideanDistanceTransform: \(features.count) voxels for a \(shape) grid")
@@ -59,32 +62,35 @@ public enum EuclideanDistanceTransform {
         var field = [Double](repeating: .infinity, count: shape.count)
         var out = [Double](repeating: .infinity, count: queries.count)
         guard shape.count > 0, !queries.isEmpty else { return out }
-        let plane = shape.x * shape.y
-        let sz = spacing.z
+        var unresolved = [Bool](repeating: false, count: queries.count)
         features.withUnsafeBufferPointer { feat in
             field.withUnsafeMutableBufferPointer { buffer in
                 let f = Shared(feat.baseAddress!)
                 let o = Shared(buffer.baseAddress!)
                 firstPass(features: f, out: o, shape: shape, spacing: spacing.y)
-                envelopePass(o, count: shape.x, stride: 1, lines: shape.y * shape.z,
-                             lineStart: { $0 * shape.x }, spacing: spacing.x)
                 queries.withUnsafeBufferPointer { q in
                     out.withUnsafeMutableBufferPointer { result in
-                        let qs = Shared(q.baseAddress!)
-                        let r = Shared(result.baseAddress!)
-                        let nz = shape.z
-                        parallelChunks(q.count, minimumChunk: 1024) { range in
-                            for n in range {
-                                let index = qs.base[n]
-                                let k = index / plane
-                                let column = index - k * plane
-                                var best = Double.infinity
-                                for kk in 0..<nz {
-                                    let d = Double(k - kk) * sz
-                                    let value = d * d + o.base[column + kk * plane]
-                                    if value < best { best = value }
+                        unresolved.withUnsafeMutableBufferPointer { flags in
+                            let qs = Shared(q.baseAddress!)
+                            let r = Shared(result.baseAddress!)
+                            let u = Shared(flags.baseAddress!)
+                            parallelChunks(q.count, minimumChunk: 256) { range in
+                                for n in range {
+                                    if let value = searchXZ(o, shape: shape, spacing: spacing, at: qs.base[n]) {
+                                        r.base[n] = value
+                                    } else {
+                                        u.base[n] = true
+                                    }
                                 }
-                                r.base[n] = best
+                            }
+                            guard flags.contains(true) else { return }
+                            // Far queries: the full pass along x, then each column along z.
+                            envelopePass(o, count: shape.x, stride: 1, lines: shape.y * shape.z,
+                                         lineStart: { $0 * shape.x }, spacing: spacing.x)
+                            parallelChunks(q.count, minimumChunk: 256) { range in
+                                for n in range where u.base[n] {
+                                    r.base[n] = searchZ(o, shape: shape, spacing: spacing.z, at: qs.base[n])
+                                }
                             }
                         }
                     }
@@ -92,6 +98,84 @@ public enum EuclideanDistanceTransform {
             }
         }
         return out
+    }
+
+    /// The squared distance at voxel `index` from the field after the y pass, by searching
+    /// slices outward along z and, in each, voxels outward along x, stopping as soon as the
+    /// offset alone exceeds the best value. The value is `dz² + (dx² + Y)`, associated as the
+    /// separable passes associate it, so it is the one the full transform gives. Nil when the
+    /// search grows past its budget (a query far from every feature).
+    @inline(__always)
+    private static func searchXZ(_ y: Shared<Double>, shape: MaskShape, spacing: SIMD3<Double>, at index: Int) -> Double? {
+        let (nx, ny, nz) = (shape.x, shape.y, shape.z)
+        let plane = nx * ny
+        let k = index / plane
+        let j = (index - k * plane) / nx
+        let i = index - k * plane - j * nx
+        var best = Double.infinity
+        var evaluations = 0
+        var step = 0
+        while true {
+            let dz = Double(step) * spacing.z
+            let dzz = dz * dz
+            if dzz > best { break }
+            let lo = k - step, hi = k + step
+            if lo < 0 && hi >= nz { break }
+            for side in 0..<(step == 0 ? 1 : 2) {
+                let kk = side == 0 ? lo : hi
+                guard kk >= 0 && kk < nz else { continue }
+                let row = (j + ny * kk) * nx
+                var sx = 0
+                while true {
+                    let dx = Double(sx) * spacing.x
+                    let dxx = dx * dx
+                    if dzz + dxx > best { break }
+                    let l = i - sx, h = i + sx
+                    if l < 0 && h >= nx { break }
+                    if l >= 0 {
+                        let value = dzz + (dxx + y.base[row + l])
+                        if value < best { best = value }
+                    }
+                    if sx > 0 && h < nx {
+                        let value = dzz + (dxx + y.base[row + h])
+                        if value < best { best = value }
+                    }
+                    sx += 1
+                }
+                evaluations += 2 * sx + 1
+            }
+            if evaluations > 4096 { return nil }
+            step += 1
+        }
+        return best
+    }
+
+    /// The squared distance at voxel `index` from the field after the x and y passes: the
+    /// minimum over its column, outward along z with the same early stop.
+    @inline(__always)
+    private static func searchZ(_ g: Shared<Double>, shape: MaskShape, spacing sz: Double, at index: Int) -> Double {
+        let plane = shape.x * shape.y
+        let k = index / plane
+        let column = index - k * plane
+        var best = g.base[column + k * plane]
+        var step = 1
+        while true {
+            let d = Double(step) * sz
+            let dd = d * d
+            if dd > best { break }
+            let below = k - step, above = k + step
+            if below < 0 && above >= shape.z { break }
+            if below >= 0 {
+                let value = dd + g.base[column + below * plane]
+                if value < best { best = value }
+            }
+            if above < shape.z {
+                let value = dd + g.base[column + above * plane]
+                if value < best { best = value }
+            }
+            step += 1
+        }
+        return best
     }
 
     /// Distances (mm) from every voxel to the nearest feature voxel: the square root of
@@ -122,6 +206,8 @@ public enum EuclideanDistanceTransform {
             var last = [Int](repeating: -1, count: nx)
             for k in slices {
                 let base = k * nx * ny
+                // A slice without features stays +inf.
+                guard anyNonZero(UnsafeRawPointer(features.base + base), nx * ny) else { continue }
                 for i in 0..<nx { last[i] = -1 }
                 for j in 0..<ny {
                     let row = base + j * nx

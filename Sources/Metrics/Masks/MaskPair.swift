@@ -1,7 +1,7 @@
 /// A prediction and a truth cropped to the bounding box of both: every measure of this module
 /// is decided inside that box (outside it both masks are background), so the masks are
 /// scanned once and everything after works on the box only.
-struct MaskPair {
+struct MaskPair: Sendable {
     /// The crop of the prediction, NIfTI order.
     let prediction: [Bool]
     /// The crop of the truth, NIfTI order.

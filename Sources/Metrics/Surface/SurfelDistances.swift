@@ -99,10 +99,9 @@ public struct SurfelDistances: Sendable {
 
     /// Sorted by (distance, area), as `sorted(zip(distances, surfel_areas))`.
     static func sorted(_ distances: [Double], _ areas: [Double]) -> ([Double], [Double]) {
-        let order = distances.indices.sorted { a, b in
-            distances[a] != distances[b] ? distances[a] < distances[b] : areas[a] < areas[b]
-        }
-        return (order.map { distances[$0] }, order.map { areas[$0] })
+        var pairs = zip(distances, areas).map { SurfelPair(distance: $0, area: $1) }
+        pairs.sort()
+        return (pairs.map(\.distance), pairs.map(\.area))
     }
 
     // MARK: - Measures
@@ -190,5 +189,16 @@ public enum SurfaceDistance {
     /// `compute_surface_dice_at_tolerance(surface_distances, tolerance_mm)`.
     public static func computeSurfaceDiceAtTolerance(_ distances: SurfelDistances, toleranceMM: Double) -> Double {
         distances.surfaceDice(tolerance: toleranceMM)
+    }
+}
+
+/// A surfel's (distance, area), ordered as Python orders the tuples.
+struct SurfelPair: Comparable {
+    var distance: Double
+    var area: Double
+
+    @inline(__always)
+    static func < (a: SurfelPair, b: SurfelPair) -> Bool {
+        a.distance != b.distance ? a.distance < b.distance : a.area < b.area
     }
 }

@@ -10,15 +10,29 @@
 /// Empty masks (MONAI's convention, MedPy raises): if the other mask is empty, every distance
 /// is `+inf`; if this mask is empty there are no distances.
 public struct VoxelSurfaceDistances: Sendable {
-    /// One distance (mm) per border voxel of the prediction, to the truth's border.
+    /// One distance (mm) per border voxel of the prediction, to the truth's border; ascending.
     public let predictionToTruth: [Double]
-    /// One distance (mm) per border voxel of the truth, to the prediction's border.
+    /// One distance (mm) per border voxel of the truth, to the prediction's border; ascending.
     public let truthToPrediction: [Double]
 
-    /// Distances from explicit lists (for tests and other producers).
+    /// Distances from explicit lists (for tests and other producers), sorted here.
     public init(predictionToTruth: [Double], truthToPrediction: [Double]) {
-        self.predictionToTruth = predictionToTruth
-        self.truthToPrediction = truthToPrediction
+        self.predictionToTruth = predictionToTruth.sorted()
+        self.truthToPrediction = truthToPrediction.sorted()
+    }
+
+    /// Both directions pooled, ascending (a merge of the two sorted lists).
+    var pooled: [Double] {
+        let (a, b) = (predictionToTruth, truthToPrediction)
+        var out: [Double] = []
+        out.reserveCapacity(a.count + b.count)
+        var (i, j) = (0, 0)
+        while i < a.count && j < b.count {
+            if b[j] < a[i] { out.append(b[j]); j += 1 } else { out.append(a[i]); i += 1 }
+        }
+        out.append(contentsOf: a[i...])
+        out.append(contentsOf: b[j...])
+        return out
     }
 
     /// Border distances of `prediction` against `truth`, with the truth's spacing.
@@ -88,7 +102,7 @@ public struct VoxelSurfaceDistances: Sendable {
     /// `+inf` when one mask is empty, NaN when both are.
     public var hausdorff: Double {
         if let special = emptyCase { return special }
-        return max(predictionToTruth.max() ?? -.infinity, truthToPrediction.max() ?? -.infinity)
+        return max(predictionToTruth.last ?? -.infinity, truthToPrediction.last ?? -.infinity)
     }
 
     /// MedPy `hd95`: `numpy.percentile` (linear) at 95 of both directions' distances pooled.
@@ -98,7 +112,7 @@ public struct VoxelSurfaceDistances: Sendable {
     /// MedPy-style pooled percentile: `numpy.percentile(hstack((d_pt, d_tp)), q)`.
     public func pooledPercentile(_ q: Double) -> Double {
         if let special = emptyCase { return special }
-        return NumPyReductions.percentile(predictionToTruth + truthToPrediction, q)
+        return NumPyReductions.percentile(sorted: pooled, q)
     }
 
     /// MedPy `assd`: the mean of both directions' distances pooled. `+inf` when one mask is
@@ -125,9 +139,10 @@ public struct VoxelSurfaceDistances: Sendable {
         var result = -Float.infinity
         for d in directions {
             if let q = percentile, q != 0 {
-                result = max(result, Self.torchQuantile(d.map { Float($0) }.sorted(), Float(q / 100)))
+                // Rounding to Float keeps the order, so the Float list is sorted too.
+                result = max(result, Self.torchQuantile(d.map { Float($0) }, Float(q / 100)))
             } else {
-                result = max(result, Float(d.max()!))
+                result = max(result, Float(d.last!))
             }
         }
         return Double(result)
