@@ -56,18 +56,21 @@ public enum PNG {
         return RGBAImage(width: width, height: height, pixels: pixels)
     }
 
-    /// Writes `image` to `url` atomically (encoded in memory, then a temporary file renamed
-    /// into place), refusing to replace an existing file unless `overwrite` is true.
+    /// Writes `image` to `url` all-or-nothing: encoded in memory, written to a temporary file
+    /// in the same folder, then moved into place; an existing file is refused (checked again
+    /// at the moment of the move) unless `overwrite` is true.
     /// - Throws: ``CTVolumeError/outputExists(path:)`` or ``CTVolumeError/io(path:reason:)``.
     public static func write(_ image: RGBAImage, to url: URL, overwrite: Bool = false) throws {
         if !overwrite && FileManager.default.fileExists(atPath: url.path) {
             throw CTVolumeError.outputExists(path: url.path)
         }
         let data = try encode(image, path: url.path)
-        do {
-            try data.write(to: url, options: .atomic)
-        } catch {
-            throw CTVolumeError.io(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+        try AtomicFile.write(to: url, overwrite: overwrite, extension: ".png") { temp in
+            do {
+                try data.write(to: URL(fileURLWithPath: temp))
+            } catch {
+                throw CTVolumeError.io(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+            }
         }
     }
 

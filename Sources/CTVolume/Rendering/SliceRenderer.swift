@@ -37,6 +37,16 @@ public struct SliceRenderer: Sendable {
         self.flipVertically = flipVertically
     }
 
+    /// A mask to draw and how.
+    public struct MaskOverlay: Sendable {
+        public var mask: MaskVolume
+        public var style: MaskStyle
+        public init(_ mask: MaskVolume, style: MaskStyle) {
+            self.mask = mask
+            self.style = style
+        }
+    }
+
     /// Axial slice `k` of `scan` as an `x`-wide, `y`-high picture.
     ///
     /// - Parameters:
@@ -46,28 +56,43 @@ public struct SliceRenderer: Sendable {
     /// - Throws: ``CTVolumeError/gridMismatch(path:reason:)`` for a mask or heat map on
     ///   another grid, ``CTVolumeError/invalidParameter(name:reason:)`` for a slice out of range.
     public func render(_ scan: ScanVolume, slice k: Int, mask: MaskVolume? = nil, heatmap: ScanVolume? = nil) throws -> RGBAImage {
-        try check(scan, mask: mask, heatmap: heatmap)
+        try render(scan, slice: k, masks: overlays(mask), heatmap: heatmap)
+    }
+
+    /// Axial slice `k` with several masks, drawn in order over the heat map, each in its own style.
+    public func render(_ scan: ScanVolume, slice k: Int, masks: [MaskOverlay], heatmap: ScanVolume? = nil) throws -> RGBAImage {
+        try check(scan, masks: masks, heatmap: heatmap)
         guard k >= 0 && k < scan.shape.z else {
             throw CTVolumeError.invalidParameter(name: "slice", reason: "\(k) is outside 0..<\(scan.shape.z)")
         }
-        return draw(scan, k, mask, heatmap)
+        return draw(scan, k, masks, heatmap)
+    }
+
+    private func overlays(_ mask: MaskVolume?) -> [MaskOverlay] {
+        mask.map { [MaskOverlay($0, style: maskStyle)] } ?? []
     }
 
     /// Several slices (default all, in order) tiled into one picture; see
     /// ``RGBAImage/montage(_:columns:spacing:background:)`` for `columns` and `spacing`.
     public func montage(_ scan: ScanVolume, slices: [Int]? = nil, mask: MaskVolume? = nil, heatmap: ScanVolume? = nil,
                         columns: Int? = nil, spacing: Int = 2) throws -> RGBAImage {
-        try check(scan, mask: mask, heatmap: heatmap)
+        try montage(scan, slices: slices, masks: overlays(mask), heatmap: heatmap, columns: columns, spacing: spacing)
+    }
+
+    /// A montage with several masks, each in its own style.
+    public func montage(_ scan: ScanVolume, slices: [Int]? = nil, masks: [MaskOverlay], heatmap: ScanVolume? = nil,
+                        columns: Int? = nil, spacing: Int = 2) throws -> RGBAImage {
+        try check(scan, masks: masks, heatmap: heatmap)
         let ks = slices ?? Array(0..<scan.shape.z)
         guard !ks.isEmpty else { throw CTVolumeError.invalidParameter(name: "slices", reason: "no slice to draw") }
         if let bad = ks.first(where: { $0 < 0 || $0 >= scan.shape.z }) {
             throw CTVolumeError.invalidParameter(name: "slice", reason: "\(bad) is outside 0..<\(scan.shape.z)")
         }
-        return RGBAImage.montage(ks.map { draw(scan, $0, mask, heatmap) }, columns: columns, spacing: spacing)
+        return RGBAImage.montage(ks.map { draw(scan, $0, masks, heatmap) }, columns: columns, spacing: spacing)
     }
 
-    private func check(_ scan: ScanVolume, mask: MaskVolume?, heatmap: ScanVolume?) throws {
-        if let m = mask, m.shape != scan.shape {
+    private func check(_ scan: ScanVolume, masks: [MaskOverlay], heatmap: ScanVolume?) throws {
+        for m in masks.map(\.mask) where m.shape != scan.shape {
             throw CTVolumeError.gridMismatch(path: "mask", reason: "mask grid \(m.shape) differs from the scan's \(scan.shape)")
         }
         if let h = heatmap, h.shape != scan.shape {
@@ -75,14 +100,14 @@ public struct SliceRenderer: Sendable {
         }
     }
 
-    private func draw(_ scan: ScanVolume, _ k: Int, _ mask: MaskVolume?, _ heatmap: ScanVolume?) -> RGBAImage {
+    private func draw(_ scan: ScanVolume, _ k: Int, _ masks: [MaskOverlay], _ heatmap: ScanVolume?) -> RGBAImage {
         let (w, h) = (scan.shape.x, scan.shape.y)
         var image = RGBAImage(grey: window.apply(scan.slice(k)), width: w, height: h)
         if let heatmap {
             image.overlay(heatmap: heatmap.slice(k), range: heatmapRange, colormap: colormap,
                           maxOpacity: heatmapMaxOpacity, threshold: heatmapThreshold)
         }
-        if let mask { image.draw(mask: mask.slice(k).map { $0 > 0 }, style: maskStyle) }
+        for m in masks { image.draw(mask: m.mask.slice(k).map { $0 > 0 }, style: m.style) }
         return flipVertically ? image.flippedVertically() : image
     }
 }
