@@ -144,12 +144,13 @@ public enum IntracranialMask {
                     let inside = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inputs.value.0[range]))
                     guard inside.pixels.contains(true) else { return }
                     let head = Array(inputs.value.1[range])
-                    var grown = parameters.rimGrowth > 0
-                        ? inside.dilated(radius: parameters.rimGrowth, spacingX: sx, spacingY: sy) : inside
-                    for p in 0..<n { grown.pixels[p] = grown.pixels[p] && head[p] }
+                    // One distance map (mm^2 from the interior) serves the growth and the reach.
+                    let d2 = inside.squaredDistance(spacingX: sx, spacingY: sy)
+                    let g2 = parameters.rimGrowth * parameters.rimGrowth + 1e-9
+                    var grown = BinaryImage(width: shape.x, height: shape.y, pixels: (0..<n).map { head[$0] && d2[$0] <= g2 })
                     if parameters.rimReach > 0 {
-                        grown = reach(from: grown, interior: inside, filled: head, hu: UnsafeBufferPointer(rebasing: inputs.value.2[range]),
-                                      sx: sx, sy: sy, parameters)
+                        grown = reach(from: grown, distance2: d2, filled: head, hu: UnsafeBufferPointer(rebasing: inputs.value.2[range]),
+                                      parameters)
                     }
                     for p in 0..<n where grown.pixels[p] { out.value[k * n + p] = 1 }
                 }
@@ -180,11 +181,11 @@ public enum IntracranialMask {
     }
 
     /// Step 8: spreads `mask` (8-connected) into pixels of the filled skull below
-    /// `rimCeiling` HU that lie within `rimReach` mm of `interior`.
-    static func reach(from mask: BinaryImage, interior: BinaryImage, filled: [Bool], hu: UnsafeBufferPointer<Float>,
-                      sx: Double, sy: Double, _ p: Parameters) -> BinaryImage {
+    /// `rimCeiling` HU that lie within `rimReach` mm of the interior (`distance2`: squared
+    /// distance in mm^2 from the interior).
+    static func reach(from mask: BinaryImage, distance2 d2: [Double], filled: [Bool], hu: UnsafeBufferPointer<Float>,
+                      _ p: Parameters) -> BinaryImage {
         let (w, h) = (mask.width, mask.height)
-        let d2 = interior.squaredDistance(spacingX: sx, spacingY: sy)
         let limit = p.rimReach * p.rimReach + 1e-9
         var out = mask
         var stack = [Int]()
