@@ -24,7 +24,8 @@ enum AtomicFile {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             throw CTVolumeError.outputExists(path: path)
         }
-        let stem = String(url.lastPathComponent.dropLast(ext.count))
+        let name = url.lastPathComponent
+        let stem = name.hasSuffix(ext) ? String(name.dropLast(ext.count)) : name
         let token = UUID().uuidString.prefix(8)
         let temp = (folder as NSString).appendingPathComponent(".\(stem).\(token).tmp\(ext)")
         var committed = false
