@@ -68,6 +68,7 @@ public enum IntracranialMask {
         /// step 8 off.
         public var rimReach: Double
 
+        /// Parameters; each argument is the property of the same name, with its default.
         public init(boneThreshold: Float = 250, minimumTissue: Float = -50,
                     closingRadii: [Double] = [2, 4, 8, 16], minimumBoneArea: Double = 100,
                     minimumInteriorArea: Double = 500, minimumComponentArea: Double = 25,
