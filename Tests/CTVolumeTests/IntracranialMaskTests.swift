@@ -144,6 +144,35 @@ import CTVolume
         #expect(Double(keptNoReach.kept) < 0.85 * Double(keptNoReach.of), "without reach: \(keptNoReach.kept) of \(keptNoReach.of)")
     }
 
+    @Test func tissueUnderTheSkullBaseIsSeparatedFromTheBrain() throws {
+        // Slices 0...2: a skull ring around soft tissue that is not brain (under the skull
+        // base); slice 3: the floor, bone across the whole interior but for a 6 mm hole;
+        // slices 4...7: brain. Through the hole the two are one 3-D component; the
+        // separation radius (default 15 mm) keeps them apart.
+        let shape = GridShape(64, 56, 8)
+        var hu = [Float](repeating: -1000, count: shape.count)
+        var noise = LCG(seed: 5)
+        for k in 0..<shape.z {
+            for j in 0..<shape.y {
+                for i in 0..<shape.x {
+                    let p = SIMD2(Double(i), Double(j))
+                    let dIn = Head.distance(p, 22, 18), dOut = Head.distance(p, 27, 23)
+                    let q = p - Head.center
+                    var v: Float = dOut >= 0 ? -1000 : dIn >= 0 ? 1200 : (k < 3 ? 45 : 30)
+                    if k == 3 && dIn < 0 && (q * q).sum() > 9 { v = 1100 }
+                    hu[shape.index(i, j, k)] = v + Float(noise.nextFloat() * 6 - 3)
+                }
+            }
+        }
+        let scan = ScanVolume(shape: shape, voxels: hu, geometry: Geometry(spacing: SIMD3(1, 1, 5)))
+        func area(_ m: MaskVolume, _ k: Int) -> Int { m.slice(k).reduce(0) { $0 + Int($1) } }
+        let separated = try IntracranialMask.compute(scan)
+        for k in 0...2 { #expect(area(separated, k) == 0, "slice \(k) under the floor: \(area(separated, k)) voxels") }
+        for k in 4...7 { #expect(area(separated, k) > 1100, "brain slice \(k): \(area(separated, k)) voxels") }
+        let joined = try IntracranialMask.compute(scan, parameters: .init(separation: 0))
+        for k in 0...2 { #expect(area(joined, k) > 1100) }
+    }
+
     @Test func anEmptyScanGivesAnEmptyMask() throws {
         let scan = ScanVolume(shape: GridShape(16, 12, 3), repeating: -1000, geometry: Geometry(spacing: SIMD3(1, 1, 5)))
         let mask = try IntracranialMask.compute(scan)

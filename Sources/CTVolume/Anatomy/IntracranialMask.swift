@@ -23,9 +23,15 @@ import Foundation
 /// 5. If the interior is smaller than `minimumInteriorArea`, the next closing radius is
 ///    tried (a gap was too wide to bridge, so the fill leaked out); the largest interior
 ///    over the radii tried is kept.
-/// 6. **3-D consistency**: of the interiors of all slices, only the largest 6-connected
-///    3-D component is kept (`keepLargestComponent`): remote regions that happen to be
-///    enclosed by bone (the spinal canal, an orbit) drop out.
+/// 6. **3-D consistency** (`keepLargestComponent`): each slice's interior is eroded by
+///    `separation` mm (default 15) to a core; the largest 6-connected 3-D component of the
+///    cores decides what is brain; in every slice the whole in-plane interior components
+///    holding some of that core are kept. Components too thin for a core (the vertex, a
+///    temporal pole) join when at least `rescueOverlap` (default 1/2) of their area lies
+///    over the mask of the slice above or below. This keeps out what the skull ring also
+///    encloses but is not brain (soft tissue under the skull base, an orbit, the spinal
+///    canal) even where it touches the brain through partial-volume gaps in the floor of
+///    the fossae, which plain 3-D connectivity (`separation` 0) would let through.
 /// 7. **Rim growth**: the interior is dilated by a disk of `rimGrowth` mm (default 2, about
 ///    two pixels of a 256 matrix) but never beyond the filled skull of its slice. The bone
 ///    threshold cuts the partial-volume rim of the inner table and with it the hemorrhage
@@ -58,6 +64,12 @@ public enum IntracranialMask {
         public var minimumComponentArea: Double
         /// Keep only the largest 3-D 6-connected component. Default true.
         public var keepLargestComponent: Bool
+        /// Separation radius (mm) of step 6: regions joined only through connections narrower
+        /// than about twice this stay apart. Default 15; 0 = plain 3-D connectivity.
+        public var separation: Double
+        /// Step 6: the share of an interior component's area that must lie over a
+        /// neighbouring slice's mask for it to join without a core of its own. Default 0.5.
+        public var rescueOverlap: Double
         /// Growth into the inner table, in mm (disk radius), bounded by the outer table.
         /// Default 2 (method.md's "two pixels" at 256 x 256; in mm so that it follows the
         /// scanner's blur, not the matrix).
@@ -72,7 +84,8 @@ public enum IntracranialMask {
         public init(boneThreshold: Float = 250, minimumTissue: Float = -50,
                     closingRadii: [Double] = [2, 4, 8, 16], minimumBoneArea: Double = 100,
                     minimumInteriorArea: Double = 500, minimumComponentArea: Double = 25,
-                    keepLargestComponent: Bool = true, rimGrowth: Double = 2,
+                    keepLargestComponent: Bool = true, separation: Double = 15,
+                    rescueOverlap: Double = 0.5, rimGrowth: Double = 2,
                     rimCeiling: Float = 600, rimReach: Double = 4) {
             self.boneThreshold = boneThreshold
             self.minimumTissue = minimumTissue
@@ -81,6 +94,8 @@ public enum IntracranialMask {
             self.minimumInteriorArea = minimumInteriorArea
             self.minimumComponentArea = minimumComponentArea
             self.keepLargestComponent = keepLargestComponent
+            self.separation = separation
+            self.rescueOverlap = rescueOverlap
             self.rimGrowth = rimGrowth
             self.rimCeiling = rimCeiling
             self.rimReach = rimReach
@@ -93,12 +108,13 @@ public enum IntracranialMask {
                 throw bad("boneThreshold/minimumTissue", "need finite values with minimumTissue < boneThreshold")
             }
             guard rimCeiling.isFinite else { throw bad("rimCeiling", "\(rimCeiling) is not finite") }
+            guard rescueOverlap > 0 && rescueOverlap <= 1 else { throw bad("rescueOverlap", "\(rescueOverlap) is not in (0, 1]") }
             guard !closingRadii.isEmpty, closingRadii.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
                 throw bad("closingRadii", "need at least one finite radius >= 0 mm")
             }
             for (name, v) in [("minimumBoneArea", minimumBoneArea), ("minimumInteriorArea", minimumInteriorArea),
                               ("minimumComponentArea", minimumComponentArea), ("rimGrowth", rimGrowth),
-                              ("rimReach", rimReach)] where !(v.isFinite && v >= 0) {
+                              ("rimReach", rimReach), ("separation", separation)] where !(v.isFinite && v >= 0) {
                 throw bad(name, "\(v) is not a finite value >= 0")
             }
         }
@@ -134,7 +150,14 @@ public enum IntracranialMask {
                 }
             }
         }
-        if parameters.keepLargestComponent { keepLargestComponent(&interior, shape: shape) }
+        if parameters.keepLargestComponent {
+            if parameters.separation > 0 {
+                interior = largestCore(interior, shape: shape, radius: parameters.separation,
+                                       rescueOverlap: parameters.rescueOverlap, sx: sx, sy: sy)
+            } else {
+                keepLargestComponent(&interior, shape: shape)
+            }
+        }
         var mask = [UInt8](repeating: 0, count: shape.count)
         mask.withUnsafeMutableBufferPointer { mb in
             let out = UnsafeSendable(mb)
@@ -208,6 +231,66 @@ public enum IntracranialMask {
             }
         }
         return out
+    }
+
+    /// Step 6 with a separation radius: erodes every slice's interior by `radius` mm, keeps
+    /// the largest 3-D component of these cores, then keeps each slice's whole interior
+    /// components that hold core pixels, and rescues thin ones from their neighbours.
+    static func largestCore(_ interior: [Bool], shape: GridShape, radius: Double, rescueOverlap: Double,
+                            sx: Double, sy: Double) -> [Bool] {
+        let n = shape.sliceCount
+        var core = [Bool](repeating: false, count: shape.count)
+        core.withUnsafeMutableBufferPointer { cb in
+            let out = UnsafeSendable(cb)
+            interior.withUnsafeBufferPointer { ib in
+                let inp = UnsafeSendable(ib)
+                DispatchQueue.concurrentPerform(iterations: shape.z) { k in
+                    let slice = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inp.value[(k * n)..<((k + 1) * n)]))
+                    guard slice.pixels.contains(true) else { return }
+                    let e = slice.eroded(radius: radius, spacingX: sx, spacingY: sy)
+                    for p in 0..<n where e.pixels[p] { out.value[k * n + p] = true }
+                }
+            }
+        }
+        keepLargestComponent(&core, shape: shape)
+        var result = [Bool](repeating: false, count: shape.count)
+        result.withUnsafeMutableBufferPointer { rb in
+            let out = UnsafeSendable(rb)
+            core.withUnsafeBufferPointer { cb in interior.withUnsafeBufferPointer { ib in
+                let inp = UnsafeSendable((cb, ib))
+                DispatchQueue.concurrentPerform(iterations: shape.z) { k in
+                    let slice = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inp.value.0[(k * n)..<((k + 1) * n)]))
+                    guard slice.pixels.contains(true) else { return }
+                    // Whole in-plane components of the interior that hold core pixels: the core
+                    // decides which regions belong together, the components restore their shape.
+                    let whole = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inp.value.1[(k * n)..<((k + 1) * n)]))
+                    let (labels, _) = whole.components()
+                    var keep = Set<Int32>()
+                    for p in 0..<n where slice.pixels[p] { keep.insert(labels[p]) }
+                    for p in 0..<n where labels[p] > 0 && keep.contains(labels[p]) { out.value[k * n + p] = true }
+                }
+            } }
+        }
+        keepLargestComponent(&result, shape: shape)
+        // Regions too thin to hold a core (the vertex, a temporal pole, the lowest brain) are
+        // rescued from a neighbouring slice: each interior component lying at least
+        // `rescueOverlap` of its area over the neighbour's mask joins, sweeping up, then down.
+        func isEmpty(_ k: Int) -> Bool { !result[(k * n)..<((k + 1) * n)].contains(true) }
+        func rescue(_ k: Int, from j: Int) {
+            let slice = BinaryImage(width: shape.x, height: shape.y, pixels: Array(interior[(k * n)..<((k + 1) * n)]))
+            let (labels, sizes) = slice.components()
+            guard !sizes.isEmpty else { return }
+            var overlap = [Int](repeating: 0, count: sizes.count)
+            for p in 0..<n where labels[p] > 0 && result[j * n + p] { overlap[Int(labels[p]) - 1] += 1 }
+            for p in 0..<n where labels[p] > 0 && Double(overlap[Int(labels[p]) - 1]) >= rescueOverlap * Double(sizes[Int(labels[p]) - 1]) {
+                result[k * n + p] = true
+            }
+        }
+        if shape.z > 1 {
+            for k in 1..<shape.z where !isEmpty(k - 1) { rescue(k, from: k - 1) }
+            for k in stride(from: shape.z - 2, through: 0, by: -1) where !isEmpty(k + 1) { rescue(k, from: k + 1) }
+        }
+        return result
     }
 
     /// Keeps the largest 6-connected 3-D component of `mask` (NIfTI order on `shape`).
