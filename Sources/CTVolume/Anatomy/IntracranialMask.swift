@@ -253,23 +253,27 @@ public enum IntracranialMask {
             }
         }
         keepLargestComponent(&core, shape: shape)
-        var result = [Bool](repeating: false, count: shape.count)
-        result.withUnsafeMutableBufferPointer { rb in
-            let out = UnsafeSendable(rb)
-            core.withUnsafeBufferPointer { cb in interior.withUnsafeBufferPointer { ib in
-                let inp = UnsafeSendable((cb, ib))
+        // In-plane components of every slice's interior, once (used twice below).
+        var labelling = [(labels: [Int32], sizes: [Int])](repeating: ([], []), count: shape.z)
+        labelling.withUnsafeMutableBufferPointer { lb in
+            let out = UnsafeSendable(lb)
+            interior.withUnsafeBufferPointer { ib in
+                let inp = UnsafeSendable(ib)
                 DispatchQueue.concurrentPerform(iterations: shape.z) { k in
-                    let slice = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inp.value.0[(k * n)..<((k + 1) * n)]))
+                    let slice = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inp.value[(k * n)..<((k + 1) * n)]))
                     guard slice.pixels.contains(true) else { return }
-                    // Whole in-plane components of the interior that hold core pixels: the core
-                    // decides which regions belong together, the components restore their shape.
-                    let whole = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inp.value.1[(k * n)..<((k + 1) * n)]))
-                    let (labels, _) = whole.components()
-                    var keep = Set<Int32>()
-                    for p in 0..<n where slice.pixels[p] { keep.insert(labels[p]) }
-                    for p in 0..<n where labels[p] > 0 && keep.contains(labels[p]) { out.value[k * n + p] = true }
+                    out.value[k] = slice.components()
                 }
-            } }
+            }
+        }
+        // Whole in-plane components that hold core pixels: the core decides which regions
+        // belong together, the components restore their shape.
+        var result = [Bool](repeating: false, count: shape.count)
+        for k in 0..<shape.z where !labelling[k].sizes.isEmpty {
+            let labels = labelling[k].labels
+            var keep = [Bool](repeating: false, count: labelling[k].sizes.count + 1)
+            for p in 0..<n where core[k * n + p] { keep[Int(labels[p])] = true }
+            for p in 0..<n where labels[p] > 0 && keep[Int(labels[p])] { result[k * n + p] = true }
         }
         keepLargestComponent(&result, shape: shape)
         // Regions too thin to hold a core (the vertex, a temporal pole, the lowest brain) are
@@ -277,8 +281,7 @@ public enum IntracranialMask {
         // `rescueOverlap` of its area over the neighbour's mask joins, sweeping up, then down.
         func isEmpty(_ k: Int) -> Bool { !result[(k * n)..<((k + 1) * n)].contains(true) }
         func rescue(_ k: Int, from j: Int) {
-            let slice = BinaryImage(width: shape.x, height: shape.y, pixels: Array(interior[(k * n)..<((k + 1) * n)]))
-            let (labels, sizes) = slice.components()
+            let (labels, sizes) = labelling[k]
             guard !sizes.isEmpty else { return }
             var overlap = [Int](repeating: 0, count: sizes.count)
             for p in 0..<n where labels[p] > 0 && result[j * n + p] { overlap[Int(labels[p]) - 1] += 1 }
