@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "WeakSupervisionTests", dependencies: ["WeakSupervision", "CTVolume", "NeuralCore", "Metrics"]),
+        .testTarget(name: "WeakSupervisionTests", dependencies: ["WeakSupervision", "CTVolume", "NeuralCore", "Metrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ichctlTests", dependencies: ["ichctl"]),
     ],
     swiftLanguageModes: [.v6]
