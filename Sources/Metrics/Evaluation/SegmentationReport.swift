@@ -1,0 +1,134 @@
+import Foundation
+
+/// Scores of many cases and their summary: what `ichctl evaluate` prints.
+public struct SegmentationReport: Sendable, Codable {
+    /// One case: its name (the file name) and scores.
+    public struct Case: Sendable, Codable {
+        /// The case name.
+        public var name: String
+        /// Its scores.
+        public var scores: SegmentationScores
+        /// A case from its parts.
+        public init(name: String, scores: SegmentationScores) {
+            self.name = name
+            self.scores = scores
+        }
+    }
+
+    /// The cases in input order.
+    public var cases: [Case]
+    /// The NSD tolerance (mm) used.
+    public var tolerance: Double
+    /// Mean, sd, median and excluded count of every metric over the cases.
+    public var summary: [String: MetricSummary]
+
+    /// The report of `cases`.
+    public init(cases: [Case], tolerance: Double) {
+        self.cases = cases
+        self.tolerance = tolerance
+        var accumulator = MetricAccumulator()
+        for c in cases { accumulator.append(c.scores) }
+        summary = accumulator.aggregate()
+    }
+
+    /// The per-case table as CSV: a header `case,<metric names>` and one row per case.
+    /// Non-finite values are written `inf`, `-inf` and `nan`, as in the JSON output.
+    public func csv() -> String {
+        var lines = ["case," + SegmentationScores.metricNames.joined(separator: ",")]
+        for c in cases {
+            let m = c.scores.metrics
+            let fields = SegmentationScores.metricNames.map { Self.format(m[$0] ?? .nan) }
+            lines.append(Self.csvField(c.name) + "," + fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A fixed-width text table of the cases and the summary rows (mean, sd, median, excluded).
+    /// - Parameter metrics: the columns (default: every metric).
+    public func table(metrics: [String] = SegmentationScores.metricNames) -> String {
+        let nameWidth = max(8, cases.map(\.name.count).max() ?? 0)
+        let width = max(10, metrics.map(\.count).max() ?? 0) + 1
+        func pad(_ s: String, _ w: Int, left: Bool = false) -> String {
+            s.count >= w ? s : (left ? s + String(repeating: " ", count: w - s.count)
+                                     : String(repeating: " ", count: w - s.count) + s)
+        }
+        func number(_ v: Double) -> String {
+            v.isFinite ? String(format: "%.4f", v) : Self.format(v)
+        }
+        var out = pad("case", nameWidth, left: true) + metrics.map { pad($0, width) }.joined() + "\n"
+        for c in cases {
+            let m = c.scores.metrics
+            out += pad(c.name, nameWidth, left: true) + metrics.map { pad(number(m[$0] ?? .nan), width) }.joined() + "\n"
+        }
+        let rows: [(String, (MetricSummary) -> String)] = [
+            ("mean", { number($0.mean) }), ("sd", { number($0.standardDeviation) }),
+            ("median", { number($0.median) }), ("excluded", { String($0.excluded) }),
+        ]
+        for (label, value) in rows {
+            out += pad(label, nameWidth, left: true)
+                + metrics.map { pad(summary[$0].map(value) ?? "", width) }.joined() + "\n"
+        }
+        return out
+    }
+
+    /// `inf`, `-inf`, `nan`, or the shortest exact decimal.
+    static func format(_ v: Double) -> String {
+        if v.isNaN { return "nan" }
+        if v.isInfinite { return v > 0 ? "inf" : "-inf" }
+        return "\(v)"
+    }
+
+    private static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
+
+/// Pairs prediction and truth files by file name.
+public enum CasePairing {
+    /// A prediction file and its truth.
+    public struct Pair: Hashable, Sendable {
+        /// The case name (the file name).
+        public var name: String
+        /// The prediction file.
+        public var prediction: URL
+        /// The truth file.
+        public var truth: URL
+    }
+
+    /// Two files make one case (named by the truth's file name); two folders make one case per
+    /// mask file (`.nii`, `.nii.gz`), paired by file name, sorted by name.
+    /// - Throws: ``MetricsError/missingPartner(name:missingIn:)`` naming the first file without
+    ///   a partner, ``MetricsError/noCases(folder:)``, ``MetricsError/mixedInputs(prediction:truth:)``.
+    public static func pairs(prediction: URL, truth: URL) throws(MetricsError) -> [Pair] {
+        let fm = FileManager.default
+        var predIsDir: ObjCBool = false, truthIsDir: ObjCBool = false
+        let predExists = fm.fileExists(atPath: prediction.path, isDirectory: &predIsDir)
+        let truthExists = fm.fileExists(atPath: truth.path, isDirectory: &truthIsDir)
+        if !predExists { throw .missingPartner(name: prediction.lastPathComponent, missingIn: prediction.deletingLastPathComponent().path) }
+        if !truthExists { throw .missingPartner(name: truth.lastPathComponent, missingIn: truth.deletingLastPathComponent().path) }
+        switch (predIsDir.boolValue, truthIsDir.boolValue) {
+        case (false, false):
+            return [Pair(name: truth.lastPathComponent, prediction: prediction, truth: truth)]
+        case (true, true):
+            let predNames = maskFiles(in: prediction)
+            let truthNames = maskFiles(in: truth)
+            if truthNames.isEmpty { throw .noCases(folder: truth.path) }
+            for name in truthNames.sorted() where !predNames.contains(name) {
+                throw .missingPartner(name: name, missingIn: prediction.path)
+            }
+            for name in predNames.sorted() where !truthNames.contains(name) {
+                throw .missingPartner(name: name, missingIn: truth.path)
+            }
+            return truthNames.sorted().map {
+                Pair(name: $0, prediction: prediction.appendingPathComponent($0), truth: truth.appendingPathComponent($0))
+            }
+        default:
+            throw .mixedInputs(prediction: prediction.path, truth: truth.path)
+        }
+    }
+
+    private static func maskFiles(in folder: URL) -> Set<String> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return Set(names.filter { ($0.hasSuffix(".nii") || $0.hasSuffix(".nii.gz")) && !$0.hasPrefix(".") })
+    }
+}

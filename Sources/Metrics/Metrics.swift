@@ -1,1 +1,0 @@
-// Metrics: segmentation and slice-classification measures.
