@@ -4,8 +4,7 @@ import NeuralCore
 
 /// `Fixtures/<name>` of the test bundle.
 func fixtureFile(_ name: String) throws -> URL {
-    let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-    guard let url = Bundle.module.url(forResource: parts[0], withExtension: parts.count > 1 ? parts[1] : nil, subdirectory: "Fixtures") else {
+    guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures") else {
         throw FixtureError.missing(name)
     }
     return url
