@@ -1,0 +1,120 @@
+import Foundation
+
+/// A folder of CT cases in the INSTANCE 2022 layout:
+///
+///     ROOT/data/NAME.nii.gz     scans (also .nii)
+///     ROOT/label/NAME.nii.gz    masks, same grid as the scan (optional)
+///     ROOT/slices.csv           case,slice,label (optional; for cases without masks)
+///
+/// Images and labels pair by case name (the file name without `.nii` / `.nii.gz`); cases are
+/// sorted by name. Opening reads only folder listings and `slices.csv`; volumes load on demand
+/// through each ``DatasetCase``. Files whose names start with "." are ignored.
+///
+/// ```swift
+/// let dataset = try Dataset(root: URL(filePath: "instance2022"), requireMasks: true)
+/// for item in dataset.cases {
+///     let scan = try item.loadScan()
+///     let labels = try item.sliceLabels()   // one 0/1 per axial slice
+/// }
+/// ```
+public struct Dataset: Sendable, Hashable {
+    /// The dataset folder.
+    public var root: URL
+    /// Every case, sorted by name.
+    public var cases: [DatasetCase]
+
+    /// Opens a dataset folder.
+    ///
+    /// - Parameters:
+    ///   - root: the folder holding `data/` (and optionally `label/`, `slices.csv`).
+    ///   - requireMasks: every image must have a label file; default false.
+    /// - Throws: ``CTVolumeError/invalidDataset(path:reason:)`` naming the folder or file: a
+    ///   missing root or `data/`, no NIfTI files in `data/`, two files for one case name, a
+    ///   label without an image, an image without a label (with `requireMasks`), a malformed
+    ///   `slices.csv` line or a case it lists that has no image.
+    public init(root: URL, requireMasks: Bool = false) throws {
+        self.root = root
+        let data = root.appendingPathComponent("data")
+        let label = root.appendingPathComponent("label")
+        guard Self.isDirectory(root) else { throw CTVolumeError.invalidDataset(path: root.path, reason: "no such folder") }
+        guard Self.isDirectory(data) else {
+            throw CTVolumeError.invalidDataset(path: data.path, reason: "no such folder (a dataset keeps its scans in ROOT/data/NAME.nii.gz)")
+        }
+        let images = try Self.niftiFiles(in: data)
+        guard !images.isEmpty else { throw CTVolumeError.invalidDataset(path: data.path, reason: "holds no .nii or .nii.gz files") }
+        let labels = Self.isDirectory(label) ? try Self.niftiFiles(in: label) : [:]
+        if let orphan = labels.keys.sorted().first(where: { images[$0] == nil }) {
+            throw CTVolumeError.invalidDataset(path: labels[orphan]!.path, reason: "label without an image \(orphan).nii(.gz) in \(data.path)")
+        }
+        if requireMasks, let unlabeled = images.keys.sorted().first(where: { labels[$0] == nil }) {
+            throw CTVolumeError.invalidDataset(path: images[unlabeled]!.path, reason: "image without a label \(unlabeled).nii(.gz) in \(label.path)")
+        }
+        let csv = root.appendingPathComponent("slices.csv")
+        var table: SliceLabelTable?
+        if FileManager.default.fileExists(atPath: csv.path) {
+            let read = try SliceLabelTable.read(from: csv)
+            if let stranger = read.labels.keys.sorted().first(where: { images[$0] == nil }) {
+                throw CTVolumeError.invalidDataset(path: csv.path, reason: "case \(stranger) has no image in \(data.path)")
+            }
+            table = read
+        }
+        cases = images.keys.sorted().map { name in
+            DatasetCase(name: name, imageURL: images[name]!, labelURL: labels[name],
+                        tableLabels: table?.labels[name], tableURL: table == nil ? nil : csv)
+        }
+    }
+
+    /// The case named `name`, if any.
+    public subscript(name: String) -> DatasetCase? { cases.first { $0.name == name } }
+
+    /// Checks every label's grid against its image from the headers alone (no voxels read).
+    /// - Throws: the first `.gridMismatch` (naming the label file) or header error.
+    public func checkGrids() throws {
+        for item in cases {
+            guard let labelURL = item.labelURL else { continue }
+            let image = try item.imageHeader()
+            try NIfTI.checkSameGrid(try NIfTI.readHeader(at: labelURL), shape: image.shape, geometry: image.geometry)
+        }
+    }
+
+    /// Every case's weak slice labels (``DatasetCase/sliceLabels()``), loading masks one by one.
+    public func sliceLabelTable() throws -> SliceLabelTable {
+        var labels: [String: [Float]] = [:]
+        for item in cases { labels[item.name] = try item.sliceLabels() }
+        return SliceLabelTable(labels: labels)
+    }
+
+    // MARK: - Folder listing
+
+    /// The case name of a NIfTI file name, or nil for other files.
+    public static func caseName(ofFile name: String) -> String? {
+        for ext in [".nii.gz", ".nii"] where name.hasSuffix(ext) && name.count > ext.count {
+            return String(name.dropLast(ext.count))
+        }
+        return nil
+    }
+
+    private static func isDirectory(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    private static func niftiFiles(in folder: URL) throws -> [String: URL] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        } catch {
+            throw CTVolumeError.io(path: folder.path, reason: "cannot list the folder")
+        }
+        var found: [String: URL] = [:]
+        for file in names.sorted() where !file.hasPrefix(".") {
+            guard let name = caseName(ofFile: file) else { continue }
+            if let other = found[name] {
+                throw CTVolumeError.invalidDataset(path: folder.appendingPathComponent(file).path,
+                                                   reason: "case \(name) also has \(other.lastPathComponent); keep one file per case")
+            }
+            found[name] = folder.appendingPathComponent(file)
+        }
+        return found
+    }
+}
