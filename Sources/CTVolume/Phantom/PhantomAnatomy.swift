@@ -69,6 +69,7 @@ struct HeadAnatomy: Sendable {
     var ridgeHeight: Double, clivusHeight: Double, baseBoneThickness: Double
     var tentoriumZ: Double
     var airCells: [Calcification]  // reused as ellipsoids: sphenoid, ethmoid/frontal air
+    var orbits: [Calcification]    // orbital fat cones, each with a globe at its front (`hu` unused)
 
     // Tissue values in HU.
     var huScalp: Double, huCortical: Double, huDiploe: Double, huBaseBone: Double, huBaseTissue: Double
@@ -125,7 +126,7 @@ struct HeadAnatomy: Sendable {
 
     /// Height of the skull base under head-frame point (u, v): the posterior fossa bowl,
     /// the middle fossae in front of the petrous ridges, the anterior fossa, and the ridges.
-    func floorHeight(_ u: Double, _ v: Double) -> (floor: Double, posteriorFossa: Bool, anterior: Bool) {
+    func floorHeight(_ u: Double, _ v: Double) -> (floor: Double, posteriorFossa: Bool, boneThickness: Double) {
         let rn2 = (u * u) / (a * a) + (v * v) / (b * b)
         // The posterior fossa: a shallow bowl with the foramen magnum open at its centre.
         let fu = u / 15, fv = (v - 0.12 * b) / 17
@@ -148,11 +149,16 @@ struct HeadAnatomy: Sendable {
         let wAnt = smooth(front - v, -4, 4)
         let anterior = anteriorFloor + 4 * rn2 - 5 * exp(-(u * u) / 128)
         f = f + (anterior - f) * wAnt
-        f = max(f, ridgeHeight * exp(-dist * dist / 40) * (0.55 + 0.45 * (1 - t)))
+        // Thin bone under the fossae (orbital roofs, greater sphenoid wings), thick under the
+        // posterior fossa, solid under the petrous ridges and the clivus.
+        var thickness = wAnt > 0.5 ? 3.5 : (wMid > 0.5 ? 4.5 : baseBoneThickness)
+        let ridge = ridgeHeight * exp(-dist * dist / 40) * (0.55 + 0.45 * (1 - t))
+        if ridge > f { f = ridge; thickness = 16 }
         let cu = u / 7, cv = (v + 0.03 * b) / 6
-        f = max(f, clivusHeight * exp(-(cu * cu + cv * cv) / 2))
+        let clivus = clivusHeight * exp(-(cu * cu + cv * cv) / 2)
+        if clivus > f { f = clivus; thickness = 16 }
         let posteriorFossa = wMid < 0.5 && wAnt < 0.5 && v > -0.04 * b
-        return (f, posteriorFossa, wAnt > 0.5 && abs(u) < 0.6 * a)
+        return (f, posteriorFossa, thickness)
     }
 
     /// Lateral position of the falx at antero-posterior position v (a gently waving midline).
@@ -195,7 +201,14 @@ extension HeadAnatomy {
 
         var airCells: [Calcification] = []
         airCells.append(Calcification(cu: 0, cv: -0.22 * b, cz: U(4, 10), ru: U(9, 14), rv: U(8, 12), rz: U(7, 10), hu: -1000))
-        airCells.append(Calcification(cu: 0, cv: -0.78 * b, cz: U(22, 28), ru: U(10, 16), rv: U(6, 9), rz: U(8, 12), hu: -1000))
+        airCells.append(Calcification(cu: 0, cv: -0.68 * b, cz: U(12, 20), ru: U(5, 7), rv: U(14, 18), rz: U(8, 11), hu: -1000))
+
+        var orbits: [Calcification] = []
+        let orbitZ = U(14, 20)
+        for side in [1.0, -1.0] {
+            orbits.append(Calcification(cu: side * U(0.3, 0.36) * a, cv: -U(0.66, 0.74) * b, cz: orbitZ,
+                                        ru: U(13, 16), rv: U(17, 21), rz: U(13, 16), hu: -90))
+        }
 
         // Sulci around the convexity, roughly every 9 to 14 mm of circumference.
         var sulci: [Sulcus] = []
@@ -286,7 +299,7 @@ extension HeadAnatomy {
             a: a, b: b, harmonics: harmonics, height: height, widest: U(0.38, 0.46) * height, domeExponent: U(2.0, 2.6),
             skullThickness: U(5, 8), innerCortex: U(1.4, 2.2), outerCortex: U(1.5, 2.5), scalpThickness: U(4, 7),
             posteriorFloor: U(-3, 2), middleFloor: U(12, 17), anteriorFloor: U(30, 38), anteriorFossaV: U(-0.5, -0.42) * b,
-            ridgeHeight: ridge, clivusHeight: U(18, 24), baseBoneThickness: U(7, 12), tentoriumZ: tentZ, airCells: airCells,
+            ridgeHeight: ridge, clivusHeight: U(18, 24), baseBoneThickness: U(7, 12), tentoriumZ: tentZ, airCells: airCells, orbits: orbits,
             huScalp: U(20, 60), huCortical: U(1200, 1600), huDiploe: U(500, 800), huBaseBone: U(900, 1400), huBaseTissue: U(35, 55),
             huGrey: U(36, 44), huWhite: U(23, 31), huCSF: U(2, 12), huSinus: U(50, 70), huFalx: U(60, 100),
             huCerebellum: U(34, 42), huBrainstem: U(28, 34),

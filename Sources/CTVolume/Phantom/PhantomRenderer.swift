@@ -31,7 +31,7 @@ struct PhantomRenderer: Sendable {
 
     // Per-pixel head-frame quantities; none depends on the height, so they are computed once.
     let pu: [Double], pv: [Double], pr: [Double], pphi: [Double], rBase: [Double]
-    let floorZ: [Double], tentZ: [Double], midDist: [Double], yRel: [Double], bin: [Int32], anteriorBase: [Bool]
+    let floorZ: [Double], tentZ: [Double], midDist: [Double], yRel: [Double], bin: [Int32], baseBone: [Double]
     let headRadius: Double
     static let bins = 2048
 
@@ -44,7 +44,7 @@ struct PhantomRenderer: Sendable {
         var pu = [Double](repeating: 0, count: n), pv = pu, pr = pu, pphi = pu, rBase = pu
         var floorZ = pu, tentZ = pu, midDist = pu, yRel = pu
         var bin = [Int32](repeating: 0, count: n)
-        var anteriorBase = [Bool](repeating: false, count: n)
+        var baseBone = [Double](repeating: 0, count: n)
         let c = cos(head.rotation), s = sin(head.rotation)
         let cx = Double(nx - 1) / 2, cy = Double(ny - 1) / 2
         let headRadius = max(head.a, head.b) * 1.12 + head.skullThickness + head.scalpThickness + 2
@@ -69,13 +69,13 @@ struct PhantomRenderer: Sendable {
                 rBase[p] = radiusTable[b]
                 let f = head.floorHeight(u, v)
                 floorZ[p] = f.floor
-                anteriorBase[p] = f.anterior
+                baseBone[p] = f.boneThickness
                 tentZ[p] = f.posteriorFossa ? head.tentoriumHeight(v) : -.infinity
                 midDist[p] = u - head.falxU(v)
             }
         }
         self.pu = pu; self.pv = pv; self.pr = pr; self.pphi = pphi; self.rBase = rBase
-        self.floorZ = floorZ; self.tentZ = tentZ; self.midDist = midDist; self.yRel = yRel; self.bin = bin; self.anteriorBase = anteriorBase
+        self.floorZ = floorZ; self.tentZ = tentZ; self.midDist = midDist; self.yRel = yRel; self.bin = bin; self.baseBone = baseBone
     }
 
     /// Height of sub-slice `s` of slice `k` (mm above the posterior fossa floor).
@@ -189,19 +189,30 @@ struct PhantomRenderer: Sendable {
             }
             let fl = floorZ[p]
             if z < fl {
-                // Under the anterior fossa a thin orbital roof over orbital fat; elsewhere a
-                // thick base (petrous, clivus, occiput) over soft tissue.
-                let front = anteriorBase[p]
-                let boneT = front ? 3.5 : h.baseBoneThickness
-                var value = z > fl - boneT ? h.huBaseBone : (front ? -90 : h.huBaseTissue)
-                cls[p] = z > fl - boneT ? .bone : .baseTissue
-                if lowZ {
-                    for cell in h.airCells {
-                        let a = (pu[p] - cell.cu) / cell.ru, b = (pv[p] - cell.cv) / cell.rv, c = (z - cell.cz) / cell.rz
-                        if a * a + b * b + c * c < 1 { value = -1000; cls[p] = .baseTissue }
+                // Under the anterior fossa a thin orbital roof over the orbits; elsewhere a
+                // thick base (petrous, clivus, occiput) over soft tissue and air spaces.
+                let boneT = baseBone[p]
+                if z > fl - boneT {
+                    cls[p] = .bone; hu[p] = h.huBaseBone
+                } else {
+                    cls[p] = .baseTissue
+                    var value = h.huBaseTissue
+                    if lowZ {
+                        for o in h.orbits {
+                            let a = (pu[p] - o.cu) / o.ru, b = (pv[p] - o.cv) / o.rv, c = (z - o.cz) / o.rz
+                            if a * a + b * b + c * c < 1 {
+                                // Fat, and the globe (vitreous, about 10 HU) in the front of the orbit.
+                                let ga = (pu[p] - o.cu) / 11, gb = (pv[p] - (o.cv - 0.45 * o.rv)) / 11, gc = (z - o.cz) / 11
+                                value = ga * ga + gb * gb + gc * gc < 1 ? 10 : o.hu
+                            }
+                        }
+                        for cell in h.airCells {
+                            let a = (pu[p] - cell.cu) / cell.ru, b = (pv[p] - cell.cv) / cell.rv, c = (z - cell.cz) / cell.rz
+                            if a * a + b * b + c * c < 1 { value = -1000 }
+                        }
                     }
+                    hu[p] = value
                 }
-                hu[p] = value
                 depth[p] = -1  // below the floor: not a convexity depth
                 continue
             }
