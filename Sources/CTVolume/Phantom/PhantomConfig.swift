@@ -89,10 +89,10 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
     public var positiveFraction: Double = 0.6
     /// Number of lesions in a positive case. Default 1 ... 3.
     public var lesionsPerPositiveCase: ClosedRange<Int> = 1...3
-    /// Target volume of one lesion in mL (log-uniform). Default 0.3 ... 80. Thin subtypes
+    /// Target volume of one lesion in mL (log-uniform). Default 0.5 ... 90. Thin subtypes
     /// (subarachnoid, intraventricular) may come out smaller than asked; the measured volume
     /// is reported in ``LesionSummary``.
-    public var lesionVolumeML: ClosedRange<Double> = 0.3...80
+    public var lesionVolumeML: ClosedRange<Double> = 0.5...90
     /// Subtype frequencies.
     public var subtypes: SubtypeMix = SubtypeMix()
     /// Standard deviation of the image noise in HU, sampled per case. Default 3 ... 10.
