@@ -110,6 +110,11 @@ public enum NIfTI {
         if !input.isCompressed, let size = fileSize(header.path), size < header.voxelOffset + promised {
             throw CTVolumeError.truncated(path: header.path, reason: shortMessage(header, storage, have: max(0, size - header.voxelOffset), compressed: false))
         }
+        // Deflate expands at most ~1032:1, so a gzip file this small cannot hold what the header
+        // promises: refuse before allocating (a corrupt header must not cost gigabytes).
+        if input.isCompressed, let size = fileSize(header.path), header.voxelOffset + promised > size * 1032 + 4096 {
+            throw CTVolumeError.truncated(path: header.path, reason: "header promises \(header.dimensions.map(String.init).joined(separator: "x")) \(storage.name) (\(byteString(promised))) but a \(byteString(size)) gzip file cannot hold that much")
+        }
         if let shortfall = input.skip(header.voxelOffset - input.position) {
             throw readFailure(header, storage, have: 0, shortfall: shortfall, compressed: input.isCompressed)
         }
@@ -198,7 +203,8 @@ public enum NIfTI {
     static func byteString(_ n: Int) -> String {
         if n < 10_000 { return "\(n) bytes" }
         if n < 10_000_000 { return String(format: "%.1f KB", Double(n) / 1000) }
-        return String(format: "%.1f MB", Double(n) / 1_000_000)
+        if n < 10_000_000_000 { return String(format: "%.1f MB", Double(n) / 1_000_000) }
+        return String(format: "%.1f GB", Double(n) / 1_000_000_000)
     }
 
     static func fileSize(_ path: String) -> Int? {
