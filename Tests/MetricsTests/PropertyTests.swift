@@ -95,6 +95,25 @@ func padded(_ mask: BinaryMask, by pad: Int) -> BinaryMask {
             let brute = points.map { (($0 - p) * ($0 - p)).sum().squareRoot() }.min()!
             #expect(close(fast[n], brute, rtol: 1e-14))
         }
+        let queries = Array(stride(from: 0, to: s.count, by: 3))
+        let squared = EuclideanDistanceTransform.squaredDistances(toFeatures: features, shape: s, spacing: sp)
+        #expect(EuclideanDistanceTransform.squaredDistances(toFeatures: features, shape: s, spacing: sp, at: queries)
+                == queries.map { squared[$0] })
+        // A query far from the only feature outgrows the local search and takes the full passes.
+        let far = MaskShape(300, 2, 20)
+        var farFeatures = [Bool](repeating: false, count: far.count)
+        farFeatures[far.index(0, 0, 0)] = true
+        let farSpacing = SIMD3(0.42, 0.42, 0.1)
+        let farField = EuclideanDistanceTransform.squaredDistances(toFeatures: farFeatures, shape: far, spacing: farSpacing)
+        let farQueries = [far.index(299, 1, 19), far.index(3, 1, 2), far.index(150, 0, 10)]
+        #expect(EuclideanDistanceTransform.squaredDistances(toFeatures: farFeatures, shape: far, spacing: farSpacing,
+                                                            at: farQueries) == farQueries.map { farField[$0] })
+        // A deep grid takes the full z pass.
+        let deep = MaskShape(3, 2, 70)
+        let deepFeatures = (0..<deep.count).map { $0 % 37 == 5 }
+        let deepField = EuclideanDistanceTransform.squaredDistances(toFeatures: deepFeatures, shape: deep, spacing: sp)
+        #expect(EuclideanDistanceTransform.squaredDistances(toFeatures: deepFeatures, shape: deep, spacing: sp,
+                                                            at: [0, 100, 419]) == [deepField[0], deepField[100], deepField[419]])
         #expect(EuclideanDistanceTransform.distances(toFeatures: [Bool](repeating: false, count: 8), shape: MaskShape(2, 2, 2),
                                                      spacing: SIMD3(1, 1, 1)).allSatisfy { $0 == .infinity })
     }

@@ -9,7 +9,8 @@ import Foundation
 ///
 /// Algorithm: Felzenszwalb & Huttenlocher, "Distance Transforms of Sampled Functions"
 /// (Theory of Computing 8, 2012): the squared distance is separable, so it is computed by one
-/// 1-D pass per axis, each the lower envelope of parabolas `(p - q)² s² + f(q)`. Every pass is
+/// 1-D pass per axis (y on the binary image by two sweeps, then x and z), each the lower
+/// envelope of parabolas `(p - q)² s² + f(q)`. Every pass is
 /// linear in its line length, so the transform is O(voxels); lines are spread over the cores
 /// with `DispatchQueue.concurrentPerform`.
 public enum EuclideanDistanceTransform {
@@ -30,16 +31,151 @@ public enum EuclideanDistanceTransform {
             field.withUnsafeMutableBufferPointer { out in
                 let f = Shared(feat.baseAddress!)
                 let o = Shared(out.baseAddress!)
-                firstPass(features: f, out: o, shape: shape, spacing: spacing.x)
-                envelopePass(o, count: shape.y, stride: shape.x,
-                             lines: shape.x * shape.z, lineStart: { line in
-                                 (line % shape.x) + (line / shape.x) * shape.x * shape.y
-                             }, spacing: spacing.y)
+                firstPass(features: f, out: o, shape: shape, spacing: spacing.y)
+                envelopePass(o, count: shape.x, stride: 1, lines: shape.y * shape.z,
+                             lineStart: { $0 * shape.x }, spacing: spacing.x)
                 envelopePass(o, count: shape.z, stride: shape.x * shape.y,
                              lines: shape.x * shape.y, lineStart: { $0 }, spacing: spacing.z)
             }
         }
         return field
+    }
+
+    /// Squared distances (mm²) to the nearest feature voxel at the voxels `queries` (linear
+    /// indices) only: the same values as ``squaredDistances(toFeatures:shape:spacing:)`` at
+    /// those indices.
+    ///
+    /// The binary pass along y runs on the whole grid; then each query searches the x-z plane
+    /// around it outward, stopping once the offset alone exceeds the best value found. For a
+    /// sparse set of surface voxels near the features that costs far less than the two full
+    /// passes; a query whose search grows past a budget (far from every feature) falls back
+    /// to the full pass along x and a search along z. Grids deeper than 64 slices take the
+    /// full transform. The values are bit for bit those of the full transform.
+    /// Complexity: O(voxels + queries * budget).
+    public static func squaredDistances(toFeatures features: [Bool], shape: MaskShape, spacing: SIMD3<Double>,
+                                        at queries: [Int]) -> [Double] {
+        precondition(features.count == shape.count, "EuclideanDistanceTransform: \(features.count) voxels for a \(shape) grid")
+        guard shape.z <= 64 else {
+            let field = squaredDistances(toFeatures: features, shape: shape, spacing: spacing)
+            return queries.map { field[$0] }
+        }
+        var field = [Double](repeating: .infinity, count: shape.count)
+        var out = [Double](repeating: .infinity, count: queries.count)
+        guard shape.count > 0, !queries.isEmpty else { return out }
+        var unresolved = [Bool](repeating: false, count: queries.count)
+        features.withUnsafeBufferPointer { feat in
+            field.withUnsafeMutableBufferPointer { buffer in
+                let f = Shared(feat.baseAddress!)
+                let o = Shared(buffer.baseAddress!)
+                firstPass(features: f, out: o, shape: shape, spacing: spacing.y)
+                queries.withUnsafeBufferPointer { q in
+                    out.withUnsafeMutableBufferPointer { result in
+                        unresolved.withUnsafeMutableBufferPointer { flags in
+                            let qs = Shared(q.baseAddress!)
+                            let r = Shared(result.baseAddress!)
+                            let u = Shared(flags.baseAddress!)
+                            parallelChunks(q.count, minimumChunk: 256) { range in
+                                for n in range {
+                                    if let value = searchXZ(o, shape: shape, spacing: spacing, at: qs.base[n]) {
+                                        r.base[n] = value
+                                    } else {
+                                        u.base[n] = true
+                                    }
+                                }
+                            }
+                            guard flags.contains(true) else { return }
+                            // Far queries: the full pass along x, then each column along z.
+                            envelopePass(o, count: shape.x, stride: 1, lines: shape.y * shape.z,
+                                         lineStart: { $0 * shape.x }, spacing: spacing.x)
+                            parallelChunks(q.count, minimumChunk: 256) { range in
+                                for n in range where u.base[n] {
+                                    r.base[n] = searchZ(o, shape: shape, spacing: spacing.z, at: qs.base[n])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The squared distance at voxel `index` from the field after the y pass, by searching
+    /// slices outward along z and, in each, voxels outward along x, stopping as soon as the
+    /// offset alone exceeds the best value. The value is `dz² + (dx² + Y)`, associated as the
+    /// separable passes associate it, so it is the one the full transform gives. Nil when the
+    /// search grows past its budget (a query far from every feature).
+    @inline(__always)
+    private static func searchXZ(_ y: Shared<Double>, shape: MaskShape, spacing: SIMD3<Double>, at index: Int) -> Double? {
+        let (nx, ny, nz) = (shape.x, shape.y, shape.z)
+        let plane = nx * ny
+        let k = index / plane
+        let j = (index - k * plane) / nx
+        let i = index - k * plane - j * nx
+        var best = Double.infinity
+        var evaluations = 0
+        var step = 0
+        while true {
+            let dz = Double(step) * spacing.z
+            let dzz = dz * dz
+            if dzz > best { break }
+            let lo = k - step, hi = k + step
+            if lo < 0 && hi >= nz { break }
+            for side in 0..<(step == 0 ? 1 : 2) {
+                let kk = side == 0 ? lo : hi
+                guard kk >= 0 && kk < nz else { continue }
+                let row = (j + ny * kk) * nx
+                var sx = 0
+                while true {
+                    let dx = Double(sx) * spacing.x
+                    let dxx = dx * dx
+                    if dzz + dxx > best { break }
+                    let l = i - sx, h = i + sx
+                    if l < 0 && h >= nx { break }
+                    if l >= 0 {
+                        let value = dzz + (dxx + y.base[row + l])
+                        if value < best { best = value }
+                    }
+                    if sx > 0 && h < nx {
+                        let value = dzz + (dxx + y.base[row + h])
+                        if value < best { best = value }
+                    }
+                    sx += 1
+                }
+                evaluations += 2 * sx + 1
+            }
+            if evaluations > 4096 { return nil }
+            step += 1
+        }
+        return best
+    }
+
+    /// The squared distance at voxel `index` from the field after the x and y passes: the
+    /// minimum over its column, outward along z with the same early stop.
+    @inline(__always)
+    private static func searchZ(_ g: Shared<Double>, shape: MaskShape, spacing sz: Double, at index: Int) -> Double {
+        let plane = shape.x * shape.y
+        let k = index / plane
+        let column = index - k * plane
+        var best = g.base[column + k * plane]
+        var step = 1
+        while true {
+            let d = Double(step) * sz
+            let dd = d * d
+            if dd > best { break }
+            let below = k - step, above = k + step
+            if below < 0 && above >= shape.z { break }
+            if below >= 0 {
+                let value = dd + g.base[column + below * plane]
+                if value < best { best = value }
+            }
+            if above < shape.z {
+                let value = dd + g.base[column + above * plane]
+                if value < best { best = value }
+            }
+            step += 1
+        }
+        return best
     }
 
     /// Distances (mm) from every voxel to the nearest feature voxel: the square root of
@@ -62,28 +198,37 @@ public enum EuclideanDistanceTransform {
 
     // MARK: - Passes
 
-    /// Pass along x on the binary input: the nearest feature on the row, by two sweeps.
+    /// Pass along y on the binary input: the nearest feature in each column of a slice, by a
+    /// forward and a backward sweep over rows (contiguous, whole rows at a time).
     private static func firstPass(features: Shared<Bool>, out: Shared<Double>, shape: MaskShape, spacing: Double) {
-        let n = shape.x
-        let rows = shape.y * shape.z
-        parallelChunks(rows) { range in
-            for row in range {
-                let base = row * n
-                var last = -1
-                for i in 0..<n {
-                    if features.base[base + i] { last = i }
-                    if last >= 0 {
-                        let d = Double(i - last) * spacing
-                        out.base[base + i] = d * d
+        let (nx, ny) = (shape.x, shape.y)
+        parallelChunks(shape.z, minimumChunk: 1) { slices in
+            var last = [Int](repeating: -1, count: nx)
+            for k in slices {
+                let base = k * nx * ny
+                // A slice without features stays +inf.
+                guard anyNonZero(UnsafeRawPointer(features.base + base), nx * ny) else { continue }
+                for i in 0..<nx { last[i] = -1 }
+                for j in 0..<ny {
+                    let row = base + j * nx
+                    for i in 0..<nx {
+                        if features.base[row + i] { last[i] = j }
+                        if last[i] >= 0 {
+                            let d = Double(j - last[i]) * spacing
+                            out.base[row + i] = d * d
+                        }
                     }
                 }
-                last = -1
-                for i in stride(from: n - 1, through: 0, by: -1) {
-                    if features.base[base + i] { last = i }
-                    if last >= 0 {
-                        let d = Double(last - i) * spacing
-                        let dd = d * d
-                        if dd < out.base[base + i] { out.base[base + i] = dd }
+                for i in 0..<nx { last[i] = -1 }
+                for j in stride(from: ny - 1, through: 0, by: -1) {
+                    let row = base + j * nx
+                    for i in 0..<nx {
+                        if features.base[row + i] { last[i] = j }
+                        if last[i] >= 0 {
+                            let d = Double(last[i] - j) * spacing
+                            let dd = d * d
+                            if dd < out.base[row + i] { out.base[row + i] = dd }
+                        }
                     }
                 }
             }
@@ -96,9 +241,11 @@ public enum EuclideanDistanceTransform {
         guard n > 1 else { return }
         parallelChunks(lines) { range in
             var f = [Double](repeating: 0, count: n)
+            var h = [Double](repeating: 0, count: n)
             var v = [Int](repeating: 0, count: n)
             var z = [Double](repeating: 0, count: n + 1)
             f.withUnsafeMutableBufferPointer { f in
+              h.withUnsafeMutableBufferPointer { h in
                 v.withUnsafeMutableBufferPointer { v in
                     z.withUnsafeMutableBufferPointer { z in
                         for line in range {
@@ -110,27 +257,36 @@ public enum EuclideanDistanceTransform {
                                 if value.isFinite { anyFinite = true }
                             }
                             guard anyFinite else { continue }
-                            lowerEnvelope(f: f, v: v, z: z, n: n, spacing: s) { q, value in
+                            lowerEnvelope(f: f, h: h, v: v, z: z, n: n, spacing: s) { q, value in
                                 field.base[start + q * stride] = value
                             }
                         }
                     }
                 }
+              }
             }
         }
     }
 
     /// Felzenszwalb–Huttenlocher on one line: `d(p) = min_q ((p - q) s)² + f(q)` over the
-    /// finite `f(q)`. Intersections are kept in index units (divided by s²).
+    /// finite `f(q)`. In index units the parabola of q is `(p - q)² + g(q)` with
+    /// `g(q) = f(q) / s²`, so two parabolas q > r cross at `(h(q) - h(r)) / (2(q - r))` with
+    /// `h(q) = g(q) + q²` (kept in `h`); a parabola is popped by a multiplication, and the
+    /// division happens once per kept parabola. Outputs use the untouched `f`, so values are
+    /// `(p - q)² s² + f(q)` exactly as the definition rounds them.
     @inline(__always)
-    private static func lowerEnvelope(f: UnsafeMutableBufferPointer<Double>, v: UnsafeMutableBufferPointer<Int>,
+    private static func lowerEnvelope(f: UnsafeMutableBufferPointer<Double>, h: UnsafeMutableBufferPointer<Double>,
+                                      v: UnsafeMutableBufferPointer<Int>,
                                       z: UnsafeMutableBufferPointer<Double>, n: Int, spacing s: Double,
                                       write: (Int, Double) -> Void) {
-        let s2 = s * s
+        let inverse = 1 / (s * s)
         var k = -1
         for q in 0..<n {
             let fq = f[q]
             guard fq.isFinite else { continue }
+            let dq = Double(q)
+            let hq = fq * inverse + dq * dq
+            h[q] = hq
             if k < 0 {
                 k = 0
                 v[0] = q
@@ -138,21 +294,14 @@ public enum EuclideanDistanceTransform {
                 z[1] = .infinity
                 continue
             }
-            let dq = Double(q)
-            var x: Double
-            while true {
-                let p = v[k]
-                let dp = Double(p)
-                x = ((fq - f[p]) / s2 + (dq * dq - dp * dp)) / (2 * (dq - dp))
-                if x <= z[k] && k > 0 { k -= 1 } else { break }
+            // Pop while the new parabola is below the top one at the top's left boundary:
+            // x(q, r) <= z[k]  <=>  h(q) - h(r) <= 2 (q - r) z[k]   (q > r).
+            while k > 0 {
+                let r = v[k]
+                if hq - h[r] <= 2 * (dq - Double(r)) * z[k] { k -= 1 } else { break }
             }
-            if x <= z[k] {
-                // k == 0 and the new parabola is below the first everywhere to its right of -inf.
-                v[0] = q
-                z[0] = -.infinity
-                z[1] = .infinity
-                continue
-            }
+            let r = v[k]
+            let x = (hq - h[r]) / (2 * (dq - Double(r)))
             k += 1
             v[k] = q
             z[k] = x

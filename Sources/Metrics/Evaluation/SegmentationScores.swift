@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Every segmentation measure of one case, in mm and mL with the truth's spacing.
 ///
 /// The surface distances come in the three conventions users meet, named by their source:
@@ -52,9 +54,8 @@ public struct SegmentationScores: Hashable, Sendable, Codable {
     /// - Parameter tolerance: NSD tolerance in mm (default ``defaultTolerance``).
     /// - Precondition: both masks have the same shape.
     public init(prediction: BinaryMask, truth: BinaryMask, tolerance: Double = SegmentationScores.defaultTolerance) {
-        precondition(prediction.shape == truth.shape,
-                     "SegmentationScores: prediction \(prediction.shape) and truth \(truth.shape) differ")
-        let counts = ConfusionCounts(prediction: prediction, truth: truth)
+        let pair = MaskPair(prediction: prediction, truth: truth)
+        let counts = ConfusionCounts(pair)
         self.counts = counts
         dice = counts.dice
         smoothedDice = counts.smoothedDice
@@ -66,14 +67,19 @@ public struct SegmentationScores: Hashable, Sendable, Codable {
         predictionVolumeML = Double(counts.predictedPositives) * truth.voxelVolumeML
         truthVolumeML = Double(counts.actualPositives) * truth.voxelVolumeML
 
-        let voxel = VoxelSurfaceDistances(prediction: prediction, truth: truth)
+        // The two surface conventions are independent: compute them side by side.
+        let results = PairResults()
+        DispatchQueue.concurrentPerform(iterations: 2) { n in
+            if n == 0 { results.voxel = VoxelSurfaceDistances(pair) } else { results.surfels = SurfelDistances(pair) }
+        }
+        let voxel = results.voxel!
         medpyHD = voxel.hausdorff
         medpyHD95 = voxel.hausdorff95
         medpyASSD = voxel.averageSymmetricSurfaceDistance
         monaiHD = voxel.monaiHausdorff()
         monaiHD95 = voxel.monaiHausdorff(percentile: 95)
 
-        let surfels = SurfelDistances(truth: truth, prediction: prediction)
+        let surfels = results.surfels!
         surfaceDistanceHD = surfels.robustHausdorff(percent: 100)
         surfaceDistanceHD95 = surfels.robustHausdorff(percent: 95)
         normalizedSurfaceDice = surfels.surfaceDice(tolerance: tolerance)
@@ -99,4 +105,10 @@ public struct SegmentationScores: Hashable, Sendable, Codable {
             "sd_hd": surfaceDistanceHD, "sd_hd95": surfaceDistanceHD95, "sd_nsd": normalizedSurfaceDice,
         ]
     }
+}
+
+/// The two halves of a case's surface measures; each worker writes its own field once.
+private final class PairResults: @unchecked Sendable {
+    var voxel: VoxelSurfaceDistances?
+    var surfels: SurfelDistances?
 }

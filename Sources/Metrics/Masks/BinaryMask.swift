@@ -75,7 +75,9 @@ public struct BinaryMask: Sendable, Equatable {
     }
 
     /// Whether no voxel is foreground.
-    public var isEmpty: Bool { !voxels.contains(true) }
+    public var isEmpty: Bool {
+        voxels.withUnsafeBufferPointer { v in v.baseAddress.map { !anyNonZero(UnsafeRawPointer($0), v.count) } ?? true }
+    }
 
     /// Volume of one voxel in mL: `sx * sy * sz / 1000`.
     public var voxelVolumeML: Double { spacing.x * spacing.y * spacing.z / 1000 }
@@ -90,19 +92,20 @@ public struct BinaryMask: Sendable, Equatable {
         var lower = SIMD3<Int>(Int.max, Int.max, Int.max)
         var upper = SIMD3<Int>(-1, -1, -1)
         voxels.withUnsafeBufferPointer { v in
+            guard let base = v.baseAddress else { return }
+            let raw = UnsafeRawPointer(base)
             for k in 0..<nz {
+                // Skip empty slices and rows a word at a time: most of a CT grid is background.
+                guard anyNonZero(raw + nx * ny * k, nx * ny) else { continue }
                 for j in 0..<ny {
                     let row = nx * (j + ny * k)
-                    var first = -1
-                    var last = -1
-                    for i in 0..<nx where v[row + i] {
-                        if first < 0 { first = i }
-                        last = i
-                    }
-                    if first >= 0 {
-                        lower = pointwiseMin(lower, SIMD3(first, j, k))
-                        upper = pointwiseMax(upper, SIMD3(last, j, k))
-                    }
+                    guard anyNonZero(raw + row, nx) else { continue }
+                    var first = 0
+                    while !v[row + first] { first += 1 }
+                    var last = nx - 1
+                    while !v[row + last] { last -= 1 }
+                    lower = pointwiseMin(lower, SIMD3(first, j, k))
+                    upper = pointwiseMax(upper, SIMD3(last, j, k))
                 }
             }
         }

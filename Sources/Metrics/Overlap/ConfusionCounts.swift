@@ -23,11 +23,15 @@ public struct ConfusionCounts: Hashable, Sendable, Codable {
 
     /// Counts of `prediction` against `truth`.
     /// - Precondition: both masks have the same shape.
-    /// Complexity: O(voxels).
+    /// Complexity: O(voxels) for a scan, then O(voxels of the bounding box of both).
     public init(prediction: BinaryMask, truth: BinaryMask) {
-        precondition(prediction.shape == truth.shape,
-                     "ConfusionCounts: prediction \(prediction.shape) and truth \(truth.shape) differ")
-        self.init(prediction: prediction.voxels, truth: truth.voxels)
+        self.init(MaskPair(prediction: prediction, truth: truth))
+    }
+
+    /// Counts inside the crop; every voxel outside it is a true negative.
+    init(_ pair: MaskPair) {
+        self.init(prediction: pair.prediction, truth: pair.truth)
+        trueNegatives += pair.totalCount - pair.shape.count
     }
 
     /// Counts of two flag arrays of equal length (any layout, any number of dimensions).

@@ -37,39 +37,36 @@ public struct SurfelDistances: Sendable {
     /// - Precondition: both masks have the same shape.
     /// Complexity: O(voxels of the bounding box) plus a sort of the surfels.
     public init(truth: BinaryMask, prediction: BinaryMask) {
-        precondition(prediction.shape == truth.shape,
-                     "SurfelDistances: prediction \(prediction.shape) and truth \(truth.shape) differ")
-        let predBox = prediction.boundingBox
-        let truthBox = truth.boundingBox
-        guard let box = predBox.map({ b in truthBox.map { b.union($0) } ?? b }) ?? truthBox else {
+        self.init(MaskPair(prediction: prediction, truth: truth))
+    }
+
+    init(_ pair: MaskPair) {
+        if pair.bothEmpty {
             self.init(truthToPrediction: [], truthAreas: [], predictionToTruth: [], predictionAreas: [])
             return
         }
-        let spacing = truth.spacing
+        let spacing = pair.spacing
         let areaTable = NeighbourCodeTable.surfaceAreas(spacing: spacing)
-        let (gt, inner) = truth.cropped(to: box)
-        let (pred, _) = prediction.cropped(to: box)
+        let inner = pair.shape
         let corners = MaskShape(inner.x + 1, inner.y + 1, inner.z + 1)
-        let gtCodes = Self.neighbourCodes(gt, inner: inner, corners: corners)
-        let predCodes = Self.neighbourCodes(pred, inner: inner, corners: corners)
+        let gtCodes = Self.neighbourCodes(pair.truth, inner: inner, corners: corners)
+        let predCodes = Self.neighbourCodes(pair.prediction, inner: inner, corners: corners)
         let gtBorder = gtCodes.map { $0 != 0 && $0 != 255 }
         let predBorder = predCodes.map { $0 != 0 && $0 != 255 }
-        let gtHas = gtBorder.contains(true)
-        let predHas = predBorder.contains(true)
-        let distToGt = gtHas ? EuclideanDistanceTransform.squaredDistances(toFeatures: gtBorder, shape: corners, spacing: spacing) : nil
-        let distToPred = predHas ? EuclideanDistanceTransform.squaredDistances(toFeatures: predBorder, shape: corners, spacing: spacing) : nil
-
-        var dGt: [Double] = [], aGt: [Double] = [], dPred: [Double] = [], aPred: [Double] = []
+        // An empty mask has no surfels; the other's distances are then all +inf.
+        var gtSurfels: [Int] = [], predSurfels: [Int] = []
         for n in 0..<corners.count {
-            if gtBorder[n] {
-                dGt.append(distToPred.map { $0[n].squareRoot() } ?? .infinity)
-                aGt.append(areaTable[Int(gtCodes[n])])
-            }
-            if predBorder[n] {
-                dPred.append(distToGt.map { $0[n].squareRoot() } ?? .infinity)
-                aPred.append(areaTable[Int(predCodes[n])])
-            }
+            if gtBorder[n] { gtSurfels.append(n) }
+            if predBorder[n] { predSurfels.append(n) }
         }
+        let dGt = pair.predictionEmpty ? [Double](repeating: .infinity, count: gtSurfels.count)
+            : EuclideanDistanceTransform.squaredDistances(toFeatures: predBorder, shape: corners, spacing: spacing,
+                                                          at: gtSurfels).map { $0.squareRoot() }
+        let dPred = pair.truthEmpty ? [Double](repeating: .infinity, count: predSurfels.count)
+            : EuclideanDistanceTransform.squaredDistances(toFeatures: gtBorder, shape: corners, spacing: spacing,
+                                                          at: predSurfels).map { $0.squareRoot() }
+        let aGt = gtSurfels.map { areaTable[Int(gtCodes[$0])] }
+        let aPred = predSurfels.map { areaTable[Int(predCodes[$0])] }
         self.init(truthToPrediction: dGt, truthAreas: aGt, predictionToTruth: dPred, predictionAreas: aPred)
     }
 
@@ -102,10 +99,9 @@ public struct SurfelDistances: Sendable {
 
     /// Sorted by (distance, area), as `sorted(zip(distances, surfel_areas))`.
     static func sorted(_ distances: [Double], _ areas: [Double]) -> ([Double], [Double]) {
-        let order = distances.indices.sorted { a, b in
-            distances[a] != distances[b] ? distances[a] < distances[b] : areas[a] < areas[b]
-        }
-        return (order.map { distances[$0] }, order.map { areas[$0] })
+        var pairs = zip(distances, areas).map { SurfelPair(distance: $0, area: $1) }
+        pairs.sort()
+        return (pairs.map(\.distance), pairs.map(\.area))
     }
 
     // MARK: - Measures
@@ -193,5 +189,16 @@ public enum SurfaceDistance {
     /// `compute_surface_dice_at_tolerance(surface_distances, tolerance_mm)`.
     public static func computeSurfaceDiceAtTolerance(_ distances: SurfelDistances, toleranceMM: Double) -> Double {
         distances.surfaceDice(tolerance: toleranceMM)
+    }
+}
+
+/// A surfel's (distance, area), ordered as Python orders the tuples.
+struct SurfelPair: Comparable {
+    var distance: Double
+    var area: Double
+
+    @inline(__always)
+    static func < (a: SurfelPair, b: SurfelPair) -> Bool {
+        a.distance != b.distance ? a.distance < b.distance : a.area < b.area
     }
 }

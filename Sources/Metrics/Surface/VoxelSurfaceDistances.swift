@@ -10,15 +10,29 @@
 /// Empty masks (MONAI's convention, MedPy raises): if the other mask is empty, every distance
 /// is `+inf`; if this mask is empty there are no distances.
 public struct VoxelSurfaceDistances: Sendable {
-    /// One distance (mm) per border voxel of the prediction, to the truth's border.
+    /// One distance (mm) per border voxel of the prediction, to the truth's border; ascending.
     public let predictionToTruth: [Double]
-    /// One distance (mm) per border voxel of the truth, to the prediction's border.
+    /// One distance (mm) per border voxel of the truth, to the prediction's border; ascending.
     public let truthToPrediction: [Double]
 
-    /// Distances from explicit lists (for tests and other producers).
+    /// Distances from explicit lists (for tests and other producers), sorted here.
     public init(predictionToTruth: [Double], truthToPrediction: [Double]) {
-        self.predictionToTruth = predictionToTruth
-        self.truthToPrediction = truthToPrediction
+        self.predictionToTruth = predictionToTruth.sorted()
+        self.truthToPrediction = truthToPrediction.sorted()
+    }
+
+    /// Both directions pooled, ascending (a merge of the two sorted lists).
+    var pooled: [Double] {
+        let (a, b) = (predictionToTruth, truthToPrediction)
+        var out: [Double] = []
+        out.reserveCapacity(a.count + b.count)
+        var (i, j) = (0, 0)
+        while i < a.count && j < b.count {
+            if b[j] < a[i] { out.append(b[j]); j += 1 } else { out.append(a[i]); i += 1 }
+        }
+        out.append(contentsOf: a[i...])
+        out.append(contentsOf: b[j...])
+        return out
     }
 
     /// Border distances of `prediction` against `truth`, with the truth's spacing.
@@ -29,23 +43,20 @@ public struct VoxelSurfaceDistances: Sendable {
     /// - Precondition: both masks have the same shape.
     /// Complexity: O(voxels of the bounding box).
     public init(prediction: BinaryMask, truth: BinaryMask) {
-        precondition(prediction.shape == truth.shape,
-                     "VoxelSurfaceDistances: prediction \(prediction.shape) and truth \(truth.shape) differ")
-        let predBox = prediction.boundingBox
-        let truthBox = truth.boundingBox
-        guard let box = predBox.map({ b in truthBox.map { b.union($0) } ?? b }) ?? truthBox else {
+        self.init(MaskPair(prediction: prediction, truth: truth))
+    }
+
+    init(_ pair: MaskPair) {
+        if pair.bothEmpty {
             self.init(predictionToTruth: [], truthToPrediction: [])
             return
         }
-        let spacing = truth.spacing
-        let (pred, shape) = prediction.cropped(to: box)
-        let (gt, _) = truth.cropped(to: box)
-        let predBorder = Self.borders(of: pred, shape: shape)
-        let truthBorder = Self.borders(of: gt, shape: shape)
-        self.init(predictionToTruth: Self.distances(from: predBorder, to: truthBorder, present: truthBox != nil,
-                                                    shape: shape, spacing: spacing),
-                  truthToPrediction: Self.distances(from: truthBorder, to: predBorder, present: predBox != nil,
-                                                    shape: shape, spacing: spacing))
+        let predBorder = Self.borders(of: pair.prediction, shape: pair.shape)
+        let truthBorder = Self.borders(of: pair.truth, shape: pair.shape)
+        self.init(predictionToTruth: Self.distances(from: predBorder, to: truthBorder, present: !pair.truthEmpty,
+                                                    shape: pair.shape, spacing: pair.spacing),
+                  truthToPrediction: Self.distances(from: truthBorder, to: predBorder, present: !pair.predictionEmpty,
+                                                    shape: pair.shape, spacing: pair.spacing))
     }
 
     /// Border voxels by erosion with the 6-neighbourhood, outside counting as background.
@@ -76,11 +87,13 @@ public struct VoxelSurfaceDistances: Sendable {
                           spacing: SIMD3<Double>) -> [Double] {
         guard from.contains(true) else { return [] }
         guard present else { return from.compactMap { $0 ? Double.infinity : nil } }
-        let field = EuclideanDistanceTransform.squaredDistances(toFeatures: to, shape: shape, spacing: spacing)
-        var out: [Double] = []
-        out.reserveCapacity(from.count / 8)
-        for n in 0..<from.count where from[n] { out.append(field[n].squareRoot()) }
-        return out
+        var queries: [Int] = []
+        queries.reserveCapacity(from.count / 8)
+        from.withUnsafeBufferPointer { f in
+            for n in 0..<f.count where f[n] { queries.append(n) }
+        }
+        return EuclideanDistanceTransform.squaredDistances(toFeatures: to, shape: shape, spacing: spacing, at: queries)
+            .map { $0.squareRoot() }
     }
 
     // MARK: - MedPy (distances of both directions pooled)
@@ -89,7 +102,7 @@ public struct VoxelSurfaceDistances: Sendable {
     /// `+inf` when one mask is empty, NaN when both are.
     public var hausdorff: Double {
         if let special = emptyCase { return special }
-        return max(predictionToTruth.max() ?? -.infinity, truthToPrediction.max() ?? -.infinity)
+        return max(predictionToTruth.last ?? -.infinity, truthToPrediction.last ?? -.infinity)
     }
 
     /// MedPy `hd95`: `numpy.percentile` (linear) at 95 of both directions' distances pooled.
@@ -99,7 +112,7 @@ public struct VoxelSurfaceDistances: Sendable {
     /// MedPy-style pooled percentile: `numpy.percentile(hstack((d_pt, d_tp)), q)`.
     public func pooledPercentile(_ q: Double) -> Double {
         if let special = emptyCase { return special }
-        return NumPyReductions.percentile(predictionToTruth + truthToPrediction, q)
+        return NumPyReductions.percentile(sorted: pooled, q)
     }
 
     /// MedPy `assd`: the mean of both directions' distances pooled. `+inf` when one mask is
@@ -126,9 +139,10 @@ public struct VoxelSurfaceDistances: Sendable {
         var result = -Float.infinity
         for d in directions {
             if let q = percentile, q != 0 {
-                result = max(result, Self.torchQuantile(d.map { Float($0) }.sorted(), Float(q / 100)))
+                // Rounding to Float keeps the order, so the Float list is sorted too.
+                result = max(result, Self.torchQuantile(d.map { Float($0) }, Float(q / 100)))
             } else {
-                result = max(result, Float(d.max()!))
+                result = max(result, Float(d.last!))
             }
         }
         return Double(result)

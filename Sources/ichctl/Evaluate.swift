@@ -1,0 +1,106 @@
+import ArgumentParser
+import CTVolume
+import Foundation
+import Metrics
+
+/// `ichctl evaluate --pred P --truth T [--tolerance MM] [--label N] [--json] [--csv FILE]`:
+/// every segmentation metric per case and over the cases. P and T are two mask files or two
+/// folders paired by file name (``CasePairing``); distances use the truth's spacing. A thin
+/// wrapper over ``SegmentationScores`` and ``SegmentationReport``.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score predicted masks against true masks (Dice, IoU, volumes, MedPy/MONAI/surface-distance distances, NSD).",
+        discussion: """
+        Masks must hold only 0 and 1 unless --label N selects one class (voxel == N is foreground). \
+        Non-finite results (a distance to an empty mask is inf, an undefined ratio nan) are written \
+        as "inf" and "nan" in the table, the JSON and the CSV; summaries leave NaN out and count it \
+        as "excluded". See Docs/metrics.md for every metric's convention and empty-mask result.
+        """)
+
+    @Option(name: .customLong("pred"), help: "Predicted mask file, or a folder of them.")
+    var prediction: String
+
+    @Option(help: "True mask file, or a folder of them (paired with --pred by file name).")
+    var truth: String
+
+    @Option(help: "Normalised surface Dice tolerance in mm (INSTANCE 2022's evaluator uses 0.42).")
+    var tolerance: Double = SegmentationScores.defaultTolerance
+
+    @Option(help: "Select one label of multi-label masks: voxels equal to N are foreground.")
+    var label: Int?
+
+    @Flag(help: "Print the report as JSON on stdout instead of a table.")
+    var json = false
+
+    @Option(help: "Also write the per-case table as CSV to this file.")
+    var csv: String?
+
+    @Flag(help: "Replace an existing --csv file.")
+    var force = false
+
+    @Flag(help: "Show progress on stderr even when it is not a terminal.")
+    var progress = false
+
+    func validate() throws {
+        guard tolerance.isFinite && tolerance >= 0 else {
+            throw ValidationError("--tolerance must be a finite number of mm >= 0, not \(tolerance)")
+        }
+    }
+
+    func run() throws {
+        let pairs = try CasePairing.pairs(prediction: URL(fileURLWithPath: prediction), truth: URL(fileURLWithPath: truth))
+        let csvURL = csv.map { URL(fileURLWithPath: $0) }
+        if let csvURL { try CLI.checkOutput(csvURL, force: force) }
+        let reporter = ProgressReporter(forced: progress)
+        var cases: [SegmentationReport.Case] = []
+        for (n, pair) in pairs.enumerated() {
+            reporter.report("[\(n + 1)/\(pairs.count)] \(pair.name)")
+            let (predictionMask, truthMask) = try Self.readPair(pair, label: label)
+            cases.append(.init(name: pair.name,
+                               scores: SegmentationScores(prediction: predictionMask, truth: truthMask, tolerance: tolerance)))
+        }
+        let report = SegmentationReport(cases: cases, tolerance: tolerance)
+        if let csvURL {
+            try Data(report.csv().utf8).write(to: csvURL, options: .atomic)
+        }
+        if json {
+            try CLI.printJSON(report)
+        } else {
+            print(report.table(), terminator: "")
+        }
+    }
+
+    /// Reads one case: both masks on the same grid, binary (or the chosen label), with the
+    /// truth's spacing.
+    static func readPair(_ pair: CasePairing.Pair, label: Int?) throws -> (BinaryMask, BinaryMask) {
+        let truthVolume = try NIfTI.readScan(at: pair.truth)
+        let predictionHeader = try NIfTI.readHeader(at: pair.prediction)
+        guard predictionHeader.shape == truthVolume.shape else {
+            throw MetricsError.gridMismatch(name: pair.name, prediction: maskShape(predictionHeader.shape),
+                                            truth: maskShape(truthVolume.shape))
+        }
+        try NIfTI.checkSameGrid(predictionHeader, shape: truthVolume.shape, geometry: truthVolume.geometry)
+        let predictionVolume = try NIfTI.readScan(at: pair.prediction)
+        let spacing = truthVolume.geometry.spacing
+        return (try mask(predictionVolume, spacing: spacing, label: label, name: "\(pair.name) (prediction)"),
+                try mask(truthVolume, spacing: spacing, label: label, name: "\(pair.name) (truth)"))
+    }
+
+    /// Foreground is `voxel == label`, or `voxel == 1` for a mask that must be binary.
+    static func mask(_ volume: ScanVolume, spacing: SIMD3<Double>, label: Int?, name: String) throws -> BinaryMask {
+        let shape = maskShape(volume.shape)
+        if let label {
+            let value = Float(label)
+            return BinaryMask(shape: shape, spacing: spacing, voxels: volume.voxels.map { $0 == value })
+        }
+        var others = Set<Int>()
+        for v in volume.voxels where v != 0 && v != 1 {
+            others.insert(v.isFinite ? Int(v.rounded(.towardZero)) : Int.min)
+            if others.count >= 5 { break }
+        }
+        if !others.isEmpty { throw MetricsError.notBinary(name: name, values: others.sorted()) }
+        return BinaryMask(shape: shape, spacing: spacing, voxels: volume.voxels.map { $0 == 1 })
+    }
+
+    static func maskShape(_ s: GridShape) -> MaskShape { MaskShape(s.x, s.y, s.z) }
+}
