@@ -16,6 +16,7 @@ public enum WeakSupervisionError: Error, Sendable, Equatable, CustomStringConver
     /// A method needs an input the case does not carry (a CAM, slice probabilities).
     case missingInput(method: String, input: String)
 
+    /// A one-line message naming the parameter or input and the problem.
     public var description: String {
         switch self {
         case .invalidParameter(let name, let reason):

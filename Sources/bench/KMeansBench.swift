@@ -21,6 +21,12 @@ struct KMeansBench: ParsableCommand {
     @Flag(help: "Continuous HU (as after smoothing) instead of integers (as stored by CT).")
     var continuous = false
 
+    @Option(help: "Cap on Lloyd iterations.")
+    var maxIterations: Int = 300
+
+    @Option(help: "Seed k-means++ on this many points (general path only).")
+    var seedingSample: Int?
+
     @Option(help: "Seed of the data and of k-means++.")
     var seed: UInt64 = 0
 
@@ -47,7 +53,7 @@ struct KMeansBench: ParsableCommand {
         }
         let clock = ContinuousClock()
         let start = clock.now
-        let r = try KMeans(k: k).fit(x, seed: seed)
+        let r = try KMeans(k: k, maxIterations: maxIterations, seedingSampleSize: seedingSample).fit(x, seed: seed)
         let seconds = (clock.now - start) / .seconds(1)
         let centroids = r.centroids.map { $0[0] }.sorted().map { ($0 * 1000).rounded() / 1000 }
         print("{\"impl\":\"swift\",\"voxels\":\(voxels),\"k\":\(k),\"features\":\(features),\"continuous\":\(continuous),"

@@ -94,6 +94,22 @@ import WeakSupervision
         #expect(close(one.inertia, two.inertia, rtol: 1e-12))
     }
 
+    @Test func largeOneFeatureInputEqualsManyFeaturePath() throws {
+        // Above the size where the one-feature path radix-sorts: negatives, -0, +0, ties.
+        var g = TestGenerator(seed: 21)
+        var v = (0..<5000).map { _ in Float(Int.random(in: -400...400, using: &g)) / 8 }
+        v[17] = -0.0; v[18] = 0; v[19] = -.leastNonzeroMagnitude
+        let start: [[Double]] = [[-30], [-1], [2], [35]]
+        let one = try KMeans(k: 4, initialization: .centroids(start)).fit(FeatureMatrix(column: v), seed: 0)
+        let two = try KMeans(k: 4, initialization: .centroids(start.map { $0 + [0] }))
+            .fit(FeatureMatrix(columns: [v, [Float](repeating: 0, count: v.count)]), seed: 0)
+        #expect(one.labels == two.labels)
+        for (a, b) in zip(one.centroids, two.centroids) { #expect(close(a[0], b[0], rtol: 1e-12)) }
+        #expect(close(one.inertia, two.inertia, rtol: 1e-12))
+        // And k-means++ on the grouped values is deterministic for a seed.
+        #expect(try KMeans(k: 4).fit(FeatureMatrix(column: v), seed: 5) == KMeans(k: 4).fit(FeatureMatrix(column: v), seed: 5))
+    }
+
     @Test func fewerDistinctValuesThanClusters() throws {
         // Three distinct values, k = 4: every point is at a centroid, inertia 0, one cluster
         // ends up a duplicate (empty clusters are re-seeded, never NaN).

@@ -79,7 +79,8 @@ private struct Phantom {
         // All four are Segmenters of one comparison table.
         let rows: [any Segmenter] = [try IntensityThresholdBaseline(), KMeansBaseline(builder: try PseudoMaskBuilder()),
                                      CAMBaseline(), try PseudoMaskBuilder()]
-        #expect(Set(rows.map(\.name)).count == 4)
+        #expect(rows.map(\.name) == ["threshold 50..90 HU inside the intracranial mask", "k-means alone (hyperdense cluster)",
+                                      "CAM alone (thresholded CAM)", "pseudo-masks (CAM and k-means)"])
         for r in rows { #expect(try r.segment(c).shape == p.scan.shape) }
         // A CAM method on a case without a CAM says so.
         let bare = SegmentationCase(name: "bare", scan: p.scan, intracranial: p.intracranial)

@@ -29,8 +29,10 @@ public struct IntensityThresholdBaseline: Segmenter, Hashable {
         self.componentScope = componentScope
     }
 
-    public var name: String { "threshold \(lower)..\(upper) HU inside the intracranial mask" }
+    /// "threshold 50..90 HU inside the intracranial mask" (with this baseline's bounds).
+    public var name: String { "threshold \(compact(lower))..\(compact(upper)) HU inside the intracranial mask" }
 
+    /// The HU window inside the intracranial mask; needs neither CAM nor probabilities.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
         try input.validate()
         var out = MaskVolume(shape: input.scan.shape, repeating: 0, geometry: input.scan.geometry)
@@ -50,13 +52,18 @@ public struct KMeansBaseline: Segmenter {
     /// Components smaller than this are dropped (default 0: none).
     public var minimumComponentSize: Int
 
+    /// - Parameters:
+    ///   - builder: supplies k, features, blood range, component scope and seed.
+    ///   - minimumComponentSize: components smaller than this are dropped (default 0: none).
     public init(builder: PseudoMaskBuilder, minimumComponentSize: Int = 0) {
         self.builder = builder
         self.minimumComponentSize = minimumComponentSize
     }
 
+    /// "k-means alone (hyperdense cluster)".
     public var name: String { "k-means alone (hyperdense cluster)" }
 
+    /// The builder's hyperdense cluster on every slice; needs neither CAM nor probabilities.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
         try input.validate()
         let mask = try builder.cluster(scan: input.scan, intracranial: input.intracranial).mask
@@ -76,6 +83,7 @@ public struct CAMBaseline: Segmenter {
     /// Where components are taken (default 2-D per slice, 8-connected).
     public var componentScope: ComponentScope
 
+    /// - Parameters: see the properties (defaults: `FixedThreshold(0.3)`, 0.5, 0, 2-D per slice).
     public init(
         threshold: any MapThreshold = FixedThreshold(0.3), positiveAt: Float = 0.5,
         minimumComponentSize: Int = 0, componentScope: ComponentScope = .slices(.eight)
@@ -86,8 +94,11 @@ public struct CAMBaseline: Segmenter {
         self.componentScope = componentScope
     }
 
+    /// "CAM alone (thresholded CAM)".
     public var name: String { "CAM alone (thresholded CAM)" }
 
+    /// The thresholded CAM on positive slices; needs the case's CAM (probabilities optional:
+    /// without them every slice counts as positive).
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
         try input.validate()
         guard let cam = input.cam else { throw WeakSupervisionError.missingInput(method: name, input: "a CAM volume") }
@@ -95,4 +106,9 @@ public struct CAMBaseline: Segmenter {
         mask.geometry = input.scan.geometry
         return ConnectedComponents.removingSmall(mask, minimumSize: minimumComponentSize, scope: componentScope)
     }
+}
+
+/// 50 -> "50", 52.5 -> "52.5".
+private func compact(_ v: Float) -> String {
+    v == v.rounded() && abs(v) < 1e7 ? String(Int(v)) : String(v)
 }

@@ -17,6 +17,7 @@ public struct SegmentationCase: Sendable {
     /// The classifier's probability per axial slice, when computed.
     public var sliceProbabilities: [Float]?
 
+    /// A case; `cam` and `sliceProbabilities` default to nil (not computed).
     public init(
         name: String, scan: ScanVolume, intracranial: MaskVolume,
         cam: Volume<Float>? = nil, sliceProbabilities: [Float]? = nil

@@ -87,13 +87,23 @@ extension KMeans {
                                     var changed = 0
                                     for i in (b * chunkSize)..<Swift.min(n, (b + 1) * chunkSize) {
                                         var best = 0, bestD = Double.infinity
-                                        for j in 0..<k {
-                                            var s = 0.0
-                                            for f in 0..<d {
-                                                let e = Double(x[i * d + f]) - c[j * d + f]
-                                                s += e * e
+                                        if d == 2 {
+                                            // The common case (HU and smoothed HU), unrolled; same sums.
+                                            let x0 = Double(x[2 * i]), x1 = Double(x[2 * i + 1])
+                                            for j in 0..<k {
+                                                let e0 = x0 - c[2 * j], e1 = x1 - c[2 * j + 1]
+                                                let s = e0 * e0 + e1 * e1
+                                                if s < bestD { bestD = s; best = j }
                                             }
-                                            if s < bestD { bestD = s; best = j }
+                                        } else {
+                                            for j in 0..<k {
+                                                var s = 0.0
+                                                for f in 0..<d {
+                                                    let e = Double(x[i * d + f]) - c[j * d + f]
+                                                    s += e * e
+                                                }
+                                                if s < bestD { bestD = s; best = j }
+                                            }
                                         }
                                         if lab[i] != Int32(best) { changed += 1; lab[i] = Int32(best) }
                                         if accumulate {

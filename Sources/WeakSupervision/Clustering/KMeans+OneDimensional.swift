@@ -18,7 +18,7 @@ struct SortedLine {
 
     init(_ x: [Float]) {
         original = x
-        let sorted = x.sorted()
+        let sorted = sortedFloats(x)
         var v: [Float] = [], c: [Double] = []
         for s in sorted {
             if let last = v.last, last == s { c[c.count - 1] += 1 } else { v.append(s); c.append(1) }

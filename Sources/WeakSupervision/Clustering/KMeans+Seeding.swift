@@ -13,17 +13,36 @@ func kMeansPlusPlusIndices(
     using generator: inout some RandomNumberGenerator
 ) -> [Int] {
     func weight(_ i: Int) -> Double { weights?[i] ?? 1 }
-    func distances(to c: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            var s = 0.0
-            for f in 0..<d {
-                let e = Double(x[i * d + f]) - Double(x[c * d + f])
-                s += e * e
+    let chunk = 32_768, chunks = (n + chunk - 1) / chunk
+    /// Writes `min(closest, ||x - x_c||^2)` for every point into `out` and returns its weighted
+    /// sum (fixed chunks, summed in chunk order: the same result on any number of cores).
+    func distances(to c: Int, capping closest: [Double]?, into out: inout [Double]) -> Double {
+        var partial = [Double](repeating: 0, count: chunks)
+        let center = (0..<d).map { Double(x[c * d + $0]) }
+        let cap = closest ?? [], w = weights ?? []
+        out.withUnsafeMutableBufferPointer { o in
+            partial.withUnsafeMutableBufferPointer { part in
+                cap.withUnsafeBufferPointer { cap in
+                    w.withUnsafeBufferPointer { w in
+                        parallelFor(chunks) { b in
+                            var p = 0.0
+                            for i in (b * chunk)..<Swift.min(n, (b + 1) * chunk) {
+                                var s = 0.0
+                                for f in 0..<d {
+                                    let e = Double(x[i * d + f]) - center[f]
+                                    s += e * e
+                                }
+                                if !cap.isEmpty, cap[i] < s { s = cap[i] }
+                                o[i] = s
+                                p += w.isEmpty ? s : w[i] * s
+                            }
+                            part[b] = p
+                        }
+                    }
+                }
             }
-            out[i] = s
         }
-        return out
+        return partial.reduce(0, +)
     }
     /// First index whose cumulative value is >= r (numpy `searchsorted`, side left), clipped.
     func searchSorted(_ cumulative: [Double], _ r: Double) -> Int {
@@ -46,9 +65,9 @@ func kMeansPlusPlusIndices(
         for i in 0..<n { s += weight(i); cumulative[i] = s }
         chosen.append(searchSorted(cumulative, Double.random(in: 0..<1, using: &generator) * s))
     }
-    var closest = distances(to: chosen[0])
-    var potential = 0.0
-    for i in 0..<n { potential += weight(i) * closest[i] }
+    var closest = [Double](repeating: 0, count: n)
+    var potential = distances(to: chosen[0], capping: nil, into: &closest)
+    var candidate = [Double](repeating: 0, count: n), best = [Double](repeating: 0, count: n)
 
     var cumulative = [Double](repeating: 0, count: n)
     for _ in 1..<k {
@@ -59,22 +78,16 @@ func kMeansPlusPlusIndices(
         }
         var bestPotential = Double.infinity
         var bestIndex = candidates[0]
-        var bestDistances = closest
         for c in candidates {
-            var dc = distances(to: c)
-            var p = 0.0
-            for i in 0..<n {
-                if closest[i] < dc[i] { dc[i] = closest[i] }
-                p += weight(i) * dc[i]
-            }
+            let p = distances(to: c, capping: closest, into: &candidate)
             if p < bestPotential {   // strict: the first best candidate wins (numpy argmin)
                 bestPotential = p
                 bestIndex = c
-                bestDistances = dc
+                swap(&best, &candidate)
             }
         }
         chosen.append(bestIndex)
-        closest = bestDistances
+        swap(&closest, &best)
         potential = bestPotential
     }
     return chosen

@@ -166,6 +166,7 @@ public struct KMeansResult: Sendable, Equatable {
     /// Whether the kept run stopped by convergence rather than by `maxIterations`.
     public var converged: Bool
 
+    /// A result (for callers that build one, e.g. from a saved clustering).
     public init(centroids: [[Double]], labels: [Int32], inertia: Double, iterations: Int, converged: Bool) {
         self.centroids = centroids
         self.labels = labels

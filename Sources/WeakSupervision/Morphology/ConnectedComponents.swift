@@ -40,6 +40,7 @@ public struct ComponentLabels: Sendable, Equatable {
     /// Number of components.
     public var count: Int { sizes.count }
 
+    /// Labels (0 background, 1 ... count) and the size of each component, in label order.
     public init(labels: [Int32], sizes: [Int]) {
         self.labels = labels
         self.sizes = sizes
@@ -121,7 +122,8 @@ public enum ConnectedComponents {
     public static func removingSmall(
         _ mask: MaskVolume, minimumSize: Int, scope: ComponentScope = .slices(.eight)
     ) -> MaskVolume {
-        var out = mask.map { $0 > 0 ? UInt8(1) : 0 }
+        // Array.map, not Volume.map: the latter is generic across modules and not specialised.
+        var out = MaskVolume(shape: mask.shape, voxels: mask.voxels.map { $0 > 0 ? 1 : 0 }, geometry: mask.geometry)
         if minimumSize <= 1 { return out }
         let c = label(mask, scope: scope)
         for v in 0..<out.voxels.count where c.labels[v] > 0 && c.sizes[Int(c.labels[v]) - 1] < minimumSize {

@@ -103,7 +103,11 @@ public struct PseudoMaskBuilder: Sendable {
         scan: ScanVolume, intracranial: MaskVolume, using generator: inout some RandomNumberGenerator
     ) throws -> HyperdenseClustering {
         try checkSameGrid(scan.shape, intracranial.shape, what: "scan and intracranial mask")
-        let inside = intracranial.voxels.indices.filter { intracranial.voxels[$0] > 0 }
+        var inside: [Int] = []
+        intracranial.voxels.withUnsafeBufferPointer { m in
+            inside.reserveCapacity(m.reduce(0) { $0 + ($1 > 0 ? 1 : 0) })
+            for v in 0..<m.count where m[v] > 0 { inside.append(v) }
+        }
         guard !inside.isEmpty else { throw WeakSupervisionError.emptyInput(what: "intracranial mask") }
         let columns = try features.map { f -> [Float] in
             let all = try f.values(scan: scan, intracranial: intracranial)

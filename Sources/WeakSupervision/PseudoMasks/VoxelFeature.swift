@@ -85,23 +85,34 @@ func gaussianKernel(_ sigma: Double) -> [Double] {
     return w
 }
 
-/// Separable convolution of a row-major `ny x nx` image, zero outside.
+/// Separable convolution of a row-major `ny x nx` image, zero outside. Inner loops run along
+/// contiguous rows (vectorised): for each tap, a shifted row is added with the tap's weight.
 private func convolve(_ img: [Double], nx: Int, ny: Int, kx: [Double], ky: [Double]) -> [Double] {
     let rx = kx.count / 2, ry = ky.count / 2
     var tmp = [Double](repeating: 0, count: img.count)
-    for j in 0..<ny {
-        for i in 0..<nx {
-            var s = 0.0
-            for t in Swift.max(-rx, -i)...Swift.min(rx, nx - 1 - i) { s += kx[t + rx] * img[j * nx + i + t] }
-            tmp[j * nx + i] = s
+    var out = [Double](repeating: 0, count: img.count)
+    img.withUnsafeBufferPointer { src in
+        tmp.withUnsafeMutableBufferPointer { t in
+            for j in 0..<ny {
+                let row = j * nx
+                for tap in -rx...rx {
+                    let w = kx[tap + rx]
+                    let lo = Swift.max(0, -tap), hi = Swift.min(nx, nx - tap)
+                    if lo >= hi { continue }
+                    for i in lo..<hi { t[row + i] += w * src[row + i + tap] }
+                }
+            }
         }
     }
-    var out = [Double](repeating: 0, count: img.count)
-    for j in 0..<ny {
-        for i in 0..<nx {
-            var s = 0.0
-            for t in Swift.max(-ry, -j)...Swift.min(ry, ny - 1 - j) { s += ky[t + ry] * tmp[(j + t) * nx + i] }
-            out[j * nx + i] = s
+    tmp.withUnsafeBufferPointer { t in
+        out.withUnsafeMutableBufferPointer { o in
+            for j in 0..<ny {
+                for tap in Swift.max(-ry, -j)...Swift.min(ry, ny - 1 - j) {
+                    let w = ky[tap + ry]
+                    let dst = j * nx, from = (j + tap) * nx
+                    for i in 0..<nx { o[dst + i] += w * t[from + i] }
+                }
+            }
         }
     }
     return out

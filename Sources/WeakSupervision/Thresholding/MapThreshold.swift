@@ -39,6 +39,7 @@ public protocol MapThreshold: Sendable {
 }
 
 extension MapThreshold {
+    /// Default: ROI pixels whose value is strictly greater than ``cutoff(for:)`` of the ROI values.
     public func region(map: ArraySlice<Float>, within roi: ArraySlice<UInt8>) throws -> [UInt8] {
         let values = try insideValues(map: map, roi: roi)
         var out = [UInt8](repeating: 0, count: map.count)
@@ -84,5 +85,6 @@ public struct FixedThreshold: MapThreshold, Hashable {
         self.value = value
     }
 
+    /// ``value``, whatever the values.
     public func cutoff(for values: [Float]) -> Float { value }
 }

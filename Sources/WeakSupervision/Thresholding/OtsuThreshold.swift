@@ -32,6 +32,7 @@ public struct OtsuThreshold: MapThreshold, Hashable {
         self.bins = bins
     }
 
+    /// Otsu's cutoff of `values` with ``bins`` bins.
     public func cutoff(for values: [Float]) -> Float {
         Self.otsu(values, bins: bins)
     }

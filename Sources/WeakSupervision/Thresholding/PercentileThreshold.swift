@@ -24,6 +24,7 @@ public struct PercentileThreshold: MapThreshold, Hashable {
         self.percentile = percentile
     }
 
+    /// The ``percentile``-th percentile of `values`.
     public func cutoff(for values: [Float]) -> Float {
         Self.percentile(values, percentile)
     }
