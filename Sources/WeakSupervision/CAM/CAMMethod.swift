@@ -145,7 +145,7 @@ extension CAMMethod {
 
     /// Maps of every axial slice of a scan, on the scan's grid.
     ///
-    /// The scan is preprocessed as the classifier's configuration says (``Preprocessing``,
+    /// The scan is preprocessed as the classifier's configuration says (``ResNetLSTM/preprocess(_:)``:
     /// its `input_size` and windows), all Z slices go through the LSTM in order as one sequence
     /// (method.md section 3, inference), and each slice's map is resized bilinearly to the
     /// slice's original y × x and divided by its maximum.
@@ -153,12 +153,7 @@ extension CAMMethod {
     /// - Parameter scan: HU volume.
     /// - Returns: the maps in [0, 1] as a volume on `scan`'s grid and geometry, and the logits.
     public func volume(_ scan: ScanVolume) throws -> CAMVolume {
-        let config = model.config
-        let windows = config.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
-        let s = config.inputSize
-        let input = Preprocessing.preprocess(scan, size: s, windows: windows)
-        let sequence = Tensor(shape: [scan.shape.z, windows.count, s, s], data: input)
-        let explanation = try explain(sequence)
+        let explanation = try explain(model.preprocess(scan))
         let maps = CAM.normalised(explanation.maps, height: scan.shape.y, width: scan.shape.x)
         return CAMVolume(map: Volume(shape: scan.shape, voxels: maps.data, geometry: scan.geometry),
                          logits: explanation.logits, method: name)

@@ -40,9 +40,10 @@ public struct ClassifierTrainer {
         return (try split.train.map(load), try split.validation.map(load))
     }
 
-    /// The case-level split every trainer uses: ``DatasetSplit`` with the generator stream 1 of `seed`.
+    /// The case-level split every trainer uses: ``DatasetSplit`` drawing from a ``SeededGenerator``
+    /// stream of `seed` reserved for the split.
     public static func split(_ cases: [DatasetCase], validationFraction: Double, testFraction: Double, seed: UInt64) throws -> DatasetSplit {
-        var generator = TrainingGenerator(seed: seed, epoch: 0, stream: 1)
+        var generator = TrainingStreams.split(seed: seed)
         return try DatasetSplit(cases: cases, validationFraction: validationFraction, testFraction: testFraction, using: &generator)
     }
 
@@ -101,9 +102,9 @@ public struct ClassifierTrainer {
         let augment = c.augmentation != .none
         let size = c.model.inputSize, channels = c.model.inChannels
 
-        let plan: (inout TrainingGenerator) -> [[Int]] = { generator in
+        let plan: (inout SeededGenerator) -> [[Int]] = { generator in
             var order = Array(sequences.indices)
-            if c.shuffle { generator.shuffle(&order) }
+            if c.shuffle { generator.fisherYates(&order) }
             // Batches hold sequences of one length; group in order of first appearance.
             var groups: [Int: [Int]] = [:], lengths: [Int] = []
             for i in order {
@@ -116,11 +117,11 @@ public struct ClassifierTrainer {
                 let g = groups[l]!
                 batches += stride(from: 0, to: g.count, by: c.batchSize).map { Array(g[$0..<min($0 + c.batchSize, g.count)]) }
             }
-            if c.shuffle { generator.shuffle(&batches) }
+            if c.shuffle { generator.fisherYates(&batches) }
             return batches
         }
 
-        let step: ([Int], inout TrainingGenerator) -> Float = { batch, generator in
+        let step: ([Int], inout SeededGenerator) -> Float = { batch, generator in
             let t = sequences[batch[0]].length
             let stride = channels * size * size
             var x = [Float](), y = [Float]()
@@ -162,7 +163,7 @@ public struct ClassifierTrainer {
 
         let configJSON = try Self.json(c)
         let progress = TrainingProgress(kind: "classifier", config: configJSON, epoch: 0, batchInEpoch: 0, globalStep: 0,
-                                        generatorState: "0", lossSum: 0, bestScore: nil, bestEpoch: nil, history: [],
+                                        generatorState: [], lossSum: 0, bestScore: nil, bestEpoch: nil, history: [],
                                         trainCases: training.map(\.name), validationCases: validation.map(\.name))
         let loop = TrainingLoop(kind: "classifier", scoreName: "auc", model: model, modelConfig: .resnetLSTM(c.model),
                                 optimizer: optimizer, settings: c.optimizer, seed: c.seed, epochs: c.epochs,

@@ -92,7 +92,7 @@ public struct RefinerTrainer {
         let negativeCount = Int((Double(negatives.count) * c.negativeFraction).rounded())
         let augment = c.augmentation != .none
 
-        let plan: (inout TrainingGenerator) -> [[Int]] = { generator in
+        let plan: (inout SeededGenerator) -> [[Int]] = { generator in
             var pool = negatives
             if negativeCount < pool.count {
                 // Partial Fisher–Yates: the first negativeCount of a seeded permutation.
@@ -102,11 +102,11 @@ public struct RefinerTrainer {
                 }
             }
             var chosen = positives + pool.prefix(negativeCount)
-            if c.shuffle { generator.shuffle(&chosen) } else { chosen.sort() }
+            if c.shuffle { generator.fisherYates(&chosen) } else { chosen.sort() }
             return stride(from: 0, to: chosen.count, by: c.batchSize).map { Array(chosen[$0..<min($0 + c.batchSize, chosen.count)]) }
         }
 
-        let step: ([Int], inout TrainingGenerator) -> Float = { batch, generator in
+        let step: ([Int], inout SeededGenerator) -> Float = { batch, generator in
             var x = [Float](), y = [Float]()
             for i in batch {
                 let (ci, k) = items[i]
@@ -156,7 +156,7 @@ public struct RefinerTrainer {
         }
 
         let progress = TrainingProgress(kind: "refiner", config: try ClassifierTrainer.json(c), epoch: 0, batchInEpoch: 0, globalStep: 0,
-                                        generatorState: "0", lossSum: 0, bestScore: nil, bestEpoch: nil, history: [],
+                                        generatorState: [], lossSum: 0, bestScore: nil, bestEpoch: nil, history: [],
                                         trainCases: training.map(\.name), validationCases: validation.map(\.name))
         let loop = TrainingLoop(kind: "refiner", scoreName: "dice", model: model, modelConfig: .unetLite(c.model),
                                 optimizer: optimizer, settings: c.optimizer, seed: c.seed, epochs: c.epochs,

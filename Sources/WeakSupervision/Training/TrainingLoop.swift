@@ -1,4 +1,5 @@
 import Foundation
+import CTVolume
 import NeuralCore
 
 /// Where a run writes: the kept model (best by validation score, else the last) and the
@@ -24,7 +25,7 @@ struct TrainingProgress: Codable, Equatable {
     var epoch: Int
     var batchInEpoch: Int
     var globalStep: Int
-    var generatorState: String
+    var generatorState: [String]
     var lossSum: Double
     var bestScore: Double?
     var bestEpoch: Int?
@@ -90,8 +91,8 @@ final class TrainingLoop {
     let stepsPerEpoch: Int?
     let outputs: TrainingOutputs
     let observer: TrainingObserver
-    let planEpoch: (inout TrainingGenerator) -> [[Int]]
-    let step: ([Int], inout TrainingGenerator) -> Float
+    let planEpoch: (inout SeededGenerator) -> [[Int]]
+    let step: ([Int], inout SeededGenerator) -> Float
     let validate: () -> (score: Double?, loss: Double?)
     var progress: TrainingProgress
     var posWeight: Float?
@@ -100,8 +101,8 @@ final class TrainingLoop {
     init(kind: String, scoreName: String, model: Module, modelConfig: ModelConfig, optimizer: Optimizer,
          settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, outputs: TrainingOutputs,
          observer: TrainingObserver, progress: TrainingProgress,
-         planEpoch: @escaping (inout TrainingGenerator) -> [[Int]],
-         step: @escaping ([Int], inout TrainingGenerator) -> Float,
+         planEpoch: @escaping (inout SeededGenerator) -> [[Int]],
+         step: @escaping ([Int], inout SeededGenerator) -> Float,
          validate: @escaping () -> (score: Double?, loss: Double?)) {
         self.kind = kind
         self.scoreName = scoreName
@@ -146,7 +147,7 @@ final class TrainingLoop {
     }
 
     func run(resumed: Bool) throws -> TrainingSummary {
-        var probe = TrainingGenerator(seed: seed, epoch: 0)
+        var probe = TrainingStreams.epoch(0, seed: seed)
         let fullPlan = planEpoch(&probe)
         itemsPerEpoch = fullPlan.reduce(0) { $0 + $1.count }
         let perEpoch = min(fullPlan.count, stepsPerEpoch ?? Int.max)
@@ -166,13 +167,13 @@ final class TrainingLoop {
             return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }
         while progress.epoch < epochs {
-            var generator = TrainingGenerator(seed: seed, epoch: progress.epoch)
+            var generator = TrainingStreams.epoch(progress.epoch, seed: seed)
             let plan = Array(planEpoch(&generator).prefix(perEpoch))
             if progress.batchInEpoch > 0 {
-                guard let s = UInt64(progress.generatorState) else {
+                guard let saved = TrainingStreams.decode(progress.generatorState) else {
                     throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "bad generator state \(progress.generatorState)")
                 }
-                generator.state = s
+                generator = saved
             }
             var stopAfterEpoch = false
             while progress.batchInEpoch < plan.count {
@@ -186,7 +187,7 @@ final class TrainingLoop {
                 progress.batchInEpoch += 1
                 progress.globalStep += 1
                 progress.lossSum += Double(loss)
-                progress.generatorState = String(generator.state)
+                progress.generatorState = TrainingStreams.encode(generator)
                 sessionSteps += 1
                 let elapsed = seconds()
                 let left = Double(total - progress.globalStep) * elapsed / Double(sessionSteps)
@@ -222,7 +223,7 @@ final class TrainingLoop {
             progress.epoch += 1
             progress.batchInEpoch = 0
             progress.lossSum = 0
-            progress.generatorState = "0"
+            progress.generatorState = []
             try writeResume()
             if observer.observe(.epoch(report)) == .stop || stopAfterEpoch {
                 return summary(stopped: progress.epoch < epochs)
