@@ -103,3 +103,32 @@ struct CAMTests {
         }
     }
 }
+
+/// The example of Docs/custom-cam.md, verbatim.
+struct XGradCAM: GradientCAMMethod {
+    var model: ResNetLSTM
+    var layer = "layer4"
+    var name: String { "xgradcam" }
+
+    func combine(_ s: CAMSliceInput) -> [Float] {
+        let n = s.planeCount
+        let weights = (0..<s.channels).map { c -> Float in
+            let a = s.activations[(c * n)..<((c + 1) * n)], g = s.gradients[(c * n)..<((c + 1) * n)]
+            let total = a.reduce(0, +) + 1e-7
+            return zip(a, g).reduce(0) { $0 + $1.0 * $1.1 } / total
+        }
+        return s.weightedSum(weights).map { max($0, 0) }
+    }
+}
+
+@Suite("The custom-method example of Docs/custom-cam.md")
+struct CustomCAMExampleTests {
+    @Test("XGrad-CAM written through the protocol equals its torch formula (1e-4)")
+    func xgradcam() throws {
+        let net = try ResNetLSTM(contentsOf: fixtureFile("cam_classifier.safetensors"))
+        let raw = try XGradCAM(model: net).computeMap(patternSequence(t: 4, c: 3, s: 64))
+        let want = try #require(try fixtureTensors("cam_maps.safetensors")["raw.xgradcam.layer4"])
+        #expect(raw.shape == want.shape)
+        #expect(scaledError(raw.data, want.data) <= 1e-4)
+    }
+}
