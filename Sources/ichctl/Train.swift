@@ -1,8 +1,41 @@
 import ArgumentParser
 import CTVolume
+import Dispatch
 import Foundation
 import NeuralCore
+import Synchronization
 import WeakSupervision
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns the first Ctrl-C (SIGINT) during training into a clean stop: the trainer writes its
+/// resume file at the current step and returns; a second Ctrl-C ends the process at once.
+final class InterruptFlag {
+    private final class Flag: Sendable { let value = Atomic<Bool>(false) }
+    private let raised = Flag()
+    private let source: any DispatchSourceSignal
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        self.source = source
+        source.setEventHandler { [raised] in
+            if raised.value.exchange(true, ordering: .relaxed) { exit(130) }
+            CLI.note("\nstopping: writing the resume file at this step (Ctrl-C again to quit at once)")
+        }
+        source.resume()
+    }
+
+    /// Whether Ctrl-C was pressed.
+    var isRaised: Bool { raised.value.load(ordering: .relaxed) }
+
+    deinit {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
 
 /// `ichctl train`: the classifier (stage 1) and the refiner (stage 5). Thin wrappers over
 /// ``ClassifierTrainer`` and ``RefinerTrainer``.
@@ -74,6 +107,7 @@ struct TrainingOptions: ParsableArguments {
 struct TrainingPrinter: TrainingObserver {
     let reporter: ProgressReporter
     let live: Bool
+    let interrupt = InterruptFlag()
 
     init(forced: Bool) {
         reporter = ProgressReporter(forced: forced)
@@ -81,6 +115,11 @@ struct TrainingPrinter: TrainingObserver {
     }
 
     func observe(_ event: TrainingEvent) -> TrainingControl {
+        show(event)
+        return interrupt.isRaised ? .stop : .proceed
+    }
+
+    private func show(_ event: TrainingEvent) {
         switch event {
         case .started(let s):
             reporter.report("\(s.resumed ? "resuming" : "training") \(s.kind): \(s.trainCases) training and \(s.validationCases) validation cases, "
@@ -97,7 +136,6 @@ struct TrainingPrinter: TrainingObserver {
             let score = e.validationScore.map { String(format: "  val %@ %.4f  val loss %.4f", e.scoreName, $0, e.validationLoss ?? .nan) } ?? ""
             reporter.report(String(format: "epoch %d/%d  loss %.4f", e.epoch, e.epochs, e.trainLoss) + score + (e.improved ? "  (kept)" : ""))
         }
-        return .proceed
     }
 
     static func duration(_ seconds: Double) -> String {
@@ -185,6 +223,7 @@ struct TrainClassifier: ParsableCommand {
                                         resume: common.resume.map { URL(fileURLWithPath: $0) }, overwrite: common.force,
                                         observer: printer)
         try printSummary(summary, json: common.json)
+        if summary.stopped { throw ExitCode(130) }
     }
 }
 
@@ -248,5 +287,6 @@ struct TrainRefiner: ParsableCommand {
                                         resume: common.resume.map { URL(fileURLWithPath: $0) }, overwrite: common.force,
                                         observer: printer)
         try printSummary(summary, json: common.json)
+        if summary.stopped { throw ExitCode(130) }
     }
 }
