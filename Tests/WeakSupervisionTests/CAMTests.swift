@@ -82,6 +82,29 @@ struct CAMTests {
         #expect(scaledError(raw.data, a.data) <= 1e-5)
     }
 
+    @Test("long sequences (encoded 16 slices at a time) give the one-pass logits and Grad-CAM")
+    func longSequence() throws {
+        let long = patternSequence(t: 18, c: 3, s: 64)
+        let explanation = try GradCAM(model: net).explain(long)
+        // The same computed in one pass over all 18 slices, written out from the formula.
+        let maps = withoutGradients { net.featureMaps(long) }.detached()
+        maps.requiresGrad = true
+        let logits = net.head(maps, batch: 1, time: 18)
+        #expect(scaledError(explanation.logits, logits.data) <= 1e-5)
+        for k in [0, 16, 17] {
+            let g = gradients(of: logits.select(axis: 1, k).sum(), withRespectTo: [maps])[0]
+            let (c, hw) = (maps.shape[1], maps.shape[2] * maps.shape[3])
+            var want = [Float](repeating: 0, count: hw)
+            for ch in 0..<c {
+                var weight: Float = 0
+                for q in 0..<hw { weight += g.data[(k * c + ch) * hw + q] }
+                for q in 0..<hw { want[q] += weight / Float(hw) * maps.data[(k * c + ch) * hw + q] }
+            }
+            let got = Array(explanation.maps.data[(k * hw)..<((k + 1) * hw)])
+            #expect(scaledError(got, want.map { max($0, 0) }) <= 1e-4, "slice \(k)")
+        }
+    }
+
     @Test("encoderHead then encoderTail is featureMaps at every cut")
     func stageSplit() throws {
         net.eval()

@@ -109,11 +109,16 @@ extension GradientCAMMethod {
         model.eval()
         defer { model.train(wasTraining) }
         let t = sequence.shape[0]
-        let cut = withoutGradients { model.encoderHead(sequence, through: stage) }
-        let (c, h, w) = (cut.shape[1], cut.shape[2], cut.shape[3])
+        // The encoder up to the target stage, 16 slices at a time (bounds memory on long scans).
+        let cuts = withoutGradients {
+            stride(from: 0, to: t, by: 16).map { model.encoderHead(sequence.slice(axis: 0, $0..<min($0 + 16, t)), through: stage) }
+        }
+        let (c, h, w) = (cuts[0].shape[1], cuts[0].shape[2], cuts[0].shape[3])
         let plane = c * h * w
-        let leaves = (0..<t).map { k in
-            Tensor(shape: [1, c, h, w], data: Array(cut.data[(k * plane)..<((k + 1) * plane)]), requiresGrad: true)
+        let leaves = cuts.flatMap { cut in
+            (0..<cut.shape[0]).map { k in
+                Tensor(shape: [1, c, h, w], data: Array(cut.data[(k * plane)..<((k + 1) * plane)]), requiresGrad: true)
+            }
         }
         let tails = leaves.map { model.encoderTail($0, after: stage) }
         let features = t == 1 ? tails[0] : Tensor.concatenate(tails, axis: 0)

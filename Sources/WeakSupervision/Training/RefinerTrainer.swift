@@ -32,11 +32,10 @@ public struct RefinerTrainer {
     ///   - dataset: the scans. - masks: folder of target masks (pseudo or true).
     public func prepare(dataset: Dataset, masks: URL) throws -> (training: [PreparedCase], validation: [PreparedCase], skipped: [String]) {
         try config.validate()
-        var files: [String: URL] = [:]
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: masks.path)) ?? []
-        guard FileManager.default.fileExists(atPath: masks.path) else {
-            throw WeakSupervisionError.invalidParameter(name: "masks", reason: "\(masks.path): no such folder")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: masks.path) else {
+            throw WeakSupervisionError.invalidParameter(name: "masks", reason: "\(masks.path): no such folder, or it cannot be listed")
         }
+        var files: [String: URL] = [:]
         for file in names.sorted() where !file.hasPrefix(".") {
             if let name = Dataset.caseName(ofFile: file) { files[name] = masks.appendingPathComponent(file) }
         }
