@@ -86,7 +86,7 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .long, help: "No augmentation.")
     var noAugment = false
 
-    @Option(name: .long, help: "Continue a stopped run from its resume file (the configuration stored in it is used; other options are ignored).")
+    @Option(name: .long, help: "Continue a stopped run from its resume file, or from the model it wrote (the resume file beside it is used). The configuration stored there is used; other options are ignored.")
     var resume: String?
 
     @Flag(name: .long, help: "Show progress on stderr even when it is not a terminal.")
@@ -97,6 +97,18 @@ struct TrainingOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Replace existing outputs.")
     var force = false
+
+    /// The resume file `--resume` names: the file itself, or, when it is a model written by a
+    /// run (no training state inside), the resume file beside it.
+    func resumeURL() throws -> URL? {
+        guard let resume else { return nil }
+        let url = URL(fileURLWithPath: resume)
+        if let file = try? SafeTensors(contentsOf: url), file.metadata["ichct.training"] == nil {
+            let beside = TrainingOutputs(model: url).resume
+            if FileManager.default.fileExists(atPath: beside.path) { return beside }
+        }
+        return url
+    }
 
     func optimizerSettings() -> OptimizerSettings {
         OptimizerSettings(kind: optimizer, learningRate: lr, schedule: schedule, warmupSteps: warmup)
@@ -201,8 +213,9 @@ struct TrainClassifier: ParsableCommand {
         let out = URL(fileURLWithPath: common.out)
         let outputs = TrainingOutputs(model: out)
         var config: TrainingConfig
-        if let resume = common.resume {
-            config = try ClassifierTrainer.config(ofResumeFile: URL(fileURLWithPath: resume))
+        let resume = try common.resumeURL()
+        if let resume {
+            config = try ClassifierTrainer.config(ofResumeFile: resume)
         } else {
             try CLI.checkOutput(outputs.model, force: common.force)
             try CLI.checkOutput(outputs.resume, force: common.force)
@@ -220,7 +233,7 @@ struct TrainClassifier: ParsableCommand {
         printer.reporter.report("preparing \(dataset.cases.count) cases at \(config.model.inputSize)x\(config.model.inputSize)")
         let (training, validation) = try trainer.prepare(dataset: dataset)
         let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
-                                        resume: common.resume.map { URL(fileURLWithPath: $0) }, overwrite: common.force,
+                                        resume: resume, overwrite: common.force,
                                         observer: printer)
         try printSummary(summary, json: common.json)
         if summary.stopped { throw ExitCode(130) }
@@ -265,8 +278,9 @@ struct TrainRefiner: ParsableCommand {
     func run() throws {
         let outputs = TrainingOutputs(model: URL(fileURLWithPath: common.out))
         var config: RefinerTrainingConfig
-        if let resume = common.resume {
-            config = try RefinerTrainer.config(ofResumeFile: URL(fileURLWithPath: resume))
+        let resume = try common.resumeURL()
+        if let resume {
+            config = try RefinerTrainer.config(ofResumeFile: resume)
         } else {
             try CLI.checkOutput(outputs.model, force: common.force)
             try CLI.checkOutput(outputs.resume, force: common.force)
@@ -284,7 +298,7 @@ struct TrainRefiner: ParsableCommand {
         let (training, validation, skipped) = try trainer.prepare(dataset: dataset, masks: URL(fileURLWithPath: masks))
         if !skipped.isEmpty { CLI.note("left out \(skipped.count) case(s) without a mask in \(masks): \(skipped.prefix(5).joined(separator: ", "))\(skipped.count > 5 ? ", ..." : "")") }
         let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
-                                        resume: common.resume.map { URL(fileURLWithPath: $0) }, overwrite: common.force,
+                                        resume: resume, overwrite: common.force,
                                         observer: printer)
         try printSummary(summary, json: common.json)
         if summary.stopped { throw ExitCode(130) }
