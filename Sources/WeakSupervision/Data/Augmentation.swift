@@ -105,41 +105,53 @@ public struct AugmentationDraw: Sendable, Equatable {
         let plane = s * s
         precondition(values.count % plane == 0, "AugmentationDraw: values are not whole \(s)x\(s) planes")
         if !isGeometricIdentity {
+            // Each output pixel's four source pixels and bilinear weights (index -1 / weight 0
+            // outside the image), computed once and shared by every plane.
             let c = Double(s - 1) / 2
             let (cosA, sinA) = (cos(angle), sin(angle))
-            // Source coordinates of every output pixel, shared by the planes.
-            var sx = [Double](repeating: 0, count: plane), sy = sx
+            var taps = [Int](repeating: -1, count: 4 * plane)
+            var weights = [Float](repeating: 0, count: 4 * plane)
             for r in 0..<s {
                 for q in 0..<s {
                     let u = Double(q) - c - shiftX, v = Double(r) - c - shiftY
                     var x = cosA * u + sinA * v + c, y = -sinA * u + cosA * v + c
                     if flipX { x = Double(s - 1) - x }
                     if flipY { y = Double(s - 1) - y }
-                    sx[r * s + q] = x
-                    sy[r * s + q] = y
+                    let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
+                    let fx = Float(x - Double(x0)), fy = Float(y - Double(y0))
+                    let o = 4 * (r * s + q)
+                    let corners = [(x0, y0, (1 - fx) * (1 - fy)), (x0 + 1, y0, fx * (1 - fy)),
+                                   (x0, y0 + 1, (1 - fx) * fy), (x0 + 1, y0 + 1, fx * fy)]
+                    for (n, (i, j, w)) in corners.enumerated() where w != 0 && i >= 0 && i < s && j >= 0 && j < s {
+                        taps[o + n] = j * s + i
+                        weights[o + n] = w
+                    }
                 }
             }
-            let base = values.startIndex
-            for p in 0..<(values.count / plane) {
-                let src = Array(values[(base + p * plane)..<(base + (p + 1) * plane)])
-                for i in 0..<plane {
-                    values[base + p * plane + i] = Self.bilinear(src, s, sx[i], sy[i])
+            var source = [Float](repeating: 0, count: plane)
+            values.withUnsafeMutableBufferPointer { buffer in
+                taps.withUnsafeBufferPointer { tb in
+                    weights.withUnsafeBufferPointer { wb in
+                        source.withUnsafeMutableBufferPointer { src in
+                            for p in 0..<(buffer.count / plane) {
+                                let image = buffer.baseAddress! + p * plane
+                                src.baseAddress!.update(from: image, count: plane)
+                                for i in 0..<plane {
+                                    var acc: Float = 0
+                                    for n in 0..<4 where tb[4 * i + n] >= 0 { acc += wb[4 * i + n] * src[tb[4 * i + n]] }
+                                    image[i] = acc
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
         if intensity && (scale != 1 || offset != 0) {
             let (a, b) = (Float(scale), Float(offset))
-            for i in values.indices { values[i] = a * values[i] + b }
+            values.withUnsafeMutableBufferPointer { buffer in
+                for i in 0..<buffer.count { buffer[i] = a * buffer[i] + b }
+            }
         }
-    }
-
-    /// Bilinear sample of an S × S image at (x, y), zero outside.
-    private static func bilinear(_ img: [Float], _ s: Int, _ x: Double, _ y: Double) -> Float {
-        let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
-        let fx = Float(x - Double(x0)), fy = Float(y - Double(y0))
-        func at(_ i: Int, _ j: Int) -> Float { (i >= 0 && i < s && j >= 0 && j < s) ? img[j * s + i] : 0 }
-        let top = at(x0, y0) * (1 - fx) + (fx == 0 ? 0 : at(x0 + 1, y0) * fx)
-        let bottom = fy == 0 ? 0 : at(x0, y0 + 1) * (1 - fx) + (fx == 0 ? 0 : at(x0 + 1, y0 + 1) * fx)
-        return top * (1 - fy) + bottom * fy
     }
 }
