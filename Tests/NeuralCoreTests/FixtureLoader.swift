@@ -17,6 +17,13 @@ struct LayerCase {
 }
 
 enum LayerFixtures {
+    /// PyTorch's state_dict (key, shape) list of the `Naming` module in the fixture script.
+    nonisolated(unsafe) static let stateDictOrder: [(String, [Int])] = {
+        let url = Bundle.module.url(forResource: "layers", withExtension: "json", subdirectory: "Fixtures")!
+        let root = try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        return (root["state_dict_order"] as! [[Any]]).map { ($0[0] as! String, ($0[1] as! [NSNumber]).map(\.intValue)) }
+    }()
+
     /// All cases, loaded once.
     nonisolated(unsafe) static let cases: [String: LayerCase] = {
         guard let indexURL = Bundle.module.url(forResource: "layers", withExtension: "json", subdirectory: "Fixtures"),
