@@ -9,6 +9,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of ichct (use a release build).",
-        subcommands: []
+        subcommands: [BenchLayers.self]
     )
 }
