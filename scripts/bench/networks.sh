@@ -44,5 +44,13 @@ for net in ("resnet_lstm", "unet_lite"):
         print(f"| {net} | {mode} | {s['slices']} | {s['slices_per_s']:.2f} | {t['slices_per_s']:.2f} | "
               f"{s['slices_per_s'] / t['slices_per_s']:.2f} | {s['gflops']:.1f} | {t['gflops']:.1f} | "
               f"{s['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} |")
+print()
+print("| network | training step | Swift forward s | Swift backward s | Swift Adam s | PyTorch forward s | PyTorch backward s | PyTorch Adam s |")
+print("|---|---|---|---|---|---|---|---|")
+for net in ("resnet_lstm", "unet_lite"):
+    s = next(r for r in rows if r["impl"] == "swift" and r["network"] == net and r["mode"] == "train")
+    t = next(r for r in rows if r["impl"] == "torch" and r["network"] == net and r["mode"] == "train")
+    print(f"| {net} | {s['slices']} slices | {s['forward_s']:.3f} | {s['backward_s']:.3f} | {s['optimizer_s']:.3f} | "
+          f"{t['forward_s']:.3f} | {t['backward_s']:.3f} | {t['optimizer_s']:.3f} |")
 PY
 rm -f "$out"
