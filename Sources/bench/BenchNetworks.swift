@@ -8,7 +8,7 @@ import Glibc
 
 /// `bench networks`: a training step (forward in training mode, BCE loss, backward, Adam) or an
 /// inference pass (evaluation mode, no gradients) of ResNetLSTM or UNetLite on random input.
-/// Prints one JSON object: seconds per iteration (median), slices/s, forward GFLOP and GFLOP/s
+/// Prints one JSON object: seconds per iteration (median and best), slices/s, forward GFLOP and GFLOP/s
 /// (a training step counted as 3x the forward), and the process's peak RSS.
 ///
 ///     swift run -c release bench networks --network resnet_lstm --mode train
@@ -91,22 +91,32 @@ struct BenchNetworks: ParsableCommand {
         let optimizer = Adam(learningRate: 1e-4)
         if mode == "train" { model.train() } else { model.eval() }
 
-        func step() {
+        let clock = ContinuousClock()
+        var phases: [[Double]] = [[], [], []]   // forward (with loss), backward, optimizer
+        func step(record: Bool) {
             if mode == "train" {
+                let t0 = clock.now
                 model.zeroGrad()
                 let loss = binaryCrossEntropyWithLogits(model(input), targets: target)
+                let t1 = clock.now
                 loss.backward()
+                let t2 = clock.now
                 optimizer.update(model: model, gradients: model.parameterGradients())
+                let t3 = clock.now
+                if record {
+                    phases[0].append((t1 - t0) / .seconds(1))
+                    phases[1].append((t2 - t1) / .seconds(1))
+                    phases[2].append((t3 - t2) / .seconds(1))
+                }
             } else {
                 _ = withoutGradients { model(input) }
             }
         }
-        step()   // warm-up (allocations, OpenBLAS buffers)
-        let clock = ContinuousClock()
+        step(record: false)   // warm-up (allocations, OpenBLAS buffers)
         var times: [Double] = []
         for _ in 0..<iterations {
             let start = clock.now
-            step()
+            step(record: true)
             times.append((clock.now - start) / .seconds(1))
         }
         times.sort()
@@ -115,10 +125,15 @@ struct BenchNetworks: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakMB = Double(usage.ru_maxrss) / 1024
+        let breakdown = mode == "train"
+            ? ",\"forward_s\":\(Self.median(phases[0])),\"backward_s\":\(Self.median(phases[1])),\"optimizer_s\":\(Self.median(phases[2]))"
+            : ""
         print("{\"impl\":\"swift\",\"network\":\"\(network)\",\"mode\":\"\(mode)\",\"size\":\(size),\"slices\":\(slices),"
-              + "\"threads\":\(threads),\"iterations\":\(iterations),\"seconds\":\(median),\"slices_per_s\":\(Double(slices) / median),"
-              + "\"forward_gflop\":\(flops / 1e9),\"gflops\":\(work / median / 1e9),\"peak_rss_mb\":\(peakMB)}")
+              + "\"threads\":\(threads),\"iterations\":\(iterations),\"seconds\":\(median),\"best_seconds\":\(times[0]),\"best_slices_per_s\":\(Double(slices) / times[0]),\"slices_per_s\":\(Double(slices) / median),"
+              + "\"forward_gflop\":\(flops / 1e9),\"gflops\":\(work / median / 1e9),\"peak_rss_mb\":\(peakMB)\(breakdown)}")
     }
+
+    static func median(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.sorted()[v.count / 2] }
 
     /// Multiply-adds x 2 of the convolutions, the LSTM and the linear layer of one forward pass.
     static func resnetLSTMFlops(_ c: ResNetLSTMConfig, slices: Int) -> Double {

@@ -60,30 +60,42 @@ def main():
         flops += slices * 2 * 2 * 4 * a.hidden * (model.feature_channels + a.hidden)
     model.train(a.mode == "train")
 
-    def step():
+    phases = [[], [], []]  # forward (with loss), backward, optimizer
+
+    def step(record):
         if a.mode == "train":
+            t0 = time.perf_counter()
             opt.zero_grad()
             loss = F.binary_cross_entropy_with_logits(model(x), y)
+            t1 = time.perf_counter()
             loss.backward()
+            t2 = time.perf_counter()
             opt.step()
+            t3 = time.perf_counter()
+            if record:
+                phases[0].append(t1 - t0)
+                phases[1].append(t2 - t1)
+                phases[2].append(t3 - t2)
         else:
             with torch.no_grad():
                 model(x)
 
-    step()
+    step(False)
     times = []
     for _ in range(a.iterations):
         t0 = time.perf_counter()
-        step()
+        step(True)
         times.append(time.perf_counter() - t0)
     times.sort()
     median = times[len(times) // 2]
     work = (3 if a.mode == "train" else 1) * flops
+    med = lambda v: sorted(v)[len(v) // 2]
+    breakdown = {"forward_s": med(phases[0]), "backward_s": med(phases[1]), "optimizer_s": med(phases[2])} if a.mode == "train" else {}
     print(json.dumps({"impl": "torch", "network": a.network, "mode": a.mode, "size": a.size, "slices": slices,
-                      "threads": a.threads, "iterations": a.iterations, "seconds": median,
+                      "threads": a.threads, "iterations": a.iterations, "seconds": median, "best_seconds": times[0], "best_slices_per_s": slices / times[0],
                       "slices_per_s": slices / median, "forward_gflop": flops / 1e9, "gflops": work / median / 1e9,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "torch": torch.__version__}))
+                      **breakdown, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import Foundation
 /// tensor every time. The distributions match PyTorch's; the exact values cannot (different RNG).
 public enum Initializers {
     /// One draw from the standard normal distribution (Box–Muller, in Double).
+    @inlinable
     public static func standardNormal(using generator: inout some RandomNumberGenerator) -> Double {
         var u1 = 0.0
         repeat { u1 = Double.random(in: 0 ..< 1, using: &generator) } while u1 <= 0
@@ -15,16 +16,19 @@ public enum Initializers {
     }
 
     /// `count` draws from N(mean, std²).
+    @inlinable
     public static func normal(count: Int, mean: Float = 0, std: Float, using generator: inout some RandomNumberGenerator) -> [Float] {
         (0 ..< count).map { _ in mean + std * Float(standardNormal(using: &generator)) }
     }
 
     /// `count` draws from U(-bound, bound).
+    @inlinable
     public static func uniform(count: Int, bound: Float, using generator: inout some RandomNumberGenerator) -> [Float] {
         (0 ..< count).map { _ in Float(Double.random(in: -Double(bound) ..< Double(bound), using: &generator)) }
     }
 
     /// PyTorch's fan-in and fan-out of a weight of shape `(out, in, k...)`: fan_in = in·∏k, fan_out = out·∏k.
+    @inlinable
     public static func fans(_ shape: [Int]) -> (fanIn: Int, fanOut: Int) {
         precondition(shape.count >= 2, "fans need a weight of rank 2 or more, shape is \(shape)")
         let receptive = shape.dropFirst(2).reduce(1, *)
@@ -33,6 +37,7 @@ public enum Initializers {
 
     /// `kaiming_normal_(mode="fan_out", nonlinearity="relu")` (torchvision ResNet convolutions):
     /// N(0, std²) with std = √2 / √fan_out.
+    @inlinable
     public static func kaimingNormalFanOut(_ shape: [Int], using generator: inout some RandomNumberGenerator) -> Tensor {
         let std = Float((2.0 / Double(fans(shape).fanOut)).squareRoot())
         return Tensor(shape: shape, data: normal(count: shape.reduce(1, *), std: std, using: &generator), requiresGrad: true)
@@ -40,12 +45,14 @@ public enum Initializers {
 
     /// PyTorch's default `nn.Conv2d` / `nn.Linear` weight, `kaiming_uniform_(a=√5)`:
     /// U(-b, b) with b = gain·√(3 / fan_in), gain = √(2 / (1 + a²)), i.e. b = 1/√fan_in.
+    @inlinable
     public static func kaimingUniformDefault(_ shape: [Int], using generator: inout some RandomNumberGenerator) -> Tensor {
         let bound = Float(1 / Double(fans(shape).fanIn).squareRoot())
         return Tensor(shape: shape, data: uniform(count: shape.reduce(1, *), bound: bound, using: &generator), requiresGrad: true)
     }
 
     /// PyTorch's default bias of a layer with the given fan-in: U(-1/√fan_in, 1/√fan_in).
+    @inlinable
     public static func defaultBias(count: Int, fanIn: Int, using generator: inout some RandomNumberGenerator) -> Tensor {
         let bound = fanIn > 0 ? Float(1 / Double(fanIn).squareRoot()) : 0
         return Tensor(shape: [count], data: uniform(count: count, bound: bound, using: &generator), requiresGrad: true)

@@ -57,9 +57,6 @@ public class Adam: Optimizer {
     /// One Adam step of one parameter (see the type's formula).
     override public func apply(name: String, parameter p: UnsafeMutableBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>) {
         let n = p.count
-        var m = state[name]?["exp_avg"] ?? [Float](repeating: 0, count: n)
-        var v = state[name]?["exp_avg_sq"] ?? [Float](repeating: 0, count: n)
-        precondition(m.count == n && v.count == n, "Adam: saved moments of \(name) do not match the parameter's \(n) values")
         // Scalars in double as Python computes them, then rounded to float as torch's kernels do.
         let t = Double(stepCount)
         let lr = Double(learningRate)
@@ -74,15 +71,27 @@ public class Adam: Optimizer {
         let stepSize = Float(lr / (1 - pow(Double(beta1), t)))
         let correction2 = Float((1 - pow(Double(beta2), t)).squareRoot())
         let e = eps
-        for i in 0..<n {
-            let gi = l2 != 0 ? g[i] + l2 * p[i] : g[i]
-            m[i] = m[i] + w1 * (gi - m[i])
-            v[i] = v[i] * b2 + w2 * gi * gi
-            let denom = v[i].squareRoot() / correction2 + e
-            p[i] += -stepSize * (m[i] / denom)
+        // Moved out of the dictionary so that they are mutated in place (no copy of the moments).
+        var buffers = state.removeValue(forKey: name) ?? [:]
+        var m = buffers.removeValue(forKey: "exp_avg") ?? [Float](repeating: 0, count: n)
+        var v = buffers.removeValue(forKey: "exp_avg_sq") ?? [Float](repeating: 0, count: n)
+        precondition(m.count == n && v.count == n, "Adam: saved moments of \(name) do not match the parameter's \(n) values")
+        m.withUnsafeMutableBufferPointer { m in
+            v.withUnsafeMutableBufferPointer { v in
+                for i in 0..<n {
+                    let gi = l2 != 0 ? g[i] + l2 * p[i] : g[i]
+                    let mi = m[i] + w1 * (gi - m[i])
+                    let vi = v[i] * b2 + w2 * gi * gi
+                    m[i] = mi
+                    v[i] = vi
+                    let denom = vi.squareRoot() / correction2 + e
+                    p[i] += -stepSize * (mi / denom)
+                }
+            }
         }
-        state[name, default: [:]]["exp_avg"] = m
-        state[name, default: [:]]["exp_avg_sq"] = v
+        buffers["exp_avg"] = m
+        buffers["exp_avg_sq"] = v
+        state[name] = buffers
     }
 }
 

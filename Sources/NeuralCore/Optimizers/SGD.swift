@@ -48,26 +48,24 @@ public final class SGD: Optimizer {
     /// One SGD step of one parameter (see the type's formula).
     override public func apply(name: String, parameter p: UnsafeMutableBufferPointer<Float>, gradient g: UnsafeBufferPointer<Float>) {
         let n = p.count
-        let (lr, mu, wd) = (learningRate, momentum, weightDecay)
-        var d = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-            for i in 0..<n { buffer[i] = wd != 0 ? g[i] + wd * p[i] : g[i] }
-            initialized = n
+        let (lr, mu, wd, nesterov) = (learningRate, momentum, weightDecay, self.nesterov)
+        if mu == 0 {
+            for i in 0..<n { p[i] += -lr * (wd != 0 ? g[i] + wd * p[i] : g[i]) }
+            return
         }
-        if mu != 0 {
-            if var buffer = state[name]?["momentum_buffer"] {
-                precondition(buffer.count == n, "SGD: saved momentum buffer of \(name) has \(buffer.count) values, the parameter \(n)")
-                for i in 0..<n { buffer[i] = buffer[i] * mu + d[i] }
-                state[name]!["momentum_buffer"] = buffer
-            } else {
-                state[name, default: [:]]["momentum_buffer"] = d
-            }
-            let buffer = state[name]!["momentum_buffer"]!
-            if nesterov {
-                for i in 0..<n { d[i] += mu * buffer[i] }
-            } else {
-                d = buffer
+        // Moved out of the dictionary so that it is mutated in place (no copy of the buffer).
+        var buffers = state.removeValue(forKey: name) ?? [:]
+        let first = buffers["momentum_buffer"] == nil
+        var b = buffers.removeValue(forKey: "momentum_buffer") ?? [Float](repeating: 0, count: n)
+        precondition(b.count == n, "SGD: saved momentum buffer of \(name) has \(b.count) values, the parameter \(n)")
+        b.withUnsafeMutableBufferPointer { b in
+            for i in 0..<n {
+                let d = wd != 0 ? g[i] + wd * p[i] : g[i]
+                b[i] = first ? d : b[i] * mu + d
+                p[i] += -lr * (nesterov ? d + mu * b[i] : b[i])
             }
         }
-        for i in 0..<n { p[i] += -lr * d[i] }
+        buffers["momentum_buffer"] = b
+        state[name] = buffers
     }
 }
