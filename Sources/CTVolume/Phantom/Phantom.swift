@@ -87,13 +87,14 @@ public enum Phantom {
         let noiseSeed = g.next(), lesionSeed = g.next()
 
         // Place the stack: the vertex a little below the top slice when the stack is long
-        // enough, otherwise centred on the head.
+        // enough (starting no lower than the foramen magnum: the phantom has no neck, so a
+        // longer stack ends in air above the head), otherwise centred on the head.
         let t = config.sliceThicknessMM
         let length = Double(nz) * t
         let bottom = -8.0, top = head.height + head.skullThickness + head.scalpThickness
         let zStart: Double
         if length >= top - bottom {
-            zStart = max(top + g.nextUniform(in: 2...12) - length, bottom - 40)
+            zStart = max(top + g.nextUniform(in: 2...12) - length, bottom - 4)
         } else {
             zStart = (bottom + top) / 2 - length / 2 + g.nextUniform(in: -5...5)
         }

@@ -79,8 +79,10 @@ public struct SubtypeMix: Codable, Sendable, Hashable {
 public struct PhantomConfig: Codable, Sendable, Hashable {
     /// In-plane matrix (x = y = size). Default 512; 16 ... 2048 accepted.
     public var size: Int = 512
-    /// Number of axial slices per case, sampled per case. Default 28 ... 36 (INSTANCE: 20 to 70).
-    public var slices: ClosedRange<Int> = 28...36
+    /// Number of axial slices per case, sampled per case. Default 20 ... 40 (INSTANCE-like).
+    /// The whole head needs about 30 slices of 5 mm; a shorter stack is centred on the brain
+    /// and misses the vertex and the skull base, as short clinical stacks do.
+    public var slices: ClosedRange<Int> = 20...40
     /// Slice thickness and spacing in mm. Default 5.
     public var sliceThicknessMM: Double = 5
     /// In-plane pixel spacing in mm at a 512 matrix (scaled by 512 / size). Default 0.40 ... 0.49.
@@ -112,14 +114,14 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
     /// The defaults above.
     public init() {}
 
-    /// The INSTANCE-like default: 512 x 512 x 28..36, 60% positive.
+    /// The INSTANCE-like default: 512 x 512 x 20..40, 60% positive.
     public static let `default` = PhantomConfig()
 
-    /// A quick variant for tests and smoke runs: 128 x 128 (1.6 to 2 mm pixels), 28 ... 32 slices.
+    /// A quick variant for tests and smoke runs: 128 x 128 (1.6 to 2 mm pixels), 24 ... 32 slices.
     public static var quick: PhantomConfig {
         var c = PhantomConfig()
         c.size = 128
-        c.slices = 28...32
+        c.slices = 24...32
         return c
     }
 
