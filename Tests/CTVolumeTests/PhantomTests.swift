@@ -111,6 +111,22 @@ import Foundation
         #expect(c.scan.voxels[0] == -1000)                      // air in the corner
     }
 
+    @Test func intensityAloneFindsBloodWhereThereIsNone() throws {
+        // A negative case without noise: the falx, the sinuses, calcification edges and bone
+        // blurred into the brain still put intracranial voxels in the 50..90 HU blood window.
+        var config = Self.clean(size: 128, slices: 10)
+        config.positiveFraction = 0
+        config.psfSigmaMM = 0.6...0.6
+        config.subSlices = 3
+        let c = try Phantom.generate(caseIndex: 0, seed: 3, config: config)
+        #expect(!c.isPositive && c.lesions.isEmpty)
+        var mimics = 0
+        for p in c.scan.voxels.indices where c.intracranial.voxels[p] != 0 && c.scan.voxels[p] >= 50 && c.scan.voxels[p] <= 90 {
+            mimics += 1
+        }
+        #expect(mimics > 100, "\(mimics) blood-like voxels in a negative case")
+    }
+
     @Test func subduralHugsTheInnerTableAndEpiduralIsALens() throws {
         for subtype in [HemorrhageSubtype.subdural, .epidural] {
             var config = Self.clean(size: 128, slices: 8)
