@@ -124,9 +124,11 @@ public enum Phantom {
             // rule is drawn again with fresh lesions (deterministically: the attempt is a stream).
             if positive && labelled == 0 && attempt < 8 { attempt += 1; continue }
 
-            var affine = Affine.scaling(SIMD3(-dx, -dx, t))
+            // LAS voxel axes (i towards the patient's left, j towards anterior), the field
+            // centred on the table axis, as dcm2niix writes axial head CT.
+            var affine = Affine.scaling(SIMD3(-dx, dx, t))
             affine[0, 3] = dx * Double(n - 1) / 2
-            affine[1, 3] = dx * Double(n - 1) / 2
+            affine[1, 3] = -dx * Double(n - 1) / 2
             affine[2, 3] = tableZ
             let geometry = Geometry(affine: affine)
             let shape = GridShape(n, n, nz)

@@ -55,7 +55,9 @@ struct PhantomRenderer: Sendable {
         for j in 0..<ny {
             for i in 0..<nx {
                 let p = i + nx * j
-                let x = (Double(i) - cx) * dx - head.shiftX, y = (Double(j) - cy) * dx - head.shiftY
+                // Rows run from posterior (j = 0) to anterior, as in NIfTI files converted from
+                // DICOM (LAS): the head frame's v (posterior) is minus the row direction.
+                let x = (Double(i) - cx) * dx - head.shiftX, y = (cy - Double(j)) * dx - head.shiftY
                 let u = c * x + s * y, v = -s * x + c * y
                 pu[p] = u; pv[p] = v
                 let r = (u * u + v * v).squareRoot()
@@ -410,7 +412,7 @@ struct PhantomRenderer: Sendable {
     func forEachPixel(cu: Double, cv: Double, radius: Double, _ body: (Int) -> Void) {
         let c = cos(head.rotation), s = sin(head.rotation)
         let x = c * cu - s * cv + head.shiftX, y = s * cu + c * cv + head.shiftY
-        let ci = x / dx + Double(nx - 1) / 2, cj = y / dx + Double(ny - 1) / 2
+        let ci = x / dx + Double(nx - 1) / 2, cj = Double(ny - 1) / 2 - y / dx
         let rp = radius / dx + 1
         let i0 = max(0, Int((ci - rp).rounded(.down))), i1 = min(nx - 1, Int((ci + rp).rounded(.up)))
         let j0 = max(0, Int((cj - rp).rounded(.down))), j1 = min(ny - 1, Int((cj + rp).rounded(.up)))
