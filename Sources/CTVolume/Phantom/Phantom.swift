@@ -116,7 +116,19 @@ public enum Phantom {
                     lesions.append(LesionModel.sample(subtype, volumeML: volume, head: head, visible: visible, using: &lg))
                 }
             }
-            let renderer = PhantomRenderer(head: head, lesions: lesions, nx: n, ny: n, nz: nz, subSlices: config.subSlices,
+            // Mass effect: lateral lesions push the midline away, about 1.5 mm per 10 mL of
+            // net one-sided volume, at most 12 mm.
+            var net = 0.0
+            for (l, v) in zip(lesions, targets) {
+                switch l.shape {
+                case .blobs(let lobes, _): net += v * (lobes[0].cu >= 0 ? 1 : -1)
+                case .extraAxial(let phi, _, _, _, _, _): net += v * cos(phi)
+                default: break
+                }
+            }
+            var shifted = head
+            shifted.applyMassEffect(push: -max(-12, min(12, 0.15 * net)))
+            let renderer = PhantomRenderer(head: shifted, lesions: lesions, nx: n, ny: n, nz: nz, subSlices: config.subSlices,
                                            dx: dx, thickness: t, zStart: zStart, noiseSeed: noiseSeed)
             let result = render(renderer)
             let labelled = result.perSlice.reduce(0) { $0 + $1.reduce(0, +) }

@@ -80,6 +80,8 @@ struct HeadAnatomy: Sendable {
     var surfaceGap: Double, greyThickness: Double, atrophy: Double
     var sulci: [Sulcus]
     var falxShift: Double, falxWaveAmp: Double, falxWavePhase: Double, falxHalf: Double, fissureHalf: Double
+    /// Mass effect: the midline bows by this much (mm, + towards +u) at its centre.
+    var midlineShift: Double = 0
     var callosumFront: Double, callosumBack: Double, callosumTop: Double
     var lateralVentricles: [EllipseStructure]  // [right body, left body, right atrium, left atrium, right frontal horn, left frontal horn]
     var otherVentricles: [EllipseStructure]    // [third, fourth]
@@ -163,7 +165,22 @@ struct HeadAnatomy: Sendable {
 
     /// Lateral position of the falx at antero-posterior position v (a gently waving midline).
     @inline(__always) func falxU(_ v: Double) -> Double {
-        falxShift + falxWaveAmp * sin(v / 23 + falxWavePhase)
+        let t = v / (0.95 * b)
+        return falxShift + falxWaveAmp * sin(v / 23 + falxWavePhase) + midlineShift * max(0, 1 - t * t)
+    }
+
+    /// Applies the mass effect of lesions: `push` (mm, signed along u) bows the falx and moves
+    /// the ventricles away from the lesions, compressing the ventricle on the lesions' side.
+    mutating func applyMassEffect(push: Double) {
+        guard push != 0 else { return }
+        midlineShift = push
+        for i in lateralVentricles.indices {
+            let e = lateralVentricles[i]
+            lateralVentricles[i].cu += 0.8 * push
+            // The ventricle on the side the push comes from (opposite to its direction) is squeezed.
+            if e.cu * push < 0 { lateralVentricles[i].au *= max(0.45, 1 - abs(push) / 14) }
+        }
+        otherVentricles[0].cu += 0.8 * push
     }
 
     /// Whether the interhemispheric fissure (and falx) exists at (v, Z): everywhere above the
