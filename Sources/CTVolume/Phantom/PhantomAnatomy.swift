@@ -32,13 +32,6 @@ struct EllipseStructure: Sendable {
         return (1 - taper) + taper * (1 - t * t).squareRoot()
     }
 
-    @inline(__always) func contains(_ u: Double, _ v: Double, scale s: Double) -> Bool {
-        let du = u - cu, dv = v - cv
-        let c = cos(angle), sn = sin(angle)
-        let x = (c * du + sn * dv) / (au * s), y = (-sn * du + c * dv) / (av * s)
-        return x * x + y * y < 1
-    }
-
     /// Half extent of the bounding box in the head frame.
     var radius: Double { max(au, av) }
 }
@@ -51,8 +44,9 @@ struct Sulcus: Sendable {
     var isSylvian: Bool
 }
 
-/// A small dense sphere-like calcification (choroid plexus, pineal, falx, basal ganglia).
-struct Calcification: Sendable {
+/// An axis-aligned ellipsoid in the head frame with a value: calcifications (choroid plexus,
+/// pineal, falx, basal ganglia), air spaces, orbits, and the lobes of a blob hemorrhage.
+struct Ellipsoid: Sendable {
     var cu: Double, cv: Double, cz: Double, ru: Double, rv: Double, rz: Double, hu: Double
 }
 
@@ -68,8 +62,8 @@ struct HeadAnatomy: Sendable {
     var posteriorFloor: Double, middleFloor: Double, anteriorFloor: Double, anteriorFossaV: Double
     var ridgeHeight: Double, clivusHeight: Double, baseBoneThickness: Double
     var tentoriumZ: Double
-    var airCells: [Calcification]  // reused as ellipsoids: sphenoid, ethmoid/frontal air
-    var orbits: [Calcification]    // orbital fat cones, each with a globe at its front (`hu` unused)
+    var airCells: [Ellipsoid]  // reused as ellipsoids: sphenoid, ethmoid/frontal air
+    var orbits: [Ellipsoid]    // orbital fat cones, each with a globe at its front (`hu` unused)
 
     // Tissue values in HU.
     var huScalp: Double, huCortical: Double, huDiploe: Double, huBaseBone: Double, huBaseTissue: Double
@@ -88,7 +82,7 @@ struct HeadAnatomy: Sendable {
     var deepGrey: [EllipseStructure]
     var cisterns: [EllipseStructure]
     var brainstem: [EllipseStructure]
-    var calcifications: [Calcification]
+    var calcifications: [Ellipsoid]
 
     // Sinuses.
     var sssHalfWidth: Double, sssDepth: Double, sssPosteriorZ: Double, sssAnteriorZ: Double
@@ -216,14 +210,14 @@ extension HeadAnatomy {
         let ridge = U(25, 31)
         let tentZ = U(0.19, 0.23) * height
 
-        var airCells: [Calcification] = []
-        airCells.append(Calcification(cu: 0, cv: -0.22 * b, cz: U(4, 10), ru: U(9, 14), rv: U(8, 12), rz: U(7, 10), hu: -1000))
-        airCells.append(Calcification(cu: 0, cv: -0.68 * b, cz: U(12, 20), ru: U(5, 7), rv: U(14, 18), rz: U(8, 11), hu: -1000))
+        var airCells: [Ellipsoid] = []
+        airCells.append(Ellipsoid(cu: 0, cv: -0.22 * b, cz: U(4, 10), ru: U(9, 14), rv: U(8, 12), rz: U(7, 10), hu: -1000))
+        airCells.append(Ellipsoid(cu: 0, cv: -0.68 * b, cz: U(12, 20), ru: U(5, 7), rv: U(14, 18), rz: U(8, 11), hu: -1000))
 
-        var orbits: [Calcification] = []
+        var orbits: [Ellipsoid] = []
         let orbitZ = U(14, 20)
         for side in [1.0, -1.0] {
-            orbits.append(Calcification(cu: side * U(0.3, 0.36) * a, cv: -U(0.66, 0.74) * b, cz: orbitZ,
+            orbits.append(Ellipsoid(cu: side * U(0.3, 0.36) * a, cv: -U(0.66, 0.74) * b, cz: orbitZ,
                                         ru: U(13, 16), rv: U(17, 21), rz: U(13, 16), hu: -90))
         }
 
@@ -282,22 +276,22 @@ extension HeadAnatomy {
         ]
 
         // Physiological calcifications (present in most adults).
-        var calcs: [Calcification] = []
+        var calcs: [Ellipsoid] = []
         for s in [1.0, -1.0] where g.nextBernoulli(0.75) {
             let at = lateral[s > 0 ? 2 : 3]
-            calcs.append(Calcification(cu: at.cu + U(-1.5, 1.5), cv: at.cv + U(-1.5, 1.5), cz: 0.38 * height + U(-3, 3),
+            calcs.append(Ellipsoid(cu: at.cu + U(-1.5, 1.5), cv: at.cv + U(-1.5, 1.5), cz: 0.38 * height + U(-3, 3),
                                        ru: U(2, 4.5), rv: U(2, 4.5), rz: U(2, 4), hu: U(100, 400)))
         }
         if g.nextBernoulli(0.65) {
-            calcs.append(Calcification(cu: 0, cv: vc + U(17, 21), cz: 0.33 * height, ru: U(2, 3.5), rv: U(2, 4), rz: U(2, 3.5), hu: U(100, 400)))
+            calcs.append(Ellipsoid(cu: 0, cv: vc + U(17, 21), cz: 0.33 * height, ru: U(2, 3.5), rv: U(2, 4), rz: U(2, 3.5), hu: U(100, 400)))
         }
         for s in [1.0, -1.0] where g.nextBernoulli(0.15) {
-            calcs.append(Calcification(cu: s * U(15, 19), cv: U(-0.05, 0) * b, cz: 0.36 * height, ru: U(1.2, 2.5), rv: U(1.5, 3), rz: U(1.5, 3), hu: U(100, 250)))
+            calcs.append(Ellipsoid(cu: s * U(15, 19), cv: U(-0.05, 0) * b, cz: 0.36 * height, ru: U(1.2, 2.5), rv: U(1.5, 3), rz: U(1.5, 3), hu: U(100, 250)))
         }
         let falxShift = U(-1.5, 1.5), falxWaveAmp = U(0.3, 1.5), falxWavePhase = U(0, 2 * .pi)
         if g.nextBernoulli(0.3) {
             let v = U(-0.6, 0.6) * b
-            calcs.append(Calcification(cu: falxShift + falxWaveAmp * sin(v / 23 + falxWavePhase), cv: v, cz: U(0.6, 0.85) * height,
+            calcs.append(Ellipsoid(cu: falxShift + falxWaveAmp * sin(v / 23 + falxWavePhase), cv: v, cz: U(0.6, 0.85) * height,
                                        ru: U(0.8, 1.4), rv: U(3, 7), rz: U(2, 5), hu: U(150, 500)))
         }
 
