@@ -14,8 +14,9 @@ public struct LesionSummary: Codable, Sendable, Hashable {
     public var volumeML: Double
     /// The volume the generator aimed at, mL (thin subtypes and clipped lesions fall short).
     public var targetVolumeML: Double
-    /// First and last slice (0-based) holding a voxel of this lesion.
+    /// First slice (0-based) holding a voxel of this lesion.
     public var firstSlice: Int
+    /// Last slice (0-based) holding a voxel of this lesion.
     public var lastSlice: Int
 }
 

@@ -17,10 +17,15 @@ public enum HemorrhageSubtype: String, Codable, CaseIterable, Sendable, Hashable
 /// The default follows the rough mix of a hemorrhage CT cohort: intraparenchymal and
 /// subdural most common, epidural rarest.
 public struct SubtypeMix: Codable, Sendable, Hashable {
+    /// Weight of intraparenchymal hemorrhage.
     public var intraparenchymal: Double
+    /// Weight of subdural hemorrhage.
     public var subdural: Double
+    /// Weight of epidural hemorrhage.
     public var epidural: Double
+    /// Weight of intraventricular hemorrhage.
     public var intraventricular: Double
+    /// Weight of subarachnoid hemorrhage.
     public var subarachnoid: Double
 
     /// - Parameters: weights per subtype; defaults 0.30, 0.25, 0.10, 0.15, 0.20.
@@ -33,7 +38,7 @@ public struct SubtypeMix: Codable, Sendable, Hashable {
         self.subarachnoid = subarachnoid
     }
 
-    /// Only one subtype.
+    /// Only `subtype` (weight 1, the others 0).
     public static func only(_ subtype: HemorrhageSubtype) -> SubtypeMix {
         var mix = SubtypeMix(intraparenchymal: 0, subdural: 0, epidural: 0, intraventricular: 0, subarachnoid: 0)
         mix[subtype] = 1
