@@ -91,6 +91,8 @@ struct HeadAnatomy: Sendable {
 
     // Pose of the head in the field of view and artefact strengths.
     var rotation: Double, shiftX: Double, shiftY: Double
+    /// Out-of-plane tilt as slopes: the anatomy's height at a pixel is Z + roll * u + pitch * v.
+    var roll: Double = 0, pitch: Double = 0
     var noiseSD: Double, psfSigmaMM: Double, pseudoEnhancement: Double, pseudoEnhancementLength: Double
     var hounsfieldBar: Double
     var streaks: [(angle: Double, pu: Double, pv: Double, amplitude: Double, width: Double)]
@@ -306,7 +308,9 @@ extension HeadAnatomy {
             streaks.append((U(0, .pi), pu, pv, amp, U(0.5, 1.5)))
         }
 
-        return HeadAnatomy(
+        let maxTilt = config.maxTiltDegrees * .pi / 180
+        let roll = tan(U(-1, 1) * maxTilt), pitch = tan(U(-1, 1) * maxTilt)
+        var head = HeadAnatomy(
             a: a, b: b, harmonics: harmonics, height: height, widest: U(0.38, 0.46) * height, domeExponent: U(2.0, 2.6),
             skullThickness: U(5, 8), innerCortex: U(1.4, 2.2), outerCortex: U(1.5, 2.5), scalpThickness: U(4, 7),
             posteriorFloor: U(-3, 2), middleFloor: U(12, 17), anteriorFloor: U(30, 38), anteriorFossaV: U(-0.5, -0.42) * b,
@@ -329,5 +333,8 @@ extension HeadAnatomy {
             pseudoEnhancement: config.beamHardening * U(3, 8), pseudoEnhancementLength: U(2.5, 5),
             hounsfieldBar: config.beamHardening * U(12, 35),
             streaks: streaks.map { (angle: $0.0, pu: $0.1, pv: $0.2, amplitude: $0.3 * config.beamHardening, width: $0.4) })
+        head.roll = roll
+        head.pitch = pitch
+        return head
     }
 }

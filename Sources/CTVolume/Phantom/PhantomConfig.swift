@@ -113,11 +113,35 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
     public var maxShiftMM: Double = 10
     /// Largest in-plane rotation of the head, degrees. Default 10.
     public var maxRotationDegrees: Double = 10
+    /// Largest tilt of the head out of the axial plane (roll and pitch, each), degrees. Default 6.
+    public var maxTiltDegrees: Double = 6
     /// Sub-slices averaged into each slice (partial volume across the slice thickness). Default 5 (1 mm at 5 mm slices).
     public var subSlices: Int = 5
 
     /// The defaults above.
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case size, slices, sliceThicknessMM, pixelSpacingMM, positiveFraction, lesionsPerPositiveCase, lesionVolumeML
+        case subtypes, noiseSD, psfSigmaMM, beamHardening, maxShiftMM, maxRotationDegrees, maxTiltDegrees, subSlices
+    }
+
+    /// Decodes a configuration in which any key may be missing: missing keys keep their
+    /// defaults, so a JSON file need only name what it changes (`{"size": 256}`).
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try take(.size, &size); try take(.slices, &slices); try take(.sliceThicknessMM, &sliceThicknessMM)
+        try take(.pixelSpacingMM, &pixelSpacingMM); try take(.positiveFraction, &positiveFraction)
+        try take(.lesionsPerPositiveCase, &lesionsPerPositiveCase); try take(.lesionVolumeML, &lesionVolumeML)
+        try take(.subtypes, &subtypes); try take(.noiseSD, &noiseSD); try take(.psfSigmaMM, &psfSigmaMM)
+        try take(.beamHardening, &beamHardening); try take(.maxShiftMM, &maxShiftMM)
+        try take(.maxRotationDegrees, &maxRotationDegrees); try take(.maxTiltDegrees, &maxTiltDegrees)
+        try take(.subSlices, &subSlices)
+    }
 
     /// The INSTANCE-like default: 512 x 512 x 20..40, 60% positive.
     public static let `default` = PhantomConfig()
@@ -178,6 +202,9 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
         }
         guard maxRotationDegrees.isFinite && maxRotationDegrees >= 0 && maxRotationDegrees <= 45 else {
             throw bad("maxRotationDegrees", "\(maxRotationDegrees) must lie within 0...45")
+        }
+        guard maxTiltDegrees.isFinite && maxTiltDegrees >= 0 && maxTiltDegrees <= 20 else {
+            throw bad("maxTiltDegrees", "\(maxTiltDegrees) must lie within 0...20")
         }
         guard subSlices >= 1 && subSlices <= 20 else { throw bad("subSlices", "\(subSlices) must lie within 1...20") }
     }

@@ -9,7 +9,8 @@ extension PhantomRenderer {
     func drawLesions(z: Double, cls: inout [Tissue], hu: inout [Double], depth: [Double],
                      lesionAt: inout [UInt8], bloodCount: inout [UInt8]) {
         let n = nx * ny
-        for (index, lesion) in lesions.enumerated() where lesion.zRange.contains(z) {
+        for (index, lesion) in lesions.enumerated()
+        where z + maxZShift > lesion.zRange.lowerBound && z - maxZShift < lesion.zRange.upperBound {
             let id = UInt8(index + 1)
             func bleed(_ p: Int) {
                 cls[p] = .blood; hu[p] = lesion.hu
@@ -26,6 +27,7 @@ extension PhantomRenderer {
                 forEachPixel(cu: cu, cv: cv, radius: radius) { p in
                     guard cls[p].isIntracranial && cls[p] != .falx && depth[p] > 0.5 else { return }
                     var best = Double.infinity, bestRim = Double.infinity
+                    let z = z + zShift[p]
                     for l in lobes {
                         let a = (pu[p] - l.cu) / l.ru, b = (pv[p] - l.cv) / l.rv, c = (z - l.cz) / l.rz
                         let q = a * a + b * b + c * c
@@ -39,10 +41,10 @@ extension PhantomRenderer {
                     }
                 }
             case .extraAxial(let phi, let halfSpan, let zc, let hz, let thickness, let lens):
-                let qz = (z - zc) / hz
-                let qz2 = qz * qz
-                guard qz2 < 1 else { continue }
                 for p in 0..<n where depth[p] >= 0 && depth[p] < thickness && cls[p].isIntracranial {
+                    let qz = (z + zShift[p] - zc) / hz
+                    let qz2 = qz * qz
+                    guard qz2 < 1 else { continue }
                     var dphi = pphi[p] - phi
                     if dphi > .pi { dphi -= 2 * .pi } else if dphi < -.pi { dphi += 2 * .pi }
                     let qa = dphi / halfSpan
@@ -58,11 +60,11 @@ extension PhantomRenderer {
                 }
             case .subarachnoid(let phi, let halfSpan, let zc, let hz, let basal):
                 if basal {
-                    for p in 0..<n where cls[p] == .csfCistern { bleed(p) }
+                    for p in 0..<n where cls[p] == .csfCistern && lesion.zRange.contains(z + zShift[p]) { bleed(p) }
                 } else {
-                    let qz = (z - zc) / hz
-                    guard qz * qz < 1 else { continue }
                     for p in 0..<n where cls[p] == .csfSulcus || cls[p] == .csfSurface {
+                        let qz = (z + zShift[p] - zc) / hz
+                        guard qz * qz < 1 else { continue }
                         var dphi = pphi[p] - phi
                         if dphi > .pi { dphi -= 2 * .pi } else if dphi < -.pi { dphi += 2 * .pi }
                         let qa = dphi / halfSpan

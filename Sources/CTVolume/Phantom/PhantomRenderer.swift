@@ -32,6 +32,11 @@ struct PhantomRenderer: Sendable {
     // Per-pixel head-frame quantities; none depends on the height, so they are computed once.
     let pu: [Double], pv: [Double], pr: [Double], pphi: [Double], rBase: [Double]
     let floorZ: [Double], tentZ: [Double], midDist: [Double], yRel: [Double], bin: [Int32], baseBone: [Double]
+    /// Height offset of each pixel's anatomy from the tilt (roll * u + pitch * v), and its bound.
+    let zShift: [Double], maxZShift: Double
+    /// Profiles of the inner table, outer table and scalp, tabulated every `profileStep` mm from `profileZ0`.
+    let profiles: [(Double, Double, Double)], profileZ0: Double
+    static let profileStep = 0.1
     let headRadius: Double
     static let bins = 2048
 
@@ -42,7 +47,7 @@ struct PhantomRenderer: Sendable {
         self.dx = dx; self.thickness = thickness; self.zStart = zStart; self.noiseSeed = noiseSeed
         let n = nx * ny
         var pu = [Double](repeating: 0, count: n), pv = pu, pr = pu, pphi = pu, rBase = pu
-        var floorZ = pu, tentZ = pu, midDist = pu, yRel = pu
+        var floorZ = pu, tentZ = pu, midDist = pu, yRel = pu, zShift = pu
         var bin = [Int32](repeating: 0, count: n)
         var baseBone = [Double](repeating: 0, count: n)
         let c = cos(head.rotation), s = sin(head.rotation)
@@ -60,6 +65,7 @@ struct PhantomRenderer: Sendable {
                 let x = (Double(i) - cx) * dx - head.shiftX, y = (cy - Double(j)) * dx - head.shiftY
                 let u = c * x + s * y, v = -s * x + c * y
                 pu[p] = u; pv[p] = v
+                zShift[p] = head.roll * u + head.pitch * v
                 let r = (u * u + v * v).squareRoot()
                 pr[p] = r
                 yRel[p] = y
@@ -77,6 +83,15 @@ struct PhantomRenderer: Sendable {
             }
         }
         self.pu = pu; self.pv = pv; self.pr = pr; self.pphi = pphi; self.rBase = rBase
+        let maxZShift = (abs(head.roll) * head.a + abs(head.pitch) * head.b) * 1.15 + 1
+        self.zShift = zShift; self.maxZShift = maxZShift
+        let z0 = zStart - maxZShift - 1, z1 = zStart + Double(nz) * thickness + maxZShift + 1
+        profileZ0 = z0
+        profiles = (0...Int((z1 - z0) / PhantomRenderer.profileStep) + 1).map { t in
+            let z = z0 + Double(t) * PhantomRenderer.profileStep
+            return (head.profile(z), head.profile(z, offset: head.skullThickness),
+                    head.profile(z, offset: head.skullThickness + head.scalpThickness))
+        }
         self.floorZ = floorZ; self.tentZ = tentZ; self.midDist = midDist; self.yRel = yRel; self.bin = bin; self.baseBone = baseBone
     }
 
@@ -163,18 +178,16 @@ struct PhantomRenderer: Sendable {
     /// matter, sulci, cerebellum, interhemispheric fissure and falx, dural venous sinuses.
     func drawAnatomy(z: Double, table: SulcusTable, cls: inout [Tissue], hu: inout [Double], depth: inout [Double]) {
         let h = head
-        let sIn = h.profile(z), sOut = h.profile(z, offset: h.skullThickness)
-        let sScalp = h.profile(z, offset: h.skullThickness + h.scalpThickness)
         let gap = h.surfaceGap, gm = h.greyThickness
         let fissure = h.fissureHalf, falx = h.falxHalf
-        let nearTransverse = abs(z - h.transverseZ) < h.transverseHalfHeight + 8
-        let sigmoid = z < h.transverseZ - 3 && z > -5
-        let sssPost = z > h.sssPosteriorZ, sssAnt = z > h.sssAnteriorZ
-        let straight = z > h.transverseZ && z < h.transverseZ + 28
-        let lowZ = z < h.ridgeHeight + 15
+        let sectionZ = z
         for p in 0..<(nx * ny) {
             let r = pr[p]
             if r == .infinity { cls[p] = .air; hu[p] = -1000; depth[p] = -100; continue }
+            // The anatomy's height at this pixel (the head may be tilted out of the axial plane).
+            let z = sectionZ + zShift[p]
+            let prof = profiles[max(0, min(profiles.count - 1, Int(((z - profileZ0) / PhantomRenderer.profileStep).rounded())))]
+            let sIn = prof.0, sOut = prof.1, sScalp = prof.2
             let rb = rBase[p]
             let rScalp = (rb + h.skullThickness + h.scalpThickness) * sScalp
             if r >= rScalp { cls[p] = .air; hu[p] = -1000; depth[p] = -100; continue }
@@ -189,6 +202,7 @@ struct PhantomRenderer: Sendable {
                 hu[p] = (fromInner < h.innerCortex || fromOuter < h.outerCortex) ? h.huCortical : h.huDiploe
                 continue
             }
+            let lowZ = z < h.ridgeHeight + 15
             let fl = floorZ[p]
             if z < fl {
                 // Under the anterior fossa a thin orbital roof over the orbits; elsewhere a
@@ -246,9 +260,13 @@ struct PhantomRenderer: Sendable {
                 if m < falx { c = .falx; value = h.huFalx } else { c = .csfSulcus; value = h.huCSF }
             }
             // Superior sagittal sinus: a triangle at the midline against the inner table.
+            let sssPost = z > h.sssPosteriorZ, sssAnt = z > h.sssAnteriorZ
             if m < h.sssHalfWidth && d < h.sssDepth && ((v > 0 && sssPost) || (v < 0 && sssAnt)) {
                 if m < h.sssHalfWidth * (1 - d / h.sssDepth) { c = .sinus; value = h.huSinus }
             }
+            let nearTransverse = abs(z - h.transverseZ) < h.transverseHalfHeight + 8
+            let sigmoid = z < h.transverseZ - 3 && z > -5
+            let straight = z > h.transverseZ && z < h.transverseZ + 28
             if v > 0 && (nearTransverse || sigmoid || straight) {
                 let phiPost = atan2(u, v)  // 0 at the posterior midline, +-pi/2 laterally
                 let side = phiPost >= 0 ? h.transverseScale.0 : h.transverseScale.1
@@ -277,32 +295,27 @@ struct PhantomRenderer: Sendable {
     /// inside its own bounding box.
     func drawStructures(z: Double, cls: inout [Tissue], hu: inout [Double]) {
         let h = head
-        for e in h.deepGrey {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isParenchyma } to: { _ in (.grey, h.huGrey - 2) }
+        let reach = maxZShift
+        func near(_ e: EllipseStructure) -> Bool { z + reach > e.z0 && z - reach < e.z1 }
+        for e in h.deepGrey where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isParenchyma } to: { _ in (.grey, h.huGrey - 2) }
         }
-        for e in h.cisterns {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isParenchyma || c == .csfSurface || c == .csfSulcus } to: { _ in (.csfCistern, h.huCSF) }
+        for e in h.cisterns where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isParenchyma || c == .csfSurface || c == .csfSulcus } to: { _ in (.csfCistern, h.huCSF) }
         }
-        for e in h.brainstem {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isIntracranial } to: { _ in (.white, h.huBrainstem) }
+        for e in h.brainstem where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isIntracranial } to: { _ in (.white, h.huBrainstem) }
         }
-        for e in h.lateralVentricles {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isParenchyma || c == .csfCistern } to: { _ in (.csfVentricle, h.huCSF) }
+        for e in h.lateralVentricles where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isParenchyma || c == .csfCistern } to: { _ in (.csfVentricle, h.huCSF) }
         }
-        for e in h.otherVentricles {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isIntracranial && c != .sinus } to: { _ in (.csfMidVentricle, h.huCSF) }
+        for e in h.otherVentricles where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isIntracranial && c != .sinus } to: { _ in (.csfMidVentricle, h.huCSF) }
         }
-        for c in h.calcifications where abs(z - c.cz) < c.rz {
-            let f = 1 - ((z - c.cz) / c.rz) * ((z - c.cz) / c.rz)
-            let ru = c.ru * f.squareRoot(), rv = c.rv * f.squareRoot()
-            forEachPixel(cu: c.cu, cv: c.cv, radius: max(ru, rv)) { p in
-                let a = (pu[p] - c.cu) / ru, b = (pv[p] - c.cv) / rv
-                if a * a + b * b < 1 && cls[p].isIntracranial { cls[p] = .calcification; hu[p] = c.hu }
+        for c in h.calcifications where abs(z - c.cz) < c.rz + reach {
+            forEachPixel(cu: c.cu, cv: c.cv, radius: max(c.ru, c.rv)) { p in
+                let a = (pu[p] - c.cu) / c.ru, b = (pv[p] - c.cv) / c.rv, d = (z + zShift[p] - c.cz) / c.rz
+                if a * a + b * b + d * d < 1 && cls[p].isIntracranial { cls[p] = .calcification; hu[p] = c.hu }
             }
         }
     }
@@ -320,13 +333,14 @@ struct PhantomRenderer: Sendable {
         for j in j0...j1 { for i in i0...i1 { body(i + nx * j) } }
     }
 
-    private func paint(_ e: EllipseStructure, scale: Double, cls: inout [Tissue], hu: inout [Double],
+    private func paint(_ e: EllipseStructure, z: Double, cls: inout [Tissue], hu: inout [Double],
                        where allowed: (Tissue) -> Bool, to value: (Int) -> (Tissue, Double)) {
         let c = cos(e.angle), sn = sin(e.angle)
-        let au = e.au * scale, av = e.av * scale
-        forEachPixel(cu: e.cu, cv: e.cv, radius: e.radius * scale) { p in
+        forEachPixel(cu: e.cu, cv: e.cv, radius: e.radius) { p in
+            let scale = e.scale(z + zShift[p])
+            guard scale > 0 else { return }
             let du = pu[p] - e.cu, dv = pv[p] - e.cv
-            let x = (c * du + sn * dv) / au, y = (-sn * du + c * dv) / av
+            let x = (c * du + sn * dv) / (e.au * scale), y = (-sn * du + c * dv) / (e.av * scale)
             if x * x + y * y < 1 && allowed(cls[p]) {
                 let (t, v) = value(p)
                 cls[p] = t; hu[p] = v
