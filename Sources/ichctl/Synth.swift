@@ -54,6 +54,8 @@ struct Synth: ParsableCommand {
             try makeConfig().validate()
         } catch let error as CTVolumeError {
             throw ValidationError(error.description)
+        } catch let error as CLIError {
+            throw ValidationError(error.description)
         }
     }
 
