@@ -137,7 +137,7 @@ extension RandomNumberGenerator {
     /// is fixed: `lower + (next() * n) >> 64` with rejection of the biased low products).
     @inlinable
     public mutating func nextInt(in range: ClosedRange<Int>) -> Int {
-        let n = UInt64(range.upperBound - range.lowerBound) &+ 1
+        let n = UInt64(bitPattern: Int64(range.upperBound &- range.lowerBound)) &+ 1
         if n == 0 { return Int(bitPattern: UInt(next())) }  // the full 64-bit range
         var m = next().multipliedFullWidth(by: n)
         if m.low < n {
