@@ -19,7 +19,7 @@ struct Synth: ParsableCommand {
     @Option(help: "Seed of the set.") var seed: UInt64 = 2022
     @Option(help: "In-plane matrix (e.g. 128 or 256 for quick runs; spacing is scaled to keep the field of view).")
     var size: Int?
-    @Option(help: "Slices per case (default: 28 to 36, drawn per case).") var slices: Int?
+    @Option(help: "Slices per case (default: 20 to 40, drawn per case).") var slices: Int?
     @Option(help: "Fraction of cases with hemorrhage, 0...1 (default 0.6).") var positiveFraction: Double?
     @Option(help: "A JSON file holding a PhantomConfig (all parameters).") var config: String?
     @Flag(help: "Replace existing outputs.") var force = false
@@ -53,6 +53,8 @@ struct Synth: ParsableCommand {
         do {
             try makeConfig().validate()
         } catch let error as CTVolumeError {
+            throw ValidationError(error.description)
+        } catch let error as CLIError {
             throw ValidationError(error.description)
         }
     }

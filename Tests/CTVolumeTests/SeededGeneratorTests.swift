@@ -68,5 +68,8 @@ import CTVolume
         #expect(abs(mean - 40) < 0.1)   // standard error 5 / sqrt(60000) = 0.02
         #expect(abs(sd - 5) < 0.1)
         #expect(g.nextInt(in: 3...3) == 3)
+        _ = g.nextInt(in: Int.min...Int.max)  // the full range neither traps nor loops
+        let wide = (0..<1000).map { _ in g.nextInt(in: -5...Int.max) }
+        #expect(wide.allSatisfy { $0 >= -5 })
     }
 }

@@ -5,9 +5,13 @@ import Foundation
 public struct PhantomManifest: Codable, Sendable, Hashable {
     /// One case of the set.
     public struct Case: Codable, Sendable, Hashable {
+        /// File stem, `phantom_0000`.
         public var name: String
+        /// Number of slices.
         public var slices: Int
+        /// Number of slices labelled positive in `slices.csv`.
         public var positiveSlices: Int
+        /// The hemorrhages of the case.
         public var lesions: [LesionSummary]
     }
     /// Seed of the set.

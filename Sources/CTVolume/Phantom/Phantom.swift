@@ -14,8 +14,9 @@ public struct LesionSummary: Codable, Sendable, Hashable {
     public var volumeML: Double
     /// The volume the generator aimed at, mL (thin subtypes and clipped lesions fall short).
     public var targetVolumeML: Double
-    /// First and last slice (0-based) holding a voxel of this lesion.
+    /// First slice (0-based) holding a voxel of this lesion.
     public var firstSlice: Int
+    /// Last slice (0-based) holding a voxel of this lesion.
     public var lastSlice: Int
 }
 
@@ -87,13 +88,14 @@ public enum Phantom {
         let noiseSeed = g.next(), lesionSeed = g.next()
 
         // Place the stack: the vertex a little below the top slice when the stack is long
-        // enough, otherwise centred on the head.
+        // enough (starting no lower than the foramen magnum: the phantom has no neck, so a
+        // longer stack ends in air above the head), otherwise centred on the head.
         let t = config.sliceThicknessMM
         let length = Double(nz) * t
         let bottom = -8.0, top = head.height + head.skullThickness + head.scalpThickness
         let zStart: Double
         if length >= top - bottom {
-            zStart = max(top + g.nextUniform(in: 2...12) - length, bottom - 40)
+            zStart = max(top + g.nextUniform(in: 2...12) - length, bottom - 4)
         } else {
             zStart = (bottom + top) / 2 - length / 2 + g.nextUniform(in: -5...5)
         }
@@ -115,7 +117,19 @@ public enum Phantom {
                     lesions.append(LesionModel.sample(subtype, volumeML: volume, head: head, visible: visible, using: &lg))
                 }
             }
-            let renderer = PhantomRenderer(head: head, lesions: lesions, nx: n, ny: n, nz: nz, subSlices: config.subSlices,
+            // Mass effect: lateral lesions push the midline away, about 1.5 mm per 10 mL of
+            // net one-sided volume, at most 12 mm.
+            var net = 0.0
+            for (l, v) in zip(lesions, targets) {
+                switch l.shape {
+                case .blobs(let lobes, _): net += v * (lobes[0].cu >= 0 ? 1 : -1)
+                case .extraAxial(let phi, _, _, _, _, _): net += v * cos(phi)
+                default: break
+                }
+            }
+            var shifted = head
+            shifted.applyMassEffect(push: -max(-12, min(12, 0.15 * net)))
+            let renderer = PhantomRenderer(head: shifted, lesions: lesions, nx: n, ny: n, nz: nz, subSlices: config.subSlices,
                                            dx: dx, thickness: t, zStart: zStart, noiseSeed: noiseSeed)
             let result = render(renderer)
             let labelled = result.perSlice.reduce(0) { $0 + $1.reduce(0, +) }
@@ -123,9 +137,11 @@ public enum Phantom {
             // rule is drawn again with fresh lesions (deterministically: the attempt is a stream).
             if positive && labelled == 0 && attempt < 8 { attempt += 1; continue }
 
-            var affine = Affine.scaling(SIMD3(-dx, -dx, t))
+            // LAS voxel axes (i towards the patient's left, j towards anterior), the field
+            // centred on the table axis, as dcm2niix writes axial head CT.
+            var affine = Affine.scaling(SIMD3(-dx, dx, t))
             affine[0, 3] = dx * Double(n - 1) / 2
-            affine[1, 3] = dx * Double(n - 1) / 2
+            affine[1, 3] = -dx * Double(n - 1) / 2
             affine[2, 3] = tableZ
             let geometry = Geometry(affine: affine)
             let shape = GridShape(n, n, nz)

@@ -32,13 +32,6 @@ struct EllipseStructure: Sendable {
         return (1 - taper) + taper * (1 - t * t).squareRoot()
     }
 
-    @inline(__always) func contains(_ u: Double, _ v: Double, scale s: Double) -> Bool {
-        let du = u - cu, dv = v - cv
-        let c = cos(angle), sn = sin(angle)
-        let x = (c * du + sn * dv) / (au * s), y = (-sn * du + c * dv) / (av * s)
-        return x * x + y * y < 1
-    }
-
     /// Half extent of the bounding box in the head frame.
     var radius: Double { max(au, av) }
 }
@@ -51,8 +44,9 @@ struct Sulcus: Sendable {
     var isSylvian: Bool
 }
 
-/// A small dense sphere-like calcification (choroid plexus, pineal, falx, basal ganglia).
-struct Calcification: Sendable {
+/// An axis-aligned ellipsoid in the head frame with a value: calcifications (choroid plexus,
+/// pineal, falx, basal ganglia), air spaces, orbits, and the lobes of a blob hemorrhage.
+struct Ellipsoid: Sendable {
     var cu: Double, cv: Double, cz: Double, ru: Double, rv: Double, rz: Double, hu: Double
 }
 
@@ -68,8 +62,8 @@ struct HeadAnatomy: Sendable {
     var posteriorFloor: Double, middleFloor: Double, anteriorFloor: Double, anteriorFossaV: Double
     var ridgeHeight: Double, clivusHeight: Double, baseBoneThickness: Double
     var tentoriumZ: Double
-    var airCells: [Calcification]  // reused as ellipsoids: sphenoid, ethmoid/frontal air
-    var orbits: [Calcification]    // orbital fat cones, each with a globe at its front (`hu` unused)
+    var airCells: [Ellipsoid]  // reused as ellipsoids: sphenoid, ethmoid/frontal air
+    var orbits: [Ellipsoid]    // orbital fat cones, each with a globe at its front (`hu` unused)
 
     // Tissue values in HU.
     var huScalp: Double, huCortical: Double, huDiploe: Double, huBaseBone: Double, huBaseTissue: Double
@@ -80,13 +74,15 @@ struct HeadAnatomy: Sendable {
     var surfaceGap: Double, greyThickness: Double, atrophy: Double
     var sulci: [Sulcus]
     var falxShift: Double, falxWaveAmp: Double, falxWavePhase: Double, falxHalf: Double, fissureHalf: Double
+    /// Mass effect: the midline bows by this much (mm, + towards +u) at its centre.
+    var midlineShift: Double = 0
     var callosumFront: Double, callosumBack: Double, callosumTop: Double
     var lateralVentricles: [EllipseStructure]  // [right body, left body, right atrium, left atrium, right frontal horn, left frontal horn]
     var otherVentricles: [EllipseStructure]    // [third, fourth]
     var deepGrey: [EllipseStructure]
     var cisterns: [EllipseStructure]
     var brainstem: [EllipseStructure]
-    var calcifications: [Calcification]
+    var calcifications: [Ellipsoid]
 
     // Sinuses.
     var sssHalfWidth: Double, sssDepth: Double, sssPosteriorZ: Double, sssAnteriorZ: Double
@@ -95,6 +91,8 @@ struct HeadAnatomy: Sendable {
 
     // Pose of the head in the field of view and artefact strengths.
     var rotation: Double, shiftX: Double, shiftY: Double
+    /// Out-of-plane tilt as slopes: the anatomy's height at a pixel is Z + roll * u + pitch * v.
+    var roll: Double = 0, pitch: Double = 0
     var noiseSD: Double, psfSigmaMM: Double, pseudoEnhancement: Double, pseudoEnhancementLength: Double
     var hounsfieldBar: Double
     var streaks: [(angle: Double, pu: Double, pv: Double, amplitude: Double, width: Double)]
@@ -163,7 +161,22 @@ struct HeadAnatomy: Sendable {
 
     /// Lateral position of the falx at antero-posterior position v (a gently waving midline).
     @inline(__always) func falxU(_ v: Double) -> Double {
-        falxShift + falxWaveAmp * sin(v / 23 + falxWavePhase)
+        let t = v / (0.95 * b)
+        return falxShift + falxWaveAmp * sin(v / 23 + falxWavePhase) + midlineShift * max(0, 1 - t * t)
+    }
+
+    /// Applies the mass effect of lesions: `push` (mm, signed along u) bows the falx and moves
+    /// the ventricles away from the lesions, compressing the ventricle on the lesions' side.
+    mutating func applyMassEffect(push: Double) {
+        guard push != 0 else { return }
+        midlineShift = push
+        for i in lateralVentricles.indices {
+            let e = lateralVentricles[i]
+            lateralVentricles[i].cu += 0.8 * push
+            // The ventricle on the side the push comes from (opposite to its direction) is squeezed.
+            if e.cu * push < 0 { lateralVentricles[i].au *= max(0.45, 1 - abs(push) / 14) }
+        }
+        otherVentricles[0].cu += 0.8 * push
     }
 
     /// Whether the interhemispheric fissure (and falx) exists at (v, Z): everywhere above the
@@ -199,14 +212,14 @@ extension HeadAnatomy {
         let ridge = U(25, 31)
         let tentZ = U(0.19, 0.23) * height
 
-        var airCells: [Calcification] = []
-        airCells.append(Calcification(cu: 0, cv: -0.22 * b, cz: U(4, 10), ru: U(9, 14), rv: U(8, 12), rz: U(7, 10), hu: -1000))
-        airCells.append(Calcification(cu: 0, cv: -0.68 * b, cz: U(12, 20), ru: U(5, 7), rv: U(14, 18), rz: U(8, 11), hu: -1000))
+        var airCells: [Ellipsoid] = []
+        airCells.append(Ellipsoid(cu: 0, cv: -0.22 * b, cz: U(4, 10), ru: U(9, 14), rv: U(8, 12), rz: U(7, 10), hu: -1000))
+        airCells.append(Ellipsoid(cu: 0, cv: -0.68 * b, cz: U(12, 20), ru: U(5, 7), rv: U(14, 18), rz: U(8, 11), hu: -1000))
 
-        var orbits: [Calcification] = []
+        var orbits: [Ellipsoid] = []
         let orbitZ = U(14, 20)
         for side in [1.0, -1.0] {
-            orbits.append(Calcification(cu: side * U(0.3, 0.36) * a, cv: -U(0.66, 0.74) * b, cz: orbitZ,
+            orbits.append(Ellipsoid(cu: side * U(0.3, 0.36) * a, cv: -U(0.66, 0.74) * b, cz: orbitZ,
                                         ru: U(13, 16), rv: U(17, 21), rz: U(13, 16), hu: -90))
         }
 
@@ -265,22 +278,22 @@ extension HeadAnatomy {
         ]
 
         // Physiological calcifications (present in most adults).
-        var calcs: [Calcification] = []
+        var calcs: [Ellipsoid] = []
         for s in [1.0, -1.0] where g.nextBernoulli(0.75) {
             let at = lateral[s > 0 ? 2 : 3]
-            calcs.append(Calcification(cu: at.cu + U(-1.5, 1.5), cv: at.cv + U(-1.5, 1.5), cz: 0.38 * height + U(-3, 3),
+            calcs.append(Ellipsoid(cu: at.cu + U(-1.5, 1.5), cv: at.cv + U(-1.5, 1.5), cz: 0.38 * height + U(-3, 3),
                                        ru: U(2, 4.5), rv: U(2, 4.5), rz: U(2, 4), hu: U(100, 400)))
         }
         if g.nextBernoulli(0.65) {
-            calcs.append(Calcification(cu: 0, cv: vc + U(17, 21), cz: 0.33 * height, ru: U(2, 3.5), rv: U(2, 4), rz: U(2, 3.5), hu: U(100, 400)))
+            calcs.append(Ellipsoid(cu: 0, cv: vc + U(17, 21), cz: 0.33 * height, ru: U(2, 3.5), rv: U(2, 4), rz: U(2, 3.5), hu: U(100, 400)))
         }
         for s in [1.0, -1.0] where g.nextBernoulli(0.15) {
-            calcs.append(Calcification(cu: s * U(15, 19), cv: U(-0.05, 0) * b, cz: 0.36 * height, ru: U(1.2, 2.5), rv: U(1.5, 3), rz: U(1.5, 3), hu: U(100, 250)))
+            calcs.append(Ellipsoid(cu: s * U(15, 19), cv: U(-0.05, 0) * b, cz: 0.36 * height, ru: U(1.2, 2.5), rv: U(1.5, 3), rz: U(1.5, 3), hu: U(100, 250)))
         }
         let falxShift = U(-1.5, 1.5), falxWaveAmp = U(0.3, 1.5), falxWavePhase = U(0, 2 * .pi)
         if g.nextBernoulli(0.3) {
             let v = U(-0.6, 0.6) * b
-            calcs.append(Calcification(cu: falxShift + falxWaveAmp * sin(v / 23 + falxWavePhase), cv: v, cz: U(0.6, 0.85) * height,
+            calcs.append(Ellipsoid(cu: falxShift + falxWaveAmp * sin(v / 23 + falxWavePhase), cv: v, cz: U(0.6, 0.85) * height,
                                        ru: U(0.8, 1.4), rv: U(3, 7), rz: U(2, 5), hu: U(150, 500)))
         }
 
@@ -295,7 +308,9 @@ extension HeadAnatomy {
             streaks.append((U(0, .pi), pu, pv, amp, U(0.5, 1.5)))
         }
 
-        return HeadAnatomy(
+        let maxTilt = config.maxTiltDegrees * .pi / 180
+        let roll = tan(U(-1, 1) * maxTilt), pitch = tan(U(-1, 1) * maxTilt)
+        var head = HeadAnatomy(
             a: a, b: b, harmonics: harmonics, height: height, widest: U(0.38, 0.46) * height, domeExponent: U(2.0, 2.6),
             skullThickness: U(5, 8), innerCortex: U(1.4, 2.2), outerCortex: U(1.5, 2.5), scalpThickness: U(4, 7),
             posteriorFloor: U(-3, 2), middleFloor: U(12, 17), anteriorFloor: U(30, 38), anteriorFossaV: U(-0.5, -0.42) * b,
@@ -318,5 +333,8 @@ extension HeadAnatomy {
             pseudoEnhancement: config.beamHardening * U(3, 8), pseudoEnhancementLength: U(2.5, 5),
             hounsfieldBar: config.beamHardening * U(12, 35),
             streaks: streaks.map { (angle: $0.0, pu: $0.1, pv: $0.2, amplitude: $0.3 * config.beamHardening, width: $0.4) })
+        head.roll = roll
+        head.pitch = pitch
+        return head
     }
 }

@@ -17,10 +17,15 @@ public enum HemorrhageSubtype: String, Codable, CaseIterable, Sendable, Hashable
 /// The default follows the rough mix of a hemorrhage CT cohort: intraparenchymal and
 /// subdural most common, epidural rarest.
 public struct SubtypeMix: Codable, Sendable, Hashable {
+    /// Weight of intraparenchymal hemorrhage.
     public var intraparenchymal: Double
+    /// Weight of subdural hemorrhage.
     public var subdural: Double
+    /// Weight of epidural hemorrhage.
     public var epidural: Double
+    /// Weight of intraventricular hemorrhage.
     public var intraventricular: Double
+    /// Weight of subarachnoid hemorrhage.
     public var subarachnoid: Double
 
     /// - Parameters: weights per subtype; defaults 0.30, 0.25, 0.10, 0.15, 0.20.
@@ -33,7 +38,7 @@ public struct SubtypeMix: Codable, Sendable, Hashable {
         self.subarachnoid = subarachnoid
     }
 
-    /// Only one subtype.
+    /// Only `subtype` (weight 1, the others 0).
     public static func only(_ subtype: HemorrhageSubtype) -> SubtypeMix {
         var mix = SubtypeMix(intraparenchymal: 0, subdural: 0, epidural: 0, intraventricular: 0, subarachnoid: 0)
         mix[subtype] = 1
@@ -79,8 +84,10 @@ public struct SubtypeMix: Codable, Sendable, Hashable {
 public struct PhantomConfig: Codable, Sendable, Hashable {
     /// In-plane matrix (x = y = size). Default 512; 16 ... 2048 accepted.
     public var size: Int = 512
-    /// Number of axial slices per case, sampled per case. Default 28 ... 36 (INSTANCE: 20 to 70).
-    public var slices: ClosedRange<Int> = 28...36
+    /// Number of axial slices per case, sampled per case. Default 20 ... 40 (INSTANCE-like).
+    /// The whole head needs about 30 slices of 5 mm; a shorter stack is centred on the brain
+    /// and misses the vertex and the skull base, as short clinical stacks do.
+    public var slices: ClosedRange<Int> = 20...40
     /// Slice thickness and spacing in mm. Default 5.
     public var sliceThicknessMM: Double = 5
     /// In-plane pixel spacing in mm at a 512 matrix (scaled by 512 / size). Default 0.40 ... 0.49.
@@ -106,20 +113,44 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
     public var maxShiftMM: Double = 10
     /// Largest in-plane rotation of the head, degrees. Default 10.
     public var maxRotationDegrees: Double = 10
+    /// Largest tilt of the head out of the axial plane (roll and pitch, each), degrees. Default 6.
+    public var maxTiltDegrees: Double = 6
     /// Sub-slices averaged into each slice (partial volume across the slice thickness). Default 5 (1 mm at 5 mm slices).
     public var subSlices: Int = 5
 
     /// The defaults above.
     public init() {}
 
-    /// The INSTANCE-like default: 512 x 512 x 28..36, 60% positive.
+    enum CodingKeys: String, CodingKey {
+        case size, slices, sliceThicknessMM, pixelSpacingMM, positiveFraction, lesionsPerPositiveCase, lesionVolumeML
+        case subtypes, noiseSD, psfSigmaMM, beamHardening, maxShiftMM, maxRotationDegrees, maxTiltDegrees, subSlices
+    }
+
+    /// Decodes a configuration in which any key may be missing: missing keys keep their
+    /// defaults, so a JSON file need only name what it changes (`{"size": 256}`).
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try take(.size, &size); try take(.slices, &slices); try take(.sliceThicknessMM, &sliceThicknessMM)
+        try take(.pixelSpacingMM, &pixelSpacingMM); try take(.positiveFraction, &positiveFraction)
+        try take(.lesionsPerPositiveCase, &lesionsPerPositiveCase); try take(.lesionVolumeML, &lesionVolumeML)
+        try take(.subtypes, &subtypes); try take(.noiseSD, &noiseSD); try take(.psfSigmaMM, &psfSigmaMM)
+        try take(.beamHardening, &beamHardening); try take(.maxShiftMM, &maxShiftMM)
+        try take(.maxRotationDegrees, &maxRotationDegrees); try take(.maxTiltDegrees, &maxTiltDegrees)
+        try take(.subSlices, &subSlices)
+    }
+
+    /// The INSTANCE-like default: 512 x 512 x 20..40, 60% positive.
     public static let `default` = PhantomConfig()
 
-    /// A quick variant for tests and smoke runs: 128 x 128 (1.6 to 2 mm pixels), 28 ... 32 slices.
+    /// A quick variant for tests and smoke runs: 128 x 128 (1.6 to 2 mm pixels), 24 ... 32 slices.
     public static var quick: PhantomConfig {
         var c = PhantomConfig()
         c.size = 128
-        c.slices = 28...32
+        c.slices = 24...32
         return c
     }
 
@@ -171,6 +202,9 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
         }
         guard maxRotationDegrees.isFinite && maxRotationDegrees >= 0 && maxRotationDegrees <= 45 else {
             throw bad("maxRotationDegrees", "\(maxRotationDegrees) must lie within 0...45")
+        }
+        guard maxTiltDegrees.isFinite && maxTiltDegrees >= 0 && maxTiltDegrees <= 20 else {
+            throw bad("maxTiltDegrees", "\(maxTiltDegrees) must lie within 0...20")
         }
         guard subSlices >= 1 && subSlices <= 20 else { throw bad("subSlices", "\(subSlices) must lie within 1...20") }
     }

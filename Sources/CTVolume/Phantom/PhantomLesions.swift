@@ -8,7 +8,7 @@ import Darwin
 struct LesionModel: Sendable {
     enum Shape: Sendable {
         /// Union of tilted ellipsoids (irregular blob) with an oedema rim `rim` mm wide.
-        case blobs(lobes: [Calcification], rim: Double)
+        case blobs(lobes: [Ellipsoid], rim: Double)
         /// Blood between the inner table and a thickness surface over an angular and height
         /// window: `lens` true gives the biconvex epidural profile t = T sqrt(1 - q^2),
         /// false the flat subdural crescent t = T sqrt(1 - q^4).
@@ -62,14 +62,14 @@ extension LesionModel {
                 let s: Double = g.nextBernoulli(0.5) ? 1 : -1
                 cu = s * U(15, 30); cv = U(0.4, 0.55) * h.b; cz = clampZ(U(0.07, 0.15) * H, 0.06 * H, 0.16 * H)
             }
-            var lobes: [Calcification] = []
+            var lobes: [Ellipsoid] = []
             let e = (U(0.75, 1.3), U(0.75, 1.3))
-            lobes.append(Calcification(cu: cu, cv: cv, cz: cz, ru: rMain * e.0, rv: rMain * e.1, rz: rMain / (e.0 * e.1).squareRoot(), hu: 0))
+            lobes.append(Ellipsoid(cu: cu, cv: cv, cz: cz, ru: rMain * e.0, rv: rMain * e.1, rz: rMain / (e.0 * e.1).squareRoot(), hu: 0))
             for _ in 1..<max(nLobes, 1) {
                 let r = pow(3 * (0.45 * v / Double(max(nLobes - 1, 1))) / (4 * .pi), 1.0 / 3)
                 let dir = U(-.pi, .pi), elev = U(-0.6, 0.6)
                 let off = rMain * U(0.5, 0.9)
-                lobes.append(Calcification(cu: cu + off * cos(dir) * cos(elev), cv: cv + off * sin(dir) * cos(elev), cz: cz + off * sin(elev),
+                lobes.append(Ellipsoid(cu: cu + off * cos(dir) * cos(elev), cv: cv + off * sin(dir) * cos(elev), cz: cz + off * sin(elev),
                                            ru: r * U(0.7, 1.3), rv: r * U(0.7, 1.3), rz: r * U(0.7, 1.2), hu: 0))
             }
             let rim = U(1.5, 3) + 0.25 * rMain

@@ -32,6 +32,11 @@ struct PhantomRenderer: Sendable {
     // Per-pixel head-frame quantities; none depends on the height, so they are computed once.
     let pu: [Double], pv: [Double], pr: [Double], pphi: [Double], rBase: [Double]
     let floorZ: [Double], tentZ: [Double], midDist: [Double], yRel: [Double], bin: [Int32], baseBone: [Double]
+    /// Height offset of each pixel's anatomy from the tilt (roll * u + pitch * v), and its bound.
+    let zShift: [Double], maxZShift: Double
+    /// Profiles of the inner table, outer table and scalp, tabulated every `profileStep` mm from `profileZ0`.
+    let profiles: [(Double, Double, Double)], profileZ0: Double
+    static let profileStep = 0.1
     let headRadius: Double
     static let bins = 2048
 
@@ -42,7 +47,7 @@ struct PhantomRenderer: Sendable {
         self.dx = dx; self.thickness = thickness; self.zStart = zStart; self.noiseSeed = noiseSeed
         let n = nx * ny
         var pu = [Double](repeating: 0, count: n), pv = pu, pr = pu, pphi = pu, rBase = pu
-        var floorZ = pu, tentZ = pu, midDist = pu, yRel = pu
+        var floorZ = pu, tentZ = pu, midDist = pu, yRel = pu, zShift = pu
         var bin = [Int32](repeating: 0, count: n)
         var baseBone = [Double](repeating: 0, count: n)
         let c = cos(head.rotation), s = sin(head.rotation)
@@ -55,9 +60,12 @@ struct PhantomRenderer: Sendable {
         for j in 0..<ny {
             for i in 0..<nx {
                 let p = i + nx * j
-                let x = (Double(i) - cx) * dx - head.shiftX, y = (Double(j) - cy) * dx - head.shiftY
+                // Rows run from posterior (j = 0) to anterior, as in NIfTI files converted from
+                // DICOM (LAS): the head frame's v (posterior) is minus the row direction.
+                let x = (Double(i) - cx) * dx - head.shiftX, y = (cy - Double(j)) * dx - head.shiftY
                 let u = c * x + s * y, v = -s * x + c * y
                 pu[p] = u; pv[p] = v
+                zShift[p] = head.roll * u + head.pitch * v
                 let r = (u * u + v * v).squareRoot()
                 pr[p] = r
                 yRel[p] = y
@@ -75,6 +83,15 @@ struct PhantomRenderer: Sendable {
             }
         }
         self.pu = pu; self.pv = pv; self.pr = pr; self.pphi = pphi; self.rBase = rBase
+        let maxZShift = (abs(head.roll) * head.a + abs(head.pitch) * head.b) * 1.15 + 1
+        self.zShift = zShift; self.maxZShift = maxZShift
+        let z0 = zStart - maxZShift - 1, z1 = zStart + Double(nz) * thickness + maxZShift + 1
+        profileZ0 = z0
+        profiles = (0...Int((z1 - z0) / PhantomRenderer.profileStep) + 1).map { t in
+            let z = z0 + Double(t) * PhantomRenderer.profileStep
+            return (head.profile(z), head.profile(z, offset: head.skullThickness),
+                    head.profile(z, offset: head.skullThickness + head.scalpThickness))
+        }
         self.floorZ = floorZ; self.tentZ = tentZ; self.midDist = midDist; self.yRel = yRel; self.bin = bin; self.baseBone = baseBone
     }
 
@@ -161,18 +178,16 @@ struct PhantomRenderer: Sendable {
     /// matter, sulci, cerebellum, interhemispheric fissure and falx, dural venous sinuses.
     func drawAnatomy(z: Double, table: SulcusTable, cls: inout [Tissue], hu: inout [Double], depth: inout [Double]) {
         let h = head
-        let sIn = h.profile(z), sOut = h.profile(z, offset: h.skullThickness)
-        let sScalp = h.profile(z, offset: h.skullThickness + h.scalpThickness)
         let gap = h.surfaceGap, gm = h.greyThickness
         let fissure = h.fissureHalf, falx = h.falxHalf
-        let nearTransverse = abs(z - h.transverseZ) < h.transverseHalfHeight + 8
-        let sigmoid = z < h.transverseZ - 3 && z > -5
-        let sssPost = z > h.sssPosteriorZ, sssAnt = z > h.sssAnteriorZ
-        let straight = z > h.transverseZ && z < h.transverseZ + 28
-        let lowZ = z < h.ridgeHeight + 15
+        let sectionZ = z
         for p in 0..<(nx * ny) {
             let r = pr[p]
             if r == .infinity { cls[p] = .air; hu[p] = -1000; depth[p] = -100; continue }
+            // The anatomy's height at this pixel (the head may be tilted out of the axial plane).
+            let z = sectionZ + zShift[p]
+            let prof = profiles[max(0, min(profiles.count - 1, Int(((z - profileZ0) / PhantomRenderer.profileStep).rounded())))]
+            let sIn = prof.0, sOut = prof.1, sScalp = prof.2
             let rb = rBase[p]
             let rScalp = (rb + h.skullThickness + h.scalpThickness) * sScalp
             if r >= rScalp { cls[p] = .air; hu[p] = -1000; depth[p] = -100; continue }
@@ -187,6 +202,7 @@ struct PhantomRenderer: Sendable {
                 hu[p] = (fromInner < h.innerCortex || fromOuter < h.outerCortex) ? h.huCortical : h.huDiploe
                 continue
             }
+            let lowZ = z < h.ridgeHeight + 15
             let fl = floorZ[p]
             if z < fl {
                 // Under the anterior fossa a thin orbital roof over the orbits; elsewhere a
@@ -244,9 +260,13 @@ struct PhantomRenderer: Sendable {
                 if m < falx { c = .falx; value = h.huFalx } else { c = .csfSulcus; value = h.huCSF }
             }
             // Superior sagittal sinus: a triangle at the midline against the inner table.
+            let sssPost = z > h.sssPosteriorZ, sssAnt = z > h.sssAnteriorZ
             if m < h.sssHalfWidth && d < h.sssDepth && ((v > 0 && sssPost) || (v < 0 && sssAnt)) {
                 if m < h.sssHalfWidth * (1 - d / h.sssDepth) { c = .sinus; value = h.huSinus }
             }
+            let nearTransverse = abs(z - h.transverseZ) < h.transverseHalfHeight + 8
+            let sigmoid = z < h.transverseZ - 3 && z > -5
+            let straight = z > h.transverseZ && z < h.transverseZ + 28
             if v > 0 && (nearTransverse || sigmoid || straight) {
                 let phiPost = atan2(u, v)  // 0 at the posterior midline, +-pi/2 laterally
                 let side = phiPost >= 0 ? h.transverseScale.0 : h.transverseScale.1
@@ -275,132 +295,27 @@ struct PhantomRenderer: Sendable {
     /// inside its own bounding box.
     func drawStructures(z: Double, cls: inout [Tissue], hu: inout [Double]) {
         let h = head
-        for e in h.deepGrey {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isParenchyma } to: { _ in (.grey, h.huGrey - 2) }
+        let reach = maxZShift
+        func near(_ e: EllipseStructure) -> Bool { z + reach > e.z0 && z - reach < e.z1 }
+        for e in h.deepGrey where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isParenchyma } to: { _ in (.grey, h.huGrey - 2) }
         }
-        for e in h.cisterns {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isParenchyma || c == .csfSurface || c == .csfSulcus } to: { _ in (.csfCistern, h.huCSF) }
+        for e in h.cisterns where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isParenchyma || c == .csfSurface || c == .csfSulcus } to: { _ in (.csfCistern, h.huCSF) }
         }
-        for e in h.brainstem {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isIntracranial } to: { _ in (.white, h.huBrainstem) }
+        for e in h.brainstem where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isIntracranial } to: { _ in (.white, h.huBrainstem) }
         }
-        for e in h.lateralVentricles {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isParenchyma || c == .csfCistern } to: { _ in (.csfVentricle, h.huCSF) }
+        for e in h.lateralVentricles where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isParenchyma || c == .csfCistern } to: { _ in (.csfVentricle, h.huCSF) }
         }
-        for e in h.otherVentricles {
-            let s = e.scale(z); if s <= 0 { continue }
-            paint(e, scale: s, cls: &cls, hu: &hu) { c in c.isIntracranial && c != .sinus } to: { _ in (.csfMidVentricle, h.huCSF) }
+        for e in h.otherVentricles where near(e) {
+            paint(e, z: z, cls: &cls, hu: &hu) { c in c.isIntracranial && c != .sinus } to: { _ in (.csfMidVentricle, h.huCSF) }
         }
-        for c in h.calcifications where abs(z - c.cz) < c.rz {
-            let f = 1 - ((z - c.cz) / c.rz) * ((z - c.cz) / c.rz)
-            let ru = c.ru * f.squareRoot(), rv = c.rv * f.squareRoot()
-            forEachPixel(cu: c.cu, cv: c.cv, radius: max(ru, rv)) { p in
-                let a = (pu[p] - c.cu) / ru, b = (pv[p] - c.cv) / rv
-                if a * a + b * b < 1 && cls[p].isIntracranial { cls[p] = .calcification; hu[p] = c.hu }
-            }
-        }
-    }
-
-    /// Hemorrhages (and the oedema around intraparenchymal ones), drawn last.
-    func drawLesions(z: Double, cls: inout [Tissue], hu: inout [Double], depth: [Double],
-                     lesionAt: inout [UInt8], bloodCount: inout [UInt8]) {
-        let n = nx * ny
-        for (index, lesion) in lesions.enumerated() where lesion.zRange.contains(z) {
-            let id = UInt8(index + 1)
-            func bleed(_ p: Int) {
-                cls[p] = .blood; hu[p] = lesion.hu
-                lesionAt[p] = id
-            }
-            switch lesion.shape {
-            case .blobs(let lobes, let rim):
-                var cu = 0.0, cv = 0.0, radius = 0.0
-                for l in lobes { cu += l.cu / Double(lobes.count); cv += l.cv / Double(lobes.count) }
-                for l in lobes {
-                    let off = ((l.cu - cu) * (l.cu - cu) + (l.cv - cv) * (l.cv - cv)).squareRoot()
-                    radius = max(radius, off + max(l.ru, l.rv) + rim)
-                }
-                forEachPixel(cu: cu, cv: cv, radius: radius) { p in
-                    guard cls[p].isIntracranial && cls[p] != .falx && depth[p] > 0.5 else { return }
-                    var best = Double.infinity, bestRim = Double.infinity
-                    for l in lobes {
-                        let a = (pu[p] - l.cu) / l.ru, b = (pv[p] - l.cv) / l.rv, c = (z - l.cz) / l.rz
-                        let q = a * a + b * b + c * c
-                        best = min(best, q)
-                        let a2 = (pu[p] - l.cu) / (l.ru + rim), b2 = (pv[p] - l.cv) / (l.rv + rim), c2 = (z - l.cz) / (l.rz + rim)
-                        bestRim = min(bestRim, a2 * a2 + b2 * b2 + c2 * c2)
-                    }
-                    if best < 1 { bleed(p) }
-                    else if bestRim < 1 && cls[p].isParenchyma {
-                        cls[p] = .oedema; hu[p] = max(hu[p] - lesion.oedemaDrop, 10)
-                    }
-                }
-            case .extraAxial(let phi, let halfSpan, let zc, let hz, let thickness, let lens):
-                let qz = (z - zc) / hz
-                let qz2 = qz * qz
-                guard qz2 < 1 else { continue }
-                for p in 0..<n where depth[p] >= 0 && depth[p] < thickness && cls[p].isIntracranial {
-                    var dphi = pphi[p] - phi
-                    if dphi > .pi { dphi -= 2 * .pi } else if dphi < -.pi { dphi += 2 * .pi }
-                    let qa = dphi / halfSpan
-                    let q2 = qa * qa + qz2
-                    guard q2 < 1 else { continue }
-                    let t = lens ? thickness * (1 - q2).squareRoot() : thickness * (1 - q2 * q2).squareRoot()
-                    if depth[p] < t { bleed(p) }
-                }
-            case .ventricular(let right, let left, let level, let cast):
-                for p in 0..<n where (cls[p] == .csfVentricle || (cast && cls[p] == .csfMidVentricle)) && yRel[p] > level {
-                    let isRight = midDist[p] > 0
-                    if cls[p] == .csfMidVentricle || (isRight && right) || (!isRight && left) { bleed(p) }
-                }
-            case .subarachnoid(let phi, let halfSpan, let zc, let hz, let basal):
-                if basal {
-                    for p in 0..<n where cls[p] == .csfCistern { bleed(p) }
-                } else {
-                    let qz = (z - zc) / hz
-                    guard qz * qz < 1 else { continue }
-                    for p in 0..<n where cls[p] == .csfSulcus || cls[p] == .csfSurface {
-                        var dphi = pphi[p] - phi
-                        if dphi > .pi { dphi -= 2 * .pi } else if dphi < -.pi { dphi += 2 * .pi }
-                        let qa = dphi / halfSpan
-                        if qa * qa + qz * qz < 1 { bleed(p) }
-                    }
-                }
-            }
-        }
-        for p in 0..<n where cls[p] == .blood { bloodCount[p] &+= 1 }
-    }
-
-    // MARK: - Imaging
-
-    /// Beam-hardening near the skull base: brightening of brain next to bone, a dark band
-    /// between the petrous bones (the Hounsfield bar), and streaks from the dense bone.
-    func applyArtefacts(z: Double, img: inout [Double], icCount: [UInt8], centralDepth: [Double]) {
-        let h = head
-        let n = nx * ny
-        let bf = skullBaseFactor(z)
-        for p in 0..<n where 2 * Int(icCount[p]) > subSlices {
-            let d = max(0, centralDepth[p])
-            img[p] += h.pseudoEnhancement * exp(-d / h.pseudoEnhancementLength)
-        }
-        guard bf > 0.01 else { return }
-        let barV = 0.2 * h.b
-        let trig = h.streaks.map { (sin($0.angle), cos($0.angle)) }
-        for p in 0..<n where img[p] > -500 {
-            let dv = (pv[p] - barV) / 5, du = pu[p] / (0.55 * h.a)
-            img[p] -= bf * h.hounsfieldBar * exp(-dv * dv / 2 - du * du * du * du)
-            for (index, s) in h.streaks.enumerated() {
-                let (sa, ca) = trig[index]
-                let dist = (pu[p] - s.pu) * sa - (pv[p] - s.pv) * ca
-                let w = dist / s.width
-                if w * w < 20 {
-                    // A streak fades with distance from the bone it starts at.
-                    let along = abs((pu[p] - s.pu) * ca + (pv[p] - s.pv) * sa)
-                    img[p] += bf * s.amplitude * exp(-w * w / 2 - along / 45)
-                }
+        for c in h.calcifications where abs(z - c.cz) < c.rz + reach {
+            forEachPixel(cu: c.cu, cv: c.cv, radius: max(c.ru, c.rv)) { p in
+                let a = (pu[p] - c.cu) / c.ru, b = (pv[p] - c.cv) / c.rv, d = (z + zShift[p] - c.cz) / c.rz
+                if a * a + b * b + d * d < 1 && cls[p].isIntracranial { cls[p] = .calcification; hu[p] = c.hu }
             }
         }
     }
@@ -410,7 +325,7 @@ struct PhantomRenderer: Sendable {
     func forEachPixel(cu: Double, cv: Double, radius: Double, _ body: (Int) -> Void) {
         let c = cos(head.rotation), s = sin(head.rotation)
         let x = c * cu - s * cv + head.shiftX, y = s * cu + c * cv + head.shiftY
-        let ci = x / dx + Double(nx - 1) / 2, cj = y / dx + Double(ny - 1) / 2
+        let ci = x / dx + Double(nx - 1) / 2, cj = Double(ny - 1) / 2 - y / dx
         let rp = radius / dx + 1
         let i0 = max(0, Int((ci - rp).rounded(.down))), i1 = min(nx - 1, Int((ci + rp).rounded(.up)))
         let j0 = max(0, Int((cj - rp).rounded(.down))), j1 = min(ny - 1, Int((cj + rp).rounded(.up)))
@@ -418,104 +333,17 @@ struct PhantomRenderer: Sendable {
         for j in j0...j1 { for i in i0...i1 { body(i + nx * j) } }
     }
 
-    private func paint(_ e: EllipseStructure, scale: Double, cls: inout [Tissue], hu: inout [Double],
+    private func paint(_ e: EllipseStructure, z: Double, cls: inout [Tissue], hu: inout [Double],
                        where allowed: (Tissue) -> Bool, to value: (Int) -> (Tissue, Double)) {
         let c = cos(e.angle), sn = sin(e.angle)
-        let au = e.au * scale, av = e.av * scale
-        forEachPixel(cu: e.cu, cv: e.cv, radius: e.radius * scale) { p in
+        forEachPixel(cu: e.cu, cv: e.cv, radius: e.radius) { p in
+            let scale = e.scale(z + zShift[p])
+            guard scale > 0 else { return }
             let du = pu[p] - e.cu, dv = pv[p] - e.cv
-            let x = (c * du + sn * dv) / au, y = (-sn * du + c * dv) / av
+            let x = (c * du + sn * dv) / (e.au * scale), y = (-sn * du + c * dv) / (e.av * scale)
             if x * x + y * y < 1 && allowed(cls[p]) {
                 let (t, v) = value(p)
                 cls[p] = t; hu[p] = v
-            }
-        }
-    }
-}
-
-/// For each angular bin, the nearest active sulcus at one height: its centre angle, half
-/// width and depth. Rebuilt per sub-slice because sulci drift and end with height.
-struct SulcusTable {
-    var phi: [Double], halfWidth: [Double], depth: [Double], bend: [Double], sylvian: [Bool]
-    let bins: Int
-
-    init(bins: Int) {
-        self.bins = bins
-        phi = [Double](repeating: 100, count: bins)
-        halfWidth = [Double](repeating: 0, count: bins)
-        depth = [Double](repeating: 0, count: bins)
-        bend = [Double](repeating: 0, count: bins)
-        sylvian = [Bool](repeating: false, count: bins)
-    }
-
-    mutating func build(_ sulci: [Sulcus], at z: Double) {
-        for b in 0..<bins { phi[b] = 100; halfWidth[b] = 0; depth[b] = 0; bend[b] = 0; sylvian[b] = false }
-        let binWidth = 2 * Double.pi / Double(bins)
-        var best = [Double](repeating: .infinity, count: bins)
-        for s in sulci where z > s.z0 && z < s.z1 {
-            let ends = min(1, (z - s.z0) / 10, (s.z1 - z) / 10)
-            var centre = s.phi0 + s.drift * (z - s.z0)
-            centre = centre - 2 * .pi * ((centre + .pi) / (2 * .pi)).rounded(.down)
-            // Reach: half width plus the grey ribbon around the sulcus, at a radius of 25 mm.
-            let reach = (s.halfWidth + 4) / 25 + abs(s.bend) * s.depth / 35
-            let c = Int((centre + .pi) / binWidth)
-            let w = Int(reach / binWidth) + 1
-            for o in -w...w {
-                let b = ((c + o) % bins + bins) % bins
-                let bc = -Double.pi + (Double(b) + 0.5) * binWidth
-                var dd = abs(bc - centre)
-                if dd > .pi { dd = 2 * .pi - dd }
-                if dd < best[b] {
-                    best[b] = dd; phi[b] = centre; halfWidth[b] = s.halfWidth
-                    depth[b] = s.depth * max(0.2, ends); bend[b] = s.bend; sylvian[b] = s.isSylvian
-                }
-            }
-        }
-    }
-}
-
-/// A normalised 1-D Gaussian kernel of standard deviation `sigma` pixels, radius ceil(3 sigma).
-func gaussianKernel(sigma: Double) -> [Double] {
-    guard sigma > 0.05 else { return [1] }
-    let radius = max(1, Int((3 * sigma).rounded(.up)))
-    var k = (-radius...radius).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
-    let s = k.reduce(0, +)
-    for i in k.indices { k[i] /= s }
-    return k
-}
-
-/// In-place separable convolution of a row-major `ny x nx` image, edges clamped.
-func separableBlur(_ img: inout [Double], nx: Int, ny: Int, kernel: [Double]) {
-    let r = kernel.count / 2
-    guard r > 0, nx > 2 * r, ny > 2 * r else { return }
-    var tmp = [Double](repeating: 0, count: img.count)
-    kernel.withUnsafeBufferPointer { k in
-        img.withUnsafeMutableBufferPointer { im in
-            tmp.withUnsafeMutableBufferPointer { tp in
-                // Rows: clamped taps only near the ends of each row.
-                for j in 0..<ny {
-                    let row = im.baseAddress! + j * nx, out = tp.baseAddress! + j * nx
-                    for i in 0..<nx {
-                        var acc = 0.0
-                        if i >= r && i < nx - r {
-                            for t in 0...(2 * r) { acc += k[t] * row[i - r + t] }
-                        } else {
-                            for t in 0...(2 * r) { acc += k[t] * row[min(nx - 1, max(0, i - r + t))] }
-                        }
-                        out[i] = acc
-                    }
-                }
-                // Columns: each output row is a weighted sum of whole input rows (vectorises).
-                for j in 0..<ny {
-                    let out = im.baseAddress! + j * nx
-                    for i in 0..<nx { out[i] = 0 }
-                    for t in 0...(2 * r) {
-                        let jj = min(ny - 1, max(0, j - r + t))
-                        let src = tp.baseAddress! + jj * nx
-                        let w = k[t]
-                        for i in 0..<nx { out[i] += w * src[i] }
-                    }
-                }
             }
         }
     }

@@ -105,10 +105,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
     @inlinable
     static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
+    /// Two generators are equal when their states are (they then draw the same sequence).
     public static func == (a: SeededGenerator, b: SeededGenerator) -> Bool {
         a.state == b.state
     }
 
+    /// Hashes the state.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(state.0)
         hasher.combine(state.1)
@@ -135,7 +137,7 @@ extension RandomNumberGenerator {
     /// is fixed: `lower + (next() * n) >> 64` with rejection of the biased low products).
     @inlinable
     public mutating func nextInt(in range: ClosedRange<Int>) -> Int {
-        let n = UInt64(range.upperBound - range.lowerBound) &+ 1
+        let n = UInt64(bitPattern: Int64(range.upperBound &- range.lowerBound)) &+ 1
         if n == 0 { return Int(bitPattern: UInt(next())) }  // the full 64-bit range
         var m = next().multipliedFullWidth(by: n)
         if m.low < n {
