@@ -164,6 +164,26 @@ func padded(_ mask: BinaryMask, by pad: Int) -> BinaryMask {
         #expect(close(s.medpyHD, 4) && close(s.monaiHD, 4) && close(s.surfaceDistanceHD, 4))
     }
 
+    /// Two spheres: a digital ball of radius 4 voxels and its copy shifted by `d` voxels along
+    /// x. Every border voxel (and surfel) of one has its copy `d` away on the other, and the
+    /// copy's foremost voxel is `d` ahead of every voxel of the original, so the Hausdorff
+    /// distance is exactly `d sx` in all three conventions, whatever the other spacings.
+    @Test(arguments: [1, 2, 5]) func shiftedSpheres(d: Int) {
+        let shape = MaskShape(22, 12, 12)
+        let sp = SIMD3(0.42, 0.9, 5.0)
+        var a = [Bool](repeating: false, count: shape.count), b = a
+        for k in 0..<12 { for j in 0..<12 { for i in 0..<12 {
+            let inside = (i - 5) * (i - 5) + (j - 5) * (j - 5) + (k - 5) * (k - 5) <= 16
+            a[shape.index(i, j, k)] = inside
+            b[shape.index(i + d, j, k)] = inside
+        } } }
+        let s = SegmentationScores(prediction: BinaryMask(shape: shape, spacing: sp, voxels: b),
+                                   truth: BinaryMask(shape: shape, spacing: sp, voxels: a))
+        let expected = Double(d) * sp.x
+        #expect(close(s.medpyHD, expected) && close(s.surfaceDistanceHD, expected))
+        #expect(close(s.monaiHD, expected, rtol: 1e-7))
+    }
+
     /// Two spheres, concentric, radii 6 and 3 voxels, 1 mm: every border voxel of the small one
     /// is within [2.x, 3.x] of the large one's border, so the Hausdorff distances sit near 3
     /// and the directed distance from the inner sphere to the outer is below the outer's.

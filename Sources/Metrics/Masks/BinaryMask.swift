@@ -61,7 +61,7 @@ public struct BinaryMask: Sendable, Equatable {
                 if seen.count >= 5 { break }
             }
             if !seen.isEmpty {
-                throw .notBinary(name: name, values: seen.map { Int($0) }.sorted())
+                throw .notBinary(name: name, values: seen.map { Int(truncatingIfNeeded: $0) }.sorted())
             }
         }
         return BinaryMask(shape: shape, spacing: spacing, labels: labels, foreground: foreground)

@@ -1,0 +1,122 @@
+import CTVolume
+import Foundation
+import Metrics
+import Testing
+
+/// Runs the built `ichctl evaluate` as a user would.
+enum EvaluateRunner {
+    static var binary: URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("ichctl")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ichctl")
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["evaluate"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// A folder `root/pred` and `root/truth` with cases `a.nii.gz` (overlapping boxes) and
+    /// `b.nii.gz` (both empty) at 0.5 x 0.8 x 3 mm.
+    static func folders() throws -> (root: URL, pred: URL, truth: URL) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("evaluate-\(UUID().uuidString)")
+        let pred = root.appendingPathComponent("pred"), truth = root.appendingPathComponent("truth")
+        try FileManager.default.createDirectory(at: pred, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: truth, withIntermediateDirectories: true)
+        try NIfTI.write(box(lower: SIMD3(2, 2, 1), upper: SIMD3(7, 6, 3)), to: truth.appendingPathComponent("a.nii.gz"))
+        try NIfTI.write(box(lower: SIMD3(3, 2, 1), upper: SIMD3(8, 7, 3)), to: pred.appendingPathComponent("a.nii.gz"))
+        try NIfTI.write(box(lower: SIMD3(1, 1, 1), upper: SIMD3(0, 0, 0)), to: truth.appendingPathComponent("b.nii.gz"))
+        try NIfTI.write(box(lower: SIMD3(1, 1, 1), upper: SIMD3(0, 0, 0)), to: pred.appendingPathComponent("b.nii.gz"))
+        return (root, pred, truth)
+    }
+
+    static let shape = GridShape(10, 9, 5)
+    static let spacing = SIMD3(0.5, 0.8, 3.0)
+
+    static func box(lower: SIMD3<Int>, upper: SIMD3<Int>, value: UInt8 = 1, shape: GridShape = shape) -> MaskVolume {
+        var v = MaskVolume(shape: shape, repeating: 0, geometry: Geometry(spacing: spacing))
+        for k in 0..<shape.z { for j in 0..<shape.y { for i in 0..<shape.x
+            where i >= lower.x && i <= upper.x && j >= lower.y && j <= upper.y && k >= lower.z && k <= upper.z {
+            v[i, j, k] = value
+        } } }
+        return v
+    }
+}
+
+@Suite struct EvaluateCommandTests {
+    @Test func foldersGiveTheLibraryScoresAsJSON() throws {
+        let (root, pred, truth) = try EvaluateRunner.folders()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let r = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--json", "--tolerance", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let cases = report["cases"] as! [[String: Any]]
+        #expect(cases.map { $0["name"] as! String } == ["a.nii.gz", "b.nii.gz"])
+        let a = cases[0]["scores"] as! [String: Any], b = cases[1]["scores"] as! [String: Any]
+        let m = { (v: MaskVolume) in
+            BinaryMask(shape: MaskShape(v.shape.x, v.shape.y, v.shape.z), spacing: EvaluateRunner.spacing,
+                       labels: v.voxels)
+        }
+        let expected = SegmentationScores(prediction: m(EvaluateRunner.box(lower: SIMD3(3, 2, 1), upper: SIMD3(8, 7, 3))),
+                                          truth: m(EvaluateRunner.box(lower: SIMD3(2, 2, 1), upper: SIMD3(2 + 5, 6, 3))),
+                                          tolerance: 1)
+        #expect(a["dice"] as! Double == expected.dice)
+        #expect(abs((a["medpyHD95"] as! Double) - expected.medpyHD95) < 1e-6)   // header spacing is float32
+        #expect(abs((a["normalizedSurfaceDice"] as! Double) - expected.normalizedSurfaceDice) < 1e-6)
+        #expect(b["dice"] as? String == "nan" && b["medpyHD"] as? String == "nan" && b["smoothedDice"] as? Double == 1)
+        let summary = report["summary"] as! [String: Any]
+        let dice = summary["dice"] as! [String: Any]
+        #expect(dice["excluded"] as! Int == 1 && dice["count"] as! Int == 1)
+    }
+
+    @Test func csvIsWrittenAndNotReplacedWithoutForce() throws {
+        let (root, pred, truth) = try EvaluateRunner.folders()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let csv = root.appendingPathComponent("scores.csv").path
+        let first = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--csv", csv])
+        #expect(first.status == 0 && first.stdout.contains("excluded"))
+        let text = try String(contentsOfFile: csv, encoding: .utf8)
+        #expect(text.hasPrefix("case,dice,") && text.contains("\nb.nii.gz,nan,1.0,"))
+        let again = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--csv", csv])
+        #expect(again.status != 0 && again.stderr.contains("scores.csv") && again.stdout.isEmpty)
+        #expect(try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--csv", csv, "--force"]).status == 0)
+    }
+
+    @Test func badInputsAreErrorsThatNameTheCase() throws {
+        let (root, pred, truth) = try EvaluateRunner.folders()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // A case without a partner.
+        try NIfTI.write(EvaluateRunner.box(lower: SIMD3(1, 1, 1), upper: SIMD3(2, 2, 2)), to: truth.appendingPathComponent("c.nii.gz"))
+        var r = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path])
+        #expect(r.status != 0 && r.stderr.contains("c.nii.gz") && r.stdout.isEmpty)
+        try FileManager.default.removeItem(at: truth.appendingPathComponent("c.nii.gz"))
+        // Different grids.
+        try NIfTI.write(EvaluateRunner.box(lower: SIMD3(1, 1, 1), upper: SIMD3(2, 2, 2), shape: GridShape(10, 9, 6)),
+                        to: pred.appendingPathComponent("b.nii.gz"), overwrite: true)
+        r = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path])
+        #expect(r.status != 0 && r.stderr.contains("b.nii.gz") && r.stdout.isEmpty)
+        // A multi-label mask: refused, unless --label picks the class.
+        try NIfTI.write(EvaluateRunner.box(lower: SIMD3(3, 2, 1), upper: SIMD3(8, 7, 3), value: 2),
+                        to: pred.appendingPathComponent("b.nii.gz"), overwrite: true)
+        r = try EvaluateRunner.run(["--pred", pred.appendingPathComponent("b.nii.gz").path,
+                                    "--truth", truth.appendingPathComponent("a.nii.gz").path])
+        #expect(r.status != 0 && r.stderr.contains("a.nii.gz") && r.stderr.contains("not binary"))
+        r = try EvaluateRunner.run(["--pred", pred.appendingPathComponent("b.nii.gz").path,
+                                    "--truth", pred.appendingPathComponent("b.nii.gz").path, "--label", "2", "--json"])
+        #expect(r.status == 0 && r.stdout.contains("\"dice\" : 1"))
+    }
+}
