@@ -5,8 +5,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${ICHCT_VENV:-$root/.venv}"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch, nibabel, medpy, monai, surface_distance, sklearn, safetensors" 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch, nibabel, medpy, monai, surface_distance, sklearn, skimage, safetensors" 2>/dev/null; then
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install -q "torch==2.13.0+cpu" numpy scipy safetensors nibabel medpy monai surface-distance scikit-learn >&2
+    "$venv/bin/pip" install -q "torch==2.13.0+cpu" numpy scipy safetensors nibabel medpy monai surface-distance scikit-learn scikit-image >&2
 fi
 echo "$venv/bin/python"

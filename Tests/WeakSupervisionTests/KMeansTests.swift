@@ -127,6 +127,9 @@ import WeakSupervision
         #expect(throws: WeakSupervisionError.self) {
             try KMeans(k: 1, initialization: .centroids([[1, 2]])).fit(FeatureMatrix(column: [1, 2]), seed: 0)
         }
+        var changed = try! KMeans(k: 2)
+        changed.k = 0   // settable: checked again when fitting
+        #expect(throws: WeakSupervisionError.self) { try changed.fit(FeatureMatrix(column: [1, 2]), seed: 0) }
         #expect(throws: WeakSupervisionError.self) { try FeatureMatrix(values: [1, 2, 3], dimension: 2) }
         #expect(throws: WeakSupervisionError.self) { try FeatureMatrix(columns: [[1, 2], [3]]) }
         #expect(WeakSupervisionError.invalidParameter(name: "k", reason: "0 is less than 1").description == "invalid k: 0 is less than 1")

@@ -52,6 +52,15 @@ private struct Phantom {
         #expect(m0.voxels.filter { $0 > 0 }.count == p.truth.voxels.filter { $0 > 0 }.count + 1)
     }
 
+    @Test func partsAgreeWithTheSeparateStages() throws {
+        let p = Phantom(), c = p.segmentationCase
+        let builder = try PseudoMaskBuilder(features: [.smoothedHU(sigmaMM: 0.8)], seed: 4)
+        let parts = try builder.parts(scan: p.scan, intracranial: p.intracranial, cam: p.cam, probabilities: p.probabilities)
+        #expect(try parts.pseudoMask.voxels == builder.segment(c).voxels)
+        #expect(try parts.clustering.mask.voxels == KMeansBaseline(builder: builder).segment(c).voxels)
+        #expect(try parts.camRegion.voxels == CAMBaseline().segment(c).voxels)
+    }
+
     @Test func noCentroidInTheBloodRangeGivesAnEmptyMask() throws {
         let p = Phantom()
         let builder = try PseudoMaskBuilder(k: 4, bloodRange: 80...100)

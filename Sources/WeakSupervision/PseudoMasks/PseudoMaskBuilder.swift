@@ -13,6 +13,17 @@ public struct HyperdenseClustering: Sendable {
     public var mask: MaskVolume
 }
 
+/// Every intermediate of one pseudo-mask: what the k-means-alone and CAM-alone baselines
+/// would give, and the pseudo-mask itself, from a single clustering.
+public struct PseudoMaskParts: Sendable {
+    /// k-means over the intracranial voxels and its hyperdense cluster (k-means alone).
+    public var clustering: HyperdenseClustering
+    /// The thresholded CAM on positive slices (CAM alone).
+    public var camRegion: MaskVolume
+    /// Their intersection minus small components (the pseudo-mask).
+    public var pseudoMask: MaskVolume
+}
+
 /// Builds pseudo-ICH masks from a scan, its intracranial mask, its class activation maps and the
 /// classifier's slice probabilities (method.md section 6):
 ///
@@ -163,5 +174,29 @@ public struct PseudoMaskBuilder: Sendable {
     public func build(scan: ScanVolume, intracranial: MaskVolume, cam: Volume<Float>, probabilities: [Float]?) throws -> MaskVolume {
         var g = SplitMix64(seed: seed)
         return try build(scan: scan, intracranial: intracranial, cam: cam, probabilities: probabilities, using: &g)
+    }
+
+    /// The pseudo-mask with its two ingredients, clustering once (for a comparison table that
+    /// reports k-means alone, CAM alone and the pseudo-mask of the same case). Unlike
+    /// ``build(scan:intracranial:cam:probabilities:using:)``, it clusters even when no slice is
+    /// positive. Same result as `build` with the same generator state.
+    public func parts(
+        scan: ScanVolume, intracranial: MaskVolume, cam: Volume<Float>, probabilities: [Float]?,
+        using generator: inout some RandomNumberGenerator
+    ) throws -> PseudoMaskParts {
+        try checkSameGrid(scan.shape, cam.shape, what: "scan and CAM volume")
+        var region = try camRegion(cam: cam, intracranial: intracranial, probabilities: probabilities)
+        region.geometry = scan.geometry
+        let clustering = try cluster(scan: scan, intracranial: intracranial, using: &generator)
+        var both = region
+        for v in 0..<both.voxels.count { both.voxels[v] = region.voxels[v] & clustering.mask.voxels[v] }
+        let pseudo = ConnectedComponents.removingSmall(both, minimumSize: minimumComponentSize, scope: componentScope)
+        return PseudoMaskParts(clustering: clustering, camRegion: region, pseudoMask: pseudo)
+    }
+
+    /// ``parts(scan:intracranial:cam:probabilities:using:)`` with the builder's `seed`.
+    public func parts(scan: ScanVolume, intracranial: MaskVolume, cam: Volume<Float>, probabilities: [Float]?) throws -> PseudoMaskParts {
+        var g = SplitMix64(seed: seed)
+        return try parts(scan: scan, intracranial: intracranial, cam: cam, probabilities: probabilities, using: &g)
     }
 }
