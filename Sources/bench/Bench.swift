@@ -9,6 +9,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of ichct (use a release build).",
-        subcommands: [KMeansBench.self, PseudoMaskBench.self, BenchNetworks.self, BenchPhantom.self, BenchNIfTI.self, BenchMetrics.self, BenchLayers.self]
+        subcommands: [KMeansBench.self, PseudoMaskBench.self, BenchNetworks.self, BenchPhantom.self, BenchNIfTI.self, BenchMetrics.self, BenchLayers.self, BenchPreprocess.self]
     )
 }
