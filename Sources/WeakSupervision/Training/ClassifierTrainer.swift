@@ -150,8 +150,13 @@ public struct ClassifierTrainer {
             model.eval()
             var scores: [Double] = [], labels: [Bool] = [], lossSum = 0.0
             for item in validation {
-                let logits = withoutGradients {
-                    model(Tensor(shape: [1, item.sliceCount, channels, size, size], data: item.slices))
+                // The encoder 16 slices at a time (bounded memory), the LSTM over the whole volume.
+                let logits = withoutGradients { () -> Tensor in
+                    let x = Tensor(shape: [item.sliceCount, channels, size, size], data: item.slices)
+                    let maps = stride(from: 0, to: item.sliceCount, by: 16).map {
+                        model.featureMaps(x.slice(axis: 0, $0..<min($0 + 16, item.sliceCount)))
+                    }
+                    return model.head(maps.count == 1 ? maps[0] : Tensor.concatenate(maps, axis: 0), batch: 1, time: item.sliceCount)
                 }
                 let targets = Tensor(shape: [1, item.sliceCount], data: item.labels)
                 lossSum += Double(withoutGradients { binaryCrossEntropyWithLogits(logits, targets: targets) }.item) * Double(item.sliceCount)
