@@ -1,0 +1,202 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// One hemorrhage of a phantom case, as it ended up in the label volume.
+public struct LesionSummary: Codable, Sendable, Hashable {
+    /// INSTANCE subtype.
+    public var subtype: HemorrhageSubtype
+    /// Labelled volume in mL (labelled voxels times the voxel volume; overlapping lesions
+    /// count where drawn last).
+    public var volumeML: Double
+    /// The volume the generator aimed at, mL (thin subtypes and clipped lesions fall short).
+    public var targetVolumeML: Double
+    /// First slice (0-based) holding a voxel of this lesion.
+    public var firstSlice: Int
+    /// Last slice (0-based) holding a voxel of this lesion.
+    public var lastSlice: Int
+}
+
+/// One synthetic head CT: the scan, its hemorrhage label, the true intracranial region and
+/// per-slice labels, all on one grid.
+public struct PhantomCase: Sendable {
+    /// Case name, `phantom_0007` for case index 7 (the INSTANCE file stem).
+    public var name: String
+    /// Hounsfield units; integer-valued in -1024 ... 3071 (stored as int16, slope 1, intercept -1024).
+    public var scan: ScanVolume
+    /// Hemorrhage label: 1 where more than half of the slice thickness is blood, else 0.
+    public var mask: MaskVolume
+    /// Ground-truth intracranial region (inside the inner table, above the skull base), same rule.
+    public var intracranial: MaskVolume
+    /// Slice k is positive when the mask has a voxel in it.
+    public var sliceLabels: [Bool]
+    /// The hemorrhages present (empty for a negative case).
+    public var lesions: [LesionSummary]
+
+    /// Whether any slice is positive.
+    public var isPositive: Bool { sliceLabels.contains(true) }
+}
+
+/// The synthetic head-CT phantom: a seeded generator of INSTANCE-like cases (see Docs/phantom.md).
+///
+/// Case `i` of seed `s` depends only on `(s, i, config)`: cases can be drawn in any order,
+/// in parallel, or one at a time, and always come out byte-identical.
+///
+///     let c = try Phantom.generate(caseIndex: 3, seed: 2022)
+///     print(c.scan.shape, c.lesions.map(\.subtype), c.sliceLabels.filter { $0 }.count)
+public enum Phantom {
+    /// `phantom_0000`-style name of case `index`.
+    public static func caseName(_ index: Int) -> String {
+        let digits = String(index)
+        return "phantom_" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// Whether case `index` is drawn with hemorrhages: `frac(o + (index + 1) * 0.618...) < positiveFraction`
+    /// with `o` a seed-dependent offset. The golden-ratio sequence keeps the positive share of
+    /// any run of consecutive cases within about 1/N of the fraction asked, yet each case's
+    /// status depends on its own index only.
+    public static func isPositive(caseIndex: Int, seed: UInt64, positiveFraction: Double) -> Bool {
+        var sm = seed ^ 0x5DEE_CE66_D1CE_4E5B
+        let offset = Double(SeededGenerator.splitMix64(&sm) >> 11) * 0x1.0p-53
+        let x = offset + Double(caseIndex + 1) * 0.618_033_988_749_894_9
+        return x - x.rounded(.down) < positiveFraction
+    }
+
+    /// Generates case `caseIndex` of the set seeded by `seed`.
+    ///
+    /// - Parameters:
+    ///   - caseIndex: index of the case in its set (>= 0).
+    ///   - seed: the set's seed.
+    ///   - config: parameters (default ``PhantomConfig/default``).
+    /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` for a bad config or index.
+    /// - Complexity: O(size^2 x slices x subSlices); one 512 x 512 x 32 case takes about a
+    ///   second in a release build on two cores (see Docs/performance.md).
+    public static func generate(caseIndex: Int, seed: UInt64, config: PhantomConfig = .default) throws -> PhantomCase {
+        try config.validate()
+        guard caseIndex >= 0 else {
+            throw CTVolumeError.invalidParameter(name: "caseIndex", reason: "\(caseIndex) is negative")
+        }
+        var g = SeededGenerator(seed: seed, stream: UInt64(caseIndex))
+        let nz = g.nextInt(in: config.slices)
+        let n = config.size
+        let dx = g.nextUniform(in: config.effectivePixelSpacingMM)
+        let tableZ = g.nextUniform(in: -80 ... -30)
+        let head = HeadAnatomy.sample(config: config, using: &g)
+        let noiseSeed = g.next(), lesionSeed = g.next()
+
+        // Place the stack: the vertex a little below the top slice when the stack is long
+        // enough (starting no lower than the foramen magnum: the phantom has no neck, so a
+        // longer stack ends in air above the head), otherwise centred on the head.
+        let t = config.sliceThicknessMM
+        let length = Double(nz) * t
+        let bottom = -8.0, top = head.height + head.skullThickness + head.scalpThickness
+        let zStart: Double
+        if length >= top - bottom {
+            zStart = max(top + g.nextUniform(in: 2...12) - length, bottom - 4)
+        } else {
+            zStart = (bottom + top) / 2 - length / 2 + g.nextUniform(in: -5...5)
+        }
+        let visible = max(0, zStart)...min(head.height, zStart + length)
+
+        let positive = isPositive(caseIndex: caseIndex, seed: seed, positiveFraction: config.positiveFraction)
+        var attempt: UInt64 = 0
+        while true {
+            var lesions: [LesionModel] = []
+            var targets: [Double] = []
+            if positive {
+                var lg = SeededGenerator(seed: lesionSeed, stream: attempt)
+                let count = lg.nextInt(in: config.lesionsPerPositiveCase)
+                for _ in 0..<count {
+                    let subtype = drawSubtype(config.subtypes, using: &lg)
+                    let lo = log(config.lesionVolumeML.lowerBound), hi = log(config.lesionVolumeML.upperBound)
+                    let volume = exp(lg.nextUniform(in: lo...hi))
+                    targets.append(volume)
+                    lesions.append(LesionModel.sample(subtype, volumeML: volume, head: head, visible: visible, using: &lg))
+                }
+            }
+            // Mass effect: lateral lesions push the midline away, about 1.5 mm per 10 mL of
+            // net one-sided volume, at most 12 mm.
+            var net = 0.0
+            for (l, v) in zip(lesions, targets) {
+                switch l.shape {
+                case .blobs(let lobes, _): net += v * (lobes[0].cu >= 0 ? 1 : -1)
+                case .extraAxial(let phi, _, _, _, _, _): net += v * cos(phi)
+                default: break
+                }
+            }
+            var shifted = head
+            shifted.applyMassEffect(push: -max(-12, min(12, 0.15 * net)))
+            let renderer = PhantomRenderer(head: shifted, lesions: lesions, nx: n, ny: n, nz: nz, subSlices: config.subSlices,
+                                           dx: dx, thickness: t, zStart: zStart, noiseSeed: noiseSeed)
+            let result = render(renderer)
+            let labelled = result.perSlice.reduce(0) { $0 + $1.reduce(0, +) }
+            // A positive case whose lesions all fell outside the stack or below the half-voxel
+            // rule is drawn again with fresh lesions (deterministically: the attempt is a stream).
+            if positive && labelled == 0 && attempt < 8 { attempt += 1; continue }
+
+            // LAS voxel axes (i towards the patient's left, j towards anterior), the field
+            // centred on the table axis, as dcm2niix writes axial head CT.
+            var affine = Affine.scaling(SIMD3(-dx, dx, t))
+            affine[0, 3] = dx * Double(n - 1) / 2
+            affine[1, 3] = -dx * Double(n - 1) / 2
+            affine[2, 3] = tableZ
+            let geometry = Geometry(affine: affine)
+            let shape = GridShape(n, n, nz)
+            let scan = ScanVolume(shape: shape, voxels: result.hu, geometry: geometry)
+            let mask = MaskVolume(shape: shape, voxels: result.label, geometry: geometry)
+            let ic = MaskVolume(shape: shape, voxels: result.intracranial, geometry: geometry)
+            let sliceLabels = result.perSlice.map { $0.reduce(0, +) > 0 }
+            let voxelML = geometry.voxelVolumeML
+            var summaries: [LesionSummary] = []
+            for (i, lesion) in lesions.enumerated() {
+                let counts = result.perSlice.map { $0[i] }
+                guard let first = counts.firstIndex(where: { $0 > 0 }), let last = counts.lastIndex(where: { $0 > 0 }) else { continue }
+                summaries.append(LesionSummary(subtype: lesion.subtype, volumeML: Double(counts.reduce(0, +)) * voxelML,
+                                               targetVolumeML: targets[i], firstSlice: first, lastSlice: last))
+            }
+            return PhantomCase(name: caseName(caseIndex), scan: scan, mask: mask, intracranial: ic,
+                               sliceLabels: sliceLabels, lesions: summaries)
+        }
+    }
+
+    /// Generates cases `indices` of the set seeded by `seed`, calling `progress(done, total)`
+    /// after each, and `body` with each case in order (cases are not all kept in memory).
+    public static func generateSet(indices: Range<Int>, seed: UInt64, config: PhantomConfig = .default,
+                                   progress: (Int, Int) -> Void = { _, _ in },
+                                   _ body: (PhantomCase) throws -> Void) throws {
+        try config.validate()
+        for (done, i) in indices.enumerated() {
+            try body(try generate(caseIndex: i, seed: seed, config: config))
+            progress(done + 1, indices.count)
+        }
+    }
+
+    private static func drawSubtype(_ mix: SubtypeMix, using g: inout SeededGenerator) -> HemorrhageSubtype {
+        var x = g.nextUniform() * mix.total
+        for s in HemorrhageSubtype.allCases {
+            x -= mix[s]
+            if x < 0 { return s }
+        }
+        return HemorrhageSubtype.allCases.last { mix[$0] > 0 } ?? .intraparenchymal
+    }
+
+    private struct Rendered {
+        var hu: [Float], label: [UInt8], intracranial: [UInt8]
+        var perSlice: [[Int]]
+    }
+
+    private static func render(_ r: PhantomRenderer) -> Rendered {
+        let count = r.nx * r.ny * r.nz
+        let hu = SharedBuffer<Float>(count: count, repeating: 0)
+        let label = SharedBuffer<UInt8>(count: count, repeating: 0)
+        let ic = SharedBuffer<UInt8>(count: count, repeating: 0)
+        let perSlice = SharedBuffer<[Int]>(count: r.nz, repeating: [])
+        DispatchQueue.concurrentPerform(iterations: r.nz) { k in
+            perSlice.pointer[k] = r.renderSlice(k, hu: hu, label: label, intracranial: ic)
+        }
+        return Rendered(hu: hu.array(), label: label.array(), intracranial: ic.array(), perSlice: perSlice.array())
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+
+/// An intensity window in Hounsfield units: channel value `clamp((hu - (center - width/2)) / width, 0, 1)`.
+///
+/// Encoded in JSON as the pair `[center, width]`, as the reference configuration writes it.
+public struct IntensityWindow: Codable, Sendable, Equatable {
+    /// Window centre (HU).
+    public var center: Double
+    /// Window width (HU), > 0.
+    public var width: Double
+
+    /// A window of the given centre and width (HU).
+    public init(center: Double, width: Double) {
+        self.center = center
+        self.width = width
+    }
+
+    /// The project's default windows: brain (40, 80), subdural (80, 200), bone (600, 2800).
+    public static let defaults: [IntensityWindow] = [
+        IntensityWindow(center: 40, width: 80),
+        IntensityWindow(center: 80, width: 200),
+        IntensityWindow(center: 600, width: 2800),
+    ]
+
+    /// Decodes `[center, width]`.
+    public init(from decoder: Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        center = try c.decode(Double.self)
+        width = try c.decode(Double.self)
+        guard c.isAtEnd else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "a window is [center, width]")
+        }
+    }
+
+    /// Encodes `[center, width]`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        try c.encode(center)
+        try c.encode(width)
+    }
+}
+
+/// Architecture of the slice classifier ``ResNetLSTM`` (JSON kind `resnet_lstm`).
+///
+/// Defaults are the method's: input 256, width 64, blocks [2, 2, 2, 2] (ResNet-18), LSTM hidden
+/// 128, bidirectional, the three default windows (one input channel per window).
+public struct ResNetLSTMConfig: Codable, Sendable, Equatable {
+    /// Side S of the square network input (slices are resampled to S x S).
+    public var inputSize: Int
+    /// Channels of the first stage, w; stages have w, 2w, 4w, 8w.
+    public var width: Int
+    /// Number of BasicBlocks in each residual stage (`layer1`, `layer2`, ...).
+    public var blocks: [Int]
+    /// LSTM hidden size per direction.
+    public var hidden: Int
+    /// Whether the LSTM runs in both directions.
+    public var bidirectional: Bool
+    /// Intensity windows, one input channel each.
+    public var windows: [IntensityWindow]
+
+    /// A classifier configuration; every parameter has the method's default.
+    public init(inputSize: Int = 256, width: Int = 64, blocks: [Int] = [2, 2, 2, 2], hidden: Int = 128,
+                bidirectional: Bool = true, windows: [IntensityWindow] = IntensityWindow.defaults) {
+        self.inputSize = inputSize
+        self.width = width
+        self.blocks = blocks
+        self.hidden = hidden
+        self.bidirectional = bidirectional
+        self.windows = windows
+    }
+
+    /// Input channels: one per window.
+    public var inChannels: Int { windows.count }
+
+    enum CodingKeys: String, CodingKey {
+        case inputSize = "input_size", width, blocks, hidden, bidirectional, windows
+    }
+}
+
+/// Architecture of the refiner ``UNetLite`` (JSON kind `unet_lite`).
+///
+/// Defaults are the method's: input 256, widths [16, 32, 64, 128], the three default windows.
+/// The input side must be divisible by 2^(widths.count - 1).
+public struct UNetLiteConfig: Codable, Sendable, Equatable {
+    /// Side S of the square network input.
+    public var inputSize: Int
+    /// Channels per level, shallowest first; the last is the bottom block's.
+    public var widths: [Int]
+    /// Intensity windows, one input channel each.
+    public var windows: [IntensityWindow]
+
+    /// A refiner configuration; every parameter has the method's default.
+    public init(inputSize: Int = 256, widths: [Int] = [16, 32, 64, 128], windows: [IntensityWindow] = IntensityWindow.defaults) {
+        self.inputSize = inputSize
+        self.widths = widths
+        self.windows = windows
+    }
+
+    /// Input channels: one per window.
+    public var inChannels: Int { windows.count }
+
+    enum CodingKeys: String, CodingKey {
+        case inputSize = "input_size", widths, windows
+    }
+}
+
+/// The configuration a checkpoint carries in its `ichct.config` metadata: which network and
+/// its architecture, input size and windows.
+///
+/// JSON: `{"kind": "resnet_lstm", "input_size": 256, "width": 64, "blocks": [2,2,2,2],
+/// "hidden": 128, "bidirectional": true, "windows": [[40, 80], ...]}` or
+/// `{"kind": "unet_lite", "input_size": 256, "widths": [16, 32, 64, 128], "windows": [...]}`
+/// (the reference's `classifier_config` / `refiner_config`).
+public enum ModelConfig: Codable, Sendable, Equatable {
+    /// The slice classifier.
+    case resnetLSTM(ResNetLSTMConfig)
+    /// The refinement U-Net.
+    case unetLite(UNetLiteConfig)
+
+    /// The metadata key holding the JSON configuration.
+    public static let metadataKey = "ichct.config"
+
+    /// `resnet_lstm` or `unet_lite`.
+    public var kind: String {
+        switch self {
+        case .resnetLSTM: return "resnet_lstm"
+        case .unetLite: return "unet_lite"
+        }
+    }
+
+    /// Side of the square network input.
+    public var inputSize: Int {
+        switch self {
+        case .resnetLSTM(let c): return c.inputSize
+        case .unetLite(let c): return c.inputSize
+        }
+    }
+
+    /// Intensity windows (one input channel each).
+    public var windows: [IntensityWindow] {
+        switch self {
+        case .resnetLSTM(let c): return c.windows
+        case .unetLite(let c): return c.windows
+        }
+    }
+
+    private enum KindKey: String, CodingKey { case kind }
+
+    /// Decodes either kind, dispatching on `kind`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: KindKey.self)
+        let kind = try c.decode(String.self, forKey: .kind)
+        switch kind {
+        case "resnet_lstm": self = .resnetLSTM(try ResNetLSTMConfig(from: decoder))
+        case "unet_lite": self = .unetLite(try UNetLiteConfig(from: decoder))
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
+                                                   debugDescription: "unknown model kind \"\(kind)\" (expected resnet_lstm or unet_lite)")
+        }
+    }
+
+    /// Encodes the architecture fields plus `kind`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: KindKey.self)
+        try c.encode(kind, forKey: .kind)
+        switch self {
+        case .resnetLSTM(let config): try config.encode(to: encoder)
+        case .unetLite(let config): try config.encode(to: encoder)
+        }
+    }
+
+    /// Parses and validates the JSON text of a configuration.
+    ///
+    /// - Parameters:
+    ///   - json: the `ichct.config` value.
+    ///   - source: the file it came from, for error messages.
+    /// - Throws: ``NeuralCoreError/invalidConfig(source:reason:)``.
+    public init(json: String, source: String) throws {
+        let config: ModelConfig
+        do {
+            config = try JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8))
+        } catch {
+            throw NeuralCoreError.invalidConfig(source: source, reason: SafeTensors.reason(error))
+        }
+        try config.validate(source: source)
+        self = config
+    }
+
+    /// The configuration as compact JSON with sorted keys.
+    public var jsonString: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain numbers, strings and arrays cannot fail.
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Checks that the values describe a buildable network.
+    ///
+    /// - Throws: ``NeuralCoreError/invalidConfig(source:reason:)`` naming the first bad field.
+    public func validate(source: String) throws {
+        func bad(_ reason: String) -> NeuralCoreError { .invalidConfig(source: source, reason: reason) }
+        guard inputSize > 0 else { throw bad("input_size \(inputSize) must be positive") }
+        guard !windows.isEmpty else { throw bad("windows must hold at least one [center, width]") }
+        for w in windows where !(w.width > 0) || !w.center.isFinite {
+            throw bad("window [\(w.center), \(w.width)] needs a finite center and a positive width")
+        }
+        switch self {
+        case .resnetLSTM(let c):
+            guard c.width > 0 else { throw bad("width \(c.width) must be positive") }
+            guard !c.blocks.isEmpty, c.blocks.allSatisfy({ $0 > 0 }) else {
+                throw bad("blocks \(c.blocks) must be a non-empty list of positive counts")
+            }
+            guard c.hidden > 0 else { throw bad("hidden \(c.hidden) must be positive") }
+            guard c.blocks.count <= 16 else { throw bad("blocks has \(c.blocks.count) stages; at most 16 are supported") }
+        case .unetLite(let c):
+            guard (2...16).contains(c.widths.count), c.widths.allSatisfy({ $0 > 0 }) else {
+                throw bad("widths \(c.widths) must list 2 to 16 positive channel counts")
+            }
+            let factor = 1 << (c.widths.count - 1)
+            guard c.inputSize % factor == 0 else {
+                throw bad("input_size \(c.inputSize) must be divisible by \(factor) for \(c.widths.count) levels")
+            }
+        }
+    }
+}

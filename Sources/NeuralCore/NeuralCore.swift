@@ -1,1 +1,0 @@
-// NeuralCore: Float32 tensors with reverse-mode autodiff, layers, losses, optimizers, checkpoints.

@@ -1,0 +1,146 @@
+import Foundation
+import CTVolume
+
+/// One case ready for training: every axial slice preprocessed once and kept in memory.
+///
+/// `slices` is `Preprocessing.preprocess`'s layout, (Z, C, S, S) row-major; `labels` holds one
+/// weak label per slice (0 or 1); `masks`, for the refiner, holds per-slice targets (Z, S, S)
+/// in [0, 1]: the fraction of each network pixel covered by the mask (area averaging of the
+/// 0/1 mask as the scan itself is resampled), so small lesions are not lost by a threshold.
+public struct PreparedCase: Sendable {
+    /// The case name.
+    public var name: String
+    /// Network side S.
+    public var size: Int
+    /// Channels C (one per window).
+    public var channels: Int
+    /// (Z, C, S, S) network input.
+    public var slices: [Float]
+    /// Z weak labels.
+    public var labels: [Float]
+    /// (Z, S, S) segmentation targets in [0, 1], when prepared for the refiner.
+    public var masks: [Float]?
+
+    /// Z, the number of axial slices.
+    public var sliceCount: Int { labels.count }
+    /// C · S · S, the values of one slice.
+    public var sliceStride: Int { channels * size * size }
+
+    /// A case from values already laid out (tests, or data prepared elsewhere).
+    ///
+    /// - Parameters:
+    ///   - name: case name. - size: S. - channels: C.
+    ///   - slices: Z·C·S·S values. - labels: Z values.
+    ///   - masks: Z·S·S values or `nil`.
+    public init(name: String, size: Int, channels: Int, slices: [Float], labels: [Float], masks: [Float]? = nil) {
+        precondition(size > 0 && channels > 0, "PreparedCase: size and channels must be positive")
+        precondition(slices.count == labels.count * channels * size * size,
+                     "PreparedCase \(name): \(slices.count) values for \(labels.count) slices of \(channels)x\(size)x\(size)")
+        precondition(masks == nil || masks!.count == labels.count * size * size, "PreparedCase \(name): masks must be (Z, S, S)")
+        self.name = name
+        self.size = size
+        self.channels = channels
+        self.slices = slices
+        self.labels = labels
+        self.masks = masks
+    }
+
+    /// Preprocesses a scan (``Preprocessing/preprocess(_:size:windows:)``) with its slice labels
+    /// and, optionally, a mask on its grid.
+    ///
+    /// - Parameters:
+    ///   - name: case name.
+    ///   - scan: HU volume.
+    ///   - labels: one label per axial slice.
+    ///   - mask: a mask on the scan's grid (voxel > 0 is ICH) for refiner targets, or `nil`.
+    ///   - size: S. - windows: the channels.
+    /// - Throws: ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` when labels or mask
+    ///   do not fit the scan.
+    public init(name: String, scan: ScanVolume, labels: [Float], mask: MaskVolume? = nil, size: Int, windows: [Window]) throws {
+        guard labels.count == scan.shape.z else {
+            throw WeakSupervisionError.shapeMismatch(what: "\(name): slice labels", expected: "\(scan.shape.z) (one per slice)", got: "\(labels.count)")
+        }
+        var targets: [Float]?
+        if let mask {
+            guard mask.shape == scan.shape else {
+                throw WeakSupervisionError.shapeMismatch(what: "\(name): mask grid", expected: "\(scan.shape)", got: "\(mask.shape)")
+            }
+            let resampler = Resampler.network(height: scan.shape.y, width: scan.shape.x, size: size)
+            var out: [Float] = []
+            out.reserveCapacity(scan.shape.z * size * size)
+            for k in 0..<scan.shape.z {
+                out += resampler(mask.slice(k).map { $0 > 0 ? Float(1) : 0 }).map { min(max($0, 0), 1) }
+            }
+            targets = out
+        }
+        self.init(name: name, size: size, channels: windows.count,
+                  slices: Preprocessing.preprocess(scan, size: size, windows: windows), labels: labels, masks: targets)
+    }
+
+    /// Loads and preprocesses a dataset case: its scan, its weak labels (from its mask or
+    /// `slices.csv`) and, when `maskURL` is given, that mask as refiner target.
+    ///
+    /// - Parameters:
+    ///   - item: the case. - maskURL: a mask file on the scan's grid, or `nil`.
+    ///   - size: S. - windows: the channels.
+    /// - Throws: CTVolume's reading errors (naming the file) and the errors of
+    ///   ``init(name:scan:labels:mask:size:windows:)``.
+    public init(loading item: DatasetCase, maskURL: URL? = nil, size: Int, windows: [Window]) throws {
+        let scan = try item.loadScan()
+        var mask: MaskVolume?
+        var labels: [Float]
+        if let maskURL {
+            let m = try NIfTI.readMask(at: maskURL, matching: scan.geometry, shape: scan.shape)
+            mask = m
+            labels = (try? item.sliceLabels()) ?? m.sliceLabels
+        } else {
+            labels = try item.sliceLabels()
+        }
+        try self.init(name: item.name, scan: scan, labels: labels, mask: mask, size: size, windows: windows)
+    }
+
+    /// Slice `k`'s C·S·S input values.
+    public func slice(_ k: Int) -> ArraySlice<Float> {
+        slices[(k * sliceStride)..<((k + 1) * sliceStride)]
+    }
+
+    /// Slice `k`'s S·S target (requires ``masks``).
+    public func mask(_ k: Int) -> ArraySlice<Float> {
+        let plane = size * size
+        return masks![(k * plane)..<((k + 1) * plane)]
+    }
+}
+
+/// A run of contiguous slices of one case: what one row of a classifier batch holds.
+public struct SliceSequence: Hashable, Sendable, Codable {
+    /// Index of the case in the training list.
+    public var caseIndex: Int
+    /// First slice.
+    public var start: Int
+    /// Number of slices T.
+    public var length: Int
+
+    /// A sequence.
+    public init(caseIndex: Int, start: Int, length: Int) {
+        self.caseIndex = caseIndex
+        self.start = start
+        self.length = length
+    }
+
+    /// The sequences that cover a case of `sliceCount` slices with runs of `length`:
+    /// starts 0, L, 2L, … and, when L does not divide Z, one last run ending at the last slice
+    /// (it overlaps the one before). A case shorter than L, or `length == 0` (whole volumes),
+    /// gives one sequence of all its slices.
+    ///
+    /// - Parameters:
+    ///   - caseIndex: stored in each sequence. - sliceCount: Z. - length: L ≥ 0.
+    public static func covering(caseIndex: Int, sliceCount: Int, length: Int) -> [SliceSequence] {
+        precondition(length >= 0 && sliceCount > 0, "SliceSequence.covering: need Z > 0 and L ≥ 0")
+        guard length > 0, sliceCount > length else { return [SliceSequence(caseIndex: caseIndex, start: 0, length: sliceCount)] }
+        var out = stride(from: 0, through: sliceCount - length, by: length).map { SliceSequence(caseIndex: caseIndex, start: $0, length: length) }
+        if out.last!.start + length < sliceCount {
+            out.append(SliceSequence(caseIndex: caseIndex, start: sliceCount - length, length: length))
+        }
+        return out
+    }
+}

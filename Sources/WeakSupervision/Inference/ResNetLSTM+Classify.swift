@@ -1,0 +1,68 @@
+import CTVolume
+import Foundation
+import NeuralCore
+
+/// The slice classifier's verdict on one volume: a logit and a probability per axial slice.
+public struct SliceProbabilities: Sendable, Codable, Equatable {
+    /// One logit per axial slice, in slice order.
+    public var logits: [Float]
+    /// `sigmoid(logit)` per slice: the probability that the slice holds hemorrhage.
+    public var probabilities: [Float]
+
+    /// From per-slice logits.
+    public init(logits: [Float]) {
+        self.logits = logits
+        self.probabilities = logits.map { 1 / (1 + Foundation.exp(-$0)) }
+    }
+
+    /// The volume's probability: the largest slice probability (0 for an empty volume).
+    public var maximum: Float { probabilities.max() ?? 0 }
+
+    /// The slice holding ``maximum`` (the first if tied; `nil` for an empty volume).
+    public var maximumSlice: Int? { probabilities.indices.max { probabilities[$0] < probabilities[$1] } }
+
+    /// Slices whose probability is at least `threshold` (default 0.5: the classifier's positives).
+    public func positiveSlices(threshold: Float = 0.5) -> [Int] {
+        probabilities.indices.filter { probabilities[$0] >= threshold }
+    }
+}
+
+extension IntensityWindow {
+    /// The same window as CTVolume's ``Window``.
+    var ctWindow: Window { Window(center: Float(center), width: Float(width)) }
+}
+
+extension ResNetLSTM {
+    /// The network input of a whole volume, (Z, C, S, S), with this network's size and windows
+    /// (method.md section 2: resample each slice's HU to S x S, then window).
+    public func preprocess(_ scan: ScanVolume) -> Tensor {
+        let s = config.inputSize
+        let data = Preprocessing.preprocess(scan, size: s, windows: config.windows.map(\.ctWindow))
+        return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: data)
+    }
+
+    /// Per-slice ICH probabilities of a volume: every axial slice preprocessed, the encoder run
+    /// on all of them, and the LSTM over the whole volume as one sequence, slices in order
+    /// (method.md section 3, inference). Switches the network to evaluation mode.
+    ///
+    /// - Parameters:
+    ///   - scan: a head CT in HU.
+    ///   - chunkSize: slices encoded at a time (bounds memory; default 16). The result does not
+    ///     depend on it.
+    /// - Returns: one logit and probability per slice.
+    public func classify(_ scan: ScanVolume, chunkSize: Int = 16) -> SliceProbabilities {
+        precondition(chunkSize > 0, "classify: chunkSize must be positive")
+        eval()
+        let z = scan.shape.z
+        guard z > 0 else { return SliceProbabilities(logits: []) }
+        let input = preprocess(scan)
+        return withoutGradients {
+            var maps: [Tensor] = []
+            for start in stride(from: 0, to: z, by: chunkSize) {
+                maps.append(featureMaps(input.slice(axis: 0, start..<min(start + chunkSize, z))))
+            }
+            let all = maps.count == 1 ? maps[0] : Tensor.concatenate(maps, axis: 0)
+            return SliceProbabilities(logits: head(all, batch: 1, time: z).data)
+        }
+    }
+}

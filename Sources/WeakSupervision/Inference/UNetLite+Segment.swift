@@ -1,0 +1,64 @@
+import CTVolume
+import Foundation
+import NeuralCore
+
+/// The refiner's output for one volume, on the volume's grid and geometry.
+public struct RefinedSegmentation: Sendable {
+    /// 1 where the hemorrhage probability is at least the threshold inside the intracranial
+    /// mask, else 0 (uint8, the scan's geometry: it opens over the scan in a viewer).
+    public var mask: MaskVolume
+    /// `sigmoid` of the logits resized to the scan's grid, per voxel (not restricted to the
+    /// intracranial mask).
+    public var probabilities: Volume<Float>
+    /// The intracranial mask that restricted ``mask``.
+    public var intracranial: MaskVolume
+}
+
+extension UNetLite {
+    /// The network input of a whole volume, (Z, C, S, S), with this network's size and windows.
+    public func preprocess(_ scan: ScanVolume) -> Tensor {
+        let s = config.inputSize
+        let data = Preprocessing.preprocess(scan, size: s, windows: config.windows.map(\.ctWindow))
+        return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: data)
+    }
+
+    /// Test-time segmentation of method.md section 7: preprocess every axial slice, run the
+    /// network, resize the logits bilinearly (`align_corners=False`) to the slice's original
+    /// grid, threshold `sigmoid(logit) >= threshold`, and keep only voxels of the intracranial
+    /// mask. Switches the network to evaluation mode.
+    ///
+    /// - Parameters:
+    ///   - scan: a head CT in HU.
+    ///   - intracranial: the intracranial mask on the scan's grid; `nil` (default) computes it
+    ///     with ``IntracranialMask/compute(_:parameters:)``'s defaults.
+    ///   - threshold: on the probability (default 0.5).
+    ///   - batchSize: slices run through the network at a time (default 8; does not change the result).
+    /// - Throws: ``CTVolumeError/gridMismatch(path:reason:)`` when `intracranial` is on another grid.
+    public func segment(_ scan: ScanVolume, intracranial: MaskVolume? = nil, threshold: Float = 0.5,
+                        batchSize: Int = 8) throws -> RefinedSegmentation {
+        precondition(batchSize > 0, "segment: batchSize must be positive")
+        let inside = try intracranial ?? IntracranialMask.compute(scan)
+        guard inside.shape == scan.shape else {
+            throw CTVolumeError.gridMismatch(path: "intracranial mask",
+                                             reason: "shape \(inside.shape) differs from the scan's \(scan.shape)")
+        }
+        eval()
+        let s = config.inputSize, z = scan.shape.z
+        let input = preprocess(scan)
+        var logits = [Float]()
+        logits.reserveCapacity(z * s * s)
+        withoutGradients {
+            for start in stride(from: 0, to: z, by: batchSize) {
+                logits += self(input.slice(axis: 0, start..<min(start + batchSize, z))).data
+            }
+        }
+        let resized = z > 0 ? Preprocessing.resizeToVolume(logits, size: s, shape: scan.shape) : []
+        let probabilities = resized.map { 1 / (1 + Foundation.exp(-$0)) }
+        var mask = [UInt8](repeating: 0, count: scan.shape.count)
+        for i in 0..<mask.count where probabilities[i] >= threshold && inside.voxels[i] > 0 { mask[i] = 1 }
+        return RefinedSegmentation(
+            mask: MaskVolume(shape: scan.shape, voxels: mask, geometry: scan.geometry),
+            probabilities: Volume(shape: scan.shape, voxels: probabilities, geometry: scan.geometry),
+            intracranial: inside)
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import CTVolume
+import Metrics
+import NeuralCore
+
+/// Trains the ResNet-LSTM slice classifier (stage 1) from weak slice labels.
+///
+/// Each epoch: the training cases' sequences of L contiguous slices (``SliceSequence/covering(caseIndex:sliceCount:length:)``)
+/// are shuffled with the epoch's seeded stream, grouped into batches of B sequences of equal
+/// length (the batch order shuffled again), each sequence augmented with one seeded draw
+/// (``Augmentation``); loss = BCE with logits over all slices of the batch with
+/// `pos_weight` = negatives / positives of the training slices (unless set); one
+/// optimizer step per batch at the schedule's rate. After the epoch, every validation case
+/// runs as one sequence of all its slices (evaluation mode) and the slice AUC
+/// (``SliceClassification/rocAUC(scores:labels:)``) decides whether the model is kept.
+///
+/// ```swift
+/// let trainer = ClassifierTrainer(config: TrainingConfig(epochs: 12, seed: 7))
+/// let (train, validation) = try trainer.prepare(dataset: try Dataset(root: root))
+/// let summary = try trainer.train(training: train, validation: validation,
+///                                 outputs: TrainingOutputs(model: url), observer: myObserver)
+/// ```
+public struct ClassifierTrainer {
+    /// The run's every choice.
+    public var config: TrainingConfig
+
+    /// A trainer for `config`.
+    public init(config: TrainingConfig) { self.config = config }
+
+    /// Splits a dataset's cases (``DatasetSplit``, seeded by ``TrainingConfig/seed``) and
+    /// preprocesses the training and validation cases into memory.
+    ///
+    /// - Parameter dataset: the cases; weak labels from masks or `slices.csv`.
+    /// - Returns: training and validation cases (test cases, if any fraction, left out).
+    public func prepare(dataset: Dataset) throws -> (training: [PreparedCase], validation: [PreparedCase]) {
+        try config.validate()
+        let split = try Self.split(dataset.cases, validationFraction: config.validationFraction, testFraction: config.testFraction, seed: config.seed)
+        let windows = config.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
+        let load = { (c: DatasetCase) in try PreparedCase(loading: c, size: self.config.model.inputSize, windows: windows) }
+        return (try split.train.map(load), try split.validation.map(load))
+    }
+
+    /// The case-level split every trainer uses: ``DatasetSplit`` drawing from a ``SeededGenerator``
+    /// stream of `seed` reserved for the split.
+    public static func split(_ cases: [DatasetCase], validationFraction: Double, testFraction: Double, seed: UInt64) throws -> DatasetSplit {
+        var generator = TrainingStreams.split(seed: seed)
+        return try DatasetSplit(cases: cases, validationFraction: validationFraction, testFraction: testFraction, using: &generator)
+    }
+
+    /// The `pos_weight` of BCE for these cases: negatives / positives over all their slices
+    /// (1 when there is no positive or no negative slice).
+    public static func posWeight(for cases: [PreparedCase]) -> Float {
+        let labels = cases.flatMap(\.labels)
+        let positives = labels.filter { $0 > 0.5 }.count
+        let negatives = labels.count - positives
+        return positives > 0 && negatives > 0 ? Float(negatives) / Float(positives) : 1
+    }
+
+    /// Trains from scratch (or resumes) and writes the outputs.
+    ///
+    /// - Parameters:
+    ///   - training: cases to train on (network size and channels must match the configuration).
+    ///   - validation: cases for the per-epoch slice AUC (may be empty: then the last model is kept).
+    ///   - outputs: where the kept model and the resume file go.
+    ///   - resume: a resume file of this same configuration and cases, or `nil`.
+    ///   - initial: starting weights (a checkpoint of this architecture) instead of the seeded
+    ///     initialisation, e.g. to fine-tune (default `nil`).
+    ///   - overwrite: replace existing outputs when starting afresh (default `false`).
+    ///   - observer: receives events and may stop the run (default silent).
+    /// - Returns: the run's summary.
+    /// - Throws: invalid configuration or data, existing outputs, a foreign resume file, a
+    ///   non-finite loss, and file errors.
+    public func train(training: [PreparedCase], validation: [PreparedCase], outputs: TrainingOutputs,
+                      resume: URL? = nil, initial: Checkpoint? = nil, overwrite: Bool = false,
+                      observer: TrainingObserver = TrainingCallback.silent) throws -> TrainingSummary {
+        try config.validate()
+        guard !training.isEmpty else { throw WeakSupervisionError.emptyInput(what: "classifier training cases") }
+        let c = config
+        for item in training + validation where item.size != c.model.inputSize || item.channels != c.model.inChannels {
+            throw WeakSupervisionError.shapeMismatch(what: "case \(item.name)", expected: "\(c.model.inChannels)x\(c.model.inputSize)x\(c.model.inputSize) slices",
+                                                     got: "\(item.channels)x\(item.size)x\(item.size)")
+        }
+        if resume == nil && !overwrite {
+            for url in [outputs.model, outputs.resume] where FileManager.default.fileExists(atPath: url.path) {
+                throw WeakSupervisionError.invalidParameter(name: "output", reason: "\(url.path) already exists (overwrite it, or resume from it)")
+            }
+        }
+        let model = ResNetLSTM(config: c.model, seed: c.seed)
+        if let initial {
+            guard initial.config == .resnetLSTM(c.model) else {
+                throw WeakSupervisionError.shapeMismatch(what: "initial checkpoint", expected: ModelConfig.resnetLSTM(c.model).jsonString, got: initial.config.jsonString)
+            }
+            try model.load(safeTensors: SafeTensors(tensors: initial.tensors), source: "initial checkpoint")
+        }
+        model.train()
+        let optimizer = c.optimizer.makeOptimizer()
+        let posWeight = c.posWeight ?? Self.posWeight(for: training)
+        var sequences: [SliceSequence] = []
+        for (i, item) in training.enumerated() {
+            sequences += SliceSequence.covering(caseIndex: i, sliceCount: item.sliceCount, length: c.sequenceLength)
+        }
+        let augment = c.augmentation != .none
+        let size = c.model.inputSize, channels = c.model.inChannels
+
+        let plan: (inout SeededGenerator) -> [[Int]] = { generator in
+            var order = Array(sequences.indices)
+            if c.shuffle { generator.fisherYates(&order) }
+            // Batches hold sequences of one length; group in order of first appearance.
+            var groups: [Int: [Int]] = [:], lengths: [Int] = []
+            for i in order {
+                let l = sequences[i].length
+                if groups[l] == nil { lengths.append(l) }
+                groups[l, default: []].append(i)
+            }
+            var batches: [[Int]] = []
+            for l in lengths {
+                let g = groups[l]!
+                batches += stride(from: 0, to: g.count, by: c.batchSize).map { Array(g[$0..<min($0 + c.batchSize, g.count)]) }
+            }
+            if c.shuffle { generator.fisherYates(&batches) }
+            return batches
+        }
+
+        let step: ([Int], inout SeededGenerator) -> Float = { batch, generator in
+            let t = sequences[batch[0]].length
+            let stride = channels * size * size
+            var x = [Float](), y = [Float]()
+            x.reserveCapacity(batch.count * t * stride)
+            for i in batch {
+                let s = sequences[i]
+                let item = training[s.caseIndex]
+                var values = item.slices[(s.start * stride)..<((s.start + t) * stride)]
+                if augment {
+                    let draw = c.augmentation.draw(size: size, using: &generator)
+                    draw.apply(to: &values, size: size, intensity: true)
+                }
+                x += values
+                y += item.labels[s.start..<(s.start + t)]
+            }
+            model.zeroGrad()
+            let logits = model(Tensor(shape: [batch.count, t, channels, size, size], data: x))
+            let loss = binaryCrossEntropyWithLogits(logits, targets: Tensor(shape: [batch.count, t], data: y), posWeight: posWeight)
+            loss.backward()
+            optimizer.update(model: model, gradients: model.parameterGradients())
+            return loss.item
+        }
+
+        let validate: () -> (score: Double?, loss: Double?) = {
+            guard !validation.isEmpty else { return (nil, nil) }
+            model.eval()
+            var scores: [Double] = [], labels: [Bool] = [], lossSum = 0.0
+            for item in validation {
+                // The encoder 16 slices at a time (bounded memory), the LSTM over the whole volume.
+                let logits = withoutGradients { () -> Tensor in
+                    let x = Tensor(shape: [item.sliceCount, channels, size, size], data: item.slices)
+                    let maps = stride(from: 0, to: item.sliceCount, by: 16).map {
+                        model.featureMaps(x.slice(axis: 0, $0..<min($0 + 16, item.sliceCount)))
+                    }
+                    return model.head(maps.count == 1 ? maps[0] : Tensor.concatenate(maps, axis: 0), batch: 1, time: item.sliceCount)
+                }
+                let targets = Tensor(shape: [1, item.sliceCount], data: item.labels)
+                lossSum += Double(withoutGradients { binaryCrossEntropyWithLogits(logits, targets: targets) }.item) * Double(item.sliceCount)
+                scores += logits.data.map { 1 / (1 + Foundation.exp(-Double($0))) }
+                labels += item.labels.map { $0 > 0.5 }
+            }
+            return (SliceClassification.rocAUC(scores: scores, labels: labels), lossSum / Double(labels.count))
+        }
+
+        let configJSON = try Self.json(c)
+        let progress = TrainingProgress(kind: "classifier", config: configJSON, epoch: 0, batchInEpoch: 0, globalStep: 0,
+                                        generatorState: [], lossSum: 0, bestScore: nil, bestEpoch: nil, history: [],
+                                        trainCases: training.map(\.name), validationCases: validation.map(\.name))
+        let loop = TrainingLoop(kind: "classifier", scoreName: "auc", model: model, modelConfig: .resnetLSTM(c.model),
+                                optimizer: optimizer, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
+                                stepsPerEpoch: c.stepsPerEpoch, outputs: outputs, observer: observer, progress: progress,
+                                planEpoch: plan, step: step, validate: validate)
+        loop.posWeight = posWeight
+        if let resume { try loop.resume(from: resume) }
+        return try loop.run(resumed: resume != nil)
+    }
+
+    /// The configuration stored in a classifier resume file (to continue a run with it).
+    public static func config(ofResumeFile url: URL) throws -> TrainingConfig {
+        let progress = try ResumeFile.progress(of: try SafeTensors(contentsOf: url), source: url.path)
+        guard progress.kind == "classifier" else {
+            throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(url.path) resumes a \(progress.kind) run, not a classifier run")
+        }
+        return try JSONDecoder().decode(TrainingConfig.self, from: Data(progress.config.utf8))
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import CTVolume
+import NeuralCore
+
+/// Trains the UNetLite refiner (stage 5) on (slice, mask) pairs: pseudo-masks for the weakly
+/// supervised pipeline, true masks for the fully supervised upper bound (same code, same budget).
+///
+/// Each epoch uses every slice whose target is non-empty and a fresh seeded sample of
+/// ``RefinerTrainingConfig/negativeFraction`` of the empty ones (method.md section 11: most
+/// slices are negative), shuffled and cut into batches of slices; each slice and its target get
+/// one seeded draw of the augmentation (geometry on both, intensity on the image only).
+/// Loss = bceWeight · BCE(logits, target) + diceWeight · soft Dice (per slice, smoothing 1).
+/// After each epoch, every slice of the validation cases is segmented (logit > 0) and the
+/// pooled Dice against targets ≥ 0.5 decides whether the model is kept.
+///
+/// ```swift
+/// let trainer = RefinerTrainer(config: RefinerTrainingConfig(epochs: 6))
+/// let summary = try trainer.train(training: cases, validation: held, outputs: TrainingOutputs(model: url))
+/// ```
+public struct RefinerTrainer {
+    /// The run's every choice.
+    public var config: RefinerTrainingConfig
+
+    /// A trainer for `config`.
+    public init(config: RefinerTrainingConfig) { self.config = config }
+
+    /// Splits a dataset's cases (seeded as ``ClassifierTrainer/split(_:validationFraction:testFraction:seed:)``)
+    /// and preprocesses each with its mask from `masks` (`masks/NAME.nii(.gz)`, on the scan's grid).
+    /// Cases without a mask file there are left out and listed in `skipped`.
+    ///
+    /// - Parameters:
+    ///   - dataset: the scans. - masks: folder of target masks (pseudo or true).
+    public func prepare(dataset: Dataset, masks: URL) throws -> (training: [PreparedCase], validation: [PreparedCase], skipped: [String]) {
+        try config.validate()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: masks.path) else {
+            throw WeakSupervisionError.invalidParameter(name: "masks", reason: "\(masks.path): no such folder, or it cannot be listed")
+        }
+        var files: [String: URL] = [:]
+        for file in names.sorted() where !file.hasPrefix(".") {
+            if let name = Dataset.caseName(ofFile: file) { files[name] = masks.appendingPathComponent(file) }
+        }
+        let usable = dataset.cases.filter { files[$0.name] != nil }
+        guard !usable.isEmpty else {
+            throw WeakSupervisionError.emptyInput(what: "\(masks.path): no mask named like a case of \(dataset.root.path)")
+        }
+        let split = try ClassifierTrainer.split(usable, validationFraction: config.validationFraction, testFraction: config.testFraction, seed: config.seed)
+        let windows = config.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
+        let load = { (c: DatasetCase) in try PreparedCase(loading: c, maskURL: files[c.name], size: self.config.model.inputSize, windows: windows) }
+        return (try split.train.map(load), try split.validation.map(load),
+                dataset.cases.filter { files[$0.name] == nil }.map(\.name))
+    }
+
+    /// Trains from scratch (or resumes) and writes the outputs; see ``ClassifierTrainer/train(training:validation:outputs:resume:initial:overwrite:observer:)``
+    /// for the parameters. Every case needs ``PreparedCase/masks``.
+    public func train(training: [PreparedCase], validation: [PreparedCase], outputs: TrainingOutputs,
+                      resume: URL? = nil, initial: Checkpoint? = nil, overwrite: Bool = false,
+                      observer: TrainingObserver = TrainingCallback.silent) throws -> TrainingSummary {
+        try config.validate()
+        guard !training.isEmpty else { throw WeakSupervisionError.emptyInput(what: "refiner training cases") }
+        let c = config
+        let size = c.model.inputSize, channels = c.model.inChannels, plane = size * size
+        for item in training + validation {
+            guard item.size == size, item.channels == channels else {
+                throw WeakSupervisionError.shapeMismatch(what: "case \(item.name)", expected: "\(channels)x\(size)x\(size) slices",
+                                                         got: "\(item.channels)x\(item.size)x\(item.size)")
+            }
+            guard item.masks != nil else { throw WeakSupervisionError.missingInput(method: "refiner training", input: "target masks for case \(item.name)") }
+        }
+        if resume == nil && !overwrite {
+            for url in [outputs.model, outputs.resume] where FileManager.default.fileExists(atPath: url.path) {
+                throw WeakSupervisionError.invalidParameter(name: "output", reason: "\(url.path) already exists (overwrite it, or resume from it)")
+            }
+        }
+        let model = UNetLite(config: c.model, seed: c.seed)
+        if let initial {
+            guard initial.config == .unetLite(c.model) else {
+                throw WeakSupervisionError.shapeMismatch(what: "initial checkpoint", expected: ModelConfig.unetLite(c.model).jsonString, got: initial.config.jsonString)
+            }
+            try model.load(safeTensors: SafeTensors(tensors: initial.tensors), source: "initial checkpoint")
+        }
+        model.train()
+        let optimizer = c.optimizer.makeOptimizer()
+        // Items: (case, slice), in case then slice order.
+        var items: [(Int, Int)] = [], positives: [Int] = [], negatives: [Int] = []
+        for (ci, item) in training.enumerated() {
+            for k in 0..<item.sliceCount {
+                if item.mask(k).contains(where: { $0 > 0 }) { positives.append(items.count) } else { negatives.append(items.count) }
+                items.append((ci, k))
+            }
+        }
+        let negativeCount = Int((Double(negatives.count) * c.negativeFraction).rounded())
+        let augment = c.augmentation != .none
+
+        let plan: (inout SeededGenerator) -> [[Int]] = { generator in
+            var pool = negatives
+            if negativeCount < pool.count {
+                // Partial Fisher–Yates: the first negativeCount of a seeded permutation.
+                for i in 0..<negativeCount {
+                    let j = i + Int(generator.next().multipliedFullWidth(by: UInt64(pool.count - i)).high)
+                    pool.swapAt(i, j)
+                }
+            }
+            var chosen = positives + pool.prefix(negativeCount)
+            if c.shuffle { generator.fisherYates(&chosen) } else { chosen.sort() }
+            return stride(from: 0, to: chosen.count, by: c.batchSize).map { Array(chosen[$0..<min($0 + c.batchSize, chosen.count)]) }
+        }
+
+        let step: ([Int], inout SeededGenerator) -> Float = { batch, generator in
+            var x = [Float](), y = [Float]()
+            for i in batch {
+                let (ci, k) = items[i]
+                var image = training[ci].slice(k), target = training[ci].mask(k)
+                if augment {
+                    let draw = c.augmentation.draw(size: size, using: &generator)
+                    draw.apply(to: &image, size: size, intensity: true)
+                    draw.apply(to: &target, size: size, intensity: false)
+                }
+                x += image
+                y += target
+            }
+            model.zeroGrad()
+            let logits = model(Tensor(shape: [batch.count, channels, size, size], data: x))
+            let targets = Tensor(shape: [batch.count, 1, size, size], data: y)
+            let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight)
+            loss.backward()
+            optimizer.update(model: model, gradients: model.parameterGradients())
+            return loss.item
+        }
+
+        let validate: () -> (score: Double?, loss: Double?) = {
+            guard !validation.isEmpty else { return (nil, nil) }
+            model.eval()
+            var inter = 0.0, predicted = 0.0, truth = 0.0, lossSum = 0.0, count = 0
+            for item in validation {
+                for start in stride(from: 0, to: item.sliceCount, by: 16) {
+                    let n = min(16, item.sliceCount - start)
+                    let x = Tensor(shape: [n, channels, size, size], data: Array(item.slices[(start * item.sliceStride)..<((start + n) * item.sliceStride)]))
+                    let y = Tensor(shape: [n, 1, size, size], data: Array(item.masks![(start * plane)..<((start + n) * plane)]))
+                    let (logits, loss) = withoutGradients { () -> (Tensor, Tensor) in
+                        let l = model(x)
+                        return (l, Self.loss(l, y, bceWeight: c.bceWeight, diceWeight: c.diceWeight))
+                    }
+                    lossSum += Double(loss.item) * Double(n)
+                    count += n
+                    for i in 0..<logits.count {
+                        let p = logits.data[i] > 0, g = y.data[i] >= 0.5
+                        if p { predicted += 1 }
+                        if g { truth += 1 }
+                        if p && g { inter += 1 }
+                    }
+                }
+            }
+            let dice = predicted + truth > 0 ? 2 * inter / (predicted + truth) : Double.nan
+            return (dice, lossSum / Double(max(count, 1)))
+        }
+
+        let progress = TrainingProgress(kind: "refiner", config: try ClassifierTrainer.json(c), epoch: 0, batchInEpoch: 0, globalStep: 0,
+                                        generatorState: [], lossSum: 0, bestScore: nil, bestEpoch: nil, history: [],
+                                        trainCases: training.map(\.name), validationCases: validation.map(\.name))
+        let loop = TrainingLoop(kind: "refiner", scoreName: "dice", model: model, modelConfig: .unetLite(c.model),
+                                optimizer: optimizer, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
+                                stepsPerEpoch: c.stepsPerEpoch, outputs: outputs, observer: observer, progress: progress,
+                                planEpoch: plan, step: step, validate: validate)
+        if let resume { try loop.resume(from: resume) }
+        return try loop.run(resumed: resume != nil)
+    }
+
+    /// bceWeight · BCE(logits, targets) + diceWeight · softDice(logits, targets) (per sample, smoothing 1).
+    public static func loss(_ logits: Tensor, _ targets: Tensor, bceWeight: Float = 1, diceWeight: Float = 1) -> Tensor {
+        let bce = binaryCrossEntropyWithLogits(logits, targets: targets)
+        let dice = softDiceLoss(logits, targets: targets)
+        return bce * bceWeight + dice * diceWeight
+    }
+
+    /// The configuration stored in a refiner resume file.
+    public static func config(ofResumeFile url: URL) throws -> RefinerTrainingConfig {
+        let progress = try ResumeFile.progress(of: try SafeTensors(contentsOf: url), source: url.path)
+        guard progress.kind == "refiner" else {
+            throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(url.path) resumes a \(progress.kind) run, not a refiner run")
+        }
+        return try JSONDecoder().decode(RefinerTrainingConfig.self, from: Data(progress.config.utf8))
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import NeuralCore
+
+/// The optimizer and learning-rate schedule of a training run.
+///
+/// The rate at global step s follows ``CosineWithWarmup`` (linear warm-up over
+/// ``warmupSteps``, cosine decay to ``minimumLearningRate`` at the last step) or stays constant.
+public struct OptimizerSettings: Codable, Sendable, Equatable {
+    /// `adam` (default), `adamw` or `sgd`.
+    public var kind: String
+    /// Peak learning rate (default 1e-3).
+    public var learningRate: Float
+    /// SGD momentum μ (default 0.9; ignored by Adam).
+    public var momentum: Float
+    /// Weight decay λ (default 0: Adam/SGD add λp to the gradient, AdamW decouples it).
+    public var weightDecay: Float
+    /// `cosine` (default) or `constant`.
+    public var schedule: String
+    /// Linear warm-up steps W (default 0).
+    public var warmupSteps: Int
+    /// Floor of the cosine decay (default 0).
+    public var minimumLearningRate: Float
+
+    /// Settings; every default as documented on the properties.
+    public init(kind: String = "adam", learningRate: Float = 1e-3, momentum: Float = 0.9, weightDecay: Float = 0,
+                schedule: String = "cosine", warmupSteps: Int = 0, minimumLearningRate: Float = 0) {
+        self.kind = kind
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.schedule = schedule
+        self.warmupSteps = warmupSteps
+        self.minimumLearningRate = minimumLearningRate
+    }
+
+    /// Throws for an unknown kind or schedule or an out-of-range number.
+    public func validate() throws {
+        guard ["adam", "adamw", "sgd"].contains(kind) else {
+            throw WeakSupervisionError.invalidParameter(name: "optimizer", reason: "\"\(kind)\" is not adam, adamw or sgd")
+        }
+        guard ["cosine", "constant"].contains(schedule) else {
+            throw WeakSupervisionError.invalidParameter(name: "schedule", reason: "\"\(schedule)\" is not cosine or constant")
+        }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw WeakSupervisionError.invalidParameter(name: "learning rate", reason: "\(learningRate) must be finite and > 0")
+        }
+        guard momentum >= 0, weightDecay >= 0, warmupSteps >= 0, minimumLearningRate >= 0 else {
+            throw WeakSupervisionError.invalidParameter(name: "optimizer", reason: "momentum, weight decay, warm-up and minimum rate must be ≥ 0")
+        }
+    }
+
+    /// A fresh optimizer of this kind.
+    public func makeOptimizer() -> Optimizer {
+        switch kind {
+        case "sgd": return SGD(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
+        case "adamw": return AdamW(learningRate: learningRate, weightDecay: weightDecay)
+        default: return Adam(learningRate: learningRate, weightDecay: weightDecay)
+        }
+    }
+
+    /// The schedule over `totalSteps` steps.
+    public func makeSchedule(totalSteps: Int) -> any LearningRateSchedule {
+        if schedule == "constant" || totalSteps <= warmupSteps { return ConstantLearningRate(base: learningRate) }
+        return CosineWithWarmup(base: learningRate, warmupSteps: warmupSteps, totalSteps: totalSteps, minimum: minimumLearningRate)
+    }
+}
+
+/// Every choice of a classifier (stage 1) training run, seed included: the run is a function
+/// of this value and the data. Stored in every resume file.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    /// The architecture (input size, width, blocks, hidden, bidirectional, windows).
+    public var model: ResNetLSTMConfig
+    /// Optimizer and schedule.
+    public var optimizer: OptimizerSettings
+    /// Epochs (default 10).
+    public var epochs: Int
+    /// Slices per sequence L (default 16; 0 = whole volumes).
+    public var sequenceLength: Int
+    /// Sequences per batch B (default 2); a batch holds sequences of one length.
+    public var batchSize: Int
+    /// At most this many steps per epoch (default `nil`: all batches).
+    public var stepsPerEpoch: Int?
+    /// Seed of the network's initialisation, the split, the shuffles and the augmentation (default 0).
+    public var seed: UInt64
+    /// Share of cases held out for validation (default 0.15).
+    public var validationFraction: Double
+    /// Share of cases held out for testing, not used here but excluded (default 0).
+    public var testFraction: Double
+    /// Shuffle the sequences every epoch (default `true`).
+    public var shuffle: Bool
+    /// Training augmentation (default ``Augmentation/init(horizontalFlip:verticalFlip:maxRotationDegrees:maxShift:intensityScale:intensityShift:)``).
+    public var augmentation: Augmentation
+    /// BCE `pos_weight`; `nil` (default) = negatives / positives over the training slices.
+    public var posWeight: Float?
+
+    /// A configuration; every default as documented on the properties.
+    public init(model: ResNetLSTMConfig = ResNetLSTMConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 10,
+                sequenceLength: Int = 16, batchSize: Int = 2, stepsPerEpoch: Int? = nil, seed: UInt64 = 0,
+                validationFraction: Double = 0.15, testFraction: Double = 0, shuffle: Bool = true,
+                augmentation: Augmentation = Augmentation(), posWeight: Float? = nil) {
+        self.model = model
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.sequenceLength = sequenceLength
+        self.batchSize = batchSize
+        self.stepsPerEpoch = stepsPerEpoch
+        self.seed = seed
+        self.validationFraction = validationFraction
+        self.testFraction = testFraction
+        self.shuffle = shuffle
+        self.augmentation = augmentation
+        self.posWeight = posWeight
+    }
+
+    /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
+    public func validate() throws {
+        try optimizer.validate()
+        try augmentation.validate()
+        try Self.checkCommon(epochs: epochs, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch,
+                             validationFraction: validationFraction, testFraction: testFraction)
+        guard sequenceLength >= 0 else { throw WeakSupervisionError.invalidParameter(name: "sequence length", reason: "\(sequenceLength) must be ≥ 0 (0 = whole volumes)") }
+        if let posWeight, !(posWeight > 0 && posWeight.isFinite) {
+            throw WeakSupervisionError.invalidParameter(name: "pos_weight", reason: "\(posWeight) must be finite and > 0")
+        }
+        do { try ModelConfig.resnetLSTM(model).validate(source: "training configuration") } catch {
+            throw WeakSupervisionError.invalidParameter(name: "model", reason: "\(error)")
+        }
+    }
+
+    static func checkCommon(epochs: Int, batchSize: Int, stepsPerEpoch: Int?, validationFraction: Double, testFraction: Double) throws {
+        guard epochs >= 1 else { throw WeakSupervisionError.invalidParameter(name: "epochs", reason: "\(epochs) must be ≥ 1") }
+        guard batchSize >= 1 else { throw WeakSupervisionError.invalidParameter(name: "batch size", reason: "\(batchSize) must be ≥ 1") }
+        if let s = stepsPerEpoch, s < 1 { throw WeakSupervisionError.invalidParameter(name: "steps per epoch", reason: "\(s) must be ≥ 1") }
+        guard (0..<1).contains(validationFraction), (0..<1).contains(testFraction), validationFraction + testFraction < 1 else {
+            throw WeakSupervisionError.invalidParameter(name: "validation/test fraction",
+                                                        reason: "\(validationFraction) and \(testFraction) must lie in [0, 1) and sum to less than 1")
+        }
+    }
+}
+
+/// Every choice of a refiner (UNetLite, stage 5) training run, seed included.
+///
+/// The same code trains the weakly supervised refiner (targets = pseudo-masks) and the fully
+/// supervised upper bound (targets = true masks, same budget).
+public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
+    /// The architecture (input size, widths, windows).
+    public var model: UNetLiteConfig
+    /// Optimizer and schedule.
+    public var optimizer: OptimizerSettings
+    /// Epochs (default 6).
+    public var epochs: Int
+    /// Slices per batch (default 8).
+    public var batchSize: Int
+    /// At most this many steps per epoch (default `nil`: all batches).
+    public var stepsPerEpoch: Int?
+    /// Seed of the initialisation, split, negative sampling, shuffles and augmentation (default 0).
+    public var seed: UInt64
+    /// Share of cases held out for validation (default 0.15).
+    public var validationFraction: Double
+    /// Share of cases held out for testing (default 0).
+    public var testFraction: Double
+    /// Shuffle every epoch (default `true`).
+    public var shuffle: Bool
+    /// Share of the empty-target slices drawn afresh each epoch (default 0.25); every slice
+    /// with a non-empty target is used every epoch (method.md section 11).
+    public var negativeFraction: Double
+    /// Weight of BCE in the loss (default 1).
+    public var bceWeight: Float
+    /// Weight of soft Dice (per slice, smoothing 1) in the loss (default 1).
+    public var diceWeight: Float
+    /// Training augmentation (default ``Augmentation/flipsAndShifts``).
+    public var augmentation: Augmentation
+
+    /// A configuration; every default as documented on the properties.
+    public init(model: UNetLiteConfig = UNetLiteConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 6,
+                batchSize: Int = 8, stepsPerEpoch: Int? = nil, seed: UInt64 = 0, validationFraction: Double = 0.15,
+                testFraction: Double = 0, shuffle: Bool = true, negativeFraction: Double = 0.25, bceWeight: Float = 1,
+                diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts) {
+        self.model = model
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.stepsPerEpoch = stepsPerEpoch
+        self.seed = seed
+        self.validationFraction = validationFraction
+        self.testFraction = testFraction
+        self.shuffle = shuffle
+        self.negativeFraction = negativeFraction
+        self.bceWeight = bceWeight
+        self.diceWeight = diceWeight
+        self.augmentation = augmentation
+    }
+
+    /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
+    public func validate() throws {
+        try optimizer.validate()
+        try augmentation.validate()
+        try TrainingConfig.checkCommon(epochs: epochs, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch,
+                                       validationFraction: validationFraction, testFraction: testFraction)
+        guard (0...1).contains(negativeFraction) else {
+            throw WeakSupervisionError.invalidParameter(name: "negative fraction", reason: "\(negativeFraction) is outside 0...1")
+        }
+        guard bceWeight >= 0, diceWeight >= 0, bceWeight + diceWeight > 0 else {
+            throw WeakSupervisionError.invalidParameter(name: "loss weights", reason: "BCE and Dice weights must be ≥ 0, not both 0")
+        }
+        do { try ModelConfig.unetLite(model).validate(source: "refiner configuration") } catch {
+            throw WeakSupervisionError.invalidParameter(name: "model", reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import CTVolume
+import NeuralCore
+
+/// Where a run writes: the kept model (best by validation score, else the last) and the
+/// resume file written atomically at the end of every epoch and when a run is stopped.
+public struct TrainingOutputs: Sendable, Equatable {
+    /// The kept model, a plain network checkpoint (`ichnets.load` opens it).
+    public var model: URL
+    /// Model, optimizer state, step, random state and history: what ``ClassifierTrainer`` and
+    /// ``RefinerTrainer`` resume from.
+    public var resume: URL
+
+    /// Outputs at `model` and, by default, `<model without extension>.resume.safetensors`.
+    public init(model: URL, resume: URL? = nil) {
+        self.model = model
+        self.resume = resume ?? model.deletingPathExtension().appendingPathExtension("resume.safetensors")
+    }
+}
+
+/// The part of a run's state that is not tensors, saved as JSON in the resume file.
+struct TrainingProgress: Codable, Equatable {
+    var kind: String
+    var config: String
+    var epoch: Int
+    var batchInEpoch: Int
+    var globalStep: Int
+    var generatorState: [String]
+    var lossSum: Double
+    var bestScore: Double?
+    var bestEpoch: Int?
+    var history: [EpochReport]
+    var trainCases: [String]
+    var validationCases: [String]
+}
+
+/// The resume file: `model.<name>` (the network's state), `optimizer.<name>` (its buffers and
+/// `optimizer.step`), metadata `ichct.training` (progress JSON), `ichct.optimizer`, `ichct.config`.
+enum ResumeFile {
+    static let progressKey = "ichct.training"
+
+    static func write(to url: URL, model: Module, modelConfig: ModelConfig, optimizer: Optimizer, progress: TrainingProgress) throws {
+        var file = SafeTensors()
+        for (key, tensor) in model.storedStateDict() { file.tensors["model.\(key)"] = tensor }
+        let state = optimizer.stateFile()
+        for (key, tensor) in state.tensors { file.tensors["optimizer.\(key)"] = tensor }
+        file.metadata = state.metadata
+        file.metadata[ModelConfig.metadataKey] = modelConfig.jsonString
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        file.metadata[progressKey] = String(decoding: try encoder.encode(progress), as: UTF8.self)
+        try file.write(to: url, overwrite: true)
+    }
+
+    static func progress(of file: SafeTensors, source: String) throws -> TrainingProgress {
+        guard let json = file.metadata[progressKey] else {
+            throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(source): no \(progressKey) metadata (not a training resume file)")
+        }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do {
+            return try decoder.decode(TrainingProgress.self, from: Data(json.utf8))
+        } catch {
+            throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(source): unreadable \(progressKey): \(error)")
+        }
+    }
+
+    static func restore(_ file: SafeTensors, source: String, model: Module, optimizer: Optimizer) throws {
+        var modelState: [String: StoredTensor] = [:], optimizerState = SafeTensors(metadata: file.metadata)
+        for (key, tensor) in file.tensors {
+            if key.hasPrefix("model.") { modelState[String(key.dropFirst(6))] = tensor }
+            else if key.hasPrefix("optimizer.") { optimizerState.tensors[String(key.dropFirst(10))] = tensor }
+        }
+        try model.load(safeTensors: SafeTensors(tensors: modelState), source: source)
+        try optimizer.load(stateFile: optimizerState, source: source)
+    }
+}
+
+/// The epoch/step machinery shared by the classifier and the refiner: schedule, resume,
+/// checkpoints, best model, events. What a step and a validation do comes in as closures.
+final class TrainingLoop {
+    let kind: String
+    let scoreName: String
+    let model: Module
+    let modelConfig: ModelConfig
+    let optimizer: Optimizer
+    let settings: OptimizerSettings
+    let seed: UInt64
+    let epochs: Int
+    let stepsPerEpoch: Int?
+    let outputs: TrainingOutputs
+    let observer: TrainingObserver
+    let planEpoch: (inout SeededGenerator) -> [[Int]]
+    let step: ([Int], inout SeededGenerator) -> Float
+    let validate: () -> (score: Double?, loss: Double?)
+    var progress: TrainingProgress
+    var posWeight: Float?
+    var itemsPerEpoch = 0
+
+    init(kind: String, scoreName: String, model: Module, modelConfig: ModelConfig, optimizer: Optimizer,
+         settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, outputs: TrainingOutputs,
+         observer: TrainingObserver, progress: TrainingProgress,
+         planEpoch: @escaping (inout SeededGenerator) -> [[Int]],
+         step: @escaping ([Int], inout SeededGenerator) -> Float,
+         validate: @escaping () -> (score: Double?, loss: Double?)) {
+        self.kind = kind
+        self.scoreName = scoreName
+        self.model = model
+        self.modelConfig = modelConfig
+        self.optimizer = optimizer
+        self.settings = settings
+        self.seed = seed
+        self.epochs = epochs
+        self.stepsPerEpoch = stepsPerEpoch
+        self.outputs = outputs
+        self.observer = observer
+        self.progress = progress
+        self.planEpoch = planEpoch
+        self.step = step
+        self.validate = validate
+    }
+
+    /// Loads the resume file into the model, optimizer and progress, checking it belongs to this run.
+    func resume(from url: URL) throws {
+        let file = try SafeTensors(contentsOf: url)
+        let saved = try ResumeFile.progress(of: file, source: url.path)
+        guard saved.kind == progress.kind else {
+            throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(url.path) resumes a \(saved.kind) run, not a \(progress.kind) run")
+        }
+        guard saved.config == progress.config else {
+            throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(url.path) was made with another training configuration")
+        }
+        guard saved.trainCases == progress.trainCases, saved.validationCases == progress.validationCases else {
+            throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(url.path) was trained on other cases than the data given now")
+        }
+        try ResumeFile.restore(file, source: url.path, model: model, optimizer: optimizer)
+        progress = saved
+    }
+
+    private func writeResume() throws {
+        try ResumeFile.write(to: outputs.resume, model: model, modelConfig: modelConfig, optimizer: optimizer, progress: progress)
+    }
+
+    private func writeModel() throws {
+        try Checkpoint(config: modelConfig, module: model).write(to: outputs.model, overwrite: true)
+    }
+
+    func run(resumed: Bool) throws -> TrainingSummary {
+        var probe = TrainingStreams.epoch(0, seed: seed)
+        let fullPlan = planEpoch(&probe)
+        itemsPerEpoch = fullPlan.reduce(0) { $0 + $1.count }
+        let perEpoch = min(fullPlan.count, stepsPerEpoch ?? Int.max)
+        guard perEpoch > 0 else { throw WeakSupervisionError.emptyInput(what: "\(kind) training batches") }
+        let total = perEpoch * epochs
+        let schedule = settings.makeSchedule(totalSteps: total)
+        if observer.observe(.started(TrainingStart(
+            kind: kind, epochs: epochs, startEpoch: progress.epoch, stepsPerEpoch: perEpoch,
+            trainCases: progress.trainCases.count, validationCases: progress.validationCases.count,
+            itemsPerEpoch: itemsPerEpoch, posWeight: posWeight, resumed: resumed))) == .stop {
+            return summary(stopped: true)
+        }
+        let clock = ContinuousClock.now
+        var sessionSteps = 0
+        func seconds() -> Double {
+            let d = ContinuousClock.now - clock
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        while progress.epoch < epochs {
+            var generator = TrainingStreams.epoch(progress.epoch, seed: seed)
+            let plan = Array(planEpoch(&generator).prefix(perEpoch))
+            if progress.batchInEpoch > 0 {
+                guard let saved = TrainingStreams.decode(progress.generatorState) else {
+                    throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "bad generator state \(progress.generatorState)")
+                }
+                generator = saved
+            }
+            var stopAfterEpoch = false
+            while progress.batchInEpoch < plan.count {
+                let rate = schedule.learningRate(at: progress.globalStep)
+                optimizer.learningRate = rate
+                model.train()
+                let loss = step(plan[progress.batchInEpoch], &generator)
+                guard loss.isFinite else {
+                    throw WeakSupervisionError.nonFiniteValues(what: "\(kind) training loss at epoch \(progress.epoch + 1), step \(progress.batchInEpoch + 1)", count: 1)
+                }
+                progress.batchInEpoch += 1
+                progress.globalStep += 1
+                progress.lossSum += Double(loss)
+                progress.generatorState = TrainingStreams.encode(generator)
+                sessionSteps += 1
+                let elapsed = seconds()
+                let left = Double(total - progress.globalStep) * elapsed / Double(sessionSteps)
+                let control = observer.observe(.step(StepReport(
+                    epoch: progress.epoch + 1, epochs: epochs, step: progress.batchInEpoch, stepsInEpoch: plan.count,
+                    globalStep: progress.globalStep, totalSteps: total, loss: loss, learningRate: rate,
+                    elapsedSeconds: elapsed, remainingSeconds: left)))
+                if control == .stop {
+                    if progress.batchInEpoch < plan.count {
+                        try writeResume()
+                        return summary(stopped: true)
+                    }
+                    stopAfterEpoch = true
+                }
+            }
+            let (score, validationLoss) = validate()
+            model.train()
+            var improved = false
+            if let score, score.isFinite {
+                if progress.bestScore == nil || !(progress.bestScore!.isFinite) || score > progress.bestScore! { improved = true }
+            } else if progress.bestScore == nil || !(progress.bestScore!.isFinite) {
+                improved = true  // nothing to compare: keep the latest
+            }
+            if improved {
+                progress.bestScore = score
+                progress.bestEpoch = progress.epoch + 1
+                try writeModel()
+            }
+            let report = EpochReport(epoch: progress.epoch + 1, epochs: epochs, trainLoss: progress.lossSum / Double(plan.count),
+                                     validationLoss: validationLoss, validationScore: score, scoreName: scoreName,
+                                     improved: improved, globalStep: progress.globalStep)
+            progress.history.append(report)
+            progress.epoch += 1
+            progress.batchInEpoch = 0
+            progress.lossSum = 0
+            progress.generatorState = []
+            try writeResume()
+            if observer.observe(.epoch(report)) == .stop || stopAfterEpoch {
+                return summary(stopped: progress.epoch < epochs)
+            }
+        }
+        return summary(stopped: false)
+    }
+
+    func summary(stopped: Bool) -> TrainingSummary {
+        TrainingSummary(kind: kind, epochsCompleted: progress.epoch, epochs: epochs, globalStep: progress.globalStep,
+                        bestEpoch: progress.bestEpoch, bestScore: progress.bestScore, scoreName: scoreName,
+                        history: progress.history, trainCases: progress.trainCases, validationCases: progress.validationCases,
+                        posWeight: posWeight, modelPath: outputs.model.path, resumePath: outputs.resume.path, stopped: stopped)
+    }
+}

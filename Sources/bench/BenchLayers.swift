@@ -1,0 +1,57 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import NeuralCore
+
+/// `bench layers`: forward + backward time of NeuralCore's layers at network-sized shapes.
+/// Peer: scripts/bench/layers.py (PyTorch); scripts/bench/layers.sh runs both and prints ratios.
+struct BenchLayers: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "layers", abstract: "Time NeuralCore layers (forward + backward).")
+
+    @Option(help: "Threads for NeuralCore and OpenBLAS.") var threads = 2
+    @Option(help: "Timed repetitions per case (the median is reported).") var repeats = 5
+
+    func run() throws {
+        Threading.setThreadCount(threads)
+        var g = SplitMix64(state: 1)
+        func rand(_ shape: [Int], grad: Bool = true) -> Tensor {
+            Tensor(shape: shape, data: Initializers.uniform(count: shape.reduce(1, *), bound: 1, using: &g), requiresGrad: grad)
+        }
+        var results: [String: Double] = [:]
+        func time(_ name: String, _ forward: @escaping () -> Tensor) {
+            let seed = rand(forward().shape, grad: false)
+            let body = { forward().backward(seed) }
+            body()   // warm-up
+            var samples: [Double] = []
+            for _ in 0 ..< repeats {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            results[name] = samples.sorted()[samples.count / 2]
+        }
+        func step(_ y: Tensor) -> Tensor { y }
+
+        let x1 = rand([16, 3, 128, 128], grad: false), w1 = rand([64, 3, 7, 7])
+        time("conv7x7s2_16x3x128_to64") { step(conv2d(x1, weight: w1, stride: 2, padding: 3)) }
+        let x2 = rand([16, 64, 32, 32]), w2 = rand([64, 64, 3, 3])
+        time("conv3x3_16x64x32") { step(conv2d(x2, weight: w2, padding: 1)) }
+        let x3 = rand([16, 256, 8, 8]), w3 = rand([256, 256, 3, 3])
+        time("conv3x3_16x256x8") { step(conv2d(x3, weight: w3, padding: 1)) }
+        let x4 = rand([8, 16, 128, 128]), w4 = rand([16, 16, 3, 3])
+        time("conv3x3_8x16x128") { step(conv2d(x4, weight: w4, padding: 1)) }
+        let w5 = rand([128, 64, 1, 1])
+        time("conv1x1s2_16x64x32_to128") { step(conv2d(x2, weight: w5, stride: 2)) }
+        let bn = BatchNorm2d(16)
+        time("batchnorm_8x16x128") { step(bn(x4)) }
+        time("relu_8x16x128") { step(x4.relu()) }
+        time("maxpool3x3s2_16x64x32") { step(maxPool2d(x2, kernelSize: 3, stride: 2, padding: 1)) }
+        time("bilinear_x2_8x16x128") { step(upsampleBilinear(x4)) }
+        time("add_8x16x128") { step(x4 + x4) }
+        let lstm = LSTM(inputSize: 512, hiddenSize: 128, bidirectional: true, using: &g)
+        let seq = rand([2, 16, 512])
+        time("lstm_bi_2x16x512_h128") { step(lstm(seq)) }
+        let data = try JSONSerialization.data(withJSONObject: ["threads": threads, "ms": results], options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

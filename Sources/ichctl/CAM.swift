@@ -1,0 +1,66 @@
+import ArgumentParser
+import CTVolume
+import Foundation
+import NeuralCore
+import WeakSupervision
+
+/// `ichctl cam`: class activation maps of a scan as a float32 NIfTI on its grid. A thin wrapper
+/// over ``CAMMethod/volume(_:)``.
+struct CAMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cam",
+        abstract: "Class activation maps of a scan (float32 NIfTI on its grid, 0..1 per slice).",
+        discussion: """
+            All slices go through the classifier as one sequence; each slice's map is taken for \
+            its own logit at --layer, resized to the slice and divided by its maximum. Methods: \
+            gradcam (default), gradcampp (Grad-CAM++ as MONAI), layercam (finer at layer3).
+            """)
+
+    @Option(name: .long, help: "The classifier checkpoint (resnet_lstm safetensors).")
+    var model: String
+
+    @Argument(help: "The scan (.nii or .nii.gz).")
+    var file: String
+
+    @Option(name: .long, help: "The map to write (.nii or .nii.gz).")
+    var out: String
+
+    @Option(name: .long, help: "gradcam, gradcampp or layercam.")
+    var method: String = "gradcam"
+
+    @Option(name: .long, help: "Target stage: layer1 ... layer4.")
+    var layer: String = "layer4"
+
+    @Flag(name: .long, help: "Replace the output if it exists.")
+    var force = false
+
+    @Flag(name: .long, help: "Print the per-slice probabilities as JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+        guard CAM.Kind(rawValue: method) != nil else {
+            throw ValidationError("--method must be one of \(CAM.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(method)'")
+        }
+    }
+
+    struct Output: Encodable {
+        var file: String, out: String, method: String, layer: String
+        var probabilities: [Float]
+    }
+
+    func run() throws {
+        let outURL = URL(fileURLWithPath: out)
+        try CLI.checkOutput(outURL, force: force)
+        let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: model))
+        let cam = try CAM.method(CAM.Kind(rawValue: method)!, model: net, layer: layer)
+        let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let result = try cam.volume(scan)
+        try NIfTI.write(result.map, to: outURL, datatype: .float32, overwrite: force, descrip: "ichct \(method) \(layer)")
+        if json {
+            try CLI.printJSON(Output(file: file, out: out, method: method, layer: layer, probabilities: result.probabilities))
+        } else {
+            let positive = result.probabilities.filter { $0 >= 0.5 }.count
+            print("\(out): \(method) at \(layer), \(scan.shape.z) slices, \(positive) called positive (p >= 0.5)")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import CTVolume
+import Foundation
+import NeuralCore
+import WeakSupervision
+
+/// `ichctl classify`: per-slice ICH probabilities of a volume from a ResNetLSTM checkpoint.
+/// A thin wrapper over ``ResNetLSTM/classify(_:chunkSize:)``.
+struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per-slice hemorrhage probabilities of a NIfTI scan from a slice-classifier checkpoint.",
+        discussion: """
+            The scan's axial slices are preprocessed with the checkpoint's input size and windows \
+            and run through the classifier as one sequence, in slice order. Prints one \
+            probability per slice and the volume's maximum (the volume's probability).
+            """)
+
+    @Option(name: .long, help: "A ResNetLSTM checkpoint (.safetensors with ichct.config kind resnet_lstm).")
+    var model: String
+
+    @Argument(help: "The scan (.nii or .nii.gz).")
+    var file: String
+
+    @Flag(name: .long, help: "Print the result as JSON on stdout.")
+    var json = false
+
+    struct Result: Encodable {
+        let file: String
+        let model: String
+        let slices: Int
+        let probabilities: [Float]
+        let logits: [Float]
+        let max: Float
+        let maxSlice: Int?
+        let positiveSlices: [Int]
+
+        enum CodingKeys: String, CodingKey {
+            case file, model, slices, probabilities, logits, max
+            case maxSlice = "max_slice", positiveSlices = "positive_slices"
+        }
+    }
+
+    func run() throws {
+        let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: model))
+        let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let result = net.classify(scan)
+        if json {
+            try CLI.printJSON(Result(file: file, model: model, slices: scan.shape.z, probabilities: result.probabilities,
+                                     logits: result.logits, max: result.maximum, maxSlice: result.maximumSlice,
+                                     positiveSlices: result.positiveSlices()))
+        } else {
+            for (k, p) in result.probabilities.enumerated() { print("slice \(k)\t\(String(format: "%.4f", p))") }
+            print("max\t\(String(format: "%.4f", result.maximum))\(result.maximumSlice.map { "\t(slice \($0))" } ?? "")")
+        }
+    }
+}

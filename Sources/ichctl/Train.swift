@@ -1,0 +1,306 @@
+import ArgumentParser
+import CTVolume
+import Dispatch
+import Foundation
+import NeuralCore
+import Synchronization
+import WeakSupervision
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns the first Ctrl-C (SIGINT) during training into a clean stop: the trainer writes its
+/// resume file at the current step and returns; a second Ctrl-C ends the process at once.
+final class InterruptFlag {
+    private final class Flag: Sendable { let value = Atomic<Bool>(false) }
+    private let raised = Flag()
+    private let source: any DispatchSourceSignal
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        self.source = source
+        source.setEventHandler { [raised] in
+            if raised.value.exchange(true, ordering: .relaxed) { exit(130) }
+            CLI.note("\nstopping: writing the resume file at this step (Ctrl-C again to quit at once)")
+        }
+        source.resume()
+    }
+
+    /// Whether Ctrl-C was pressed.
+    var isRaised: Bool { raised.value.load(ordering: .relaxed) }
+
+    deinit {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// `ichctl train`: the classifier (stage 1) and the refiner (stage 5). Thin wrappers over
+/// ``ClassifierTrainer`` and ``RefinerTrainer``.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the slice classifier or the UNetLite refiner.",
+        subcommands: [TrainClassifier.self, TrainRefiner.self])
+}
+
+/// Options both trainers share.
+struct TrainingOptions: ParsableArguments {
+    @Option(name: .long, help: "Dataset folder (ROOT/data/NAME.nii.gz, ROOT/label/ or ROOT/slices.csv).")
+    var data: String
+
+    @Option(name: .long, help: "The model to write (the best epoch by validation score); the resume file goes beside it as NAME.resume.safetensors.")
+    var out: String
+
+    @Option(name: .long, help: "Epochs (default: classifier 10, refiner 6).")
+    var epochs: Int?
+
+    @Option(name: .long, help: "Peak learning rate.")
+    var lr: Float = 1e-3
+
+    @Option(name: .long, help: "adam, adamw or sgd.")
+    var optimizer: String = "adam"
+
+    @Option(name: .long, help: "Linear warm-up steps before the cosine decay.")
+    var warmup: Int = 0
+
+    @Option(name: .long, help: "Learning-rate schedule: cosine or constant.")
+    var schedule: String = "cosine"
+
+    @Option(name: .long, help: "Batch size (classifier: sequences, default 2; refiner: slices, default 8).")
+    var batchSize: Int?
+
+    @Option(name: .long, help: "At most N steps per epoch (default: all batches).")
+    var steps: Int?
+
+    @Option(name: .long, help: "Seed of initialisation, split, shuffles and augmentation.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Share of cases held out for validation.")
+    var valFraction: Double = 0.15
+
+    @Option(name: .long, help: "Share of cases held out for testing (left out of training and validation).")
+    var testFraction: Double = 0
+
+    @Flag(name: .long, help: "No augmentation.")
+    var noAugment = false
+
+    @Option(name: .long, help: "Continue a stopped run from its resume file, or from the model it wrote (the resume file beside it is used). The configuration stored there is used; other options are ignored.")
+    var resume: String?
+
+    @Flag(name: .long, help: "Show progress on stderr even when it is not a terminal.")
+    var progress = false
+
+    @Flag(name: .long, help: "Print the summary as JSON on stdout.")
+    var json = false
+
+    @Flag(name: .long, help: "Replace existing outputs.")
+    var force = false
+
+    /// The resume file `--resume` names: the file itself, or, when it is a model written by a
+    /// run (no training state inside), the resume file beside it.
+    func resumeURL() throws -> URL? {
+        guard let resume else { return nil }
+        let url = URL(fileURLWithPath: resume)
+        if let file = try? SafeTensors(contentsOf: url), file.metadata["ichct.training"] == nil {
+            let beside = TrainingOutputs(model: url).resume
+            if FileManager.default.fileExists(atPath: beside.path) { return beside }
+        }
+        return url
+    }
+
+    func optimizerSettings() -> OptimizerSettings {
+        OptimizerSettings(kind: optimizer, learningRate: lr, schedule: schedule, warmupSteps: warmup)
+    }
+}
+
+/// Prints a run's events: a line per epoch on stderr, and a live step line on a terminal.
+struct TrainingPrinter: TrainingObserver {
+    let reporter: ProgressReporter
+    let live: Bool
+    let interrupt = InterruptFlag()
+
+    init(forced: Bool) {
+        reporter = ProgressReporter(forced: forced)
+        live = reporter.enabled && CLI.stderrIsTerminal
+    }
+
+    func observe(_ event: TrainingEvent) -> TrainingControl {
+        show(event)
+        return interrupt.isRaised ? .stop : .proceed
+    }
+
+    private func show(_ event: TrainingEvent) {
+        switch event {
+        case .started(let s):
+            reporter.report("\(s.resumed ? "resuming" : "training") \(s.kind): \(s.trainCases) training and \(s.validationCases) validation cases, "
+                + "\(s.itemsPerEpoch) \(s.kind == "classifier" ? "sequences" : "slices") and \(s.stepsPerEpoch) steps per epoch, \(s.epochs) epochs"
+                + (s.posWeight.map { String(format: ", pos_weight %.3f", $0) } ?? ""))
+        case .step(let s) where live:
+            FileHandle.standardError.write(Data(String(format: "\repoch %d/%d  step %d/%d  loss %.4f  lr %.2e  left %@   ",
+                                                       s.epoch, s.epochs, s.step, s.stepsInEpoch, s.loss, s.learningRate,
+                                                       Self.duration(s.remainingSeconds)).utf8))
+        case .step:
+            break
+        case .epoch(let e):
+            if live { FileHandle.standardError.write(Data("\r".utf8)) }
+            let score = e.validationScore.map { String(format: "  val %@ %.4f  val loss %.4f", e.scoreName, $0, e.validationLoss ?? .nan) } ?? ""
+            reporter.report(String(format: "epoch %d/%d  loss %.4f", e.epoch, e.epochs, e.trainLoss) + score + (e.improved ? "  (kept)" : ""))
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+    }
+}
+
+/// Prints a summary: JSON, or a few lines.
+func printSummary(_ summary: TrainingSummary, json: Bool) throws {
+    if json { return try CLI.printJSON(summary) }
+    let best = summary.bestEpoch.map { e in "best epoch \(e)" + (summary.bestScore.map { String(format: " (%@ %.4f)", summary.scoreName, $0) } ?? "") } ?? "no epoch completed"
+    print("\(summary.kind): \(summary.epochsCompleted)/\(summary.epochs) epochs, \(summary.globalStep) steps, \(best)\(summary.stopped ? ", stopped" : "")")
+    print("model: \(summary.modelPath)")
+    print("resume: \(summary.resumePath)")
+}
+
+/// `ichctl train classifier`.
+struct TrainClassifier: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classifier",
+        abstract: "Train the ResNet-LSTM slice classifier from slice labels.",
+        discussion: """
+            Sequences of --seq-len contiguous slices (0: whole volumes), BCE with pos_weight from \
+            the training labels, the chosen optimizer with warm-up and cosine decay, seeded flips, \
+            rotations, shifts and intensity jitter. After every epoch the validation cases run as \
+            whole volumes; the model with the best slice AUC is written to --out, and a resume file \
+            beside it (--resume continues exactly where a run stopped).
+            """)
+
+    @OptionGroup var common: TrainingOptions
+
+    @Option(name: .long, help: "Slices per sequence (0 = whole volumes).")
+    var seqLen: Int = 16
+
+    @Option(name: .long, help: "Network input size S.")
+    var size: Int = 256
+
+    @Option(name: .long, help: "ResNet base width w.")
+    var width: Int = 64
+
+    @Option(name: .long, help: "Blocks per stage, comma-separated.")
+    var blocks: String = "2,2,2,2"
+
+    @Option(name: .long, help: "LSTM hidden size.")
+    var hidden: Int = 128
+
+    @Option(name: .long, help: "BCE pos_weight (default: negatives / positives of the training slices).")
+    var posWeight: Float?
+
+    func validate() throws {
+        _ = try parsedBlocks()
+    }
+
+    private func parsedBlocks() throws -> [Int] {
+        let b = blocks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !b.isEmpty, b.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--blocks must be positive counts like 2,2,2,2, got '\(blocks)'") }
+        return b.map { $0! }
+    }
+
+    func run() throws {
+        let out = URL(fileURLWithPath: common.out)
+        let outputs = TrainingOutputs(model: out)
+        var config: TrainingConfig
+        let resume = try common.resumeURL()
+        if let resume {
+            config = try ClassifierTrainer.config(ofResumeFile: resume)
+        } else {
+            try CLI.checkOutput(outputs.model, force: common.force)
+            try CLI.checkOutput(outputs.resume, force: common.force)
+            config = TrainingConfig(
+                model: ResNetLSTMConfig(inputSize: size, width: width, blocks: try parsedBlocks(), hidden: hidden),
+                optimizer: common.optimizerSettings(), sequenceLength: seqLen, stepsPerEpoch: common.steps, seed: common.seed,
+                validationFraction: common.valFraction, testFraction: common.testFraction,
+                augmentation: common.noAugment ? .none : Augmentation(), posWeight: posWeight)
+            if let e = common.epochs { config.epochs = e }
+            if let b = common.batchSize { config.batchSize = b }
+        }
+        let trainer = ClassifierTrainer(config: config)
+        let dataset = try Dataset(root: URL(fileURLWithPath: common.data))
+        let printer = TrainingPrinter(forced: common.progress)
+        printer.reporter.report("preparing \(dataset.cases.count) cases at \(config.model.inputSize)x\(config.model.inputSize)")
+        let (training, validation) = try trainer.prepare(dataset: dataset)
+        let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
+                                        resume: resume, overwrite: common.force,
+                                        observer: printer)
+        try printSummary(summary, json: common.json)
+        if summary.stopped { throw ExitCode(130) }
+    }
+}
+
+/// `ichctl train refiner`.
+struct TrainRefiner: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refiner",
+        abstract: "Train the UNetLite refiner on (slice, mask) pairs: pseudo-masks, or true masks for the upper bound.",
+        discussion: """
+            --masks holds one mask per case (NAME.nii.gz on the scan's grid): pseudo-masks for the \
+            weakly supervised pipeline, or the dataset's label folder for the fully supervised \
+            upper bound (same code, same budget). Every slice with a non-empty mask and a fresh \
+            sample of --negative-fraction of the empty ones per epoch; BCE + soft Dice; seeded \
+            flips and shifts. Cases without a mask in --masks are left out.
+            """)
+
+    @OptionGroup var common: TrainingOptions
+
+    @Option(name: .long, help: "Folder of target masks, NAME.nii(.gz) per case.")
+    var masks: String
+
+    @Option(name: .long, help: "Network input size S (divisible by 2^(levels-1)).")
+    var size: Int = 256
+
+    @Option(name: .long, help: "UNetLite widths, comma-separated.")
+    var widths: String = "16,32,64,128"
+
+    @Option(name: .long, help: "Share of empty-mask slices sampled per epoch.")
+    var negativeFraction: Double = 0.25
+
+    func validate() throws { _ = try parsedWidths() }
+
+    private func parsedWidths() throws -> [Int] {
+        let w = widths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard w.count >= 2, w.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--widths must be two or more positive counts like 16,32,64,128, got '\(widths)'") }
+        return w.map { $0! }
+    }
+
+    func run() throws {
+        let outputs = TrainingOutputs(model: URL(fileURLWithPath: common.out))
+        var config: RefinerTrainingConfig
+        let resume = try common.resumeURL()
+        if let resume {
+            config = try RefinerTrainer.config(ofResumeFile: resume)
+        } else {
+            try CLI.checkOutput(outputs.model, force: common.force)
+            try CLI.checkOutput(outputs.resume, force: common.force)
+            config = RefinerTrainingConfig(
+                model: UNetLiteConfig(inputSize: size, widths: try parsedWidths()), optimizer: common.optimizerSettings(),
+                stepsPerEpoch: common.steps, seed: common.seed, validationFraction: common.valFraction,
+                testFraction: common.testFraction, negativeFraction: negativeFraction,
+                augmentation: common.noAugment ? .none : .flipsAndShifts)
+            if let e = common.epochs { config.epochs = e }
+            if let b = common.batchSize { config.batchSize = b }
+        }
+        let trainer = RefinerTrainer(config: config)
+        let dataset = try Dataset(root: URL(fileURLWithPath: common.data))
+        let printer = TrainingPrinter(forced: common.progress)
+        let (training, validation, skipped) = try trainer.prepare(dataset: dataset, masks: URL(fileURLWithPath: masks))
+        if !skipped.isEmpty { CLI.note("left out \(skipped.count) case(s) without a mask in \(masks): \(skipped.prefix(5).joined(separator: ", "))\(skipped.count > 5 ? ", ..." : "")") }
+        let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
+                                        resume: resume, overwrite: common.force,
+                                        observer: printer)
+        try printSummary(summary, json: common.json)
+        if summary.stopped { throw ExitCode(130) }
+    }
+}

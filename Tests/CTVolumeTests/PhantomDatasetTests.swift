@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import CTVolume
+
+/// `Phantom.writeDataset`: the INSTANCE layout, byte-identical reruns, refusal of existing outputs.
+@Suite struct PhantomDatasetTests {
+    static func tempFolder() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-phantom-\(UUID().uuidString)")
+        return url
+    }
+
+    static var config: PhantomConfig {
+        var c = PhantomConfig()
+        c.size = 32
+        c.slices = 6...6
+        c.subSlices = 2
+        c.positiveFraction = 0.5
+        return c
+    }
+
+    @Test func sameSeedWritesTheSameBytes() throws {
+        let a = Self.tempFolder(), b = Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        try Phantom.writeDataset(to: a, cases: 3, seed: 9, config: Self.config)
+        try Phantom.writeDataset(to: b, cases: 3, seed: 9, config: Self.config)
+        let files = ["slices.csv", "phantom.json"] + (0..<3).flatMap { i in
+            ["data/\(Phantom.caseName(i)).nii.gz", "label/\(Phantom.caseName(i)).nii.gz"]
+        }
+        for f in files {
+            let da = try Data(contentsOf: a.appendingPathComponent(f)), db = try Data(contentsOf: b.appendingPathComponent(f))
+            #expect(!da.isEmpty && da == db, "\(f) differs between two runs of one seed")
+        }
+        let c = Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: c) }
+        try Phantom.writeDataset(to: c, cases: 1, seed: 10, config: Self.config)
+        #expect(try Data(contentsOf: a.appendingPathComponent("data/phantom_0000.nii.gz"))
+                != Data(contentsOf: c.appendingPathComponent("data/phantom_0000.nii.gz")))
+    }
+
+    @Test func filesHoldTheGeneratedCase() throws {
+        let root = Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var config = Self.config
+        config.positiveFraction = 1
+        let manifest = try Phantom.writeDataset(to: root, cases: 1, seed: 4, config: config)
+        let c = try Phantom.generate(caseIndex: 0, seed: 4, config: config)
+        let scan = try NIfTI.readScan(at: root.appendingPathComponent("data/phantom_0000.nii.gz"))
+        let mask = try NIfTI.readMask(at: root.appendingPathComponent("label/phantom_0000.nii.gz"))
+        #expect(scan.voxels == c.scan.voxels)
+        #expect(mask.voxels == c.mask.voxels)
+        #expect(scan.shape == c.scan.shape)
+        let header = try NIfTI.readHeader(at: root.appendingPathComponent("data/phantom_0000.nii.gz"))
+        #expect(header.datatype == "int16" && header.sclSlope == 1 && header.sclInter == -1024)
+        let table = try SliceLabelTable.read(from: root.appendingPathComponent("slices.csv"))
+        #expect(table.labels["phantom_0000"] == c.sliceLabels.map { $0 ? 1 : 0 })
+        #expect(manifest.cases.first?.lesions == c.lesions)
+    }
+
+    @Test func existingOutputsAreRefusedUnlessOverwriting() throws {
+        let root = Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Phantom.writeDataset(to: root, cases: 1, seed: 1, config: Self.config)
+        let before = try Data(contentsOf: root.appendingPathComponent("data/phantom_0000.nii.gz"))
+        #expect(throws: CTVolumeError.self) { try Phantom.writeDataset(to: root, cases: 2, seed: 2, config: Self.config) }
+        // Nothing was written by the refused call.
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data/phantom_0001.nii.gz").path))
+        #expect(try Data(contentsOf: root.appendingPathComponent("data/phantom_0000.nii.gz")) == before)
+        try Phantom.writeDataset(to: root, cases: 1, seed: 2, config: Self.config, overwrite: true)
+        #expect(try Data(contentsOf: root.appendingPathComponent("data/phantom_0000.nii.gz")) != before)
+        #expect(throws: CTVolumeError.self) { try Phantom.writeDataset(to: Self.tempFolder(), cases: 0, seed: 1, config: Self.config) }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import NeuralCore
+import Testing
+
+@Suite("Autograd engine and elementwise operations")
+struct AutogradTests {
+    @Test func sumOfSquaresGradient() {
+        let w = Tensor(shape: [3], data: [1, 2, 3], requiresGrad: true)
+        let loss = (w * w).sum()
+        #expect(loss.item == 14)
+        loss.backward()
+        #expect(w.grad?.data == [2, 4, 6])
+    }
+
+    @Test func gradientsAccumulateAcrossBackwardCalls() {
+        let w = Tensor(shape: [2], data: [1, -1], requiresGrad: true)
+        (w * 3).sum().backward()
+        (w * 3).sum().backward()
+        #expect(w.grad?.data == [6, 6])
+    }
+
+    @Test func sharedSubexpressionIsCountedOnce() {
+        // y = a*a + a  =>  dy/da = 2a + 1 (the DAG visits `a` through two paths).
+        let a = Tensor(shape: [2], data: [0.5, -2], requiresGrad: true)
+        let s = a * a
+        (s + a + s * 0).sum().backward()
+        #expect(a.grad?.data == [2, -3])
+    }
+
+    @Test func broadcastingArithmeticMatchesFiniteDifferences() {
+        let a = randomTensor([2, 3, 4], seed: 1)
+        let b = randomTensor([3, 1], seed: 2)
+        let c = randomTensor([4], seed: 3)
+        let d = randomTensor([1, 3, 4], seed: 4).affine(scale: 0.5, shift: 2).detached()
+        d.requiresGrad = true
+        let err = elementwiseGradientError([a, b, c, d]) {
+            weightedSum(((a + b) * c - b / d) / d + (a - c))
+        }
+        #expect(err < 2e-3)
+    }
+
+    @Test func unaryFunctionsMatchFiniteDifferences() {
+        let x = randomTensor([5, 4], seed: 5, scale: 2)
+        let p = randomTensor([5, 4], seed: 6).affine(scale: 0.4, shift: 1).detached()
+        p.requiresGrad = true
+        let err = elementwiseGradientError([x, p], step: 1e-3) {
+            weightedSum(x.sigmoid() + x.tanh() * 2 + x.exp() * 0.1 + p.log() + p.sqrt() + x.squared() + (x * 3).relu() + x.clamped(lower: -0.5, upper: 0.5))
+        }
+        #expect(err < 5e-3)
+    }
+
+    @Test func shapeOperationsMatchFiniteDifferences() {
+        let a = randomTensor([2, 3, 4], seed: 8)
+        let b = randomTensor([2, 2, 4], seed: 9)
+        let err = elementwiseGradientError([a, b]) {
+            let c = Tensor.concatenate([a, b], axis: 1)        // (2, 5, 4)
+            let s = c.slice(axis: 1, 1 ..< 4).permuted([2, 0, 1]) // (4, 2, 3)
+            let r = s.reshaped([8, -1]).sum(axes: [1]) + s.mean(axes: [0, 2], keepDims: true).flattened().sum()
+            return weightedSum(r) + weightedSum(Tensor.stack([a[0], a[1]], axis: 1), seed: 3)
+        }
+        #expect(err < 2e-3)
+    }
+
+    @Test func matmulMatchesNaiveProductAndGradients() {
+        let a = randomTensor([3, 5], seed: 10)
+        let b = randomTensor([5, 2], seed: 11)
+        let c = a.matmul(b)
+        for i in 0 ..< 3 {
+            for j in 0 ..< 2 {
+                var s: Float = 0
+                for k in 0 ..< 5 { s += a.data[i * 5 + k] * b.data[k * 2 + j] }
+                #expect(abs(c.data[i * 2 + j] - s) < 1e-5)
+            }
+        }
+        #expect(elementwiseGradientError([a, b]) { weightedSum(a.matmul(b)) } < 2e-3)
+    }
+
+    @Test func functionalGradientsReachIntermediateTensors() {
+        // y_t = sum_c w_c * A[t, c]^2: d y_t / d A = 2 w_c A[t, c] on row t only.
+        let x = randomTensor([2, 3], seed: 12)
+        let a = x * 2                      // an intermediate
+        let w = Tensor(shape: [1, 3], data: [1, 2, 3])
+        let y = (a.squared() * w).sum(axes: [1])
+        let xGradBefore = x.grad
+        for t in 0 ..< 2 {
+            let g = gradients(of: y[t], withRespectTo: [a])[0]
+            for r in 0 ..< 2 {
+                for c in 0 ..< 3 {
+                    let expected: Float = r == t ? 2 * w.data[c] * a.data[r * 3 + c] : 0
+                    #expect(abs(g.data[r * 3 + c] - expected) < 1e-6)
+                }
+            }
+        }
+        #expect(xGradBefore == nil && x.grad == nil)
+    }
+
+    @Test func noGradScopeRecordsNothing() {
+        let w = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+        let y = withoutGradients { (w * w).sum() }
+        #expect(y.node == nil && !y.requiresGrad)
+        let z = Tensor.noGrad { w + 1 }
+        #expect(z.node == nil)
+        #expect((w * w).node != nil)
+    }
+
+    @Test func retainGradKeepsIntermediateGradient() {
+        let x = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+        let h = x * 3
+        h.retainGrad()
+        (h * h).sum().backward()
+        #expect(h.grad?.data == [6, 12])
+        #expect(x.grad?.data == [18, 36])
+    }
+}

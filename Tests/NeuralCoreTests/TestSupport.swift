@@ -1,0 +1,93 @@
+import Foundation
+import NeuralCore
+
+/// SplitMix64: a tiny seeded generator for tests (NeuralCore takes any RandomNumberGenerator).
+struct TestGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A tensor of uniform values in [-1, 1).
+func randomTensor(_ shape: [Int], seed: UInt64, requiresGrad: Bool = true, scale: Float = 1) -> Tensor {
+    var g = TestGenerator(seed: seed)
+    let n = shape.reduce(1, *)
+    return Tensor(shape: shape, data: (0 ..< n).map { _ in scale * Float.random(in: -1 ..< 1, using: &g) }, requiresGrad: requiresGrad)
+}
+
+/// Maximum of |a - b| / (atol + rtol-scale) style comparison: returns the worst relative error
+/// max|a-b| / max(max|b|, floor).
+func relativeError(_ a: [Float], _ b: [Float], floor: Float = 1e-6) -> Float {
+    precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
+    var num: Float = 0, den: Float = floor
+    for i in 0 ..< a.count {
+        num = max(num, abs(a[i] - b[i]))
+        den = max(den, abs(b[i]))
+    }
+    return num / den
+}
+
+/// Checks analytic gradients of `f` (a scalar-valued function of `inputs`) against central
+/// differences along a random direction per input, with the function evaluated in Float but
+/// the step chosen for Float. Returns the worst relative discrepancy over inputs.
+///
+/// For each input x and random unit direction v: analytic = <grad, v>;
+/// numeric = (f(x + h v) - f(x - h v)) / 2h.
+func directionalGradientError(_ inputs: [Tensor], step: Float = 1e-2, seed: UInt64 = 7,
+                              _ f: () -> Tensor) -> Float {
+    for t in inputs { t.grad = nil }
+    let y = f()
+    y.backward()
+    var worst: Float = 0
+    var g = TestGenerator(seed: seed)
+    for t in inputs {
+        let grad = t.grad?.data ?? [Float](repeating: 0, count: t.count)
+        let v = (0 ..< t.count).map { _ in Float.random(in: -1 ..< 1, using: &g) }
+        let original = t.data
+        var analytic = 0.0
+        for i in 0 ..< t.count { analytic += Double(grad[i]) * Double(v[i]) }
+        t.data = zip(original, v).map { $0 + step * $1 }
+        let plus = Double(withoutGradients { f() }.item)
+        t.data = zip(original, v).map { $0 - step * $1 }
+        let minus = Double(withoutGradients { f() }.item)
+        t.data = original
+        let numeric = (plus - minus) / (2 * Double(step))
+        let err = abs(numeric - analytic) / max(abs(analytic), abs(numeric), 1e-3)
+        worst = max(worst, Float(err))
+    }
+    return worst
+}
+
+/// Per-element central differences of a scalar function (small tensors only).
+func elementwiseGradientError(_ inputs: [Tensor], step: Float = 1e-2, _ f: () -> Tensor) -> Float {
+    for t in inputs { t.grad = nil }
+    f().backward()
+    var worst: Float = 0
+    for t in inputs {
+        let grad = t.grad?.data ?? [Float](repeating: 0, count: t.count)
+        var numeric = [Float](repeating: 0, count: t.count)
+        for i in 0 ..< t.count {
+            let old = t.data[i]
+            t.data[i] = old + step
+            let plus = Double(withoutGradients { f() }.item)
+            t.data[i] = old - step
+            let minus = Double(withoutGradients { f() }.item)
+            t.data[i] = old
+            numeric[i] = Float((plus - minus) / (2 * Double(step)))
+        }
+        worst = max(worst, relativeError(grad, numeric, floor: 1e-2))
+    }
+    return worst
+}
+
+/// A fixed random weighting of an output, so that a scalar loss exercises every element:
+/// loss = sum(y * w).
+func weightedSum(_ y: Tensor, seed: UInt64 = 99) -> Tensor {
+    (y * randomTensor(y.shape, seed: seed, requiresGrad: false)).sum()
+}

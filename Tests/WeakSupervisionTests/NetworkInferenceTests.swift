@@ -1,0 +1,76 @@
+import CTVolume
+import Foundation
+import NeuralCore
+import Testing
+import WeakSupervision
+
+/// A small synthetic head: air, a skull ring (1200 HU), brain (35 HU), a 70 HU blob on slice 1.
+private func head(x: Int = 30, y: Int = 26, z: Int = 3) -> ScanVolume {
+    var voxels = [Float](repeating: -1000, count: x * y * z)
+    for k in 0..<z {
+        for j in 0..<y {
+            for i in 0..<x {
+                let r = (pow((Double(i) - Double(x) / 2) / (Double(x) * 0.42), 2) + pow((Double(j) - Double(y) / 2) / (Double(y) * 0.42), 2)).squareRoot()
+                var v: Float = r < 1 ? 1200 : -1000
+                if r < 0.8 { v = 35 + Float((i * 7 + j * 3 + k) % 5) }
+                if k == 1 && (i - 12) * (i - 12) + (j - 12) * (j - 12) < 12 { v = 70 }
+                voxels[i + x * (j + y * k)] = v
+            }
+        }
+    }
+    return ScanVolume(shape: GridShape(x, y, z), voxels: voxels, geometry: Geometry(spacing: SIMD3(0.7, 0.7, 5)))
+}
+
+@Suite("Network inference on volumes")
+struct NetworkInferenceTests {
+    let classifier = ResNetLSTM(config: ResNetLSTMConfig(inputSize: 32, width: 2, blocks: [1, 1], hidden: 3), seed: 11)
+    let refiner = UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [2, 4]), seed: 12)
+
+    @Test("classify runs the whole volume as one sequence: equals the network on the preprocessed stack, any chunk size")
+    func classify() {
+        let scan = head()
+        let result = classifier.classify(scan, chunkSize: 2)
+        #expect(result.logits.count == 3)
+        let direct = withoutGradients { classifier(classifier.preprocess(scan).reshaped([1, 3, 3, 32, 32])) }
+        for (a, b) in zip(result.logits, direct.data) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b))) }
+        let whole = classifier.classify(scan, chunkSize: 16)
+        for (a, b) in zip(result.logits, whole.logits) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b))) }
+        for (l, p) in zip(result.logits, result.probabilities) { #expect(abs(p - 1 / (1 + exp(-l))) <= 1e-7) }
+        #expect(result.maximum == result.probabilities.max())
+        #expect(result.maximumSlice.map { result.probabilities[$0] } == result.maximum)
+        #expect(result.positiveSlices(threshold: 0) == [0, 1, 2] && result.positiveSlices(threshold: 1.01).isEmpty)
+    }
+
+    @Test("segment: mask = (probability >= threshold) inside the intracranial mask, on the scan's grid and geometry")
+    func segment() throws {
+        let scan = head()
+        var inside = MaskVolume(shape: scan.shape, repeating: 0, geometry: scan.geometry)
+        for i in 0..<inside.voxels.count where i % 3 != 0 { inside.voxels[i] = 1 }
+        let probabilities = try refiner.segment(scan, intracranial: inside, threshold: 0.5).probabilities
+        let sorted = probabilities.voxels.sorted()
+        let threshold = sorted[sorted.count / 2]    // a threshold that splits the voxels
+        let result = try refiner.segment(scan, intracranial: inside, threshold: threshold, batchSize: 2)
+        #expect(result.mask.shape == scan.shape && result.mask.geometry == scan.geometry)
+        #expect(result.probabilities.voxels == probabilities.voxels)
+        var count = 0
+        for i in 0..<scan.voxels.count {
+            let expected: UInt8 = (result.probabilities.voxels[i] >= threshold && inside.voxels[i] > 0) ? 1 : 0
+            if result.mask.voxels[i] != expected { count += 1 }
+        }
+        #expect(count == 0)
+        #expect(result.mask.voxels.contains(1) && result.mask.voxels.contains(0))
+        // Batch size does not change the probabilities.
+        let one = try refiner.segment(scan, intracranial: inside, threshold: threshold, batchSize: 1)
+        for (a, b) in zip(one.probabilities.voxels, result.probabilities.voxels) { #expect(abs(a - b) <= 1e-6) }
+    }
+
+    @Test("segment without a mask computes the intracranial mask; a mask on another grid is refused")
+    func intracranial() throws {
+        let scan = head()
+        let result = try refiner.segment(scan, threshold: 0.01)
+        #expect(result.intracranial.voxels == (try IntracranialMask.compute(scan)).voxels)
+        for i in 0..<scan.voxels.count where result.mask.voxels[i] > 0 { #expect(result.intracranial.voxels[i] > 0) }
+        let wrong = MaskVolume(shape: GridShape(30, 26, 2), repeating: 1, geometry: scan.geometry)
+        #expect(throws: CTVolumeError.self) { try refiner.segment(scan, intracranial: wrong) }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import CTVolume
+import NeuralCore
+import Testing
+import WeakSupervision
+
+/// A fresh temporary folder.
+private func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-train-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The tiny classifier of the tests: size 32, width 4, blocks [1,1,1,1], hidden 8.
+private let tinyClassifier = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 8)
+
+/// Every tensor of a checkpoint or resume file whose name starts with `prefix` (prefix removed).
+private func tensors(_ url: URL, prefix: String = "") throws -> [String: [Float]] {
+    var out: [String: [Float]] = [:]
+    for (k, t) in try SafeTensors(contentsOf: url).tensors where k.hasPrefix(prefix) { out[String(k.dropFirst(prefix.count))] = t.floats }
+    return out
+}
+
+/// A pattern case of `z` slices at size `s` (the fixture formula, shifted by `phase` slices).
+private func patternCase(_ name: String, z: Int, s: Int, labels: [Float], phase: Int = 0, masks: [Float]? = nil) -> PreparedCase {
+    let all = patternSequence(t: z + phase, c: 3, s: s).data
+    return PreparedCase(name: name, size: s, channels: 3, slices: Array(all[(phase * 3 * s * s)...]), labels: labels, masks: masks)
+}
+
+@Suite("Training against PyTorch, and exact resume")
+struct TrainingTests {
+    @Test("one classifier step (SGD, no shuffle, no augmentation) equals PyTorch's (1e-5)")
+    func classifierStepParity() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let item = patternCase("a", z: 8, s: 32, labels: [0, 0, 1, 1, 1, 0, 0, 0])
+        #expect(ClassifierTrainer.posWeight(for: [item]) == Float(5) / Float(3))
+        let config = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: "sgd", learningRate: 0.1, momentum: 0.9),
+                                    epochs: 1, sequenceLength: 4, batchSize: 2, validationFraction: 0, shuffle: false,
+                                    augmentation: .none)
+        var losses: [Float] = []
+        let summary = try ClassifierTrainer(config: config).train(
+            training: [item], validation: [], outputs: TrainingOutputs(model: dir.appendingPathComponent("c.safetensors")),
+            initial: try Checkpoint(contentsOf: fixtureFile("train_step.classifier.safetensors")),
+            observer: TrainingCallback { event in
+                if case .step(let s) = event { losses.append(s.loss) }
+                return .proceed
+            })
+        #expect(summary.globalStep == 1 && summary.bestEpoch == 1)
+        let want = try tensors(fixtureFile("train_step.classifier.after.safetensors"))
+        #expect(abs(losses[0] - want["loss"]![0]) <= 1e-5 * want["loss"]![0])
+        let got = try tensors(dir.appendingPathComponent("c.safetensors"))
+        #expect(Set(got.keys) == Set(want.keys).subtracting(["loss"]))
+        for (key, values) in got {
+            let err = scaledError(values, want[key]!)
+            #expect(err <= 1e-5, "\(key): scaled error \(err)")
+        }
+    }
+
+    @Test("one refiner step (BCE + soft Dice, SGD) equals PyTorch's (1e-5)")
+    func refinerStepParity() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var masks = [Float](repeating: 0, count: 4 * 256)
+        for i in 0..<16 { for j in 0..<16 {
+            let d = (Double(i) - 7.5) * (Double(i) - 7.5) + (Double(j) - 6.5) * (Double(j) - 6.5)
+            if d < 16 { masks[256 + i * 16 + j] = 1 }
+            if d < 9 { masks[512 + i * 16 + j] = 1 }
+        } }
+        let item = patternCase("r", z: 4, s: 16, labels: [0, 1, 1, 0], masks: masks)
+        let config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8, 16]),
+                                           optimizer: OptimizerSettings(kind: "sgd", learningRate: 0.05, momentum: 0.9),
+                                           epochs: 1, batchSize: 4, validationFraction: 0, shuffle: false, negativeFraction: 1,
+                                           augmentation: .none)
+        var losses: [Float] = []
+        _ = try RefinerTrainer(config: config).train(
+            training: [item], validation: [], outputs: TrainingOutputs(model: dir.appendingPathComponent("r.safetensors")),
+            initial: try Checkpoint(contentsOf: fixtureFile("train_step.refiner.safetensors")),
+            observer: TrainingCallback { event in
+                if case .step(let s) = event { losses.append(s.loss) }
+                return .proceed
+            })
+        let want = try tensors(fixtureFile("train_step.refiner.after.safetensors"))
+        #expect(losses.count == 1 && abs(losses[0] - want["loss"]![0]) <= 1e-5 * want["loss"]![0])
+        for (key, values) in try tensors(dir.appendingPathComponent("r.safetensors")) {
+            let err = scaledError(values, want[key]!)
+            #expect(err <= 1e-5, "\(key): scaled error \(err)")
+        }
+    }
+
+    /// Three small cases with augmentation and shuffling on, so every random stream matters.
+    private func resumeCases() -> (train: [PreparedCase], validation: [PreparedCase]) {
+        let a = patternCase("a", z: 6, s: 32, labels: [0, 1, 1, 0, 0, 0])
+        let b = patternCase("b", z: 5, s: 32, labels: [0, 0, 1, 1, 0], phase: 2)
+        let v = patternCase("v", z: 4, s: 32, labels: [0, 1, 0, 1], phase: 5)
+        return ([a, b], [v])
+    }
+
+    private let resumeConfig = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: "adam", learningRate: 1e-3, warmupSteps: 1),
+                                              epochs: 2, sequenceLength: 4, batchSize: 2, seed: 11)
+
+    @Test("classifier: 2 epochs straight = stopped (end of epoch 1, or mid-epoch) + resumed, bit for bit")
+    func classifierResume() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (train, validation) = resumeCases()
+        let trainer = ClassifierTrainer(config: resumeConfig)
+        let straight = TrainingOutputs(model: dir.appendingPathComponent("straight.safetensors"))
+        let full = try trainer.train(training: train, validation: validation, outputs: straight)
+        #expect(full.epochsCompleted == 2 && !full.stopped && full.history.count == 2)
+        #expect(full.history.allSatisfy { $0.validationScore != nil && $0.scoreName == "auc" })
+
+        for stopAtStep in [0, 1] {   // 0: at the end of epoch 1; 1: after the first step
+            let out = TrainingOutputs(model: dir.appendingPathComponent("split\(stopAtStep).safetensors"))
+            let first = try trainer.train(training: train, validation: validation, outputs: out, observer: TrainingCallback { event in
+                switch event {
+                case .epoch where stopAtStep == 0: return .stop
+                case .step(let s) where stopAtStep > 0 && s.globalStep == stopAtStep: return .stop
+                default: return .proceed
+                }
+            })
+            #expect(first.stopped && first.globalStep == (stopAtStep == 0 ? full.history[0].globalStep : stopAtStep))
+            let rest = try trainer.train(training: train, validation: validation, outputs: out, resume: out.resume)
+            #expect(!rest.stopped && rest.globalStep == full.globalStep)
+            #expect(rest.history == full.history)
+            let a = try tensors(straight.resume), b = try tensors(out.resume)
+            #expect(a.keys.sorted() == b.keys.sorted())
+            for (key, values) in a { #expect(values == b[key], "\(key) differs after resume") }
+            #expect(try tensors(straight.model) == tensors(out.model))
+        }
+    }
+
+    @Test("refiner: positives plus a sample of negatives; stop and resume is exact")
+    func refinerResume() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func disc(_ z: Int, _ on: Set<Int>) -> [Float] {
+            var m = [Float](repeating: 0, count: z * 256)
+            for k in on { for i in 4..<9 { for j in 5..<11 { m[k * 256 + i * 16 + j] = 1 } } }
+            return m
+        }
+        let a = patternCase("a", z: 6, s: 16, labels: [0, 1, 1, 0, 0, 0], masks: disc(6, [1, 2]))
+        let b = patternCase("b", z: 5, s: 16, labels: [0, 0, 0, 1, 0], phase: 3, masks: disc(5, [3]))
+        let v = patternCase("v", z: 3, s: 16, labels: [0, 1, 0], phase: 7, masks: disc(3, [1]))
+        let config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), epochs: 2, batchSize: 2, seed: 5,
+                                           negativeFraction: 0.5)
+        let trainer = RefinerTrainer(config: config)
+        let straight = TrainingOutputs(model: dir.appendingPathComponent("s.safetensors"))
+        var items = 0
+        let full = try trainer.train(training: [a, b], validation: [v], outputs: straight, observer: TrainingCallback { event in
+            if case .started(let s) = event { items = s.itemsPerEpoch }
+            return .proceed
+        })
+        #expect(items == 3 + 4)   // 3 positive slices, half of the 8 negatives
+        #expect(full.history.allSatisfy { $0.scoreName == "dice" && $0.validationScore != nil })
+        let out = TrainingOutputs(model: dir.appendingPathComponent("r.safetensors"))
+        let first = try trainer.train(training: [a, b], validation: [v], outputs: out, observer: TrainingCallback { event in
+            if case .step(let s) = event, s.globalStep == 3 { return .stop }
+            return .proceed
+        })
+        #expect(first.stopped && first.globalStep == 3)
+        let rest = try trainer.train(training: [a, b], validation: [v], outputs: out, resume: out.resume)
+        #expect(rest.history == full.history)
+        #expect(try tensors(straight.resume) == tensors(out.resume))
+    }
+
+    @Test("a resume file refuses another configuration or other cases")
+    func resumeRefusals() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (train, validation) = resumeCases()
+        var config = resumeConfig
+        config.epochs = 1
+        config.stepsPerEpoch = 1
+        let out = TrainingOutputs(model: dir.appendingPathComponent("m.safetensors"))
+        _ = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: out)
+        #expect(try ClassifierTrainer.config(ofResumeFile: out.resume) == config)
+        var other = config
+        other.seed = 12
+        #expect(throws: WeakSupervisionError.self) {
+            try ClassifierTrainer(config: other).train(training: train, validation: validation, outputs: out, resume: out.resume)
+        }
+        #expect(throws: WeakSupervisionError.self) {
+            try ClassifierTrainer(config: config).train(training: [train[0]], validation: validation, outputs: out, resume: out.resume)
+        }
+        // Starting afresh over existing outputs needs overwrite.
+        #expect(throws: WeakSupervisionError.self) {
+            try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: out)
+        }
+    }
+}
