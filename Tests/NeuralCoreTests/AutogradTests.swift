@@ -112,3 +112,35 @@ struct AutogradTests {
         #expect(x.grad?.data == [18, 36])
     }
 }
+
+/// Graphs must not keep themselves alive: no operation may capture its own output.
+@Suite("Graph memory")
+struct GraphMemoryTests {
+    final class WeakBox { weak var tensor: Tensor? }
+
+    /// `backward()` releases the graph anyway; a forward pass without it, or `gradients(of:)`
+    /// (which retains the graph), must not leave cycles either.
+    @Test(arguments: [0, 1, 2])
+    func intermediateTensorsAreFreedAfterUse(_ mode: Int) {
+        var boxes: [WeakBox] = []
+        func keep(_ t: Tensor) -> Tensor { let b = WeakBox(); b.tensor = t; boxes.append(b); return t }
+        do {
+            let x = randomTensor([2, 2, 6, 6], seed: 30)
+            let w = randomTensor([2, 2, 3, 3], seed: 31)
+            let bn = BatchNorm2d(2)
+            var y = keep(conv2d(x, weight: w, padding: 1))
+            y = keep(bn(y))
+            y = keep(y.relu())
+            y = keep(y.sigmoid())
+            y = keep(y.tanh())
+            y = keep(y.exp())
+            y = keep(y.sqrt())
+            y = keep(maxPool2d(y, kernelSize: 2))
+            y = keep(upsampleBilinear(y))
+            let loss = keep(binaryCrossEntropyWithLogits(y, targets: Tensor(zeros: y.shape)) + softDiceLoss(y, targets: Tensor(zeros: y.shape)))
+            if mode == 1 { loss.backward() }
+            if mode == 2 { _ = gradients(of: loss, withRespectTo: [x]) }
+        }
+        #expect(boxes.allSatisfy { $0.tensor == nil }, "\(boxes.filter { $0.tensor != nil }.count) tensors leaked")
+    }
+}

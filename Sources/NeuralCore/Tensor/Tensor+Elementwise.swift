@@ -142,32 +142,36 @@ extension Tensor {
     /// Rectified linear unit, `max(x, 0)`; the gradient at 0 is 0 (as PyTorch).
     public func relu() -> Tensor {
         let out = Tensor(shape: shape, data: Kernel.map(data) { x, y, n in for i in 0 ..< n { y[i] = x[i] > 0 ? x[i] : 0 } })
+        let saved = out.data   // the values, not the tensor: capturing `out` would make a cycle
         return Tensor.record(out, parents: [self], name: "relu") { g, _ in
-            [Tensor(shape: g.shape, data: Kernel.zip(g.data, out.data) { g, y, d, n in for i in 0 ..< n { d[i] = y[i] > 0 ? g[i] : 0 } })]
+            [Tensor(shape: g.shape, data: Kernel.zip(g.data, saved) { g, y, d, n in for i in 0 ..< n { d[i] = y[i] > 0 ? g[i] : 0 } })]
         }
     }
 
     /// Logistic sigmoid, `1 / (1 + exp(-x))`, evaluated without overflow.
     public func sigmoid() -> Tensor {
         let out = Tensor(shape: shape, data: Kernel.map(data, cost: 8) { x, y, n in for i in 0 ..< n { y[i] = Tensor.sigmoid(x[i]) } })
+        let saved = out.data   // the values, not the tensor: capturing `out` would make a cycle
         return Tensor.record(out, parents: [self], name: "sigmoid") { g, _ in
-            [Tensor(shape: g.shape, data: Kernel.zip(g.data, out.data) { g, y, d, n in for i in 0 ..< n { d[i] = g[i] * y[i] * (1 - y[i]) } })]
+            [Tensor(shape: g.shape, data: Kernel.zip(g.data, saved) { g, y, d, n in for i in 0 ..< n { d[i] = g[i] * y[i] * (1 - y[i]) } })]
         }
     }
 
     /// Hyperbolic tangent.
     public func tanh() -> Tensor {
         let out = Tensor(shape: shape, data: Kernel.map(data, cost: 8) { x, y, n in for i in 0 ..< n { y[i] = Foundation.tanh(x[i]) } })
+        let saved = out.data   // the values, not the tensor: capturing `out` would make a cycle
         return Tensor.record(out, parents: [self], name: "tanh") { g, _ in
-            [Tensor(shape: g.shape, data: Kernel.zip(g.data, out.data) { g, y, d, n in for i in 0 ..< n { d[i] = g[i] * (1 - y[i] * y[i]) } })]
+            [Tensor(shape: g.shape, data: Kernel.zip(g.data, saved) { g, y, d, n in for i in 0 ..< n { d[i] = g[i] * (1 - y[i] * y[i]) } })]
         }
     }
 
     /// Natural exponential.
     public func exp() -> Tensor {
         let out = Tensor(shape: shape, data: Kernel.map(data, cost: 8) { x, y, n in for i in 0 ..< n { y[i] = Foundation.exp(x[i]) } })
+        let saved = out.data   // the values, not the tensor: capturing `out` would make a cycle
         return Tensor.record(out, parents: [self], name: "exp") { g, _ in
-            [Tensor(shape: g.shape, data: Kernel.binary(.mul, g.data, out.data))]
+            [Tensor(shape: g.shape, data: Kernel.binary(.mul, g.data, saved))]
         }
     }
 
@@ -183,8 +187,9 @@ extension Tensor {
     /// Square root.
     public func sqrt() -> Tensor {
         let out = Tensor(shape: shape, data: Kernel.map(data, cost: 4) { x, y, n in for i in 0 ..< n { y[i] = x[i].squareRoot() } })
+        let saved = out.data   // the values, not the tensor: capturing `out` would make a cycle
         return Tensor.record(out, parents: [self], name: "sqrt") { g, _ in
-            [Tensor(shape: g.shape, data: Kernel.zip(g.data, out.data) { g, y, d, n in for i in 0 ..< n { d[i] = g[i] / (2 * y[i]) } })]
+            [Tensor(shape: g.shape, data: Kernel.zip(g.data, saved) { g, y, d, n in for i in 0 ..< n { d[i] = g[i] / (2 * y[i]) } })]
         }
     }
 
