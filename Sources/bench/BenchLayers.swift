@@ -10,6 +10,7 @@ struct BenchLayers: ParsableCommand {
 
     @Option(help: "Threads for NeuralCore and OpenBLAS.") var threads = 2
     @Option(help: "Timed repetitions per case (the median is reported).") var repeats = 5
+    @Option(help: "Run only the cases whose name contains this text.") var only: String?
 
     func run() throws {
         Threading.setThreadCount(threads)
@@ -19,6 +20,7 @@ struct BenchLayers: ParsableCommand {
         }
         var results: [String: Double] = [:]
         func time(_ name: String, _ forward: @escaping () -> Tensor) {
+            if let only, !name.contains(only) { return }
             let seed = rand(forward().shape, grad: false)
             let body = { forward().backward(seed) }
             body()   // warm-up
