@@ -2,6 +2,10 @@ import Foundation
 import NeuralCore
 import Testing
 
+private extension Tensor {
+    func transposed2D() -> Tensor { reshaped([6, 4]).transposed().unsqueezed(axis: 0).squeezed(axis: 0) }
+}
+
 @Suite("Autograd engine and elementwise operations")
 struct AutogradTests {
     @Test func sumOfSquaresGradient() {
@@ -57,6 +61,8 @@ struct AutogradTests {
             let s = c.slice(axis: 1, 1 ..< 4).permuted([2, 0, 1]) // (4, 2, 3)
             let r = s.reshaped([8, -1]).sum(axes: [1]) + s.mean(axes: [0, 2], keepDims: true).flattened().sum()
             return weightedSum(r) + weightedSum(Tensor.stack([a[0], a[1]], axis: 1), seed: 3)
+                + weightedSum(b.slice(axis: 1, 0 ..< 1).expanded(to: [3, 2, 3, 4]), seed: 5)
+                + weightedSum(a.transposed2D(), seed: 6)
         }
         #expect(err < 2e-3)
     }
