@@ -150,3 +150,34 @@ struct GraphMemoryTests {
         #expect(boxes.allSatisfy { $0.tensor == nil }, "\(boxes.filter { $0.tensor != nil }.count) tensors leaked")
     }
 }
+
+/// Products large enough to be split over threads (rows or columns, transposed or not) against
+/// a naive Double product.
+@Suite("Large matrix products")
+struct LargeProductTests {
+    func naive(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0 ..< m {
+            for j in 0 ..< n {
+                var s = 0.0
+                for p in 0 ..< k { s += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                c[i * n + j] = Float(s)
+            }
+        }
+        return c
+    }
+
+    @Test(arguments: [(100, 200, 300), (300, 200, 100), (37, 411, 250)])
+    func matmulAndItsGradientsMatchNaiveProducts(_ dims: (Int, Int, Int)) {
+        let (m, k, n) = dims
+        let a = randomTensor([m, k], seed: 50), b = randomTensor([k, n], seed: 51)
+        let c = a.matmul(b)
+        #expect(relativeError(c.data, naive(a.data, b.data, m: m, k: k, n: n)) < 1e-5)
+        let g = randomTensor([m, n], seed: 52, requiresGrad: false)
+        c.backward(g)
+        // dA = G Bᵀ, dB = Aᵀ G (transposed operands in the split path).
+        let bt = b.transposed().data, at = a.transposed().data
+        #expect(relativeError(a.grad!.data, naive(g.data, bt, m: m, k: n, n: k)) < 1e-5)
+        #expect(relativeError(b.grad!.data, naive(at, g.data, m: k, k: m, n: n)) < 1e-5)
+    }
+}
