@@ -100,6 +100,21 @@ struct AutogradTests {
         #expect(xGradBefore == nil && x.grad == nil)
     }
 
+    @Test func elementWritesHappenInPlaceAndKeepValueSemantics() {
+        let t = Tensor(zeros: [1000])
+        let before = t.withUnsafeBufferPointer { $0.baseAddress }
+        // No copy of the storage on a write (a didSet observer would reallocate every time).
+        t.data[3] = 1
+        #expect(t.withUnsafeBufferPointer { $0.baseAddress } == before)
+        t.withUnsafeMutableBufferPointer { $0[4] = 2 }
+        #expect(t.withUnsafeBufferPointer { $0.baseAddress } == before)
+        #expect(t.data[3] == 1 && t.data[4] == 2)
+        // A reshaped tensor shares the storage copy-on-write: later writes do not reach it.
+        let r = t.reshaped([10, 100])
+        t.data[0] = 5
+        #expect(r.data[0] == 0 && t.data[0] == 5)
+    }
+
     @Test func noGradScopeRecordsNothing() {
         let w = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
         let y = withoutGradients { (w * w).sum() }
