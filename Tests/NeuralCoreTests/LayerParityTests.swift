@@ -150,10 +150,11 @@ struct LayerParityTests {
         check("concat_channels", leaves: ["a", "b"]) { _, t in Tensor.concatenate([t["a"]!, t["b"]!], axis: 1) }
     }
 
-    @Test(arguments: ["bce_pos_weight_3", "bce_plain"])
+    @Test(arguments: ["bce_pos_weight_3", "bce_plain", "bce_weights_pos_weight_2"])
     func binaryCrossEntropy(_ name: String) {
         check(name, leaves: ["x"]) { c, t in
-            binaryCrossEntropyWithLogits(t["x"]!, targets: c.tensor("targets"), posWeight: c.float("pos_weight"))
+            binaryCrossEntropyWithLogits(t["x"]!, targets: c.tensor("targets"), posWeight: c.float("pos_weight"),
+                                         weights: c.tensors["weights"] == nil ? nil : c.tensor("weights"))
         }
     }
 
