@@ -58,7 +58,8 @@ final class GzipInput {
                 continue
             }
             var errnum: Int32 = 0
-            let message = gzerror(handle, &errnum).map { String(cString: $0) } ?? "unknown zlib error"
+            var message = gzerror(handle, &errnum).map { String(cString: $0) } ?? "unknown zlib error"
+            if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }  // zlib prefixes the path
             switch errnum {
             case Z_OK, Z_STREAM_END: return (done, .endOfData)
             case Z_BUF_ERROR: return (done, .truncatedStream)

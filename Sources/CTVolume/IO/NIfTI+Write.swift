@@ -55,6 +55,9 @@ extension NIfTI {
 
     // MARK: - Internals
 
+    /// nifti_clib prints diagnostics at its default debug level 1; this module reports errors itself.
+    private static let quietLibrary: Void = { nifti_set_debug_level(0) }()
+
     private static func bytes<T>(of values: [T]) -> [UInt8] {
         precondition(hostIsLittleEndian, "NIfTI writing assumes a little-endian host")
         return values.withUnsafeBytes { Array($0) }
@@ -84,6 +87,7 @@ extension NIfTI {
         for (axis, n) in [("x", shape.x), ("y", shape.y), ("z", shape.z)] where n < 1 || n > Int(Int16.max) {
             throw CTVolumeError.unsupportedDimensions(path: path, reason: "\(axis) size \(n) is outside 1...32767, which NIfTI-1 cannot store")
         }
+        _ = quietLibrary
         var dims: [Int32] = [3, Int32(shape.x), Int32(shape.y), Int32(shape.z), 1, 1, 1, 1]
         guard let made = nifti_make_new_header(&dims, storage.rawValue) else {
             throw CTVolumeError.io(path: path, reason: "nifti_clib could not allocate a header")

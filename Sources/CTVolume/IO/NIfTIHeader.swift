@@ -88,7 +88,7 @@ extension NIfTIHeader {
             throw CTVolumeError.notNIfTI(path: path, reason: "magic 'ni1' marks a two-file .hdr/.img pair; only single-file .nii is read")
         }
         guard magic == [0x6E, 0x2B, 0x31, 0] else {
-            let shown = magic.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
+            let shown = magic.map { $0 == 0 ? "\\0" : (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
             throw CTVolumeError.notNIfTI(path: path, reason: "bad magic '\(shown)', expected 'n+1'")
         }
         var h = nifti_1_header()

@@ -1,7 +1,9 @@
 /// An 8-bit colour with alpha.
 public struct RGBA: Hashable, Sendable, Codable {
+    /// Red, green, blue and alpha (255 = opaque), 0...255.
     public var r: UInt8, g: UInt8, b: UInt8, a: UInt8
 
+    /// A colour from its channels; opaque unless `a` says otherwise.
     public init(_ r: UInt8, _ g: UInt8, _ b: UInt8, _ a: UInt8 = 255) {
         self.r = r; self.g = g; self.b = b; self.a = a
     }
@@ -9,18 +11,26 @@ public struct RGBA: Hashable, Sendable, Codable {
     /// A grey level, opaque.
     public init(grey: UInt8) { self.init(grey, grey, grey) }
 
+    /// (0, 0, 0).
     public static let black = RGBA(0, 0, 0)
+    /// (255, 255, 255).
     public static let white = RGBA(255, 255, 255)
+    /// (255, 40, 40): ground-truth and predicted masks.
     public static let red = RGBA(255, 40, 40)
+    /// (40, 220, 60).
     public static let green = RGBA(40, 220, 60)
+    /// (0, 220, 255): the intracranial mask in `ichctl render`.
     public static let cyan = RGBA(0, 220, 255)
+    /// (255, 220, 0).
     public static let yellow = RGBA(255, 220, 0)
 }
 
 /// A row-major 8-bit RGBA picture: pixel (x, y) is `pixels[4 * (y * width + x) ..< + 4]`,
 /// row 0 at the top. What the renderers draw on and ``PNG`` writes.
 public struct RGBAImage: Hashable, Sendable {
+    /// Columns.
     public let width: Int
+    /// Rows.
     public let height: Int
     /// `4 * width * height` bytes, R G B A per pixel.
     public var pixels: [UInt8]

@@ -25,6 +25,7 @@ public struct SliceRenderer: Sendable {
     /// Show the largest `j` at the top. Default true.
     public var flipVertically: Bool
 
+    /// A renderer; every parameter is the property of the same name, with its default.
     public init(window: Window = .brain, maskStyle: MaskStyle = .outline(.red), heatmapRange: ClosedRange<Float> = 0...1,
                 colormap: Colormap = .inferno, heatmapMaxOpacity: Float = 0.7, heatmapThreshold: Float = 0.1,
                 flipVertically: Bool = true) {
@@ -39,8 +40,11 @@ public struct SliceRenderer: Sendable {
 
     /// A mask to draw and how.
     public struct MaskOverlay: Sendable {
+        /// Drawn where a voxel > 0; must share the scan's grid.
         public var mask: MaskVolume
+        /// Outline or fill, and the colour.
         public var style: MaskStyle
+        /// `mask` drawn in `style`.
         public init(_ mask: MaskVolume, style: MaskStyle) {
             self.mask = mask
             self.style = style

@@ -1,0 +1,29 @@
+import ArgumentParser
+import CTVolume
+import Foundation
+
+/// `ichctl inspect FILE [--json] [--mask]`: a NIfTI file's header, geometry, scaling and
+/// value range; for a mask, its foreground size. Wraps ``VolumeSummary/of(_:asMask:)``.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a NIfTI file's grid, datatype, spacing, affine, orientation, scaling and value range.",
+        discussion: "A file is summarised as a mask (foreground voxel count and volume in mL) when it is uint8 or holds only 0 and 1, or when --mask is given.")
+
+    @Argument(help: "A .nii or .nii.gz file.")
+    var file: String
+
+    @Flag(help: "Print JSON on stdout instead of a table.")
+    var json = false
+
+    @Flag(help: "Summarise as a mask (voxels > 0 are foreground) whatever the datatype.")
+    var mask = false
+
+    func run() throws {
+        let summary = try VolumeSummary.of(URL(fileURLWithPath: file), asMask: mask ? true : nil)
+        if json {
+            try CLI.printJSON(summary)
+        } else {
+            print(summary.text)
+        }
+    }
+}
