@@ -7,33 +7,40 @@ import Foundation
 /// softplus(−x) = log1p(e^(−|x|)) + max(−x, 0); loss = mean ℓ.
 /// dℓ/dx = (1 − y) + w·(σ(x) − 1), divided by the element count.
 ///
+/// With `weights` (PyTorch's `weight` argument) each element's loss is multiplied by its
+/// weight before the mean over all elements, e.g. 0 for padded slices of a batch of sequences.
+///
 /// - Parameters:
 ///   - logits: any shape. - targets: same shape, values in [0, 1] (no gradient).
 ///   - posWeight: weight of positive examples (default 1: plain BCE).
+///   - weights: optional per-element weights, same shape (no gradient); default `nil` (all 1).
 /// - Returns: a scalar.
-public func binaryCrossEntropyWithLogits(_ logits: Tensor, targets: Tensor, posWeight: Float = 1) -> Tensor {
+public func binaryCrossEntropyWithLogits(_ logits: Tensor, targets: Tensor, posWeight: Float = 1, weights: Tensor? = nil) -> Tensor {
     precondition(logits.shape == targets.shape, "BCE: logits \(logits.shape) and targets \(targets.shape) differ")
+    if let weights { precondition(weights.shape == logits.shape, "BCE: weights \(weights.shape) and logits \(logits.shape) differ") }
     precondition(logits.count > 0, "BCE of an empty tensor")
     let n = logits.count
+    let elementWeights = weights?.data ?? [Float](repeating: 1, count: n)
     var acc = 0.0
     logits.withUnsafeBufferPointer { x in
         targets.withUnsafeBufferPointer { y in
             for i in 0 ..< n {
                 let w = 1 + (Double(posWeight) - 1) * Double(y[i])
                 let xi = Double(x[i])
-                acc += (1 - Double(y[i])) * xi + w * (Foundation.log1p(Foundation.exp(-abs(xi))) + max(-xi, 0))
+                acc += Double(elementWeights[i]) * ((1 - Double(y[i])) * xi + w * (Foundation.log1p(Foundation.exp(-abs(xi))) + max(-xi, 0)))
             }
         }
     }
     let out = Tensor(scalar: Float(acc / Double(n)))
     return Tensor.record(out, parents: [logits], name: "bceWithLogits") { g, _ in
         let scale = g.data[0] / Float(n)
-        return [Tensor(shape: logits.shape, data: Kernel.zip(logits.data, targets.data) { x, y, d, count in
+        let d = Kernel.zip(logits.data, targets.data) { x, y, d, count in
             for i in 0 ..< count {
                 let w = 1 + (posWeight - 1) * y[i]
                 d[i] = scale * ((1 - y[i]) + w * (Tensor.sigmoid(x[i]) - 1))
             }
-        })]
+        }
+        return [Tensor(shape: logits.shape, data: weights == nil ? d : Kernel.binary(.mul, d, elementWeights))]
     }
 }
 

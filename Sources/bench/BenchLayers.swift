@@ -10,6 +10,7 @@ struct BenchLayers: ParsableCommand {
 
     @Option(help: "Threads for NeuralCore and OpenBLAS.") var threads = 2
     @Option(help: "Timed repetitions per case (the median is reported).") var repeats = 5
+    @Option(help: "Run only the cases whose name contains this text.") var only: String?
 
     func run() throws {
         Threading.setThreadCount(threads)
@@ -19,6 +20,7 @@ struct BenchLayers: ParsableCommand {
         }
         var results: [String: Double] = [:]
         func time(_ name: String, _ forward: @escaping () -> Tensor) {
+            if let only, !name.contains(only) { return }
             let seed = rand(forward().shape, grad: false)
             let body = { forward().backward(seed) }
             body()   // warm-up
@@ -51,6 +53,28 @@ struct BenchLayers: ParsableCommand {
         let lstm = LSTM(inputSize: 512, hiddenSize: 128, bidirectional: true, using: &g)
         let seq = rand([2, 16, 512])
         time("lstm_bi_2x16x512_h128") { step(lstm(seq)) }
+        // A UNetLite-shaped training step (forward, BCE + soft Dice, backward) built from the
+        // functional layers: widths [16, 32, 64, 128], batch 8, 3 x 128 x 128.
+        let widths = [16, 32, 64, 128]
+        func block(_ cin: Int, _ cout: Int) -> Sequential {
+            Sequential(Conv2d(cin, cout, kernelSize: 3, padding: 1, bias: false, using: &g), BatchNorm2d(cout), ReLU(),
+                       Conv2d(cout, cout, kernelSize: 3, padding: 1, bias: false, using: &g), BatchNorm2d(cout), ReLU())
+        }
+        let down = (0 ..< 3).map { block($0 == 0 ? 3 : widths[$0 - 1], widths[$0]) }
+        let bottom = block(widths[2], widths[3])
+        let up = (0 ..< 3).reversed().map { block(widths[$0 + 1] + widths[$0], widths[$0]) }
+        let head = Conv2d(widths[0], 1, kernelSize: 1, using: &g)
+        let image = rand([8, 3, 128, 128], grad: false)
+        let mask = Tensor(shape: [8, 1, 128, 128], data: (0 ..< 8 * 128 * 128).map { Float(($0 / 97) % 2) })
+        time("unetlite_step_8x3x128") {
+            var x = image
+            var skips: [Tensor] = []
+            for b in down { x = b(x); skips.append(x); x = maxPool2d(x, kernelSize: 2) }
+            x = bottom(x)
+            for b in up { x = b(Tensor.concatenate([upsampleBilinear(x), skips.removeLast()], axis: 1)) }
+            let logits = head(x)
+            return binaryCrossEntropyWithLogits(logits, targets: mask) + softDiceLoss(logits, targets: mask)
+        }
         let data = try JSONSerialization.data(withJSONObject: ["threads": threads, "ms": results], options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

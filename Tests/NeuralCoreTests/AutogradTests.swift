@@ -2,6 +2,10 @@ import Foundation
 import NeuralCore
 import Testing
 
+private extension Tensor {
+    func transposed2D() -> Tensor { reshaped([6, 4]).transposed().unsqueezed(axis: 0).squeezed(axis: 0) }
+}
+
 @Suite("Autograd engine and elementwise operations")
 struct AutogradTests {
     @Test func sumOfSquaresGradient() {
@@ -57,6 +61,8 @@ struct AutogradTests {
             let s = c.slice(axis: 1, 1 ..< 4).permuted([2, 0, 1]) // (4, 2, 3)
             let r = s.reshaped([8, -1]).sum(axes: [1]) + s.mean(axes: [0, 2], keepDims: true).flattened().sum()
             return weightedSum(r) + weightedSum(Tensor.stack([a[0], a[1]], axis: 1), seed: 3)
+                + weightedSum(b.slice(axis: 1, 0 ..< 1).expanded(to: [3, 2, 3, 4]), seed: 5)
+                + weightedSum(a.transposed2D(), seed: 6)
         }
         #expect(err < 2e-3)
     }
@@ -94,6 +100,21 @@ struct AutogradTests {
         #expect(xGradBefore == nil && x.grad == nil)
     }
 
+    @Test func elementWritesHappenInPlaceAndKeepValueSemantics() {
+        let t = Tensor(zeros: [1000])
+        let before = t.withUnsafeBufferPointer { $0.baseAddress }
+        // No copy of the storage on a write (a didSet observer would reallocate every time).
+        t.data[3] = 1
+        #expect(t.withUnsafeBufferPointer { $0.baseAddress } == before)
+        t.withUnsafeMutableBufferPointer { $0[4] = 2 }
+        #expect(t.withUnsafeBufferPointer { $0.baseAddress } == before)
+        #expect(t.data[3] == 1 && t.data[4] == 2)
+        // A reshaped tensor shares the storage copy-on-write: later writes do not reach it.
+        let r = t.reshaped([10, 100])
+        t.data[0] = 5
+        #expect(r.data[0] == 0 && t.data[0] == 5)
+    }
+
     @Test func noGradScopeRecordsNothing() {
         let w = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
         let y = withoutGradients { (w * w).sum() }
@@ -110,5 +131,68 @@ struct AutogradTests {
         (h * h).sum().backward()
         #expect(h.grad?.data == [6, 12])
         #expect(x.grad?.data == [18, 36])
+    }
+}
+
+/// Graphs must not keep themselves alive: no operation may capture its own output.
+@Suite("Graph memory")
+struct GraphMemoryTests {
+    final class WeakBox { weak var tensor: Tensor? }
+
+    /// `backward()` releases the graph anyway; a forward pass without it, or `gradients(of:)`
+    /// (which retains the graph), must not leave cycles either.
+    @Test(arguments: [0, 1, 2])
+    func intermediateTensorsAreFreedAfterUse(_ mode: Int) {
+        var boxes: [WeakBox] = []
+        func keep(_ t: Tensor) -> Tensor { let b = WeakBox(); b.tensor = t; boxes.append(b); return t }
+        do {
+            let x = randomTensor([2, 2, 6, 6], seed: 30)
+            let w = randomTensor([2, 2, 3, 3], seed: 31)
+            let bn = BatchNorm2d(2)
+            var y = keep(conv2d(x, weight: w, padding: 1))
+            y = keep(bn(y))
+            y = keep(y.relu())
+            y = keep(y.sigmoid())
+            y = keep(y.tanh())
+            y = keep(y.exp())
+            y = keep(y.sqrt())
+            y = keep(maxPool2d(y, kernelSize: 2))
+            y = keep(upsampleBilinear(y))
+            let loss = keep(binaryCrossEntropyWithLogits(y, targets: Tensor(zeros: y.shape)) + softDiceLoss(y, targets: Tensor(zeros: y.shape)))
+            if mode == 1 { loss.backward() }
+            if mode == 2 { _ = gradients(of: loss, withRespectTo: [x]) }
+        }
+        #expect(boxes.allSatisfy { $0.tensor == nil }, "\(boxes.filter { $0.tensor != nil }.count) tensors leaked")
+    }
+}
+
+/// Products large enough to be split over threads (rows or columns, transposed or not) against
+/// a naive Double product.
+@Suite("Large matrix products")
+struct LargeProductTests {
+    func naive(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0 ..< m {
+            for j in 0 ..< n {
+                var s = 0.0
+                for p in 0 ..< k { s += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                c[i * n + j] = Float(s)
+            }
+        }
+        return c
+    }
+
+    @Test(arguments: [(100, 200, 300), (300, 200, 100), (37, 411, 250)])
+    func matmulAndItsGradientsMatchNaiveProducts(_ dims: (Int, Int, Int)) {
+        let (m, k, n) = dims
+        let a = randomTensor([m, k], seed: 50), b = randomTensor([k, n], seed: 51)
+        let c = a.matmul(b)
+        #expect(relativeError(c.data, naive(a.data, b.data, m: m, k: k, n: n)) < 1e-5)
+        let g = randomTensor([m, n], seed: 52, requiresGrad: false)
+        c.backward(g)
+        // dA = G Bᵀ, dB = Aᵀ G (transposed operands in the split path).
+        let bt = b.transposed().data, at = a.transposed().data
+        #expect(relativeError(a.grad!.data, naive(g.data, bt, m: m, k: n, n: k)) < 1e-5)
+        #expect(relativeError(b.grad!.data, naive(at, g.data, m: k, k: m, n: n)) < 1e-5)
     }
 }

@@ -133,3 +133,35 @@ struct LayerGradientTests {
         #expect(layer(x).data == x.data)
     }
 }
+
+/// The Grad-CAM pattern: d logit_t / d feature maps through pooling, a bidirectional LSTM and
+/// a linear head, with `gradients(of:withRespectTo:)` called once per slice over one forward
+/// graph, against central differences of each logit along random directions.
+@Suite("Gradients of each slice's logit with respect to feature maps")
+struct GradCAMGradientTests {
+    @Test func perSliceGradientsMatchFiniteDifferences() {
+        var g = TestGenerator(seed: 40)
+        let lstm = LSTM(inputSize: 3, hiddenSize: 4, bidirectional: true, using: &g)
+        let fc = Linear(8, 1, using: &g)
+        let t = 4
+        let maps = randomTensor([t, 3, 3, 3], seed: 41)
+        func logits() -> Tensor { fc(lstm(globalAvgPool2d(maps).reshaped([1, t, 3]))).reshaped([1, t]) }
+        let forward = logits()
+        var d = TestGenerator(seed: 42)
+        for k in 0 ..< t {
+            let grad = gradients(of: forward.select(axis: 1, k).sum(), withRespectTo: [maps])[0]
+            let v = (0 ..< maps.count).map { _ in Float.random(in: -1 ..< 1, using: &d) }
+            let original = maps.data
+            let h: Float = 1e-2
+            maps.data = zip(original, v).map { $0 + h * $1 }
+            let plus = withoutGradients { logits() }.data[k]
+            maps.data = zip(original, v).map { $0 - h * $1 }
+            let minus = withoutGradients { logits() }.data[k]
+            maps.data = original
+            let numeric = Double(plus - minus) / Double(2 * h)
+            let analytic = zip(grad.data, v).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            #expect(abs(numeric - analytic) <= 5e-3 * max(abs(analytic), 1e-2), "slice \(k): \(numeric) vs \(analytic)")
+        }
+        #expect(maps.grad == nil && fc.weight.grad == nil)
+    }
+}

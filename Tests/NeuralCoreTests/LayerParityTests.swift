@@ -5,13 +5,14 @@ import Testing
 /// Forward outputs and gradients of every layer against PyTorch 2.13 CPU
 /// (Fixtures/layers.json, made by scripts/fixtures/layer_fixtures.py, seed 20261126).
 ///
-/// Tolerances: relative error max|ours − torch| / max|torch| ≤ 1e-5 on forward outputs (the
-/// brief asks for 1e-4 or better), ≤ 1e-5 on gradients, except LSTM gradients (BPTT sums over
-/// steps) at 2e-5.
+/// Tolerances: relative error max|ours − torch| / max|torch| ≤ 2e-6 on every forward output
+/// and gradient (the brief asks for 1e-4 or better). Measured worst cases when this was
+/// written: 4.3e-7 (conv 7×7/2), 4.0e-7 (bidirectional LSTM), 2.1e-7 (BatchNorm eval); max
+/// pooling and concatenation are exact.
 @Suite("Layer parity with PyTorch")
 struct LayerParityTests {
-    static let forwardTolerance: Float = 1e-5
-    static let gradientTolerance: Float = 1e-5
+    static let forwardTolerance: Float = 2e-6
+    static let gradientTolerance: Float = 2e-6
 
     /// Runs `build` on the case's leaves, back-propagates the fixture's upstream gradient and
     /// compares the output and every `grad.<name>` with the fixture.
@@ -110,7 +111,7 @@ struct LayerParityTests {
         let c = LayerFixtures.load(name)
         let names = c.config["names"] as! [String]
         let lengths = (c.config["lengths"] as? [NSNumber])?.map(\.intValue)
-        check(name, leaves: ["x"] + names, gradTolerance: 2e-5) { c, t in
+        check(name, leaves: ["x"] + names, gradTolerance: 2e-6) { c, t in
             var g = TestGenerator(seed: 1)
             let lstm = LSTM(inputSize: t["x"]!.shape[2], hiddenSize: c.int("hidden"), numLayers: c.int("layers"),
                             bidirectional: c.bool("bidirectional"), using: &g)
@@ -133,7 +134,7 @@ struct LayerParityTests {
         y.backward(c.tensor("gy"))
         for (key, p) in lstm.namedParameters() {
             let err = relativeError(p.grad!.data, c.tensor("grad." + key).data)
-            #expect(err <= 2e-5, "\(key): \(err)")
+            #expect(err <= Self.gradientTolerance, "\(key): \(err)")
         }
     }
 
@@ -149,10 +150,11 @@ struct LayerParityTests {
         check("concat_channels", leaves: ["a", "b"]) { _, t in Tensor.concatenate([t["a"]!, t["b"]!], axis: 1) }
     }
 
-    @Test(arguments: ["bce_pos_weight_3", "bce_plain"])
+    @Test(arguments: ["bce_pos_weight_3", "bce_plain", "bce_weights_pos_weight_2"])
     func binaryCrossEntropy(_ name: String) {
         check(name, leaves: ["x"]) { c, t in
-            binaryCrossEntropyWithLogits(t["x"]!, targets: c.tensor("targets"), posWeight: c.float("pos_weight"))
+            binaryCrossEntropyWithLogits(t["x"]!, targets: c.tensor("targets"), posWeight: c.float("pos_weight"),
+                                         weights: c.tensors["weights"] == nil ? nil : c.tensor("weights"))
         }
     }
 

@@ -124,3 +124,22 @@ struct ModuleTests {
         #expect(bn.numBatchesTracked.item == 2)
     }
 }
+
+@Suite("Documentation example")
+struct DocumentationExampleTests {
+    /// The example at the top of Docs/neuralcore.md, verbatim.
+    @Test func readmeExampleRuns() {
+        var rng = SplitMix64(state: 42)
+        let conv = Conv2d(3, 8, kernelSize: 3, padding: 1, bias: false,
+                          initialization: .kaimingNormalFanOut, using: &rng)
+        let bn = BatchNorm2d(8)
+        let x = Tensor(shape: [2, 3, 16, 16], data: [Float](repeating: 0.5, count: 2 * 3 * 16 * 16))
+        let y = bn(conv(x)).relu()
+        let loss = binaryCrossEntropyWithLogits(globalAvgPool2d(y).mean(axes: [1]),
+                                                targets: Tensor(shape: [2], data: [1, 0]))
+        loss.backward()
+        let inference = withoutGradients { bn(conv(x)) }
+        #expect(y.shape == [2, 8, 16, 16] && inference.node == nil)
+        #expect(conv.weight.grad?.shape == [8, 3, 3, 3] && bn.weight.grad?.shape == [8])
+    }
+}

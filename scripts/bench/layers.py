@@ -57,4 +57,37 @@ bench("add_8x16x128", lambda: x4 + x4)
 lstm = nn.LSTM(512, 128, batch_first=True, bidirectional=True)
 seq = rand(2, 16, 512)
 bench("lstm_bi_2x16x512_h128", lambda: lstm(seq)[0])
+
+
+def block(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                         nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+widths = [16, 32, 64, 128]
+down = [block(3 if i == 0 else widths[i - 1], widths[i]) for i in range(3)]
+bottom = block(widths[2], widths[3])
+up = [block(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(3))]
+head = nn.Conv2d(widths[0], 1, 1)
+image = torch.rand(8, 3, 128, 128)
+mask = (torch.arange(8 * 128 * 128) // 97 % 2).float().reshape(8, 1, 128, 128)
+
+
+def unet_step():
+    x, skips = image, []
+    for b in down:
+        x = b(x)
+        skips.append(x)
+        x = F.max_pool2d(x, 2)
+    x = bottom(x)
+    for b in up:
+        x = b(torch.cat([F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False), skips.pop()], 1))
+    logits = head(x)
+    p = torch.sigmoid(logits).flatten(1)
+    m = mask.flatten(1)
+    dice = 1 - ((2 * (p * m).sum(1) + 1) / (p.sum(1) + m.sum(1) + 1)).mean()
+    return F.binary_cross_entropy_with_logits(logits, mask) + dice
+
+
+bench("unetlite_step_8x3x128", unet_step)
 print(json.dumps({"threads": a.threads, "ms": results}, sort_keys=True))

@@ -1,4 +1,3 @@
-import CCBLAS
 import Dispatch
 import Foundation
 
@@ -13,20 +12,20 @@ struct SharedPointer<Element>: @unchecked Sendable {
     @inlinable init(_ base: UnsafePointer<Element>) { self.base = UnsafeMutablePointer(mutating: base) }
 }
 
-/// Thread settings of NeuralCore: the worker count of its parallel loops and of OpenBLAS.
+/// Thread settings of NeuralCore: the worker count of its parallel loops and matrix products.
 public enum Threading {
     nonisolated(unsafe) private static var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// The number of threads NeuralCore's loops use (default: the active processor count).
     public static var threadCount: Int { workers }
 
-    /// Sets the thread count of NeuralCore's parallel loops and of OpenBLAS's sgemm.
+    /// Sets the thread count of NeuralCore's parallel loops, matrix products included (OpenBLAS
+    /// itself stays single-threaded; NeuralCore splits large products over its workers).
     ///
     /// - Parameter count: threads, at least 1. Call it once at start-up, not while tensors are computed.
     public static func setThreadCount(_ count: Int) {
         precondition(count >= 1, "thread count must be at least 1")
         workers = count
-        openblas_set_num_threads(Int32(count))
     }
 }
 

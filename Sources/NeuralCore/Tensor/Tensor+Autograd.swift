@@ -98,9 +98,14 @@ extension Tensor {
 ///   - retainGraph: keep the graph for further calls (default `true`, as Grad-CAM runs one
 ///     call per slice over the same forward graph).
 /// - Returns: one gradient per input, shaped like it (zeros where `output` does not depend on it).
+/// - Precondition: every input requires gradients (a leaf with `requiresGrad`, or a result of
+///   operations on one); otherwise no path could be recorded to it.
 public func gradients(of output: Tensor, withRespectTo inputs: [Tensor], seed: Tensor? = nil,
                       retainGraph: Bool = true) -> [Tensor] {
     if seed == nil { precondition(output.count == 1, "gradients(of:) without a seed needs a scalar, shape is \(output.shape)") }
+    for input in inputs {
+        precondition(input.requiresGrad, "gradients(of:withRespectTo:): an input of shape \(input.shape) does not require gradients; detach it and set requiresGrad = true before the forward pass")
+    }
     let start = seed ?? Tensor(zeros: output.shape, value: 1)
     let targets = Set(inputs.map { ObjectIdentifier($0) })
     let result = Autograd.run(root: output, seed: start, targets: targets, retainGraph: retainGraph)

@@ -22,9 +22,24 @@ public final class Tensor: CustomStringConvertible {
     ///
     /// Optimizers and loaders may replace or mutate it in place (keeping the count); doing so on
     /// a tensor a recorded graph still uses makes that graph's gradients stale.
+    ///
+    /// Element writes (`t.data[i] = v`, `t.withUnsafeMutableBufferPointer`) happen in place: the
+    /// `_modify` accessor yields the storage itself (a `didSet` observer would copy the whole
+    /// array on every write).
     public var data: [Float] {
-        didSet { precondition(data.count == count, "Tensor.data must keep \(count) elements, got \(data.count)") }
+        get { storage }
+        set {
+            precondition(newValue.count == count, "Tensor.data must keep \(count) elements, got \(newValue.count)")
+            storage = newValue
+        }
+        _modify {
+            yield &storage
+            precondition(storage.count == count, "Tensor.data must keep \(count) elements, got \(storage.count)")
+        }
     }
+
+    @usableFromInline
+    var storage: [Float]
     /// Whether gradients flow to this tensor. Leaves set it; results inherit it from their inputs.
     public var requiresGrad: Bool
     /// The accumulated gradient d(root)/d(self) after ``backward(_:retainGraph:)``, for leaves and
@@ -52,7 +67,7 @@ public final class Tensor: CustomStringConvertible {
         precondition(data.count == n, "shape \(shape) needs \(n) elements, got \(data.count)")
         self.shape = shape
         self.count = n
-        self.data = data
+        self.storage = data
         self.requiresGrad = requiresGrad
     }
 
