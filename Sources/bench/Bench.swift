@@ -9,6 +9,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of ichct (use a release build).",
-        subcommands: [BenchPhantom.self, BenchNIfTI.self]
+        subcommands: [BenchNIfTI.self, BenchPreprocess.self, BenchPhantom.self]
     )
 }

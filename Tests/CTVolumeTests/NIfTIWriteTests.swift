@@ -79,6 +79,7 @@ import CTVolume
         Self.expectSameGeometry(header.geometry, source.geometry)
         let back = try NIfTI.readMask(at: url, matching: scan.geometry, shape: scan.shape)
         #expect(back.voxels == mask.voxels)
+        #expect(try NIfTI.readMask(at: url, matching: scan).voxels == mask.voxels)
     }
 
     @Test func existingFileIsRefusedUnlessOverwrite() throws {
@@ -143,6 +144,15 @@ import CTVolume
     @Test func doublePathRoundsOnce() {
         // int32 / float64 raw values are scaled in Double: 16777217 is not a Float.
         #expect(NIfTIScaling.linear(slope: 1, intercept: 0.5).apply(Double(16_777_217)) == Float(16_777_217.5))
+    }
+
+    @Test func axisCodesMatchNibabelOnRandomAffines() {
+        let cases = NIfTIFixture.expected["orientations"] as! [[String: Any]]
+        #expect(cases.count == 48)
+        for c in cases {
+            let affine = Affine(rowMajor: NIfTIFixture.numbers(c["affine"]))
+            #expect(affine.axisCodes == c["codes"] as! String, "\(affine.m)")
+        }
     }
 
     @Test(arguments: [

@@ -16,6 +16,7 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
     /// The `slices.csv` the table labels came from (named in errors).
     public var tableURL: URL?
 
+    /// The case name (unique within a dataset).
     public var id: String { name }
 
     /// - Parameters: see the properties.

@@ -60,6 +60,13 @@ public enum NIfTI {
         return try readMask(at: url)
     }
 
+    /// Reads a label volume that must lie on `reference`'s grid (its shape, affine and spacing).
+    ///
+    /// - Throws: as ``readMask(at:)``, and `.gridMismatch` naming the label file.
+    public static func readMask<Voxel>(at url: URL, matching reference: Volume<Voxel>, tolerance: Double = 1e-3) throws -> MaskVolume {
+        try readMask(at: url, matching: reference.geometry, shape: reference.shape, tolerance: tolerance)
+    }
+
     /// Throws `.gridMismatch` (naming `header.path`) unless the header's grid is `shape` and its
     /// effective affine and spacing match `geometry`'s within `tolerance`.
     public static func checkSameGrid(_ header: NIfTIHeader, shape: GridShape, geometry: Geometry,
@@ -150,6 +157,7 @@ public enum NIfTI {
         let count = header.shape.count
         let chunk = max(1, min(count, (1 << 18) / MemoryLayout<Raw>.stride))
         let scaling = header.scaling
+        let mayBeNonFinite = Raw.mayBeNonFinite(after: scaling)
         var scratch = [Raw](repeating: .zero, count: chunk)
         var nonFinite = 0
         let voxels = try [Float](unsafeUninitializedCapacity: count) { out, initialized in
@@ -166,9 +174,10 @@ public enum NIfTI {
                     let dst = UnsafeMutableBufferPointer(rebasing: out[done..<(done + n)])
                     if swap { for i in 0..<n { raw[i] = raw[i].byteSwappedValue } }
                     Raw.convert(UnsafeBufferPointer(rebasing: raw[0..<n]), into: dst, scaling: scaling)
-                    if Raw.mayBeNonFinite || scaling != .raw {
+                    if mayBeNonFinite {
+                        // Branch-free so that it vectorises: exponent bits all set = NaN or inf.
                         var bad = 0
-                        for v in dst where !v.isFinite { bad += 1 }
+                        for v in dst { bad &+= (v.bitPattern & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0 }
                         nonFinite += bad
                     }
                 }
@@ -218,15 +227,24 @@ public enum NIfTI {
 protocol NIfTIRawVoxel {
     static var zero: Self { get }
     var byteSwappedValue: Self { get }
-    /// Floating-point raw types can hold NaN / inf themselves.
-    static var mayBeNonFinite: Bool { get }
+    /// Whether converted values can be NaN or infinite: always for float raw types, and for
+    /// integers only when the scaling could overflow Float at the ends of the type's range.
+    static func mayBeNonFinite(after scaling: NIfTIScaling) -> Bool
     static func convert(_ raw: UnsafeBufferPointer<Self>, into out: UnsafeMutableBufferPointer<Float>, scaling: NIfTIScaling)
+}
+
+/// Whether `raw * slope + intercept` can leave Float's finite range for some raw value of `T`
+/// (the extremes bound it; a 10% margin covers rounding).
+func integerScalingMayOverflow<T: FixedWidthInteger>(_: T.Type, _ scaling: NIfTIScaling) -> Bool {
+    let s = Double(scaling.slope), b = Double(scaling.intercept)
+    let largest = max(abs(Double(T.min) * s + b), abs(Double(T.max) * s + b))
+    return !(largest < 0.9 * Double(Float.greatestFiniteMagnitude))
 }
 
 /// 8- and 16-bit integers: exact in Float, scaled in Float.
 protocol FloatExactInteger: NIfTIRawVoxel, FixedWidthInteger {}
 extension FloatExactInteger {
-    static var mayBeNonFinite: Bool { false }
+    static func mayBeNonFinite(after scaling: NIfTIScaling) -> Bool { integerScalingMayOverflow(Self.self, scaling) }
     var byteSwappedValue: Self { byteSwapped }
     @inline(__always)
     static func convert(_ raw: UnsafeBufferPointer<Self>, into out: UnsafeMutableBufferPointer<Float>, scaling: NIfTIScaling) {
@@ -246,7 +264,7 @@ extension UInt16: FloatExactInteger {}
 /// 32-bit integers: scaled in Double (numpy promotes int32 x float32 to float64).
 protocol DoubleScaledInteger: NIfTIRawVoxel, FixedWidthInteger {}
 extension DoubleScaledInteger {
-    static var mayBeNonFinite: Bool { false }
+    static func mayBeNonFinite(after scaling: NIfTIScaling) -> Bool { integerScalingMayOverflow(Self.self, scaling) }
     var byteSwappedValue: Self { byteSwapped }
     static func convert(_ raw: UnsafeBufferPointer<Self>, into out: UnsafeMutableBufferPointer<Float>, scaling: NIfTIScaling) {
         switch scaling {
@@ -262,7 +280,7 @@ extension Int32: DoubleScaledInteger {}
 extension UInt32: DoubleScaledInteger {}
 
 extension Float: NIfTIRawVoxel {
-    static var mayBeNonFinite: Bool { true }
+    static func mayBeNonFinite(after scaling: NIfTIScaling) -> Bool { true }
     var byteSwappedValue: Float { Float(bitPattern: bitPattern.byteSwapped) }
     static func convert(_ raw: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>, scaling: NIfTIScaling) {
         for i in 0..<raw.count { out[i] = scaling.apply(raw[i]) }
@@ -270,7 +288,7 @@ extension Float: NIfTIRawVoxel {
 }
 
 extension Double: NIfTIRawVoxel {
-    static var mayBeNonFinite: Bool { true }
+    static func mayBeNonFinite(after scaling: NIfTIScaling) -> Bool { true }
     var byteSwappedValue: Double { Double(bitPattern: bitPattern.byteSwapped) }
     static func convert(_ raw: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Float>, scaling: NIfTIScaling) {
         for i in 0..<raw.count { out[i] = scaling.apply(raw[i]) }

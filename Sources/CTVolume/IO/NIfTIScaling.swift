@@ -67,6 +67,7 @@ public enum NIfTIScaling: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// "none (raw values)" or "raw * slope + intercept".
     public var description: String {
         switch self {
         case .raw: return "none (raw values)"

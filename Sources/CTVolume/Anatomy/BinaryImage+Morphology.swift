@@ -1,0 +1,180 @@
+/// Binary 2-D image operations for the intracranial mask: exact Euclidean distance
+/// transforms (so disks of any radius in millimetres cost the same), hole filling and
+/// connected components. Images are row-major `height x width` arrays of `Bool`.
+struct BinaryImage: Sendable {
+    let width: Int
+    let height: Int
+    var pixels: [Bool]
+
+    init(width: Int, height: Int, pixels: [Bool]) {
+        precondition(pixels.count == width * height)
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    init(width: Int, height: Int, repeating value: Bool = false) {
+        self.init(width: width, height: height, pixels: Array(repeating: value, count: width * height))
+    }
+
+    var count: Int { pixels.reduce(0) { $0 + ($1 ? 1 : 0) } }
+
+    static func & (a: BinaryImage, b: BinaryImage) -> BinaryImage {
+        BinaryImage(width: a.width, height: a.height, pixels: zip(a.pixels, b.pixels).map { $0 && $1 })
+    }
+
+    static prefix func ! (a: BinaryImage) -> BinaryImage {
+        BinaryImage(width: a.width, height: a.height, pixels: a.pixels.map { !$0 })
+    }
+
+    // MARK: distance transform
+
+    /// Squared Euclidean distance (in units of `spacing`) from every pixel to the nearest
+    /// `true` pixel; `.infinity`-like (1e30) when there is none.
+    ///
+    /// Felzenszwalb & Huttenlocher, "Distance Transforms of Sampled Functions" (2012):
+    /// a 1-D lower envelope of parabolas along rows, then along columns; O(width * height).
+    func squaredDistance(spacingX: Double = 1, spacingY: Double = 1) -> [Double] {
+        let big = 1e30
+        var d = pixels.map { $0 ? 0.0 : big }
+        let n = max(width, height)
+        var f = [Double](repeating: 0, count: n), out = [Double](repeating: 0, count: n)
+        var v = [Int](repeating: 0, count: n), z = [Double](repeating: 0, count: n + 1)
+        // Rows (along x).
+        for r in 0..<height {
+            for i in 0..<width { f[i] = d[r * width + i] }
+            Self.envelope(&f, count: width, spacing: spacingX, out: &out, v: &v, z: &z)
+            for i in 0..<width { d[r * width + i] = out[i] }
+        }
+        // Columns (along y).
+        for c in 0..<width {
+            for j in 0..<height { f[j] = d[j * width + c] }
+            Self.envelope(&f, count: height, spacing: spacingY, out: &out, v: &v, z: &z)
+            for j in 0..<height { d[j * width + c] = out[j] }
+        }
+        return d
+    }
+
+    /// out[p] = min_q ((p - q)^2 s^2 + f[q]) for p in 0..<count.
+    private static func envelope(_ f: inout [Double], count n: Int, spacing s: Double,
+                                 out: inout [Double], v: inout [Int], z: inout [Double]) {
+        let big = 1e30
+        // Pixels with no finite value do not take part in the envelope.
+        var k = -1
+        func intersection(_ q: Int, _ p: Int) -> Double {
+            let xq = Double(q) * s, xp = Double(p) * s
+            return ((f[q] + xq * xq) - (f[p] + xp * xp)) / (2 * (xq - xp))
+        }
+        for q in 0..<n where f[q] < big {
+            if k < 0 {
+                k = 0; v[0] = q; z[0] = -.infinity; z[1] = .infinity
+                continue
+            }
+            var x = intersection(q, v[k])
+            while x <= z[k] {  // z[0] = -inf stops this at k = 0
+                k -= 1
+                x = intersection(q, v[k])
+            }
+            k += 1; v[k] = q; z[k] = x; z[k + 1] = .infinity
+        }
+        if k < 0 {
+            for p in 0..<n { out[p] = big }
+            return
+        }
+        var j = 0
+        for p in 0..<n {
+            let x = Double(p) * s
+            while z[j + 1] < x { j += 1 }
+            let dx = x - Double(v[j]) * s
+            out[p] = dx * dx + f[v[j]]
+        }
+    }
+
+    // MARK: morphology with disks
+
+    /// Pixels within `radius` (same units as the spacing) of a `true` pixel.
+    func dilated(radius: Double, spacingX: Double = 1, spacingY: Double = 1) -> BinaryImage {
+        let d = squaredDistance(spacingX: spacingX, spacingY: spacingY)
+        let r2 = radius * radius + 1e-9
+        return BinaryImage(width: width, height: height, pixels: d.map { $0 <= r2 })
+    }
+
+    /// Pixels whose whole disk of `radius` lies in the image's `true` set (outside the
+    /// image counts as `false`).
+    func eroded(radius: Double, spacingX: Double = 1, spacingY: Double = 1) -> BinaryImage {
+        // Pad by one pixel of background so that the border acts as background.
+        let pw = width + 2, ph = height + 2
+        var padded = [Bool](repeating: true, count: pw * ph)
+        for j in 0..<height { for i in 0..<width { padded[(j + 1) * pw + i + 1] = !pixels[j * width + i] } }
+        let d = BinaryImage(width: pw, height: ph, pixels: padded).squaredDistance(spacingX: spacingX, spacingY: spacingY)
+        let r2 = radius * radius + 1e-9
+        var out = [Bool](repeating: false, count: width * height)
+        for j in 0..<height { for i in 0..<width { out[j * width + i] = d[(j + 1) * pw + i + 1] > r2 } }
+        return BinaryImage(width: width, height: height, pixels: out)
+    }
+
+    /// Morphological closing (dilation then erosion) with a disk of `radius`: bridges gaps
+    /// narrower than about `2 * radius`.
+    func closed(radius: Double, spacingX: Double = 1, spacingY: Double = 1) -> BinaryImage {
+        dilated(radius: radius, spacingX: spacingX, spacingY: spacingY)
+            .eroded(radius: radius, spacingX: spacingX, spacingY: spacingY)
+    }
+
+    // MARK: holes and components
+
+    /// The set plus every `false` region not 4-connected to the image border.
+    func holesFilled() -> BinaryImage {
+        var outside = [Bool](repeating: false, count: pixels.count)
+        var stack = [Int]()
+        func push(_ p: Int) {
+            if !pixels[p] && !outside[p] { outside[p] = true; stack.append(p) }
+        }
+        for i in 0..<width { push(i); push((height - 1) * width + i) }
+        for j in 0..<height { push(j * width); push(j * width + width - 1) }
+        while let p = stack.popLast() {
+            let i = p % width, j = p / width
+            if i > 0 { push(p - 1) }
+            if i < width - 1 { push(p + 1) }
+            if j > 0 { push(p - width) }
+            if j < height - 1 { push(p + width) }
+        }
+        return BinaryImage(width: width, height: height, pixels: outside.map { !$0 })
+    }
+
+    /// 8-connected components: a label per pixel (0 = background, 1... = component) and the
+    /// size of each component (`sizes[label - 1]`).
+    func components() -> (labels: [Int32], sizes: [Int]) {
+        var labels = [Int32](repeating: 0, count: pixels.count)
+        var sizes = [Int]()
+        var stack = [Int]()
+        for start in 0..<pixels.count where pixels[start] && labels[start] == 0 {
+            let label = Int32(sizes.count + 1)
+            var size = 0
+            labels[start] = label
+            stack.append(start)
+            while let p = stack.popLast() {
+                size += 1
+                let i = p % width, j = p / width
+                for dj in -1...1 {
+                    let jj = j + dj
+                    if jj < 0 || jj >= height { continue }
+                    for di in -1...1 {
+                        let ii = i + di
+                        if ii < 0 || ii >= width { continue }
+                        let q = jj * width + ii
+                        if pixels[q] && labels[q] == 0 { labels[q] = label; stack.append(q) }
+                    }
+                }
+            }
+            sizes.append(size)
+        }
+        return (labels, sizes)
+    }
+
+    /// Only the components of at least `minimumSize` pixels.
+    func removingComponents(smallerThan minimumSize: Int) -> BinaryImage {
+        let (labels, sizes) = components()
+        return BinaryImage(width: width, height: height,
+                           pixels: labels.map { $0 > 0 && sizes[Int($0) - 1] >= minimumSize })
+    }
+}

@@ -1,0 +1,117 @@
+/// Pictures of axial slices: a slice in a window as grey, with a mask drawn over it
+/// (outline or translucent fill) and a heat map (a CAM, a probability map) through a
+/// colormap; and montages of many slices.
+///
+///     var renderer = SliceRenderer(window: .subdural)
+///     let picture = try renderer.render(scan, slice: 12, mask: truth, heatmap: cam)
+///     try PNG.write(picture, to: URL(fileURLWithPath: "slice12.png"))
+///
+/// Orientation follows voxel indices, not the affine: column `x` is index `i`, and with
+/// ``flipVertically`` (the default) the top row shows the largest `j`, so that a scan stored
+/// with `j` running posterior to anterior (RAS or LAS) shows anterior up, as a viewer does.
+public struct SliceRenderer: Sendable {
+    /// Grey-level window. Default ``Window/brain``.
+    public var window: Window
+    /// How a mask is drawn. Default a red outline.
+    public var maskStyle: MaskStyle
+    /// Heat-map values mapped to the colormap's ends. Default 0...1.
+    public var heatmapRange: ClosedRange<Float>
+    /// Heat-map colours. Default ``Colormap/inferno``.
+    public var colormap: Colormap
+    /// Heat-map opacity at the top of the range. Default 0.7.
+    public var heatmapMaxOpacity: Float
+    /// Normalised heat-map level at and below which nothing is drawn. Default 0.1.
+    public var heatmapThreshold: Float
+    /// Show the largest `j` at the top. Default true.
+    public var flipVertically: Bool
+
+    /// A renderer; every parameter is the property of the same name, with its default.
+    public init(window: Window = .brain, maskStyle: MaskStyle = .outline(.red), heatmapRange: ClosedRange<Float> = 0...1,
+                colormap: Colormap = .inferno, heatmapMaxOpacity: Float = 0.7, heatmapThreshold: Float = 0.1,
+                flipVertically: Bool = true) {
+        self.window = window
+        self.maskStyle = maskStyle
+        self.heatmapRange = heatmapRange
+        self.colormap = colormap
+        self.heatmapMaxOpacity = heatmapMaxOpacity
+        self.heatmapThreshold = heatmapThreshold
+        self.flipVertically = flipVertically
+    }
+
+    /// A mask to draw and how.
+    public struct MaskOverlay: Sendable {
+        /// Drawn where a voxel > 0; must share the scan's grid.
+        public var mask: MaskVolume
+        /// Outline or fill, and the colour.
+        public var style: MaskStyle
+        /// `mask` drawn in `style`.
+        public init(_ mask: MaskVolume, style: MaskStyle) {
+            self.mask = mask
+            self.style = style
+        }
+    }
+
+    /// Axial slice `k` of `scan` as an `x`-wide, `y`-high picture.
+    ///
+    /// - Parameters:
+    ///   - mask: drawn in ``maskStyle`` where a voxel > 0; must share the scan's grid.
+    ///   - heatmap: drawn under the mask (see ``RGBAImage/overlay(heatmap:range:colormap:maxOpacity:threshold:)``);
+    ///     must share the scan's grid.
+    /// - Throws: ``CTVolumeError/gridMismatch(path:reason:)`` for a mask or heat map on
+    ///   another grid, ``CTVolumeError/invalidParameter(name:reason:)`` for a slice out of range.
+    public func render(_ scan: ScanVolume, slice k: Int, mask: MaskVolume? = nil, heatmap: ScanVolume? = nil) throws -> RGBAImage {
+        try render(scan, slice: k, masks: overlays(mask), heatmap: heatmap)
+    }
+
+    /// Axial slice `k` with several masks, drawn in order over the heat map, each in its own style.
+    public func render(_ scan: ScanVolume, slice k: Int, masks: [MaskOverlay], heatmap: ScanVolume? = nil) throws -> RGBAImage {
+        try check(scan, masks: masks, heatmap: heatmap)
+        guard k >= 0 && k < scan.shape.z else {
+            throw CTVolumeError.invalidParameter(name: "slice", reason: "\(k) is outside 0..<\(scan.shape.z)")
+        }
+        return draw(scan, k, masks, heatmap)
+    }
+
+    private func overlays(_ mask: MaskVolume?) -> [MaskOverlay] {
+        mask.map { [MaskOverlay($0, style: maskStyle)] } ?? []
+    }
+
+    /// Several slices (default all, in order) tiled into one picture; see
+    /// ``RGBAImage/montage(_:columns:spacing:background:)`` for `columns` and `spacing`.
+    public func montage(_ scan: ScanVolume, slices: [Int]? = nil, mask: MaskVolume? = nil, heatmap: ScanVolume? = nil,
+                        columns: Int? = nil, spacing: Int = 2) throws -> RGBAImage {
+        try montage(scan, slices: slices, masks: overlays(mask), heatmap: heatmap, columns: columns, spacing: spacing)
+    }
+
+    /// A montage with several masks, each in its own style.
+    public func montage(_ scan: ScanVolume, slices: [Int]? = nil, masks: [MaskOverlay], heatmap: ScanVolume? = nil,
+                        columns: Int? = nil, spacing: Int = 2) throws -> RGBAImage {
+        try check(scan, masks: masks, heatmap: heatmap)
+        let ks = slices ?? Array(0..<scan.shape.z)
+        guard !ks.isEmpty else { throw CTVolumeError.invalidParameter(name: "slices", reason: "no slice to draw") }
+        if let bad = ks.first(where: { $0 < 0 || $0 >= scan.shape.z }) {
+            throw CTVolumeError.invalidParameter(name: "slice", reason: "\(bad) is outside 0..<\(scan.shape.z)")
+        }
+        return RGBAImage.montage(ks.map { draw(scan, $0, masks, heatmap) }, columns: columns, spacing: spacing)
+    }
+
+    private func check(_ scan: ScanVolume, masks: [MaskOverlay], heatmap: ScanVolume?) throws {
+        for m in masks.map(\.mask) where m.shape != scan.shape {
+            throw CTVolumeError.gridMismatch(path: "mask", reason: "mask grid \(m.shape) differs from the scan's \(scan.shape)")
+        }
+        if let h = heatmap, h.shape != scan.shape {
+            throw CTVolumeError.gridMismatch(path: "heatmap", reason: "heat-map grid \(h.shape) differs from the scan's \(scan.shape)")
+        }
+    }
+
+    private func draw(_ scan: ScanVolume, _ k: Int, _ masks: [MaskOverlay], _ heatmap: ScanVolume?) -> RGBAImage {
+        let (w, h) = (scan.shape.x, scan.shape.y)
+        var image = RGBAImage(grey: window.apply(scan.slice(k)), width: w, height: h)
+        if let heatmap {
+            image.overlay(heatmap: heatmap.slice(k), range: heatmapRange, colormap: colormap,
+                          maxOpacity: heatmapMaxOpacity, threshold: heatmapThreshold)
+        }
+        for m in masks { image.draw(mask: m.mask.slice(k).map { $0 > 0 }, style: m.style) }
+        return flipVertically ? image.flippedVertically() : image
+    }
+}
