@@ -107,6 +107,7 @@ struct PhantomRenderer: Sendable {
         var huSum = [Double](repeating: 0, count: n)
         var bloodCount = [UInt8](repeating: 0, count: n)
         var icCount = [UInt8](repeating: 0, count: n)
+        var boneCount = [UInt8](repeating: 0, count: n)
         var lesionAt = [UInt8](repeating: 0, count: n)
         var centralDepth = [Double](repeating: 0, count: n)
         var cls = [Tissue](repeating: .air, count: n)
@@ -123,7 +124,7 @@ struct PhantomRenderer: Sendable {
             let central = s == subSlices / 2
             for p in 0..<n {
                 huSum[p] += hu[p]
-                if cls[p].isIntracranial { icCount[p] &+= 1 }
+                if cls[p].isIntracranial { icCount[p] &+= 1 } else if cls[p] == .bone { boneCount[p] &+= 1 }
                 if central { centralDepth[p] = depth[p] }
             }
         }
@@ -159,7 +160,9 @@ struct PhantomRenderer: Sendable {
         for p in 0..<n {
             let v = max(-1024, min(3071, img[p].rounded()))
             outHU.pointer[base + p] = Float(v)
-            let isBlood = 2 * Int(bloodCount[p]) > half
+            // Blood in more than half of the slice thickness and no bone in it: a voxel that
+            // bone brightens to hundreds of HU is not drawn as hemorrhage by an annotator.
+            let isBlood = 2 * Int(bloodCount[p]) > half && boneCount[p] == 0
             outLabel.pointer[base + p] = isBlood ? 1 : 0
             outIC.pointer[base + p] = 2 * Int(icCount[p]) > half ? 1 : 0
             if isBlood && lesionAt[p] > 0 { lesionVoxels[Int(lesionAt[p]) - 1] += 1 }
