@@ -184,12 +184,13 @@ struct PhantomRenderer: Sendable {
         let gap = h.surfaceGap, gm = h.greyThickness
         let fissure = h.fissureHalf, falx = h.falxHalf
         let sectionZ = z
+        let invStep = 1 / PhantomRenderer.profileStep
         for p in 0..<(nx * ny) {
             let r = pr[p]
             if r == .infinity { cls[p] = .air; hu[p] = -1000; depth[p] = -100; continue }
             // The anatomy's height at this pixel (the head may be tilted out of the axial plane).
             let z = sectionZ + zShift[p]
-            let prof = profiles[max(0, min(profiles.count - 1, Int(((z - profileZ0) / PhantomRenderer.profileStep).rounded())))]
+            let prof = profiles[min(profiles.count - 1, Int(max(0, (z - profileZ0) * invStep) + 0.5))]
             let sIn = prof.0, sOut = prof.1, sScalp = prof.2
             let rb = rBase[p]
             let rScalp = (rb + h.skullThickness + h.scalpThickness) * sScalp
@@ -271,7 +272,9 @@ struct PhantomRenderer: Sendable {
             let sigmoid = z < h.transverseZ - 3 && z > -5
             let straight = z > h.transverseZ && z < h.transverseZ + 28
             if v > 0 && (nearTransverse || sigmoid || straight) {
-                let phiPost = atan2(u, v)  // 0 at the posterior midline, +-pi/2 laterally
+                // 0 at the posterior midline, +-pi/2 laterally: atan2(u, v) = pi/2 - atan2(v, u).
+                var phiPost = Double.pi / 2 - pphi[p]
+                if phiPost > .pi { phiPost -= 2 * .pi }
                 let side = phiPost >= 0 ? h.transverseScale.0 : h.transverseScale.1
                 if nearTransverse && abs(phiPost) < 1.35 {
                     // Transverse sinuses and the confluence along the posterior inner table,
