@@ -41,6 +41,9 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Show progress on stderr even when it is not a terminal.")
     var progress = false
 
+    @Flag(help: "Summarise only the cases whose truth is non-empty (MONAI's ignore_empty): the mean Dice over positive cases.")
+    var ignoreEmpty = false
+
     func validate() throws {
         guard tolerance.isFinite && tolerance >= 0 else {
             throw ValidationError("--tolerance must be a finite number of mm >= 0, not \(tolerance)")
@@ -59,7 +62,7 @@ struct Evaluate: ParsableCommand {
             cases.append(.init(name: pair.name,
                                scores: SegmentationScores(prediction: predictionMask, truth: truthMask, tolerance: tolerance)))
         }
-        let report = SegmentationReport(cases: cases, tolerance: tolerance)
+        let report = SegmentationReport(cases: cases, tolerance: tolerance, ignoreEmpty: ignoreEmpty)
         if let csvURL {
             try Data(report.csv().utf8).write(to: csvURL, options: .atomic)
         }

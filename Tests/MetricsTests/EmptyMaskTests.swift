@@ -80,6 +80,23 @@ import Testing
         #expect(report.table().contains("excluded"))
     }
 
+    @Test func ignoreEmptySummarisesOnlyCasesWithATruth() {
+        // a: prediction empty, truth a blob (Dice 0); b: a false positive on an empty truth
+        // (Dice 0); c: perfect (Dice 1). Over every case the mean Dice is 1/3; over the cases
+        // whose truth is non-empty (MONAI's ignore_empty) it is 1/2; all cases stay listed.
+        let cases: [SegmentationReport.Case] = [
+            .init(name: "a", scores: SegmentationScores(prediction: Self.empty, truth: Self.blob)),
+            .init(name: "b", scores: SegmentationScores(prediction: Self.blob, truth: Self.empty)),
+            .init(name: "c", scores: SegmentationScores(prediction: Self.blob, truth: Self.blob)),
+        ]
+        let all = SegmentationReport(cases: cases, tolerance: 1)
+        #expect(all.summarizedCases == 3 && abs(all.summary["dice"]!.mean - 1.0 / 3) < 1e-12)
+        let positive = SegmentationReport(cases: cases, tolerance: 1, ignoreEmpty: true)
+        #expect(positive.cases.count == 3 && positive.summarizedCases == 2)
+        #expect(positive.summary["dice"]!.mean == 0.5 && positive.summary["dice"]!.count == 2)
+        #expect(positive.table().contains("2 of 3 cases"))
+    }
+
     @Test func sliceClassificationWithOneClass() {
         let s = SliceClassificationScores(scores: [0.2, 0.9], labels: [false, false])
         #expect(s.auc.isNaN && s.sensitivity.isNaN && s.youdenThreshold.isNaN && s.specificity == 0.5)

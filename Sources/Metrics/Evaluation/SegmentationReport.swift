@@ -19,15 +19,33 @@ public struct SegmentationReport: Sendable, Codable {
     public var cases: [Case]
     /// The NSD tolerance (mm) used.
     public var tolerance: Double
-    /// Mean, sd, median and excluded count of every metric over the cases.
+    /// Whether cases with an empty truth were left out of ``summary`` (MONAI's `ignore_empty`).
+    public var ignoreEmpty: Bool
+    /// How many cases the summary covers (all cases, or those with a non-empty truth).
+    public var summarizedCases: Int
+    /// Mean, sd, median and excluded count of every metric over the summarised cases.
     public var summary: [String: MetricSummary]
 
     /// The report of `cases`.
-    public init(cases: [Case], tolerance: Double) {
+    ///
+    /// - Parameters:
+    ///   - cases: every case, listed in the report whatever `ignoreEmpty` says.
+    ///   - tolerance: the NSD tolerance (mm) the scores used.
+    ///   - ignoreEmpty: leave cases whose truth is empty out of the summary, as MONAI's
+    ///     `ignore_empty=True` does (default false: every case counts; an empty truth then gives
+    ///     Dice 0 against a non-empty prediction and NaN, excluded, against an empty one).
+    ///     The usual "mean Dice over positive cases" is `ignoreEmpty: true`.
+    public init(cases: [Case], tolerance: Double, ignoreEmpty: Bool = false) {
         self.cases = cases
         self.tolerance = tolerance
+        self.ignoreEmpty = ignoreEmpty
         var accumulator = MetricAccumulator()
-        for c in cases { accumulator.append(c.scores) }
+        var n = 0
+        for c in cases where !ignoreEmpty || c.scores.counts.actualPositives > 0 {
+            accumulator.append(c.scores)
+            n += 1
+        }
+        summarizedCases = n
         summary = accumulator.aggregate()
     }
 
@@ -67,6 +85,9 @@ public struct SegmentationReport: Sendable, Codable {
         for (label, value) in rows {
             out += pad(label, nameWidth, left: true)
                 + metrics.map { pad(summary[$0].map(value) ?? "", width) }.joined() + "\n"
+        }
+        if ignoreEmpty {
+            out += "(summary over the \(summarizedCases) of \(cases.count) cases whose truth is non-empty)\n"
         }
         return out
     }

@@ -1,0 +1,78 @@
+import ArgumentParser
+import CTVolume
+import Foundation
+import WeakSupervision
+
+/// `ichctl baseline`: the intensity threshold baseline of method.md section 10 (HU window
+/// inside the intracranial mask) on every scan of a dataset, one uint8 mask per case, so that
+/// `ichctl evaluate` can score it like any other method. Each step is a library call:
+/// ``Dataset``, ``IntracranialMask/compute(_:parameters:)``,
+/// ``IntensityThresholdBaseline/segment(_:)``, ``NIfTI/write(_:to:overwrite:descrip:)``.
+struct Baseline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the intensity threshold baseline's masks for a dataset.",
+        discussion: """
+            For each DATA/data/NAME.nii(.gz), computes the intracranial mask and keeps the voxels \
+            whose HU lies in [--lower, --upper] (default 50..90) inside it; writes OUT/NAME.nii.gz \
+            on the scan's grid. Score them with `ichctl evaluate --pred OUT --truth DATA/label`.
+            """)
+
+    @Option(name: .long, help: "A dataset folder in the INSTANCE layout (data/, optional label/).")
+    var data: String
+
+    @Option(name: .long, help: "The folder to write the masks into (created if missing).")
+    var out: String
+
+    @Option(name: .long, help: "Lowest HU kept (default 50).")
+    var lower: Float = 50
+
+    @Option(name: .long, help: "Highest HU kept (default 90).")
+    var upper: Float = 90
+
+    @Option(name: .long, help: "Drop in-plane components smaller than this many voxels (default 0: keep all).")
+    var minimumComponentSize: Int = 0
+
+    @Flag(name: .long, help: "Replace masks that exist.")
+    var force = false
+
+    @Flag(name: .long, help: "Show progress on stderr even when it is not a terminal.")
+    var progress = false
+
+    @Flag(name: .long, help: "Print what was written as JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+        guard lower <= upper else { throw ValidationError("--lower (\(lower)) must not exceed --upper (\(upper))") }
+        guard minimumComponentSize >= 0 else { throw ValidationError("--minimum-component-size must be 0 or more") }
+    }
+
+    struct Written: Encodable {
+        let name: String, mask: String, voxels: Int
+    }
+
+    func run() throws {
+        let dataset = try Dataset(root: URL(fileURLWithPath: data))
+        let method = try IntensityThresholdBaseline(lower: lower, upper: upper, minimumComponentSize: minimumComponentSize)
+        let outDir = URL(fileURLWithPath: out)
+        let targets = dataset.cases.map { outDir.appendingPathComponent("\($0.name).nii.gz") }
+        // Refuse before writing anything, so a refused run leaves no partial set behind.
+        for url in targets { try CLI.checkOutput(url, force: force) }
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        let reporter = ProgressReporter(forced: progress)
+        var written: [Written] = []
+        for (index, item) in dataset.cases.enumerated() {
+            let scan = try item.loadScan()
+            let intracranial = try IntracranialMask.compute(scan)
+            let mask = try method.segment(SegmentationCase(name: item.name, scan: scan, intracranial: intracranial))
+            try NIfTI.write(mask, to: targets[index], overwrite: force, descrip: "ichct threshold baseline")
+            let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
+            written.append(Written(name: item.name, mask: targets[index].path, voxels: voxels))
+            reporter.report("baseline \(index + 1)/\(dataset.cases.count) \(item.name): \(voxels) voxel(s)")
+        }
+        if json {
+            try CLI.printJSON(written)
+        } else {
+            for w in written { print("\(w.name)\t\(w.voxels)\t\(w.mask)") }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import CTVolume
+import Foundation
+import Testing
+
+/// `ichctl synth` → `ichctl baseline` → `ichctl evaluate --ignore-empty`: the threshold
+/// baseline scored by the project's own evaluator, as issue 5 reports it.
+@Suite struct BaselineCommandTests {
+    @Test func baselineMasksAreScoredAndNotReplacedWithoutForce() throws {
+        let dir = try ICHCTLRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("set"), masks = dir.appendingPathComponent("baseline")
+        let s = try ICHCTLRunner.run(["synth", "--out", data.path, "--cases", "2", "--seed", "7", "--size", "64",
+                                      "--slices", "6", "--positive-fraction", "1"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let b = try ICHCTLRunner.run(["baseline", "--data", data.path, "--out", masks.path, "--json"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let written = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as? [[String: Any]]
+        #expect(written?.count == 2)
+
+        // The written mask is exactly the 50..90 HU voxels inside the intracranial mask.
+        let name = "phantom_0000"
+        let scan = try NIfTI.readScan(at: data.appendingPathComponent("data/\(name).nii.gz"))
+        let mask = try NIfTI.readMask(at: masks.appendingPathComponent("\(name).nii.gz"))
+        let intracranial = try IntracranialMask.compute(scan)
+        var expected = 0, mismatched = 0
+        for v in 0..<scan.voxels.count {
+            let want: UInt8 = (intracranial.voxels[v] > 0 && scan.voxels[v] >= 50 && scan.voxels[v] <= 90) ? 1 : 0
+            expected += Int(want)
+            if mask.voxels[v] != want { mismatched += 1 }
+        }
+        #expect(expected > 0 && mismatched == 0)
+        #expect(mask.geometry == scan.geometry)
+
+        let e = try ICHCTLRunner.run(["evaluate", "--pred", masks.path, "--truth", data.appendingPathComponent("label").path,
+                                      "--ignore-empty", "--json"])
+        #expect(e.status == 0, "\(e.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
+        #expect(report?["summarizedCases"] as? Int == 2)
+
+        let again = try ICHCTLRunner.run(["baseline", "--data", data.path, "--out", masks.path])
+        #expect(again.status != 0 && again.stderr.contains("already exists"))
+    }
+
+    @Test func emptyDatasetFolderIsRefusedByName() throws {
+        let dir = try ICHCTLRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try ICHCTLRunner.run(["baseline", "--data", dir.path, "--out", dir.appendingPathComponent("o").path])
+        #expect(r.status != 0 && r.stderr.contains(dir.lastPathComponent))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("o").path))
+    }
+}
