@@ -19,16 +19,19 @@ struct WindowGeometry {
 
 enum ConvKernels {
     /// Writes the columns of one image plane-channel into `col` rows `c*kh*kw ..< (c+1)*kh*kw`,
-    /// columns `colOffset ..< colOffset + outH*outW`, row stride `ld`.
-    static func im2col(_ src: UnsafePointer<Float>, _ g: WindowGeometry, _ col: UnsafeMutablePointer<Float>, colOffset: Int, ld: Int) {
+    /// columns `colOffset ..< colOffset + outRows.count*outW`, row stride `ld`; `outRows` (default
+    /// all) restricts the columns to those output rows (a spatial tile).
+    static func im2col(_ src: UnsafePointer<Float>, _ g: WindowGeometry, _ col: UnsafeMutablePointer<Float>, colOffset: Int, ld: Int,
+                       outRows: Range<Int>? = nil) {
         let oh = g.outH, ow = g.outW, s = g.stride, p = g.padding
+        let tile = outRows ?? 0 ..< oh
         for i in 0 ..< g.kernelH {
             let rows = g.validRange(offset: i, extent: g.height, outExtent: oh)
             for j in 0 ..< g.kernelW {
                 let dst = col + (i * g.kernelW + j) * ld + colOffset
                 let cols = g.validRange(offset: j, extent: g.width, outExtent: ow)
-                for oy in 0 ..< oh {
-                    let d = dst + oy * ow
+                for oy in tile {
+                    let d = dst + (oy - tile.lowerBound) * ow
                     if !rows.contains(oy) || cols.isEmpty {
                         d.update(repeating: 0, count: ow)
                         continue

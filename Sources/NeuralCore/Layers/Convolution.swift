@@ -24,10 +24,19 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     let g = WindowGeometry(height: x.shape[2], width: x.shape[3], kernelH: weight.shape[2], kernelW: weight.shape[3], stride: stride, padding: padding)
     precondition(g.outH > 0 && g.outW > 0, "conv2d: kernel \(weight.shape[2])x\(weight.shape[3]) larger than padded input \(x.shape)")
     let plan = ConvPlan(n: n, c: c, o: o, g: g)
+    let tiled = TiledConv.applies(pixels: plan.p) ? TiledConv(n: n, c: c, o: o, g: g) : nil
     let out = Tensor(shape: [n, o, g.outH, g.outW]) { y in
         x.withUnsafeBufferPointer { px in
             weight.withUnsafeBufferPointer { pw in
-                plan.forward(px.baseAddress!, pw.baseAddress!, bias?.data, y.baseAddress!)
+                if let tiled {
+                    if let bias {
+                        bias.withUnsafeBufferPointer { pb in tiled.forward(px.baseAddress!, pw.baseAddress!, pb.baseAddress!, y.baseAddress!) }
+                    } else {
+                        tiled.forward(px.baseAddress!, pw.baseAddress!, nil, y.baseAddress!)
+                    }
+                } else {
+                    plan.forward(px.baseAddress!, pw.baseAddress!, bias?.data, y.baseAddress!)
+                }
             }
         }
     }
@@ -54,8 +63,26 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
             weight.withUnsafeBufferPointer { pw in
                 gy.withUnsafeBufferPointer { pg in
                     var dw: [Float]? = needs[1] ? [Float](repeating: 0, count: weight.count) : nil
-                    var dx: [Float]? = needs[0] ? [Float](repeating: 0, count: x.count) : nil
-                    plan.backward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, &dw, &dx)
+                    var dx: [Float]? = nil
+                    if tiled == nil {
+                        // Small maps: both gradients from one pass over the batched chunks.
+                        if needs[0] { dx = [Float](repeating: 0, count: x.count) }
+                        plan.backward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, &dw, &dx)
+                    } else if let tiled, dw != nil {
+                        dw!.withUnsafeMutableBufferPointer { tiled.weightGradient(px.baseAddress!, pg.baseAddress!, $0.baseAddress!) }
+                    }
+                    if needs[0], let tiled {
+                        if tiled.inputGradientIsConvolution {
+                            dx = [Float](unsafeUninitializedCapacity: x.count) { buffer, initialized in
+                                tiled.inputGradient(pg.baseAddress!, pw.baseAddress!, buffer.baseAddress!)
+                                initialized = x.count
+                            }
+                        } else {
+                            var none: [Float]? = nil
+                            dx = [Float](repeating: 0, count: x.count)
+                            plan.backward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, &none, &dx)
+                        }
+                    }
                     if let dw { gw = Tensor(shape: weight.shape, data: dw) }
                     if let dx { gx = Tensor(shape: x.shape, data: dx) }
                 }

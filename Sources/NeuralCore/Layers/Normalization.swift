@@ -39,18 +39,12 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: 
                     Parallel.forEach(c, costPerItem: 3 * count) { ch in
                         var mu: Float, istd: Float
                         if training {
-                            // Two passes in Double: exact enough for ε-sized variances.
+                            // Two passes, Float SIMD sums over blocks of 256 added in Double: exact enough for ε-sized variances.
                             var sum = 0.0
-                            for b in 0 ..< n {
-                                let p = src.base + (b * c + ch) * hw
-                                for i in 0 ..< hw { sum += Double(p[i]) }
-                            }
+                            for b in 0 ..< n { sum += BlockSums.sum(src.base + (b * c + ch) * hw, hw) }
                             let mean = sum / Double(count)
                             var sq = 0.0
-                            for b in 0 ..< n {
-                                let p = src.base + (b * c + ch) * hw
-                                for i in 0 ..< hw { let d = Double(p[i]) - mean; sq += d * d }
-                            }
+                            for b in 0 ..< n { sq += BlockSums.squaredDeviations(src.base + (b * c + ch) * hw, hw, from: mean) }
                             mu = Float(mean)
                             v.base[ch] = Float(sq / Double(count))   // biased
                             istd = Float(1 / (sq / Double(count) + Double(epsilon)).squareRoot())
@@ -98,11 +92,8 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: 
                             let mu = savedMean[ch], istd = savedInvStd[ch]
                             var sg = 0.0, sgx = 0.0
                             for b in 0 ..< n {
-                                let p = src.base + (b * c + ch) * hw, q = grad.base + (b * c + ch) * hw
-                                for i in 0 ..< hw {
-                                    sg += Double(q[i])
-                                    sgx += Double(q[i]) * Double((p[i] - mu) * istd)
-                                }
+                                let (a, d) = BlockSums.gradientSums(src.base + (b * c + ch) * hw, grad.base + (b * c + ch) * hw, hw, mean: mu, invStd: istd)
+                                sg += a; sgx += d
                             }
                             dG.base[ch] = Float(sgx)
                             dB.base[ch] = Float(sg)

@@ -65,6 +65,7 @@ public final class Tensor: CustomStringConvertible {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")
         let n = shape.reduce(1, *)
         precondition(data.count == n, "shape \(shape) needs \(n) elements, got \(data.count)")
+        _ = AllocatorTuning.applied
         self.shape = shape
         self.count = n
         self.storage = data

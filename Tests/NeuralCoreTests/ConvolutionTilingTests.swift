@@ -1,0 +1,71 @@
+import Foundation
+import NeuralCore
+import Testing
+
+/// Convolutions over maps large enough for NeuralCore's spatially tiled path (64 x 64 outputs and
+/// more: several tiles per image, a partial last tile, several images, both workers), checked
+/// against a direct evaluation of the definition in this file:
+/// y[n,o,i,j] = b[o] + Σ w[o,c,a,b'] x[n,c,i·s−p+a, j·s−p+b'], and its exact gradients for the
+/// loss Σ y ⊙ r: dW[o,c,a,b'] = Σ r[n,o,i,j] x[n,c,…], dx[n,c,u,v] = Σ r[n,o,i,j] w[o,c,…], db[o] = Σ r.
+@Suite("Tiled convolution against the direct definition")
+struct ConvolutionTilingTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let n: Int, c: Int, o: Int, h: Int, w: Int, k: Int, stride: Int, padding: Int, bias: Bool
+        var description: String { "\(n)x\(c)x\(h)x\(w) -> \(o), k\(k) s\(stride) p\(padding)\(bias ? " bias" : "")" }
+    }
+
+    @Test(arguments: [
+        Case(n: 2, c: 8, o: 3, h: 64, w: 64, k: 3, stride: 1, padding: 1, bias: false),
+        Case(n: 1, c: 5, o: 4, h: 66, w: 71, k: 3, stride: 1, padding: 0, bias: true),
+        Case(n: 1, c: 3, o: 2, h: 131, w: 130, k: 3, stride: 2, padding: 1, bias: true),
+        Case(n: 1, c: 4, o: 2, h: 64, w: 80, k: 1, stride: 1, padding: 0, bias: true),
+    ])
+    func matchesDefinition(_ t: Case) {
+        let x = randomTensor([t.n, t.c, t.h, t.w], seed: 11)
+        let wt = randomTensor([t.o, t.c, t.k, t.k], seed: 12, scale: 0.5)
+        let b = t.bias ? randomTensor([t.o], seed: 13) : nil
+        let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
+        let oh = (t.h + 2 * t.padding - t.k) / t.stride + 1, ow = (t.w + 2 * t.padding - t.k) / t.stride + 1
+        #expect(y.shape == [t.n, t.o, oh, ow])
+        #expect(oh * ow >= 4096, "the case must be large enough for the tiled path")
+        let r = randomTensor(y.shape, seed: 14, requiresGrad: false)
+        (y * r).sum().backward()
+
+        let xs = x.data, ws = wt.data, rs = r.data
+        var ref = [Float](repeating: 0, count: y.count)
+        var dw = [Double](repeating: 0, count: wt.count), dx = [Double](repeating: 0, count: x.count)
+        var db = [Double](repeating: 0, count: t.o)
+        for img in 0 ..< t.n {
+            for oc in 0 ..< t.o {
+                for i in 0 ..< oh {
+                    for j in 0 ..< ow {
+                        let yi = ((img * t.o + oc) * oh + i) * ow + j
+                        let rv = Double(rs[yi])
+                        var acc = Double(b?.data[oc] ?? 0)
+                        for ch in 0 ..< t.c {
+                            for a in 0 ..< t.k {
+                                let u = i * t.stride - t.padding + a
+                                if u < 0 || u >= t.h { continue }
+                                for bb in 0 ..< t.k {
+                                    let v = j * t.stride - t.padding + bb
+                                    if v < 0 || v >= t.w { continue }
+                                    let xi = ((img * t.c + ch) * t.h + u) * t.w + v
+                                    let wi = ((oc * t.c + ch) * t.k + a) * t.k + bb
+                                    acc += Double(ws[wi]) * Double(xs[xi])
+                                    dw[wi] += rv * Double(xs[xi])
+                                    dx[xi] += rv * Double(ws[wi])
+                                }
+                            }
+                        }
+                        ref[yi] = Float(acc)
+                        db[oc] += rv
+                    }
+                }
+            }
+        }
+        #expect(relativeError(y.data, ref) < 1e-5, "forward \(t)")
+        #expect(relativeError(wt.grad!.data, dw.map { Float($0) }) < 1e-5, "weight gradient \(t)")
+        #expect(relativeError(x.grad!.data, dx.map { Float($0) }) < 1e-5, "input gradient \(t)")
+        if let b { #expect(relativeError(b.grad!.data, db.map { Float($0) }) < 1e-5, "bias gradient \(t)") }
+    }
+}
