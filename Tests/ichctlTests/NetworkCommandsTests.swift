@@ -23,7 +23,7 @@ private struct Workspace {
             }
         }
         scan = folder.appendingPathComponent("head.nii.gz")
-        try NIfTI.write(ScanVolume(shape: shape, voxels: voxels, geometry: Geometry(spacing: SIMD3(0.9, 0.9, 5))), to: scan)
+        try NIfTI.write(ScanVolume(shape: shape, voxels: voxels, geometry: Geometry(spacing: SIMD3(8, 8, 5))), to: scan)
         classifier = folder.appendingPathComponent("classifier.safetensors")
         try ResNetLSTM(config: ResNetLSTMConfig(inputSize: 32, width: 2, blocks: [1, 1], hidden: 3), seed: 3).save(to: classifier)
         refiner = folder.appendingPathComponent("refiner.safetensors")
@@ -46,9 +46,12 @@ struct NetworkCommandsTests {
         #expect(written.shape == scan.shape && written.geometry == scan.geometry)
         let p = try NIfTI.readScan(at: prob)
         let inside = try IntracranialMask.compute(scan)
-        for i in 0..<scan.voxels.count {
-            #expect(written.voxels[i] == ((p.voxels[i] >= 0.3 && inside.voxels[i] > 0) ? 1 : 0))
+        #expect(inside.voxels.contains(1) && inside.voxels.contains(0))
+        var mismatches = 0
+        for i in 0..<scan.voxels.count where written.voxels[i] != ((p.voxels[i] >= 0.3 && inside.voxels[i] > 0) ? 1 : 0) {
+            mismatches += 1
         }
+        #expect(mismatches == 0)
         command = try Segment.parse(args)
         #expect(throws: CLIError.self) { try command.run() }
         command = try Segment.parse(args + ["--force"])
