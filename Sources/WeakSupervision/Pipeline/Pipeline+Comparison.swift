@@ -11,14 +11,15 @@ extension Pipeline {
 
     /// The rows of method.md section 10 built from this run's saved artefacts and configuration:
     /// threshold 50..90 HU · k-means alone · CAM alone · pseudo-masks · full pipeline · upper bound
-    /// (when trained). The k-means, CAM and pseudo-mask rows use the run's ``PipelineConfig/pseudoMasks``.
+    /// (when trained). The k-means, CAM and pseudo-mask rows use the run's ``PipelineConfig/pseudoMasks``
+    /// (k-means and pseudo-masks inside its soft-tissue range, the CAM alone inside the whole intracranial mask).
     public func methods() throws -> [any Segmenter] {
         let builder = try config.pseudoMasks.builder()
         var rows: [any Segmenter] = [
             try IntensityThresholdBaseline(),
-            KMeansBaseline(builder: builder),
+            try config.pseudoMasks.kmeansSegmenter(),
             CAMBaseline(threshold: builder.threshold, positiveAt: builder.positiveAt),
-            builder,
+            try config.pseudoMasks.segmenter(),
             try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.pipelineRow),
         ]
         if config.upperBound {

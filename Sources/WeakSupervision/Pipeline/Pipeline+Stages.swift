@@ -133,13 +133,13 @@ extension Pipeline {
 
     func runPseudoMasks(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
         let dataset = try dataset(), split = try split(), probabilities = try probabilities()
-        let builder = try config.pseudoMasks.builder()
+        let segmenter = try config.pseudoMasks.segmenter()
         let names = split.train + split.validation
         var dice: [Double] = [], voxels = 0
         for (i, item) in try cases(names, in: dataset).enumerated() {
             let scan = try item.loadScan()
-            let mask = try builder.build(scan: scan, intracranial: try intracranial(item.name), cam: try cam(item.name),
-                                         probabilities: probabilities[item.name])
+            let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try intracranial(item.name),
+                                                              cam: try cam(item.name), sliceProbabilities: probabilities[item.name]))
             try NIfTI.write(mask, to: folder(.pseudoMasks).appendingPathComponent("\(item.name).nii.gz"), overwrite: true, descrip: "ichct pseudo-mask")
             voxels += mask.voxels.reduce(0) { $0 + Int($1) }
             // Reported only (how good the weak targets are); never used by training.

@@ -60,7 +60,9 @@ public struct Pipeline {
     public func record(_ stage: PipelineStage) throws -> PipelineStageRecord? {
         let url = folder(stage).appendingPathComponent("stage.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        return try JSONDecoder().decode(PipelineStageRecord.self, from: Data(contentsOf: url))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(PipelineStageRecord.self, from: Data(contentsOf: url))
     }
 
     /// Whether a stage's saved artefacts exist and match the current configuration.
@@ -93,7 +95,7 @@ public struct Pipeline {
     /// - Parameters:
     ///   - from: re-run this stage and every later one; the earlier ones must have completed
     ///     with this configuration. `nil` (default): run every stage whose saved artefacts do
-    ///     not match, and every stage after one that ran.
+    ///     not match, and every stage that reads one that ran.
     ///   - observer: receives ``PipelineEvent``s; returning `.stop` from a training event stops
     ///     that training (its resume file is written) and the run after it.
     /// - Throws: an earlier stage missing for `from`, and every error of the stages.
@@ -102,7 +104,7 @@ public struct Pipeline {
                     observer: @escaping (PipelineEvent) -> TrainingControl = { _ in .proceed }) throws -> ComparisonTable {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         try writeJSON(config, to: Self.configURL(in: output))
-        var rerun = false
+        var ran = Set<PipelineStage>()
         for stage in PipelineStage.allCases {
             if stage == .upperBound && !config.upperBound { continue }
             if let from, stage < from {
@@ -114,13 +116,13 @@ public struct Pipeline {
                 _ = observer(.stage(stage, reused: true))
                 continue
             }
-            let mustRun = from != nil || rerun || !isReusable(stage)
+            let mustRun = from != nil || !isReusable(stage) || stage.dependencies.contains(where: ran.contains)
                 || stage.dependencies.contains { d in (d != .upperBound || config.upperBound) && !isReusable(d) }
             if !mustRun {
                 _ = observer(.stage(stage, reused: true))
                 continue
             }
-            rerun = true
+            ran.insert(stage)
             _ = observer(.stage(stage, reused: false))
             let start = Date()
             try? FileManager.default.removeItem(at: folder(stage))
