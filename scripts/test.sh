@@ -10,4 +10,4 @@ swift test --skip-build
 example_out="$(mktemp -d)"
 trap 'rm -rf "$example_out"' EXIT
 swift build --package-path Examples/ThresholdStudy --scratch-path .build-examples
-swift run --package-path Examples/ThresholdStudy --scratch-path .build-examples --skip-build ThresholdStudy "$example_out/study" --cases 8 --size 64 --epochs 1
+swift run --package-path Examples/ThresholdStudy --scratch-path .build-examples --skip-build ThresholdStudy "$example_out/study" --cases 12 --size 64 --epochs 1

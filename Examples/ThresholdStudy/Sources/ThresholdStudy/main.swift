@@ -31,14 +31,14 @@ struct Named: Segmenter {
 }
 
 // Options.
-var arguments = Array(CommandLine.arguments.dropFirst())
+let arguments = Array(CommandLine.arguments.dropFirst())
 func option(_ flag: String, _ fallback: Int) -> Int {
     guard let i = arguments.firstIndex(of: flag), i + 1 < arguments.count, let v = Int(arguments[i + 1]) else { return fallback }
-    arguments.removeSubrange(i...(i + 1))
     return v
 }
 let cases = option("--cases", 8), size = option("--size", 64), epochs = option("--epochs", 2)
-let out = URL(fileURLWithPath: arguments.first ?? FileManager.default.temporaryDirectory
+let positional = arguments.enumerated().filter { i, a in !a.hasPrefix("--") && (i == 0 || !arguments[i - 1].hasPrefix("--")) }.map(\.element)
+let out = URL(fileURLWithPath: positional.first ?? FileManager.default.temporaryDirectory
     .appendingPathComponent("threshold-study-\(ProcessInfo.processInfo.processIdentifier)").path)
 
 // A small configuration: the quick preset, shrunk.
