@@ -83,7 +83,7 @@ extension Pipeline {
             _ = observer(.progress(.classifier, done: i + 1, total: names.count, item: "prepared \(item.name)"))
         }
         let training = Array(prepared[..<split.train.count]), validation = Array(prepared[split.train.count...])
-        let patience = config.classifierPatience
+        let patience = config.classifierPatience, minimum = config.classifierMinimumEpochs ?? 0
         final class Box: @unchecked Sendable { var sinceBest = 0; var early = false }
         let box = Box()
         let summary = try ClassifierTrainer(config: c).train(
@@ -94,7 +94,7 @@ extension Pipeline {
                 let control = observer(.training(.classifier, event))
                 if case .epoch(let e) = event, let patience, e.validationScore != nil {
                     box.sinceBest = e.improved ? 0 : box.sinceBest + 1
-                    if box.sinceBest >= patience && e.epoch < e.epochs { box.early = true; return .stop }
+                    if box.sinceBest >= patience && e.epoch < e.epochs && e.epoch >= minimum { box.early = true; return .stop }
                 }
                 return control
             })

@@ -122,6 +122,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var classifier: TrainingConfig
     /// Stop the classifier after this many epochs without a better validation AUC (nil: never; default 6).
     public var classifierPatience: Int?
+    /// No early stop before this epoch (nil: 0; `.full` 10): a small classifier's validation AUC
+    /// wanders in the first epochs before it climbs (method.md section 11).
+    public var classifierMinimumEpochs: Int?
     /// Stage 2.
     public var cam: CAMSettings
     /// Stages 3 and 4.
@@ -143,6 +146,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.data = data
         self.classifier = classifier
         self.classifierPatience = classifierPatience
+        self.classifierMinimumEpochs = 10
         self.cam = cam
         self.pseudoMasks = pseudoMasks
         self.refiner = refiner
@@ -155,6 +159,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.data = data
         self.classifier = classifier
         self.classifierPatience = patience
+        self.classifierMinimumEpochs = 10
         self.cam = CAMSettings()
         self.pseudoMasks = PseudoMaskSettings()
         self.refiner = refiner
