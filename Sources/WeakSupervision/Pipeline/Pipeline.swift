@@ -80,7 +80,8 @@ public struct Pipeline {
         for s in stage.dependencies + [stage] {
             switch s {
             case .data: parts["data"] = json(config.data)
-            case .classifier: parts["classifier"] = json(config.classifier) + json(config.classifierPatience) + json(config.classifierMinimumEpochs)
+            case .classifier: parts["classifier"] = json(config.classifier) + json(config.classifierPatience)
+                + (config.classifierMinimumEpochs.map(json) ?? "")
             case .cams: parts["cam"] = json(config.cam)
             case .pseudoMasks: parts["pseudoMasks"] = json(config.pseudoMasks)
             case .refiner, .upperBound: parts["refiner"] = json(config.refiner) + json(config.upperBound)
