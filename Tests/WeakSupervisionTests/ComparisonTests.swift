@@ -122,4 +122,25 @@ private struct Cases {
             try c.validate()
         }
     }
+
+    @Test("opening drops a one-pixel line and keeps a 4 x 4 square exactly; tissue restriction narrows the mask by HU")
+    func openingAndTissue() throws {
+        let w = 12, h = 10
+        var image = [UInt8](repeating: 0, count: w * h)
+        for y in 0..<h { image[y * w + 1] = 1 }                      // a vertical line, 1 px wide
+        for y in 3..<7 { for x in 5..<9 { image[y * w + x] = 1 } }   // a 4 x 4 square
+        let opened = SliceOpening.open(image + image, width: w, height: h, slices: 2, iterations: 1)
+        var square = [UInt8](repeating: 0, count: w * h)
+        for y in 3..<7 { for x in 5..<9 { square[y * w + x] = 1 } }
+        #expect(opened == square + square)
+
+        let c = Cases()
+        var scan = c.cases[0].input.scan
+        scan.voxels[0] = 500                                          // bone-like voxel inside the mask
+        let input = SegmentationCase(name: "t", scan: scan, intracranial: c.cases[0].input.intracranial)
+        let region = TissueRestricted(base: try IntensityThresholdBaseline(), range: -100...150).region(input)
+        #expect(region.voxels[0] == 0)
+        #expect(region.voxels.dropFirst().allSatisfy { $0 == 1 })
+    }
 }
+

@@ -78,6 +78,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// the phantom at 128: k = 4 over the whole mask gave centroids near 30, 260, 600 and
         /// 1100 HU, none in the blood range). `nil`: the whole intracranial mask.
         public var tissueHU: ClosedRange<Double>?
+        /// Opening iterations applied to the pseudo-masks (``SliceOpening``: drops structures
+        /// thinner than 3 pixels, e.g. the falx); nil or 0 (default): none.
+        public var opening: Int?
 
         /// Settings; see the properties.
         public init(k: Int = 4, features: [String] = ["smoothed:1"], bloodRange: ClosedRange<Double> = 40...100,
@@ -104,8 +107,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// The pseudo-mask recipe as a ``Segmenter``: ``builder()`` inside ``tissueHU``.
         public func segmenter() throws -> any Segmenter {
             let b = try builder()
-            guard let tissueHU else { return b }
-            return TissueRestricted(base: b, range: tissueHU)
+            let restricted: any Segmenter = tissueHU.map { TissueRestricted(base: b, range: $0) } ?? b
+            guard let opening, opening > 0 else { return restricted }
+            return SliceOpening(base: restricted, iterations: opening)
         }
 
         /// k-means alone (the builder's hyperdense cluster on every slice) inside ``tissueHU``.
