@@ -13,7 +13,8 @@ struct PseudoMasks: ParsableCommand {
         discussion: """
             For each case: the intracranial mask, the classifier's CAM and slice probabilities, \
             the CAM thresholded on slices with probability >= 0.5, intersected with the hyperdense \
-            k-means cluster (centroid inside 40..100 HU), components below --min-size dropped. \
+            k-means cluster (centroid inside 40..100 HU) of the soft-tissue voxels (--tissue), \
+            components below --min-size dropped, thin structures opened away (--opening). \
             Writes OUT/NAME.nii.gz (uint8 on the scan's grid), the training targets of \
             `ichctl train refiner --masks OUT`.
             """)
@@ -45,6 +46,12 @@ struct PseudoMasks: ParsableCommand {
     @Option(name: .long, help: "Connected components (8-connected, per slice) below this many voxels are dropped.")
     var minSize: Int = 8
 
+    @Option(name: .long, help: "Opening iterations (3 x 3, per slice) that drop structures thinner than 3 pixels, e.g. the falx (0: none).")
+    var opening: Int = 1
+
+    @Option(name: .long, help: "Soft-tissue HU range k-means runs in, LOW,HIGH (default -100,150).")
+    var tissue: String = "-100,150"
+
     @Option(name: .long, help: "k-means seed.")
     var seed: UInt64 = 0
 
@@ -66,9 +73,13 @@ struct PseudoMasks: ParsableCommand {
         guard let kind = CAM.Kind(rawValue: cam) else {
             throw CLIError.invalid("--cam: \(cam) is not one of \(CAM.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let bounds = tissue.split(separator: ",").compactMap { Double($0) }
+        guard bounds.count == 2, bounds[0] <= bounds[1] else { throw CLIError.invalid("--tissue: \(tissue) is not LOW,HIGH in HU") }
+        guard opening >= 0 else { throw CLIError.invalid("--opening must be 0 or more") }
         let settings = PipelineConfig.PseudoMaskSettings(k: k, features: features.split(separator: ",").map(String.init),
-                                                         threshold: threshold, minimumComponentSize: minSize, seed: seed)
-        let builder = try settings.builder()
+                                                         threshold: threshold, minimumComponentSize: minSize, seed: seed,
+                                                         tissueHU: bounds[0]...bounds[1], opening: opening)
+        let segmenter = try settings.segmenter()
         let dataset = try Dataset(root: URL(fileURLWithPath: data))
         let outURL = URL(fileURLWithPath: out)
         let targets = dataset.cases.map { outURL.appendingPathComponent("\($0.name).nii.gz") }
@@ -81,8 +92,8 @@ struct PseudoMasks: ParsableCommand {
         for (i, item) in dataset.cases.enumerated() {
             let scan = try item.loadScan()
             let result = try method.volume(scan)
-            let mask = try builder.build(scan: scan, intracranial: try IntracranialMask.compute(scan), cam: result.map,
-                                         probabilities: result.probabilities)
+            let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try IntracranialMask.compute(scan),
+                                                              cam: result.map, sliceProbabilities: result.probabilities))
             try NIfTI.write(mask, to: targets[i], overwrite: force, descrip: "ichct pseudo-mask")
             let row = Row(name: item.name, voxels: mask.voxels.reduce(0) { $0 + Int($1) },
                           positiveSlices: mask.sliceLabels.filter { $0 > 0 }.count, slices: scan.shape.z)

@@ -79,14 +79,17 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// 1100 HU, none in the blood range). `nil`: the whole intracranial mask.
         public var tissueHU: ClosedRange<Double>?
         /// Opening iterations applied to the pseudo-masks (``SliceOpening``: drops structures
-        /// thinner than 3 pixels, e.g. the falx); nil or 0 (default): none.
+        /// thinner than 3 pixels, e.g. the falx); nil or 0: none; default 1 (on the full demo's
+        /// training and validation cases it raised the pseudo-masks' Dice from 0.36 to 0.41 and
+        /// halved their voxels).
         public var opening: Int?
 
         /// Settings; see the properties.
         public init(k: Int = 4, features: [String] = ["smoothed:1"], bloodRange: ClosedRange<Double> = 40...100,
                     threshold: String = "0.3", positiveAt: Float = 0.5, minimumComponentSize: Int = 8, seed: UInt64 = 0,
-                    tissueHU: ClosedRange<Double>? = -100...150) {
+                    tissueHU: ClosedRange<Double>? = -100...150, opening: Int? = 1) {
             self.tissueHU = tissueHU
+            self.opening = opening
             self.k = k
             self.features = features
             self.bloodRange = bloodRange
