@@ -17,6 +17,8 @@ struct BenchPhantom: ParsableCommand {
     @Option(help: "Slices per case (default: the config's range).") var slices: Int?
     @Option(help: "Lower bound of the baseline's HU window.") var low: Float = 50
     @Option(help: "Upper bound of the baseline's HU window.") var high: Float = 90
+    @Flag(help: "Also score the baseline inside IntracranialMask.compute (the project's mask) and measure that mask on the phantom.")
+    var computedMask = false
     @Flag(help: "Also score a hand-made context baseline: in-plane smoothing (sigma 1 mm), the same window, an opening that removes lines one or two pixels thin, and components under 0.05 mL dropped.")
     var context = false
     @Option(help: "Write each case's scan, mask and intracranial region as raw files into this folder (for inspection).")
@@ -32,6 +34,12 @@ struct BenchPhantom: ParsableCommand {
         var thresholdDice: Double?
         var thresholdFalsePositiveVoxels: Int
         var contextDice: Double?
+        var computedMaskDice: Double?
+        var computedMaskFalsePositiveVoxels: Int?
+        var computedMaskKeepsHemorrhage: Double?
+        var computedMaskVoxelsAbove700: Int?
+        var computedMaskVoxelsOutsideTruth: Int?
+        var computedMaskVoxels: Int?
         var intracranialKeepsHemorrhage: Double?
         var boneVoxelsInIntracranial: Int
     }
@@ -43,6 +51,10 @@ struct BenchPhantom: ParsableCommand {
         var thresholdDiceMeanOverPositive: Double
         var thresholdDiceMeanAllCases: Double
         var contextDiceMeanOverPositive: Double?
+        var computedMaskDiceMeanOverPositive: Double?
+        var computedMaskKeepsHemorrhageMean: Double?
+        var computedMaskKeepsHemorrhageWorst: Double?
+        var computedMaskFalsePositiveVoxelsPerNegativeCase: Double?
         var falsePositiveVoxelsPerNegativeCase: Double
         var positiveCases: Int
         var perCase: [CaseResult]
@@ -69,7 +81,13 @@ struct BenchPhantom: ParsableCommand {
                 if inside && hu >= 700 { bone += 1 }
             }
             let dice: Double? = truth > 0 ? 2 * Double(tp) / Double(2 * tp + fp + fn) : nil
-            var contextDice: Double? = nil
+            var contextDice: Double?
+        var computedMaskDice: Double?
+        var computedMaskFalsePositiveVoxels: Int?
+        var computedMaskKeepsHemorrhage: Double?
+        var computedMaskVoxelsAbove700: Int?
+        var computedMaskVoxelsOutsideTruth: Int?
+        var computedMaskVoxels: Int? = nil
             if context && truth > 0 {
                 let pred = contextBaseline(c)
                 var tp2 = 0, fp2 = 0, fn2 = 0
@@ -79,10 +97,33 @@ struct BenchPhantom: ParsableCommand {
                 }
                 contextDice = 2 * Double(tp2) / Double(2 * tp2 + fp2 + fn2)
             }
+            var cm: (dice: Double?, fp: Int, keep: Double?, above700: Int, outside: Int, voxels: Int)? = nil
+            if computedMask {
+                let m = try IntracranialMask.compute(c.scan)
+                if let dump {
+                    let s = c.scan.shape
+                    try FileManager.default.createDirectory(at: URL(fileURLWithPath: dump), withIntermediateDirectories: true)
+                    try Data(m.voxels).write(to: URL(fileURLWithPath: dump).appendingPathComponent("\(c.name)_cm_\(s.x)x\(s.y)x\(s.z).u8"))
+                }
+                var tp3 = 0, fp3 = 0, fn3 = 0, kept3 = 0, above = 0, outside = 0, voxels = 0
+                for p in m.voxels.indices {
+                    let inside = m.voxels[p] != 0
+                    let hu = c.scan.voxels[p]
+                    let pred = inside && hu >= low && hu <= high
+                    let gt = c.mask.voxels[p] != 0
+                    if gt && inside { kept3 += 1 }
+                    if pred && gt { tp3 += 1 } else if pred { fp3 += 1 } else if gt { fn3 += 1 }
+                    if inside { voxels += 1; if hu >= 700 { above += 1 }; if c.intracranial.voxels[p] == 0 { outside += 1 } }
+                }
+                cm = (truth > 0 ? 2 * Double(tp3) / Double(2 * tp3 + fp3 + fn3) : nil, fp3,
+                      truth > 0 ? Double(kept3) / Double(truth) : nil, above, outside, voxels)
+            }
             results.append(CaseResult(
                 name: c.name, seconds: seconds, slices: c.scan.shape.z, positive: truth > 0, lesions: c.lesions,
                 labelledML: Double(truth) * c.scan.geometry.voxelVolumeML, thresholdDice: dice, thresholdFalsePositiveVoxels: fp,
                 contextDice: contextDice,
+                computedMaskDice: cm?.dice, computedMaskFalsePositiveVoxels: cm?.fp, computedMaskKeepsHemorrhage: cm?.keep,
+                computedMaskVoxelsAbove700: cm?.above700, computedMaskVoxelsOutsideTruth: cm?.outside, computedMaskVoxels: cm?.voxels,
                 intracranialKeepsHemorrhage: truth > 0 ? Double(kept) / Double(truth) : nil, boneVoxelsInIntracranial: bone))
             FileHandle.standardError.write(Data(String(format: "%@ %.2fs slices %d lesions %@ dice %@\n", c.name, seconds, c.scan.shape.z,
                 c.lesions.map { "\($0.subtype.rawValue):\(String(format: "%.1f", $0.volumeML))" }.joined(separator: ","),
@@ -108,6 +149,11 @@ struct BenchPhantom: ParsableCommand {
             thresholdDiceMeanAllCases: results.isEmpty ? .nan
                 : results.reduce(0.0) { $0 + ($1.thresholdDice ?? ($1.thresholdFalsePositiveVoxels == 0 ? 1 : 0)) } / Double(results.count),
             contextDiceMeanOverPositive: context ? results.compactMap(\.contextDice).reduce(0, +) / Double(max(1, dices.count)) : nil,
+            computedMaskDiceMeanOverPositive: computedMask ? results.compactMap(\.computedMaskDice).reduce(0, +) / Double(max(1, dices.count)) : nil,
+            computedMaskKeepsHemorrhageMean: computedMask ? results.compactMap(\.computedMaskKeepsHemorrhage).reduce(0, +) / Double(max(1, dices.count)) : nil,
+            computedMaskKeepsHemorrhageWorst: computedMask ? results.compactMap(\.computedMaskKeepsHemorrhage).min() : nil,
+            computedMaskFalsePositiveVoxelsPerNegativeCase: computedMask && !negatives.isEmpty
+                ? Double(negatives.compactMap(\.computedMaskFalsePositiveVoxels).reduce(0, +)) / Double(negatives.count) : nil,
             falsePositiveVoxelsPerNegativeCase: negatives.isEmpty ? .nan
                 : Double(negatives.reduce(0) { $0 + $1.thresholdFalsePositiveVoxels }) / Double(negatives.count),
             positiveCases: dices.count, perCase: results)

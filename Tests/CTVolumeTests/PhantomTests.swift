@@ -175,6 +175,27 @@ import Foundation
         }
     }
 
+    @Test func projectIntracranialMaskKeepsTheHemorrhage() throws {
+        // The contract between the phantom and IntracranialMask: at least 98 % of the
+        // hemorrhage voxels inside the computed mask, and (almost) no bone in it.
+        var config = Self.small(size: 128, slices: 10)
+        config.positiveFraction = 1
+        config.lesionsPerPositiveCase = 2...3
+        config.subtypes = SubtypeMix(intraparenchymal: 0.2, subdural: 0.4, epidural: 0.4, intraventricular: 0, subarachnoid: 0)
+        for index in 0..<1 {
+            let c = try Phantom.generate(caseIndex: index, seed: 77, config: config)
+            let m = try IntracranialMask.compute(c.scan)
+            var blood = 0, kept = 0, inside = 0, bone = 0
+            for p in c.mask.voxels.indices {
+                if c.mask.voxels[p] != 0 { blood += 1; if m.voxels[p] != 0 { kept += 1 } }
+                if m.voxels[p] != 0 { inside += 1; if c.scan.voxels[p] >= 700 { bone += 1 } }
+            }
+            #expect(blood > 0)
+            #expect(Double(kept) >= 0.98 * Double(blood), "case \(index): \(kept) of \(blood) hemorrhage voxels kept")
+            #expect(Double(bone) < 0.05 * Double(inside), "case \(index): \(bone) of \(inside) mask voxels at or above 700 HU")
+        }
+    }
+
     @Test func badParametersAreRefusedWithAMessage() {
         func message(_ change: (inout PhantomConfig) -> Void) -> String {
             var c = PhantomConfig()

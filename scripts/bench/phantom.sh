@@ -13,13 +13,13 @@ CASES=${1:-20}
 SIZE=${2:-512}
 swift build -c release --product bench >/dev/null
 BENCH=$(swift build -c release --show-bin-path 2>/dev/null)/bench
-"$BENCH" phantom --cases "$CASES" --seed 2022 --size "$SIZE" --context > "${OUT:-/tmp/phantom-bench.json}"
+"$BENCH" phantom --cases "$CASES" --seed 2022 --size "$SIZE" --context --computed-mask > "${OUT:-/tmp/phantom-bench.json}"
 OUT=${OUT:-/tmp/phantom-bench.json} python3 - <<'PY'
 import json
 import os
 r = json.load(open(os.environ["OUT"]))
 for k in ["cases", "positiveCases", "thresholdDiceMeanOverPositive", "thresholdDiceMeanAllCases",
-          "contextDiceMeanOverPositive", "falsePositiveVoxelsPerNegativeCase", "secondsPerCaseMean",
+          "computedMaskDiceMeanOverPositive", "computedMaskKeepsHemorrhageWorst", "contextDiceMeanOverPositive", "falsePositiveVoxelsPerNegativeCase", "secondsPerCaseMean",
           "secondsPer512x512x32"]:
     print(f"{k:40s} {r.get(k)}")
 PY

@@ -72,8 +72,8 @@ public enum Phantom {
     ///   - seed: the set's seed.
     ///   - config: parameters (default ``PhantomConfig/default``).
     /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` for a bad config or index.
-    /// - Complexity: O(size^2 x slices x subSlices); one 512 x 512 x 32 case takes about a
-    ///   second in a release build on two cores (see Docs/performance.md).
+    /// - Complexity: O(size^2 x slices x subSlices); one 512 x 512 x 32 case takes about 0.9 s
+    ///   of CPU in a release build, spread over the cores (see Docs/performance.md).
     public static func generate(caseIndex: Int, seed: UInt64, config: PhantomConfig = .default) throws -> PhantomCase {
         try config.validate()
         guard caseIndex >= 0 else {

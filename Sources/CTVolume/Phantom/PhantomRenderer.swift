@@ -107,6 +107,7 @@ struct PhantomRenderer: Sendable {
         var huSum = [Double](repeating: 0, count: n)
         var bloodCount = [UInt8](repeating: 0, count: n)
         var icCount = [UInt8](repeating: 0, count: n)
+        var boneCount = [UInt8](repeating: 0, count: n)
         var lesionAt = [UInt8](repeating: 0, count: n)
         var centralDepth = [Double](repeating: 0, count: n)
         var cls = [Tissue](repeating: .air, count: n)
@@ -123,7 +124,7 @@ struct PhantomRenderer: Sendable {
             let central = s == subSlices / 2
             for p in 0..<n {
                 huSum[p] += hu[p]
-                if cls[p].isIntracranial { icCount[p] &+= 1 }
+                if cls[p].isIntracranial { icCount[p] &+= 1 } else if cls[p] == .bone { boneCount[p] &+= 1 }
                 if central { centralDepth[p] = depth[p] }
             }
         }
@@ -159,7 +160,9 @@ struct PhantomRenderer: Sendable {
         for p in 0..<n {
             let v = max(-1024, min(3071, img[p].rounded()))
             outHU.pointer[base + p] = Float(v)
-            let isBlood = 2 * Int(bloodCount[p]) > half
+            // Blood in more than half of the slice thickness and no bone in it: a voxel that
+            // bone brightens to hundreds of HU is not drawn as hemorrhage by an annotator.
+            let isBlood = 2 * Int(bloodCount[p]) > half && boneCount[p] == 0
             outLabel.pointer[base + p] = isBlood ? 1 : 0
             outIC.pointer[base + p] = 2 * Int(icCount[p]) > half ? 1 : 0
             if isBlood && lesionAt[p] > 0 { lesionVoxels[Int(lesionAt[p]) - 1] += 1 }
@@ -181,12 +184,13 @@ struct PhantomRenderer: Sendable {
         let gap = h.surfaceGap, gm = h.greyThickness
         let fissure = h.fissureHalf, falx = h.falxHalf
         let sectionZ = z
+        let invStep = 1 / PhantomRenderer.profileStep
         for p in 0..<(nx * ny) {
             let r = pr[p]
             if r == .infinity { cls[p] = .air; hu[p] = -1000; depth[p] = -100; continue }
             // The anatomy's height at this pixel (the head may be tilted out of the axial plane).
             let z = sectionZ + zShift[p]
-            let prof = profiles[max(0, min(profiles.count - 1, Int(((z - profileZ0) / PhantomRenderer.profileStep).rounded())))]
+            let prof = profiles[min(profiles.count - 1, Int(max(0, (z - profileZ0) * invStep) + 0.5))]
             let sIn = prof.0, sOut = prof.1, sScalp = prof.2
             let rb = rBase[p]
             let rScalp = (rb + h.skullThickness + h.scalpThickness) * sScalp
@@ -268,7 +272,9 @@ struct PhantomRenderer: Sendable {
             let sigmoid = z < h.transverseZ - 3 && z > -5
             let straight = z > h.transverseZ && z < h.transverseZ + 28
             if v > 0 && (nearTransverse || sigmoid || straight) {
-                let phiPost = atan2(u, v)  // 0 at the posterior midline, +-pi/2 laterally
+                // 0 at the posterior midline, +-pi/2 laterally: atan2(u, v) = pi/2 - atan2(v, u).
+                var phiPost = Double.pi / 2 - pphi[p]
+                if phiPost > .pi { phiPost -= 2 * .pi }
                 let side = phiPost >= 0 ? h.transverseScale.0 : h.transverseScale.1
                 if nearTransverse && abs(phiPost) < 1.35 {
                     // Transverse sinuses and the confluence along the posterior inner table,
