@@ -116,6 +116,32 @@ struct OptimizerTests {
     }
 }
 
+extension OptimizerTests {
+    @Test("a state checked against a model names buffers of unknown or mis-sized parameters")
+    func checkedAgainstModel() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let net = UNetLite(config: UNetLiteConfig(inputSize: 8, widths: [2, 4]), seed: 1)
+        let parameters = Dictionary(uniqueKeysWithValues: net.namedParameters().map { ($0.key, $0.tensor) })
+        let adam = Adam()
+        adam.update(parameters: parameters, gradients: parameters.mapValues { Tensor(zeros: $0.shape, value: 0.5) })
+        let url = folder.appendingPathComponent("adam.safetensors")
+        try adam.save(to: url)
+        try Adam().load(from: url, model: net)       // matches
+
+        var file = try SafeTensors(contentsOf: url)
+        file.tensors["head.weight.exp_avg"] = StoredTensor(shape: [3], floats: [0, 0, 0])
+        #expect(throws: NeuralCoreError.shapeMismatch(source: "f", key: "head.weight.exp_avg", expected: [2], found: [3])) {
+            try Adam().load(stateFile: file, source: "f", model: net)
+        }
+        file.tensors["head.weight.exp_avg"] = nil
+        file.tensors["tail.weight.exp_avg"] = StoredTensor(shape: [2], floats: [0, 0])
+        #expect(throws: NeuralCoreError.unexpectedKeys(source: "f", keys: ["tail.weight"])) {
+            try Adam().load(stateFile: file, source: "f", model: net)
+        }
+    }
+}
+
 @Suite("Learning-rate schedules")
 struct ScheduleTests {
     @Test("step decay as torch's StepLR(step_size=3, gamma=0.5)")

@@ -101,9 +101,14 @@ open class Optimizer {
     /// - Parameters:
     ///   - file: the saved state.
     ///   - source: how errors name it (a path).
+    ///   - model: when given (recommended), every buffer must belong to one of its parameters
+    ///     and hold as many values (default `nil`: not checked here; a mismatch then stops the
+    ///     next update with a precondition failure).
     /// - Throws: ``NeuralCoreError/invalidData(source:reason:)`` when the kind differs or the
-    ///   file lacks `step`. Nothing changes when it throws.
-    public func load(stateFile file: SafeTensors, source: String) throws {
+    ///   file lacks `step`, ``NeuralCoreError/unexpectedKeys(source:keys:)`` for buffers of
+    ///   parameters the model does not have, ``NeuralCoreError/shapeMismatch(source:key:expected:found:)``
+    ///   for a buffer of the wrong size. Nothing changes when it throws.
+    public func load(stateFile file: SafeTensors, source: String, model: Module? = nil) throws {
         guard let json = file.metadata[Self.metadataKey],
               let meta = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let savedKind = meta["kind"] as? String else {
@@ -123,6 +128,17 @@ open class Optimizer {
             }
             restored[String(key[..<dot]), default: [:]][String(key[key.index(after: dot)...])] = tensor.floats
         }
+        if let model {
+            let parameters = Dictionary(model.namedParameters().map { ($0.key, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+            let unknown = restored.keys.filter { parameters[$0] == nil }.sorted()
+            if !unknown.isEmpty { throw NeuralCoreError.unexpectedKeys(source: source, keys: unknown) }
+            for (name, buffers) in restored.sorted(by: { $0.key < $1.key }) {
+                for (buffer, values) in buffers where values.count != parameters[name]!.count {
+                    throw NeuralCoreError.shapeMismatch(source: source, key: "\(name).\(buffer)",
+                                                        expected: [parameters[name]!.count], found: [values.count])
+                }
+            }
+        }
         if let lr = meta["lr"] as? Double { learningRate = Float(lr) }
         stepCount = Int(s[0])
         state = restored
@@ -140,8 +156,9 @@ open class Optimizer {
         try stateFile().write(to: url, overwrite: overwrite)
     }
 
-    /// Restores the state saved at `url` (see ``load(stateFile:source:)``).
-    public func load(from url: URL) throws {
-        try load(stateFile: try SafeTensors(contentsOf: url), source: url.path)
+    /// Restores the state saved at `url` (see ``load(stateFile:source:model:)``), checked
+    /// against `model`'s parameters when given.
+    public func load(from url: URL, model: Module? = nil) throws {
+        try load(stateFile: try SafeTensors(contentsOf: url), source: url.path, model: model)
     }
 }
