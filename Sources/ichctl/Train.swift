@@ -89,7 +89,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Continue a stopped run from its resume file, or from the model it wrote (the resume file beside it is used). The configuration stored there is used; other options are ignored.")
     var resume: String?
 
-    @Flag(name: .long, help: "Show progress on stderr even when it is not a terminal.")
+    @Flag(name: .long, help: "Kept for compatibility: start and epoch lines always go to stderr (with a live progress bar on a terminal).")
     var progress = false
 
     @Flag(name: .long, help: "Print the summary as JSON on stdout.")
@@ -121,9 +121,15 @@ struct TrainingPrinter: TrainingObserver {
     let live: Bool
     let interrupt = InterruptFlag()
 
+    /// The last validation score, shown on the live line.
+    private final class LastScore: @unchecked Sendable { var text = "" }
+    private let last = LastScore()
+
+    /// A live bar on a terminal; plain start and epoch lines otherwise (`forced` is kept for
+    /// `--progress`, which no longer changes anything: lines are always shown).
     init(forced: Bool) {
-        reporter = ProgressReporter(forced: forced)
-        live = reporter.enabled && CLI.stderrIsTerminal
+        reporter = ProgressReporter(forced: true)
+        live = CLI.stderrIsTerminal
     }
 
     func observe(_ event: TrainingEvent) -> TrainingControl {
@@ -138,13 +144,16 @@ struct TrainingPrinter: TrainingObserver {
                 + "\(s.itemsPerEpoch) \(s.kind == "classifier" ? "sequences" : "slices") and \(s.stepsPerEpoch) steps per epoch, \(s.epochs) epochs"
                 + (s.posWeight.map { String(format: ", pos_weight %.3f", $0) } ?? ""))
         case .step(let s) where live:
-            FileHandle.standardError.write(Data(String(format: "\repoch %d/%d  step %d/%d  loss %.4f  lr %.2e  left %@   ",
-                                                       s.epoch, s.epochs, s.step, s.stepsInEpoch, s.loss, s.learningRate,
+            let filled = max(0, min(20, s.globalStep * 20 / max(s.totalSteps, 1)))
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
+            FileHandle.standardError.write(Data(String(format: "\r[%@] epoch %d/%d  step %d/%d  loss %.4f%@  lr %.2e  left %@   ",
+                                                       bar, s.epoch, s.epochs, s.step, s.stepsInEpoch, s.loss, last.text, s.learningRate,
                                                        Self.duration(s.remainingSeconds)).utf8))
         case .step:
             break
         case .epoch(let e):
-            if live { FileHandle.standardError.write(Data("\r".utf8)) }
+            if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if let v = e.validationScore { last.text = String(format: "  val %@ %.3f", e.scoreName, v) }
             let score = e.validationScore.map { String(format: "  val %@ %.4f  val loss %.4f", e.scoreName, $0, e.validationLoss ?? .nan) } ?? ""
             reporter.report(String(format: "epoch %d/%d  loss %.4f", e.epoch, e.epochs, e.trainLoss) + score + (e.improved ? "  (kept)" : ""))
         }

@@ -1,0 +1,92 @@
+// ThresholdStudy: does my own CAM threshold make better pseudo-masks than the built-in ones?
+//
+//     swift run ThresholdStudy [OUT] [--cases N] [--size S] [--epochs E]
+//
+// Runs the ichct pipeline on a small phantom set (public API only), then compares, on the
+// held-out cases, the pseudo-masks made with the built-in thresholds (fixed 0.3, Otsu, 90th
+// percentile) and with a threshold defined below in a few lines, beside the pipeline's own rows.
+
+import CTVolume
+import Foundation
+import Metrics
+import NeuralCore
+import WeakSupervision
+
+/// My threshold: keep CAM values more than one standard deviation above the slice's mean
+/// (inside the intracranial mask).
+struct MeanPlusSD: MapThreshold {
+    func cutoff(for values: [Float]) -> Float {
+        let n = Float(values.count)
+        let mean = values.reduce(0, +) / n
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
+        return mean + variance.squareRoot()
+    }
+}
+
+/// Gives any segmenter its own row name.
+struct Named: Segmenter {
+    let name: String
+    let base: any Segmenter
+    func segment(_ input: SegmentationCase) throws -> MaskVolume { try base.segment(input) }
+}
+
+// Options.
+let arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ flag: String, _ fallback: Int) -> Int {
+    guard let i = arguments.firstIndex(of: flag), i + 1 < arguments.count, let v = Int(arguments[i + 1]) else { return fallback }
+    return v
+}
+let cases = option("--cases", 8), size = option("--size", 64), epochs = option("--epochs", 2)
+let positional = arguments.enumerated().filter { i, a in !a.hasPrefix("--") && (i == 0 || !arguments[i - 1].hasPrefix("--")) }.map(\.element)
+let out = URL(fileURLWithPath: positional.first ?? FileManager.default.temporaryDirectory
+    .appendingPathComponent("threshold-study-\(ProcessInfo.processInfo.processIdentifier)").path)
+
+// A small configuration: the quick preset, shrunk.
+var config = PipelineConfig.quick
+config.data.phantomCases = cases
+config.data.phantom.size = size
+config.data.phantom.slices = 8...10
+config.data.testFraction = 0.25
+config.data.validationFraction = 0.2
+config.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 8)
+config.classifier.epochs = epochs
+config.refiner.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
+config.refiner.epochs = epochs
+config.cam.layer = "layer2"
+config.montageCases = 1
+
+let start = Date()
+let pipeline = try Pipeline(config: config, output: out, overwrite: true)
+let builtIn = try pipeline.run { event in
+    if case .finished(let stage, let seconds, _) = event {
+        FileHandle.standardError.write(Data("\(stage.rawValue): \(String(format: "%.1f", seconds)) s\n".utf8))
+    }
+    return .proceed
+}
+print("The pipeline's own table:\n")
+print(builtIn.text())
+
+// The same held-out cases, pseudo-masks with each threshold.
+let dataset = try pipeline.dataset()
+let test = try pipeline.split().test.compactMap { dataset[$0] }
+let held = try pipeline.comparisonCases(test)
+let thresholds: [(String, any MapThreshold)] = [
+    ("fixed 0.3", FixedThreshold(0.3)), ("Otsu", OtsuThreshold()), ("90th percentile", try PercentileThreshold(90)),
+    ("mine: mean + 1 sd", MeanPlusSD()),
+]
+var rows: [any Segmenter] = []
+for (label, threshold) in thresholds {
+    // The pipeline's recipe (k-means on smoothed HU inside the soft-tissue range), my threshold.
+    let builder = try PseudoMaskBuilder(k: config.pseudoMasks.k, features: [.smoothedHU(sigmaMM: 1)], threshold: threshold,
+                                        minimumComponentSize: config.pseudoMasks.minimumComponentSize)
+    rows.append(Named(name: "pseudo-masks, \(label)", base: TissueRestricted(base: builder, range: -100...150)))
+    rows.append(Named(name: "CAM alone, \(label)", base: CAMBaseline(threshold: threshold)))
+}
+let table = try MethodComparison.run(methods: rows, cases: held, tolerance: config.tolerance)
+print("Thresholds compared on the same \(held.count) held-out cases:\n")
+print(table.text())
+let best = table.rows.filter { $0.method.hasPrefix("pseudo-masks") }.max { a, b in
+    (a.meanDice.isNaN ? -1 : a.meanDice) < (b.meanDice.isNaN ? -1 : b.meanDice)
+}
+print("best pseudo-mask threshold here: \(best?.method ?? "none") (tiny networks: a smoke test, not a result)")
+print(String(format: "total %.1f s; artefacts in %@", Date().timeIntervalSince(start), out.path))

@@ -1,0 +1,163 @@
+import CTVolume
+import Foundation
+import Metrics
+
+/// One held-out case of a comparison: what a method may look at (``SegmentationCase``) and
+/// the true mask it is scored against (never shown to the methods).
+public struct ComparisonCase: Sendable {
+    /// The method's input: scan, intracranial mask, optional CAM and slice probabilities.
+    public var input: SegmentationCase
+    /// The reference mask on the scan's grid (voxel > 0 is ICH).
+    public var truth: MaskVolume
+
+    /// A case; `truth` must lie on `input.scan`'s grid (checked by ``MethodComparison/run(methods:cases:tolerance:keep:)``).
+    public init(input: SegmentationCase, truth: MaskVolume) {
+        self.input = input
+        self.truth = truth
+    }
+
+    /// Whether the reference holds any hemorrhage voxel (a positive case).
+    public var isPositive: Bool { truth.voxels.contains { $0 > 0 } }
+}
+
+/// One row of the comparison table (method.md section 10): a method scored on every case.
+///
+/// Overlap and distance statistics are over the **positive** cases (reference non-empty);
+/// negative cases (empty reference) are counted through their false-positive voxels, since
+/// Dice is undefined (NaN) or 0 there and says nothing useful.
+public struct ComparisonRow: Sendable, Codable {
+    /// The method's name (``Segmenter/name``).
+    public var method: String
+    /// Every case's scores (``SegmentationScores``), positive and negative, in case order.
+    public var cases: [SegmentationReport.Case]
+    /// Mean ± sd (``MetricSummary``) over the positive cases of: `dice`, `iou`, `precision`,
+    /// `recall`, `medpy_hd95`, `medpy_assd`, `sd_nsd` (and every other metric of
+    /// ``SegmentationScores/metricNames``). NaN values (e.g. precision of an empty prediction)
+    /// are left out and counted; infinite distances (an empty prediction) make mean and sd inf.
+    public var positive: [String: MetricSummary]
+    /// Number of positive cases.
+    public var positiveCases: Int
+    /// Predicted voxels on each negative case (all of them false positives), in case order.
+    public var falsePositiveVoxels: [Int]
+    /// Mean of ``falsePositiveVoxels`` (NaN without negative cases).
+    public var meanFalsePositiveVoxels: Double
+    /// How many negative cases got an empty prediction.
+    public var negativesWithoutFalsePositives: Int
+    /// Wall-clock seconds the method took per case (mean; scoring not included).
+    public var secondsPerCase: Double
+
+    /// Mean Dice over the positive cases (NaN without positive cases).
+    public var meanDice: Double { positive["dice"]?.mean ?? .nan }
+}
+
+/// The comparison table: rows of methods scored on the same cases, plus (optionally) the
+/// classifier's slice-classification scores on those cases.
+public struct ComparisonTable: Sendable, Codable {
+    /// One row per method, in the order given.
+    public var rows: [ComparisonRow]
+    /// Case names in order.
+    public var caseNames: [String]
+    /// Surface-Dice tolerance in mm used for `sd_nsd`.
+    public var tolerance: Double
+    /// Slice classification on the same cases (AUC, accuracy, sensitivity, specificity at 0.5), when known.
+    public var classification: SliceClassificationScores?
+
+    /// A table; see the properties.
+    public init(rows: [ComparisonRow], caseNames: [String], tolerance: Double, classification: SliceClassificationScores? = nil) {
+        self.rows = rows
+        self.caseNames = caseNames
+        self.tolerance = tolerance
+        self.classification = classification
+    }
+
+    /// The row named `method`, if any.
+    public subscript(method: String) -> ComparisonRow? { rows.first { $0.method == method } }
+}
+
+/// Runs methods (any ``Segmenter``) on the same cases and scores them with Metrics.
+///
+/// ```swift
+/// let table = try MethodComparison.run(methods: [try IntensityThresholdBaseline(), builder], cases: cases)
+/// print(table.text())
+/// ```
+public enum MethodComparison {
+    /// Scores every method on every case.
+    ///
+    /// For each method and case: `segment` is timed (wall clock), the prediction is checked to be
+    /// on the case's grid, and ``SegmentationScores`` (spacing from the scan's geometry,
+    /// `tolerance` in mm for the surface Dice) compares it with the truth. Then
+    /// ``ComparisonRow`` aggregates: statistics over positive cases, false-positive voxels over
+    /// negative cases.
+    ///
+    /// - Parameters:
+    ///   - methods: the rows, in order.
+    ///   - cases: the held-out cases (each validated).
+    ///   - tolerance: surface-Dice tolerance in mm (default ``SegmentationScores/defaultTolerance``).
+    ///   - keep: called with (method index, case index, prediction) for every prediction, e.g. to
+    ///     write it (default: nothing).
+    /// - Returns: the table (no classification scores; set ``ComparisonTable/classification``).
+    /// - Throws: ``WeakSupervisionError/emptyInput(what:)`` without cases or methods,
+    ///   ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` for a truth or prediction on
+    ///   another grid, and whatever a method throws.
+    public static func run(methods: [any Segmenter], cases: [ComparisonCase],
+                           tolerance: Double = SegmentationScores.defaultTolerance,
+                           keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
+        guard !methods.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison methods") }
+        guard !cases.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison cases") }
+        for c in cases {
+            try c.input.validate()
+            guard c.truth.shape == c.input.scan.shape else {
+                throw WeakSupervisionError.shapeMismatch(what: "\(c.input.name): reference mask grid", expected: "\(c.input.scan.shape)", got: "\(c.truth.shape)")
+            }
+        }
+        var rows: [ComparisonRow] = []
+        for (m, method) in methods.enumerated() {
+            var predictions: [MaskVolume] = []
+            var seconds = 0.0
+            for (i, c) in cases.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let prediction = try method.segment(c.input)
+                seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                guard prediction.shape == c.input.scan.shape else {
+                    throw WeakSupervisionError.shapeMismatch(what: "\(method.name) on \(c.input.name): prediction grid", expected: "\(c.input.scan.shape)", got: "\(prediction.shape)")
+                }
+                try keep(m, i, prediction)
+                predictions.append(prediction)
+            }
+            rows.append(score(method: method.name, predictions: predictions, cases: cases, tolerance: tolerance,
+                              secondsPerCase: seconds / Double(cases.count)))
+        }
+        return ComparisonTable(rows: rows, caseNames: cases.map(\.input.name), tolerance: tolerance)
+    }
+
+    /// Scores given predictions (one per case, on its grid) as one row.
+    ///
+    /// - Parameters:
+    ///   - method: the row's name. - predictions: masks, voxel > 0 is ICH, in case order.
+    ///   - cases: the cases. - tolerance: surface-Dice tolerance in mm.
+    ///   - secondsPerCase: the time to report (default NaN: unknown).
+    /// - Precondition: one prediction per case, each on its case's grid.
+    public static func score(method: String, predictions: [MaskVolume], cases: [ComparisonCase],
+                             tolerance: Double = SegmentationScores.defaultTolerance, secondsPerCase: Double = .nan) -> ComparisonRow {
+        precondition(predictions.count == cases.count, "score: \(predictions.count) predictions for \(cases.count) cases")
+        var reportCases: [SegmentationReport.Case] = []
+        var positiveCases: [SegmentationReport.Case] = []
+        var falsePositives: [Int] = []
+        for (prediction, c) in zip(predictions, cases) {
+            precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's")
+            let g = c.truth.shape, shape = MaskShape(g.x, g.y, g.z)
+            let spacing = c.input.scan.geometry.spacing
+            let p = BinaryMask(shape: shape, spacing: spacing, voxels: prediction.voxels.map { $0 > 0 })
+            let t = BinaryMask(shape: shape, spacing: spacing, voxels: c.truth.voxels.map { $0 > 0 })
+            let item = SegmentationReport.Case(name: c.input.name, scores: SegmentationScores(prediction: p, truth: t, tolerance: tolerance))
+            reportCases.append(item)
+            if c.isPositive { positiveCases.append(item) } else { falsePositives.append(p.foregroundCount) }
+        }
+        let summary = SegmentationReport(cases: positiveCases, tolerance: tolerance).summary
+        let meanFP = falsePositives.isEmpty ? Double.nan : Double(falsePositives.reduce(0, +)) / Double(falsePositives.count)
+        return ComparisonRow(method: method, cases: reportCases, positive: summary, positiveCases: positiveCases.count,
+                             falsePositiveVoxels: falsePositives, meanFalsePositiveVoxels: meanFP,
+                             negativesWithoutFalsePositives: falsePositives.filter { $0 == 0 }.count,
+                             secondsPerCase: secondsPerCase)
+    }
+}

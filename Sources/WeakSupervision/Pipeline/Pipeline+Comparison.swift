@@ -1,0 +1,151 @@
+import CTVolume
+import Foundation
+import Metrics
+import NeuralCore
+
+extension Pipeline {
+    /// Name of the full-pipeline row (UNetLite trained on pseudo-masks).
+    public static let pipelineRow = "full pipeline (UNetLite on pseudo-masks)"
+    /// Name of the upper-bound row (UNetLite trained on true masks, same budget).
+    public static let upperBoundRow = "upper bound (UNetLite on true masks)"
+
+    /// The rows of method.md section 10 built from this run's saved artefacts and configuration:
+    /// threshold 50..90 HU · k-means alone · CAM alone · pseudo-masks · full pipeline · upper bound
+    /// (when trained). The k-means, CAM and pseudo-mask rows use the run's ``PipelineConfig/pseudoMasks``
+    /// (k-means and pseudo-masks inside its soft-tissue range, the CAM alone inside the whole intracranial mask).
+    public func methods() throws -> [any Segmenter] {
+        let builder = try config.pseudoMasks.builder()
+        var rows: [any Segmenter] = [
+            try IntensityThresholdBaseline(),
+            try config.pseudoMasks.kmeansSegmenter(),
+            CAMBaseline(threshold: builder.threshold, positiveAt: builder.positiveAt),
+            try config.pseudoMasks.segmenter(),
+            try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.pipelineRow),
+        ]
+        if config.upperBound {
+            rows.append(try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"), name: Self.upperBoundRow))
+        }
+        return rows
+    }
+
+    /// Comparison cases: scan, true mask, intracranial mask, CAM and slice probabilities. A case
+    /// of this run's dataset uses the saved intracranial mask and CAM; any other case (e.g. from
+    /// another dataset) gets them computed with the run's classifier and CAM settings.
+    ///
+    /// - Parameter items: the cases (each needs a mask file: it is the reference).
+    /// - Throws: a case without mask, and reading or CAM errors.
+    public func comparisonCases(_ items: [DatasetCase], progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> [ComparisonCase] {
+        let ownRoot = datasetRoot.standardizedFileURL.path
+        let saved = (try? probabilities()) ?? [:]
+        var method: (any CAMMethod)?
+        var out: [ComparisonCase] = []
+        for (i, item) in items.enumerated() {
+            let scan = try item.loadScan()
+            guard let truth = try item.loadMask() else {
+                throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
+            }
+            let own = item.imageURL.standardizedFileURL.path.hasPrefix(ownRoot + "/") && saved[item.name] != nil
+            let inside: MaskVolume, cam: Volume<Float>, p: [Float]
+            if own {
+                inside = try intracranial(item.name)
+                cam = try self.cam(item.name)
+                p = saved[item.name]!
+            } else {
+                if method == nil {
+                    let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
+                    method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
+                }
+                inside = try IntracranialMask.compute(scan)
+                let result = try method!.volume(scan)
+                cam = result.map
+                p = result.probabilities
+            }
+            out.append(ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: cam, sliceProbabilities: p),
+                                      truth: truth))
+            progress(i + 1, items.count, item.name)
+        }
+        return out
+    }
+
+    /// Compares ``methods()`` on `cases` and adds the classifier's slice scores on them.
+    ///
+    /// - Parameters:
+    ///   - cases: from ``comparisonCases(_:progress:)``.
+    ///   - extra: more rows (a user's own method) appended after the built-in ones.
+    ///   - keep: receives every prediction (method index, case index, mask).
+    public func compare(_ cases: [ComparisonCase], extra: [any Segmenter] = [],
+                        keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
+        var table = try MethodComparison.run(methods: try methods() + extra, cases: cases, tolerance: config.tolerance, keep: keep)
+        table.classification = Self.classification(cases)
+        return table
+    }
+
+    /// Slice classification scores (threshold 0.5) of the cases' probabilities against the
+    /// slice labels of their reference masks; nil when a case has no probabilities.
+    public static func classification(_ cases: [ComparisonCase]) -> SliceClassificationScores? {
+        var scores: [Double] = [], labels: [Bool] = []
+        for c in cases {
+            guard let p = c.input.sliceProbabilities else { return nil }
+            scores += p.map(Double.init)
+            labels += c.truth.sliceLabels.map { $0 > 0.5 }
+        }
+        return SliceClassificationScores(scores: scores, labels: labels)
+    }
+
+    // MARK: the comparison stage
+
+    func runComparison(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+        let dataset = try dataset(), split = try split()
+        let items = try cases(split.test, in: dataset)
+        let cases = try comparisonCases(items) { done, total, name in
+            _ = observer(.progress(.comparison, done: done, total: total, item: "loaded \(name)"))
+        }
+        let methods = try methods()
+        let slugs = ["threshold", "kmeans", "cam", "pseudo-masks", "pipeline", "upper-bound"]
+        let masks = folder(.comparison).appendingPathComponent("masks")
+        var pipelineMasks: [Int: MaskVolume] = [:], pseudoMasks: [Int: MaskVolume] = [:]
+        let montageCases = Set(cases.indices.filter { cases[$0].isPositive }.prefix(config.montageCases))
+        let table = try compare(cases) { m, i, mask in
+            let folder = masks.appendingPathComponent(slugs[m])
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try NIfTI.write(mask, to: folder.appendingPathComponent("\(cases[i].input.name).nii.gz"), overwrite: true, descrip: "ichct \(slugs[m])")
+            if montageCases.contains(i) && m == 4 { pipelineMasks[i] = mask }
+            if montageCases.contains(i) && m == 3 { pseudoMasks[i] = mask }
+            _ = observer(.progress(.comparison, done: m * cases.count + i + 1, total: methods.count * cases.count,
+                                   item: "\(slugs[m]) \(cases[i].input.name)"))
+        }
+        try table.jsonData().write(to: folder(.comparison).appendingPathComponent("comparison.json"), options: .atomic)
+        try Data(table.text().utf8).write(to: folder(.comparison).appendingPathComponent("comparison.txt"), options: .atomic)
+        try writeMontages(cases: cases, indices: montageCases.sorted(), pipeline: pipelineMasks, pseudo: pseudoMasks)
+        var summary: [String: Double] = ["cases": Double(cases.count)]
+        for (slug, row) in zip(slugs, table.rows) {
+            summary["dice.\(slug)"] = row.meanDice
+            summary["fp.\(slug)"] = row.meanFalsePositiveVoxels
+        }
+        summary["auc"] = table.classification?.auc ?? .nan
+        return summary
+    }
+
+    /// PNG montages of the positive slices (at most 8) of some test cases: `NAME.cam.png` (the
+    /// CAM as a heat map, the true mask outlined in green) and `NAME.masks.png` (true mask green,
+    /// pseudo-mask yellow, full pipeline red, brain window).
+    func writeMontages(cases: [ComparisonCase], indices: [Int], pipeline: [Int: MaskVolume], pseudo: [Int: MaskVolume]) throws {
+        let folder = folder(.comparison).appendingPathComponent("montages")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for i in indices {
+            let c = cases[i]
+            let positive = c.truth.sliceLabels.indices.filter { c.truth.sliceLabels[$0] > 0.5 }
+            let step = max(1, (positive.count + 7) / 8)
+            let slices = Array(stride(from: 0, to: positive.count, by: step).map { positive[$0] }.prefix(8))
+            guard !slices.isEmpty else { continue }
+            let renderer = SliceRenderer(maskStyle: .outline(.green))
+            let camImage = try renderer.montage(c.input.scan, slices: slices, mask: c.truth, heatmap: c.input.cam, columns: 4)
+            try PNG.write(camImage, to: folder.appendingPathComponent("\(c.input.name).cam.png"), overwrite: true)
+            var overlays = [SliceRenderer.MaskOverlay(c.truth, style: .outline(.green))]
+            if let p = pseudo[i] { overlays.append(.init(p, style: .outline(.yellow))) }
+            if let p = pipeline[i] { overlays.append(.init(p, style: .outline(.red))) }
+            let maskImage = try renderer.montage(c.input.scan, slices: slices, masks: overlays, columns: 4)
+            try PNG.write(maskImage, to: folder.appendingPathComponent("\(c.input.name).masks.png"), overwrite: true)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import CTVolume
+import Foundation
+import Metrics
+import NeuralCore
+
+/// The stages' work: each reads what earlier stages saved and writes into its own folder.
+extension Pipeline {
+    /// The dataset root the run uses: the configured dataset, or the generated phantom set
+    /// `OUT/data/cases`.
+    public var datasetRoot: URL {
+        config.data.dataset.map { URL(fileURLWithPath: $0) } ?? folder(.data).appendingPathComponent("cases")
+    }
+
+    /// The run's dataset.
+    public func dataset() throws -> Dataset { try Dataset(root: datasetRoot) }
+
+    /// The saved case-level split (`OUT/data/split.json`).
+    public func split() throws -> PipelineSplit {
+        try JSONDecoder().decode(PipelineSplit.self, from: Data(contentsOf: folder(.data).appendingPathComponent("split.json")))
+    }
+
+    /// The saved intracranial mask of a case.
+    public func intracranial(_ name: String) throws -> MaskVolume {
+        try NIfTI.readMask(at: folder(.data).appendingPathComponent("intracranial/\(name).nii.gz"))
+    }
+
+    /// The saved CAM of a case (on its grid, 0...1 per slice).
+    public func cam(_ name: String) throws -> Volume<Float> {
+        try NIfTI.readScan(at: folder(.cams).appendingPathComponent("\(name).nii.gz"))
+    }
+
+    /// The saved slice probabilities of every case (`OUT/cams/probabilities.json`).
+    public func probabilities() throws -> [String: [Float]] {
+        try JSONDecoder().decode([String: [Float]].self, from: Data(contentsOf: folder(.cams).appendingPathComponent("probabilities.json")))
+    }
+
+    func cases(_ names: [String], in dataset: Dataset) throws -> [DatasetCase] {
+        try names.map { name in
+            guard let c = dataset[name] else {
+                throw WeakSupervisionError.missingInput(method: "pipeline", input: "case \(name) in \(dataset.root.path)")
+            }
+            return c
+        }
+    }
+
+    // MARK: data
+
+    func runData(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+        let d = config.data
+        if d.dataset == nil {
+            try Phantom.writeDataset(to: datasetRoot, cases: d.phantomCases, seed: d.phantomSeed, config: d.phantom, overwrite: true) { done, total, c in
+                _ = observer(.progress(.data, done: done, total: total, item: c.name))
+            }
+        }
+        let dataset = try dataset()
+        let s = try ClassifierTrainer.split(dataset.cases, validationFraction: d.validationFraction, testFraction: d.testFraction, seed: d.splitSeed)
+        guard !s.train.isEmpty, !s.test.isEmpty else {
+            throw WeakSupervisionError.emptyInput(what: "\(dataset.root.path): \(dataset.cases.count) cases leave no training or no test case")
+        }
+        let split = PipelineSplit(train: s.train.map(\.name), validation: s.validation.map(\.name), test: s.test.map(\.name))
+        try writeJSON(split, to: folder(.data).appendingPathComponent("split.json"))
+        let maskFolder = folder(.data).appendingPathComponent("intracranial")
+        try FileManager.default.createDirectory(at: maskFolder, withIntermediateDirectories: true)
+        for (i, c) in dataset.cases.enumerated() {
+            let scan = try c.loadScan()
+            try NIfTI.write(try IntracranialMask.compute(scan), to: maskFolder.appendingPathComponent("\(c.name).nii.gz"), overwrite: true)
+            _ = observer(.progress(.data, done: i + 1, total: dataset.cases.count, item: "intracranial mask \(c.name)"))
+        }
+        return ["cases": Double(dataset.cases.count), "train": Double(split.train.count),
+                "validation": Double(split.validation.count), "test": Double(split.test.count)]
+    }
+
+    // MARK: stage 1
+
+    func runClassifier(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+        let dataset = try dataset(), split = try split()
+        let c = config.classifier
+        let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
+        let names = split.train + split.validation
+        var prepared: [PreparedCase] = []
+        for (i, item) in try cases(names, in: dataset).enumerated() {
+            prepared.append(try PreparedCase(loading: item, size: c.model.inputSize, windows: windows))
+            _ = observer(.progress(.classifier, done: i + 1, total: names.count, item: "prepared \(item.name)"))
+        }
+        let training = Array(prepared[..<split.train.count]), validation = Array(prepared[split.train.count...])
+        let patience = config.classifierPatience, minimum = config.classifierMinimumEpochs ?? 0
+        final class Box: @unchecked Sendable { var sinceBest = 0; var early = false }
+        let box = Box()
+        let summary = try ClassifierTrainer(config: c).train(
+            training: training, validation: validation,
+            outputs: TrainingOutputs(model: folder(.classifier).appendingPathComponent("classifier.safetensors")),
+            overwrite: true,
+            observer: TrainingCallback { event in
+                let control = observer(.training(.classifier, event))
+                if case .epoch(let e) = event, let patience, e.validationScore != nil {
+                    box.sinceBest = e.improved ? 0 : box.sinceBest + 1
+                    if box.sinceBest >= patience && e.epoch < e.epochs && e.epoch >= minimum { box.early = true; return .stop }
+                }
+                return control
+            })
+        try writeJSON(summary, to: folder(.classifier).appendingPathComponent("summary.json"))
+        return ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
+                "validationAUC": summary.bestScore ?? .nan, "earlyStopped": box.early ? 1 : 0,
+                "stopped": summary.stopped && !box.early ? 1 : 0]
+    }
+
+    // MARK: stage 2
+
+    func runCAMs(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+        let dataset = try dataset(), split = try split()
+        let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
+        let method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
+        let names = split.train + split.validation + split.test
+        var probabilities: [String: [Float]] = [:]
+        var scores: [Double] = [], labels: [Bool] = []
+        for (i, item) in try cases(names, in: dataset).enumerated() {
+            let scan = try item.loadScan()
+            let result = try method.volume(scan)
+            try NIfTI.write(result.map, to: folder(.cams).appendingPathComponent("\(item.name).nii.gz"),
+                            datatype: .int16(slope: 1 / 32000, intercept: 0), overwrite: true, descrip: "ichct \(method.name) \(config.cam.layer)")
+            probabilities[item.name] = result.probabilities
+            if split.validation.contains(item.name) {
+                scores += result.probabilities.map(Double.init)
+                labels += try item.sliceLabels().map { $0 > 0.5 }
+            }
+            _ = observer(.progress(.cams, done: i + 1, total: names.count, item: item.name))
+        }
+        try writeJSON(probabilities, to: folder(.cams).appendingPathComponent("probabilities.json"))
+        return ["cases": Double(names.count), "validationAUC": SliceClassification.rocAUC(scores: scores, labels: labels)]
+    }
+
+    // MARK: stages 3 and 4
+
+    func runPseudoMasks(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+        let dataset = try dataset(), split = try split(), probabilities = try probabilities()
+        let segmenter = try config.pseudoMasks.segmenter()
+        let names = split.train + split.validation
+        var dice: [Double] = [], voxels = 0
+        for (i, item) in try cases(names, in: dataset).enumerated() {
+            let scan = try item.loadScan()
+            let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try intracranial(item.name),
+                                                              cam: try cam(item.name), sliceProbabilities: probabilities[item.name]))
+            try NIfTI.write(mask, to: folder(.pseudoMasks).appendingPathComponent("\(item.name).nii.gz"), overwrite: true, descrip: "ichct pseudo-mask")
+            voxels += mask.voxels.reduce(0) { $0 + Int($1) }
+            // Reported only (how good the weak targets are); never used by training.
+            if let truth = try item.loadMask(), truth.voxels.contains(where: { $0 > 0 }) {
+                let t = truth.voxels.map { $0 > 0 }, p = mask.voxels.map { $0 > 0 }
+                let both = zip(t, p).filter { $0 && $1 }.count
+                dice.append(2 * Double(both) / Double(t.filter { $0 }.count + p.filter { $0 }.count))
+            }
+            _ = observer(.progress(.pseudoMasks, done: i + 1, total: names.count, item: item.name))
+        }
+        return ["cases": Double(names.count), "voxelsPerCase": Double(voxels) / Double(max(names.count, 1)),
+                "trainingDice": dice.isEmpty ? .nan : dice.reduce(0, +) / Double(dice.count)]
+    }
+
+    // MARK: stage 5 and the upper bound
+
+    func runRefiner(stage: PipelineStage, pseudo: Bool, _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+        let dataset = try dataset(), split = try split()
+        let c = config.refiner
+        let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
+        let names = split.train + split.validation
+        var prepared: [PreparedCase] = []
+        for (i, item) in try cases(names, in: dataset).enumerated() {
+            let scan = try item.loadScan()
+            let mask: MaskVolume
+            if pseudo {
+                mask = try NIfTI.readMask(at: folder(.pseudoMasks).appendingPathComponent("\(item.name).nii.gz"), matching: scan)
+            } else {
+                guard let truth = try item.loadMask() else {
+                    throw WeakSupervisionError.missingInput(method: "upper bound", input: "the true mask of case \(item.name)")
+                }
+                mask = truth
+            }
+            prepared.append(try PreparedCase(name: item.name, scan: scan, labels: mask.sliceLabels, mask: mask, size: c.model.inputSize, windows: windows))
+            _ = observer(.progress(stage, done: i + 1, total: names.count, item: "prepared \(item.name)"))
+        }
+        let summary = try RefinerTrainer(config: c).train(
+            training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
+            outputs: TrainingOutputs(model: folder(stage).appendingPathComponent("refiner.safetensors")), overwrite: true,
+            observer: TrainingCallback { observer(.training(stage, $0)) })
+        try writeJSON(summary, to: folder(stage).appendingPathComponent("summary.json"))
+        return ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
+                "validationDice": summary.bestScore ?? .nan, "stopped": summary.stopped ? 1 : 0]
+    }
+}

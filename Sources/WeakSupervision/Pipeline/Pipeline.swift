@@ -1,0 +1,162 @@
+import CTVolume
+import Foundation
+import Metrics
+import NeuralCore
+
+/// The whole method, stage by stage, from one ``PipelineConfig``: data → classifier → CAMs →
+/// pseudo-masks → refiner → upper bound → comparison (``PipelineStage``). Every stage writes its
+/// artefacts under `OUT/<stage>/` and a manifest; a later run reuses every stage whose manifest
+/// matches the configuration, and ``run(from:)`` re-runs from any stage.
+///
+/// ```swift
+/// let pipeline = try Pipeline(config: .quick, output: URL(filePath: "runs/quick"))
+/// let table = try pipeline.run { event in print(event) }
+/// print(table.text())
+/// // later: only the refiner and what follows it
+/// _ = try Pipeline(config: .quick, output: URL(filePath: "runs/quick")).run(from: .refiner)
+/// ```
+///
+/// The configuration is saved as `OUT/config.json`. A folder made with another configuration is
+/// refused (``WeakSupervisionError/invalidParameter(name:reason:)`` naming the folder and the
+/// stages it would invalidate) unless `overwrite` is set; then the stages whose configuration
+/// changed, and those that depend on them, run again.
+public struct Pipeline {
+    /// The run's every choice.
+    public let config: PipelineConfig
+    /// The run's folder.
+    public let output: URL
+    /// Replace a folder made with another configuration (default false).
+    public let overwrite: Bool
+
+    /// A pipeline writing into `output` (created when missing).
+    /// - Throws: an invalid configuration; a folder made with another configuration, unless `overwrite`.
+    public init(config: PipelineConfig, output: URL, overwrite: Bool = false) throws {
+        try config.validate()
+        self.config = config
+        self.output = output
+        self.overwrite = overwrite
+        if let saved = try? Self.savedConfig(in: output), saved != config, !overwrite {
+            let stale = PipelineStage.allCases.filter { s in
+                (try? record(s)).flatMap { $0 }.map { $0.configKey != configKey(s) } ?? false
+            }
+            throw WeakSupervisionError.invalidParameter(
+                name: output.path,
+                reason: "this folder holds a run made with another configuration (\(Self.configURL(in: output).path) differs; "
+                    + "stages it would invalidate: \(stale.map(\.rawValue).joined(separator: ", "))). Use another folder, or overwrite (--force)")
+        }
+    }
+
+    /// The configuration saved in a run folder (`OUT/config.json`).
+    public static func savedConfig(in output: URL) throws -> PipelineConfig {
+        try JSONDecoder().decode(PipelineConfig.self, from: Data(contentsOf: configURL(in: output)))
+    }
+
+    static func configURL(in output: URL) -> URL { output.appendingPathComponent("config.json") }
+
+    /// The folder of a stage's artefacts.
+    public func folder(_ stage: PipelineStage) -> URL { output.appendingPathComponent(stage.rawValue) }
+
+    /// The saved manifest of a stage, or nil when the stage has not completed.
+    public func record(_ stage: PipelineStage) throws -> PipelineStageRecord? {
+        let url = folder(stage).appendingPathComponent("stage.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(PipelineStageRecord.self, from: Data(contentsOf: url))
+    }
+
+    /// Whether a stage's saved artefacts exist and match the current configuration.
+    public func isReusable(_ stage: PipelineStage) -> Bool {
+        guard let r = (try? record(stage)) ?? nil else { return false }
+        return r.configKey == configKey(stage)
+    }
+
+    /// The JSON of the configuration parts `stage` (and the stages it reads) depends on.
+    public func configKey(_ stage: PipelineStage) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        func json<T: Encodable>(_ v: T) -> String { (try? encoder.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "?" }
+        var parts: [String: String] = [:]
+        for s in stage.dependencies + [stage] {
+            switch s {
+            case .data: parts["data"] = json(config.data)
+            case .classifier: parts["classifier"] = json(config.classifier) + json(config.classifierPatience)
+                + (config.classifierMinimumEpochs.map(json) ?? "")
+            case .cams: parts["cam"] = json(config.cam)
+            case .pseudoMasks: parts["pseudoMasks"] = json(config.pseudoMasks)
+            case .refiner, .upperBound: parts["refiner"] = json(config.refiner) + json(config.upperBound)
+            case .comparison: parts["comparison"] = json(config.tolerance) + json(config.montageCases)
+            }
+        }
+        return json(parts)
+    }
+
+    /// Runs the stages and returns the comparison table.
+    ///
+    /// - Parameters:
+    ///   - from: re-run this stage and every later one; the earlier ones must have completed
+    ///     with this configuration. `nil` (default): run every stage whose saved artefacts do
+    ///     not match, and every stage that reads one that ran.
+    ///   - observer: receives ``PipelineEvent``s; returning `.stop` from a training event stops
+    ///     that training (its resume file is written) and the run after it.
+    /// - Throws: an earlier stage missing for `from`, and every error of the stages.
+    @discardableResult
+    public func run(from: PipelineStage? = nil,
+                    observer: @escaping (PipelineEvent) -> TrainingControl = { _ in .proceed }) throws -> ComparisonTable {
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        try writeJSON(config, to: Self.configURL(in: output))
+        var ran = Set<PipelineStage>()
+        for stage in PipelineStage.allCases {
+            if stage == .upperBound && !config.upperBound { continue }
+            if let from, stage < from {
+                guard isReusable(stage) else {
+                    throw WeakSupervisionError.invalidParameter(
+                        name: folder(stage).path,
+                        reason: "stage \(stage.rawValue) has no saved result made with this configuration; run from \(stage.rawValue) or earlier")
+                }
+                _ = observer(.stage(stage, reused: true))
+                continue
+            }
+            let mustRun = from != nil || !isReusable(stage) || stage.dependencies.contains(where: ran.contains)
+                || stage.dependencies.contains { d in (d != .upperBound || config.upperBound) && !isReusable(d) }
+            if !mustRun {
+                _ = observer(.stage(stage, reused: true))
+                continue
+            }
+            ran.insert(stage)
+            _ = observer(.stage(stage, reused: false))
+            let start = Date()
+            try? FileManager.default.removeItem(at: folder(stage))
+            try FileManager.default.createDirectory(at: folder(stage), withIntermediateDirectories: true)
+            let summary = try runStage(stage, observer: observer)
+            if summary["stopped"] == 1 {
+                throw WeakSupervisionError.invalidParameter(name: stage.rawValue, reason: "stopped by the observer; resume files are in \(folder(stage).path)")
+            }
+            let seconds = Date().timeIntervalSince(start)
+            let record = PipelineStageRecord(stage: stage, configKey: configKey(stage), seconds: seconds, summary: summary,
+                                             finished: ISO8601DateFormatter().string(from: Date()))
+            try writeJSON(record, to: folder(stage).appendingPathComponent("stage.json"))
+            _ = observer(.finished(stage, seconds: seconds, summary: summary))
+        }
+        return try ComparisonTable.decode(Data(contentsOf: folder(.comparison).appendingPathComponent("comparison.json")))
+    }
+
+    private func runStage(_ stage: PipelineStage, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+        switch stage {
+        case .data: return try runData(observer)
+        case .classifier: return try runClassifier(observer)
+        case .cams: return try runCAMs(observer)
+        case .pseudoMasks: return try runPseudoMasks(observer)
+        case .refiner: return try runRefiner(stage: .refiner, pseudo: true, observer)
+        case .upperBound: return try runRefiner(stage: .upperBound, pseudo: false, observer)
+        case .comparison: return try runComparison(observer)
+        }
+    }
+
+    func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try encoder.encode(value).write(to: url, options: .atomic)
+    }
+}

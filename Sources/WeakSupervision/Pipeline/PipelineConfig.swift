@@ -1,0 +1,274 @@
+import CTVolume
+import Foundation
+import NeuralCore
+
+/// Every choice of a pipeline run (method.md sections 1 to 10), with its default: the data, the
+/// case-level split, the classifier, the CAM, the pseudo-mask recipe, the refiner and the
+/// comparison. Codable: a run saves it as `OUT/config.json` and refuses to reuse artefacts made
+/// with another one.
+///
+/// Presets: ``quick`` (a smoke run, minutes on two cores) and ``full`` (the demo of the issue,
+/// after method.md section 11's prototype recipe).
+public struct PipelineConfig: Codable, Sendable, Equatable {
+    /// Where the cases come from.
+    public struct DataSettings: Codable, Sendable, Equatable {
+        /// An existing dataset (INSTANCE layout, with `label/` masks for the evaluation and the
+        /// upper bound) instead of a generated phantom set; `nil` (default) generates one.
+        public var dataset: String?
+        /// Phantom cases to generate (default 160).
+        public var phantomCases: Int
+        /// Seed of the phantom set (default 2022).
+        public var phantomSeed: UInt64
+        /// Phantom parameters (default: 256 x 256 in-plane, spacing scaled, 24...32 slices).
+        public var phantom: PhantomConfig
+        /// Share of cases for validation (early stopping of both networks; default 0.1).
+        public var validationFraction: Double
+        /// Share of cases held out for the comparison (default 0.15), never seen by training.
+        public var testFraction: Double
+        /// Seed of the case-level split (default 0).
+        public var splitSeed: UInt64
+
+        /// Settings; see the properties for the defaults.
+        public init(dataset: String? = nil, phantomCases: Int = 160, phantomSeed: UInt64 = 2022,
+                    phantom: PhantomConfig = PipelineConfig.phantom(size: 256), validationFraction: Double = 0.1,
+                    testFraction: Double = 0.15, splitSeed: UInt64 = 0) {
+            self.dataset = dataset
+            self.phantomCases = phantomCases
+            self.phantomSeed = phantomSeed
+            self.phantom = phantom
+            self.validationFraction = validationFraction
+            self.testFraction = testFraction
+            self.splitSeed = splitSeed
+        }
+    }
+
+    /// Stage 2: which CAM.
+    public struct CAMSettings: Codable, Sendable, Equatable {
+        /// `gradcam` (default), `gradcampp` or `layercam`.
+        public var method: CAM.Kind
+        /// The residual stage whose activations are explained (default `layer3`, finer than layer4).
+        public var layer: String
+
+        /// Settings; see the properties.
+        public init(method: CAM.Kind = .gradcam, layer: String = "layer3") {
+            self.method = method
+            self.layer = layer
+        }
+    }
+
+    /// Stages 3 and 4: the ``PseudoMaskBuilder`` parameters, in Codable form.
+    public struct PseudoMaskSettings: Codable, Sendable, Equatable {
+        /// Clusters (default 4).
+        public var k: Int
+        /// Features: `hu` or `smoothed:SIGMA_MM` (default `["smoothed:1"]`), see ``VoxelFeature``.
+        public var features: [String]
+        /// Plausible blood range of the hyperdense centroid, HU (default 40...100).
+        public var bloodRange: ClosedRange<Double>
+        /// CAM threshold: `otsu`, `pNN` (percentile) or a number (fixed; default `0.3`), see ``PipelineConfig/threshold(_:)``.
+        public var threshold: String
+        /// A slice is positive when the classifier's probability is at least this (default 0.5).
+        public var positiveAt: Float
+        /// Components of fewer voxels are dropped (default 8).
+        public var minimumComponentSize: Int
+        /// k-means seed (default 0).
+        public var seed: UInt64
+        /// Soft-tissue HU range (default -100...150): k-means and the CAM threshold of the
+        /// pseudo-masks run on the intracranial voxels inside it (``TissueRestricted``), so the
+        /// bone and air the intracranial mask's rim keeps do not take the clusters (measured on
+        /// the phantom at 128: k = 4 over the whole mask gave centroids near 30, 260, 600 and
+        /// 1100 HU, none in the blood range). `nil`: the whole intracranial mask.
+        public var tissueHU: ClosedRange<Double>?
+        /// Opening iterations applied to the pseudo-masks (``SliceOpening``: drops structures
+        /// thinner than 3 pixels, e.g. the falx); nil or 0: none; default 1 (on the full demo's
+        /// training and validation cases it raised the pseudo-masks' Dice from 0.36 to 0.41 and
+        /// halved their voxels).
+        public var opening: Int?
+
+        /// Settings; see the properties.
+        public init(k: Int = 4, features: [String] = ["smoothed:1"], bloodRange: ClosedRange<Double> = 40...100,
+                    threshold: String = "0.3", positiveAt: Float = 0.5, minimumComponentSize: Int = 8, seed: UInt64 = 0,
+                    tissueHU: ClosedRange<Double>? = -100...150, opening: Int? = 1) {
+            self.tissueHU = tissueHU
+            self.opening = opening
+            self.k = k
+            self.features = features
+            self.bloodRange = bloodRange
+            self.threshold = threshold
+            self.positiveAt = positiveAt
+            self.minimumComponentSize = minimumComponentSize
+            self.seed = seed
+        }
+
+        /// The builder these settings describe.
+        /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for an unknown feature or threshold.
+        public func builder() throws -> PseudoMaskBuilder {
+            try PseudoMaskBuilder(k: k, features: features.map(PipelineConfig.feature), bloodRange: bloodRange,
+                                  threshold: PipelineConfig.threshold(threshold), positiveAt: positiveAt,
+                                  minimumComponentSize: minimumComponentSize, seed: seed)
+        }
+
+        /// The pseudo-mask recipe as a ``Segmenter``: ``builder()`` inside ``tissueHU``.
+        public func segmenter() throws -> any Segmenter {
+            let b = try builder()
+            let restricted: any Segmenter = tissueHU.map { TissueRestricted(base: b, range: $0) } ?? b
+            guard let opening, opening > 0 else { return restricted }
+            return SliceOpening(base: restricted, iterations: opening)
+        }
+
+        /// k-means alone (the builder's hyperdense cluster on every slice) inside ``tissueHU``.
+        public func kmeansSegmenter() throws -> any Segmenter {
+            let b = KMeansBaseline(builder: try builder())
+            guard let tissueHU else { return b }
+            return TissueRestricted(base: b, range: tissueHU)
+        }
+    }
+
+    /// The cases.
+    public var data: DataSettings
+    /// Stage 1 (its own `validationFraction`/`testFraction` are not used: the pipeline splits).
+    public var classifier: TrainingConfig
+    /// Stop the classifier after this many epochs without a better validation AUC (nil: never; default 6).
+    public var classifierPatience: Int?
+    /// No early stop before this epoch (nil: 0; `.full` 10): a small classifier's validation AUC
+    /// wanders in the first epochs before it climbs (method.md section 11).
+    public var classifierMinimumEpochs: Int?
+    /// Stage 2.
+    public var cam: CAMSettings
+    /// Stages 3 and 4.
+    public var pseudoMasks: PseudoMaskSettings
+    /// Stage 5, for the pipeline and, with the same budget, for the upper bound.
+    public var refiner: RefinerTrainingConfig
+    /// Train the fully supervised upper bound (default true).
+    public var upperBound: Bool
+    /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
+    public var tolerance: Double
+    /// Positive test cases drawn as PNG montages (default 4).
+    public var montageCases: Int
+
+    /// A configuration; see the properties for the defaults (those of ``full``).
+    public init(data: DataSettings = DataSettings(), classifier: TrainingConfig = PipelineConfig.full.classifier,
+                classifierPatience: Int? = 6, cam: CAMSettings = CAMSettings(), pseudoMasks: PseudoMaskSettings = PseudoMaskSettings(),
+                refiner: RefinerTrainingConfig = PipelineConfig.full.refiner, upperBound: Bool = true,
+                tolerance: Double = 2, montageCases: Int = 4) {
+        self.data = data
+        self.classifier = classifier
+        self.classifierPatience = classifierPatience
+        self.classifierMinimumEpochs = 10
+        self.cam = cam
+        self.pseudoMasks = pseudoMasks
+        self.refiner = refiner
+        self.upperBound = upperBound
+        self.tolerance = tolerance
+        self.montageCases = montageCases
+    }
+
+    private init(data: DataSettings, classifier: TrainingConfig, refiner: RefinerTrainingConfig, patience: Int?) {
+        self.data = data
+        self.classifier = classifier
+        self.classifierPatience = patience
+        self.classifierMinimumEpochs = 10
+        self.cam = CAMSettings()
+        self.pseudoMasks = PseudoMaskSettings()
+        self.refiner = refiner
+        self.upperBound = true
+        self.tolerance = 2
+        self.montageCases = 4
+    }
+
+    /// A phantom of `size` x `size` in-plane (spacing scaled so the head keeps its size),
+    /// 24...32 slices of 5 mm, otherwise the phantom's defaults.
+    public static func phantom(size: Int) -> PhantomConfig {
+        var p = PhantomConfig()
+        p.size = size
+        p.slices = 24...32
+        return p
+    }
+
+    /// The full demo, after method.md section 11: 160 phantom cases at 256 in-plane (136
+    /// train+validation, 24 test); classifier input 128, width 16, blocks [1,1,1,1], hidden 32,
+    /// sequences of 16, Adam 1e-3, up to 25 epochs with early stopping on validation AUC;
+    /// Grad-CAM at layer3, fixed CAM threshold 0.3, k = 4 on smoothed HU, components < 8 dropped;
+    /// UNetLite [16, 32, 64, 128] at 128, BCE + soft Dice, Adam 1e-2 (short budgets, see
+    /// Docs/training-and-cam.md), 3 epochs over the slices with a non-empty target and a tenth
+    /// of the others (6 epochs with a quarter took about 6 minutes an epoch on the shared
+    /// machine: too long for the demo's 30 minutes).
+    public static var full: PipelineConfig {
+        let classifier = TrainingConfig(model: ResNetLSTMConfig(inputSize: 128, width: 16, blocks: [1, 1, 1, 1], hidden: 32),
+                                        optimizer: OptimizerSettings(learningRate: 1e-3), epochs: 25, sequenceLength: 16,
+                                        batchSize: 2, seed: 1, validationFraction: 0, testFraction: 0)
+        let refiner = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 128, widths: [16, 32, 64, 128]),
+                                            optimizer: OptimizerSettings(learningRate: 1e-2), epochs: 3, batchSize: 8,
+                                            seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1)
+        return PipelineConfig(data: DataSettings(), classifier: classifier, refiner: refiner, patience: 6)
+    }
+
+    /// A quick run (a few minutes on two cores): 64 phantom cases at 128 in-plane, classifier
+    /// input 64 (width 8, hidden 16, 8 epochs), UNetLite [8, 16, 32] at 64 for 10 epochs (a quarter
+    /// of the empty slices).
+    /// Numbers from it are a smoke test, not a result.
+    public static var quick: PipelineConfig {
+        var c = full
+        c.data.phantomCases = 64
+        c.data.phantom = phantom(size: 128)
+        c.data.testFraction = 0.2
+        c.data.validationFraction = 0.15
+        c.classifier.model = ResNetLSTMConfig(inputSize: 64, width: 8, blocks: [1, 1, 1, 1], hidden: 16)
+        c.classifier.epochs = 8
+        c.classifierPatience = nil
+        c.cam.layer = "layer2"
+        c.refiner.model = UNetLiteConfig(inputSize: 64, widths: [8, 16, 32])
+        c.refiner.epochs = 10
+        c.refiner.negativeFraction = 0.25
+        c.montageCases = 2
+        return c
+    }
+
+    /// Checks every part.
+    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` or the parts' own errors.
+    public func validate() throws {
+        if data.dataset == nil {
+            try data.phantom.validate()
+            guard data.phantomCases >= 3 else {
+                throw WeakSupervisionError.invalidParameter(name: "data.phantomCases", reason: "\(data.phantomCases): need at least 3 (train, validation, test)")
+            }
+        }
+        for (name, f) in [("data.validationFraction", data.validationFraction), ("data.testFraction", data.testFraction)] where !(0..<1).contains(f) {
+            throw WeakSupervisionError.invalidParameter(name: name, reason: "\(f) is outside 0..<1")
+        }
+        guard data.validationFraction + data.testFraction < 1 else {
+            throw WeakSupervisionError.invalidParameter(name: "data", reason: "validation + test fractions leave no training case")
+        }
+        try classifier.validate()
+        try refiner.validate()
+        guard ["layer1", "layer2", "layer3", "layer4"].contains(cam.layer) else {
+            throw WeakSupervisionError.invalidParameter(name: "cam.layer", reason: "\(cam.layer) is not layer1 ... layer4")
+        }
+        _ = try pseudoMasks.builder()
+        if let p = classifierPatience, p < 1 {
+            throw WeakSupervisionError.invalidParameter(name: "classifierPatience", reason: "\(p) must be at least 1")
+        }
+        guard tolerance.isFinite && tolerance >= 0 else {
+            throw WeakSupervisionError.invalidParameter(name: "tolerance", reason: "\(tolerance) is not a distance in mm")
+        }
+    }
+
+    /// A CAM threshold from its text form: `otsu` (``OtsuThreshold``), `pNN` (``PercentileThreshold``
+    /// at NN, e.g. `p90`), or a number (``FixedThreshold``, e.g. `0.3`).
+    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for anything else.
+    public static func threshold(_ text: String) throws -> any MapThreshold {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if t == "otsu" { return OtsuThreshold() }
+        if t.hasPrefix("p"), let p = Double(t.dropFirst()), (0...100).contains(p) { return try PercentileThreshold(p) }
+        if let v = Float(t), v.isFinite { return FixedThreshold(v) }
+        throw WeakSupervisionError.invalidParameter(name: "threshold", reason: "\"\(text)\" is not otsu, pNN (a percentile 0...100) or a number")
+    }
+
+    /// A k-means feature from its text form: `hu`, or `smoothed:SIGMA_MM` (``VoxelFeature/smoothedHU(sigmaMM:)``).
+    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for anything else.
+    public static func feature(_ text: String) throws -> VoxelFeature {
+        let t = text.lowercased()
+        if t == "hu" { return .hu }
+        if t.hasPrefix("smoothed:"), let s = Double(t.dropFirst("smoothed:".count)), s.isFinite, s > 0 { return .smoothedHU(sigmaMM: s) }
+        throw WeakSupervisionError.invalidParameter(name: "features", reason: "\"\(text)\" is not hu or smoothed:SIGMA_MM")
+    }
+}

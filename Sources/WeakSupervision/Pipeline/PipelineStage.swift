@@ -1,0 +1,78 @@
+import Foundation
+
+/// The stages of a pipeline run, in order. Each writes its artefacts under `OUT/<rawValue>/`
+/// and, when it completes, a manifest `OUT/<rawValue>/stage.json` (``PipelineStageRecord``).
+public enum PipelineStage: String, Codable, Sendable, CaseIterable, Comparable {
+    /// The cases (a generated phantom set, or an existing dataset), the case-level split, and
+    /// the intracranial mask of every case (`data/intracranial/NAME.nii.gz`).
+    case data
+    /// Stage 1: the ResNet-LSTM slice classifier from slice labels (`classifier/classifier.safetensors`).
+    case classifier
+    /// Stage 2: CAMs and slice probabilities of every case (`cams/NAME.nii.gz`, `cams/probabilities.json`).
+    case cams
+    /// Stages 3 and 4: pseudo-masks of the training and validation cases (`pseudo-masks/NAME.nii.gz`).
+    case pseudoMasks = "pseudo-masks"
+    /// Stage 5: UNetLite trained on the pseudo-masks (`refiner/refiner.safetensors`).
+    case refiner
+    /// The fully supervised upper bound: UNetLite on the true masks, same budget (`upper-bound/refiner.safetensors`).
+    case upperBound = "upper-bound"
+    /// The comparison table on the test cases (`comparison/comparison.txt`, `.json`, predicted
+    /// masks per method, PNG montages).
+    case comparison
+
+    /// Order of the stages.
+    public static func < (a: PipelineStage, b: PipelineStage) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+
+    /// The stages whose artefacts this one reads.
+    public var dependencies: [PipelineStage] {
+        switch self {
+        case .data: return []
+        case .classifier: return [.data]
+        case .cams: return [.data, .classifier]
+        case .pseudoMasks: return [.data, .classifier, .cams]
+        case .refiner: return [.data, .classifier, .cams, .pseudoMasks]
+        case .upperBound: return [.data]
+        case .comparison: return [.data, .classifier, .cams, .pseudoMasks, .refiner, .upperBound]
+        }
+    }
+}
+
+/// What a finished stage wrote into `OUT/<stage>/stage.json`: the configuration it depends on
+/// (so that a changed configuration invalidates it and what depends on it), its time and a
+/// short summary.
+public struct PipelineStageRecord: Codable, Sendable, Equatable {
+    /// The stage.
+    public var stage: PipelineStage
+    /// JSON of the configuration parts this stage and its dependencies read.
+    public var configKey: String
+    /// Wall-clock seconds the stage took.
+    public var seconds: Double
+    /// A few numbers worth keeping (e.g. best validation AUC, pseudo-mask Dice on training cases).
+    public var summary: [String: Double]
+    /// When it finished (ISO 8601).
+    public var finished: String
+}
+
+/// What the pipeline reports while it runs; the library prints nothing.
+public enum PipelineEvent: Sendable {
+    /// A stage starts (`reused` false) or is skipped because its saved artefacts match (`reused` true).
+    case stage(PipelineStage, reused: Bool)
+    /// A stage finished.
+    case finished(PipelineStage, seconds: Double, summary: [String: Double])
+    /// Progress over cases within a stage: (stage, done, total, case name).
+    case progress(PipelineStage, done: Int, total: Int, item: String)
+    /// An event of a training stage (classifier, refiner, upper bound).
+    case training(PipelineStage, TrainingEvent)
+}
+
+/// The case-level split a run uses, saved as `OUT/data/split.json`.
+public struct PipelineSplit: Codable, Sendable, Equatable {
+    /// Training case names.
+    public var train: [String]
+    /// Validation case names (early stopping of both networks).
+    public var validation: [String]
+    /// Held-out test case names (the comparison only).
+    public var test: [String]
+}

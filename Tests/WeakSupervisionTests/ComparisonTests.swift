@@ -1,0 +1,146 @@
+import CTVolume
+import Foundation
+import Metrics
+import Testing
+import WeakSupervision
+
+/// A method that returns a stored mask per case name.
+private struct Stored: Segmenter {
+    let name: String
+    let masks: [String: MaskVolume]
+    func segment(_ input: SegmentationCase) throws -> MaskVolume { masks[input.name]! }
+}
+
+/// Three 8 x 8 x 2 cases, spacing 1 x 1 x 2 mm: `pos` with a 2 x 2 x 1 bleed, `neg1` and `neg2` empty.
+private struct Cases {
+    let geometry = Geometry(spacing: SIMD3(1, 1, 2))
+    let shape = GridShape(8, 8, 2)
+    var cases: [ComparisonCase] = []
+    var truth: [String: MaskVolume] = [:]
+
+    init() {
+        for name in ["pos", "neg1", "neg2"] {
+            var t = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
+            if name == "pos" { for (i, j) in [(3, 3), (4, 3), (3, 4), (4, 4)] { t.voxels[shape.index(i, j, 1)] = 1 } }
+            truth[name] = t
+            let scan = ScanVolume(shape: shape, repeating: 30, geometry: geometry)
+            let inside = MaskVolume(shape: shape, repeating: 1, geometry: geometry)
+            cases.append(ComparisonCase(input: SegmentationCase(name: name, scan: scan, intracranial: inside,
+                                                                cam: nil, sliceProbabilities: [0.1, name == "pos" ? 0.9 : 0.2]),
+                                        truth: t))
+        }
+    }
+
+    func mask(_ voxels: [Int]) -> MaskVolume {
+        var m = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
+        for v in voxels { m.voxels[v] = 1 }
+        return m
+    }
+}
+
+@Suite struct ComparisonTests {
+    @Test("perfect, empty and noisy methods: Dice over positive cases, false positives counted on negatives")
+    func rowsCountWhatTheyShould() throws {
+        let c = Cases()
+        let empty = c.mask([])
+        let perfect = Stored(name: "perfect", masks: c.truth)
+        let none = Stored(name: "empty", masks: ["pos": empty, "neg1": empty, "neg2": empty])
+        // 3 voxels on neg1, none on neg2; on pos, 2 of the 4 bleed voxels plus 2 wrong ones.
+        let pos = c.mask([c.shape.index(3, 3, 1), c.shape.index(4, 3, 1), c.shape.index(0, 0, 0), c.shape.index(7, 7, 0)])
+        let noisy = Stored(name: "noisy", masks: ["pos": pos, "neg1": c.mask([1, 2, 3]), "neg2": empty])
+        let table = try MethodComparison.run(methods: [perfect, none, noisy], cases: c.cases, tolerance: 1)
+        #expect(table.rows.map(\.method) == ["perfect", "empty", "noisy"])
+        #expect(table.caseNames == ["pos", "neg1", "neg2"])
+
+        let p = try #require(table["perfect"])
+        #expect(p.positiveCases == 1)
+        #expect(p.meanDice == 1)
+        #expect(p.falsePositiveVoxels == [0, 0])
+        #expect(p.negativesWithoutFalsePositives == 2)
+        #expect(p.meanFalsePositiveVoxels == 0)
+        #expect(p.cases.count == 3)
+
+        let e = try #require(table["empty"])
+        #expect(e.meanDice == 0)
+        // An empty prediction against a non-empty truth: infinite distances, kept (not dropped).
+        #expect(e.positive["medpy_hd95"]?.mean == .infinity)
+        #expect(e.negativesWithoutFalsePositives == 2)
+
+        let n = try #require(table["noisy"])
+        #expect(n.meanDice == 0.5)                          // 2 * 2 / (4 + 4)
+        #expect(n.positive["precision"]?.mean == 0.5)
+        #expect(n.positive["recall"]?.mean == 0.5)
+        #expect(n.falsePositiveVoxels == [3, 0])
+        #expect(n.meanFalsePositiveVoxels == 1.5)
+        #expect(n.negativesWithoutFalsePositives == 1)
+        #expect(n.secondsPerCase >= 0)
+    }
+
+    @Test("JSON keeps non-finite numbers as strings and reads back; the text table shows every row")
+    func jsonAndText() throws {
+        let c = Cases()
+        let empty = c.mask([])
+        var table = try MethodComparison.run(methods: [Stored(name: "empty", masks: ["pos": empty, "neg1": empty, "neg2": empty])],
+                                             cases: c.cases)
+        table.classification = Pipeline.classification(c.cases)
+        let data = try table.jsonData()
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("\"inf\""))
+        let back = try ComparisonTable.decode(data)
+        #expect(back.rows[0].positive["medpy_hd95"]?.mean == .infinity)
+        #expect(back.rows[0].falsePositiveVoxels == [0, 0])
+        let shown = table.text()
+        #expect(shown.contains("empty"))
+        #expect(shown.contains("inf"))
+        #expect(shown.contains("AUC 1.000"))    // positive slice 0.9, every negative slice 0.1 or 0.2
+    }
+
+    @Test("a prediction on another grid and an empty case list are refused")
+    func refusals() throws {
+        let c = Cases()
+        let wrong = MaskVolume(shape: GridShape(4, 4, 2), repeating: 0, geometry: c.geometry)
+        let bad = Stored(name: "bad", masks: ["pos": wrong, "neg1": wrong, "neg2": wrong])
+        #expect(throws: WeakSupervisionError.self) { try MethodComparison.run(methods: [bad], cases: c.cases) }
+        #expect(throws: WeakSupervisionError.self) { try MethodComparison.run(methods: [bad], cases: []) }
+    }
+
+    @Test("threshold and feature specifications")
+    func specifications() throws {
+        #expect(try PipelineConfig.threshold("otsu") is OtsuThreshold)
+        #expect(try PipelineConfig.threshold("p90") is PercentileThreshold)
+        let fixed = try #require(try PipelineConfig.threshold("0.3") as? FixedThreshold)
+        #expect(try fixed.cutoff(for: [0, 1]) == 0.3)
+        #expect(throws: WeakSupervisionError.self) { try PipelineConfig.threshold("median") }
+        #expect(throws: WeakSupervisionError.self) { try PipelineConfig.threshold("p120") }
+        #expect(throws: WeakSupervisionError.self) { try PipelineConfig.feature("gradient") }
+        let config = PipelineConfig.full
+        let back = try JSONDecoder().decode(PipelineConfig.self, from: JSONEncoder().encode(config))
+        #expect(back == config)
+        #expect(throws: WeakSupervisionError.self) {
+            var c = PipelineConfig.quick
+            c.cam.layer = "layer9"
+            try c.validate()
+        }
+    }
+
+    @Test("opening drops a one-pixel line and keeps a 4 x 4 square exactly; tissue restriction narrows the mask by HU")
+    func openingAndTissue() throws {
+        let w = 12, h = 10
+        var image = [UInt8](repeating: 0, count: w * h)
+        for y in 0..<h { image[y * w + 1] = 1 }                      // a vertical line, 1 px wide
+        for y in 3..<7 { for x in 5..<9 { image[y * w + x] = 1 } }   // a 4 x 4 square
+        let opened = SliceOpening.open(image + image, width: w, height: h, slices: 2, iterations: 1)
+        var square = [UInt8](repeating: 0, count: w * h)
+        for y in 3..<7 { for x in 5..<9 { square[y * w + x] = 1 } }
+        #expect(opened == square + square)
+
+        let c = Cases()
+        var scan = c.cases[0].input.scan
+        scan.voxels[0] = 500                                          // bone-like voxel inside the mask
+        let input = SegmentationCase(name: "t", scan: scan, intracranial: c.cases[0].input.intracranial)
+        let region = TissueRestricted(base: try IntensityThresholdBaseline(), range: -100...150).region(input)
+        #expect(region.voxels[0] == 0)
+        #expect(region.voxels.dropFirst().allSatisfy { $0 == 1 })
+    }
+}
+

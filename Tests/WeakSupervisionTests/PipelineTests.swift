@@ -1,0 +1,109 @@
+import CTVolume
+import Foundation
+import NeuralCore
+import Testing
+import WeakSupervision
+
+/// A pipeline small enough for a debug build: 6 phantom cases of 64 x 64 x 6, networks of a
+/// few channels, one short epoch each. It checks the plumbing, not the numbers.
+func tinyPipelineConfig() -> PipelineConfig {
+    var c = PipelineConfig.quick
+    c.data.phantomCases = 6
+    c.data.phantom.size = 64
+    c.data.phantom.slices = 6...6
+    c.data.phantom.subSlices = 1
+    c.data.validationFraction = 0.2
+    c.data.testFraction = 0.34
+    c.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
+    c.classifier.epochs = 1
+    c.classifier.stepsPerEpoch = 2
+    c.classifier.sequenceLength = 6
+    c.refiner.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
+    c.refiner.epochs = 1
+    c.refiner.stepsPerEpoch = 2
+    c.cam.layer = "layer2"
+    c.montageCases = 1
+    return c
+}
+
+/// Records which stages ran and which were reused.
+final class StageLog: @unchecked Sendable {
+    var ran: [PipelineStage] = [], reused: [PipelineStage] = []
+    func observe(_ event: PipelineEvent) -> TrainingControl {
+        if case .stage(let s, let r) = event { if r { reused.append(s) } else { ran.append(s) } }
+        return .proceed
+    }
+}
+
+@Suite(.serialized) struct PipelineTests {
+    @Test("a tiny pipeline end to end; a re-run reuses everything; --from re-runs the rest; a changed config is refused, then invalidates only what depends on it")
+    func endToEnd() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-pipeline-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let config = tinyPipelineConfig()
+
+        let first = StageLog()
+        let table = try Pipeline(config: config, output: out).run(observer: first.observe)
+        #expect(first.ran == PipelineStage.allCases)
+        #expect(first.reused.isEmpty)
+        #expect(table.rows.map(\.method) == [
+            "threshold 50..90 HU inside the intracranial mask", "k-means alone (hyperdense cluster)", "CAM alone (thresholded CAM)",
+            "pseudo-masks (CAM and k-means)", Pipeline.pipelineRow, Pipeline.upperBoundRow])
+        let pipeline = try Pipeline(config: config, output: out)
+        let split = try pipeline.split()
+        #expect(table.caseNames == split.test)
+        #expect(Set(split.train).isDisjoint(with: split.test) && Set(split.validation).isDisjoint(with: split.test))
+        #expect(split.train.count + split.validation.count + split.test.count == 6)
+        #expect(table.classification != nil)
+        let fm = FileManager.default
+        for file in ["config.json", "data/split.json", "classifier/classifier.safetensors", "cams/probabilities.json",
+                     "refiner/refiner.safetensors", "upper-bound/refiner.safetensors", "comparison/comparison.txt", "comparison/comparison.json"] {
+            #expect(fm.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
+        }
+        for name in split.train + split.validation {
+            #expect(fm.fileExists(atPath: out.appendingPathComponent("pseudo-masks/\(name).nii.gz").path))
+        }
+        for name in split.test {
+            #expect(fm.fileExists(atPath: out.appendingPathComponent("comparison/masks/pipeline/\(name).nii.gz").path))
+            #expect(fm.fileExists(atPath: out.appendingPathComponent("cams/\(name).nii.gz").path))
+        }
+        for stage in PipelineStage.allCases { #expect(try pipeline.record(stage) != nil) }
+
+        // Same configuration: nothing runs again, same table.
+        let second = StageLog()
+        let again = try pipeline.run(observer: second.observe)
+        #expect(second.ran.isEmpty)
+        #expect(again.rows.map(\.meanDice).description == table.rows.map(\.meanDice).description)
+
+        // From the refiner: earlier stages reused, the refiner and what follows run.
+        let third = StageLog()
+        _ = try pipeline.run(from: .refiner, observer: third.observe)
+        #expect(third.reused == [.data, .classifier, .cams, .pseudoMasks])
+        #expect(third.ran == [.refiner, .upperBound, .comparison])
+
+        // Another configuration is refused, naming the folder and the stale stages.
+        var changed = config
+        changed.pseudoMasks.minimumComponentSize = 2
+        do {
+            _ = try Pipeline(config: changed, output: out)
+            Issue.record("a folder made with another configuration was accepted")
+        } catch let error as WeakSupervisionError {
+            #expect(error.description.contains(out.path))
+            #expect(error.description.contains("pseudo-masks"))
+        }
+        // With overwrite, only the pseudo-masks and the stages that read them run again.
+        let fourth = StageLog()
+        _ = try Pipeline(config: changed, output: out, overwrite: true).run(observer: fourth.observe)
+        #expect(fourth.reused == [.data, .classifier, .cams, .upperBound])
+        #expect(fourth.ran == [.pseudoMasks, .refiner, .comparison])
+        #expect(try Pipeline.savedConfig(in: out) == changed)
+    }
+
+    @Test("run(from:) refuses when an earlier stage has no saved result")
+    func fromNeedsEarlierStages() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-pipeline-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let pipeline = try Pipeline(config: tinyPipelineConfig(), output: out)
+        #expect(throws: WeakSupervisionError.self) { try pipeline.run(from: .cams) }
+    }
+}

@@ -1,0 +1,91 @@
+import CTVolume
+import Foundation
+import NeuralCore
+import Testing
+import WeakSupervision
+
+/// A pipeline configuration small enough for a debug build (6 cases of 64 x 64 x 6).
+private func tinyConfig() -> PipelineConfig {
+    var c = PipelineConfig.quick
+    c.data.phantomCases = 6
+    c.data.phantom.size = 64
+    c.data.phantom.slices = 6...6
+    c.data.phantom.subSlices = 1
+    c.data.validationFraction = 0.2
+    c.data.testFraction = 0.34
+    c.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
+    c.classifier.epochs = 1
+    c.classifier.stepsPerEpoch = 2
+    c.classifier.sequenceLength = 6
+    c.refiner.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
+    c.refiner.epochs = 1
+    c.refiner.stepsPerEpoch = 2
+    c.cam.layer = "layer2"
+    c.montageCases = 1
+    return c
+}
+
+@Suite(.serialized) struct PipelineCommandsTests {
+    @Test("demo on a tiny configuration, then compare on its folder; another configuration is refused without --force")
+    func demoThenCompare() throws {
+        let dir = try ICHCTLRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let configURL = dir.appendingPathComponent("tiny.json")
+        try JSONEncoder().encode(tinyConfig()).write(to: configURL)
+        let run = dir.appendingPathComponent("run").path
+
+        let demo = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--out", run, "--quiet", "--json"])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let table = try ComparisonTable.decode(Data(demo.stdout.utf8))
+        #expect(table.rows.count == 6)
+        #expect(FileManager.default.fileExists(atPath: run + "/comparison/comparison.txt"))
+        #expect(try !FileManager.default.contentsOfDirectory(atPath: run + "/comparison/montages").isEmpty)
+
+        let compare = try ICHCTLRunner.run(["compare", "--data", run, "--json"])
+        #expect(compare.status == 0, "\(compare.stderr)")
+        let again = try ComparisonTable.decode(Data(compare.stdout.utf8))
+        #expect(again.rows.map(\.method) == table.rows.map(\.method))
+        #expect(again.caseNames == table.caseNames)
+        #expect(again.rows.map(\.falsePositiveVoxels) == table.rows.map(\.falsePositiveVoxels))
+
+        let text = try ICHCTLRunner.run(["compare", "--data", run])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains(Pipeline.pipelineRow))
+
+        // pseudo-masks over the run's phantom set with its classifier; refuses to replace them without --force.
+        let masks = dir.appendingPathComponent("pseudo").path
+        let pseudo = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
+                                           "--data", run + "/data/cases", "--out", masks, "--layer", "layer2", "--json"])
+        #expect(pseudo.status == 0, "\(pseudo.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: masks).filter { $0.hasSuffix(".nii.gz") }.count == 6)
+        let twice = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
+                                          "--data", run + "/data/cases", "--out", masks])
+        #expect(twice.status != 0 && twice.stderr.contains("--force"))
+
+        var changed = tinyConfig()
+        changed.pseudoMasks.threshold = "otsu"
+        let changedURL = dir.appendingPathComponent("changed.json")
+        try JSONEncoder().encode(changed).write(to: changedURL)
+        let refused = try ICHCTLRunner.run(["demo", "--config", changedURL.path, "--out", run, "--quiet"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains(run))
+        #expect(refused.stderr.contains("--force"))
+        #expect(refused.stdout.isEmpty)
+    }
+
+    @Test("bad demo and compare arguments fail with a clear message")
+    func refusals() throws {
+        let dir = try ICHCTLRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let stage = try ICHCTLRunner.run(["demo", "--from", "bogus", "--out", dir.path])
+        #expect(stage.status != 0)
+        #expect(stage.stderr.contains("pseudo-masks"))
+        let compare = try ICHCTLRunner.run(["compare", "--data", dir.path])
+        #expect(compare.status != 0)
+        #expect(compare.stderr.contains("not a pipeline run folder"))
+        try Data("x".utf8).write(to: dir.appendingPathComponent("notes.txt"))
+        let occupied = try ICHCTLRunner.run(["demo", "--quick", "--out", dir.path, "--quiet"])
+        #expect(occupied.status != 0)
+        #expect(occupied.stderr.contains("not a pipeline run folder"))
+    }
+}
