@@ -82,12 +82,6 @@ struct BenchPhantom: ParsableCommand {
             }
             let dice: Double? = truth > 0 ? 2 * Double(tp) / Double(2 * tp + fp + fn) : nil
             var contextDice: Double?
-        var computedMaskDice: Double?
-        var computedMaskFalsePositiveVoxels: Int?
-        var computedMaskKeepsHemorrhage: Double?
-        var computedMaskVoxelsAbove700: Int?
-        var computedMaskVoxelsOutsideTruth: Int?
-        var computedMaskVoxels: Int? = nil
             if context && truth > 0 {
                 let pred = contextBaseline(c)
                 var tp2 = 0, fp2 = 0, fn2 = 0

@@ -40,8 +40,11 @@ struct Demo: ParsableCommand {
     @Flag(name: .long, help: "Replace a run folder made with another configuration.")
     var force = false
 
-    @Flag(name: .long, help: "No progress on stderr.")
+    @Flag(name: .long, help: "No progress on stderr, even on a terminal.")
     var quiet = false
+
+    @Flag(name: .long, help: "Plain progress lines on stderr even when it is not a terminal.")
+    var progress = false
 
     @Flag(name: .long, help: "Print the comparison table as JSON on stdout.")
     var json = false
@@ -67,7 +70,7 @@ struct Demo: ParsableCommand {
             throw CLIError.invalid("\(out): exists and is not a pipeline run folder (pass --force to write into it, or choose another --out)")
         }
         let pipeline = try Pipeline(config: settings, output: outURL, overwrite: force)
-        let printer = PipelinePrinter(quiet: quiet)
+        let printer = PipelinePrinter(quiet: quiet, forced: progress)
         let start = Date()
         let table = try pipeline.run(from: from.flatMap(PipelineStage.init(rawValue:)), observer: printer.observe)
         if json { return try CLI.printJSON(table) }

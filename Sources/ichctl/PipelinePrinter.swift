@@ -2,8 +2,9 @@ import Foundation
 import WeakSupervision
 
 /// Shows a pipeline's events on stderr: on a terminal a live progress bar (stage, epoch, step,
-/// loss, last validation score, time left); otherwise plain lines (a line per stage and per
-/// epoch), or nothing with `quiet`. First Ctrl-C stops the current training cleanly.
+/// loss, last validation score, time left) and a line per stage and per epoch; elsewhere nothing
+/// unless `forced` (`--progress`), then the plain lines; nothing at all with `quiet`. First
+/// Ctrl-C stops the current training cleanly.
 final class PipelinePrinter: @unchecked Sendable {
     let live: Bool
     let quiet: Bool
@@ -11,9 +12,9 @@ final class PipelinePrinter: @unchecked Sendable {
     private var lastCaseLine = Date.distantPast
     private let interrupt = InterruptFlag()
 
-    init(quiet: Bool) {
-        self.quiet = quiet
-        live = !quiet && CLI.stderrIsTerminal
+    init(quiet: Bool, forced: Bool = false) {
+        self.quiet = quiet || !(forced || CLI.stderrIsTerminal)
+        live = !self.quiet && CLI.stderrIsTerminal
     }
 
     private func line(_ text: String) {

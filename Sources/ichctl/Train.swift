@@ -89,7 +89,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Continue a stopped run from its resume file, or from the model it wrote (the resume file beside it is used). The configuration stored there is used; other options are ignored.")
     var resume: String?
 
-    @Flag(name: .long, help: "Kept for compatibility: start and epoch lines always go to stderr (with a live progress bar on a terminal).")
+    @Flag(name: .long, help: "Show start and epoch lines on stderr even when it is not a terminal (a terminal always gets a live progress bar and those lines).")
     var progress = false
 
     @Flag(name: .long, help: "Print the summary as JSON on stdout.")
@@ -125,10 +125,10 @@ struct TrainingPrinter: TrainingObserver {
     private final class LastScore: @unchecked Sendable { var text = "" }
     private let last = LastScore()
 
-    /// A live bar on a terminal; plain start and epoch lines otherwise (`forced` is kept for
-    /// `--progress`, which no longer changes anything: lines are always shown).
+    /// On a terminal a live bar plus start and epoch lines; elsewhere silence, or, when `forced`
+    /// (`--progress`), the plain start and epoch lines.
     init(forced: Bool) {
-        reporter = ProgressReporter(forced: true)
+        reporter = ProgressReporter(forced: forced)
         live = CLI.stderrIsTerminal
     }
 

@@ -18,7 +18,7 @@ struct LayerCase {
 
 enum LayerFixtures {
     /// PyTorch's state_dict (key, shape) list of the `Naming` module in the fixture script.
-    nonisolated(unsafe) static let stateDictOrder: [(String, [Int])] = {
+    static let stateDictOrder: [(String, [Int])] = {
         let url = Bundle.module.url(forResource: "layers", withExtension: "json", subdirectory: "Fixtures")!
         let root = try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         return (root["state_dict_order"] as! [[Any]]).map { ($0[0] as! String, ($0[1] as! [NSNumber]).map(\.intValue)) }

@@ -77,7 +77,7 @@ struct SafeTensorsTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("t.safetensors")
         var file = SafeTensors(metadata: ["b": "2", "a": "line\nbreak\t\u{01}"])
-        file.tensors["z"] = StoredTensor(shape: [2, 2], floats: [1, -2, .infinity, 4.5e-39])
+        file.tensors["z"] = StoredTensor(shape: [2, 2], floats: [1, -2, .infinity, Float.leastNormalMagnitude / 4])
         file.tensors["a.b"] = StoredTensor(shape: [1], int64s: [Int64.min])
         try file.write(to: url)
         #expect(try SafeTensors(contentsOf: url) == file)

@@ -109,7 +109,7 @@ private struct Cases {
         #expect(try PipelineConfig.threshold("otsu") is OtsuThreshold)
         #expect(try PipelineConfig.threshold("p90") is PercentileThreshold)
         let fixed = try #require(try PipelineConfig.threshold("0.3") as? FixedThreshold)
-        #expect(try fixed.cutoff(for: [0, 1]) == 0.3)
+        #expect(fixed.cutoff(for: [0, 1]) == 0.3)
         #expect(throws: WeakSupervisionError.self) { try PipelineConfig.threshold("median") }
         #expect(throws: WeakSupervisionError.self) { try PipelineConfig.threshold("p120") }
         #expect(throws: WeakSupervisionError.self) { try PipelineConfig.feature("gradient") }

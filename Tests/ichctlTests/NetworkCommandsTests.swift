@@ -63,9 +63,9 @@ struct NetworkCommandsTests {
     func classify() throws {
         let w = try Workspace()
         defer { try? FileManager.default.removeItem(at: w.folder) }
-        var ok = try Classify.parse(["--model", w.classifier.path, w.scan.path, "--json"])
+        let ok = try Classify.parse(["--model", w.classifier.path, w.scan.path, "--json"])
         try ok.run()
-        var wrong = try Classify.parse(["--model", w.refiner.path, w.scan.path])
+        let wrong = try Classify.parse(["--model", w.refiner.path, w.scan.path])
         #expect(throws: NeuralCoreError.invalidConfig(source: w.refiner.path, reason: "the checkpoint holds a unet_lite, not a resnet_lstm")) {
             try wrong.run()
         }

@@ -1,3 +1,5 @@
+import CTVolume
+
 /// How k-means chooses its first centroids.
 public enum KMeansInitialization: Sendable, Equatable {
     /// k-means++ (Arthur & Vassilvitskii 2007): the first centroid a point drawn uniformly, each
@@ -113,9 +115,9 @@ public struct KMeans: Sendable, Equatable {
         return try fitMany(points, using: &generator)
     }
 
-    /// ``fit(_:using:)`` with the module's seeded generator (SplitMix64) started at `seed`.
+    /// ``fit(_:using:)`` with CTVolume's ``SeededGenerator`` (xoshiro256**) started at `seed`.
     public func fit(_ points: FeatureMatrix, seed: UInt64) throws -> KMeansResult {
-        var g = SplitMix64(seed: seed)
+        var g = SeededGenerator(seed: seed)
         return try fit(points, using: &g)
     }
 

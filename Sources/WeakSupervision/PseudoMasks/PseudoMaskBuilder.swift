@@ -138,7 +138,7 @@ public struct PseudoMaskBuilder: Sendable {
 
     /// ``cluster(scan:intracranial:using:)`` with the builder's `seed`.
     public func cluster(scan: ScanVolume, intracranial: MaskVolume) throws -> HyperdenseClustering {
-        var g = SplitMix64(seed: seed)
+        var g = SeededGenerator(seed: seed)
         return try cluster(scan: scan, intracranial: intracranial, using: &g)
     }
 
@@ -172,7 +172,7 @@ public struct PseudoMaskBuilder: Sendable {
 
     /// ``build(scan:intracranial:cam:probabilities:using:)`` with the builder's `seed`.
     public func build(scan: ScanVolume, intracranial: MaskVolume, cam: Volume<Float>, probabilities: [Float]?) throws -> MaskVolume {
-        var g = SplitMix64(seed: seed)
+        var g = SeededGenerator(seed: seed)
         return try build(scan: scan, intracranial: intracranial, cam: cam, probabilities: probabilities, using: &g)
     }
 
@@ -196,7 +196,7 @@ public struct PseudoMaskBuilder: Sendable {
 
     /// ``parts(scan:intracranial:cam:probabilities:using:)`` with the builder's `seed`.
     public func parts(scan: ScanVolume, intracranial: MaskVolume, cam: Volume<Float>, probabilities: [Float]?) throws -> PseudoMaskParts {
-        var g = SplitMix64(seed: seed)
+        var g = SeededGenerator(seed: seed)
         return try parts(scan: scan, intracranial: intracranial, cam: cam, probabilities: probabilities, using: &g)
     }
 }
