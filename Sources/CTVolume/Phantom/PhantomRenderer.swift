@@ -238,7 +238,7 @@ struct PhantomRenderer: Sendable {
             }
             // Intracranial.
             let depthIn = min(d, z - fl)
-            let u = pu[p], v = pv[p]
+            let v = pv[p]
             var c: Tissue
             var value: Double
             let b = Int(bin[p])
