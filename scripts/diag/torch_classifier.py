@@ -17,7 +17,8 @@ p.add_argument("--epochs", type=int, default=10); p.add_argument("--size", type=
 p.add_argument("--width", type=int, default=16); p.add_argument("--hidden", type=int, default=32)
 p.add_argument("--lr", type=float, default=1e-3); p.add_argument("--seq", type=int, default=16)
 p.add_argument("--batch", type=int, default=2); p.add_argument("--pos-weight", default="auto")
-p.add_argument("--cosine", action="store_true"); p.add_argument("--seed", type=int, default=0)
+p.add_argument("--cosine", action="store_true"); p.add_argument("--no-lstm", action="store_true")  # per-slice linear head
+p.add_argument("--seed", type=int, default=0)
 a = p.parse_args()
 torch.manual_seed(a.seed); torch.set_num_threads(2); rng = np.random.default_rng(a.seed)
 
@@ -34,6 +35,9 @@ print(f"train {len(cases['train'])} val {len(cases['val'])}", flush=True)
 labels = torch.cat([y for _, _, y in cases["train"]])
 pw = (labels.numel() - labels.sum()) / labels.sum() if a.pos_weight == "auto" else float(a.pos_weight)
 model = ichnets.ResNetLSTM(3, a.width, (1, 1, 1, 1), a.hidden)
+if a.no_lstm:  # ablation: each slice on its own (pooled features -> Linear), no context across slices
+    lin = torch.nn.Linear(model.feature_channels, 1); model.add_module("flat", lin)
+    model.head = lambda maps, b, t: lin(maps.mean(dim=(2, 3))).reshape(b, t)
 opt = torch.optim.Adam(model.parameters(), lr=a.lr)
 seqs = []
 for ci, (_, x, y) in enumerate(cases["train"]):
