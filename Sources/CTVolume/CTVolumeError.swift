@@ -26,6 +26,7 @@ public enum CTVolumeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A parameter outside its allowed range.
     case invalidParameter(name: String, reason: String)
 
+    /// The file (or parameter) and the problem, for a person to act on.
     public var description: String {
         switch self {
         case .io(let path, let reason): return "\(path): \(reason)"

@@ -3,6 +3,7 @@ public struct Affine: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Row-major entries; `m[4 * r + c]` is row r, column c. The last row is (0, 0, 0, 1).
     public var m: [Double]
 
+    /// An affine from 16 row-major entries. - Precondition: `m.count == 16`.
     public init(rowMajor m: [Double]) {
         precondition(m.count == 16, "Affine needs 16 entries, got \(m.count)")
         self.m = m
@@ -13,8 +14,10 @@ public struct Affine: Hashable, Sendable, Codable, CustomStringConvertible {
         Affine(rowMajor: [spacing.x, 0, 0, 0, 0, spacing.y, 0, 0, 0, 0, spacing.z, 0, 0, 0, 0, 1])
     }
 
+    /// The identity: voxel indices are world millimetres.
     public static let identity = Affine.scaling(SIMD3(1, 1, 1))
 
+    /// Entry at `row`, `column` (0-based).
     public subscript(row: Int, column: Int) -> Double {
         get { m[4 * row + column] }
         set { m[4 * row + column] = newValue }
@@ -34,6 +37,7 @@ public struct Affine: Hashable, Sendable, Codable, CustomStringConvertible {
         return SIMD3(norm(0), norm(1), norm(2))
     }
 
+    /// Four lines of four numbers, row by row.
     public var description: String {
         (0..<4).map { r in (0..<4).map { c in String(self[r, c]) }.joined(separator: " ") }.joined(separator: "\n")
     }
@@ -56,6 +60,7 @@ public struct Geometry: Hashable, Sendable, Codable {
     /// The `srow_x/y/z` transform (meaningful when `sformCode > 0`).
     public var sform: Affine
 
+    /// A geometry from every NIfTI field it keeps; see the properties.
     public init(spacing: SIMD3<Double>, qformCode: Int32, qform: Affine, sformCode: Int32, sform: Affine) {
         self.spacing = spacing
         self.qformCode = qformCode

@@ -3,10 +3,14 @@
 /// Axial slices run along `z`. The linear index of voxel (i, j, k) is `i + x * (j + y * k)`,
 /// the order in which NIfTI stores voxels on disk.
 public struct GridShape: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// Voxels along i (columns of an axial slice).
     public var x: Int
+    /// Voxels along j (rows of an axial slice).
     public var y: Int
+    /// Voxels along k (axial slices).
     public var z: Int
 
+    /// A grid of `x * y * z` voxels.
     public init(_ x: Int, _ y: Int, _ z: Int) {
         self.x = x
         self.y = y
@@ -23,6 +27,7 @@ public struct GridShape: Hashable, Sendable, Codable, CustomStringConvertible {
     @inlinable
     public func index(_ i: Int, _ j: Int, _ k: Int) -> Int { i + x * (j + y * k) }
 
+    /// `X x Y x Z`, as messages print it.
     public var description: String { "\(x) x \(y) x \(z)" }
 }
 
@@ -33,8 +38,11 @@ public struct GridShape: Hashable, Sendable, Codable, CustomStringConvertible {
 /// Axial slice `k` as a row-major image (row j, column i) is the contiguous range
 /// `k * x * y ..< (k + 1) * x * y`: no transpose is needed.
 public struct Volume<Voxel: Sendable>: Sendable {
+    /// The grid size.
     public var shape: GridShape
+    /// Voxel values in NIfTI order (see ``GridShape``).
     public var voxels: [Voxel]
+    /// Spacing and the voxel-to-world transform.
     public var geometry: Geometry
 
     /// - Precondition: `voxels.count == shape.count`.
@@ -50,6 +58,7 @@ public struct Volume<Voxel: Sendable>: Sendable {
         self.init(shape: shape, voxels: Array(repeating: value, count: shape.count), geometry: geometry)
     }
 
+    /// The voxel at (i, j, k).
     @inlinable
     public subscript(i: Int, j: Int, k: Int) -> Voxel {
         get { voxels[shape.index(i, j, k)] }

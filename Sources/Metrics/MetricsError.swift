@@ -14,6 +14,7 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The two inputs are not both files or both folders.
     case mixedInputs(prediction: String, truth: String)
 
+    /// The case and the problem, for a person to act on.
     public var description: String {
         switch self {
         case .notBinary(let name, let values):

@@ -32,6 +32,7 @@ public struct MaskShape: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The sizes as an array `[x, y, z]`.
     public var sizes: [Int] { [x, y, z] }
 
+    /// `X x Y x Z`, as messages print it.
     public var description: String { "\(x) x \(y) x \(z)" }
 }
 
