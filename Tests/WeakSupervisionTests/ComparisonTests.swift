@@ -142,5 +142,50 @@ private struct Cases {
         #expect(region.voxels[0] == 0)
         #expect(region.voxels.dropFirst().allSatisfy { $0 == 1 })
     }
-}
 
+    @Test("component filter: the voxel count follows the spacing; a component of exactly the minimum stays")
+    func componentFilter() throws {
+        let c = Cases()   // voxels of 1 x 1 x 2 mm = 0.002 mL
+        #expect(ComponentFiltered.minimumVoxels(0, geometry: c.geometry) == 0)
+        #expect(ComponentFiltered.minimumVoxels(0.004, geometry: c.geometry) == 2)
+        #expect(ComponentFiltered.minimumVoxels(0.0041, geometry: c.geometry) == 3)
+        // a 2 x 2 x 2 blob (8 voxels, 0.016 mL; diagonal neighbours join it in 26-connectivity) and a lone voxel
+        var blob: [Int] = []
+        for k in 0..<2 { for (i, j) in [(2, 2), (3, 2), (2, 3), (3, 3)] { blob.append(c.shape.index(i, j, k)) } }
+        let speck = c.shape.index(7, 0, 0)
+        let mask = c.mask(blob + [speck])
+        #expect((ComponentFiltered.filter(mask, minimumVolumeML: 0)).voxels == mask.voxels)
+        #expect((ComponentFiltered.filter(mask, minimumVolumeML: 0.004)).voxels == c.mask(blob).voxels)
+        #expect((ComponentFiltered.filter(mask, minimumVolumeML: 0.016)).voxels == c.mask(blob).voxels)
+        #expect(ComponentFiltered.filter(mask, minimumVolumeML: 0.0161).voxels.allSatisfy { $0 == 0 })
+        // 6-connectivity splits a diagonal pair that 26-connectivity joins
+        let diagonal = c.mask([c.shape.index(5, 5, 0), c.shape.index(6, 6, 1)])
+        #expect((ComponentFiltered.filter(diagonal, minimumVolumeML: 0.004)).voxels == diagonal.voxels)
+        #expect(ComponentFiltered.filter(diagonal, minimumVolumeML: 0.004, connectivity: .six).voxels.allSatisfy { $0 == 0 })
+        // as a wrapper: the base's name, the base's mask filtered
+        let wrapped = ComponentFiltered(base: Stored(name: "noisy", masks: ["pos": mask]), minimumVolumeML: 0.004)
+        #expect(wrapped.name == "noisy")
+        #expect((try wrapped.segment(c.cases[0].input)).voxels == c.mask(blob).voxels)
+    }
+
+    @Test("component size chosen from slice labels: specks on negative slices cleared, the true lesion kept")
+    func componentSizeSelection() throws {
+        let c = Cases()
+        var blob: [Int] = []
+        for (i, j) in [(2, 2), (3, 2), (2, 3), (3, 3)] { blob.append(c.shape.index(i, j, 1)) }   // 4 voxels, 0.008 mL
+        // case 1: lesion on slice 1 (labelled), a speck on slice 0 (negative); case 2: a speck, no lesion
+        let masks = [c.mask(blob + [c.shape.index(7, 7, 0)]), c.mask([c.shape.index(0, 0, 1)])]
+        let labels = [[false, true], [false, false]]
+        let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: [0.1, 0, 0.004, 0.006])
+        #expect(scored.map(\.minimumVolumeML) == [0, 0.004, 0.006, 0.1])
+        // 0: sensitivity 1, specificity 1/3 · 0.004 and 0.006: 1 and 1 (tie: the smaller wins) · 0.1: 0 and 1
+        #expect(scored.map(\.sensitivity) == [1, 1, 1, 0])
+        #expect(abs(scored[0].specificity - 1.0 / 3) < 1e-12)
+        #expect(scored[1].youden == 1 && scored[3].youden == 0)
+        #expect(chosen == 0.004)
+        // no negative slice at all: specificity NaN, counted as 0; nothing to clear, so 0 wins
+        let (none, all) = ComponentSizeSelection.select(masks: [c.mask(blob)], sliceLabels: [[true, true]], candidates: [0, 0.1])
+        #expect(none == 0)
+        #expect(all[0].specificity.isNaN && all[0].sensitivity == 0.5)
+    }
+}

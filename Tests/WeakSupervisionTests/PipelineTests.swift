@@ -68,6 +68,13 @@ final class StageLog: @unchecked Sendable {
             #expect(fm.fileExists(atPath: out.appendingPathComponent("cams/\(name).nii.gz").path))
         }
         for stage in PipelineStage.allCases { #expect(try pipeline.record(stage) != nil) }
+        // each refiner chose its minimum component volume among the configured candidates
+        for stage in [PipelineStage.refiner, .upperBound] {
+            let record = try #require(try pipeline.componentSelection(stage))
+            #expect(record.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
+            #expect((config.componentFilter ?? []).contains(record.minimumVolumeML))
+            #expect(try pipeline.minimumComponentVolume(stage) == record.minimumVolumeML)
+        }
 
         // Same configuration: nothing runs again, same table.
         let second = StageLog()

@@ -19,8 +19,10 @@ p.add_argument("--lr", type=float, default=1e-3); p.add_argument("--seq", type=i
 p.add_argument("--batch", type=int, default=2); p.add_argument("--pos-weight", default="auto")
 p.add_argument("--cosine", action="store_true"); p.add_argument("--no-lstm", action="store_true")  # per-slice linear head
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--train-cases", type=int, default=0)  # use only the first N training cases (0: all)
+p.add_argument("--blocks", default="1,1,1,1")
 a = p.parse_args()
-torch.manual_seed(a.seed); torch.set_num_threads(2); rng = np.random.default_rng(a.seed)
+torch.manual_seed(a.seed); torch.set_num_threads(int(os.environ.get("THREADS", "2"))); rng = np.random.default_rng(a.seed)
 
 val_names = set(open(a.val).read().split())
 cases = {"train": [], "val": []}
@@ -31,10 +33,11 @@ for f in sorted(glob.glob(os.path.join(a.data, "data", "*.nii.gz"))):
     x = ichnets.preprocess_volume(vol, a.size)
     y = torch.from_numpy(ichnets.slice_labels(lab))
     cases["val" if name in val_names else "train"].append((name, x, y))
+if a.train_cases: cases["train"] = cases["train"][:a.train_cases]
 print(f"train {len(cases['train'])} val {len(cases['val'])}", flush=True)
 labels = torch.cat([y for _, _, y in cases["train"]])
 pw = (labels.numel() - labels.sum()) / labels.sum() if a.pos_weight == "auto" else float(a.pos_weight)
-model = ichnets.ResNetLSTM(3, a.width, (1, 1, 1, 1), a.hidden)
+model = ichnets.ResNetLSTM(3, a.width, tuple(int(b) for b in a.blocks.split(",")), a.hidden)
 if a.no_lstm:  # ablation: each slice on its own (pooled features -> Linear), no context across slices
     lin = torch.nn.Linear(model.feature_channels, 1); model.add_module("flat", lin)
     model.head = lambda maps, b, t: lin(maps.mean(dim=(2, 3))).reshape(b, t)

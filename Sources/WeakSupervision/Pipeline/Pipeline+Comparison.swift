@@ -20,12 +20,20 @@ extension Pipeline {
             try config.pseudoMasks.kmeansSegmenter(),
             CAMBaseline(threshold: builder.threshold, positiveAt: builder.positiveAt),
             try config.pseudoMasks.segmenter(),
-            try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.pipelineRow),
+            try refinerRow(.refiner, name: Self.pipelineRow),
         ]
         if config.upperBound {
-            rows.append(try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"), name: Self.upperBoundRow))
+            rows.append(try refinerRow(.upperBound, name: Self.upperBoundRow))
         }
         return rows
+    }
+
+    /// A refiner row: the stage's network, its small components dropped when the stage chose a
+    /// minimum volume on the validation cases (``minimumComponentVolume(_:)``).
+    func refinerRow(_ stage: PipelineStage, name: String) throws -> any Segmenter {
+        let refiner = try RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
+        let volume = try minimumComponentVolume(stage)
+        return volume > 0 ? ComponentFiltered(base: refiner, minimumVolumeML: volume) : refiner
     }
 
     /// Comparison cases: scan, true mask, intracranial mask, CAM and slice probabilities. A case

@@ -181,7 +181,48 @@ extension Pipeline {
             outputs: TrainingOutputs(model: folder(stage).appendingPathComponent("refiner.safetensors")), overwrite: true,
             observer: TrainingCallback { observer(.training(stage, $0)) })
         try writeJSON(summary, to: folder(stage).appendingPathComponent("summary.json"))
-        return ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
-                "validationDice": summary.bestScore ?? .nan, "stopped": summary.stopped ? 1 : 0]
+        var result: [String: Double] = ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
+                      "validationDice": summary.bestScore ?? .nan, "stopped": summary.stopped ? 1 : 0]
+        if let candidates = config.componentFilter, !candidates.isEmpty, !summary.stopped {
+            let chosen = try selectComponentVolume(stage: stage, candidates: candidates, validation: split.validation, in: dataset, observer)
+            result["minimumComponentML"] = chosen
+        }
+        return result
+    }
+
+    /// Segments the validation cases with the stage's trained refiner and chooses its minimum
+    /// component volume from their **slice labels** (``ComponentSizeSelection``); writes
+    /// `OUT/<stage>/components.json` (``ComponentSelectionRecord``).
+    func selectComponentVolume(stage: PipelineStage, candidates: [Double], validation: [String], in dataset: Dataset,
+                               _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> Double {
+        let model = try UNetLite(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"))
+        var masks: [MaskVolume] = [], labels: [[Bool]] = []
+        let items = try cases(validation, in: dataset)
+        for (i, item) in items.enumerated() {
+            let scan = try item.loadScan()
+            masks.append(try model.segment(scan, intracranial: try intracranial(item.name)).mask)
+            labels.append(try item.sliceLabels().map { $0 > 0.5 })
+            _ = observer(.progress(stage, done: i + 1, total: items.count, item: "component size: \(item.name)"))
+        }
+        let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates)
+        try writeJSON(ComponentSelectionRecord(minimumVolumeML: masks.isEmpty ? 0 : chosen, candidates: scored),
+                      to: folder(stage).appendingPathComponent("components.json"))
+        return masks.isEmpty ? 0 : chosen
+    }
+
+    /// The saved choice of a refiner stage (`OUT/<stage>/components.json`), nil when the stage
+    /// made none (no ``PipelineConfig/componentFilter``, or a run from before it existed).
+    /// - Throws: a file that exists but does not decode.
+    public func componentSelection(_ stage: PipelineStage) throws -> ComponentSelectionRecord? {
+        let url = folder(stage).appendingPathComponent("components.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(ComponentSelectionRecord.self, from: Data(contentsOf: url))
+    }
+
+    /// The minimum component volume the stage's refiner row uses (``componentSelection(_:)``, or 0).
+    public func minimumComponentVolume(_ stage: PipelineStage) throws -> Double {
+        try componentSelection(stage)?.minimumVolumeML ?? 0
     }
 }

@@ -84,7 +84,7 @@ public struct Pipeline {
                 + (config.classifierMinimumEpochs.map(json) ?? "")
             case .cams: parts["cam"] = json(config.cam)
             case .pseudoMasks: parts["pseudoMasks"] = json(config.pseudoMasks)
-            case .refiner, .upperBound: parts["refiner"] = json(config.refiner) + json(config.upperBound)
+            case .refiner, .upperBound: parts["refiner"] = json(config.refiner) + json(config.upperBound) + json(config.componentFilter)
             case .comparison: parts["comparison"] = json(config.tolerance) + json(config.montageCases)
             }
         }

@@ -140,6 +140,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var refiner: RefinerTrainingConfig
     /// Train the fully supervised upper bound (default true).
     public var upperBound: Bool
+    /// Candidate minimum component volumes (mL) for the refiner rows (pipeline and upper bound
+    /// alike): after training, each refiner segments the validation cases and
+    /// ``ComponentSizeSelection`` picks the volume whose filtered masks best match the **slice
+    /// labels** (Youden's J); the comparison then drops smaller 3-D components
+    /// (``ComponentFiltered``). nil or empty: no filtering. Presets:
+    /// ``ComponentSizeSelection/defaultCandidates``.
+    public var componentFilter: [Double]?
     /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
     public var tolerance: Double
     /// Positive test cases drawn as PNG montages (default 4).
@@ -158,6 +165,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.pseudoMasks = pseudoMasks
         self.refiner = refiner
         self.upperBound = upperBound
+        self.componentFilter = ComponentSizeSelection.defaultCandidates
         self.tolerance = tolerance
         self.montageCases = montageCases
     }
@@ -171,6 +179,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.pseudoMasks = PseudoMaskSettings()
         self.refiner = refiner
         self.upperBound = true
+        self.componentFilter = ComponentSizeSelection.defaultCandidates
         self.tolerance = 2
         self.montageCases = 4
     }
@@ -246,6 +255,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         _ = try pseudoMasks.builder()
         if let p = classifierPatience, p < 1 {
             throw WeakSupervisionError.invalidParameter(name: "classifierPatience", reason: "\(p) must be at least 1")
+        }
+        if let c = componentFilter, let bad = c.first(where: { !($0.isFinite && $0 >= 0) }) {
+            throw WeakSupervisionError.invalidParameter(name: "componentFilter", reason: "\(bad) is not a volume in mL (finite, ≥ 0)")
         }
         guard tolerance.isFinite && tolerance >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "tolerance", reason: "\(tolerance) is not a distance in mm")

@@ -76,3 +76,19 @@ public struct PipelineSplit: Codable, Sendable, Equatable {
     /// Held-out test case names (the comparison only).
     public var test: [String]
 }
+
+/// A refiner stage's choice of minimum component volume (`OUT/refiner/components.json`,
+/// `OUT/upper-bound/components.json`): every candidate's slice-level scores on the validation
+/// cases and the one chosen (``ComponentSizeSelection``).
+public struct ComponentSelectionRecord: Codable, Sendable, Equatable {
+    /// The chosen volume (mL); 0 keeps every component.
+    public var minimumVolumeML: Double
+    /// Every candidate, smallest first.
+    public var candidates: [ComponentSizeSelection.Candidate]
+
+    /// A record.
+    public init(minimumVolumeML: Double, candidates: [ComponentSizeSelection.Candidate]) {
+        self.minimumVolumeML = minimumVolumeML
+        self.candidates = candidates
+    }
+}
