@@ -56,6 +56,19 @@ import CTVolume
         #expect(h.shape == GridShape(7, 5, 3))
     }
 
+    @Test("a symbolic link to a volume reads as the volume (its size is the target's, not the link's)",
+          arguments: ["float32.nii.gz", "big_endian.nii"])
+    func symbolicLinkReadsAsItsTarget(_ name: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-link-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let link = folder.appendingPathComponent(name)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: NIfTIFixture.url(name))
+        let viaLink = try NIfTI.readScan(at: link), direct = try NIfTI.readScan(at: NIfTIFixture.url(name))
+        #expect(viaLink.shape == direct.shape)
+        #expect(viaLink.voxels == direct.voxels)
+    }
+
     @Test func unsupportedDatatypeStillHasAReadableHeader() throws {
         let h = try NIfTI.readHeader(at: NIfTIFixture.url("complex64.nii"))
         #expect(h.datatype == "complex64")

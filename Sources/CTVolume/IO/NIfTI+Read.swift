@@ -216,8 +216,11 @@ public enum NIfTI {
         return String(format: "%.1f GB", Double(n) / 1_000_000_000)
     }
 
+    /// Size of the file at `path` in bytes; a symbolic link is followed (its own size is that of
+    /// the path it holds, which would make every linked dataset look truncated).
     static func fileSize(_ path: String) -> Int? {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return (try? FileManager.default.attributesOfItem(atPath: target)[.size] as? NSNumber)?.intValue
     }
 }
 
