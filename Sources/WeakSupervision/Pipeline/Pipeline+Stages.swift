@@ -214,11 +214,7 @@ extension Pipeline {
     /// made none (no ``PipelineConfig/componentFilter``, or a run from before it existed).
     /// - Throws: a file that exists but does not decode.
     public func componentSelection(_ stage: PipelineStage) throws -> ComponentSelectionRecord? {
-        let url = folder(stage).appendingPathComponent("components.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try decoder.decode(ComponentSelectionRecord.self, from: Data(contentsOf: url))
+        try readJSON(ComponentSelectionRecord.self, from: folder(stage).appendingPathComponent("components.json"))
     }
 
     /// The minimum component volume the stage's refiner row uses (``componentSelection(_:)``, or 0).

@@ -58,11 +58,16 @@ public struct Pipeline {
 
     /// The saved manifest of a stage, or nil when the stage has not completed.
     public func record(_ stage: PipelineStage) throws -> PipelineStageRecord? {
-        let url = folder(stage).appendingPathComponent("stage.json")
+        try readJSON(PipelineStageRecord.self, from: folder(stage).appendingPathComponent("stage.json"))
+    }
+
+    /// A JSON file written by ``writeJSON(_:to:)`` (non-finite numbers as strings), or nil when
+    /// the file does not exist.
+    func readJSON<T: Decodable>(_ type: T.Type, from url: URL) throws -> T? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try decoder.decode(PipelineStageRecord.self, from: Data(contentsOf: url))
+        return try decoder.decode(T.self, from: Data(contentsOf: url))
     }
 
     /// Whether a stage's saved artefacts exist and match the current configuration.
