@@ -200,7 +200,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// learns slice position and only finds the bleeds after about 3000 steps over many cases,
     /// Docs/pipeline.md); Grad-CAM at layer3, fixed CAM threshold 0.3, k = 4 on smoothed HU,
     /// components < 8 dropped, one opening; UNetLite [16, 32, 64, 128] at 128, BCE + soft Dice,
-    /// Adam 1e-2 (short budgets, see Docs/training-and-cam.md), 3 epochs of 200 steps drawn from
+    /// Adam 3e-3 (short budgets, see Docs/training-and-cam.md), 3 epochs of 300 steps drawn from
     /// the slices with a non-empty target and a tenth of the others; small refiner components
     /// dropped at a volume chosen on the validation slice labels.
     public static var full: PipelineConfig {
@@ -209,7 +209,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                                         batchSize: 2, seed: 1, validationFraction: 0, testFraction: 0)
         let refiner = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 128, widths: [16, 32, 64, 128]),
                                             optimizer: OptimizerSettings(learningRate: 3e-3), epochs: 3, batchSize: 8,
-                                            stepsPerEpoch: 200, seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1)
+                                            stepsPerEpoch: 300, seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1)
         var c = PipelineConfig(data: DataSettings(), classifier: classifier, refiner: refiner, patience: 4)
         c.classifierMinimumEpochs = 12
         c.cam = CAMSettings(method: .gradcampp, layer: "layer3")
