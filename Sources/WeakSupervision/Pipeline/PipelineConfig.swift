@@ -152,7 +152,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Positive test cases drawn as PNG montages (default 4).
     public var montageCases: Int
 
-    /// A configuration; see the properties for the defaults (those of ``full``).
+    /// A configuration; see the properties for the defaults. The classifier and refiner
+    /// settings default to ``full``'s; the rest does not follow the preset: patience 6 from
+    /// epoch 10 (``full``: 4 from epoch 12) and `CAMSettings()`, the method's Grad-CAM at layer3
+    /// (``full``: Grad-CAM++).
     public init(data: DataSettings = DataSettings(), classifier: TrainingConfig = PipelineConfig.full.classifier,
                 classifierPatience: Int? = 6, cam: CAMSettings = CAMSettings(), pseudoMasks: PseudoMaskSettings = PseudoMaskSettings(),
                 refiner: RefinerTrainingConfig = PipelineConfig.full.refiner, upperBound: Bool = true,
