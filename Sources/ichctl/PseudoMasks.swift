@@ -49,7 +49,7 @@ struct PseudoMasks: ParsableCommand {
     @Option(name: .long, help: "Opening iterations (3 x 3, per slice) that drop structures thinner than 3 pixels, e.g. the falx (0: none).")
     var opening: Int = 1
 
-    @Option(name: .long, help: "Soft-tissue HU range k-means runs in, LOW,HIGH (default -100,150).")
+    @Option(name: .long, parsing: .unconditional, help: "Soft-tissue HU range k-means runs in, LOW,HIGH (default -100,150; a leading minus is fine: --tissue -100,150).")
     var tissue: String = "-100,150"
 
     @Option(name: .long, help: "k-means seed.")

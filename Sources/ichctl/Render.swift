@@ -47,7 +47,7 @@ struct Render: ParsableCommand {
     @Option(name: .long, help: "A heat map on the scan's grid (NIfTI).")
     var heatmap: String?
 
-    @Option(name: .long, help: "Heat-map values drawn as the colormap's ends, LOW,HIGH.")
+    @Option(name: .long, parsing: .unconditional, help: "Heat-map values drawn as the colormap's ends, LOW,HIGH (a leading minus is fine: -1,1).")
     var heatmapRange: String = "0,1"
 
     @Flag(name: .long, help: "Keep row j = 0 at the top (default: largest j at the top).")

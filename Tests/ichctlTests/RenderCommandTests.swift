@@ -33,6 +33,12 @@ import Testing
         #expect(m.status == 0, "\(m.stderr)")
         let montage = try PNG.read(at: grid)
         #expect(montage.width >= 36 && montage.height >= 10)
+
+        // a heat-map range with a negative lower end is read as a value, not as an option
+        let heat = dir.appendingPathComponent("heat.png")
+        let h = try ICHCTLRunner.run(["render", scan.path, "--out", heat.path, "--heatmap", scan.path, "--heatmap-range", "-1000,1000"])
+        #expect(h.status == 0, "\(h.stderr)")
+        #expect(FileManager.default.fileExists(atPath: heat.path))
     }
 
     @Test func existingOutputIsKeptWithoutForce() throws {
