@@ -78,20 +78,32 @@ public enum ComponentSizeSelection {
     public static func select(masks: [MaskVolume], sliceLabels: [[Bool]], candidates: [Double] = defaultCandidates,
                               connectivity: Connectivity3D = .twentySix) -> (minimumVolumeML: Double, candidates: [Candidate]) {
         precondition(masks.count == sliceLabels.count, "ComponentSizeSelection: \(masks.count) masks, \(sliceLabels.count) label arrays")
-        let sorted = candidates.sorted()
+        // Label each mask once; a slice keeps a voxel under a candidate exactly when its largest
+        // component (3-D size, seen from this slice) reaches the candidate's voxel count.
+        var largest: [[Int]] = []
+        for (mask, labels) in zip(masks, sliceLabels) {
+            precondition(labels.count == mask.shape.z, "ComponentSizeSelection: \(labels.count) labels for \(mask.shape.z) slices")
+            let components = ConnectedComponents.label(mask, connectivity: connectivity)
+            let n = mask.shape.sliceCount
+            var perSlice = [Int](repeating: 0, count: mask.shape.z)
+            for k in 0..<mask.shape.z {
+                for v in (k * n)..<((k + 1) * n) where components.labels[v] > 0 {
+                    perSlice[k] = max(perSlice[k], components.sizes[Int(components.labels[v]) - 1])
+                }
+            }
+            largest.append(perSlice)
+        }
         var scored: [Candidate] = []
-        for v in sorted {
+        for volume in candidates.sorted() {
             var tp = 0, pos = 0, tn = 0, neg = 0
-            for (mask, labels) in zip(masks, sliceLabels) {
-                precondition(labels.count == mask.shape.z, "ComponentSizeSelection: \(labels.count) labels for \(mask.shape.z) slices")
-                let kept = ComponentFiltered.filter(mask, minimumVolumeML: v, connectivity: connectivity)
-                let n = kept.shape.sliceCount
-                for k in 0..<kept.shape.z {
-                    let hit = kept.voxels[(k * n)..<((k + 1) * n)].contains { $0 > 0 }
+            for ((mask, labels), sizes) in zip(zip(masks, sliceLabels), largest) {
+                let needed = max(1, ComponentFiltered.minimumVoxels(volume, geometry: mask.geometry))
+                for k in 0..<labels.count {
+                    let hit = sizes[k] >= needed
                     if labels[k] { pos += 1; if hit { tp += 1 } } else { neg += 1; if !hit { tn += 1 } }
                 }
             }
-            scored.append(Candidate(minimumVolumeML: v, sensitivity: pos > 0 ? Double(tp) / Double(pos) : .nan,
+            scored.append(Candidate(minimumVolumeML: volume, sensitivity: pos > 0 ? Double(tp) / Double(pos) : .nan,
                                     specificity: neg > 0 ? Double(tn) / Double(neg) : .nan))
         }
         var best = scored.first
