@@ -205,9 +205,10 @@ extension Pipeline {
             _ = observer(.progress(stage, done: i + 1, total: items.count, item: "component size: \(item.name)"))
         }
         let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates)
-        try writeJSON(ComponentSelectionRecord(minimumVolumeML: masks.isEmpty ? 0 : chosen, candidates: scored),
+        let volume = masks.isEmpty ? 0 : chosen   // no validation case: nothing to choose on, keep every component
+        try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored),
                       to: folder(stage).appendingPathComponent("components.json"))
-        return masks.isEmpty ? 0 : chosen
+        return volume
     }
 
     /// The saved choice of a refiner stage (`OUT/<stage>/components.json`), nil when the stage
