@@ -46,7 +46,7 @@ struct PseudoMasks: ParsableCommand {
     @Option(name: .long, help: "Connected components (8-connected, per slice) below this many voxels are dropped.")
     var minSize: Int = 8
 
-    @Option(name: .long, help: "Opening iterations (3 x 3, per slice) that drop structures thinner than 3 pixels, e.g. the falx (0: none).")
+    @Option(name: .long, help: "Opening iterations (3 x 3, per slice) that drop structures thinner than 2n+1 pixels for n iterations, e.g. the falx (0: none).")
     var opening: Int = 1
 
     @Option(name: .long, parsing: .unconditional, help: "Soft-tissue HU range k-means runs in, LOW,HIGH (default -100,150; a leading minus is fine: --tissue -100,150).")

@@ -6,7 +6,7 @@ import CCBLAS
 /// glibc serves allocations above its mmap threshold (at most 32 MB by its dynamic rule; a
 /// UNetLite activation of 8 x 16 x 256 x 256 floats is 33.5 MB) with a fresh `mmap` and unmaps
 /// them on `free`: every training step then pays a page fault and a page clearing per 4 KB of
-/// every activation and gradient (a quarter of the UNetLite's training time). Applied once, when
+/// every activation and gradient (12 % of the UNetLite training profile; Docs/neuralcore.md). Applied once, when
 /// the first ``Tensor`` is created: `M_MMAP_THRESHOLD` 1 GB (only larger blocks are mapped),
 /// `M_TRIM_THRESHOLD` 1 GB (free memory at the top of the heap is kept up to that size) and
 /// `M_TOP_PAD` 64 MB (the heap grows in steps of that much). Peak memory is unchanged up to

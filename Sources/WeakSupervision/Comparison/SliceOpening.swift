@@ -1,9 +1,10 @@
 import CTVolume
 
-/// Runs another segmenter and removes structures thinner than three pixels from its mask: a
-/// binary opening (erosion then dilation with the 3 x 3 square, `iterations` times each) on
-/// every axial slice. Thin hyperdense lines that sit inside a CAM region (the falx, the inner
-/// table's rim) leave the pseudo-masks this way; so do bleeds thinner than 3 pixels.
+/// Runs another segmenter and removes structures thinner than 2n + 1 pixels from its mask
+/// (n = `iterations`; 3 pixels for one): a binary opening (erosion then dilation with the 3 x 3
+/// square, `iterations` times each) on every axial slice. Thin hyperdense lines that sit inside
+/// a CAM region (the falx, the inner table's rim) leave the pseudo-masks this way; so do bleeds
+/// as thin.
 ///
 ///     opened = dilate^n(erode^n(mask))   (3 x 3 square, outside the image counts as 0)
 public struct SliceOpening: Segmenter {
