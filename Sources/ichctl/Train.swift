@@ -37,6 +37,8 @@ final class InterruptFlag {
     }
 }
 
+extension ModelSelection: ExpressibleByArgument {}
+
 /// `ichctl train`: the classifier (stage 1) and the refiner (stage 5). Thin wrappers over
 /// ``ClassifierTrainer`` and ``RefinerTrainer``.
 struct Train: ParsableCommand {
@@ -50,8 +52,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Dataset folder (ROOT/data/NAME.nii.gz, ROOT/label/ or ROOT/slices.csv).")
     var data: String
 
-    @Option(name: .long, help: "The model to write (the best epoch by validation score); the resume file goes beside it as NAME.resume.safetensors.")
+    @Option(name: .long, help: "The model to write (the epoch --keep names); the resume file goes beside it as NAME.resume.safetensors.")
     var out: String
+
+    @Option(name: .long, help: "Which epoch's model --out keeps: best (by validation score) or last (the schedule's end; validation is still reported).")
+    var keep: ModelSelection = .best
 
     @Option(name: .long, help: "Epochs (default: classifier 10, refiner 6).")
     var epochs: Int?
@@ -169,7 +174,7 @@ struct TrainingPrinter: TrainingObserver {
 /// Prints a summary: JSON, or a few lines.
 func printSummary(_ summary: TrainingSummary, json: Bool) throws {
     if json { return try CLI.printJSON(summary) }
-    let best = summary.bestEpoch.map { e in "best epoch \(e)" + (summary.bestScore.map { String(format: " (%@ %.4f)", summary.scoreName, $0) } ?? "") } ?? "no epoch completed"
+    let best = summary.bestEpoch.map { e in "kept epoch \(e)" + (summary.bestScore.map { String(format: " (%@ %.4f)", summary.scoreName, $0) } ?? "") } ?? "no epoch completed"
     print("\(summary.kind): \(summary.epochsCompleted)/\(summary.epochs) epochs, \(summary.globalStep) steps, \(best)\(summary.stopped ? ", stopped" : "")")
     print("model: \(summary.modelPath)")
     print("resume: \(summary.resumePath)")
@@ -184,7 +189,8 @@ struct TrainClassifier: ParsableCommand {
             Sequences of --seq-len contiguous slices (0: whole volumes), BCE with pos_weight from \
             the training labels, the chosen optimizer with warm-up and cosine decay, seeded flips, \
             rotations, shifts and intensity jitter. After every epoch the validation cases run as \
-            whole volumes; the model with the best slice AUC is written to --out, and a resume file \
+            whole volumes; the model with the best slice AUC (or, with --keep last, the last \
+            epoch's) is written to --out, and a resume file \
             beside it (--resume continues exactly where a run stopped).
             """)
 
@@ -232,7 +238,8 @@ struct TrainClassifier: ParsableCommand {
                 model: ResNetLSTMConfig(inputSize: size, width: width, blocks: try parsedBlocks(), hidden: hidden),
                 optimizer: common.optimizerSettings(), sequenceLength: seqLen, stepsPerEpoch: common.steps, seed: common.seed,
                 validationFraction: common.valFraction, testFraction: common.testFraction,
-                augmentation: common.noAugment ? .none : Augmentation(), posWeight: posWeight)
+                augmentation: common.noAugment ? .none : Augmentation(), posWeight: posWeight,
+                selection: common.keep == .best ? nil : common.keep)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }
@@ -297,7 +304,8 @@ struct TrainRefiner: ParsableCommand {
                 model: UNetLiteConfig(inputSize: size, widths: try parsedWidths()), optimizer: common.optimizerSettings(),
                 stepsPerEpoch: common.steps, seed: common.seed, validationFraction: common.valFraction,
                 testFraction: common.testFraction, negativeFraction: negativeFraction,
-                augmentation: common.noAugment ? .none : .flipsAndShifts)
+                augmentation: common.noAugment ? .none : .flipsAndShifts,
+                selection: common.keep == .best ? nil : common.keep)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

@@ -164,6 +164,41 @@ struct TrainingTests {
         #expect(try tensors(straight.resume) == tensors(out.resume))
     }
 
+    @Test("selection .last keeps the last epoch's model, still validates, and leaves old configurations' JSON unchanged")
+    func keepLast() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (train, validation) = resumeCases()
+        var config = resumeConfig
+        config.epochs = 3
+        config.selection = .last
+        let out = TrainingOutputs(model: dir.appendingPathComponent("last.safetensors"))
+        let summary = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: out)
+        #expect(summary.bestEpoch == 3 && summary.bestScore == summary.history.last?.validationScore)
+        #expect(summary.history.allSatisfy { $0.improved && $0.validationScore != nil })
+        // The kept model is the network state the resume file holds at the end of the run.
+        #expect(try tensors(out.model) == tensors(out.resume, prefix: "model."))
+        #expect(try ClassifierTrainer.config(ofResumeFile: out.resume).selection == .last)
+        // The same run keeping the best epoch keeps an earlier one here, so the checks above can fail.
+        config.selection = .best
+        let bestOut = TrainingOutputs(model: dir.appendingPathComponent("best.safetensors"))
+        let best = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: bestOut)
+        #expect(best.history.map(\.validationScore) == summary.history.map(\.validationScore))
+        #expect(best.bestEpoch != 3 && !best.history.allSatisfy(\.improved))
+        #expect(try tensors(bestOut.model) != tensors(bestOut.resume, prefix: "model."))
+
+        // A configuration without the field (written before it existed) decodes as best, and
+        // encodes back without it, so saved pipeline stages keep matching their configuration.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let old = String(decoding: try encoder.encode(resumeConfig), as: UTF8.self)
+        #expect(!old.contains("selection"))
+        let decoded = try JSONDecoder().decode(TrainingConfig.self, from: Data(old.utf8))
+        #expect(decoded.selection == nil && decoded == resumeConfig)
+        config.selection = .last
+        #expect(String(decoding: try encoder.encode(config), as: UTF8.self).contains("\"selection\":\"last\""))
+    }
+
     @Test("a resume file refuses another configuration or other cases")
     func resumeRefusals() throws {
         let dir = try temporaryFolder()

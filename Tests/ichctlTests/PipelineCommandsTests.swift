@@ -62,6 +62,18 @@ private func tinyConfig() -> PipelineConfig {
                                           "--data", run + "/data/cases", "--out", masks])
         #expect(twice.status != 0 && twice.stderr.contains("--force"))
 
+        // train classifier --keep last: the last epoch's model is written and reported as kept.
+        let trainArgs = ["train", "classifier", "--data", run + "/data/cases", "--epochs", "2", "--steps", "1", "--size", "32",
+                         "--width", "4", "--blocks", "1,1,1,1", "--hidden", "4", "--seq-len", "6", "--val-fraction", "0.34"]
+        let last = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("last.safetensors").path, "--keep", "last", "--json"])
+        #expect(last.status == 0, "\(last.stderr)")
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let summary = try decoder.decode(TrainingSummary.self, from: Data(last.stdout.utf8))
+        #expect(summary.bestEpoch == 2 && summary.history.count == 2 && summary.history.allSatisfy(\.improved))
+        let bad = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("bad.safetensors").path, "--keep", "first"])
+        #expect(bad.status != 0 && bad.stderr.contains("--keep"))
+
         var changed = tinyConfig()
         changed.pseudoMasks.threshold = "otsu"
         let changedURL = dir.appendingPathComponent("changed.json")

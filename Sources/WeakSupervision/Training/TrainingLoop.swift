@@ -2,7 +2,7 @@ import Foundation
 import CTVolume
 import NeuralCore
 
-/// Where a run writes: the kept model (best by validation score, else the last) and the
+/// Where a run writes: the kept model (``ModelSelection``: best by validation score, or the last) and the
 /// resume file written atomically at the end of every epoch and when a run is stopped.
 public struct TrainingOutputs: Sendable, Equatable {
     /// The kept model, a plain network checkpoint (`ichnets.load` opens it).
@@ -89,6 +89,7 @@ final class TrainingLoop {
     let seed: UInt64
     let epochs: Int
     let stepsPerEpoch: Int?
+    let selection: ModelSelection
     let outputs: TrainingOutputs
     let observer: TrainingObserver
     let planEpoch: (inout SeededGenerator) -> [[Int]]
@@ -99,7 +100,7 @@ final class TrainingLoop {
     var itemsPerEpoch = 0
 
     init(kind: String, scoreName: String, model: Module, modelConfig: ModelConfig, optimizer: Optimizer,
-         settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, outputs: TrainingOutputs,
+         settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, selection: ModelSelection, outputs: TrainingOutputs,
          observer: TrainingObserver, progress: TrainingProgress,
          planEpoch: @escaping (inout SeededGenerator) -> [[Int]],
          step: @escaping ([Int], inout SeededGenerator) -> Float,
@@ -113,6 +114,7 @@ final class TrainingLoop {
         self.seed = seed
         self.epochs = epochs
         self.stepsPerEpoch = stepsPerEpoch
+        self.selection = selection
         self.outputs = outputs
         self.observer = observer
         self.progress = progress
@@ -206,7 +208,9 @@ final class TrainingLoop {
             let (score, validationLoss) = validate()
             model.train()
             var improved = false
-            if let score, score.isFinite {
+            if selection == .last {
+                improved = true
+            } else if let score, score.isFinite {
                 if progress.bestScore == nil || !(progress.bestScore!.isFinite) || score > progress.bestScore! { improved = true }
             } else if progress.bestScore == nil || !(progress.bestScore!.isFinite) {
                 improved = true  // nothing to compare: keep the latest
