@@ -178,11 +178,19 @@ private struct Cases {
         let labels = [[false, true], [false, false]]
         let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: [0.1, 0, 0.004, 0.006])
         #expect(scored.map(\.minimumVolumeML) == [0, 0.004, 0.006, 0.1])
-        // 0: sensitivity 1, specificity 1/3 · 0.004 and 0.006: 1 and 1 (tie: the smaller wins) · 0.1: 0 and 1
+        // 0: sensitivity 1, specificity 1/3 · 0.004 and 0.006: 1 and 1 (tie: the larger wins) · 0.1: 0 and 1
         #expect(scored.map(\.sensitivity) == [1, 1, 1, 0])
         #expect(abs(scored[0].specificity - 1.0 / 3) < 1e-12)
         #expect(scored[1].youden == 1 && scored[3].youden == 0)
-        #expect(chosen == 0.004)
+        #expect(chosen == 0.006)
+        // a tolerance counts J within it as tied and takes the largest volume: 0.1 (J 0) ties with
+        // the best (J 1) only at tolerance 1; between 0 (J 1/3) and 0.1, a tolerance of 0.3 keeps 0
+        // and 0.4 takes 0.1
+        let all4 = [0, 0.004, 0.006, 0.1]
+        #expect(ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: all4, tolerance: 0.99).minimumVolumeML == 0.006)
+        #expect(ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: all4, tolerance: 1).minimumVolumeML == 0.1)
+        #expect(ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: [0, 0.1], tolerance: 0.3).minimumVolumeML == 0)
+        #expect(ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: [0, 0.1], tolerance: 0.4).minimumVolumeML == 0.1)
         // no negative slice at all: specificity NaN, counted as 0; nothing to clear, so 0 wins
         let (none, all) = ComponentSizeSelection.select(masks: [c.mask(blob)], sliceLabels: [[true, true]], candidates: [0, 0.1])
         #expect(none == 0)

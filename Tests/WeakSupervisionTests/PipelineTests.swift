@@ -74,6 +74,10 @@ final class StageLog: @unchecked Sendable {
             #expect(record.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
             #expect((config.componentFilter ?? []).contains(record.minimumVolumeML))
             #expect(try pipeline.minimumComponentVolume(stage) == record.minimumVolumeML)
+            // the choice follows the configured tolerance: the largest candidate within it of the best J
+            #expect(record.tolerance == (config.componentTolerance ?? 0))
+            let top = record.candidates.map(\.youden).max()!
+            #expect(record.minimumVolumeML == record.candidates.last { $0.youden >= top - (config.componentTolerance ?? 0) - 1e-12 }!.minimumVolumeML)
         }
 
         // Same configuration: nothing runs again, same table.

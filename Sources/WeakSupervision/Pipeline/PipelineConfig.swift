@@ -147,6 +147,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// (``ComponentFiltered``). nil or empty: no filtering. Presets:
     /// ``ComponentSizeSelection/defaultCandidates``.
     public var componentFilter: [Double]?
+    /// Youden's J difference within which ``ComponentSizeSelection`` counts candidates as tied
+    /// and takes the largest volume; nil = 0 (the best J). Presets: 0.01, about what a few of
+    /// the 40 validation cases' slices move J by (Docs/pipeline.md).
+    public var componentTolerance: Double?
     /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
     public var tolerance: Double
     /// Positive test cases drawn as PNG montages (default 4).
@@ -169,6 +173,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.refiner = refiner
         self.upperBound = upperBound
         self.componentFilter = ComponentSizeSelection.defaultCandidates
+        self.componentTolerance = 0.01
         self.tolerance = tolerance
         self.montageCases = montageCases
     }
@@ -183,6 +188,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.refiner = refiner
         self.upperBound = true
         self.componentFilter = ComponentSizeSelection.defaultCandidates
+        self.componentTolerance = 0.01
         self.tolerance = 2
         self.montageCases = 4
     }
@@ -267,6 +273,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
         if let c = componentFilter, let bad = c.first(where: { !($0.isFinite && $0 >= 0) }) {
             throw WeakSupervisionError.invalidParameter(name: "componentFilter", reason: "\(bad) is not a volume in mL (finite, ≥ 0)")
+        }
+        if let t = componentTolerance, !(t.isFinite && t >= 0) {
+            throw WeakSupervisionError.invalidParameter(name: "componentTolerance", reason: "\(t) must be finite and ≥ 0")
         }
         guard tolerance.isFinite && tolerance >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "tolerance", reason: "\(tolerance) is not a distance in mm")

@@ -85,10 +85,13 @@ public struct ComponentSelectionRecord: Codable, Sendable, Equatable {
     public var minimumVolumeML: Double
     /// Every candidate, smallest first.
     public var candidates: [ComponentSizeSelection.Candidate]
+    /// The J tolerance the choice used (nil in records written before it existed: 0).
+    public var tolerance: Double?
 
     /// A record.
-    public init(minimumVolumeML: Double, candidates: [ComponentSizeSelection.Candidate]) {
+    public init(minimumVolumeML: Double, candidates: [ComponentSizeSelection.Candidate], tolerance: Double? = nil) {
         self.minimumVolumeML = minimumVolumeML
         self.candidates = candidates
+        self.tolerance = tolerance
     }
 }
