@@ -168,6 +168,30 @@ private struct Cases {
         #expect((try wrapped.segment(c.cases[0].input)).voxels == c.mask(blob).voxels)
     }
 
+    @Test("component size by slices, by cases or by both: the slice-level J keeps a small lesion, the case-level J clears a negative scan")
+    func componentSizeCriteria() throws {
+        let c = Cases()
+        let i = { (x: Int, y: Int, z: Int) in c.shape.index(x, y, z) }
+        // A (positive slices 0 and 1): a 4-voxel lesion (0.008 mL) across both slices.
+        // B (positive slice 1): a 6-voxel lesion (0.012 mL). C (negative): a 3-voxel speck (0.006 mL).
+        let a = c.mask([i(2, 2, 0), i(3, 2, 0), i(2, 2, 1), i(3, 2, 1)])
+        let b = c.mask([i(2, 2, 1), i(3, 2, 1), i(2, 3, 1), i(3, 3, 1), i(4, 2, 1), i(4, 3, 1)])
+        let cc = c.mask([i(6, 6, 0), i(7, 6, 0), i(6, 7, 0)])
+        let labels = [[true, true], [false, true], [false, false]]
+        func pick(_ criterion: ComponentSizeSelection.Criterion) -> (Double, [ComponentSizeSelection.Candidate]) {
+            ComponentSizeSelection.select(masks: [a, b, cc], sliceLabels: labels, candidates: [0.004, 0.01], criterion: criterion)
+        }
+        // 0.004: every lesion slice found, C's speck left: slices J 1 + 2/3 − 1, cases J 1 + 0 − 1.
+        // 0.01: A's lesion lost, C clean: slices J 1/3 + 1 − 1, cases J 1/2 + 1 − 1.
+        let (bySlices, scored) = pick(.slices)
+        #expect(abs(scored[0].youden - 2.0 / 3) < 1e-12 && abs(scored[1].youden - 1.0 / 3) < 1e-12)
+        #expect(scored[0].caseYouden == 0 && scored[1].caseYouden == 0.5)
+        #expect(bySlices == 0.004)
+        #expect(pick(.cases).0 == 0.01)
+        #expect(pick(.slicesAndCases).0 == 0.01)   // 2/3 + 0 against 1/3 + 1/2
+        #expect(abs(scored[1].score(.slicesAndCases) - 5.0 / 6) < 1e-12)
+    }
+
     @Test("component size chosen from slice labels: specks on negative slices cleared, the true lesion kept")
     func componentSizeSelection() throws {
         let c = Cases()
@@ -191,6 +215,9 @@ private struct Cases {
         #expect(ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: all4, tolerance: 1).minimumVolumeML == 0.1)
         #expect(ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: [0, 0.1], tolerance: 0.3).minimumVolumeML == 0)
         #expect(ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: [0, 0.1], tolerance: 0.4).minimumVolumeML == 0.1)
+        // case level: case 1 (positive) keeps its lesion up to 0.006 mL; case 2's speck goes at 0.004
+        #expect(scored.map(\.caseSensitivity) == [1, 1, 1, 0] && scored.map(\.caseSpecificity) == [0, 1, 1, 1])
+        #expect(scored.map(\.caseYouden) == [0, 1, 1, 0])
         // no negative slice at all: specificity NaN, counted as 0; nothing to clear, so 0 wins
         let (none, all) = ComponentSizeSelection.select(masks: [c.mask(blob)], sliceLabels: [[true, true]], candidates: [0, 0.1])
         #expect(none == 0)

@@ -74,10 +74,12 @@ final class StageLog: @unchecked Sendable {
             #expect(record.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
             #expect((config.componentFilter ?? []).contains(record.minimumVolumeML))
             #expect(try pipeline.minimumComponentVolume(stage) == record.minimumVolumeML)
-            // the choice follows the configured tolerance: the largest candidate within it of the best J
-            #expect(record.tolerance == (config.componentTolerance ?? 0))
-            let top = record.candidates.map(\.youden).max()!
-            #expect(record.minimumVolumeML == record.candidates.last { $0.youden >= top - (config.componentTolerance ?? 0) - 1e-12 }!.minimumVolumeML)
+            // the choice follows the configured score and tolerance: the largest candidate within it of the best
+            let criterion = config.componentCriterion ?? .slices, tolerance = config.componentTolerance ?? 0
+            #expect(record.tolerance == tolerance && record.criterion == criterion)
+            let top = record.candidates.map { $0.score(criterion) }.max()!
+            #expect(record.minimumVolumeML == record.candidates.last { $0.score(criterion) >= top - tolerance - 1e-12 }!.minimumVolumeML)
+            #expect(record.candidates.allSatisfy { $0.caseSensitivity != nil && $0.caseSpecificity != nil })
         }
 
         // Same configuration: nothing runs again, same table.

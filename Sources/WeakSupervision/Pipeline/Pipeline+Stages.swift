@@ -204,10 +204,11 @@ extension Pipeline {
             labels.append(try item.sliceLabels().map { $0 > 0.5 })
             _ = observer(.progress(stage, done: i + 1, total: items.count, item: "component size: \(item.name)"))
         }
-        let tolerance = config.componentTolerance ?? 0
-        let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates, tolerance: tolerance)
+        let tolerance = config.componentTolerance ?? 0, criterion = config.componentCriterion ?? .slices
+        let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
+                                                             criterion: criterion, tolerance: tolerance)
         let volume = masks.isEmpty ? 0 : chosen   // no validation case: nothing to choose on, keep every component
-        try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored, tolerance: tolerance),
+        try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored, criterion: criterion, tolerance: tolerance),
                       to: folder(stage).appendingPathComponent("components.json"))
         return volume
     }

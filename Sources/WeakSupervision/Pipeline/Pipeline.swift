@@ -90,7 +90,7 @@ public struct Pipeline {
             case .cams: parts["cam"] = json(config.cam)
             case .pseudoMasks: parts["pseudoMasks"] = json(config.pseudoMasks)
             case .refiner, .upperBound: parts["refiner"] = json(config.refiner) + json(config.upperBound) + json(config.componentFilter)
-                + (config.componentTolerance.map(json) ?? "")
+                + (config.componentCriterion.map(json) ?? "") + (config.componentTolerance.map(json) ?? "")
             case .comparison: parts["comparison"] = json(config.tolerance) + json(config.montageCases)
             }
         }

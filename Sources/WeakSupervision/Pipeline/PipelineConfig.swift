@@ -147,9 +147,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// (``ComponentFiltered``). nil or empty: no filtering. Presets:
     /// ``ComponentSizeSelection/defaultCandidates``.
     public var componentFilter: [Double]?
-    /// Youden's J difference within which ``ComponentSizeSelection`` counts candidates as tied
-    /// and takes the largest volume; nil = 0 (the best J). Presets: 0.01, about what a few of
-    /// the 40 validation cases' slices move J by (Docs/pipeline.md).
+    /// What ``ComponentSizeSelection`` scores the candidates by; nil = `.slices`. Presets:
+    /// `.slicesAndCases` (the slice-level J alone barely moves between 0.1 and 1 mL, while clean
+    /// negative scans are what the volume is for; Docs/pipeline.md).
+    public var componentCriterion: ComponentSizeSelection.Criterion?
+    /// Score difference within which ``ComponentSizeSelection`` counts candidates as tied and
+    /// takes the largest volume; nil = 0 (the best score). Presets: 0.01, about what a few of
+    /// the 40 validation cases' slices move the slice-level J by (Docs/pipeline.md).
     public var componentTolerance: Double?
     /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
     public var tolerance: Double
@@ -173,6 +177,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.refiner = refiner
         self.upperBound = upperBound
         self.componentFilter = ComponentSizeSelection.defaultCandidates
+        self.componentCriterion = .slicesAndCases
         self.componentTolerance = 0.01
         self.tolerance = tolerance
         self.montageCases = montageCases
@@ -188,6 +193,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.refiner = refiner
         self.upperBound = true
         self.componentFilter = ComponentSizeSelection.defaultCandidates
+        self.componentCriterion = .slicesAndCases
         self.componentTolerance = 0.01
         self.tolerance = 2
         self.montageCases = 4

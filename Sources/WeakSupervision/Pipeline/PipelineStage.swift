@@ -85,13 +85,17 @@ public struct ComponentSelectionRecord: Codable, Sendable, Equatable {
     public var minimumVolumeML: Double
     /// Every candidate, smallest first.
     public var candidates: [ComponentSizeSelection.Candidate]
-    /// The J tolerance the choice used (nil in records written before it existed: 0).
+    /// The score the choice used (nil in records written before it existed: slices).
+    public var criterion: ComponentSizeSelection.Criterion?
+    /// The score tolerance the choice used (nil in records written before it existed: 0).
     public var tolerance: Double?
 
     /// A record.
-    public init(minimumVolumeML: Double, candidates: [ComponentSizeSelection.Candidate], tolerance: Double? = nil) {
+    public init(minimumVolumeML: Double, candidates: [ComponentSizeSelection.Candidate],
+                criterion: ComponentSizeSelection.Criterion? = nil, tolerance: Double? = nil) {
         self.minimumVolumeML = minimumVolumeML
         self.candidates = candidates
+        self.criterion = criterion
         self.tolerance = tolerance
     }
 }
