@@ -21,7 +21,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var phantomSeed: UInt64
         /// Phantom parameters (default: 256 x 256 in-plane, spacing scaled, 24...32 slices).
         public var phantom: PhantomConfig
-        /// Share of cases for validation (early stopping of both networks; default 0.1).
+        /// Share of cases for validation (each network's reported score and kept epoch, the
+        /// component size; default 0.1).
         public var validationFraction: Double
         /// Share of cases held out for the comparison (default 0.15), never seen by training.
         public var testFraction: Double
@@ -210,23 +211,23 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
     /// The full demo, after method.md section 11's recipe with more cases: 400 phantom cases at
     /// 256 in-plane (300 training, 40 validation, 60 test); classifier input 128, width 16, blocks
-    /// [1,1,1,1], hidden 32, sequences of 16, Adam 1e-3 cosine over 20 epochs, the **last**
+    /// [1,1,1,1], hidden 32, sequences of 16, Adam 1e-3 cosine over 18 epochs, the **last**
     /// epoch's model kept (``ModelSelection/last``: on this phantom the classifier first learns
     /// slice position and finds the bleeds only after about 2000 steps over many cases, then its
     /// test AUC keeps rising while 40 validation cases can no longer rank the epochs,
     /// Docs/pipeline.md); Grad-CAM++ at layer3, fixed CAM threshold 0.3, k = 4 on smoothed HU,
     /// components < 8 dropped, one opening; UNetLite [16, 32, 64, 128] at 128, BCE + soft Dice,
-    /// Adam 3e-3 (short budgets, see Docs/training-and-cam.md), 3 epochs of 250 steps drawn from
+    /// Adam 3e-3 (short budgets, see Docs/training-and-cam.md), 3 epochs of 230 steps drawn from
     /// the slices with a non-empty target and a tenth of the others; small refiner components
     /// dropped at a volume chosen on the validation cases' slice and case labels.
     public static var full: PipelineConfig {
         var classifier = TrainingConfig(model: ResNetLSTMConfig(inputSize: 128, width: 16, blocks: [1, 1, 1, 1], hidden: 32),
-                                        optimizer: OptimizerSettings(learningRate: 1e-3), epochs: 20, sequenceLength: 16,
+                                        optimizer: OptimizerSettings(learningRate: 1e-3), epochs: 18, sequenceLength: 16,
                                         batchSize: 2, seed: 1, validationFraction: 0, testFraction: 0)
         classifier.selection = .last
         let refiner = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 128, widths: [16, 32, 64, 128]),
                                             optimizer: OptimizerSettings(learningRate: 3e-3), epochs: 3, batchSize: 8,
-                                            stepsPerEpoch: 250, seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1)
+                                            stepsPerEpoch: 230, seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1)
         var c = PipelineConfig(data: DataSettings(), classifier: classifier, refiner: refiner, patience: nil)
         c.classifierMinimumEpochs = nil
         c.cam = CAMSettings(method: .gradcampp, layer: "layer3")

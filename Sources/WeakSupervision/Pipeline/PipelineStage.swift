@@ -71,7 +71,7 @@ public enum PipelineEvent: Sendable {
 public struct PipelineSplit: Codable, Sendable, Equatable {
     /// Training case names.
     public var train: [String]
-    /// Validation case names (early stopping of both networks).
+    /// Validation case names (each network's validation score and kept epoch, the component size).
     public var validation: [String]
     /// Held-out test case names (the comparison only).
     public var test: [String]
