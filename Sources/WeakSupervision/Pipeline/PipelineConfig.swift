@@ -235,7 +235,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     }
 
     /// A quick run (a few minutes on two cores): 64 phantom cases at 128 in-plane, classifier
-    /// input 64 (width 8, hidden 16, 8 epochs), UNetLite [8, 16, 32] at 64, Adam 1e-2, for 10 epochs (a quarter
+    /// input 64 (width 8, hidden 16, 8 epochs), UNetLite [8, 16, 32] at 64, Adam 5e-3, for 10 epochs (a quarter
     /// of the empty slices).
     /// Numbers from it are a smoke test, not a result.
     public static var quick: PipelineConfig {
@@ -251,7 +251,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         c.refiner.model = UNetLiteConfig(inputSize: 64, widths: [8, 16, 32])
         c.refiner.epochs = 10
         c.refiner.negativeFraction = 0.25
-        c.refiner.optimizer.learningRate = 1e-2   // at input 64, 3e-3 does not train in 10 short epochs
+        c.refiner.optimizer.learningRate = 5e-3   // at input 64 and 10 short epochs, 3e-3 leaves both refiners untrained and 1e-2 collapsed the weak one to empty masks (Docs/pipeline.md)
         c.montageCases = 2
         return c
     }
