@@ -189,7 +189,8 @@ private struct Cases {
         #expect(bySlices == 0.004)
         #expect(pick(.cases).0 == 0.01)
         #expect(pick(.slicesAndCases).0 == 0.01)   // 2/3 + 0 against 1/3 + 1/2
-        #expect(abs(scored[1].score(.slicesAndCases) - 5.0 / 6) < 1e-12)
+        #expect(abs(scored[1].score(.slicesAndCases) - 5.0 / 6) < 1e-12 && abs(scored[0].score(.slicesAndCases) - 2.0 / 3) < 1e-12)
+        #expect(scored[0].score(.cases) == 0 && scored[1].score(.cases) == 0.5)
     }
 
     @Test("component size chosen from slice labels: specks on negative slices cleared, the true lesion kept")
@@ -202,11 +203,15 @@ private struct Cases {
         let labels = [[false, true], [false, false]]
         let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: [0.1, 0, 0.004, 0.006])
         #expect(scored.map(\.minimumVolumeML) == [0, 0.004, 0.006, 0.1])
-        // 0: sensitivity 1, specificity 1/3 · 0.004 and 0.006: 1 and 1 (tie: the larger wins) · 0.1: 0 and 1
+        // 0: sensitivity 1, specificity 1/3 · 0.004 and 0.006: 1 and 1 (tie) · 0.1: 0 and 1
         #expect(scored.map(\.sensitivity) == [1, 1, 1, 0])
         #expect(abs(scored[0].specificity - 1.0 / 3) < 1e-12)
         #expect(scored[1].youden == 1 && scored[3].youden == 0)
-        #expect(chosen == 0.006)
+        #expect(chosen == 0.004)   // no tolerance: the best, the smallest on exact ties (the rule of older runs)
+        #expect(ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: [0.1, 0, 0.004, 0.006], tolerance: 0).minimumVolumeML == 0.006)
+        // every candidate scoring the same (nothing predicted): nothing tells them apart, keep everything
+        let empty = [c.mask([]), c.mask([])]
+        #expect(ComponentSizeSelection.select(masks: empty, sliceLabels: labels, candidates: [0, 0.5, 1], tolerance: 0.01).minimumVolumeML == 0)
         // a tolerance counts J within it as tied and takes the largest volume: 0.1 (J 0) ties with
         // the best (J 1) only at tolerance 1; between 0 (J 1/3) and 0.1, a tolerance of 0.3 keeps 0
         // and 0.4 takes 0.1

@@ -74,11 +74,13 @@ final class StageLog: @unchecked Sendable {
             #expect(record.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
             #expect((config.componentFilter ?? []).contains(record.minimumVolumeML))
             #expect(try pipeline.minimumComponentVolume(stage) == record.minimumVolumeML)
-            // the choice follows the configured score and tolerance: the largest candidate within it of the best
-            let criterion = config.componentCriterion ?? .slices, tolerance = config.componentTolerance ?? 0
-            #expect(record.tolerance == tolerance && record.criterion == criterion)
-            let top = record.candidates.map { $0.score(criterion) }.max()!
-            #expect(record.minimumVolumeML == record.candidates.last { $0.score(criterion) >= top - tolerance - 1e-12 }!.minimumVolumeML)
+            // the record names the configured score and tolerance and its choice is one the
+            // library makes from its scores (ComparisonTests check the rule itself)
+            let criterion = config.componentCriterion ?? .slices
+            #expect(record.tolerance == config.componentTolerance && record.criterion == criterion)
+            let scores = record.candidates.map { $0.score(criterion) }
+            let chosen = record.candidates.firstIndex { $0.minimumVolumeML == record.minimumVolumeML }!
+            #expect(scores[chosen] >= scores.max()! - (config.componentTolerance ?? 0) - 1e-12)
             #expect(record.candidates.allSatisfy { $0.caseSensitivity != nil && $0.caseSpecificity != nil })
         }
 
@@ -118,5 +120,17 @@ final class StageLog: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(at: out) }
         let pipeline = try Pipeline(config: tinyPipelineConfig(), output: out)
         #expect(throws: WeakSupervisionError.self) { try pipeline.run(from: .cams) }
+    }
+
+    @Test("early stopping is refused with a classifier that keeps its last epoch; the presets validate")
+    func patienceNeedsBest() throws {
+        try PipelineConfig.full.validate()
+        try PipelineConfig.quick.validate()
+        try PipelineConfig().validate()
+        var config = PipelineConfig.full
+        config.classifierPatience = 4
+        #expect(throws: WeakSupervisionError.self) { try config.validate() }
+        config.classifier.selection = .best
+        try config.validate()
     }
 }

@@ -17,18 +17,20 @@ rows = []
 for c in cases:
     m = nib.load(f"{folder}/{c}.nii.gz")
     pred = np.asarray(m.dataobj) > 0
-    ml = float(np.prod(m.header.get_zooms())) / 1000
+    voxel_mm3 = float(np.prod(m.header.get_zooms()))
     positive = (np.asarray(nib.load(f"{run}/data/cases/label/{c}.nii.gz").dataobj) > 0).any(axis=(0, 1))
     lab, n = ndimage.label(pred, np.ones((3, 3, 3)))
-    sizes = ndimage.sum(pred, lab, range(1, n + 1)) * ml
-    rows.append((positive, lab, np.asarray(sizes)))
+    sizes = np.asarray(ndimage.sum(pred, lab, range(1, n + 1)))   # voxels
+    rows.append((positive, lab, sizes, voxel_mm3))
 for volume in [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]:
     tp = pos = tn = neg = ctp = cpos = ctn = cneg = 0
-    for positive, lab, sizes in rows:
-        kept = np.isin(lab, 1 + np.flatnonzero(sizes >= volume))
+    for positive, lab, sizes, voxel_mm3 in rows:
+        needed = max(1, int(np.ceil(volume * 1000 / voxel_mm3)))   # as ComponentFiltered.minimumVoxels
+        kept = np.isin(lab, 1 + np.flatnonzero(sizes >= needed))
         hit = kept.any(axis=(0, 1))
         tp += (hit & positive).sum(); pos += positive.sum(); tn += (~hit & ~positive).sum(); neg += (~positive).sum()
         if positive.any(): cpos += 1; ctp += hit.any()
         else: cneg += 1; ctn += not hit.any()
-    print(f"{volume:5} mL  slice J {tp / pos + tn / neg - 1:.3f}  case J {ctp / cpos + ctn / cneg - 1:.3f}"
+    rate = lambda a, b: a / b if b else 0.0   # a missing class counts 0, as in the Swift scores
+    print(f"{volume:5} mL  slice J {rate(tp, pos) + rate(tn, neg) - 1:.3f}  case J {rate(ctp, cpos) + rate(ctn, cneg) - 1:.3f}"
           f"  positive cases found {ctp}/{cpos}  negative cases clean {ctn}/{cneg}")

@@ -18,6 +18,9 @@ ichctl = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__fi
 resume = f"{run}/classifier/classifier.resume.safetensors"
 split = json.load(open(f"{run}/data/split.json"))
 labels = {c: (np.asarray(nib.load(f"{run}/data/cases/label/{c}.nii.gz").dataobj) > 0).any(axis=(0, 1)) for c in split["test"]}
+if os.path.exists(f"{run}/classifier/stage.json"):
+    sys.exit(f"{run}/classifier/stage.json exists: the classifier stage has finished, nothing to watch")
+path = f"/tmp/epoch_test_auc_{os.getpid()}.safetensors"
 last = None
 while True:
     if os.path.exists(resume) and os.path.getmtime(resume) != last:
@@ -27,7 +30,6 @@ while True:
             meta = f.metadata()
         progress = json.loads(meta["ichct.training"])
         model = {k[len("model."):]: v for k, v in load_file(resume).items() if k.startswith("model.")}
-        path = f"/tmp/epoch_test_auc_{os.getpid()}.safetensors"
         save_file(model, path, metadata={"ichct.config": meta["ichct.config"]})
         scores, truth = [], []
         for c in split["test"]:
@@ -41,3 +43,5 @@ while True:
     if os.path.exists(f"{run}/classifier/stage.json"):
         break
     time.sleep(10)
+if os.path.exists(path):
+    os.remove(path)

@@ -56,8 +56,11 @@ public struct ComponentFiltered: Segmenter {
 /// (sensitivity). The score (``Criterion``) is Youden's J (sensitivity + specificity − 1) over
 /// the pooled slices, over the cases, or the sum of the two.
 ///
-/// The choice is the **largest** candidate whose score is within `tolerance` of the best. On
-/// the full demo's 40 validation cases the slice-level J varied by less than 0.01 between 0.1
+/// With a `tolerance`, the choice is the **largest** candidate whose score is within it of the
+/// best; without one, the best, the smallest volume on exact ties (the rule before tolerances
+/// existed). When every candidate scores the same (no validation case, or empty masks),
+/// nothing tells them apart and the smallest is chosen. On
+/// the full demo's 40 validation cases the slice-level J moved by at most 0.012 between 0.1
 /// and 1 mL, so its plain maximum was decided by a few slices (0.1, 0.2 and 0.5 mL in three
 /// runs, leaving 10 to 18 of 28 negative test scans clean), while the case-level J, which
 /// counts a clean negative scan, rose from 0.07 to 0.71 over the same range (Docs/pipeline.md).
@@ -117,14 +120,14 @@ public enum ComponentSizeSelection {
 
     /// Scores every candidate on `masks` (predictions) against `sliceLabels` (one array per
     /// mask, one label per axial slice) and returns them with the chosen volume: the largest
-    /// candidate whose score under `criterion` is at least the best score − `tolerance`
-    /// (0: the best, the largest on exact ties).
+    /// candidate whose score under `criterion` is at least the best score − `tolerance`, or,
+    /// with `tolerance` nil, the smallest of the best; the smallest when all score the same.
     ///
     /// - Precondition: one label array per mask, each as long as its mask has slices; `tolerance` ≥ 0.
     public static func select(masks: [MaskVolume], sliceLabels: [[Bool]], candidates: [Double] = defaultCandidates,
                               connectivity: Connectivity3D = .twentySix, criterion: Criterion = .slices,
-                              tolerance: Double = 0) -> (minimumVolumeML: Double, candidates: [Candidate]) {
-        precondition(tolerance >= 0 && tolerance.isFinite, "ComponentSizeSelection: tolerance \(tolerance) must be finite and ≥ 0")
+                              tolerance: Double? = nil) -> (minimumVolumeML: Double, candidates: [Candidate]) {
+        precondition(tolerance.map { $0 >= 0 && $0.isFinite } ?? true, "ComponentSizeSelection: tolerance \(tolerance!) must be finite and ≥ 0")
         precondition(masks.count == sliceLabels.count, "ComponentSizeSelection: \(masks.count) masks, \(sliceLabels.count) label arrays")
         // Label each mask once; a slice keeps a voxel under a candidate exactly when its largest
         // component (3-D size, seen from this slice) reaches the candidate's voxel count.
@@ -158,8 +161,10 @@ public enum ComponentSizeSelection {
             scored.append(Candidate(minimumVolumeML: volume, sensitivity: rate(tp, pos), specificity: rate(tn, neg),
                                     caseSensitivity: rate(caseTP, casePos), caseSpecificity: rate(caseTN, caseNeg)))
         }
-        guard let top = scored.map({ $0.score(criterion) }).max() else { return (0, scored) }
-        let chosen = scored.last { $0.score(criterion) >= top - tolerance - 1e-12 }!   // scored is sorted by volume
-        return (chosen.minimumVolumeML, scored)
+        let scores = scored.map { $0.score(criterion) }   // scored is sorted by volume
+        guard let top = scores.max(), let bottom = scores.min() else { return (0, scored) }
+        if top - bottom <= 1e-12 { return (scored[0].minimumVolumeML, scored) }
+        let chosen = tolerance.map { t in scores.lastIndex { $0 >= top - t - 1e-12 }! } ?? scores.firstIndex { $0 >= top - 1e-12 }!
+        return (scored[chosen].minimumVolumeML, scored)
     }
 }

@@ -204,7 +204,7 @@ extension Pipeline {
             labels.append(try item.sliceLabels().map { $0 > 0.5 })
             _ = observer(.progress(stage, done: i + 1, total: items.count, item: "component size: \(item.name)"))
         }
-        let tolerance = config.componentTolerance ?? 0, criterion = config.componentCriterion ?? .slices
+        let tolerance = config.componentTolerance, criterion = config.componentCriterion ?? .slices
         let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
                                                              criterion: criterion, tolerance: tolerance)
         let volume = masks.isEmpty ? 0 : chosen   // no validation case: nothing to choose on, keep every component

@@ -128,10 +128,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var data: DataSettings
     /// Stage 1 (its own `validationFraction`/`testFraction` are not used: the pipeline splits).
     public var classifier: TrainingConfig
-    /// Stop the classifier after this many epochs without a better validation AUC (nil: never; default 6).
+    /// Stop the classifier after this many epochs without a better validation AUC (nil: never,
+    /// the default and the presets'). Needs `classifier.selection` `.best` (under `.last` every
+    /// epoch is kept, so nothing would ever stop it; ``validate()`` refuses the pair).
     public var classifierPatience: Int?
-    /// No early stop before this epoch (nil: 0; `.full` 10): a small classifier's validation AUC
-    /// wanders in the first epochs before it climbs (method.md section 11).
+    /// No early stop before this epoch (nil: 0): a small classifier's validation AUC wanders in
+    /// the first epochs before it climbs (method.md section 11).
     public var classifierMinimumEpochs: Int?
     /// Stage 2.
     public var cam: CAMSettings
@@ -148,13 +150,16 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// (``ComponentFiltered``). nil or empty: no filtering. Presets:
     /// ``ComponentSizeSelection/defaultCandidates``.
     public var componentFilter: [Double]?
-    /// What ``ComponentSizeSelection`` scores the candidates by; nil = `.slices`. Presets:
-    /// `.slicesAndCases` (the slice-level J alone barely moves between 0.1 and 1 mL, while clean
-    /// negative scans are what the volume is for; Docs/pipeline.md).
+    /// What ``ComponentSizeSelection`` scores the candidates by; nil = `.slices` (the rule of
+    /// runs made before this field existed). Presets: `.slicesAndCases` (the slice-level J alone
+    /// barely moves between 0.1 and 1 mL, while clean negative scans are what the volume is for;
+    /// Docs/pipeline.md).
     public var componentCriterion: ComponentSizeSelection.Criterion?
     /// Score difference within which ``ComponentSizeSelection`` counts candidates as tied and
-    /// takes the largest volume; nil = 0 (the best score). Presets: 0.01, about what a few of
-    /// the 40 validation cases' slices move the slice-level J by (Docs/pipeline.md).
+    /// takes the largest volume; nil = the best score, the smallest volume on exact ties (the
+    /// rule of runs made before this field existed, so their saved choices stay valid).
+    /// Presets: 0.01, which only joins near-exact ties (one validation case moves the
+    /// case-level J by 0.04 to 0.07).
     public var componentTolerance: Double?
     /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
     public var tolerance: Double
@@ -162,17 +167,16 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public var montageCases: Int
 
     /// A configuration; see the properties for the defaults. The classifier and refiner
-    /// settings default to ``full``'s; the rest does not follow the preset: patience 6 from
-    /// epoch 10 (``full``: 4 from epoch 12) and `CAMSettings()`, the method's Grad-CAM at layer3
-    /// (``full``: Grad-CAM++).
+    /// settings, the component rule and no early stopping follow ``full``; the CAM does not:
+    /// `CAMSettings()`, the method's Grad-CAM at layer3 (``full``: Grad-CAM++).
     public init(data: DataSettings = DataSettings(), classifier: TrainingConfig = PipelineConfig.full.classifier,
-                classifierPatience: Int? = 6, cam: CAMSettings = CAMSettings(), pseudoMasks: PseudoMaskSettings = PseudoMaskSettings(),
+                classifierPatience: Int? = nil, cam: CAMSettings = CAMSettings(), pseudoMasks: PseudoMaskSettings = PseudoMaskSettings(),
                 refiner: RefinerTrainingConfig = PipelineConfig.full.refiner, upperBound: Bool = true,
                 tolerance: Double = 2, montageCases: Int = 4) {
         self.data = data
         self.classifier = classifier
         self.classifierPatience = classifierPatience
-        self.classifierMinimumEpochs = 10
+        self.classifierMinimumEpochs = nil
         self.cam = cam
         self.pseudoMasks = pseudoMasks
         self.refiner = refiner
@@ -282,6 +286,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
         if let c = componentFilter, let bad = c.first(where: { !($0.isFinite && $0 >= 0) }) {
             throw WeakSupervisionError.invalidParameter(name: "componentFilter", reason: "\(bad) is not a volume in mL (finite, ≥ 0)")
+        }
+        if classifierPatience != nil && classifier.selection == .last {
+            throw WeakSupervisionError.invalidParameter(
+                name: "classifierPatience", reason: "early stopping needs classifier.selection best; with last every epoch is kept, so it never stops")
         }
         if let t = componentTolerance, !(t.isFinite && t >= 0) {
             throw WeakSupervisionError.invalidParameter(name: "componentTolerance", reason: "\(t) must be finite and ≥ 0")

@@ -87,7 +87,7 @@ public struct ComponentSelectionRecord: Codable, Sendable, Equatable {
     public var candidates: [ComponentSizeSelection.Candidate]
     /// The score the choice used (nil in records written before it existed: slices).
     public var criterion: ComponentSizeSelection.Criterion?
-    /// The score tolerance the choice used (nil in records written before it existed: 0).
+    /// The score tolerance the choice used (nil: none, the best score, the smallest on exact ties).
     public var tolerance: Double?
 
     /// A record.

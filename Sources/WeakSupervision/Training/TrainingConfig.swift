@@ -70,8 +70,9 @@ public struct OptimizerSettings: Codable, Sendable, Equatable {
 /// `best` is the usual early-stopping choice. `last` suits a schedule that decays to its end
 /// when the validation set is too small to rank epochs: in a 24-epoch run of the full demo's
 /// classifier, slice AUC on the 40 validation cases stayed between 0.951 and 0.958 from epoch
-/// 12 on, while on the 60 test cases it rose from 0.93 to 0.95; the best validation epoch (18)
-/// scored 0.94 there (Docs/pipeline.md, run log).
+/// 11 on, while on the 60 test cases it went from 0.92 to 0.95 (not monotonically: 0.921 at
+/// epoch 14); the best validation epoch (18) scored 0.942 there, the last 0.949 (Docs/pipeline.md,
+/// run log).
 public enum ModelSelection: String, Codable, Sendable, CaseIterable {
     /// The epoch with the best validation score (the latest, when there is no validation).
     case best
