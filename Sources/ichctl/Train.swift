@@ -174,7 +174,7 @@ struct TrainingPrinter: TrainingObserver {
 /// Prints a summary: JSON, or a few lines.
 func printSummary(_ summary: TrainingSummary, json: Bool) throws {
     if json { return try CLI.printJSON(summary) }
-    let best = summary.bestEpoch.map { e in "kept epoch \(e)" + (summary.bestScore.map { String(format: " (%@ %.4f)", summary.scoreName, $0) } ?? "") } ?? "no epoch completed"
+    let best = summary.bestEpoch.map { e in "kept epoch \(e)" + (summary.selection == .last ? " (the last)" : "") + (summary.bestScore.map { String(format: " (%@ %.4f)", summary.scoreName, $0) } ?? "") } ?? "no epoch completed"
     print("\(summary.kind): \(summary.epochsCompleted)/\(summary.epochs) epochs, \(summary.globalStep) steps, \(best)\(summary.stopped ? ", stopped" : "")")
     print("model: \(summary.modelPath)")
     print("resume: \(summary.resumePath)")

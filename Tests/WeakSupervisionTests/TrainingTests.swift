@@ -174,7 +174,7 @@ struct TrainingTests {
         config.selection = .last
         let out = TrainingOutputs(model: dir.appendingPathComponent("last.safetensors"))
         let summary = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: out)
-        #expect(summary.bestEpoch == 3 && summary.bestScore == summary.history.last?.validationScore)
+        #expect(summary.bestEpoch == 3 && summary.bestScore == summary.history.last?.validationScore && summary.selection == .last)
         #expect(summary.history.allSatisfy { $0.improved && $0.validationScore != nil })
         // The kept model is the network state the resume file holds at the end of the run.
         #expect(try tensors(out.model) == tensors(out.resume, prefix: "model."))
@@ -184,7 +184,7 @@ struct TrainingTests {
         let bestOut = TrainingOutputs(model: dir.appendingPathComponent("best.safetensors"))
         let best = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: bestOut)
         #expect(best.history.map(\.validationScore) == summary.history.map(\.validationScore))
-        #expect(best.bestEpoch != 3 && !best.history.allSatisfy(\.improved))
+        #expect(best.bestEpoch != 3 && !best.history.allSatisfy(\.improved) && best.selection == .best)
         #expect(try tensors(bestOut.model) != tensors(bestOut.resume, prefix: "model."))
 
         // A configuration without the field (written before it existed) decodes as best, and

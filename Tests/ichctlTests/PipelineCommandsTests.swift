@@ -70,7 +70,7 @@ private func tinyConfig() -> PipelineConfig {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let summary = try decoder.decode(TrainingSummary.self, from: Data(last.stdout.utf8))
-        #expect(summary.bestEpoch == 2 && summary.history.count == 2 && summary.history.allSatisfy(\.improved))
+        #expect(summary.bestEpoch == 2 && summary.history.count == 2 && summary.history.allSatisfy(\.improved) && summary.selection == .last)
         #expect(try ClassifierTrainer.config(ofResumeFile: URL(fileURLWithPath: summary.resumePath)).selection == .last)
         let bad = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("bad.safetensors").path, "--keep", "first"])
         #expect(bad.status != 0 && bad.stderr.contains("--keep"))

@@ -105,7 +105,8 @@ public struct TrainingSummary: Sendable, Codable {
     public var epochsCompleted: Int, epochs: Int
     /// Steps done.
     public var globalStep: Int
-    /// The epoch (1-based) whose model is kept at ``modelPath``, and its score.
+    /// The epoch (1-based) whose model is kept at ``modelPath``, and its score: the best
+    /// validation epoch, or the last one under ``ModelSelection/last`` (see ``selection``).
     public var bestEpoch: Int?, bestScore: Double?
     /// `auc` or `dice`.
     public var scoreName: String
@@ -119,4 +120,6 @@ public struct TrainingSummary: Sendable, Codable {
     public var modelPath: String, resumePath: String
     /// Whether an observer stopped the run before its last epoch.
     public var stopped: Bool
+    /// The rule that chose ``bestEpoch`` (nil in summaries written before it existed: best).
+    public var selection: ModelSelection?
 }

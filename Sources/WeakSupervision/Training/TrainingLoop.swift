@@ -240,6 +240,7 @@ final class TrainingLoop {
         TrainingSummary(kind: kind, epochsCompleted: progress.epoch, epochs: epochs, globalStep: progress.globalStep,
                         bestEpoch: progress.bestEpoch, bestScore: progress.bestScore, scoreName: scoreName,
                         history: progress.history, trainCases: progress.trainCases, validationCases: progress.validationCases,
-                        posWeight: posWeight, modelPath: outputs.model.path, resumePath: outputs.resume.path, stopped: stopped)
+                        posWeight: posWeight, modelPath: outputs.model.path, resumePath: outputs.resume.path, stopped: stopped,
+                        selection: selection)
     }
 }
