@@ -122,6 +122,30 @@ final class StageLog: @unchecked Sendable {
         #expect(throws: WeakSupervisionError.self) { try pipeline.run(from: .cams) }
     }
 
+    @Test("configurations and component records written before the selection and criterion fields decode, with the old rules")
+    func olderJSONDecodes() throws {
+        // the full preset's JSON without this session's fields, as an older config.json holds it
+        var json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(PipelineConfig.full)) as! [String: Any]
+        #expect(json["componentCriterion"] != nil && json["componentTolerance"] != nil)
+        json["componentCriterion"] = nil
+        json["componentTolerance"] = nil
+        var classifier = json["classifier"] as! [String: Any]
+        #expect(classifier["selection"] as? String == "last")
+        classifier["selection"] = nil
+        json["classifier"] = classifier
+        let old = try JSONDecoder().decode(PipelineConfig.self, from: try JSONSerialization.data(withJSONObject: json))
+        #expect(old.componentCriterion == nil && old.componentTolerance == nil && old.classifier.selection == nil)
+        try old.validate()
+        // a components.json of the previous session: slice scores only
+        let record = try JSONDecoder().decode(ComponentSelectionRecord.self, from: Data("""
+            {"minimumVolumeML": 0.5, "candidates": [{"minimumVolumeML": 0, "sensitivity": 0.75, "specificity": 0.5},
+                                                    {"minimumVolumeML": 0.5, "sensitivity": 0.5, "specificity": 1}]}
+            """.utf8))
+        #expect(record.criterion == nil && record.tolerance == nil)
+        #expect(record.candidates[0].caseSensitivity == nil && record.candidates[1].youden == 0.5)
+        #expect(record.candidates[1].caseYouden == -1)   // missing case scores count 0
+    }
+
     @Test("early stopping is refused with a classifier that keeps its last epoch; the presets validate")
     func patienceNeedsBest() throws {
         try PipelineConfig.full.validate()
