@@ -115,6 +115,10 @@ struct TrainingOptions: ParsableArguments {
         return url
     }
 
+    /// `--keep` as a configuration field: nil for best (the default), so a default run's
+    /// configuration JSON stays what it was before the option existed.
+    var selection: ModelSelection? { keep == .best ? nil : keep }
+
     func optimizerSettings() -> OptimizerSettings {
         OptimizerSettings(kind: optimizer, learningRate: lr, schedule: schedule, warmupSteps: warmup)
     }
@@ -239,7 +243,7 @@ struct TrainClassifier: ParsableCommand {
                 optimizer: common.optimizerSettings(), sequenceLength: seqLen, stepsPerEpoch: common.steps, seed: common.seed,
                 validationFraction: common.valFraction, testFraction: common.testFraction,
                 augmentation: common.noAugment ? .none : Augmentation(), posWeight: posWeight,
-                selection: common.keep == .best ? nil : common.keep)
+                selection: common.selection)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }
@@ -305,7 +309,7 @@ struct TrainRefiner: ParsableCommand {
                 stepsPerEpoch: common.steps, seed: common.seed, validationFraction: common.valFraction,
                 testFraction: common.testFraction, negativeFraction: negativeFraction,
                 augmentation: common.noAugment ? .none : .flipsAndShifts,
-                selection: common.keep == .best ? nil : common.keep)
+                selection: common.selection)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

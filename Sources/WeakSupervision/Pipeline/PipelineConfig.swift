@@ -188,22 +188,6 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.montageCases = montageCases
     }
 
-    private init(data: DataSettings, classifier: TrainingConfig, refiner: RefinerTrainingConfig, patience: Int?) {
-        self.data = data
-        self.classifier = classifier
-        self.classifierPatience = patience
-        self.classifierMinimumEpochs = 10
-        self.cam = CAMSettings()
-        self.pseudoMasks = PseudoMaskSettings()
-        self.refiner = refiner
-        self.upperBound = true
-        self.componentFilter = ComponentSizeSelection.defaultCandidates
-        self.componentCriterion = .slicesAndCases
-        self.componentTolerance = 0.01
-        self.tolerance = 2
-        self.montageCases = 4
-    }
-
     /// A phantom of `size` x `size` in-plane (spacing scaled so the head keeps its size),
     /// 24...32 slices of 5 mm, otherwise the phantom's defaults.
     public static func phantom(size: Int) -> PhantomConfig {
@@ -232,8 +216,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         let refiner = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 128, widths: [16, 32, 64, 128]),
                                             optimizer: OptimizerSettings(learningRate: 3e-3), epochs: 3, batchSize: 8,
                                             stepsPerEpoch: 230, seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1)
-        var c = PipelineConfig(data: DataSettings(), classifier: classifier, refiner: refiner, patience: nil)
-        c.classifierMinimumEpochs = nil
+        var c = PipelineConfig(data: DataSettings(), classifier: classifier, refiner: refiner)
         c.cam = CAMSettings(method: .gradcampp, layer: "layer3")
         return c
     }
@@ -250,7 +233,6 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         c.data.validationFraction = 0.15
         c.classifier.model = ResNetLSTMConfig(inputSize: 64, width: 8, blocks: [1, 1, 1, 1], hidden: 16)
         c.classifier.epochs = 8
-        c.classifierPatience = nil
         c.cam.layer = "layer2"
         c.refiner.model = UNetLiteConfig(inputSize: 64, widths: [8, 16, 32])
         c.refiner.epochs = 10
