@@ -168,6 +168,30 @@ private struct Cases {
         #expect((try wrapped.segment(c.cases[0].input)).voxels == c.mask(blob).voxels)
     }
 
+    @Test("classifier gate: slices called negative are emptied, positive ones keep every voxel; the boundary probability keeps; no probabilities is refused")
+    func classifierGate() throws {
+        let c = Cases()   // probabilities: slice 0 → 0.1, slice 1 → 0.9 on `pos`, 0.2 on the negatives
+        let i = { (x: Int, y: Int, z: Int) in c.shape.index(x, y, z) }
+        let lower = [i(1, 1, 0), i(5, 6, 0)], upper = [i(3, 3, 1), i(4, 3, 1), i(0, 7, 1)]
+        let mask = c.mask(lower + upper)
+        let gated = ClassifierGated(base: Stored(name: "noisy", masks: ["pos": mask, "neg1": mask]))
+        #expect(gated.name == "noisy")
+        #expect(ClassifierGated(base: gated.base, name: "gated row").name == "gated row")
+        #expect(try gated.segment(c.cases[0].input).voxels == c.mask(upper).voxels)
+        #expect(try gated.segment(c.cases[1].input).voxels.allSatisfy { $0 == 0 })
+        // the gate's value decides: at 0.1 both slices of `pos` keep their voxels, at 0.95 neither does
+        #expect(try ClassifierGated(base: gated.base, positiveAt: 0.1).segment(c.cases[0].input).voxels == mask.voxels)
+        #expect(try ClassifierGated(base: gated.base, positiveAt: 0.95).segment(c.cases[0].input).voxels.allSatisfy { $0 == 0 })
+        // values above 1 in the base mask come out as 1
+        var two = mask
+        for v in upper { two.voxels[v] = 2 }
+        #expect(ClassifierGated.gate(two, probabilities: [0, 1], positiveAt: 0.5).voxels == c.mask(upper).voxels)
+        // a case without probabilities is refused, naming the case
+        var bare = c.cases[0].input
+        bare.sliceProbabilities = nil
+        #expect { try gated.segment(bare) } throws: { "\($0)".contains("pos") && "\($0)".contains("probabilities") }
+    }
+
     @Test("component size by slices, by cases or by both: the slice-level J keeps a small lesion, the case-level J clears a negative scan")
     func componentSizeCriteria() throws {
         let c = Cases()

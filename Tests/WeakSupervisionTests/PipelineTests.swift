@@ -48,7 +48,7 @@ final class StageLog: @unchecked Sendable {
         #expect(first.reused.isEmpty)
         #expect(table.rows.map(\.method) == [
             "threshold 50..90 HU inside the intracranial mask", "k-means alone (hyperdense cluster)", "CAM alone (thresholded CAM)",
-            "pseudo-masks (CAM and k-means)", Pipeline.pipelineRow, Pipeline.upperBoundRow])
+            "pseudo-masks (CAM and k-means)", Pipeline.pipelineRow, Pipeline.gatedPipelineRow, Pipeline.upperBoundRow])
         let pipeline = try Pipeline(config: config, output: out)
         let split = try pipeline.split()
         #expect(table.caseNames == split.test)
@@ -65,6 +65,7 @@ final class StageLog: @unchecked Sendable {
         }
         for name in split.test {
             #expect(fm.fileExists(atPath: out.appendingPathComponent("comparison/masks/pipeline/\(name).nii.gz").path))
+            #expect(fm.fileExists(atPath: out.appendingPathComponent("comparison/masks/pipeline-gated/\(name).nii.gz").path))
             #expect(fm.fileExists(atPath: out.appendingPathComponent("cams/\(name).nii.gz").path))
         }
         for stage in PipelineStage.allCases { #expect(try pipeline.record(stage) != nil) }
@@ -82,6 +83,20 @@ final class StageLog: @unchecked Sendable {
             let chosen = record.candidates.firstIndex { $0.minimumVolumeML == record.minimumVolumeML }!
             #expect(scores[chosen] >= scores.max()! - (config.componentTolerance ?? 0) - 1e-12)
             #expect(record.candidates.allSatisfy { $0.caseSensitivity != nil && $0.caseSpecificity != nil })
+        }
+        // the gated row: its own size choice for the pipeline's refiner, none for the upper
+        // bound; on every slice the classifier called negative its masks are empty
+        #expect(config.classifierGate == 0.5)
+        let gatedRecord = try #require(try pipeline.componentSelection(.refiner, gated: true))
+        #expect(gatedRecord.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
+        #expect(try pipeline.componentSelection(.upperBound, gated: true) == nil)
+        let probabilities = try pipeline.probabilities()
+        for name in split.test {
+            let gated = try NIfTI.readMask(at: out.appendingPathComponent("comparison/masks/pipeline-gated/\(name).nii.gz"))
+            let p = try #require(probabilities[name])
+            for z in 0..<gated.shape.z where p[z] < 0.5 {
+                #expect(gated.voxels[(z * gated.shape.sliceCount)..<((z + 1) * gated.shape.sliceCount)].allSatisfy { $0 == 0 })
+            }
         }
 
         // Same configuration: nothing runs again, same table.
@@ -129,12 +144,15 @@ final class StageLog: @unchecked Sendable {
         #expect(json["componentCriterion"] != nil && json["componentTolerance"] != nil)
         json["componentCriterion"] = nil
         json["componentTolerance"] = nil
+        #expect(json["classifierGate"] as? Double == 0.5)
+        json["classifierGate"] = nil
         var classifier = json["classifier"] as! [String: Any]
         #expect(classifier["selection"] as? String == "last")
         classifier["selection"] = nil
         json["classifier"] = classifier
         let old = try JSONDecoder().decode(PipelineConfig.self, from: try JSONSerialization.data(withJSONObject: json))
         #expect(old.componentCriterion == nil && old.componentTolerance == nil && old.classifier.selection == nil)
+        #expect(old.classifierGate == nil)   // no gated row, and the refiner's stage key unchanged
         try old.validate()
         // a components.json of the previous session: slice scores only
         let record = try JSONDecoder().decode(ComponentSelectionRecord.self, from: Data("""
@@ -146,7 +164,7 @@ final class StageLog: @unchecked Sendable {
         #expect(record.candidates[1].caseYouden == -1)   // missing case scores count 0
     }
 
-    @Test("early stopping is refused with a classifier that keeps its last epoch; the presets validate")
+    @Test("early stopping is refused with a classifier that keeps its last epoch, a gate outside (0, 1) is refused; the presets validate")
     func patienceNeedsBest() throws {
         try PipelineConfig.full.validate()
         try PipelineConfig.quick.validate()
@@ -156,5 +174,9 @@ final class StageLog: @unchecked Sendable {
         #expect(throws: WeakSupervisionError.self) { try config.validate() }
         config.classifier.selection = .best
         try config.validate()
+        for bad: Float in [0, 1, .nan] {
+            config.classifierGate = bad
+            #expect(throws: WeakSupervisionError.self) { try config.validate() }
+        }
     }
 }

@@ -37,7 +37,7 @@ private func tinyConfig() -> PipelineConfig {
         let demo = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--out", run, "--quiet", "--json"])
         #expect(demo.status == 0, "\(demo.stderr)")
         let table = try ComparisonTable.decode(Data(demo.stdout.utf8))
-        #expect(table.rows.count == 6)
+        #expect(table.rows.count == 7)   // with the classifier-gated pipeline row
         #expect(FileManager.default.fileExists(atPath: run + "/comparison/comparison.txt"))
         #expect(try !FileManager.default.contentsOfDirectory(atPath: run + "/comparison/montages").isEmpty)
 
@@ -50,7 +50,7 @@ private func tinyConfig() -> PipelineConfig {
 
         let text = try ICHCTLRunner.run(["compare", "--data", run])
         #expect(text.status == 0)
-        #expect(text.stdout.contains(Pipeline.pipelineRow))
+        #expect(text.stdout.contains(Pipeline.pipelineRow) && text.stdout.contains(Pipeline.gatedPipelineRow))
 
         // pseudo-masks over the run's phantom set with its classifier; refuses to replace them without --force.
         let masks = dir.appendingPathComponent("pseudo").path

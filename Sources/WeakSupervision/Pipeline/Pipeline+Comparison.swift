@@ -6,34 +6,48 @@ import NeuralCore
 extension Pipeline {
     /// Name of the full-pipeline row (UNetLite trained on pseudo-masks).
     public static let pipelineRow = "full pipeline (UNetLite on pseudo-masks)"
+    /// Name of the classifier-gated pipeline row (``PipelineConfig/classifierGate``).
+    public static let gatedPipelineRow = "full pipeline, gated by the classifier"
     /// Name of the upper-bound row (UNetLite trained on true masks, same budget).
     public static let upperBoundRow = "upper bound (UNetLite on true masks)"
 
     /// The rows of method.md section 10 built from this run's saved artefacts and configuration:
-    /// threshold 50..90 HU · k-means alone · CAM alone · pseudo-masks · full pipeline · upper bound
+    /// threshold 50..90 HU · k-means alone · CAM alone · pseudo-masks · full pipeline · full
+    /// pipeline gated by the classifier (with a ``PipelineConfig/classifierGate``) · upper bound
     /// (when trained). The k-means, CAM and pseudo-mask rows use the run's ``PipelineConfig/pseudoMasks``
     /// (k-means and pseudo-masks inside its soft-tissue range, the CAM alone inside the whole intracranial mask).
     public func methods() throws -> [any Segmenter] {
+        try rows().map(\.method)
+    }
+
+    /// ``methods()`` with the short name of each row (its folder under `comparison/masks/` and
+    /// its key in the comparison stage's summary).
+    func rows() throws -> [(slug: String, method: any Segmenter)] {
         let builder = try config.pseudoMasks.builder()
-        var rows: [any Segmenter] = [
-            try IntensityThresholdBaseline(),
-            try config.pseudoMasks.kmeansSegmenter(),
-            CAMBaseline(threshold: builder.threshold, positiveAt: builder.positiveAt),
-            try config.pseudoMasks.segmenter(),
-            try refinerRow(.refiner, name: Self.pipelineRow),
+        var rows: [(slug: String, method: any Segmenter)] = [
+            ("threshold", try IntensityThresholdBaseline()),
+            ("kmeans", try config.pseudoMasks.kmeansSegmenter()),
+            ("cam", CAMBaseline(threshold: builder.threshold, positiveAt: builder.positiveAt)),
+            ("pseudo-masks", try config.pseudoMasks.segmenter()),
+            ("pipeline", try refinerRow(.refiner, name: Self.pipelineRow)),
         ]
+        if let gate = config.classifierGate {
+            rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate)))
+        }
         if config.upperBound {
-            rows.append(try refinerRow(.upperBound, name: Self.upperBoundRow))
+            rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow)))
         }
         return rows
     }
 
-    /// A refiner row: the stage's network, its small components dropped when the stage chose a
-    /// minimum volume on the validation cases (``minimumComponentVolume(_:)``).
-    func refinerRow(_ stage: PipelineStage, name: String) throws -> any Segmenter {
+    /// A refiner row: the stage's network, gated by the classifier when `gate` is given
+    /// (``ClassifierGated``), then its small components dropped when the stage chose a minimum
+    /// volume on the validation cases (``minimumComponentVolume(_:gated:)``).
+    func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil) throws -> any Segmenter {
         let refiner = try RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
-        let volume = try minimumComponentVolume(stage)
-        return volume > 0 ? ComponentFiltered(base: refiner, minimumVolumeML: volume) : refiner
+        let base: any Segmenter = gate.map { ClassifierGated(base: refiner, positiveAt: $0) } ?? refiner
+        let volume = try minimumComponentVolume(stage, gated: gate != nil)
+        return volume > 0 ? ComponentFiltered(base: base, minimumVolumeML: volume) : base
     }
 
     /// Comparison cases: scan, true mask, intracranial mask, CAM and slice probabilities. A case
@@ -108,8 +122,9 @@ extension Pipeline {
         let cases = try comparisonCases(items) { done, total, name in
             _ = observer(.progress(.comparison, done: done, total: total, item: "loaded \(name)"))
         }
-        let methods = try methods()
-        let slugs = ["threshold", "kmeans", "cam", "pseudo-masks", "pipeline", "upper-bound"]
+        let rows = try rows()
+        let slugs = rows.map(\.slug)
+        let pipelineIndex = slugs.firstIndex(of: "pipeline"), pseudoIndex = slugs.firstIndex(of: "pseudo-masks")
         let masks = folder(.comparison).appendingPathComponent("masks")
         var pipelineMasks: [Int: MaskVolume] = [:], pseudoMasks: [Int: MaskVolume] = [:]
         let montageCases = Set(cases.indices.filter { cases[$0].isPositive }.prefix(config.montageCases))
@@ -117,9 +132,9 @@ extension Pipeline {
             let folder = masks.appendingPathComponent(slugs[m])
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try NIfTI.write(mask, to: folder.appendingPathComponent("\(cases[i].input.name).nii.gz"), overwrite: true, descrip: "ichct \(slugs[m])")
-            if montageCases.contains(i) && m == 4 { pipelineMasks[i] = mask }
-            if montageCases.contains(i) && m == 3 { pseudoMasks[i] = mask }
-            _ = observer(.progress(.comparison, done: m * cases.count + i + 1, total: methods.count * cases.count,
+            if montageCases.contains(i) && m == pipelineIndex { pipelineMasks[i] = mask }
+            if montageCases.contains(i) && m == pseudoIndex { pseudoMasks[i] = mask }
+            _ = observer(.progress(.comparison, done: m * cases.count + i + 1, total: rows.count * cases.count,
                                    item: "\(slugs[m]) \(cases[i].input.name)"))
         }
         try table.jsonData().write(to: folder(.comparison).appendingPathComponent("comparison.json"), options: .atomic)

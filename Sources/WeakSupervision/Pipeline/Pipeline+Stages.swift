@@ -184,44 +184,64 @@ extension Pipeline {
         var result: [String: Double] = ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
                       "validationDice": summary.bestScore ?? .nan, "stopped": summary.stopped ? 1 : 0]
         if let candidates = config.componentFilter, !candidates.isEmpty, !summary.stopped {
-            let chosen = try selectComponentVolume(stage: stage, candidates: candidates, validation: split.validation, in: dataset, observer)
+            let (chosen, gated) = try selectComponentVolume(stage: stage, candidates: candidates, validation: split.validation, in: dataset, observer)
             result["minimumComponentML"] = chosen
+            if let gated { result["minimumComponentML.gated"] = gated }
         }
         return result
     }
 
     /// Segments the validation cases with the stage's trained refiner and chooses its minimum
     /// component volume from their **slice labels** (``ComponentSizeSelection``); writes
-    /// `OUT/<stage>/components.json` (``ComponentSelectionRecord``).
+    /// `OUT/<stage>/components.json` (``ComponentSelectionRecord``). For the pipeline's refiner
+    /// with a ``PipelineConfig/classifierGate``, the same masks gated by the classifier's saved
+    /// probabilities (``ClassifierGated``) choose the gated row's volume, `components.gated.json`.
+    /// Returns the volumes, ungated and gated (nil without a gate).
     func selectComponentVolume(stage: PipelineStage, candidates: [Double], validation: [String], in dataset: Dataset,
-                               _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> Double {
+                               _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> (Double, Double?) {
         let model = try UNetLite(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"))
-        var masks: [MaskVolume] = [], labels: [[Bool]] = []
+        let gate = stage == .refiner ? config.classifierGate : nil
+        let probabilities = gate == nil ? [:] : try probabilities()
+        var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = []
         let items = try cases(validation, in: dataset)
         for (i, item) in items.enumerated() {
             let scan = try item.loadScan()
-            masks.append(try model.segment(scan, intracranial: try intracranial(item.name)).mask)
+            let mask = try model.segment(scan, intracranial: try intracranial(item.name)).mask
+            masks.append(mask)
             labels.append(try item.sliceLabels().map { $0 > 0.5 })
+            if let gate {
+                guard let p = probabilities[item.name], p.count == mask.shape.z else {
+                    throw WeakSupervisionError.missingInput(method: "classifier gate",
+                                                            input: "\(mask.shape.z) slice probabilities of case \(item.name) in \(folder(.cams).path)/probabilities.json")
+                }
+                gated.append(ClassifierGated.gate(mask, probabilities: p, positiveAt: gate))
+            }
             _ = observer(.progress(stage, done: i + 1, total: items.count, item: "component size: \(item.name)"))
         }
         let tolerance = config.componentTolerance, criterion = config.componentCriterion ?? .slices
-        let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
-                                                             criterion: criterion, tolerance: tolerance)
-        let volume = masks.isEmpty ? 0 : chosen   // no validation case: nothing to choose on, keep every component
-        try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored, criterion: criterion, tolerance: tolerance),
-                      to: folder(stage).appendingPathComponent("components.json"))
-        return volume
+        func choose(_ masks: [MaskVolume], file: String) throws -> Double {
+            let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
+                                                                 criterion: criterion, tolerance: tolerance)
+            let volume = masks.isEmpty ? 0 : chosen   // no validation case: nothing to choose on, keep every component
+            try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored, criterion: criterion, tolerance: tolerance),
+                          to: folder(stage).appendingPathComponent(file))
+            return volume
+        }
+        let plain = try choose(masks, file: "components.json")
+        return (plain, gate == nil ? nil : try choose(gated, file: "components.gated.json"))
     }
 
-    /// The saved choice of a refiner stage (`OUT/<stage>/components.json`), nil when the stage
-    /// made none (no ``PipelineConfig/componentFilter``, or a run from before it existed).
+    /// The saved choice of a refiner stage (`OUT/<stage>/components.json`, or with `gated`
+    /// `components.gated.json`, the classifier-gated row's), nil when the stage made none (no
+    /// ``PipelineConfig/componentFilter`` or no gate, or a run from before they existed).
     /// - Throws: a file that exists but does not decode.
-    public func componentSelection(_ stage: PipelineStage) throws -> ComponentSelectionRecord? {
-        try readJSON(ComponentSelectionRecord.self, from: folder(stage).appendingPathComponent("components.json"))
+    public func componentSelection(_ stage: PipelineStage, gated: Bool = false) throws -> ComponentSelectionRecord? {
+        try readJSON(ComponentSelectionRecord.self, from: folder(stage).appendingPathComponent(gated ? "components.gated.json" : "components.json"))
     }
 
-    /// The minimum component volume the stage's refiner row uses (``componentSelection(_:)``, or 0).
-    public func minimumComponentVolume(_ stage: PipelineStage) throws -> Double {
-        try componentSelection(stage)?.minimumVolumeML ?? 0
+    /// The minimum component volume the stage's refiner row (or with `gated`, its
+    /// classifier-gated row) uses (``componentSelection(_:gated:)``, or 0).
+    public func minimumComponentVolume(_ stage: PipelineStage, gated: Bool = false) throws -> Double {
+        try componentSelection(stage, gated: gated)?.minimumVolumeML ?? 0
     }
 }

@@ -91,6 +91,9 @@ public struct Pipeline {
             case .pseudoMasks: parts["pseudoMasks"] = json(config.pseudoMasks)
             case .refiner, .upperBound: parts["refiner"] = json(config.refiner) + json(config.upperBound) + json(config.componentFilter)
                 + (config.componentCriterion.map(json) ?? "") + (config.componentTolerance.map(json) ?? "")
+                // the gated row's size choice reads the classifier's probabilities (stage cams, on
+                // which the refiner depends anyway); the upper bound has no gated row
+                if s == .refiner, let gate = config.classifierGate { parts["gate"] = json(gate) }
             case .comparison: parts["comparison"] = json(config.tolerance) + json(config.montageCases)
             }
         }

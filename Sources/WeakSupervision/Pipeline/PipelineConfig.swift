@@ -161,6 +161,15 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Presets: 0.01, which only joins near-exact ties (one validation case moves the
     /// case-level J by 0.04 to 0.07).
     public var componentTolerance: Double?
+    /// Adds a comparison row in which the pipeline's refiner keeps voxels only on the slices the
+    /// classifier calls positive (probability ≥ this; ``ClassifierGated``), with its own minimum
+    /// component volume chosen on gated validation masks. nil: no such row (runs made before this
+    /// field existed). Presets and default: 0.5. The row runs the classifier at test time besides
+    /// the refiner, as the CAM and pseudo-mask rows do; the ungated row stays, the paper's
+    /// "only the U-Net at test time". On the full demo, size alone could not both keep the small
+    /// bleeds and clean the negative scans, because a speck and a small bleed have the same size
+    /// (Docs/pipeline.md).
+    public var classifierGate: Float?
     /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
     public var tolerance: Double
     /// Positive test cases drawn as PNG montages (default 4).
@@ -184,6 +193,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         self.componentFilter = ComponentSizeSelection.defaultCandidates
         self.componentCriterion = .slicesAndCases
         self.componentTolerance = 0.01
+        self.classifierGate = 0.5
         self.tolerance = tolerance
         self.montageCases = montageCases
     }
@@ -275,6 +285,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
         if let t = componentTolerance, !(t.isFinite && t >= 0) {
             throw WeakSupervisionError.invalidParameter(name: "componentTolerance", reason: "\(t) must be finite and ≥ 0")
+        }
+        if let g = classifierGate, !(g > 0 && g < 1) {
+            throw WeakSupervisionError.invalidParameter(name: "classifierGate", reason: "\(g) is not a probability strictly between 0 and 1")
         }
         guard tolerance.isFinite && tolerance >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "tolerance", reason: "\(tolerance) is not a distance in mm")
