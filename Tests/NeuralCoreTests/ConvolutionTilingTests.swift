@@ -2,8 +2,8 @@ import Foundation
 import NeuralCore
 import Testing
 
-/// Convolutions over maps large enough for NeuralCore's spatially tiled path (64 x 64 outputs and
-/// more: several tiles per image, a partial last tile, several images, both workers), checked
+/// Convolutions over maps that take NeuralCore's spatially tiled path (64 x 64 outputs and more,
+/// or 32 x 32 with C·k² ≤ 144: several tiles per image, a partial last tile, several images, both workers), checked
 /// against a direct evaluation of the definition in this file:
 /// y[n,o,i,j] = b[o] + Σ w[o,c,a,b'] x[n,c,i·s−p+a, j·s−p+b'], and its exact gradients for the
 /// loss Σ y ⊙ r: dW[o,c,a,b'] = Σ r[n,o,i,j] x[n,c,…], dx[n,c,u,v] = Σ r[n,o,i,j] w[o,c,…], db[o] = Σ r.
@@ -19,6 +19,8 @@ struct ConvolutionTilingTests {
         Case(n: 1, c: 5, o: 4, h: 66, w: 71, k: 3, stride: 1, padding: 0, bias: true),
         Case(n: 1, c: 3, o: 2, h: 131, w: 130, k: 3, stride: 2, padding: 1, bias: true),
         Case(n: 1, c: 4, o: 2, h: 64, w: 80, k: 1, stride: 1, padding: 0, bias: true),
+        // a small map with few channels (the classifier's layer1: C·k² = 144, 32 x 32)
+        Case(n: 2, c: 16, o: 5, h: 32, w: 32, k: 3, stride: 1, padding: 1, bias: true),
     ])
     func matchesDefinition(_ t: Case) {
         let x = randomTensor([t.n, t.c, t.h, t.w], seed: 11)
@@ -27,7 +29,7 @@ struct ConvolutionTilingTests {
         let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
         let oh = (t.h + 2 * t.padding - t.k) / t.stride + 1, ow = (t.w + 2 * t.padding - t.k) / t.stride + 1
         #expect(y.shape == [t.n, t.o, oh, ow])
-        #expect(oh * ow >= 4096, "the case must be large enough for the tiled path")
+        #expect(oh * ow >= 4096 || (oh * ow >= 1024 && t.c * t.k * t.k <= 144), "the case must take the tiled path")
         let r = randomTensor(y.shape, seed: 14, requiresGrad: false)
         (y * r).sum().backward()
 
