@@ -5,7 +5,10 @@ import NeuralCore
 import WeakSupervision
 
 /// `ichctl segment`: the test-time refiner (method.md section 7) on one scan, writing a uint8
-/// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:)``.
+/// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:)``,
+/// then optionally ``ClassifierGated/gate(_:probabilities:positiveAt:)`` with a classifier's
+/// ``ResNetLSTM/classify(_:chunkSize:)`` and ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:)``:
+/// the pipeline's refiner rows, on one scan.
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Segment hemorrhage in a NIfTI scan with a UNetLite checkpoint.",
@@ -14,6 +17,8 @@ struct Segment: ParsableCommand {
             network, resizes the logits bilinearly to the scan's grid, thresholds the probability \
             at 0.5 and keeps only voxels inside the intracranial mask. The mask is written as \
             uint8 NIfTI with the scan's qform/sform, so it opens over the scan in a viewer.
+
+            With --classifier, slices that ResNet-LSTM calls negative (probability below             --gate-at) are emptied, as in the demo's "gated by the classifier" row; with             --min-component-ml, 3-D components smaller than that volume are dropped (the demo             chooses it per refiner: RUN/refiner/components.json, components.gated.json).
             """)
 
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
@@ -31,6 +36,15 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "Probability threshold (default 0.5).")
     var threshold: Float = 0.5
 
+    @Option(name: .long, help: "A ResNet-LSTM checkpoint: empty the slices it calls negative.")
+    var classifier: String?
+
+    @Option(name: .long, help: "Slice probability from which --classifier keeps a slice (default 0.5).")
+    var gateAt: Float = 0.5
+
+    @Option(name: .long, help: "Drop 3-D components smaller than this volume in mL (default 0: keep all).")
+    var minComponentMl: Double = 0
+
     @Flag(name: .long, help: "Replace outputs that exist.")
     var force = false
 
@@ -40,15 +54,23 @@ struct Segment: ParsableCommand {
     func validate() throws {
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must lie strictly between 0 and 1") }
         if let probabilities, probabilities == out { throw ValidationError("--probabilities and --out must differ") }
+        guard gateAt > 0 && gateAt < 1 else { throw ValidationError("--gate-at must lie strictly between 0 and 1") }
+        guard minComponentMl >= 0 && minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be a volume ≥ 0") }
+        let inputs = [file, model] + (classifier.map { [$0] } ?? [])
+        if inputs.contains(out) || probabilities.map(inputs.contains) == true {
+            throw ValidationError("--out and --probabilities must not name an input")
+        }
     }
 
     struct Summary: Encodable {
         let file: String, model: String, out: String, probabilities: String?
         let voxels: Int, intracranialVoxels: Int, volumeMl: Double
+        let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double
 
         enum CodingKeys: String, CodingKey {
-            case file, model, out, probabilities, voxels
+            case file, model, out, probabilities, voxels, classifier
             case intracranialVoxels = "intracranial_voxels", volumeMl = "volume_ml"
+            case gatedSlices = "gated_slices", minComponentMl = "min_component_ml"
         }
     }
 
@@ -58,16 +80,26 @@ struct Segment: ParsableCommand {
         try CLI.checkOutput(outURL, force: force)
         if let probURL { try CLI.checkOutput(probURL, force: force) }
         let net = try UNetLite(contentsOf: URL(fileURLWithPath: model))
+        let gate = try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) }
         let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
         let result = try net.segment(scan, threshold: threshold)
+        var mask = result.mask
+        var gated: [Int]? = nil
+        if let gate {
+            let p = gate.classify(scan).probabilities
+            gated = p.indices.filter { p[$0] < gateAt }
+            mask = ClassifierGated.gate(mask, probabilities: p, positiveAt: gateAt)
+        }
+        if minComponentMl > 0 { mask = ComponentFiltered.filter(mask, minimumVolumeML: minComponentMl) }
         if let probURL { try NIfTI.write(result.probabilities, to: probURL, datatype: .float32, overwrite: force, descrip: "ichct ICH probability") }
-        try NIfTI.write(result.mask, to: outURL, overwrite: force, descrip: "ichct ICH mask")
-        let voxels = result.mask.voxels.reduce(0) { $0 + Int($1) }
+        try NIfTI.write(mask, to: outURL, overwrite: force, descrip: "ichct ICH mask")
+        let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
         let s = scan.geometry.spacing
         let ml = Double(voxels) * Double(s.x * s.y * s.z) / 1000
         if json {
             try CLI.printJSON(Summary(file: file, model: model, out: out, probabilities: probabilities, voxels: voxels,
-                                      intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml))
+                                      intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
+                                      classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl))
         } else {
             CLI.note("\(out): \(voxels) voxel(s) of hemorrhage (\(String(format: "%.2f", ml)) ml)")
         }

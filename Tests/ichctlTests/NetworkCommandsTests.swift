@@ -59,6 +59,46 @@ struct NetworkCommandsTests {
         #expect(throws: (any Error).self) { try Segment.parse(args + ["--force", "--threshold", "1.5"]) }
     }
 
+    @Test("segment --classifier empties exactly the slices the classifier calls negative; --min-component-ml drops components; bad gates refused")
+    func segmentGatedAndFiltered() throws {
+        let w = try Workspace()
+        defer { try? FileManager.default.removeItem(at: w.folder) }
+        let plain = w.folder.appendingPathComponent("plain.nii.gz"), gated = w.folder.appendingPathComponent("gated.nii.gz")
+        let base = ["--model", w.refiner.path, w.scan.path, "--threshold", "0.3"]
+        try Segment.parse(base + ["--out", plain.path]).run()
+        let ungated = try NIfTI.readMask(at: plain)
+        #expect(ungated.voxels.contains(1), "the test needs a non-empty refiner mask")
+        // a gate between the classifier's slice probabilities, so some slices go and some stay
+        let p = try ResNetLSTM(contentsOf: w.classifier).classify(try NIfTI.readScan(at: w.scan)).probabilities
+        let sorted = p.sorted()
+        try #require(sorted.first! < sorted.last!, "the seeded classifier gives equal probabilities")
+        let at = (sorted[0] + sorted[1]) / 2
+        try Segment.parse(base + ["--out", gated.path, "--classifier", w.classifier.path, "--gate-at", "\(at)"]).run()
+        let out = try NIfTI.readMask(at: gated)
+        let n = out.shape.sliceCount
+        for z in 0..<out.shape.z {
+            let slice = Array(out.voxels[(z * n)..<((z + 1) * n)]), before = Array(ungated.voxels[(z * n)..<((z + 1) * n)])
+            #expect(slice == (p[z] < at ? [UInt8](repeating: 0, count: n) : before), "slice \(z), p \(p[z]), gate \(at)")
+        }
+        #expect(out.voxels != ungated.voxels && out.voxels.contains(1), "the gate must remove some voxels and keep some")
+        // a minimum volume above the whole mask's leaves nothing; 0 keeps the mask as it is
+        let huge = w.folder.appendingPathComponent("huge.nii.gz")
+        try Segment.parse(base + ["--out", huge.path, "--min-component-ml", "1000000"]).run()
+        #expect(try NIfTI.readMask(at: huge).voxels.allSatisfy { $0 == 0 })
+        let none = w.folder.appendingPathComponent("none.nii.gz")
+        try Segment.parse(base + ["--out", none.path, "--min-component-ml", "0"]).run()
+        #expect(try NIfTI.readMask(at: none).voxels == ungated.voxels)
+        for bad in [["--gate-at", "0"], ["--gate-at", "1"], ["--min-component-ml", "-1"], ["--out", w.scan.path]] {
+            #expect(throws: (any Error).self, "\(bad)") { try Segment.parse(base + ["--out", huge.path] + bad) }
+        }
+        // a refiner given as the classifier is refused, naming the file, and nothing is written
+        let wrong = w.folder.appendingPathComponent("wrong.nii.gz")
+        #expect(throws: NeuralCoreError.invalidConfig(source: w.refiner.path, reason: "the checkpoint holds a unet_lite, not a resnet_lstm")) {
+            try Segment.parse(base + ["--out", wrong.path, "--classifier", w.refiner.path]).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: wrong.path))
+    }
+
     @Test("classify accepts a classifier checkpoint and refuses a refiner, naming the file")
     func classify() throws {
         let w = try Workspace()
