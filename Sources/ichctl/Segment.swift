@@ -18,7 +18,11 @@ struct Segment: ParsableCommand {
             at 0.5 and keeps only voxels inside the intracranial mask. The mask is written as \
             uint8 NIfTI with the scan's qform/sform, so it opens over the scan in a viewer.
 
-            With --classifier, slices that ResNet-LSTM calls negative (probability below             --gate-at) are emptied, as in the demo's "gated by the classifier" row; with             --min-component-ml, 3-D components smaller than that volume are dropped (the demo             chooses it per refiner: RUN/refiner/components.json, components.gated.json).
+            With --classifier, slices that ResNet-LSTM calls negative (probability below \
+            --gate-at) are emptied, as in the demo's "gated by the classifier" row; with \
+            --min-component-ml, 3-D components smaller than that volume are dropped (the demo \
+            chooses it per refiner: RUN/refiner/components.json, components.gated.json; its gate \
+            is classifierGate in RUN/config.json).
             """)
 
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
@@ -40,7 +44,7 @@ struct Segment: ParsableCommand {
     var classifier: String?
 
     @Option(name: .long, help: "Slice probability from which --classifier keeps a slice (default 0.5).")
-    var gateAt: Float = 0.5
+    var gateAt: Float?
 
     @Option(name: .long, help: "Drop 3-D components smaller than this volume in mL (default 0: keep all).")
     var minComponentMl: Double = 0
@@ -54,12 +58,18 @@ struct Segment: ParsableCommand {
     func validate() throws {
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must lie strictly between 0 and 1") }
         if let probabilities, probabilities == out { throw ValidationError("--probabilities and --out must differ") }
-        guard gateAt > 0 && gateAt < 1 else { throw ValidationError("--gate-at must lie strictly between 0 and 1") }
-        guard minComponentMl >= 0 && minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be a volume ≥ 0") }
-        let inputs = [file, model] + (classifier.map { [$0] } ?? [])
-        if inputs.contains(out) || probabilities.map(inputs.contains) == true {
-            throw ValidationError("--out and --probabilities must not name an input")
+        if let gateAt {
+            guard classifier != nil else { throw ValidationError("--gate-at needs --classifier") }
+            guard gateAt > 0 && gateAt < 1 else { throw ValidationError("--gate-at must lie strictly between 0 and 1") }
         }
+        guard minComponentMl >= 0 && minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be a volume ≥ 0") }
+        // the same file however it is spelled (relative, absolute, through a symlink)
+        func key(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+        let inputs = Set(([file, model] + (classifier.map { [$0] } ?? [])).map(key))
+        for output in [out] + (probabilities.map { [$0] } ?? []) where inputs.contains(key(output)) {
+            throw ValidationError("\(output): is an input of this command; choose another output")
+        }
+        if let probabilities, key(probabilities) == key(out) { throw ValidationError("--probabilities and --out must differ") }
     }
 
     struct Summary: Encodable {
@@ -77,8 +87,14 @@ struct Segment: ParsableCommand {
     func run() throws {
         let outURL = URL(fileURLWithPath: out)
         let probURL = probabilities.map { URL(fileURLWithPath: $0) }
-        try CLI.checkOutput(outURL, force: force)
-        if let probURL { try CLI.checkOutput(probURL, force: force) }
+        for url in [outURL] + (probURL.map { [$0] } ?? []) {
+            try CLI.checkOutput(url, force: force)
+            let folder = url.deletingLastPathComponent()
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+                throw CLIError.invalid("\(url.path): its folder \(folder.path) does not exist")
+            }
+        }
         let net = try UNetLite(contentsOf: URL(fileURLWithPath: model))
         let gate = try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) }
         let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
@@ -86,9 +102,9 @@ struct Segment: ParsableCommand {
         var mask = result.mask
         var gated: [Int]? = nil
         if let gate {
-            let p = gate.classify(scan).probabilities
-            gated = p.indices.filter { p[$0] < gateAt }
-            mask = ClassifierGated.gate(mask, probabilities: p, positiveAt: gateAt)
+            let p = gate.classify(scan).probabilities, at = gateAt ?? 0.5
+            gated = p.indices.filter { p[$0] < at }
+            mask = ClassifierGated.gate(mask, probabilities: p, positiveAt: at)
         }
         if minComponentMl > 0 { mask = ComponentFiltered.filter(mask, minimumVolumeML: minComponentMl) }
         if let probURL { try NIfTI.write(result.probabilities, to: probURL, datatype: .float32, overwrite: force, descrip: "ichct ICH probability") }

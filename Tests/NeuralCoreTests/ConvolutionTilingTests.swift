@@ -1,5 +1,5 @@
 import Foundation
-import NeuralCore
+@testable import NeuralCore
 import Testing
 
 /// Convolutions over maps that take NeuralCore's spatially tiled path (64 x 64 outputs and more,
@@ -14,13 +14,31 @@ struct ConvolutionTilingTests {
         var description: String { "\(n)x\(c)x\(h)x\(w) -> \(o), k\(k) s\(stride) p\(padding)\(bias ? " bias" : "")" }
     }
 
+    @Test("which convolutions take the tiled path: large maps, and stride-1 k x k few-channel maps of 32 x 32 over several images only")
+    func tilingRule() {
+        func tiled(n: Int = 32, c: Int, o: Int, side: Int, k: Int = 3, stride: Int = 1) -> Bool {
+            let g = WindowGeometry(height: side, width: side, kernelH: k, kernelW: k, stride: stride, padding: k / 2)
+            return TiledConv.applies(ConvPlan(n: n, c: c, o: o, g: g))
+        }
+        #expect(tiled(c: 3, o: 16, side: 128, k: 7, stride: 2))   // the stem: 64 x 64 outputs
+        #expect(tiled(c: 16, o: 16, side: 32))                    // the classifier's layer1
+        #expect(!tiled(n: 1, c: 16, o: 16, side: 32))             // one image: the batched GEMM uses both cores
+        #expect(!tiled(c: 16, o: 32, side: 32))                   // 288 rows for the input gradient
+        #expect(!tiled(c: 32, o: 32, side: 32))                   // UNetLite-like width
+        #expect(!tiled(c: 16, o: 16, side: 16))                   // under 1024 pixels
+        #expect(!tiled(c: 16, o: 32, side: 64, k: 1, stride: 2))  // strided 1 x 1 downsample, 32 x 32 out
+        #expect(!tiled(c: 16, o: 16, side: 32, k: 1))             // pointwise
+    }
+
     @Test(arguments: [
         Case(n: 2, c: 8, o: 3, h: 64, w: 64, k: 3, stride: 1, padding: 1, bias: false),
         Case(n: 1, c: 5, o: 4, h: 66, w: 71, k: 3, stride: 1, padding: 0, bias: true),
         Case(n: 1, c: 3, o: 2, h: 131, w: 130, k: 3, stride: 2, padding: 1, bias: true),
         Case(n: 1, c: 4, o: 2, h: 64, w: 80, k: 1, stride: 1, padding: 0, bias: true),
-        // a small map with few channels (the classifier's layer1: C·k² = 144, 32 x 32)
+        // small maps with few channels (the classifier's layer1: C·k² = 144, 32 x 32), an odd
+        // number of images
         Case(n: 2, c: 16, o: 5, h: 32, w: 32, k: 3, stride: 1, padding: 1, bias: true),
+        Case(n: 3, c: 7, o: 16, h: 33, w: 32, k: 3, stride: 1, padding: 1, bias: false),
     ])
     func matchesDefinition(_ t: Case) {
         let x = randomTensor([t.n, t.c, t.h, t.w], seed: 11)
@@ -29,7 +47,8 @@ struct ConvolutionTilingTests {
         let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
         let oh = (t.h + 2 * t.padding - t.k) / t.stride + 1, ow = (t.w + 2 * t.padding - t.k) / t.stride + 1
         #expect(y.shape == [t.n, t.o, oh, ow])
-        #expect(oh * ow >= 4096 || (oh * ow >= 1024 && t.c * t.k * t.k <= 144), "the case must take the tiled path")
+        let plan = ConvPlan(n: t.n, c: t.c, o: t.o, g: WindowGeometry(height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.stride, padding: t.padding))
+        #expect(TiledConv.applies(plan), "the case must take the tiled path")
         let r = randomTensor(y.shape, seed: 14, requiresGrad: false)
         (y * r).sum().backward()
 

@@ -176,7 +176,6 @@ private struct Cases {
         let mask = c.mask(lower + upper)
         let gated = ClassifierGated(base: Stored(name: "noisy", masks: ["pos": mask, "neg1": mask]))
         #expect(gated.name == "noisy")
-        #expect(ClassifierGated(base: gated.base, name: "gated row").name == "gated row")
         #expect(try gated.segment(c.cases[0].input).voxels == c.mask(upper).voxels)
         #expect(try gated.segment(c.cases[1].input).voxels.allSatisfy { $0 == 0 })
         // the gate's value decides: at 0.1 both slices of `pos` keep their voxels, at 0.95 neither does
@@ -189,7 +188,11 @@ private struct Cases {
         // a case without probabilities is refused, naming the case
         var bare = c.cases[0].input
         bare.sliceProbabilities = nil
-        #expect { try gated.segment(bare) } throws: { "\($0)".contains("pos") && "\($0)".contains("probabilities") }
+        #expect { try gated.segment(bare) } throws: { "\($0)".contains("case pos") && "\($0)".contains("probabilities") }
+        // a base mask on another grid is refused naming the case, not a crash
+        let wrongGrid = MaskVolume(shape: GridShape(8, 8, 3), repeating: 0, geometry: c.geometry)
+        #expect { try ClassifierGated(base: Stored(name: "bad", masks: ["pos": wrongGrid])).segment(c.cases[0].input) }
+            throws: { "\($0)".contains("pos") && "\($0)".contains("bad") }
     }
 
     @Test("component size by slices, by cases or by both: the slice-level J keeps a small lesion, the case-level J clears a negative scan")

@@ -90,10 +90,19 @@ final class StageLog: @unchecked Sendable {
         let gatedRecord = try #require(try pipeline.componentSelection(.refiner, gated: true))
         #expect(gatedRecord.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
         #expect(try pipeline.componentSelection(.upperBound, gated: true) == nil)
+        // each saved gated mask is the refiner's mask, gated by the saved probabilities, then
+        // filtered at the gated choice (composed here from the library's parts)
         let probabilities = try pipeline.probabilities()
+        let refiner = try UNetLite(contentsOf: out.appendingPathComponent("refiner/refiner.safetensors"))
+        let dataset = try pipeline.dataset()
         for name in split.test {
             let gated = try NIfTI.readMask(at: out.appendingPathComponent("comparison/masks/pipeline-gated/\(name).nii.gz"))
             let p = try #require(probabilities[name])
+            let scan = try #require(dataset[name]).loadScan()
+            let raw = try refiner.segment(scan, intracranial: try IntracranialMask.compute(scan)).mask
+            let expected = ComponentFiltered.filter(ClassifierGated.gate(raw, probabilities: p, positiveAt: 0.5),
+                                                    minimumVolumeML: gatedRecord.minimumVolumeML)
+            #expect(gated.voxels == expected.voxels, "\(name)")
             for z in 0..<gated.shape.z where p[z] < 0.5 {
                 #expect(gated.voxels[(z * gated.shape.sliceCount)..<((z + 1) * gated.shape.sliceCount)].allSatisfy { $0 == 0 })
             }
@@ -127,6 +136,24 @@ final class StageLog: @unchecked Sendable {
         #expect(fourth.reused == [.data, .classifier, .cams, .upperBound])
         #expect(fourth.ran == [.pseudoMasks, .refiner, .comparison])
         #expect(try Pipeline.savedConfig(in: out) == changed)
+    }
+
+    @Test("the gate is part of the refiner's and the comparison's stage keys, not the upper bound's or earlier ones; no gate, no key part")
+    func gateInStageKeys() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-pipeline-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        var a = tinyPipelineConfig(), b = a, none = a
+        b.classifierGate = 0.7
+        none.classifierGate = nil
+        let pa = try Pipeline(config: a, output: out), pb = try Pipeline(config: b, output: out), pn = try Pipeline(config: none, output: out)
+        for stage in PipelineStage.allCases {
+            let changes = [PipelineStage.refiner, .comparison].contains(stage)
+            #expect((pa.configKey(stage) != pb.configKey(stage)) == changes, "\(stage)")
+            #expect((pa.configKey(stage) != pn.configKey(stage)) == changes, "\(stage)")
+            #expect(!pn.configKey(stage).contains("gate"), "\(stage)")
+        }
+        a.classifierGate = 0.5
+        #expect(try Pipeline(config: a, output: out).configKey(.refiner) == pa.configKey(.refiner))
     }
 
     @Test("run(from:) refuses when an earlier stage has no saved result")

@@ -88,9 +88,16 @@ struct NetworkCommandsTests {
         let none = w.folder.appendingPathComponent("none.nii.gz")
         try Segment.parse(base + ["--out", none.path, "--min-component-ml", "0"]).run()
         #expect(try NIfTI.readMask(at: none).voxels == ungated.voxels)
-        for bad in [["--gate-at", "0"], ["--gate-at", "1"], ["--min-component-ml", "-1"], ["--out", w.scan.path]] {
+        let classifier = ["--classifier", w.classifier.path]
+        for bad in [classifier + ["--gate-at", "0"], classifier + ["--gate-at", "1"], ["--gate-at", "0.5"], ["--min-component-ml", "-1"],
+                    ["--out", w.scan.path], ["--out", w.folder.path + "/./head.nii.gz"], ["--probabilities", w.refiner.path],
+                    classifier + ["--out", w.classifier.path]] {
             #expect(throws: (any Error).self, "\(bad)") { try Segment.parse(base + ["--out", huge.path] + bad) }
         }
+        // an output in a folder that does not exist is refused before anything is written
+        let lost = w.folder.appendingPathComponent("no/such/mask.nii.gz"), prob = w.folder.appendingPathComponent("prob.nii.gz")
+        #expect(throws: CLIError.self) { try Segment.parse(base + ["--out", lost.path, "--probabilities", prob.path]).run() }
+        #expect(!FileManager.default.fileExists(atPath: prob.path))
         // a refiner given as the classifier is refused, naming the file, and nothing is written
         let wrong = w.folder.appendingPathComponent("wrong.nii.gz")
         #expect(throws: NeuralCoreError.invalidConfig(source: w.refiner.path, reason: "the checkpoint holds a unet_lite, not a resnet_lstm")) {

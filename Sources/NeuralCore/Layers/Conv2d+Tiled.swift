@@ -2,7 +2,8 @@ import Dispatch
 import Foundation
 
 /// Spatially tiled im2col convolution for large feature maps with few channels (the UNetLite's
-/// 3x3 convolutions over 256 x 256 and 128 x 128 maps with 16 to 64 channels).
+/// 3x3 convolutions over 256 x 256 and 128 x 128 maps with 16 to 64 channels), and for 32 x 32
+/// maps with very few channels (the classifier's first stage; ``applies(_:)``).
 ///
 /// Each image's output rows are cut into tiles whose column matrix (C·k² rows, rows·Wo columns)
 /// fits in a core's L2 cache (``columnBudget`` floats). A worker fills the columns of one tile and
@@ -37,16 +38,25 @@ struct TiledConv {
         return 4096
     }()
 
-    /// Output pixels per image and column-matrix rows (C·k²) up to which a smaller map still
-    /// takes the tiled form: the classifier's 16-channel 3 x 3 convolutions over 32 x 32 maps
-    /// (C·k² = 144) ran their training step's backward in 8 ms instead of 14 (bench networks,
-    /// input 128, width 16), while wider small maps (UNetLite's 64 and 128 channels at 32 x 32 and
-    /// 16 x 16) were slower tiled: one batched GEMM serves them better.
-    static let smallMap = (pixels: 1024, rows: 144)
+    /// The few-channel rule: a stride-1 k x k convolution (k > 1) over at least 2 images whose
+    /// maps have at least this many output pixels and whose column matrices, forward
+    /// (C·k²) and for the input gradient (O·k²), have at most this many rows. The classifier's
+    /// 16-channel 3 x 3 convolutions over 32 x 32 maps (144 rows) ran their training step's
+    /// backward in 8 ms instead of 14 (bench networks, input 128, width 16), while wider small
+    /// maps (UNetLite's 64 and 128 channels at 32 x 32 and 16 x 16) were slower tiled: one batched
+    /// GEMM serves them better. Off when `ICHCT_CONV_TILE_MIN` is set (benchmarks then choose
+    /// the one threshold).
+    static let smallMap: (pixels: Int, rows: Int)? = {
+        ProcessInfo.processInfo.environment["ICHCT_CONV_TILE_MIN"] == nil ? (pixels: 1024, rows: 144) : nil
+    }()
 
-    /// Whether a convolution with `pixels` output pixels per image and `rows` = C·k² takes the tiled form.
-    static func applies(pixels: Int, rows: Int) -> Bool {
-        pixels >= minimumPixels || (pixels >= smallMap.pixels && rows <= smallMap.rows)
+    /// Whether a convolution takes the tiled form: large maps (``minimumPixels``), or the few-channel rule (``smallMap``).
+    static func applies(_ plan: ConvPlan) -> Bool {
+        if plan.p >= minimumPixels { return true }
+        guard let small = smallMap else { return false }
+        let g = plan.g, kk = g.kernelH * g.kernelW
+        return g.stride == 1 && kk > 1 && plan.n >= 2 && plan.p >= small.pixels
+            && plan.c * kk <= small.rows && plan.o * kk <= small.rows
     }
 
     init(n: Int, c: Int, o: Int, g: WindowGeometry) {

@@ -24,7 +24,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     let g = WindowGeometry(height: x.shape[2], width: x.shape[3], kernelH: weight.shape[2], kernelW: weight.shape[3], stride: stride, padding: padding)
     precondition(g.outH > 0 && g.outW > 0, "conv2d: kernel \(weight.shape[2])x\(weight.shape[3]) larger than padded input \(x.shape)")
     let plan = ConvPlan(n: n, c: c, o: o, g: g)
-    let tiled = TiledConv.applies(pixels: plan.p, rows: plan.k) ? TiledConv(n: n, c: c, o: o, g: g) : nil
+    let tiled = TiledConv.applies(plan) ? TiledConv(n: n, c: c, o: o, g: g) : nil
     let out = Tensor(shape: [n, o, g.outH, g.outW]) { y in
         x.withUnsafeBufferPointer { px in
             weight.withUnsafeBufferPointer { pw in

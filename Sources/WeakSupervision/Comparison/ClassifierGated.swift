@@ -15,33 +15,32 @@ public struct ClassifierGated: Segmenter {
     public var base: any Segmenter
     /// A slice keeps its voxels when its probability is at least this (default 0.5).
     public var positiveAt: Float
-    /// The row's name; nil: `base`'s.
-    public var rowName: String?
 
-    /// A wrapper of `base`.
+    /// A wrapper of `base`; the row keeps `base`'s name.
     ///
     /// - Parameters:
     ///   - base: the method whose masks are gated.
     ///   - positiveAt: the slice probability from which a slice keeps its voxels (default 0.5).
-    ///   - name: the row's name (default: `base`'s).
-    public init(base: any Segmenter, positiveAt: Float = 0.5, name: String? = nil) {
+    public init(base: any Segmenter, positiveAt: Float = 0.5) {
         self.base = base
         self.positiveAt = positiveAt
-        self.rowName = name
     }
 
-    /// ``rowName`` or `base`'s name.
-    public var name: String { rowName ?? base.name }
+    /// `base`'s name.
+    public var name: String { base.name }
 
     /// `base`'s mask without the slices the classifier calls negative.
     /// - Throws: ``WeakSupervisionError/missingInput(method:input:)`` when the case has no slice
-    ///   probabilities, the case's own validation errors, and `base`'s.
+    ///   probabilities, ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` when `base`'s
+    ///   mask is not on the scan's grid, the case's own validation errors, and `base`'s.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
         try input.validate()
         guard let p = input.sliceProbabilities else {
             throw WeakSupervisionError.missingInput(method: name, input: "the classifier's slice probabilities of case \(input.name)")
         }
-        return Self.gate(try base.segment(input), probabilities: p, positiveAt: positiveAt)
+        let mask = try base.segment(input)
+        try checkSameGrid(input.scan.shape, mask.shape, what: "\(input.name): scan and the mask of \(name)")
+        return Self.gate(mask, probabilities: p, positiveAt: positiveAt)
     }
 
     /// `mask` with every slice `z` whose `probabilities[z] < positiveAt` set to 0 (kept voxels become 1).

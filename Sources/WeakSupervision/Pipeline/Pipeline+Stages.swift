@@ -210,9 +210,12 @@ extension Pipeline {
             masks.append(mask)
             labels.append(try item.sliceLabels().map { $0 > 0.5 })
             if let gate {
-                guard let p = probabilities[item.name], p.count == mask.shape.z else {
-                    throw WeakSupervisionError.missingInput(method: "classifier gate",
-                                                            input: "\(mask.shape.z) slice probabilities of case \(item.name) in \(folder(.cams).path)/probabilities.json")
+                let file = folder(.cams).appendingPathComponent("probabilities.json").path
+                guard let p = probabilities[item.name] else {
+                    throw WeakSupervisionError.missingInput(method: "classifier gate", input: "the slice probabilities of case \(item.name) in \(file)")
+                }
+                guard p.count == mask.shape.z else {
+                    throw WeakSupervisionError.shapeMismatch(what: "\(item.name): slice probabilities in \(file)", expected: "\(mask.shape.z)", got: "\(p.count)")
                 }
                 gated.append(ClassifierGated.gate(mask, probabilities: p, positiveAt: gate))
             }
