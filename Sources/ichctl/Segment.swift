@@ -57,7 +57,6 @@ struct Segment: ParsableCommand {
 
     func validate() throws {
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must lie strictly between 0 and 1") }
-        if let probabilities, probabilities == out { throw ValidationError("--probabilities and --out must differ") }
         if let gateAt {
             guard classifier != nil else { throw ValidationError("--gate-at needs --classifier") }
             guard gateAt > 0 && gateAt < 1 else { throw ValidationError("--gate-at must lie strictly between 0 and 1") }

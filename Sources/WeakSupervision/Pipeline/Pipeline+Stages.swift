@@ -202,6 +202,7 @@ extension Pipeline {
         let model = try UNetLite(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"))
         let gate = stage == .refiner ? config.classifierGate : nil
         let probabilities = gate == nil ? [:] : try probabilities()
+        let probabilityFile = folder(.cams).appendingPathComponent("probabilities.json").path
         var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = []
         let items = try cases(validation, in: dataset)
         for (i, item) in items.enumerated() {
@@ -210,12 +211,11 @@ extension Pipeline {
             masks.append(mask)
             labels.append(try item.sliceLabels().map { $0 > 0.5 })
             if let gate {
-                let file = folder(.cams).appendingPathComponent("probabilities.json").path
                 guard let p = probabilities[item.name] else {
-                    throw WeakSupervisionError.missingInput(method: "classifier gate", input: "the slice probabilities of case \(item.name) in \(file)")
+                    throw WeakSupervisionError.missingInput(method: "classifier gate", input: "the slice probabilities of case \(item.name) in \(probabilityFile)")
                 }
                 guard p.count == mask.shape.z else {
-                    throw WeakSupervisionError.shapeMismatch(what: "\(item.name): slice probabilities in \(file)", expected: "\(mask.shape.z)", got: "\(p.count)")
+                    throw WeakSupervisionError.shapeMismatch(what: "\(item.name): slice probabilities in \(probabilityFile)", expected: "\(mask.shape.z)", got: "\(p.count)")
                 }
                 gated.append(ClassifierGated.gate(mask, probabilities: p, positiveAt: gate))
             }
