@@ -91,6 +91,12 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .long, help: "No augmentation.")
     var noAugment = false
 
+    @Flag(name: .long, help: "Augment geometry only: no intensity scale or shift (the demo presets' classifier).")
+    var noIntensityJitter = false
+
+    @Option(name: .long, help: "Validate and keep an exponential moving average of the weights with this decay, in [0, 1) (e.g. 0.99; default: none).")
+    var averageDecay: Float?
+
     @Option(name: .long, help: "Continue a stopped run from its resume file, or from the model it wrote (the resume file beside it is used). The configuration stored there is used; other options are ignored.")
     var resume: String?
 
@@ -118,6 +124,17 @@ struct TrainingOptions: ParsableArguments {
     /// `--keep` as a configuration field: nil for best (the default), so a default run's
     /// configuration JSON stays what it was before the option existed.
     var selection: ModelSelection? { keep == .best ? nil : keep }
+
+    /// `base`, or none with --no-augment, or without its intensity jitter with --no-intensity-jitter.
+    func augmentation(_ base: Augmentation) -> Augmentation {
+        if noAugment { return .none }
+        var a = base
+        if noIntensityJitter {
+            a.intensityScale = 0
+            a.intensityShift = 0
+        }
+        return a
+    }
 
     func optimizerSettings() -> OptimizerSettings {
         OptimizerSettings(kind: optimizer, learningRate: lr, schedule: schedule, warmupSteps: warmup)
@@ -242,8 +259,8 @@ struct TrainClassifier: ParsableCommand {
                 model: ResNetLSTMConfig(inputSize: size, width: width, blocks: try parsedBlocks(), hidden: hidden),
                 optimizer: common.optimizerSettings(), sequenceLength: seqLen, stepsPerEpoch: common.steps, seed: common.seed,
                 validationFraction: common.valFraction, testFraction: common.testFraction,
-                augmentation: common.noAugment ? .none : Augmentation(), posWeight: posWeight,
-                selection: common.selection)
+                augmentation: common.augmentation(Augmentation()), posWeight: posWeight,
+                selection: common.selection, averageDecay: common.averageDecay)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }
@@ -308,8 +325,8 @@ struct TrainRefiner: ParsableCommand {
                 model: UNetLiteConfig(inputSize: size, widths: try parsedWidths()), optimizer: common.optimizerSettings(),
                 stepsPerEpoch: common.steps, seed: common.seed, validationFraction: common.valFraction,
                 testFraction: common.testFraction, negativeFraction: negativeFraction,
-                augmentation: common.noAugment ? .none : .flipsAndShifts,
-                selection: common.selection)
+                augmentation: common.augmentation(.flipsAndShifts),
+                selection: common.selection, averageDecay: common.averageDecay)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

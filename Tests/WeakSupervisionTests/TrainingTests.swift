@@ -130,18 +130,23 @@ struct TrainingTests {
         }
     }
 
-    @Test("refiner: positives plus a sample of negatives; stop and resume is exact")
-    func refinerResume() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    /// Two training cases and one validation case at 16 with a disc on their positive slices.
+    private func refinerCases() -> (a: PreparedCase, b: PreparedCase, v: PreparedCase) {
         func disc(_ z: Int, _ on: Set<Int>) -> [Float] {
             var m = [Float](repeating: 0, count: z * 256)
             for k in on { for i in 4..<9 { for j in 5..<11 { m[k * 256 + i * 16 + j] = 1 } } }
             return m
         }
-        let a = patternCase("a", z: 6, s: 16, labels: [0, 1, 1, 0, 0, 0], masks: disc(6, [1, 2]))
-        let b = patternCase("b", z: 5, s: 16, labels: [0, 0, 0, 1, 0], phase: 3, masks: disc(5, [3]))
-        let v = patternCase("v", z: 3, s: 16, labels: [0, 1, 0], phase: 7, masks: disc(3, [1]))
+        return (patternCase("a", z: 6, s: 16, labels: [0, 1, 1, 0, 0, 0], masks: disc(6, [1, 2])),
+                patternCase("b", z: 5, s: 16, labels: [0, 0, 0, 1, 0], phase: 3, masks: disc(5, [3])),
+                patternCase("v", z: 3, s: 16, labels: [0, 1, 0], phase: 7, masks: disc(3, [1])))
+    }
+
+    @Test("refiner: positives plus a sample of negatives; stop and resume is exact")
+    func refinerResume() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (a, b, v) = refinerCases()
         let config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), epochs: 2, batchSize: 2, seed: 5,
                                            negativeFraction: 0.5)
         let trainer = RefinerTrainer(config: config)
@@ -162,6 +167,53 @@ struct TrainingTests {
         let rest = try trainer.train(training: [a, b], validation: [v], outputs: out, resume: out.resume)
         #expect(rest.history == full.history)
         #expect(try tensors(straight.resume) == tensors(out.resume))
+    }
+
+    @Test("refiner with a weight average: the kept model and validation use the average, resume carries it exactly, old JSON unchanged")
+    func refinerAverage() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (a, b, v) = refinerCases()
+        var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), epochs: 2, batchSize: 2, seed: 5,
+                                           negativeFraction: 0.5, selection: .last)
+        let plainOut = TrainingOutputs(model: dir.appendingPathComponent("plain.safetensors"))
+        let plain = try RefinerTrainer(config: config).train(training: [a, b], validation: [v], outputs: plainOut)
+        config.averageDecay = 0.6
+        let trainer = RefinerTrainer(config: config)
+        let straight = TrainingOutputs(model: dir.appendingPathComponent("s.safetensors"))
+        let full = try trainer.train(training: [a, b], validation: [v], outputs: straight)
+        // The trajectory is the plain run's (same losses); what is kept and validated is the average.
+        #expect(full.history.map(\.trainLoss) == plain.history.map(\.trainLoss))
+        #expect(full.history.map(\.validationLoss) != plain.history.map(\.validationLoss))
+        let model = try tensors(straight.model), live = try tensors(straight.resume, prefix: "model."),
+            averaged = try tensors(straight.resume, prefix: "average.")
+        #expect(model == averaged && model != live)
+        #expect(live == (try tensors(plainOut.resume, prefix: "model.")))
+        #expect(try RefinerTrainer.config(ofResumeFile: straight.resume).averageDecay == 0.6)
+
+        // Stopped mid-epoch and resumed: every tensor of the resume file, the average's included, and the kept model.
+        let out = TrainingOutputs(model: dir.appendingPathComponent("r.safetensors"))
+        let first = try trainer.train(training: [a, b], validation: [v], outputs: out, observer: TrainingCallback { event in
+            if case .step(let s) = event, s.globalStep == 3 { return .stop }
+            return .proceed
+        })
+        #expect(first.stopped)
+        let rest = try trainer.train(training: [a, b], validation: [v], outputs: out, resume: out.resume)
+        #expect(rest.history == full.history)
+        #expect(try tensors(straight.resume) == tensors(out.resume))
+        #expect(try tensors(straight.model) == tensors(out.model))
+        // A resume file without an average does not resume a run that keeps one (another configuration).
+        #expect(throws: WeakSupervisionError.self) {
+            try trainer.train(training: [a, b], validation: [v], outputs: plainOut, resume: plainOut.resume)
+        }
+
+        // Configurations without the field keep their JSON (saved pipeline stages still match).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        config.averageDecay = nil
+        #expect(!String(decoding: try encoder.encode(config), as: UTF8.self).contains("average"))
+        config.averageDecay = 1
+        #expect(throws: WeakSupervisionError.self) { try config.validate() }
     }
 
     @Test("selection .last keeps the last epoch's model, still validates, and leaves old configurations' JSON unchanged")

@@ -75,6 +75,18 @@ private func tinyConfig() -> PipelineConfig {
         let bad = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("bad.safetensors").path, "--keep", "first"])
         #expect(bad.status != 0 && bad.stderr.contains("--keep"))
 
+        // --average-decay and --no-intensity-jitter reach the stored configuration; a decay of 1 is refused.
+        let averaged = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("ema.safetensors").path, "--average-decay", "0.9",
+                                                         "--no-intensity-jitter", "--json"])
+        #expect(averaged.status == 0, "\(averaged.stderr)")
+        let emaConfig = try ClassifierTrainer.config(ofResumeFile: dir.appendingPathComponent("ema.resume.safetensors"))
+        #expect(emaConfig.averageDecay == 0.9)
+        #expect(emaConfig.augmentation.intensityScale == 0 && emaConfig.augmentation.intensityShift == 0 && emaConfig.augmentation.horizontalFlip > 0)
+        #expect(try ClassifierTrainer.config(ofResumeFile: URL(fileURLWithPath: summary.resumePath)).augmentation.intensityScale > 0)
+        let badDecay = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("bad2.safetensors").path, "--average-decay", "1"])
+        #expect(badDecay.status != 0 && badDecay.stderr.contains("average decay"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad2.safetensors").path))
+
         var changed = tinyConfig()
         changed.pseudoMasks.threshold = "otsu"
         let changedURL = dir.appendingPathComponent("changed.json")

@@ -171,7 +171,7 @@ public struct ClassifierTrainer {
                                         generatorState: [], lossSum: 0, bestScore: nil, bestEpoch: nil, history: [],
                                         trainCases: training.map(\.name), validationCases: validation.map(\.name))
         let loop = TrainingLoop(kind: "classifier", scoreName: "auc", model: model, modelConfig: .resnetLSTM(c.model),
-                                optimizer: optimizer, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
+                                optimizer: optimizer, averageDecay: c.averageDecay, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
                                 stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, outputs: outputs, observer: observer, progress: progress,
                                 planEpoch: plan, step: step, validate: validate)
         loop.posWeight = posWeight

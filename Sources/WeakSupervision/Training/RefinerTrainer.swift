@@ -158,7 +158,7 @@ public struct RefinerTrainer {
                                         generatorState: [], lossSum: 0, bestScore: nil, bestEpoch: nil, history: [],
                                         trainCases: training.map(\.name), validationCases: validation.map(\.name))
         let loop = TrainingLoop(kind: "refiner", scoreName: "dice", model: model, modelConfig: .unetLite(c.model),
-                                optimizer: optimizer, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
+                                optimizer: optimizer, averageDecay: c.averageDecay, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
                                 stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, outputs: outputs, observer: observer, progress: progress,
                                 planEpoch: plan, step: step, validate: validate)
         if let resume { try loop.resume(from: resume) }

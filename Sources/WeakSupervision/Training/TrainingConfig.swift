@@ -111,12 +111,18 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Which epoch's model is kept; `nil` (default) = ``ModelSelection/best``. Optional so that
     /// configurations written before it decode, and keep their JSON, unchanged.
     public var selection: ModelSelection?
+    /// Decay of an exponential moving average of the weights (``ExponentialMovingAverage``):
+    /// when set, validation scores and the kept model use the averaged weights, and the resume
+    /// file carries the average. `nil` (default) = no average; optional so that configurations
+    /// written before it decode, and keep their JSON, unchanged.
+    public var averageDecay: Float?
 
     /// A configuration; every default as documented on the properties.
     public init(model: ResNetLSTMConfig = ResNetLSTMConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 10,
                 sequenceLength: Int = 16, batchSize: Int = 2, stepsPerEpoch: Int? = nil, seed: UInt64 = 0,
                 validationFraction: Double = 0.15, testFraction: Double = 0, shuffle: Bool = true,
-                augmentation: Augmentation = Augmentation(), posWeight: Float? = nil, selection: ModelSelection? = nil) {
+                augmentation: Augmentation = Augmentation(), posWeight: Float? = nil, selection: ModelSelection? = nil,
+                averageDecay: Float? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
@@ -130,12 +136,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         self.augmentation = augmentation
         self.posWeight = posWeight
         self.selection = selection
+        self.averageDecay = averageDecay
     }
 
     /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
     public func validate() throws {
         try optimizer.validate()
         try augmentation.validate()
+        try Self.checkAverage(averageDecay)
         try Self.checkCommon(epochs: epochs, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch,
                              validationFraction: validationFraction, testFraction: testFraction)
         guard sequenceLength >= 0 else { throw WeakSupervisionError.invalidParameter(name: "sequence length", reason: "\(sequenceLength) must be ≥ 0 (0 = whole volumes)") }
@@ -144,6 +152,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         do { try ModelConfig.resnetLSTM(model).validate(source: "training configuration") } catch {
             throw WeakSupervisionError.invalidParameter(name: "model", reason: "\(error)")
+        }
+    }
+
+    static func checkAverage(_ decay: Float?) throws {
+        if let decay, !(decay >= 0 && decay < 1) {
+            throw WeakSupervisionError.invalidParameter(name: "average decay", reason: "\(decay) must lie in [0, 1)")
         }
     }
 
@@ -193,12 +207,18 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// Which epoch's model is kept; `nil` (default) = ``ModelSelection/best``. Optional so that
     /// configurations written before it decode, and keep their JSON, unchanged.
     public var selection: ModelSelection?
+    /// Decay of an exponential moving average of the weights (``ExponentialMovingAverage``):
+    /// when set, validation scores and the kept model use the averaged weights, and the resume
+    /// file carries the average. `nil` (default) = no average; optional so that configurations
+    /// written before it decode, and keep their JSON, unchanged.
+    public var averageDecay: Float?
 
     /// A configuration; every default as documented on the properties.
     public init(model: UNetLiteConfig = UNetLiteConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 6,
                 batchSize: Int = 8, stepsPerEpoch: Int? = nil, seed: UInt64 = 0, validationFraction: Double = 0.15,
                 testFraction: Double = 0, shuffle: Bool = true, negativeFraction: Double = 0.25, bceWeight: Float = 1,
-                diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil) {
+                diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil,
+                averageDecay: Float? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
@@ -213,12 +233,14 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
         self.diceWeight = diceWeight
         self.augmentation = augmentation
         self.selection = selection
+        self.averageDecay = averageDecay
     }
 
     /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
     public func validate() throws {
         try optimizer.validate()
         try augmentation.validate()
+        try TrainingConfig.checkAverage(averageDecay)
         try TrainingConfig.checkCommon(epochs: epochs, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch,
                                        validationFraction: validationFraction, testFraction: testFraction)
         guard (0...1).contains(negativeFraction) else {

@@ -35,16 +35,23 @@ struct TrainingProgress: Codable, Equatable {
 }
 
 /// The resume file: `model.<name>` (the network's state), `optimizer.<name>` (its buffers and
-/// `optimizer.step`), metadata `ichct.training` (progress JSON), `ichct.optimizer`, `ichct.config`.
+/// `optimizer.step`), `average.<name>` (the weight average, when the run keeps one), metadata
+/// `ichct.training` (progress JSON), `ichct.optimizer`, `ichct.average`, `ichct.config`.
 enum ResumeFile {
     static let progressKey = "ichct.training"
 
-    static func write(to url: URL, model: Module, modelConfig: ModelConfig, optimizer: Optimizer, progress: TrainingProgress) throws {
+    static func write(to url: URL, model: Module, modelConfig: ModelConfig, optimizer: Optimizer, average: ExponentialMovingAverage?,
+                      progress: TrainingProgress) throws {
         var file = SafeTensors()
         for (key, tensor) in model.storedStateDict() { file.tensors["model.\(key)"] = tensor }
         let state = optimizer.stateFile()
         for (key, tensor) in state.tensors { file.tensors["optimizer.\(key)"] = tensor }
         file.metadata = state.metadata
+        if let average {
+            let saved = average.stateFile()
+            for (key, tensor) in saved.tensors { file.tensors["average.\(key)"] = tensor }
+            file.metadata.merge(saved.metadata) { _, new in new }
+        }
         file.metadata[ModelConfig.metadataKey] = modelConfig.jsonString
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -66,14 +73,20 @@ enum ResumeFile {
         }
     }
 
-    static func restore(_ file: SafeTensors, source: String, model: Module, optimizer: Optimizer) throws {
+    /// Loads model and optimizer in place; returns the saved weight average when `averageDecay` is set.
+    static func restore(_ file: SafeTensors, source: String, model: Module, optimizer: Optimizer, averageDecay: Float?) throws -> ExponentialMovingAverage? {
         var modelState: [String: StoredTensor] = [:], optimizerState = SafeTensors(metadata: file.metadata)
+        var averageState = SafeTensors(metadata: file.metadata)
         for (key, tensor) in file.tensors {
             if key.hasPrefix("model.") { modelState[String(key.dropFirst(6))] = tensor }
             else if key.hasPrefix("optimizer.") { optimizerState.tensors[String(key.dropFirst(10))] = tensor }
+            else if key.hasPrefix("average.") { averageState.tensors[String(key.dropFirst(8))] = tensor }
         }
+        let average = averageDecay.map { ExponentialMovingAverage(decay: $0) }
+        if let average { try average.load(stateFile: averageState, source: source, model: model) }
         try model.load(safeTensors: SafeTensors(tensors: modelState), source: source)
         try optimizer.load(stateFile: optimizerState, source: source)
+        return average
     }
 }
 
@@ -85,6 +98,8 @@ final class TrainingLoop {
     let model: Module
     let modelConfig: ModelConfig
     let optimizer: Optimizer
+    /// The weight average that validation and the kept model use, when the run keeps one.
+    var average: ExponentialMovingAverage?
     let settings: OptimizerSettings
     let seed: UInt64
     let epochs: Int
@@ -99,7 +114,7 @@ final class TrainingLoop {
     var posWeight: Float?
     var itemsPerEpoch = 0
 
-    init(kind: String, scoreName: String, model: Module, modelConfig: ModelConfig, optimizer: Optimizer,
+    init(kind: String, scoreName: String, model: Module, modelConfig: ModelConfig, optimizer: Optimizer, averageDecay: Float?,
          settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, selection: ModelSelection, outputs: TrainingOutputs,
          observer: TrainingObserver, progress: TrainingProgress,
          planEpoch: @escaping (inout SeededGenerator) -> [[Int]],
@@ -110,6 +125,7 @@ final class TrainingLoop {
         self.model = model
         self.modelConfig = modelConfig
         self.optimizer = optimizer
+        self.average = averageDecay.map { ExponentialMovingAverage(decay: $0) }
         self.settings = settings
         self.seed = seed
         self.epochs = epochs
@@ -136,16 +152,23 @@ final class TrainingLoop {
         guard saved.trainCases == progress.trainCases, saved.validationCases == progress.validationCases else {
             throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(url.path) was trained on other cases than the data given now")
         }
-        try ResumeFile.restore(file, source: url.path, model: model, optimizer: optimizer)
+        average = try ResumeFile.restore(file, source: url.path, model: model, optimizer: optimizer, averageDecay: average?.decay)
         progress = saved
     }
 
     private func writeResume() throws {
-        try ResumeFile.write(to: outputs.resume, model: model, modelConfig: modelConfig, optimizer: optimizer, progress: progress)
+        try ResumeFile.write(to: outputs.resume, model: model, modelConfig: modelConfig, optimizer: optimizer, average: average,
+                             progress: progress)
+    }
+
+    /// Runs `body` with the weights that are validated and kept: the average's, when there is one.
+    private func withKeptWeights<T>(_ body: () throws -> T) rethrows -> T {
+        guard let average else { return try body() }
+        return try average.withAveragedWeights(in: model, body)
     }
 
     private func writeModel() throws {
-        try Checkpoint(config: modelConfig, module: model).write(to: outputs.model, overwrite: true)
+        try withKeptWeights { try Checkpoint(config: modelConfig, module: model).write(to: outputs.model, overwrite: true) }
     }
 
     func run(resumed: Bool) throws -> TrainingSummary {
@@ -186,6 +209,7 @@ final class TrainingLoop {
                 guard loss.isFinite else {
                     throw WeakSupervisionError.nonFiniteValues(what: "\(kind) training loss at epoch \(progress.epoch + 1), step \(progress.batchInEpoch + 1)", count: 1)
                 }
+                average?.update(from: model)
                 progress.batchInEpoch += 1
                 progress.globalStep += 1
                 progress.lossSum += Double(loss)
@@ -205,7 +229,7 @@ final class TrainingLoop {
                     stopAfterEpoch = true
                 }
             }
-            let (score, validationLoss) = validate()
+            let (score, validationLoss) = withKeptWeights { validate() }
             model.train()
             var improved = false
             if selection == .last {
