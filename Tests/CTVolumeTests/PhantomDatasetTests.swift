@@ -56,6 +56,30 @@ import CTVolume
         #expect(manifest.cases.first?.lesions == c.lesions)
     }
 
+    /// Cases are written a few at a time in parallel: each file still holds its own case, and
+    /// progress, table and manifest come in case order.
+    @Test func parallelWritesKeepCaseOrder() throws {
+        let root = Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var seen: [(Int, String)] = []
+        let manifest = try Phantom.writeDataset(to: root, cases: 5, seed: 7, config: Self.config) { done, total, c in
+            #expect(total == 5)
+            seen.append((done, c.name))
+        }
+        #expect(seen.map(\.0) == [1, 2, 3, 4, 5])
+        #expect(seen.map(\.1) == (0..<5).map(Phantom.caseName))
+        #expect(manifest.cases.map(\.name) == (0..<5).map(Phantom.caseName))
+        let table = try SliceLabelTable.read(from: root.appendingPathComponent("slices.csv"))
+        for i in 0..<5 {
+            let c = try Phantom.generate(caseIndex: i, seed: 7, config: Self.config)
+            let scan = try NIfTI.readScan(at: root.appendingPathComponent("data/\(c.name).nii.gz"))
+            let mask = try NIfTI.readMask(at: root.appendingPathComponent("label/\(c.name).nii.gz"))
+            #expect(scan.voxels == c.scan.voxels && mask.voxels == c.mask.voxels, "\(c.name)")
+            #expect(table.labels[c.name] == c.sliceLabels.map { $0 ? 1 : 0 })
+            #expect(manifest.cases[i].lesions == c.lesions)
+        }
+    }
+
     @Test func existingOutputsAreRefusedUnlessOverwriting() throws {
         let root = Self.tempFolder()
         defer { try? FileManager.default.removeItem(at: root) }

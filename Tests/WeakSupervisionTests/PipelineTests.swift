@@ -108,6 +108,13 @@ final class StageLog: @unchecked Sendable {
             }
         }
 
+        // the data stage's intracranial masks (computed a few cases at a time in parallel) are
+        // each case's own
+        for item in dataset.cases {
+            let saved = try NIfTI.readMask(at: out.appendingPathComponent("data/intracranial/\(item.name).nii.gz"))
+            #expect(saved.voxels == (try IntracranialMask.compute(try item.loadScan())).voxels, "\(item.name)")
+        }
+
         // Same configuration: nothing runs again, same table.
         let second = StageLog()
         let again = try pipeline.run(observer: second.observe)
