@@ -216,6 +216,30 @@ struct TrainingTests {
         #expect(throws: WeakSupervisionError.self) { try config.validate() }
     }
 
+    @Test("refiner priorBias starts the head's bias at the logit of the epoch's foreground share; nil keeps the usual initialisation")
+    func refinerPriorBias() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (a, b, v) = refinerCases()
+        // An epoch: 3 positive slices of 30 mask pixels each, and half of the 8 empty slices, at 16 x 16.
+        let share = 90.0 / (7.0 * 256.0)
+        let expected = Float(log(share / (1 - share)))
+        var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]),
+                                           optimizer: OptimizerSettings(kind: "sgd", learningRate: 1e-9, momentum: 0), epochs: 1,
+                                           batchSize: 2, stepsPerEpoch: 1, seed: 5, negativeFraction: 0.5, priorBias: true)
+        let out = TrainingOutputs(model: dir.appendingPathComponent("prior.safetensors"))
+        _ = try RefinerTrainer(config: config).train(training: [a, b], validation: [v], outputs: out)
+        let bias = try #require(try tensors(out.model)["head.bias"])
+        #expect(bias.count == 1 && abs(bias[0] - expected) < 1e-5, "\(bias) vs \(expected)")
+        config.priorBias = nil
+        let plainOut = TrainingOutputs(model: dir.appendingPathComponent("plain.safetensors"))
+        _ = try RefinerTrainer(config: config).train(training: [a, b], validation: [v], outputs: plainOut)
+        let plain = try #require(try tensors(plainOut.model)["head.bias"])
+        #expect(abs(plain[0] - expected) > 1)
+        let encoder = JSONEncoder()
+        #expect(!String(decoding: try encoder.encode(config), as: UTF8.self).contains("prior"))
+    }
+
     @Test("selection .last keeps the last epoch's model, still validates, and leaves old configurations' JSON unchanged")
     func keepLast() throws {
         let dir = try temporaryFolder()

@@ -89,6 +89,9 @@ public struct RefinerTrainer {
             }
         }
         let negativeCount = Int((Double(negatives.count) * c.negativeFraction).rounded())
+        if c.priorBias == true, initial == nil, resume == nil, let bias = model.head.bias {
+            bias.data = [Self.priorLogit(training: training, items: items, positives: positives, negativeCount: negativeCount, plane: plane)]
+        }
         let augment = c.augmentation != .none
 
         let plan: (inout SeededGenerator) -> [[Int]] = { generator in
@@ -163,6 +166,18 @@ public struct RefinerTrainer {
                                 planEpoch: plan, step: step, validate: validate)
         if let resume { try loop.resume(from: resume) }
         return try loop.run(resumed: resume != nil)
+    }
+
+    /// log(π / (1 − π)) for π = the foreground share of an epoch's targets: the positive slices'
+    /// mask values summed, over (positives + sampled negatives) · plane; π is kept in [1e-4, 0.5].
+    static func priorLogit(training: [PreparedCase], items: [(Int, Int)], positives: [Int], negativeCount: Int, plane: Int) -> Float {
+        var foreground = 0.0
+        for i in positives {
+            let (ci, k) = items[i]
+            foreground += training[ci].mask(k).reduce(0.0) { $0 + Double($1) }
+        }
+        let share = min(max(foreground / Double(max(1, (positives.count + negativeCount) * plane)), 1e-4), 0.5)
+        return Float(log(share / (1 - share)))
     }
 
     /// bceWeight · BCE(logits, targets) + diceWeight · softDice(logits, targets) (per sample, smoothing 1).

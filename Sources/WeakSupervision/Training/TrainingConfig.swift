@@ -212,13 +212,19 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// file carries the average. `nil` (default) = no average; optional so that configurations
     /// written before it decode, and keep their JSON, unchanged.
     public var averageDecay: Float?
+    /// Start the output layer's bias at the logit of the targets' foreground share (the
+    /// positive slices' mask voxels over every voxel an epoch trains on), so that the first
+    /// steps do not go to learning that nearly every pixel is background (RetinaNet's prior
+    /// initialisation). `nil` (default) = the layer's usual initialisation; ignored when
+    /// training starts from an initial checkpoint or resumes.
+    public var priorBias: Bool?
 
     /// A configuration; every default as documented on the properties.
     public init(model: UNetLiteConfig = UNetLiteConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 6,
                 batchSize: Int = 8, stepsPerEpoch: Int? = nil, seed: UInt64 = 0, validationFraction: Double = 0.15,
                 testFraction: Double = 0, shuffle: Bool = true, negativeFraction: Double = 0.25, bceWeight: Float = 1,
                 diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil,
-                averageDecay: Float? = nil) {
+                averageDecay: Float? = nil, priorBias: Bool? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
@@ -234,6 +240,7 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
         self.augmentation = augmentation
         self.selection = selection
         self.averageDecay = averageDecay
+        self.priorBias = priorBias
     }
 
     /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
