@@ -145,7 +145,7 @@ final class StageLog: @unchecked Sendable {
         #expect(try Pipeline.savedConfig(in: out) == changed)
     }
 
-    @Test("the gate is part of the refiner's and the comparison's stage keys, not the upper bound's or earlier ones; no gate, no key part")
+    @Test("the gate is part of the refiner's and the comparison's stage keys, not the upper bound's or earlier ones; no gate, no key part; the refiner's own settings reach the refiner, the upper bound and the comparison")
     func gateInStageKeys() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-pipeline-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
@@ -159,8 +159,17 @@ final class StageLog: @unchecked Sendable {
             #expect((pa.configKey(stage) != pn.configKey(stage)) == changes, "\(stage)")
             #expect(!pn.configKey(stage).contains("gate"), "\(stage)")
         }
-        a.classifierGate = 0.5
-        #expect(try Pipeline(config: a, output: out).configKey(.refiner) == pa.configKey(.refiner))
+        // the refiner's own settings (its prior bias, its weight average) reach the refiner, the
+        // upper bound trained with the same settings, and the comparison, and nothing earlier
+        var prior = a, averaged = a
+        prior.refiner.priorBias = true
+        averaged.refiner.averageDecay = 0.99
+        let pp = try Pipeline(config: prior, output: out), pe = try Pipeline(config: averaged, output: out)
+        for stage in PipelineStage.allCases {
+            let changes = [PipelineStage.refiner, .upperBound, .comparison].contains(stage)
+            #expect((pa.configKey(stage) != pp.configKey(stage)) == changes, "\(stage)")
+            #expect((pa.configKey(stage) != pe.configKey(stage)) == changes, "\(stage)")
+        }
     }
 
     @Test("run(from:) refuses when an earlier stage has no saved result")
