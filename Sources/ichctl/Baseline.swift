@@ -56,7 +56,7 @@ struct Baseline: ParsableCommand {
         let outDir = URL(fileURLWithPath: out)
         let targets = dataset.cases.map { outDir.appendingPathComponent("\($0.name).nii.gz") }
         // Refuse before writing anything, so a refused run leaves no partial set behind.
-        for url in targets { try CLI.checkOutput(url, force: force) }
+        for url in targets { try CLI.checkOutput(url, force: force, createsFolder: true) }
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         let reporter = ProgressReporter(forced: progress)
         var written: [Written] = []

@@ -28,10 +28,19 @@ enum CLI {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
-    /// Refuses to replace an existing output unless `force` is set.
-    static func checkOutput(_ url: URL, force: Bool) throws {
+    /// Refuses to replace an existing output unless `force` is set, and, unless the command
+    /// creates the folder itself (`createsFolder`), an output whose folder does not exist: both
+    /// before any computing, so that a long run does not end in an error at its last write.
+    static func checkOutput(_ url: URL, force: Bool, createsFolder: Bool = false) throws {
         if !force && FileManager.default.fileExists(atPath: url.path) {
             throw CLIError.outputExists(url.path)
+        }
+        if !createsFolder {
+            let folder = url.deletingLastPathComponent()
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+                throw CLIError.invalid("\(url.path): its folder \(folder.path) does not exist")
+            }
         }
     }
 }

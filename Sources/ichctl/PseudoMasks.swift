@@ -83,7 +83,7 @@ struct PseudoMasks: ParsableCommand {
         let dataset = try Dataset(root: URL(fileURLWithPath: data))
         let outURL = URL(fileURLWithPath: out)
         let targets = dataset.cases.map { outURL.appendingPathComponent("\($0.name).nii.gz") }
-        for t in targets { try CLI.checkOutput(t, force: force) }
+        for t in targets { try CLI.checkOutput(t, force: force, createsFolder: true) }
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: model))
         let method = try CAM.method(kind, model: net, layer: layer)
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)

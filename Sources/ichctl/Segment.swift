@@ -86,14 +86,7 @@ struct Segment: ParsableCommand {
     func run() throws {
         let outURL = URL(fileURLWithPath: out)
         let probURL = probabilities.map { URL(fileURLWithPath: $0) }
-        for url in [outURL] + (probURL.map { [$0] } ?? []) {
-            try CLI.checkOutput(url, force: force)
-            let folder = url.deletingLastPathComponent()
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
-                throw CLIError.invalid("\(url.path): its folder \(folder.path) does not exist")
-            }
-        }
+        for url in [outURL] + (probURL.map { [$0] } ?? []) { try CLI.checkOutput(url, force: force) }
         let net = try UNetLite(contentsOf: URL(fileURLWithPath: model))
         let gate = try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) }
         let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))

@@ -86,6 +86,10 @@ private func tinyConfig() -> PipelineConfig {
         let badDecay = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("bad2.safetensors").path, "--average-decay", "1"])
         #expect(badDecay.status != 0 && badDecay.stderr.contains("average decay"))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad2.safetensors").path))
+        // an output whose folder does not exist is refused (before the cases are prepared), naming the folder
+        let lost = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("no/such/m.safetensors").path, "--progress"])
+        #expect(lost.status != 0 && lost.stderr.contains("no/such") && lost.stderr.contains("does not exist"))
+        #expect(!lost.stderr.contains("preparing"))
 
         var changed = tinyConfig()
         changed.pseudoMasks.threshold = "otsu"
