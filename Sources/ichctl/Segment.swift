@@ -5,7 +5,7 @@ import NeuralCore
 import WeakSupervision
 
 /// `ichctl segment`: the test-time refiner (method.md section 7) on one scan, writing a uint8
-/// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:)``,
+/// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``,
 /// then optionally ``ClassifierGated/gate(_:probabilities:positiveAt:)`` with a classifier's
 /// ``ResNetLSTM/classify(_:chunkSize:)`` and ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:)``:
 /// the pipeline's refiner rows, on one scan.
@@ -39,6 +39,9 @@ struct Segment: ParsableCommand {
 
     @Option(name: .long, help: "Probability threshold (default 0.5).")
     var threshold: Float = 0.5
+
+    @Flag(name: .long, help: "Average the logits with those of the left-right flipped slice (test-time augmentation; twice the network time).")
+    var flipAverage = false
 
     @Option(name: .long, help: "A ResNet-LSTM checkpoint: empty the slices it calls negative.")
     var classifier: String?
@@ -90,7 +93,7 @@ struct Segment: ParsableCommand {
         let net = try UNetLite(contentsOf: URL(fileURLWithPath: model))
         let gate = try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) }
         let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
-        let result = try net.segment(scan, threshold: threshold)
+        let result = try net.segment(scan, threshold: threshold, flipAveraging: flipAverage)
         var mask = result.mask
         var gated: [Int]? = nil
         if let gate {

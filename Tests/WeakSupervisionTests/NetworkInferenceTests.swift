@@ -64,6 +64,33 @@ struct NetworkInferenceTests {
         for (a, b) in zip(one.probabilities.voxels, result.probabilities.voxels) { #expect(abs(a - b) <= 1e-6) }
     }
 
+    @Test("segment with flip averaging: mirroring the scan left-right mirrors the probabilities exactly; the plain network does not")
+    func flipAveraging() throws {
+        // a square scan at the network's input size, so preprocessing and the resize back are identities
+        var scan = head(x: 16, y: 16, z: 2)
+        for i in scan.voxels.indices { scan.voxels[i] += Float((i * 37) % 11) }   // no left-right symmetry
+        var mirrored = scan
+        for k in 0..<2 { for j in 0..<16 { for i in 0..<16 { mirrored.voxels[i + 16 * (j + 16 * k)] = scan.voxels[15 - i + 16 * (j + 16 * k)] } } }
+        let inside = MaskVolume(shape: scan.shape, repeating: 1, geometry: scan.geometry)
+        func mirror(_ v: [Float]) -> [Float] {
+            var out = v
+            for k in 0..<2 { for j in 0..<16 { for i in 0..<16 { out[i + 16 * (j + 16 * k)] = v[15 - i + 16 * (j + 16 * k)] } } }
+            return out
+        }
+        let a = try refiner.segment(scan, intracranial: inside, flipAveraging: true).probabilities.voxels
+        let b = try refiner.segment(mirrored, intracranial: inside, flipAveraging: true).probabilities.voxels
+        #expect(zip(b, mirror(a)).allSatisfy { abs($0 - $1) <= 1e-6 })
+        let plainA = try refiner.segment(scan, intracranial: inside).probabilities.voxels
+        let plainB = try refiner.segment(mirrored, intracranial: inside).probabilities.voxels
+        #expect(zip(plainB, mirror(plainA)).contains { abs($0 - $1) > 1e-4 })
+        // and the averaged logit is the mean of the two plain ones: logit(avg) = (logit(p) + logit(mirror(p'))) / 2
+        let logit = { (p: Float) in log(p / (1 - p)) }
+        for i in a.indices where i % 7 == 0 {
+            let expected = 0.5 * (logit(plainA[i]) + logit(mirror(plainB)[i]))
+            #expect(abs(logit(a[i]) - expected) <= 1e-3 * max(1, abs(expected)), "\(i)")
+        }
+    }
+
     @Test("segment without a mask computes the intracranial mask; a mask on another grid is refused")
     func intracranial() throws {
         let scan = head()

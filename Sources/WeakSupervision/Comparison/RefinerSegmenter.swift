@@ -3,7 +3,7 @@ import Foundation
 import NeuralCore
 
 /// The refiner (a trained UNetLite) as a row of the comparison: method.md section 7's test-time
-/// segmentation (``NeuralCore/UNetLite/segment(_:intracranial:threshold:batchSize:)``) inside the
+/// segmentation (``NeuralCore/UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``) inside the
 /// case's intracranial mask. Needs neither CAM nor classifier.
 ///
 /// The network is used from one thread at a time (the comparison runs cases in order); the

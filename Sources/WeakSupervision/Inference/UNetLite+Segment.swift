@@ -33,9 +33,12 @@ extension UNetLite {
     ///     with ``IntracranialMask/compute(_:parameters:)``'s defaults.
     ///   - threshold: on the probability (default 0.5).
     ///   - batchSize: slices run through the network at a time (default 8; does not change the result).
+    ///   - flipAveraging: test-time augmentation with the training's left-right flip: the logits
+    ///     are the mean of the network's logits for the slice and, flipped back, for the slice
+    ///     flipped left-right (twice the network time). Default `false`.
     /// - Throws: ``CTVolumeError/gridMismatch(path:reason:)`` when `intracranial` is on another grid.
     public func segment(_ scan: ScanVolume, intracranial: MaskVolume? = nil, threshold: Float = 0.5,
-                        batchSize: Int = 8) throws -> RefinedSegmentation {
+                        batchSize: Int = 8, flipAveraging: Bool = false) throws -> RefinedSegmentation {
         precondition(batchSize > 0, "segment: batchSize must be positive")
         let inside = try intracranial ?? IntracranialMask.compute(scan)
         guard inside.shape == scan.shape else {
@@ -49,7 +52,13 @@ extension UNetLite {
         logits.reserveCapacity(z * s * s)
         withoutGradients {
             for start in stride(from: 0, to: z, by: batchSize) {
-                logits += self(input.slice(axis: 0, start..<min(start + batchSize, z))).data
+                let batch = input.slice(axis: 0, start..<min(start + batchSize, z))
+                var out = self(batch).data
+                if flipAveraging {
+                    let mirrored = Self.flipLeftRight(self(Tensor(shape: batch.shape, data: Self.flipLeftRight(batch.data, width: s))).data, width: s)
+                    for i in out.indices { out[i] = 0.5 * (out[i] + mirrored[i]) }
+                }
+                logits += out
             }
         }
         let resized = z > 0 ? Preprocessing.resizeToVolume(logits, size: s, shape: scan.shape) : []
@@ -60,5 +69,14 @@ extension UNetLite {
             mask: MaskVolume(shape: scan.shape, voxels: mask, geometry: scan.geometry),
             probabilities: Volume(shape: scan.shape, voxels: probabilities, geometry: scan.geometry),
             intracranial: inside)
+    }
+
+    /// Rows of `width` values reversed (x → width − 1 − x), as the augmentation's left-right flip.
+    static func flipLeftRight(_ values: [Float], width: Int) -> [Float] {
+        var out = values
+        for row in stride(from: 0, to: values.count, by: width) {
+            for x in 0..<width { out[row + x] = values[row + width - 1 - x] }
+        }
+        return out
     }
 }
