@@ -108,6 +108,7 @@ public struct RefinerTrainer {
             return stride(from: 0, to: chosen.count, by: c.batchSize).map { Array(chosen[$0..<min($0 + c.batchSize, chosen.count)]) }
         }
 
+        let side = c.cropSize ?? size
         let step: ([Int], inout SeededGenerator) -> Float = { batch, generator in
             var x = [Float](), y = [Float]()
             for i in batch {
@@ -118,12 +119,17 @@ public struct RefinerTrainer {
                     draw.apply(to: &image, size: size, intensity: true)
                     draw.apply(to: &target, size: size, intensity: false)
                 }
+                if side < size {
+                    let (y0, x0) = Self.cropOrigin(target: target, size: size, crop: side, using: &generator)
+                    image = Self.crop(image, channels: channels, size: size, y0: y0, x0: x0, crop: side)
+                    target = Self.crop(target, channels: 1, size: size, y0: y0, x0: x0, crop: side)
+                }
                 x += image
                 y += target
             }
             model.zeroGrad()
-            let logits = model(Tensor(shape: [batch.count, channels, size, size], data: x))
-            let targets = Tensor(shape: [batch.count, 1, size, size], data: y)
+            let logits = model(Tensor(shape: [batch.count, channels, side, side], data: x))
+            let targets = Tensor(shape: [batch.count, 1, side, side], data: y)
             let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight)
             loss.backward()
             optimizer.update(model: model, gradients: model.parameterGradients())
@@ -166,6 +172,36 @@ public struct RefinerTrainer {
                                 planEpoch: plan, step: step, validate: validate)
         if let resume { try loop.resume(from: resume) }
         return try loop.run(resumed: resume != nil)
+    }
+
+    /// The top-left corner of a `crop`-sided window of a `size`-sided slice: one that holds a
+    /// target pixel (> 0) drawn uniformly when there is one, else anywhere; two or three draws.
+    static func cropOrigin(target: ArraySlice<Float>, size: Int, crop: Int, using generator: inout SeededGenerator) -> (Int, Int) {
+        let foreground = target.indices.filter { target[$0] > 0 }
+        let last = size - crop
+        if foreground.isEmpty {
+            return (generator.nextInt(in: 0...last), generator.nextInt(in: 0...last))
+        }
+        let pick = foreground[generator.nextInt(in: 0...(foreground.count - 1))] - target.startIndex
+        let (py, px) = (pick / size, pick % size)
+        // origins whose window [o, o + crop) holds p, within the slice
+        let y0 = generator.nextInt(in: max(0, py - crop + 1)...min(py, last))
+        let x0 = generator.nextInt(in: max(0, px - crop + 1)...min(px, last))
+        return (y0, x0)
+    }
+
+    /// The `crop`-sided window at (y0, x0) of each channel of a (channels, size, size) slice.
+    static func crop(_ values: ArraySlice<Float>, channels: Int, size: Int, y0: Int, x0: Int, crop: Int) -> ArraySlice<Float> {
+        var out = [Float]()
+        out.reserveCapacity(channels * crop * crop)
+        let base = values.startIndex
+        for ch in 0..<channels {
+            for y in y0..<(y0 + crop) {
+                let row = base + (ch * size + y) * size
+                out += values[(row + x0)..<(row + x0 + crop)]
+            }
+        }
+        return out[...]
     }
 
     /// log(π / (1 − π)) for π = the foreground share of an epoch's targets: the positive slices'

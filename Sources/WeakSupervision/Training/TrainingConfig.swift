@@ -213,18 +213,25 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// written before it decode, and keep their JSON, unchanged.
     public var averageDecay: Float?
     /// Start the output layer's bias at the logit of the targets' foreground share (the
-    /// positive slices' mask voxels over every voxel an epoch trains on), so that the first
+    /// positive slices' mask voxels over every voxel of an epoch's whole slices), so that the first
     /// steps do not go to learning that nearly every pixel is background (RetinaNet's prior
     /// initialisation). `nil` (default) = the layer's usual initialisation; ignored when
     /// training starts from an initial checkpoint or resumes.
     public var priorBias: Bool?
+    /// Train on square crops of this side (a multiple of 2^(levels − 1), below the input size)
+    /// cut from each augmented slice and its target, the way nnU-Net trains on patches: a step
+    /// then costs about (crop / size)² of a whole slice's, so the same time buys more steps.
+    /// On a slice whose target is not empty the crop holds a target pixel drawn at random; on
+    /// an empty one it lies anywhere. Validation and inference use whole slices. `nil` (default)
+    /// = whole slices.
+    public var cropSize: Int?
 
     /// A configuration; every default as documented on the properties.
     public init(model: UNetLiteConfig = UNetLiteConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 6,
                 batchSize: Int = 8, stepsPerEpoch: Int? = nil, seed: UInt64 = 0, validationFraction: Double = 0.15,
                 testFraction: Double = 0, shuffle: Bool = true, negativeFraction: Double = 0.25, bceWeight: Float = 1,
                 diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil,
-                averageDecay: Float? = nil, priorBias: Bool? = nil) {
+                averageDecay: Float? = nil, priorBias: Bool? = nil, cropSize: Int? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
@@ -241,6 +248,7 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
         self.selection = selection
         self.averageDecay = averageDecay
         self.priorBias = priorBias
+        self.cropSize = cropSize
     }
 
     /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
@@ -258,6 +266,12 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
         }
         do { try ModelConfig.unetLite(model).validate(source: "refiner configuration") } catch {
             throw WeakSupervisionError.invalidParameter(name: "model", reason: "\(error)")
+        }
+        if let cropSize {
+            let factor = 1 << (model.widths.count - 1)
+            guard cropSize > 0, cropSize < model.inputSize, cropSize % factor == 0 else {
+                throw WeakSupervisionError.invalidParameter(name: "crop size", reason: "\(cropSize) must be a multiple of \(factor) below the input size \(model.inputSize)")
+            }
         }
     }
 }
