@@ -252,6 +252,7 @@ struct TrainClassifier: ParsableCommand {
         let resume = try common.resumeURL()
         if let resume {
             config = try ClassifierTrainer.config(ofResumeFile: resume)
+            try CLI.checkOutput(outputs.model, force: true)   // its folder, before any computing
         } else {
             try CLI.checkOutput(outputs.model, force: common.force)
             try CLI.checkOutput(outputs.resume, force: common.force)
@@ -318,6 +319,7 @@ struct TrainRefiner: ParsableCommand {
         let resume = try common.resumeURL()
         if let resume {
             config = try RefinerTrainer.config(ofResumeFile: resume)
+            try CLI.checkOutput(outputs.model, force: true)   // its folder, before any computing
         } else {
             try CLI.checkOutput(outputs.model, force: common.force)
             try CLI.checkOutput(outputs.resume, force: common.force)

@@ -2,6 +2,20 @@ import Testing
 @testable import CTVolume
 
 @Suite struct VolumeTests {
+    /// The buffer the parallel writers fill releases what its elements hold (a leak of every
+    /// phantom case written otherwise).
+    @Test func sharedBufferReleasesItsElements() {
+        final class Probe {}
+        weak var watched: Probe?
+        do {
+            let buffer = SharedBuffer<Probe?>(count: 3, repeating: nil)
+            let probe = Probe()
+            watched = probe
+            buffer.pointer[1] = probe
+        }
+        #expect(watched == nil)
+    }
+
     @Test func linearIndexIsNIfTIOrder() {
         let s = GridShape(3, 4, 5)
         #expect(s.index(1, 0, 0) == 1)

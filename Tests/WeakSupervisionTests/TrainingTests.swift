@@ -202,9 +202,22 @@ struct TrainingTests {
         #expect(rest.history == full.history)
         #expect(try tensors(straight.resume) == tensors(out.resume))
         #expect(try tensors(straight.model) == tensors(out.model))
-        // A resume file without an average does not resume a run that keeps one (another configuration).
+        // A resume file without an average does not resume a run that keeps one: another
+        // configuration, or, with the configuration kept and the average stripped, a resume-file error.
         #expect(throws: WeakSupervisionError.self) {
             try trainer.train(training: [a, b], validation: [v], outputs: plainOut, resume: plainOut.resume)
+        }
+        var stripped = try SafeTensors(contentsOf: out.resume)
+        for key in stripped.tensors.keys where key.hasPrefix("average.") { stripped.tensors[key] = nil }
+        stripped.metadata[ExponentialMovingAverage.metadataKey] = nil
+        let strippedURL = dir.appendingPathComponent("stripped.resume.safetensors")
+        try stripped.write(to: strippedURL)
+        let strippedOut = TrainingOutputs(model: dir.appendingPathComponent("stripped.safetensors"), resume: strippedURL)
+        #expect {
+            try trainer.train(training: [a, b], validation: [v], outputs: strippedOut, resume: strippedURL)
+        } throws: { error in
+            guard case WeakSupervisionError.invalidParameter(let name, let reason) = error else { return false }
+            return name == "resume file" && reason.contains("weight average")
         }
 
         // Configurations without the field keep their JSON (saved pipeline stages still match).

@@ -15,7 +15,10 @@ final class SharedBuffer<T>: @unchecked Sendable {
         pointer = .allocate(capacity: count)
         pointer.initialize(repeating: value, count: count)
     }
-    deinit { pointer.deallocate() }
+    deinit {
+        pointer.deinitialize(count: count)   // releases what non-trivial elements hold (arrays, cases)
+        pointer.deallocate()
+    }
     func array() -> [T] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
 

@@ -6,7 +6,8 @@ import Foundation
 /// Follows PyTorch's `torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay),
 /// use_buffers=True)`: the first ``update(from:)`` copies the model; every later one sets
 /// `average = decay · average + (1 − decay) · current` for every parameter and floating-point
-/// buffer (BatchNorm's running mean and variance). `num_batches_tracked` is copied, not averaged.
+/// buffer (BatchNorm's running mean and variance). Unlike PyTorch, `num_batches_tracked` is
+/// copied, not averaged.
 /// After n updates the first copy's weight is `decayⁿ⁻¹`: choose `decay` so that it is small
 /// over a run (0.99 forgets a step's weights to 1 % in about 460 steps).
 ///

@@ -15,21 +15,25 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     public let name: String
     /// Probability threshold (default 0.5).
     public var threshold: Float
+    /// Average the logits with those of the left-right flipped slices (default `false`; see
+    /// ``NeuralCore/UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``).
+    public var flipAveraging: Bool
 
     /// A segmenter over `model`.
-    public init(model: UNetLite, name: String, threshold: Float = 0.5) {
+    public init(model: UNetLite, name: String, threshold: Float = 0.5, flipAveraging: Bool = false) {
         self.model = model
         self.name = name
         self.threshold = threshold
+        self.flipAveraging = flipAveraging
     }
 
     /// Loads the network from a checkpoint (`UNetLite(contentsOf:)`).
-    public init(contentsOf url: URL, name: String, threshold: Float = 0.5) throws {
-        self.init(model: try UNetLite(contentsOf: url), name: name, threshold: threshold)
+    public init(contentsOf url: URL, name: String, threshold: Float = 0.5, flipAveraging: Bool = false) throws {
+        self.init(model: try UNetLite(contentsOf: url), name: name, threshold: threshold, flipAveraging: flipAveraging)
     }
 
     /// The refined mask of the case, restricted to its intracranial mask.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
-        try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold).mask
+        try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging).mask
     }
 }

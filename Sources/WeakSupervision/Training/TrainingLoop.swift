@@ -83,7 +83,13 @@ enum ResumeFile {
             else if key.hasPrefix("average.") { averageState.tensors[String(key.dropFirst(8))] = tensor }
         }
         let average = averageDecay.map { ExponentialMovingAverage(decay: $0) }
-        if let average { try average.load(stateFile: averageState, source: source, model: model) }
+        if let average {
+            do {
+                try average.load(stateFile: averageState, source: source, model: model)
+            } catch {
+                throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(source): its weight average does not fit this run: \(error)")
+            }
+        }
         try model.load(safeTensors: SafeTensors(tensors: modelState), source: source)
         try optimizer.load(stateFile: optimizerState, source: source)
         return average
