@@ -288,6 +288,33 @@ struct TrainingTests {
         #expect(String(decoding: try encoder.encode(config), as: UTF8.self).contains("\"selection\":\"last\""))
     }
 
+    @Test("validateEvery skips validation on the other epochs, always validates the last, and leaves training and the kept last model unchanged")
+    func validateEvery() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (train, validation) = resumeCases()
+        var config = resumeConfig
+        config.epochs = 3
+        config.selection = .last
+        let everyOut = TrainingOutputs(model: dir.appendingPathComponent("every.safetensors"))
+        let every = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: everyOut)
+        #expect(every.history.allSatisfy { $0.validationScore != nil })
+        for (n, expected) in [(2, [false, true, true]), (3, [false, false, true])] {
+            config.validateEvery = n
+            let out = TrainingOutputs(model: dir.appendingPathComponent("every\(n).safetensors"))
+            let run = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: out)
+            #expect(run.history.map { $0.validationScore != nil } == expected, "\(n)")
+            #expect(run.history.map(\.trainLoss) == every.history.map(\.trainLoss))
+            #expect(run.history.last?.validationScore == every.history.last?.validationScore)
+            #expect(try tensors(out.model) == tensors(everyOut.model))
+            #expect(run.bestEpoch == 3)
+        }
+        config.validateEvery = 0
+        #expect(throws: WeakSupervisionError.self) { try config.validate() }
+        config.validateEvery = nil
+        #expect(!String(decoding: try JSONEncoder().encode(config), as: UTF8.self).contains("validateEvery"))
+    }
+
     @Test("a resume file refuses another configuration or other cases")
     func resumeRefusals() throws {
         let dir = try temporaryFolder()

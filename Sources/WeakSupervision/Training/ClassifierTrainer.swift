@@ -172,7 +172,7 @@ public struct ClassifierTrainer {
                                         trainCases: training.map(\.name), validationCases: validation.map(\.name))
         let loop = TrainingLoop(kind: "classifier", scoreName: "auc", model: model, modelConfig: .resnetLSTM(c.model),
                                 optimizer: optimizer, averageDecay: c.averageDecay, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
-                                stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, outputs: outputs, observer: observer, progress: progress,
+                                stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, validateEvery: c.validateEvery, outputs: outputs, observer: observer, progress: progress,
                                 planEpoch: plan, step: step, validate: validate)
         loop.posWeight = posWeight
         if let resume { try loop.resume(from: resume) }

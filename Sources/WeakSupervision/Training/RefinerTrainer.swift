@@ -168,7 +168,7 @@ public struct RefinerTrainer {
                                         trainCases: training.map(\.name), validationCases: validation.map(\.name))
         let loop = TrainingLoop(kind: "refiner", scoreName: "dice", model: model, modelConfig: .unetLite(c.model),
                                 optimizer: optimizer, averageDecay: c.averageDecay, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
-                                stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, outputs: outputs, observer: observer, progress: progress,
+                                stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, validateEvery: c.validateEvery, outputs: outputs, observer: observer, progress: progress,
                                 planEpoch: plan, step: step, validate: validate)
         if let resume { try loop.resume(from: resume) }
         return try loop.run(resumed: resume != nil)

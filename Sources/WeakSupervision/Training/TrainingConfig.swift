@@ -116,13 +116,19 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// file carries the average. `nil` (default) = no average; optional so that configurations
     /// written before it decode, and keep their JSON, unchanged.
     public var averageDecay: Float?
+    /// Validate every this many epochs, and always after the last (`nil`, default: every
+    /// epoch). Epochs left unvalidated report no score; under ``ModelSelection/best`` they are
+    /// kept only while no validated epoch has a score. With ``ModelSelection/last`` the scores
+    /// are only reported, so validating the last epoch alone saves the whole-slice passes over
+    /// the validation cases that the other epochs would cost.
+    public var validateEvery: Int?
 
     /// A configuration; every default as documented on the properties.
     public init(model: ResNetLSTMConfig = ResNetLSTMConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 10,
                 sequenceLength: Int = 16, batchSize: Int = 2, stepsPerEpoch: Int? = nil, seed: UInt64 = 0,
                 validationFraction: Double = 0.15, testFraction: Double = 0, shuffle: Bool = true,
                 augmentation: Augmentation = Augmentation(), posWeight: Float? = nil, selection: ModelSelection? = nil,
-                averageDecay: Float? = nil) {
+                averageDecay: Float? = nil, validateEvery: Int? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
@@ -137,6 +143,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         self.posWeight = posWeight
         self.selection = selection
         self.averageDecay = averageDecay
+        self.validateEvery = validateEvery
     }
 
     /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
@@ -144,6 +151,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try optimizer.validate()
         try augmentation.validate()
         try Self.checkAverage(averageDecay)
+        try Self.checkValidateEvery(validateEvery)
         try Self.checkCommon(epochs: epochs, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch,
                              validationFraction: validationFraction, testFraction: testFraction)
         guard sequenceLength >= 0 else { throw WeakSupervisionError.invalidParameter(name: "sequence length", reason: "\(sequenceLength) must be ≥ 0 (0 = whole volumes)") }
@@ -152,6 +160,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         do { try ModelConfig.resnetLSTM(model).validate(source: "training configuration") } catch {
             throw WeakSupervisionError.invalidParameter(name: "model", reason: "\(error)")
+        }
+    }
+
+    static func checkValidateEvery(_ every: Int?) throws {
+        if let every, every < 1 {
+            throw WeakSupervisionError.invalidParameter(name: "validate every", reason: "\(every) must be ≥ 1 (epochs)")
         }
     }
 
@@ -225,13 +239,20 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// an empty one it lies anywhere. Validation and inference use whole slices. `nil` (default)
     /// = whole slices.
     public var cropSize: Int?
+    /// Validate every this many epochs, and always after the last (`nil`, default: every
+    /// epoch). Epochs left unvalidated report no score; under ``ModelSelection/best`` they are
+    /// kept only while no validated epoch has a score. With ``ModelSelection/last`` the scores
+    /// are only reported, so validating the last epoch alone saves the whole-slice passes over
+    /// the validation cases that the other epochs would cost.
+    public var validateEvery: Int?
 
     /// A configuration; every default as documented on the properties.
     public init(model: UNetLiteConfig = UNetLiteConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 6,
                 batchSize: Int = 8, stepsPerEpoch: Int? = nil, seed: UInt64 = 0, validationFraction: Double = 0.15,
                 testFraction: Double = 0, shuffle: Bool = true, negativeFraction: Double = 0.25, bceWeight: Float = 1,
                 diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil,
-                averageDecay: Float? = nil, priorBias: Bool? = nil, cropSize: Int? = nil) {
+                averageDecay: Float? = nil, priorBias: Bool? = nil, cropSize: Int? = nil,
+                validateEvery: Int? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
@@ -249,6 +270,7 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
         self.averageDecay = averageDecay
         self.priorBias = priorBias
         self.cropSize = cropSize
+        self.validateEvery = validateEvery
     }
 
     /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
@@ -256,6 +278,7 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
         try optimizer.validate()
         try augmentation.validate()
         try TrainingConfig.checkAverage(averageDecay)
+        try TrainingConfig.checkValidateEvery(validateEvery)
         try TrainingConfig.checkCommon(epochs: epochs, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch,
                                        validationFraction: validationFraction, testFraction: testFraction)
         guard (0...1).contains(negativeFraction) else {

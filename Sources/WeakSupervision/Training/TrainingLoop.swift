@@ -111,6 +111,8 @@ final class TrainingLoop {
     let epochs: Int
     let stepsPerEpoch: Int?
     let selection: ModelSelection
+    /// Validate after epochs whose number is a multiple of this, and after the last.
+    let validateEvery: Int
     let outputs: TrainingOutputs
     let observer: TrainingObserver
     let planEpoch: (inout SeededGenerator) -> [[Int]]
@@ -121,7 +123,8 @@ final class TrainingLoop {
     var itemsPerEpoch = 0
 
     init(kind: String, scoreName: String, model: Module, modelConfig: ModelConfig, optimizer: Optimizer, averageDecay: Float?,
-         settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, selection: ModelSelection, outputs: TrainingOutputs,
+         settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, selection: ModelSelection, validateEvery: Int? = nil,
+         outputs: TrainingOutputs,
          observer: TrainingObserver, progress: TrainingProgress,
          planEpoch: @escaping (inout SeededGenerator) -> [[Int]],
          step: @escaping ([Int], inout SeededGenerator) -> Float,
@@ -137,6 +140,7 @@ final class TrainingLoop {
         self.epochs = epochs
         self.stepsPerEpoch = stepsPerEpoch
         self.selection = selection
+        self.validateEvery = max(1, validateEvery ?? 1)
         self.outputs = outputs
         self.observer = observer
         self.progress = progress
@@ -235,7 +239,8 @@ final class TrainingLoop {
                     stopAfterEpoch = true
                 }
             }
-            let (score, validationLoss) = withKeptWeights { validate() }
+            let validates = (progress.epoch + 1) % validateEvery == 0 || progress.epoch + 1 == epochs
+            let (score, validationLoss) = validates ? withKeptWeights { validate() } : (nil, nil)
             model.train()
             var improved = false
             if selection == .last {
