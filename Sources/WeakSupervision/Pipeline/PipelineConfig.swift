@@ -216,8 +216,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// test AUC keeps rising while 40 validation cases can no longer rank the epochs,
     /// Docs/pipeline.md); Grad-CAM++ at layer3, fixed CAM threshold 0.3, k = 4 on smoothed HU,
     /// components < 8 dropped, one opening; UNetLite [16, 32, 64, 128] at 128, BCE + soft Dice,
-    /// Adam 3e-3 (short budgets, see Docs/training-and-cam.md), 3 epochs of 230 steps drawn from
-    /// the slices with a non-empty target and a tenth of the others; small refiner components
+    /// Adam 3e-3 (short budgets, see Docs/training-and-cam.md), 3 epochs of 300 steps drawn from
+    /// the slices with a non-empty target and a tenth of the others, the last epoch kept and
+    /// only it validated; small refiner components
     /// dropped at a volume chosen on the validation cases' slice and case labels; a second
     /// pipeline row gated by the classifier at 0.5 (``classifierGate``).
     public static var full: PipelineConfig {
@@ -230,9 +231,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // volume that a ±10 % scale and ±0.05 shift blur (test AUC 0.937 → 0.961, Docs/pipeline.md)
         classifier.augmentation.intensityScale = 0
         classifier.augmentation.intensityShift = 0
+        // the last epoch kept and only it validated: the two earlier whole-slice passes over the
+        // validation cases cost as much as 210 more steps, which the refiner and its upper bound
+        // (both still improving fast in their last epoch) use better (Docs/pipeline.md, run log)
         let refiner = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 128, widths: [16, 32, 64, 128]),
                                             optimizer: OptimizerSettings(learningRate: 3e-3), epochs: 3, batchSize: 8,
-                                            stepsPerEpoch: 230, seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1)
+                                            stepsPerEpoch: 300, seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1,
+                                            selection: .last, validateEvery: 3)
         var c = PipelineConfig(data: DataSettings(), classifier: classifier, refiner: refiner)
         c.cam = CAMSettings(method: .gradcampp, layer: "layer3")
         return c
@@ -253,6 +258,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         c.cam.layer = "layer2"
         c.refiner.model = UNetLiteConfig(inputSize: 64, widths: [8, 16, 32])
         c.refiner.epochs = 10
+        c.refiner.validateEvery = 10
         c.refiner.negativeFraction = 0.25
         c.refiner.optimizer.learningRate = 5e-3   // at input 64 and 10 short epochs, 3e-3 leaves both refiners untrained and 1e-2 collapsed the weak one to empty masks (Docs/pipeline.md)
         c.montageCases = 2
