@@ -245,7 +245,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
     /// A quick run (a few minutes on two cores): 64 phantom cases at 128 in-plane, classifier
     /// input 64 (width 8, hidden 16, 8 epochs), UNetLite [8, 16, 32] at 64, Adam 5e-3, for 10 epochs (a quarter
-    /// of the empty slices).
+    /// of the empty slices), every epoch validated and the best kept.
     /// Numbers from it are a smoke test, not a result.
     public static var quick: PipelineConfig {
         var c = full
@@ -258,7 +258,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         c.cam.layer = "layer2"
         c.refiner.model = UNetLiteConfig(inputSize: 64, widths: [8, 16, 32])
         c.refiner.epochs = 10
-        c.refiner.validateEvery = 10
+        // ten short epochs at 5e-3 swing widely: keep the best validated one (with the full
+        // preset's last epoch the quick upper bound ended on empty masks, Docs/pipeline.md)
+        c.refiner.selection = nil
+        c.refiner.validateEvery = nil
         c.refiner.negativeFraction = 0.25
         c.refiner.optimizer.learningRate = 5e-3   // at input 64 and 10 short epochs, 3e-3 leaves both refiners untrained and 1e-2 collapsed the weak one to empty masks (Docs/pipeline.md)
         c.montageCases = 2
