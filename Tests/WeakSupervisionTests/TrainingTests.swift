@@ -253,16 +253,22 @@ struct TrainingTests {
         #expect(!String(decoding: try encoder.encode(config), as: UTF8.self).contains("prior"))
     }
 
-    @Test("selection .last keeps the last epoch's model, still validates, and leaves old configurations' JSON unchanged")
-    func keepLast() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    /// The classifier of `resumeCases` for 3 epochs keeping the last, validated every epoch.
+    private func threeEpochsKeepingLast(in dir: URL) throws -> (TrainingConfig, TrainingSummary, TrainingOutputs) {
         let (train, validation) = resumeCases()
         var config = resumeConfig
         config.epochs = 3
         config.selection = .last
         let out = TrainingOutputs(model: dir.appendingPathComponent("last.safetensors"))
-        let summary = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: out)
+        return (config, try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: out), out)
+    }
+
+    @Test("selection .last keeps the last epoch's model, still validates, and leaves old configurations' JSON unchanged")
+    func keepLast() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (train, validation) = resumeCases()
+        var (config, summary, out) = try threeEpochsKeepingLast(in: dir)
         #expect(summary.bestEpoch == 3 && summary.bestScore == summary.history.last?.validationScore && summary.selection == .last)
         #expect(summary.history.allSatisfy { $0.improved && $0.validationScore != nil })
         // The kept model is the network state the resume file holds at the end of the run.
@@ -293,11 +299,7 @@ struct TrainingTests {
         let dir = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let (train, validation) = resumeCases()
-        var config = resumeConfig
-        config.epochs = 3
-        config.selection = .last
-        let everyOut = TrainingOutputs(model: dir.appendingPathComponent("every.safetensors"))
-        let every = try ClassifierTrainer(config: config).train(training: train, validation: validation, outputs: everyOut)
+        var (config, every, everyOut) = try threeEpochsKeepingLast(in: dir)
         #expect(every.history.allSatisfy { $0.validationScore != nil })
         for (n, expected) in [(2, [false, true, true]), (3, [false, false, true])] {
             config.validateEvery = n
