@@ -35,12 +35,16 @@ enum CLI {
         if !force && FileManager.default.fileExists(atPath: url.path) {
             throw CLIError.outputExists(url.path)
         }
-        if !createsFolder {
-            let folder = url.deletingLastPathComponent()
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
-                throw CLIError.invalid("\(url.path): its folder \(folder.path) does not exist")
-            }
+        if !createsFolder { try checkFolder(of: url) }
+    }
+
+    /// Refuses an output whose folder does not exist (outputs that may be replaced, as a
+    /// resumed run's, need only this).
+    static func checkFolder(of url: URL) throws {
+        let folder = url.deletingLastPathComponent()
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw CLIError.invalid("\(url.path): its folder \(folder.path) does not exist")
         }
     }
 }

@@ -252,7 +252,7 @@ struct TrainClassifier: ParsableCommand {
         let resume = try common.resumeURL()
         if let resume {
             config = try ClassifierTrainer.config(ofResumeFile: resume)
-            try CLI.checkOutput(outputs.model, force: true)   // its folder, before any computing
+            try CLI.checkFolder(of: outputs.model)
         } else {
             try CLI.checkOutput(outputs.model, force: common.force)
             try CLI.checkOutput(outputs.resume, force: common.force)
@@ -319,7 +319,7 @@ struct TrainRefiner: ParsableCommand {
         let resume = try common.resumeURL()
         if let resume {
             config = try RefinerTrainer.config(ofResumeFile: resume)
-            try CLI.checkOutput(outputs.model, force: true)   // its folder, before any computing
+            try CLI.checkFolder(of: outputs.model)
         } else {
             try CLI.checkOutput(outputs.model, force: common.force)
             try CLI.checkOutput(outputs.resume, force: common.force)

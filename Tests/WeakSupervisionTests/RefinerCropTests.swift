@@ -71,10 +71,8 @@ struct RefinerCropTests {
         func run(_ name: String, _ config: RefinerTrainingConfig, stopAt: Int? = nil, resume: Bool = false) throws -> (TrainingSummary, TrainingOutputs) {
             let out = TrainingOutputs(model: dir.appendingPathComponent("\(name).safetensors"))
             let summary = try RefinerTrainer(config: config).train(training: [a, b], validation: [v], outputs: out,
-                                                                   resume: resume ? out.resume : nil, observer: TrainingCallback { event in
-                if case .step(let s) = event, let stopAt, s.globalStep == stopAt { return .stop }
-                return .proceed
-            })
+                                                                   resume: resume ? out.resume : nil,
+                                                                   observer: stopAt.map(stopping(atStep:)) ?? TrainingCallback.silent)
             return (summary, out)
         }
         let (first, one) = try run("one", config), (_, two) = try run("two", config)

@@ -27,6 +27,14 @@ private func patternCase(_ name: String, z: Int, s: Int, labels: [Float], phase:
     return PreparedCase(name: name, size: s, channels: 3, slices: Array(all[(phase * 3 * s * s)...]), labels: labels, masks: masks)
 }
 
+/// An observer that stops a run after its global step `step`.
+func stopping(atStep step: Int) -> TrainingCallback {
+    TrainingCallback { event in
+        if case .step(let s) = event, s.globalStep == step { return .stop }
+        return .proceed
+    }
+}
+
 @Suite("Training against PyTorch, and exact resume")
 struct TrainingTests {
     @Test("one classifier step (SGD, no shuffle, no augmentation) equals PyTorch's (1e-5)")
@@ -159,10 +167,7 @@ struct TrainingTests {
         #expect(items == 3 + 4)   // 3 positive slices, half of the 8 negatives
         #expect(full.history.allSatisfy { $0.scoreName == "dice" && $0.validationScore != nil })
         let out = TrainingOutputs(model: dir.appendingPathComponent("r.safetensors"))
-        let first = try trainer.train(training: [a, b], validation: [v], outputs: out, observer: TrainingCallback { event in
-            if case .step(let s) = event, s.globalStep == 3 { return .stop }
-            return .proceed
-        })
+        let first = try trainer.train(training: [a, b], validation: [v], outputs: out, observer: stopping(atStep: 3))
         #expect(first.stopped && first.globalStep == 3)
         let rest = try trainer.train(training: [a, b], validation: [v], outputs: out, resume: out.resume)
         #expect(rest.history == full.history)
@@ -193,10 +198,7 @@ struct TrainingTests {
 
         // Stopped mid-epoch and resumed: every tensor of the resume file, the average's included, and the kept model.
         let out = TrainingOutputs(model: dir.appendingPathComponent("r.safetensors"))
-        let first = try trainer.train(training: [a, b], validation: [v], outputs: out, observer: TrainingCallback { event in
-            if case .step(let s) = event, s.globalStep == 3 { return .stop }
-            return .proceed
-        })
+        let first = try trainer.train(training: [a, b], validation: [v], outputs: out, observer: stopping(atStep: 3))
         #expect(first.stopped)
         let rest = try trainer.train(training: [a, b], validation: [v], outputs: out, resume: out.resume)
         #expect(rest.history == full.history)

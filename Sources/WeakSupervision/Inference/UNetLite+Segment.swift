@@ -55,8 +55,13 @@ extension UNetLite {
                 let batch = input.slice(axis: 0, start..<min(start + batchSize, z))
                 var out = self(batch).data
                 if flipAveraging {
-                    let mirrored = Self.flipLeftRight(self(Tensor(shape: batch.shape, data: Self.flipLeftRight(batch.data, width: s))).data, width: s)
-                    for i in out.indices { out[i] = 0.5 * (out[i] + mirrored[i]) }
+                    // the training augmentation's own left-right flip, exact at whole pixels
+                    let flip = AugmentationDraw(flipX: true)
+                    var flipped = batch.data[...]
+                    flip.apply(to: &flipped, size: s, intensity: false)
+                    var mirrored = self(Tensor(shape: batch.shape, data: Array(flipped))).data[...]
+                    flip.apply(to: &mirrored, size: s, intensity: false)
+                    for i in out.indices { out[i] = 0.5 * (out[i] + mirrored[mirrored.startIndex + i]) }
                 }
                 logits += out
             }
@@ -69,14 +74,5 @@ extension UNetLite {
             mask: MaskVolume(shape: scan.shape, voxels: mask, geometry: scan.geometry),
             probabilities: Volume(shape: scan.shape, voxels: probabilities, geometry: scan.geometry),
             intracranial: inside)
-    }
-
-    /// Rows of `width` values reversed (x → width − 1 − x), as the augmentation's left-right flip.
-    static func flipLeftRight(_ values: [Float], width: Int) -> [Float] {
-        var out = values
-        for row in stride(from: 0, to: values.count, by: width) {
-            for x in 0..<width { out[row + x] = values[row + width - 1 - x] }
-        }
-        return out
     }
 }

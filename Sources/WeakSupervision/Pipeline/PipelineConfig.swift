@@ -231,9 +231,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // volume that a ±10 % scale and ±0.05 shift blur (test AUC 0.937 → 0.961, Docs/pipeline.md)
         classifier.augmentation.intensityScale = 0
         classifier.augmentation.intensityShift = 0
-        // the last epoch kept and only it validated: the two earlier whole-slice passes over the
-        // validation cases cost as much as 210 more steps, which the refiner and its upper bound
-        // (both still improving fast in their last epoch) use better (Docs/pipeline.md, run log)
+        // the last epoch kept and only it validated: skipping the two earlier whole-slice passes
+        // over the validation cases paid for most of 210 more steps (refiner stage 5:46 → 6:03),
+        // which the refiner and its upper bound, both still improving fast in their last epoch,
+        // use better (Docs/pipeline.md, run log)
         let refiner = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 128, widths: [16, 32, 64, 128]),
                                             optimizer: OptimizerSettings(learningRate: 3e-3), epochs: 3, batchSize: 8,
                                             stepsPerEpoch: 300, seed: 1, validationFraction: 0, testFraction: 0, negativeFraction: 0.1,

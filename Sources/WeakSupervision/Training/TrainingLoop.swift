@@ -123,7 +123,7 @@ final class TrainingLoop {
     var itemsPerEpoch = 0
 
     init(kind: String, scoreName: String, model: Module, modelConfig: ModelConfig, optimizer: Optimizer, averageDecay: Float?,
-         settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, selection: ModelSelection, validateEvery: Int? = nil,
+         settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, selection: ModelSelection, validateEvery: Int?,
          outputs: TrainingOutputs,
          observer: TrainingObserver, progress: TrainingProgress,
          planEpoch: @escaping (inout SeededGenerator) -> [[Int]],
