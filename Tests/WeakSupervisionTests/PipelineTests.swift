@@ -69,6 +69,13 @@ final class StageLog: @unchecked Sendable {
             #expect(fm.fileExists(atPath: out.appendingPathComponent("cams/\(name).nii.gz").path))
         }
         for stage in PipelineStage.allCases { #expect(try pipeline.record(stage) != nil) }
+        // the refiner rows, and only they, grow their masks into the blood range; the saved
+        // comparison masks of a refiner row are the grown ones (a grown mask only gains voxels)
+        #expect(try pipeline.methods().filter { $0 is IntensityGrowth }.map(\.name)
+                    == [Pipeline.pipelineRow, Pipeline.gatedPipelineRow, Pipeline.upperBoundRow])
+        var plain = config
+        plain.growth = nil
+        #expect(try Pipeline(config: plain, output: out, overwrite: true).methods().allSatisfy { !($0 is IntensityGrowth) })
         // each refiner chose its minimum component volume among the configured candidates
         for stage in [PipelineStage.refiner, .upperBound] {
             let record = try #require(try pipeline.componentSelection(stage))
@@ -170,6 +177,15 @@ final class StageLog: @unchecked Sendable {
             #expect((pa.configKey(stage) != pp.configKey(stage)) == changes, "\(stage)")
             #expect((pa.configKey(stage) != pe.configKey(stage)) == changes, "\(stage)")
         }
+        // the growth acts after the component choice: it reaches the comparison alone
+        var wider = a, ungrown = a
+        wider.growth?.steps = 3
+        ungrown.growth = nil
+        let pw = try Pipeline(config: wider, output: out), pu = try Pipeline(config: ungrown, output: out)
+        for stage in PipelineStage.allCases {
+            #expect((pa.configKey(stage) != pw.configKey(stage)) == (stage == .comparison), "\(stage)")
+            #expect((pa.configKey(stage) != pu.configKey(stage)) == (stage == .comparison), "\(stage)")
+        }
     }
 
     @Test("run(from:) refuses when an earlier stage has no saved result")
@@ -189,6 +205,8 @@ final class StageLog: @unchecked Sendable {
         json["componentTolerance"] = nil
         #expect(json["classifierGate"] as? Double == 0.5)
         json["classifierGate"] = nil
+        #expect(json["growth"] != nil)
+        json["growth"] = nil
         var classifier = json["classifier"] as! [String: Any]
         #expect(classifier["selection"] as? String == "last")
         classifier["selection"] = nil
@@ -196,6 +214,7 @@ final class StageLog: @unchecked Sendable {
         let old = try JSONDecoder().decode(PipelineConfig.self, from: try JSONSerialization.data(withJSONObject: json))
         #expect(old.componentCriterion == nil && old.componentTolerance == nil && old.classifier.selection == nil)
         #expect(old.classifierGate == nil)   // no gated row, and the refiner's stage key unchanged
+        #expect(old.growth == nil)           // no growth, and the comparison's stage key unchanged
         try old.validate()
         // a components.json of the previous session: slice scores only
         let record = try JSONDecoder().decode(ComponentSelectionRecord.self, from: Data("""

@@ -18,7 +18,8 @@ import CTVolume
 /// (two voxels) coarse, and the partial-volume rim of a bleed, where the probability falls under
 /// 0.5, is lost. The pseudo-masks it learns from are drawn on the full grid from intensities.
 /// Two steps restore what the resizing blurs; the mask cannot spread past the blood range. On the
-/// full demo this moved the gated pipeline row from 0.671 to 0.707 (Docs/pipeline.md, run log).
+/// full demo this moved the gated pipeline row from 0.671 to 0.706 with the pseudo-masks at 0.671
+/// (refiner seeds 2 and 3: 0.682 → 0.713, 0.662 → 0.693; Docs/pipeline.md, run log).
 public struct IntensityGrowth: Segmenter {
     /// What to grow into and how far: the part a ``PipelineConfig`` saves.
     public struct Settings: Codable, Sendable, Equatable {

@@ -42,12 +42,14 @@ extension Pipeline {
 
     /// A refiner row: the stage's network, gated by the classifier when `gate` is given
     /// (``ClassifierGated``), then its small components dropped when the stage chose a minimum
-    /// volume on the validation cases (``minimumComponentVolume(_:gated:)``).
+    /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), then grown into the
+    /// blood range with the configuration's ``PipelineConfig/growth`` (``IntensityGrowth``).
     func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil) throws -> any Segmenter {
         let refiner = try RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
         let base: any Segmenter = gate.map { ClassifierGated(base: refiner, positiveAt: $0) } ?? refiner
         let volume = try minimumComponentVolume(stage, gated: gate != nil)
-        return volume > 0 ? ComponentFiltered(base: base, minimumVolumeML: volume) : base
+        let filtered: any Segmenter = volume > 0 ? ComponentFiltered(base: base, minimumVolumeML: volume) : base
+        return try config.growth.map { try IntensityGrowth(base: filtered, settings: $0) } ?? filtered
     }
 
     /// Comparison cases: scan, true mask, intracranial mask, CAM and slice probabilities. A case

@@ -42,7 +42,7 @@ public struct Pipeline {
             throw WeakSupervisionError.invalidParameter(
                 name: output.path,
                 reason: "this folder holds a run made with another configuration (\(Self.configURL(in: output).path) differs; "
-                    + "stages it would invalidate: \(stale.map(\.rawValue).joined(separator: ", "))). Use another folder, or overwrite (--force)")
+                    + "stages it would invalidate: \(stale.isEmpty ? "none" : stale.map(\.rawValue).joined(separator: ", "))). Use another folder, or overwrite (--force)")
         }
     }
 
@@ -95,6 +95,7 @@ public struct Pipeline {
                 // which the refiner depends anyway); the upper bound has no gated row
                 if s == .refiner, let gate = config.classifierGate { parts["gate"] = json(gate) }
             case .comparison: parts["comparison"] = json(config.tolerance) + json(config.montageCases)
+                + (config.growth.map(json) ?? "")
             }
         }
         return json(parts)
