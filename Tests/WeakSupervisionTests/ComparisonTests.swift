@@ -195,68 +195,96 @@ private struct Cases {
             throws: { "\($0)".contains("pos") && "\($0)".contains("bad") }
     }
 
-    @Test("intensity growth: one seed grows into the L1 diamond of radius steps (2r² + 2r + 1 voxels); an out-of-range wall stops it; no slice or empty mask gains a voxel")
+    @Test("intensity growth: a seed grows into the L1 diamond of radius steps (2r² + 2r + 1 voxels), clipped at the edges of a non-square slice; an out-of-range wall stops it; no slice or empty mask gains a voxel")
     func intensityGrowthGeometry() throws {
         let geometry = Geometry(spacing: SIMD3(1, 1, 5))
-        let shape = GridShape(15, 15, 2)
+        let shape = GridShape(15, 9, 3)
         let blood = ScanVolume(shape: shape, repeating: 70, geometry: geometry)
-        var seed = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
-        seed.voxels[shape.index(7, 7, 0)] = 1
-        for r in 0...5 {
-            let grown = IntensityGrowth.grow(seed, scan: blood, range: 50...90, steps: r)
-            #expect(grown.voxels.reduce(0) { $0 + Int($1) } == 2 * r * r + 2 * r + 1, "steps \(r)")
-            for x in 0..<15 { for y in 0..<15 {
-                #expect(grown.voxels[shape.index(x, y, 0)] == (abs(x - 7) + abs(y - 7) <= r ? 1 : 0), "steps \(r) at \(x), \(y)")
-                #expect(grown.voxels[shape.index(x, y, 1)] == 0, "slice 1 gained a voxel at steps \(r)")
-            } }
+        func seeded(_ points: [(Int, Int, Int)]) -> MaskVolume {
+            var m = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
+            for (x, y, z) in points { m.voxels[shape.index(x, y, z)] = 1 }
+            return m
         }
+        func count(_ m: MaskVolume) -> Int { m.voxels.reduce(0) { $0 + Int($1) } }
+        // in the middle slice: a seed at (7, 4) grows into the full diamond up to r = 4 (the
+        // slice is 9 high); a seed at the corner (14, 8) into the diamond's quarter, never
+        // wrapping into the next row or slice
+        for r in 0...4 {
+            let grown = IntensityGrowth.grow(seeded([(7, 4, 1)]), scan: blood, range: 50...90, steps: r)
+            #expect(count(grown) == 2 * r * r + 2 * r + 1, "steps \(r)")
+            let corner = IntensityGrowth.grow(seeded([(14, 8, 1)]), scan: blood, range: 50...90, steps: r)
+            #expect(count(corner) == (r + 1) * (r + 2) / 2, "corner, steps \(r)")
+            for z in 0..<3 { for y in 0..<9 { for x in 0..<15 {
+                let v = shape.index(x, y, z)
+                #expect(grown.voxels[v] == (z == 1 && abs(x - 7) + abs(y - 4) <= r ? 1 : 0), "steps \(r) at \(x), \(y), \(z)")
+                #expect(corner.voxels[v] == (z == 1 && (14 - x) + (8 - y) <= r ? 1 : 0), "corner, steps \(r) at \(x), \(y), \(z)")
+            } } }
+        }
+        let seed = seeded([(7, 4, 0)])
         // the bounds are inclusive; 49.9, 90.1 and NaN never join
         for (hu, joins) in [(50, true), (90, true), (49.9, false), (90.1, false), (Float.nan, false)] as [(Float, Bool)] {
             var scan = blood
-            scan.voxels[shape.index(8, 7, 0)] = hu
+            scan.voxels[shape.index(8, 4, 0)] = hu
             let grown = IntensityGrowth.grow(seed, scan: scan, range: 50...90, steps: 1)
-            #expect((grown.voxels[shape.index(8, 7, 0)] == 1) == joins, "HU \(hu)")
+            #expect((grown.voxels[shape.index(8, 4, 0)] == 1) == joins, "HU \(hu)")
         }
-        // a wall of bone at x = 9 with a gap at y = 0: growth reaches past it only by the path
-        // through the gap: (10, 7), three voxels from the seed in a straight line, joins only
-        // after as many steps as that path is long, and no bone voxel ever joins
+        // a wall of bone at x = 9 with a gap at y = 0: (10, 4), three voxels from the seed in a
+        // straight line, joins only after as many steps as the path through the gap is long,
+        // and no bone voxel ever joins
         var walled = blood
-        for y in 1..<15 { walled.voxels[shape.index(9, y, 0)] = 400 }
+        for y in 1..<9 { walled.voxels[shape.index(9, y, 0)] = 400 }
         func reaches(_ steps: Int) -> Bool {
-            IntensityGrowth.grow(seed, scan: walled, range: 50...90, steps: steps).voxels[shape.index(10, 7, 0)] == 1
+            IntensityGrowth.grow(seed, scan: walled, range: 50...90, steps: steps).voxels[shape.index(10, 4, 0)] == 1
         }
-        let path = (7 - 0) + (10 - 7) + (7 - 0)   // up to y = 0, across the gap, down to y = 7
+        let path = 4 + 3 + 4   // up to y = 0, across the gap, down to y = 4
         #expect(!reaches(path - 1))
         #expect(reaches(path))
         #expect(IntensityGrowth.grow(seed, scan: walled, range: 50...90, steps: 30).voxels
                     .enumerated().allSatisfy { i, v in v == 0 || walled.voxels[i] != 400 })
-        // outside `within` nothing joins; an empty mask stays empty; values above 1 come out as 1
+        // outside `within` (the column x = 5) nothing joins; the mask's own voxels stay even
+        // outside `within` or the range, and grow from there
         var within = MaskVolume(shape: shape, repeating: 1, geometry: geometry)
-        within.voxels[shape.index(7, 8, 0)] = 0
-        let held = IntensityGrowth.grow(seed, scan: blood, within: within, range: 50...90, steps: 1)
-        #expect(held.voxels[shape.index(7, 8, 0)] == 0 && held.voxels.reduce(0) { $0 + Int($1) } == 4)
+        for y in 0..<9 { within.voxels[shape.index(5, y, 0)] = 0 }
+        var cold = walled
+        cold.voxels[shape.index(7, 4, 0)] = -1000
+        let held = IntensityGrowth.grow(seeded([(7, 4, 0), (5, 4, 0)]), scan: cold, within: within, range: 50...90, steps: 30)
+        #expect(held.voxels[shape.index(7, 4, 0)] == 1 && held.voxels[shape.index(5, 4, 0)] == 1)
+        #expect(held.voxels[shape.index(6, 4, 0)] == 1 && held.voxels[shape.index(5, 3, 0)] == 0)
+        #expect(held.voxels[shape.index(4, 4, 0)] == 1)   // the seed at x = 5 grows to its left
+        // an empty mask stays empty; values above 1 come out as 1
         let empty = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
         #expect(IntensityGrowth.grow(empty, scan: blood, range: 50...90, steps: 5).voxels.allSatisfy { $0 == 0 })
         var two = seed
-        two.voxels[shape.index(7, 7, 0)] = 2
+        two.voxels[shape.index(7, 4, 0)] = 2
         #expect(IntensityGrowth.grow(two, scan: blood, range: 50...90, steps: 0).voxels == seed.voxels)
     }
 
-    @Test("intensity growth as a wrapper: the base's name, grown inside the case's intracranial mask; bad settings and a mask on another grid are refused")
+    @Test("intensity growth as a wrapper: mm become steps of the scan's spacing; the base's name; grown inside the case's intracranial mask; bad settings, also set after init, and a mask on another grid are refused")
     func intensityGrowthWrapper() throws {
-        let c = Cases()   // scans of 30 HU everywhere, intracranial everywhere
+        // mm to steps: the smaller in-plane spacing, rounded
+        let settings = IntensityGrowth.Settings(distanceMM: 2)
+        #expect(settings.steps(on: Geometry(spacing: SIMD3(0.96244794, 0.96244794, 5))) == 2)   // the full demo's grid
+        #expect(settings.steps(on: Geometry(spacing: SIMD3(0.45, 0.45, 5))) == 4)
+        #expect(settings.steps(on: Geometry(spacing: SIMD3(0.5, 1.5, 5))) == 4)
+        #expect(IntensityGrowth.Settings(distanceMM: 4).steps(on: Geometry(spacing: SIMD3(1.9248959, 1.9248959, 5))) == 2)   // quick
+        #expect(IntensityGrowth.Settings(distanceMM: 0).steps(on: Geometry(spacing: SIMD3(1, 1, 1))) == 0)
+
+        let c = Cases()   // scans of 30 HU everywhere, intracranial everywhere, 1 x 1 x 2 mm
         var input = c.cases[0].input
         for x in 0..<8 { input.scan.voxels[c.shape.index(x, 3, 1)] = 60 }   // a row of blood through the bleed
         input.intracranial.voxels[c.shape.index(7, 3, 1)] = 0
         let bleed = [(3, 3), (4, 3), (3, 4), (4, 4)].map { c.shape.index($0.0, $0.1, 1) }
-        let grown = try IntensityGrowth(base: Stored(name: "refiner", masks: ["pos": c.mask(bleed)]),
-                                        settings: .init(range: 50...90, steps: 3))
+        var grown = try IntensityGrowth(base: Stored(name: "refiner", masks: ["pos": c.mask(bleed)]),
+                                        settings: .init(range: 50...90, distanceMM: 3))
         #expect(grown.name == "refiner")
         let expected = c.mask(bleed + [0, 1, 2, 5, 6].map { c.shape.index($0, 3, 1) })   // (7, 3) is outside the mask; 30 HU never joins
         #expect(try grown.segment(input).voxels == expected.voxels)
-        #expect(try IntensityGrowth(base: grown.base, settings: .init(steps: 0)).segment(input).voxels == c.mask(bleed).voxels)
-        #expect(throws: WeakSupervisionError.self) { try IntensityGrowth(base: grown.base, settings: .init(steps: -1)) }
+        #expect(try IntensityGrowth(base: grown.base, settings: .init(distanceMM: 0)).segment(input).voxels == c.mask(bleed).voxels)
+        #expect(throws: WeakSupervisionError.self) { try IntensityGrowth(base: grown.base, settings: .init(distanceMM: -1)) }
+        #expect(throws: WeakSupervisionError.self) { try IntensityGrowth(base: grown.base, settings: .init(distanceMM: .nan)) }
         #expect(throws: WeakSupervisionError.self) { try IntensityGrowth(base: grown.base, settings: .init(range: 50...Double.infinity)) }
+        grown.settings.distanceMM = -1   // set after init: refused when it runs, not a crash
+        #expect(throws: WeakSupervisionError.self) { try grown.segment(input) }
         let wrongGrid = MaskVolume(shape: GridShape(8, 8, 3), repeating: 0, geometry: c.geometry)
         #expect { try IntensityGrowth(base: Stored(name: "bad", masks: ["pos": wrongGrid])).segment(input) }
             throws: { "\($0)".contains("pos") && "\($0)".contains("bad") }

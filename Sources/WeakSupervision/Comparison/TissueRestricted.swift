@@ -22,10 +22,18 @@ public struct TissueRestricted: Segmenter {
 
     /// The narrowed mask: intracranial and inside ``range``.
     public func region(_ input: SegmentationCase) -> MaskVolume {
-        var m = input.intracranial
+        Self.region(intracranial: input.intracranial, scan: input.scan, range: range)
+    }
+
+    /// `intracranial` narrowed to the voxels whose HU in `scan` lie in `range` (inclusive; NaN
+    /// never does); kept voxels keep their value.
+    /// - Precondition: `scan` on `intracranial`'s grid (same shape).
+    public static func region(intracranial: MaskVolume, scan: ScanVolume, range: ClosedRange<Double>) -> MaskVolume {
+        precondition(scan.shape == intracranial.shape, "TissueRestricted: scan \(scan.shape) and mask \(intracranial.shape) differ")
+        var m = intracranial
         let lo = Float(range.lowerBound), hi = Float(range.upperBound)
         for i in m.voxels.indices where m.voxels[i] > 0 {
-            let v = input.scan.voxels[i]
+            let v = scan.voxels[i]
             if !(v >= lo && v <= hi) { m.voxels[i] = 0 }
         }
         return m

@@ -173,7 +173,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Grows every refiner row's mask (pipeline, gated, upper bound alike), after its gate and
     /// component filter, into neighbouring voxels of the blood range (``IntensityGrowth``): the
     /// refiner's boundary is as coarse as its input size, the scan's grid is finer. nil: no
-    /// growth (runs made before this field existed). Presets and default: 50...90 HU, 2 steps.
+    /// growth (runs made before this field existed). Default and `.full`: 50...90 HU, 2 mm (two
+    /// voxels of its 256 grid, one pixel of its refiner at 128); `.quick`: 4 mm (its refiner at 64
+    /// on a 128 grid: two voxels as well).
     /// Changes only the comparison (the component sizes are chosen before it).
     public var growth: IntensityGrowth.Settings?
     /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
@@ -228,7 +230,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// only it validated; small refiner components
     /// dropped at a volume chosen on the validation cases' slice and case labels; a second
     /// pipeline row gated by the classifier at 0.5 (``classifierGate``); every refiner row's mask
-    /// grown two in-plane steps into 50...90 HU (``growth``).
+    /// grown 2 mm in-plane into 50...90 HU (``growth``).
     public static var full: PipelineConfig {
         var classifier = TrainingConfig(model: ResNetLSTMConfig(inputSize: 128, width: 16, blocks: [1, 1, 1, 1], hidden: 32),
                                         optimizer: OptimizerSettings(learningRate: 1e-3), epochs: 24, sequenceLength: 16,
@@ -273,6 +275,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         c.refiner.validateEvery = nil
         c.refiner.negativeFraction = 0.25
         c.refiner.optimizer.learningRate = 5e-3   // at input 64 and 10 short epochs, 3e-3 leaves both refiners untrained and 1e-2 collapsed the weak one to empty masks (Docs/pipeline.md)
+        c.growth?.distanceMM = 4   // one pixel of the refiner at 64 over the head's field of view: two voxels of 1.9 mm
         c.montageCases = 2
         return c
     }
