@@ -69,10 +69,11 @@ final class StageLog: @unchecked Sendable {
             #expect(fm.fileExists(atPath: out.appendingPathComponent("cams/\(name).nii.gz").path))
         }
         for stage in PipelineStage.allCases { #expect(try pipeline.record(stage) != nil) }
-        // the refiner rows, and only they, grow their masks into the blood range; the saved
-        // comparison masks of a refiner row are the grown ones (a grown mask only gains voxels)
+        // the refiner rows, and only they, grow their masks into the blood range (the saved gated
+        // masks are checked below), and the table says so under the rows
         #expect(try pipeline.methods().filter { $0 is IntensityGrowth }.map(\.name)
                     == [Pipeline.pipelineRow, Pipeline.gatedPipelineRow, Pipeline.upperBoundRow])
+        #expect(table.notes?.count == 1 && table.text().contains("grown 4 mm in-plane into 50..90 HU"))
         var plain = config
         plain.growth = nil
         #expect(try Pipeline(config: plain, output: out, overwrite: true).methods().allSatisfy { !($0 is IntensityGrowth) })
@@ -97,8 +98,8 @@ final class StageLog: @unchecked Sendable {
         let gatedRecord = try #require(try pipeline.componentSelection(.refiner, gated: true))
         #expect(gatedRecord.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
         #expect(try pipeline.componentSelection(.upperBound, gated: true) == nil)
-        // each saved gated mask is the refiner's mask, gated by the saved probabilities, then
-        // filtered at the gated choice (composed here from the library's parts)
+        // each saved gated mask is the refiner's mask, gated by the saved probabilities,
+        // filtered at the gated choice, then grown (composed here from the library's parts)
         let probabilities = try pipeline.probabilities()
         let refiner = try UNetLite(contentsOf: out.appendingPathComponent("refiner/refiner.safetensors"))
         let dataset = try pipeline.dataset()
@@ -106,9 +107,12 @@ final class StageLog: @unchecked Sendable {
             let gated = try NIfTI.readMask(at: out.appendingPathComponent("comparison/masks/pipeline-gated/\(name).nii.gz"))
             let p = try #require(probabilities[name])
             let scan = try #require(dataset[name]).loadScan()
-            let raw = try refiner.segment(scan, intracranial: try IntracranialMask.compute(scan)).mask
-            let expected = ComponentFiltered.filter(ClassifierGated.gate(raw, probabilities: p, positiveAt: 0.5),
-                                                    minimumVolumeML: gatedRecord.minimumVolumeML)
+            let inside = try IntracranialMask.compute(scan)
+            let raw = try refiner.segment(scan, intracranial: inside).mask
+            let growth = try #require(config.growth)
+            let expected = IntensityGrowth.grow(ComponentFiltered.filter(ClassifierGated.gate(raw, probabilities: p, positiveAt: 0.5),
+                                                                         minimumVolumeML: gatedRecord.minimumVolumeML),
+                                                scan: scan, within: inside, range: growth.range, steps: growth.steps(on: scan.geometry))
             #expect(gated.voxels == expected.voxels, "\(name)")
             for z in 0..<gated.shape.z where p[z] < 0.5 {
                 #expect(gated.voxels[(z * gated.shape.sliceCount)..<((z + 1) * gated.shape.sliceCount)].allSatisfy { $0 == 0 })
@@ -179,7 +183,7 @@ final class StageLog: @unchecked Sendable {
         }
         // the growth acts after the component choice: it reaches the comparison alone
         var wider = a, ungrown = a
-        wider.growth?.steps = 3
+        wider.growth?.distanceMM = 3
         ungrown.growth = nil
         let pw = try Pipeline(config: wider, output: out), pu = try Pipeline(config: ungrown, output: out)
         for stage in PipelineStage.allCases {

@@ -40,6 +40,7 @@ extension ComparisonTable {
             out.append(String(format: "classifier on the same cases' slices: AUC %.3f, accuracy %.3f, sensitivity %.3f, specificity %.3f (at %.2f)",
                               c.auc, c.accuracy, c.sensitivity, c.specificity, c.threshold))
         }
+        out += notes ?? []
         return out.joined(separator: "\n") + "\n"
     }
 

@@ -61,13 +61,18 @@ public struct ComparisonTable: Sendable, Codable {
     public var tolerance: Double
     /// Slice classification on the same cases (AUC, accuracy, sensitivity, specificity at 0.5), when known.
     public var classification: SliceClassificationScores?
+    /// Lines printed under the table: what a reader needs to know about how rows were made (e.g.
+    /// the pipeline's growth of its refiner rows). nil in tables written before it existed.
+    public var notes: [String]?
 
     /// A table; see the properties.
-    public init(rows: [ComparisonRow], caseNames: [String], tolerance: Double, classification: SliceClassificationScores? = nil) {
+    public init(rows: [ComparisonRow], caseNames: [String], tolerance: Double, classification: SliceClassificationScores? = nil,
+                notes: [String]? = nil) {
         self.rows = rows
         self.caseNames = caseNames
         self.tolerance = tolerance
         self.classification = classification
+        self.notes = notes
     }
 
     /// The row named `method`, if any.

@@ -101,6 +101,12 @@ extension Pipeline {
                         keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
         var table = try MethodComparison.run(methods: try methods() + extra, cases: cases, tolerance: config.tolerance, keep: keep)
         table.classification = Self.classification(cases)
+        if let g = config.growth {
+            let rows = ["full pipeline"] + (config.classifierGate == nil ? [] : ["gated"]) + (config.upperBound ? ["upper bound"] : [])
+            func g3(_ v: Double) -> String { String(format: "%g", v) }
+            table.notes = ["refiner rows (\(rows.joined(separator: ", "))): grown \(g3(g.distanceMM)) mm in-plane into "
+                           + "\(g3(g.range.lowerBound))..\(g3(g.range.upperBound)) HU inside the intracranial mask (IntensityGrowth)"]
+        }
         return table
     }
 
