@@ -8,7 +8,7 @@ import WeakSupervision
 /// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``,
 /// then optionally ``ClassifierGated/gate(_:probabilities:positiveAt:)`` with a classifier's
 /// ``ResNetLSTM/classify(_:chunkSize:)``, ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:)``
-/// and ``IntensityGrowth/grow(_:scan:within:range:steps:)``: the pipeline's refiner rows, on one scan.
+/// and ``IntensityGrowth/grow(_:into:steps:)``: the pipeline's refiner rows, on one scan.
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Segment hemorrhage in a NIfTI scan with a UNetLite checkpoint.",
@@ -22,9 +22,10 @@ struct Segment: ParsableCommand {
             --gate-at) are emptied, as in the demo's "gated by the classifier" row; with \
             --min-component-ml, 3-D components smaller than that volume are dropped (the demo \
             chooses it per refiner: RUN/refiner/components.json, components.gated.json; its gate \
-            is classifierGate in RUN/config.json). With --grow N, the mask then grows N in-plane \
-            steps into neighbouring intracranial voxels whose HU lie in --grow-hu (default 50:90), \
-            as the demo's refiner rows do (growth in RUN/config.json).
+            is classifierGate in RUN/config.json). With --grow-mm D, the mask then grows up to D mm \
+            in-plane (4-neighbour steps of the scan's spacing) into neighbouring intracranial voxels \
+            whose HU lie in --grow-hu (default 50:90), as the demo's refiner rows do (growth in \
+            RUN/config.json: 2 mm for the full preset).
             """)
 
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
@@ -54,11 +55,11 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "Drop 3-D components smaller than this volume in mL (default 0: keep all).")
     var minComponentMl: Double = 0
 
-    @Option(name: .long, help: "Grow the mask this many in-plane steps into voxels of the --grow-hu range (default 0: no growth; the demo: 2).")
-    var grow: Int = 0
+    @Option(name: .long, help: "Grow the mask up to this many mm in-plane into intracranial voxels of the --grow-hu range (default 0: no growth; the full demo: 2).")
+    var growMm: Double = 0
 
-    @Option(name: .long, help: "HU range LO:HI that --grow grows into (default 50:90).")
-    var growHu: String = "50:90"
+    @Option(name: .long, parsing: .unconditional, help: "HU range LO:HI that --grow-mm grows into (default 50:90; negative bounds work: -100:150).")
+    var growHu: String?
 
     @Flag(name: .long, help: "Replace outputs that exist.")
     var force = false
@@ -73,8 +74,9 @@ struct Segment: ParsableCommand {
             guard gateAt > 0 && gateAt < 1 else { throw ValidationError("--gate-at must lie strictly between 0 and 1") }
         }
         guard minComponentMl >= 0 && minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be a volume ≥ 0") }
-        guard grow >= 0 else { throw ValidationError("--grow must be ≥ 0") }
-        _ = try growRange()
+        guard growMm >= 0 && growMm.isFinite else { throw ValidationError("--grow-mm must be a distance in mm ≥ 0") }
+        if growHu != nil && growMm == 0 { throw ValidationError("--grow-hu needs --grow-mm") }
+        _ = try growth()
         // the same file however it is spelled (relative, absolute, through a symlink)
         func key(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
         let inputs = Set(([file, model] + (classifier.map { [$0] } ?? [])).map(key))
@@ -84,24 +86,25 @@ struct Segment: ParsableCommand {
         if let probabilities, key(probabilities) == key(out) { throw ValidationError("--probabilities and --out must differ") }
     }
 
-    /// `--grow-hu` as a range: `LO:HI`, finite numbers, LO ≤ HI.
-    func growRange() throws -> ClosedRange<Double> {
+    /// `--grow-mm` and `--grow-hu` (`LO:HI`, finite numbers, LO ≤ HI) as the library's settings.
+    func growth() throws -> IntensityGrowth.Settings {
+        guard let growHu else { return IntensityGrowth.Settings(distanceMM: growMm) }
         let parts = growHu.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let lo = Double(parts[0]), let hi = Double(parts[1]), lo.isFinite, hi.isFinite, lo <= hi else {
             throw ValidationError("--grow-hu \(growHu): expected LO:HI in HU with LO ≤ HI, e.g. 50:90")
         }
-        return lo...hi
+        return IntensityGrowth.Settings(range: lo...hi, distanceMM: growMm)
     }
 
     struct Summary: Encodable {
         let file: String, model: String, out: String, probabilities: String?
         let voxels: Int, intracranialVoxels: Int, volumeMl: Double
-        let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double, grow: Int, growHu: [Double]?
+        let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double, growMm: Double, growHu: [Double]?, growSteps: Int
 
         enum CodingKeys: String, CodingKey {
             case file, model, out, probabilities, voxels, classifier
             case intracranialVoxels = "intracranial_voxels", volumeMl = "volume_ml"
-            case gatedSlices = "gated_slices", minComponentMl = "min_component_ml", grow, growHu = "grow_hu"
+            case gatedSlices = "gated_slices", minComponentMl = "min_component_ml", growMm = "grow_mm", growHu = "grow_hu", growSteps = "grow_steps"
         }
     }
 
@@ -121,8 +124,11 @@ struct Segment: ParsableCommand {
             mask = ClassifierGated.gate(mask, probabilities: p, positiveAt: at)
         }
         if minComponentMl > 0 { mask = ComponentFiltered.filter(mask, minimumVolumeML: minComponentMl) }
-        let range = try growRange()
-        if grow > 0 { mask = IntensityGrowth.grow(mask, scan: scan, within: result.intracranial, range: range, steps: grow) }
+        let settings = try growth(), steps = settings.steps(on: scan.geometry)
+        if steps > 0 {
+            let eligible = TissueRestricted.region(intracranial: result.intracranial, scan: scan, range: settings.range)
+            mask = IntensityGrowth.grow(mask, into: eligible, steps: steps)
+        }
         if let probURL { try NIfTI.write(result.probabilities, to: probURL, datatype: .float32, overwrite: force, descrip: "ichct ICH probability") }
         try NIfTI.write(mask, to: outURL, overwrite: force, descrip: "ichct ICH mask")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
@@ -132,7 +138,8 @@ struct Segment: ParsableCommand {
             try CLI.printJSON(Summary(file: file, model: model, out: out, probabilities: probabilities, voxels: voxels,
                                       intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
                                       classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl,
-                                      grow: grow, growHu: grow > 0 ? [range.lowerBound, range.upperBound] : nil))
+                                      growMm: growMm, growHu: growMm > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
+                                      growSteps: steps))
         } else {
             CLI.note("\(out): \(voxels) voxel(s) of hemorrhage (\(String(format: "%.2f", ml)) ml)")
         }

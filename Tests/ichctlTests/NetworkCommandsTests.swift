@@ -60,7 +60,7 @@ struct NetworkCommandsTests {
         #expect(throws: (any Error).self) { try Segment.parse(args + ["--force", "--threshold", "1.5"]) }
     }
 
-    @Test("segment --classifier empties exactly the slices the classifier calls negative; --min-component-ml drops components; --grow grows as the library does; bad values refused")
+    @Test("segment --classifier empties exactly the slices the classifier calls negative; --min-component-ml drops components; --grow-mm grows as the library does; bad values refused")
     func segmentGatedAndFiltered() throws {
         let w = try Workspace()
         defer { try? FileManager.default.removeItem(at: w.folder) }
@@ -89,21 +89,28 @@ struct NetworkCommandsTests {
         let none = w.folder.appendingPathComponent("none.nii.gz")
         try Segment.parse(base + ["--out", none.path, "--min-component-ml", "0"]).run()
         #expect(try NIfTI.readMask(at: none).voxels == ungated.voxels)
-        // --grow: the library's growth into the --grow-hu range (the head is 35 HU) inside the intracranial mask
-        // (at the median probability inside the head, so that half the head is left to grow into)
+        // --grow-mm: the library's growth into the --grow-hu range (the head is 35 HU) inside the
+        // intracranial mask, in steps of the scan's 8 mm spacing; negative bounds parse
+        // (at the median probability, so that half the head is left to grow into)
         let scan = try NIfTI.readScan(at: w.scan)
         let inside = try IntracranialMask.compute(scan)
         let probabilities = try UNetLite(contentsOf: w.refiner).segment(scan).probabilities.voxels
         let median = inside.voxels.indices.filter { inside.voxels[$0] > 0 }.map { probabilities[$0] }.sorted()[inside.voxels.count { $0 > 0 } / 2]
-        let half = w.folder.appendingPathComponent("half.nii.gz"), grown = w.folder.appendingPathComponent("grown.nii.gz")
+        let half = w.folder.appendingPathComponent("half.nii.gz")
         let atMedian = ["--model", w.refiner.path, w.scan.path, "--threshold", "\(median)"]
         try Segment.parse(atMedian + ["--out", half.path]).run()
-        try Segment.parse(atMedian + ["--out", grown.path, "--grow", "2", "--grow-hu", "30:40"]).run()
-        let halfMask = try NIfTI.readMask(at: half), grownMask = try NIfTI.readMask(at: grown)
-        #expect(grownMask.voxels == IntensityGrowth.grow(halfMask, scan: scan, within: inside, range: 30...40, steps: 2).voxels)
-        #expect(grownMask.voxels.count { $0 > 0 } > halfMask.voxels.count { $0 > 0 }, "the test needs growth to add voxels")
+        let halfMask = try NIfTI.readMask(at: half)
+        for (args, range, steps) in [(["--grow-mm", "16", "--grow-hu", "30:40"], 30.0...40.0, 2), (["--grow-mm", "9"], 50.0...90.0, 1),
+                                     (["--grow-mm", "16", "--grow-hu", "-100:150"], -100.0...150.0, 2)] {
+            let grown = w.folder.appendingPathComponent("grown.nii.gz")
+            try Segment.parse(atMedian + ["--out", grown.path, "--force"] + args).run()
+            let grownMask = try NIfTI.readMask(at: grown)
+            #expect(grownMask.voxels == IntensityGrowth.grow(halfMask, scan: scan, within: inside, range: range, steps: steps).voxels, "\(args)")
+            if range.contains(35) { #expect(grownMask.voxels.count { $0 > 0 } > halfMask.voxels.count { $0 > 0 }, "\(args): the test needs growth to add voxels") }
+        }
         let classifier = ["--classifier", w.classifier.path]
-        for bad in [["--grow", "-1"], ["--grow", "2", "--grow-hu", "90:50"], ["--grow", "2", "--grow-hu", "50"], ["--grow-hu", "a:b"],
+        for bad in [["--grow-mm", "-1"], ["--grow-mm", "2", "--grow-hu", "90:50"], ["--grow-mm", "2", "--grow-hu", "50"],
+                    ["--grow-mm", "2", "--grow-hu", "a:b"], ["--grow-hu", "30:40"],
                     classifier + ["--gate-at", "0"], classifier + ["--gate-at", "1"], ["--gate-at", "0.5"], ["--min-component-ml", "-1"],
                     ["--out", w.scan.path], ["--out", w.folder.path + "/./head.nii.gz"], ["--probabilities", w.refiner.path],
                     classifier + ["--out", w.classifier.path]] {
