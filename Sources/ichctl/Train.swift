@@ -97,6 +97,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Validate and keep an exponential moving average of the weights with this decay, in [0, 1) (e.g. 0.99; default: none).")
     var averageDecay: Float?
 
+    @Option(name: .long, help: "Validate every N epochs and after the last (default: every epoch); with --keep last the skipped passes only save time (the demo's refiner: 3).")
+    var validateEvery: Int?
+
     @Option(name: .long, help: "Continue a stopped run from its resume file, or from the model it wrote (the resume file beside it is used). The configuration stored there is used; other options are ignored.")
     var resume: String?
 
@@ -261,7 +264,7 @@ struct TrainClassifier: ParsableCommand {
                 optimizer: common.optimizerSettings(), sequenceLength: seqLen, stepsPerEpoch: common.steps, seed: common.seed,
                 validationFraction: common.valFraction, testFraction: common.testFraction,
                 augmentation: common.augmentation(Augmentation()), posWeight: posWeight,
-                selection: common.selection, averageDecay: common.averageDecay)
+                selection: common.selection, averageDecay: common.averageDecay, validateEvery: common.validateEvery)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }
@@ -305,6 +308,12 @@ struct TrainRefiner: ParsableCommand {
     @Option(name: .long, help: "Share of empty-mask slices sampled per epoch.")
     var negativeFraction: Double = 0.25
 
+    @Flag(name: .long, help: "Start the output bias at the logit of the targets' foreground share (default: the layer's usual initialisation).")
+    var priorBias = false
+
+    @Option(name: .long, help: "Train on square crops of this side, holding a target pixel when the slice has one (default: whole slices).")
+    var cropSize: Int?
+
     func validate() throws { _ = try parsedWidths() }
 
     private func parsedWidths() throws -> [Int] {
@@ -328,7 +337,8 @@ struct TrainRefiner: ParsableCommand {
                 stepsPerEpoch: common.steps, seed: common.seed, validationFraction: common.valFraction,
                 testFraction: common.testFraction, negativeFraction: negativeFraction,
                 augmentation: common.augmentation(.flipsAndShifts),
-                selection: common.selection, averageDecay: common.averageDecay)
+                selection: common.selection, averageDecay: common.averageDecay,
+                priorBias: priorBias ? true : nil, cropSize: cropSize, validateEvery: common.validateEvery)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

@@ -75,17 +75,39 @@ private func tinyConfig() -> PipelineConfig {
         let bad = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("bad.safetensors").path, "--keep", "first"])
         #expect(bad.status != 0 && bad.stderr.contains("--keep"))
 
-        // --average-decay and --no-intensity-jitter reach the stored configuration; a decay of 1 is refused.
+        // --average-decay, --no-intensity-jitter and --validate-every reach the stored configuration; a decay of 1 is refused.
         let averaged = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("ema.safetensors").path, "--average-decay", "0.9",
-                                                         "--no-intensity-jitter", "--json"])
+                                                         "--no-intensity-jitter", "--validate-every", "2", "--json"])
         #expect(averaged.status == 0, "\(averaged.stderr)")
         let emaConfig = try ClassifierTrainer.config(ofResumeFile: dir.appendingPathComponent("ema.resume.safetensors"))
-        #expect(emaConfig.averageDecay == 0.9)
+        #expect(emaConfig.averageDecay == 0.9 && emaConfig.validateEvery == 2)
         #expect(emaConfig.augmentation.intensityScale == 0 && emaConfig.augmentation.intensityShift == 0 && emaConfig.augmentation.horizontalFlip > 0)
         #expect(try ClassifierTrainer.config(ofResumeFile: URL(fileURLWithPath: summary.resumePath)).augmentation.intensityScale > 0)
         let badDecay = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("bad2.safetensors").path, "--average-decay", "1"])
         #expect(badDecay.status != 0 && badDecay.stderr.contains("average decay"))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad2.safetensors").path))
+        // train refiner on those pseudo-masks: --validate-every, --prior-bias and --crop-size reach the
+        // stored configuration, and only the last of two epochs is validated; a crop that is not a
+        // multiple of the network's factor, or --validate-every 0, is refused with nothing written
+        let refinerArgs = ["train", "refiner", "--data", run + "/data/cases", "--masks", masks, "--epochs", "2", "--steps", "1",
+                           "--size", "32", "--widths", "4,8", "--val-fraction", "0.34", "--keep", "last"]
+        let refined = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r.safetensors").path, "--validate-every", "2",
+                                                          "--prior-bias", "--crop-size", "16", "--json"])
+        #expect(refined.status == 0, "\(refined.stderr)")
+        let refinerConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r.resume.safetensors"))
+        #expect(refinerConfig.validateEvery == 2 && refinerConfig.priorBias == true && refinerConfig.cropSize == 16)
+        let refinerSummary = try decoder.decode(TrainingSummary.self, from: Data(refined.stdout.utf8))
+        #expect(refinerSummary.history.map { $0.validationScore == nil } == [true, false])
+        let plainRefiner = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r0.safetensors").path])
+        #expect(plainRefiner.status == 0, "\(plainRefiner.stderr)")
+        let plainConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r0.resume.safetensors"))
+        #expect(plainConfig.validateEvery == nil && plainConfig.priorBias == nil && plainConfig.cropSize == nil)
+        for (bad, words) in [(["--crop-size", "15"], "crop size"), (["--validate-every", "0"], "validate every")] {
+            let out = dir.appendingPathComponent("bad-refiner.safetensors")
+            let refused = try ICHCTLRunner.run(refinerArgs + ["--out", out.path] + bad)
+            #expect(refused.status != 0 && refused.stderr.contains(words), "\(bad): \(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out.path))
+        }
         // an output whose folder does not exist is refused (before the cases are prepared), naming the folder
         let lost = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("no/such/m.safetensors").path, "--progress"])
         #expect(lost.status != 0 && lost.stderr.contains("no/such") && lost.stderr.contains("does not exist"))
