@@ -125,6 +125,10 @@ struct Segment: ParsableCommand {
         }
         if minComponentMl > 0 { mask = ComponentFiltered.filter(mask, minimumVolumeML: minComponentMl) }
         let settings = try growth(), steps = settings.steps(on: scan.geometry)
+        if growMm > 0 && steps == 0 {
+            let s = scan.geometry.spacing
+            CLI.note("--grow-mm \(growMm): 0 steps on this grid (in-plane spacing \(s.x) x \(s.y) mm); the mask is not grown")
+        }
         if steps > 0 {
             let eligible = TissueRestricted.region(intracranial: result.intracranial, scan: scan, range: settings.range)
             mask = IntensityGrowth.grow(mask, into: eligible, steps: steps)
@@ -138,7 +142,7 @@ struct Segment: ParsableCommand {
             try CLI.printJSON(Summary(file: file, model: model, out: out, probabilities: probabilities, voxels: voxels,
                                       intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
                                       classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl,
-                                      growMm: growMm, growHu: growMm > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
+                                      growMm: growMm, growHu: steps > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
                                       growSteps: steps))
         } else {
             CLI.note("\(out): \(voxels) voxel(s) of hemorrhage (\(String(format: "%.2f", ml)) ml)")

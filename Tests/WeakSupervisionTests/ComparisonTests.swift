@@ -251,6 +251,9 @@ private struct Cases {
         #expect(held.voxels[shape.index(7, 4, 0)] == 1 && held.voxels[shape.index(5, 4, 0)] == 1)
         #expect(held.voxels[shape.index(6, 4, 0)] == 1 && held.voxels[shape.index(5, 3, 0)] == 0)
         #expect(held.voxels[shape.index(4, 4, 0)] == 1)   // the seed at x = 5 grows to its left
+        #expect(held.voxels[shape.index(8, 4, 0)] == 1)   // and the cold seed at x = 7 to its right
+        let lone = IntensityGrowth.grow(seeded([(7, 4, 0)]), scan: cold, within: within, range: 50...90, steps: 1)
+        #expect(count(lone) == 5)                          // a seed outside the range grows like any other
         // an empty mask stays empty; values above 1 come out as 1
         let empty = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
         #expect(IntensityGrowth.grow(empty, scan: blood, range: 50...90, steps: 5).voxels.allSatisfy { $0 == 0 })
@@ -283,8 +286,12 @@ private struct Cases {
         #expect(throws: WeakSupervisionError.self) { try IntensityGrowth(base: grown.base, settings: .init(distanceMM: -1)) }
         #expect(throws: WeakSupervisionError.self) { try IntensityGrowth(base: grown.base, settings: .init(distanceMM: .nan)) }
         #expect(throws: WeakSupervisionError.self) { try IntensityGrowth(base: grown.base, settings: .init(range: 50...Double.infinity)) }
-        grown.settings.distanceMM = -1   // set after init: refused when it runs, not a crash
-        #expect(throws: WeakSupervisionError.self) { try grown.segment(input) }
+        for bad in [IntensityGrowth.Settings(distanceMM: -1), .init(distanceMM: .nan), .init(range: -Double.infinity...90)] {
+            grown.settings = bad   // set after init: refused when it runs, not a crash
+            #expect(throws: WeakSupervisionError.self, "\(bad)") { try grown.segment(input) }
+        }
+        // a huge distance is capped, not an overflow
+        #expect(IntensityGrowth.Settings(distanceMM: 1e300).steps(on: c.geometry) == IntensityGrowth.Settings.maximumSteps)
         let wrongGrid = MaskVolume(shape: GridShape(8, 8, 3), repeating: 0, geometry: c.geometry)
         #expect { try IntensityGrowth(base: Stored(name: "bad", masks: ["pos": wrongGrid])).segment(input) }
             throws: { "\($0)".contains("pos") && "\($0)".contains("bad") }

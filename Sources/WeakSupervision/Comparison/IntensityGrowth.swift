@@ -53,12 +53,16 @@ public struct IntensityGrowth: Segmenter {
         }
 
         /// The 4-neighbour steps ``distanceMM`` takes on `geometry`'s grid: the distance over the
-        /// smaller in-plane spacing, rounded (0 for a distance of 0 or a grid without spacing).
+        /// smaller in-plane spacing, rounded (0 for a distance of 0 or a grid without spacing),
+        /// at most ``maximumSteps`` (more than a slice's width plus height change nothing).
         public func steps(on geometry: Geometry) -> Int {
             let s = min(abs(geometry.spacing.x), abs(geometry.spacing.y))
             guard distanceMM > 0, s > 0, s.isFinite else { return 0 }
-            return Int((distanceMM / Double(s)).rounded())
+            return Int(min((distanceMM / Double(s)).rounded(), Double(Self.maximumSteps)))
         }
+
+        /// The most steps ``steps(on:)`` returns: 2^20, beyond any slice's width plus height.
+        public static let maximumSteps = 1 << 20
     }
 
     /// The method whose masks are grown.

@@ -101,7 +101,7 @@ extension Pipeline {
                         keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
         var table = try MethodComparison.run(methods: try methods() + extra, cases: cases, tolerance: config.tolerance, keep: keep)
         table.classification = Self.classification(cases)
-        if let g = config.growth {
+        if let g = config.growth, g.distanceMM > 0 {
             let rows = ["full pipeline"] + (config.classifierGate == nil ? [] : ["gated"]) + (config.upperBound ? ["upper bound"] : [])
             func g3(_ v: Double) -> String { String(format: "%g", v) }
             table.notes = ["refiner rows (\(rows.joined(separator: ", "))): grown \(g3(g.distanceMM)) mm in-plane into "
