@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CTVolume
 
@@ -14,6 +15,48 @@ import Testing
             buffer.pointer[1] = probe
         }
         #expect(watched == nil)
+    }
+
+    /// The parallel chunk loop of the data stages: every item once, results delivered in index
+    /// order whatever the scheduling, the first error in index order thrown after its chunk,
+    /// later chunks never started.
+    @Test func orderedChunksDeliverInOrderAndStopAtTheFirstError() throws {
+        struct Failure: Error, Equatable { let index: Int }
+        for workers in [0, 1, 2, 3, 7] {
+            var delivered: [Int] = []
+            try forEachInOrderedChunks(count: 10, workers: workers) { i in
+                if i % 2 == 0 { usleep(UInt32((10 - i) * 200)) }   // early items finish last
+                return i * i
+            } deliver: { i, square in
+                #expect(square == i * i)
+                delivered.append(i)
+            }
+            #expect(delivered == Array(0..<10), "workers \(workers)")
+        }
+        try forEachInOrderedChunks(count: 0) { _ in Issue.record("work ran for no item") } deliver: { _, _ in Issue.record("delivered no item") }
+
+        // items 5 and 6 fail in the second chunk of 3 (3, 4, 5): 3 and 4 are delivered, 5's error
+        // is thrown, the third chunk (6, 7, 8) never starts
+        let started = SharedBuffer<Bool>(count: 10, repeating: false)
+        var delivered: [Int] = []
+        #expect(throws: Failure(index: 5)) {
+            try forEachInOrderedChunks(count: 10, workers: 3) { i in
+                started.pointer[i] = true
+                if i == 5 || i == 6 { throw Failure(index: i) }
+                return i
+            } deliver: { i, _ in delivered.append(i) }
+        }
+        #expect(delivered == [0, 1, 2, 3, 4])
+        #expect(started.array() == (0..<10).map { $0 < 6 })
+        // an error of `deliver` stops the loop the same way
+        var seen: [Int] = []
+        #expect(throws: Failure(index: 1)) {
+            try forEachInOrderedChunks(count: 6, workers: 2) { $0 } deliver: { i, _ in
+                seen.append(i)
+                if i == 1 { throw Failure(index: 1) }
+            }
+        }
+        #expect(seen == [0, 1])
     }
 
     @Test func linearIndexIsNIfTIOrder() {

@@ -74,28 +74,17 @@ extension Phantom {
         // Cases are drawn and written (gzip is serial per file) a few at a time, in parallel;
         // each case has its own seed, so the files do not depend on the scheduling, and the
         // table, manifest and progress follow case order.
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
-        var start = 0
-        while start < cases {
-            let chunk = Array(start..<min(start + workers, cases))
-            let slots = SharedBuffer<Result<PhantomCase, Error>?>(count: chunk.count, repeating: nil)
-            DispatchQueue.concurrentPerform(iterations: chunk.count) { j in
-                slots.pointer[j] = Result {
-                    let c = try generate(caseIndex: chunk[j], seed: seed, config: config)
-                    try NIfTI.write(c.scan, to: data.appendingPathComponent("\(c.name).nii.gz"), datatype: .hounsfieldInt16,
-                                    overwrite: overwrite, descrip: "ichct phantom seed \(seed)")
-                    try NIfTI.write(c.mask, to: label.appendingPathComponent("\(c.name).nii.gz"), overwrite: overwrite,
-                                    descrip: "ichct phantom label")
-                    return c
-                }
-            }
-            for j in chunk.indices {
-                let c = try slots.pointer[j]!.get()
-                table[c.name] = c.sliceLabels.map { $0 ? 1 : 0 }
-                entries.append(.init(name: c.name, slices: c.scan.shape.z, positiveSlices: c.sliceLabels.filter { $0 }.count, lesions: c.lesions))
-                progress(entries.count, cases, c)
-            }
-            start += chunk.count
+        try forEachInOrderedChunks(count: cases) { i in
+            let c = try generate(caseIndex: i, seed: seed, config: config)
+            try NIfTI.write(c.scan, to: data.appendingPathComponent("\(c.name).nii.gz"), datatype: .hounsfieldInt16,
+                            overwrite: overwrite, descrip: "ichct phantom seed \(seed)")
+            try NIfTI.write(c.mask, to: label.appendingPathComponent("\(c.name).nii.gz"), overwrite: overwrite,
+                            descrip: "ichct phantom label")
+            return c
+        } deliver: { _, c in
+            table[c.name] = c.sliceLabels.map { $0 ? 1 : 0 }
+            entries.append(.init(name: c.name, slices: c.scan.shape.z, positiveSlices: c.sliceLabels.filter { $0 }.count, lesions: c.lesions))
+            progress(entries.count, cases, c)
         }
         try SliceLabelTable(labels: table).write(to: csv, overwrite: overwrite)
         let manifest = PhantomManifest(seed: seed, config: config, cases: entries)

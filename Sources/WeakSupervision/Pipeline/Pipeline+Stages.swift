@@ -63,25 +63,12 @@ extension Pipeline {
         try FileManager.default.createDirectory(at: maskFolder, withIntermediateDirectories: true)
         // A few cases at a time in parallel (reading and writing gzip are serial per file);
         // each mask depends on its scan only, and progress follows case order.
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
-        for start in stride(from: 0, to: dataset.cases.count, by: workers) {
-            let chunk = Array(dataset.cases[start..<min(start + workers, dataset.cases.count)])
-            var errors = [Error?](repeating: nil, count: chunk.count)
-            errors.withUnsafeMutableBufferPointer { slots in
-                let out = UncheckedSendable(slots)
-                parallelFor(chunk.count) { j in
-                    do {
-                        let c = chunk[j]
-                        try NIfTI.write(try IntracranialMask.compute(try c.loadScan()), to: maskFolder.appendingPathComponent("\(c.name).nii.gz"), overwrite: true)
-                    } catch {
-                        out.value[j] = error
-                    }
-                }
-            }
-            for (j, c) in chunk.enumerated() {
-                if let error = errors[j] { throw error }
-                _ = observer(.progress(.data, done: start + j + 1, total: dataset.cases.count, item: "intracranial mask \(c.name)"))
-            }
+        let cases = dataset.cases
+        try forEachInOrderedChunks(count: cases.count) { i in
+            try NIfTI.write(try IntracranialMask.compute(try cases[i].loadScan()),
+                            to: maskFolder.appendingPathComponent("\(cases[i].name).nii.gz"), overwrite: true)
+        } deliver: { i, _ in
+            _ = observer(.progress(.data, done: i + 1, total: cases.count, item: "intracranial mask \(cases[i].name)"))
         }
         return ["cases": Double(dataset.cases.count), "train": Double(split.train.count),
                 "validation": Double(split.validation.count), "test": Double(split.test.count)]
