@@ -71,6 +71,15 @@ struct ModuleTests {
         try b.load(stateDict: copy)
         for (k, t) in b.stateDict() { #expect(t.data == a.stateDict()[k]!.data, "\(k)") }
 
+        // the strict name check alone, as other per-tensor stores use it
+        try b.checkStateNames(Set(copy.keys), source: "m")
+        #expect(throws: NeuralCoreError.missingKeys(source: "m", keys: ["fc.bias"])) {
+            try b.checkStateNames(Set(copy.keys).subtracting(["fc.bias"]), source: "m")
+        }
+        #expect(throws: NeuralCoreError.unexpectedKeys(source: "m", keys: ["a", "z"])) {
+            try b.checkStateNames(Set(copy.keys).union(["z", "a"]), source: "m")
+        }
+
         var missing = copy
         missing["fc.bias"] = nil
         #expect(throws: NeuralCoreError.missingKeys(source: "m.safetensors", keys: ["fc.bias"])) {

@@ -76,7 +76,14 @@ struct WeightAverageTests {
         #expect(throws: NeuralCoreError.self) { try ExponentialMovingAverage(decay: 0.9).load(stateFile: file, source: "memory", model: model) }
         var missing = file
         missing.tensors["fc.weight"] = nil
-        #expect(throws: NeuralCoreError.self) { try ExponentialMovingAverage(decay: 0.8).load(stateFile: missing, source: "memory", model: model) }
+        #expect(throws: NeuralCoreError.missingKeys(source: "memory", keys: ["fc.weight"])) {
+            try ExponentialMovingAverage(decay: 0.8).load(stateFile: missing, source: "memory", model: model)
+        }
+        var extra = file
+        extra.tensors["fc.gamma"] = StoredTensor(shape: [1], floats: [0])
+        #expect(throws: NeuralCoreError.unexpectedKeys(source: "memory", keys: ["fc.gamma"])) {
+            try ExponentialMovingAverage(decay: 0.8).load(stateFile: extra, source: "memory", model: model)
+        }
         var wrong = file
         wrong.tensors["fc.bias"] = StoredTensor(shape: [3], floats: [0, 0, 0])
         #expect(throws: NeuralCoreError.self) { try ExponentialMovingAverage(decay: 0.8).load(stateFile: wrong, source: "memory", model: model) }

@@ -174,13 +174,7 @@ extension Module {
     ///   ``NeuralCoreError/shapeMismatch(source:key:expected:found:)``. Nothing is changed when it throws.
     public func load(stateDict state: [String: Tensor], strict: Bool = true, source: String = "state dict") throws {
         let own = orderedStateDict()
-        let ownKeys = Set(own.map(\.key))
-        if strict {
-            let missing = own.map(\.key).filter { state[$0] == nil }
-            if !missing.isEmpty { throw NeuralCoreError.missingKeys(source: source, keys: missing) }
-            let unexpected = state.keys.filter { !ownKeys.contains($0) }.sorted()
-            if !unexpected.isEmpty { throw NeuralCoreError.unexpectedKeys(source: source, keys: unexpected) }
-        }
+        if strict { try checkStateNames(Set(state.keys), source: source) }
         for (key, tensor) in own {
             if let value = state[key], value.shape != tensor.shape {
                 throw NeuralCoreError.shapeMismatch(source: source, key: key, expected: tensor.shape, found: value.shape)
@@ -189,6 +183,20 @@ extension Module {
         for (key, tensor) in own {
             if let value = state[key] { tensor.data = value.data }
         }
+    }
+
+    /// Throws unless `names` are exactly this module's state names (parameters and buffers): the
+    /// strict check of ``load(stateDict:strict:source:)``, for other stores of per-tensor state
+    /// (a weight average, an optimizer's moments).
+    /// - Throws: ``NeuralCoreError/missingKeys(source:keys:)`` (in state order), then
+    ///   ``NeuralCoreError/unexpectedKeys(source:keys:)`` (sorted).
+    public func checkStateNames(_ names: Set<String>, source: String) throws {
+        let own = orderedStateDict().map(\.key)
+        let missing = own.filter { !names.contains($0) }
+        if !missing.isEmpty { throw NeuralCoreError.missingKeys(source: source, keys: missing) }
+        let ownKeys = Set(own)
+        let unexpected = names.filter { !ownKeys.contains($0) }.sorted()
+        if !unexpected.isEmpty { throw NeuralCoreError.unexpectedKeys(source: source, keys: unexpected) }
     }
 
     /// Replaces parameter (or buffer) values by name, in place; names not in the module are a

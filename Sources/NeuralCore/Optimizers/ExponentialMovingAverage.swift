@@ -105,13 +105,8 @@ public final class ExponentialMovingAverage {
         }
         var restored: [String: [Float]] = [:]
         if savedUpdates > 0 {
-            let own = model.orderedStateDict()
-            let missing = own.map(\.key).filter { file.tensors[$0] == nil }
-            if !missing.isEmpty { throw NeuralCoreError.missingKeys(source: source, keys: missing) }
-            let names = Set(own.map(\.key))
-            let unexpected = file.tensors.keys.filter { !names.contains($0) }.sorted()
-            if !unexpected.isEmpty { throw NeuralCoreError.unexpectedKeys(source: source, keys: unexpected) }
-            for (key, tensor) in own {
+            try model.checkStateNames(Set(file.tensors.keys), source: source)
+            for (key, tensor) in model.orderedStateDict() {
                 let stored = file.tensors[key]!
                 guard stored.count == tensor.count else {
                     throw NeuralCoreError.shapeMismatch(source: source, key: key, expected: [tensor.count], found: [stored.count])
