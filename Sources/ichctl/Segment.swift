@@ -8,7 +8,7 @@ import WeakSupervision
 /// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``,
 /// then optionally ``ClassifierGated/gate(_:probabilities:positiveAt:)`` with a classifier's
 /// ``ResNetLSTM/classify(_:chunkSize:)``, ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:)``
-/// and ``IntensityGrowth/grow(_:into:steps:)``: the pipeline's refiner rows, on one scan.
+/// and ``IntensityGrowth/grow(_:scan:intracranial:settings:)``: the pipeline's refiner rows, on one scan.
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Segment hemorrhage in a NIfTI scan with a UNetLite checkpoint.",
@@ -129,10 +129,7 @@ struct Segment: ParsableCommand {
             let s = scan.geometry.spacing
             CLI.note("--grow-mm \(growMm): 0 steps on this grid (in-plane spacing \(s.x) x \(s.y) mm); the mask is not grown")
         }
-        if steps > 0 {
-            let eligible = TissueRestricted.region(intracranial: result.intracranial, scan: scan, range: settings.range)
-            mask = IntensityGrowth.grow(mask, into: eligible, steps: steps)
-        }
+        if steps > 0 { mask = IntensityGrowth.grow(mask, scan: scan, intracranial: result.intracranial, settings: settings) }
         if let probURL { try NIfTI.write(result.probabilities, to: probURL, datatype: .float32, overwrite: force, descrip: "ichct ICH probability") }
         try NIfTI.write(mask, to: outURL, overwrite: force, descrip: "ichct ICH mask")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }

@@ -23,11 +23,11 @@ package func forEachInOrderedChunks<T>(count: Int, workers: Int = defaultChunkWo
         let n = min(width, count - start), base = start
         let slots = SharedBuffer<Result<T, Error>?>(count: n, repeating: nil)
         withoutActuallyEscaping(work) { escapable in
-            let box = ChunkWork(body: escapable)
+            let box = UnsafeSendable(escapable)   // the items touch disjoint state
             if n == 1 {
-                slots.pointer[0] = Result { try box.body(base) }
+                slots.pointer[0] = Result { try box.value(base) }
             } else {
-                DispatchQueue.concurrentPerform(iterations: n) { j in slots.pointer[j] = Result { try box.body(base + j) } }
+                DispatchQueue.concurrentPerform(iterations: n) { j in slots.pointer[j] = Result { try box.value(base + j) } }
             }
         }
         for j in 0..<n { try deliver(base + j, try slots.pointer[j]!.get()) }
@@ -39,8 +39,3 @@ package func forEachInOrderedChunks<T>(count: Int, workers: Int = defaultChunkWo
 /// active processors, at most 4 (reading and writing gzip is serial per file, so more would
 /// mostly hold more cases in memory).
 package var defaultChunkWorkers: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)) }
-
-/// The work closure, carried into the concurrent loop (its callers touch disjoint items).
-private struct ChunkWork<T>: @unchecked Sendable {
-    let body: (Int) throws -> T
-}

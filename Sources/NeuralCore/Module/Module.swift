@@ -186,8 +186,8 @@ extension Module {
     }
 
     /// Throws unless `names` are exactly this module's state names (parameters and buffers): the
-    /// strict check of ``load(stateDict:strict:source:)``, for other stores of per-tensor state
-    /// (a weight average, an optimizer's moments).
+    /// strict check of ``load(stateDict:strict:source:)``, for other stores of the whole state
+    /// (e.g. ``ExponentialMovingAverage``).
     /// - Throws: ``NeuralCoreError/missingKeys(source:keys:)`` (in state order), then
     ///   ``NeuralCoreError/unexpectedKeys(source:keys:)`` (sorted).
     public func checkStateNames(_ names: Set<String>, source: String) throws {

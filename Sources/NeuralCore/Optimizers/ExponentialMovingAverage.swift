@@ -36,8 +36,6 @@ public final class ExponentialMovingAverage {
         self.decay = decay
     }
 
-    private static func isCounter(_ key: String) -> Bool { key.hasSuffix("num_batches_tracked") }
-
     /// Folds `model`'s present state (parameters and buffers) into the average.
     public func update(from model: Module) {
         let state = model.orderedStateDict()
@@ -46,7 +44,7 @@ public final class ExponentialMovingAverage {
         } else {
             let d = decay, w = 1 - decay
             for (key, tensor) in state {
-                if Self.isCounter(key) {
+                if tensor.isIntegral {   // a counter (BatchNorm's num_batches_tracked): copied, not averaged
                     values[key] = tensor.data
                     continue
                 }

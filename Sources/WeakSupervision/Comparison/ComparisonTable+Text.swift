@@ -8,7 +8,8 @@ extension ComparisonTable {
     ///
     /// Dice, IoU, precision, recall (means), HD95 and ASSD (MedPy, medians: a single empty
     /// prediction makes the mean infinite) and NSD are over positive cases; the false-positive
-    /// columns over negative cases. Followed by the classifier's slice scores when present.
+    /// columns over negative cases. Followed by the classifier's slice scores when present, then
+    /// the ``ComparisonTable/notes``, a line each.
     /// Non-finite values print as `inf` / `nan`.
     public func text() -> String {
         let header = ["method", "Dice", "± sd", "IoU", "prec", "recall", "HD95*", "ASSD*", "NSD", "FP/neg", "neg 0FP", "s/case"]

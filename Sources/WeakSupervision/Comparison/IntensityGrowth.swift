@@ -91,8 +91,16 @@ public struct IntensityGrowth: Segmenter {
         try input.validate()
         let mask = try base.segment(input)
         try checkSameGrid(input.scan.shape, mask.shape, what: "\(input.name): scan and the mask of \(name)")
-        let eligible = TissueRestricted.region(intracranial: input.intracranial, scan: input.scan, range: settings.range)
-        return Self.grow(mask, into: eligible, steps: settings.steps(on: input.scan.geometry))
+        return Self.grow(mask, scan: input.scan, intracranial: input.intracranial, settings: settings)
+    }
+
+    /// `mask` grown by `settings` on `scan`'s grid: ``Settings/steps(on:)`` steps into the voxels
+    /// of `intracranial` whose HU lie in ``Settings/range``; what ``segment(_:)`` does to its
+    /// base's mask, for a mask in hand (e.g. `UNetLite.segment`'s).
+    /// - Precondition: `scan` and `intracranial` on `mask`'s grid (same shape); valid `settings`.
+    public static func grow(_ mask: MaskVolume, scan: ScanVolume, intracranial: MaskVolume, settings: Settings) -> MaskVolume {
+        grow(mask, into: TissueRestricted.region(intracranial: intracranial, scan: scan, range: settings.range),
+             steps: settings.steps(on: scan.geometry))
     }
 
     /// `mask` grown `steps` in-plane 4-neighbour steps into the voxels of `scan` inside `range`

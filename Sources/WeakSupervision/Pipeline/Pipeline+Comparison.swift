@@ -99,13 +99,14 @@ extension Pipeline {
     ///   - keep: receives every prediction (method index, case index, mask).
     public func compare(_ cases: [ComparisonCase], extra: [any Segmenter] = [],
                         keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
-        var table = try MethodComparison.run(methods: try methods() + extra, cases: cases, tolerance: config.tolerance, keep: keep)
+        let builtIn = try methods()
+        var table = try MethodComparison.run(methods: builtIn + extra, cases: cases, tolerance: config.tolerance, keep: keep)
         table.classification = Self.classification(cases)
-        if let g = config.growth, g.distanceMM > 0 {
-            let rows = ["full pipeline"] + (config.classifierGate == nil ? [] : ["gated"]) + (config.upperBound ? ["upper bound"] : [])
-            func g3(_ v: Double) -> String { String(format: "%g", v) }
-            table.notes = ["refiner rows (\(rows.joined(separator: ", "))): grown \(g3(g.distanceMM)) mm in-plane into "
-                           + "\(g3(g.range.lowerBound))..\(g3(g.range.upperBound)) HU inside the intracranial mask (IntensityGrowth)"]
+        let grown = builtIn.compactMap { $0 as? IntensityGrowth }
+        if let g = grown.first?.settings, g.distanceMM > 0 {
+            func short(_ v: Double) -> String { String(format: "%g", v) }
+            table.notes = ["grown \(short(g.distanceMM)) mm in-plane into \(short(g.range.lowerBound))..\(short(g.range.upperBound)) HU "
+                           + "inside the intracranial mask (IntensityGrowth): \(grown.map(\.name).joined(separator: "; "))"]
         }
         return table
     }
