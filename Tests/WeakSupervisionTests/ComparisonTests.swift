@@ -266,7 +266,7 @@ private struct Cases {
     func intensityGrowthWrapper() throws {
         // mm to steps: the smaller in-plane spacing, rounded
         let settings = IntensityGrowth.Settings(distanceMM: 2)
-        #expect(settings.steps(on: Geometry(spacing: SIMD3(0.96244794, 0.96244794, 5))) == 2)   // the full demo's grid
+        #expect(settings.steps(on: Geometry(spacing: SIMD3(0.96244794, 0.96244794, 5))) == 2)   // one full-demo case's grid (their spacing varies, 0.80 to 0.98 mm)
         #expect(settings.steps(on: Geometry(spacing: SIMD3(0.45, 0.45, 5))) == 4)
         #expect(settings.steps(on: Geometry(spacing: SIMD3(0.5, 1.5, 5))) == 4)
         #expect(IntensityGrowth.Settings(distanceMM: 4).steps(on: Geometry(spacing: SIMD3(1.9248959, 1.9248959, 5))) == 2)   // quick

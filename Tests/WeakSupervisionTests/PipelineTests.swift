@@ -218,7 +218,7 @@ final class StageLog: @unchecked Sendable {
         let old = try JSONDecoder().decode(PipelineConfig.self, from: try JSONSerialization.data(withJSONObject: json))
         #expect(old.componentCriterion == nil && old.componentTolerance == nil && old.classifier.selection == nil)
         #expect(old.classifierGate == nil)   // no gated row, and the refiner's stage key unchanged
-        #expect(old.growth == nil)           // no growth, and the comparison's stage key unchanged
+        #expect(old.growth == nil)           // no growth (and no growth part in the comparison's key: gateInStageKeys)
         try old.validate()
         // a components.json of the previous session: slice scores only
         let record = try JSONDecoder().decode(ComponentSelectionRecord.self, from: Data("""

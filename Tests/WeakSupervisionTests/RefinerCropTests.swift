@@ -50,24 +50,11 @@ struct RefinerCropTests {
 
     @Test("training on crops: seeded (two runs equal), not the whole-slice run, resumes exactly; bad crop sizes refused")
     func training() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-crop-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        func disc(_ z: Int, _ on: Set<Int>) -> [Float] {
-            var m = [Float](repeating: 0, count: z * 256)
-            for k in on { for i in 4..<9 { for j in 5..<11 { m[k * 256 + i * 16 + j] = 1 } } }
-            return m
-        }
-        func pattern(_ name: String, z: Int, phase: Int, masks: [Float]) -> PreparedCase {
-            let all = patternSequence(t: z + phase, c: 3, s: 16).data
-            return PreparedCase(name: name, size: 16, channels: 3, slices: Array(all[(phase * 3 * 256)...]),
-                                labels: [Float](repeating: 0, count: z), masks: masks)
-        }
-        let a = pattern("a", z: 6, phase: 0, masks: disc(6, [1, 2])), b = pattern("b", z: 5, phase: 3, masks: disc(5, [3]))
-        let v = pattern("v", z: 3, phase: 7, masks: disc(3, [1]))
+        let (a, b, v) = refinerCases()
         var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), epochs: 2, batchSize: 2, seed: 5,
                                            negativeFraction: 0.5, cropSize: 8)
-        func tensors(_ url: URL) throws -> [String: [Float]] { try SafeTensors(contentsOf: url).tensors.mapValues(\.floats) }
         func run(_ name: String, _ config: RefinerTrainingConfig, stopAt: Int? = nil, resume: Bool = false) throws -> (TrainingSummary, TrainingOutputs) {
             let out = TrainingOutputs(model: dir.appendingPathComponent("\(name).safetensors"))
             let summary = try RefinerTrainer(config: config).train(training: [a, b], validation: [v], outputs: out,
