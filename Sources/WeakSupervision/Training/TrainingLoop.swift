@@ -73,8 +73,8 @@ enum ResumeFile {
         }
     }
 
-    /// Loads model and optimizer in place; returns the saved weight average when `averageDecay` is set.
-    static func restore(_ file: SafeTensors, source: String, model: Module, optimizer: Optimizer, averageDecay: Float?) throws -> ExponentialMovingAverage? {
+    /// Loads model, optimizer and, when the run keeps one, its weight average, in place.
+    static func restore(_ file: SafeTensors, source: String, model: Module, optimizer: Optimizer, average: ExponentialMovingAverage?) throws {
         var modelState: [String: StoredTensor] = [:], optimizerState = SafeTensors(metadata: file.metadata)
         var averageState = SafeTensors(metadata: file.metadata)
         for (key, tensor) in file.tensors {
@@ -82,7 +82,6 @@ enum ResumeFile {
             else if key.hasPrefix("optimizer.") { optimizerState.tensors[String(key.dropFirst(10))] = tensor }
             else if key.hasPrefix("average.") { averageState.tensors[String(key.dropFirst(8))] = tensor }
         }
-        let average = averageDecay.map { ExponentialMovingAverage(decay: $0) }
         if let average {
             do {
                 try average.load(stateFile: averageState, source: source, model: model)
@@ -92,7 +91,6 @@ enum ResumeFile {
         }
         try model.load(safeTensors: SafeTensors(tensors: modelState), source: source)
         try optimizer.load(stateFile: optimizerState, source: source)
-        return average
     }
 }
 
@@ -105,7 +103,7 @@ final class TrainingLoop {
     let modelConfig: ModelConfig
     let optimizer: Optimizer
     /// The weight average that validation and the kept model use, when the run keeps one.
-    var average: ExponentialMovingAverage?
+    let average: ExponentialMovingAverage?
     let settings: OptimizerSettings
     let seed: UInt64
     let epochs: Int
@@ -162,7 +160,7 @@ final class TrainingLoop {
         guard saved.trainCases == progress.trainCases, saved.validationCases == progress.validationCases else {
             throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(url.path) was trained on other cases than the data given now")
         }
-        average = try ResumeFile.restore(file, source: url.path, model: model, optimizer: optimizer, averageDecay: average?.decay)
+        try ResumeFile.restore(file, source: url.path, model: model, optimizer: optimizer, average: average)
         progress = saved
     }
 
