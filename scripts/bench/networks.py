@@ -6,18 +6,21 @@ Adam) or an inference pass (eval, no_grad) of the reference ResNetLSTM or UNetLi
 Same options, shapes and output fields as the Swift side (one JSON object on stdout). Forward
 FLOPs come from torch.utils.flop_counter plus the LSTM's, which it does not count (a training step counted as 3x the forward, as the
 Swift side does). Peak memory is the process's max RSS, which includes torch itself.
-The networks are imported from the reference file ($ICHNETS or /work/shared/reference/ichnets.py).
+The networks are imported from the project's reference file, scripts/reference/ichnets.py
+(--reference names another copy).
 """
 import argparse
 import importlib.util
 import json
-import os
 import resource
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "ichnets.py"  # scripts/reference/ichnets.py
 
 
 def main():
@@ -33,7 +36,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--reference", default=os.environ.get("ICHNETS", "/work/shared/reference/ichnets.py"))
+    ap.add_argument("--reference", default=str(REFERENCE))
     a = ap.parse_args()
     spec = importlib.util.spec_from_file_location("ichnets", a.reference)
     ich = importlib.util.module_from_spec(spec)

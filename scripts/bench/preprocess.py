@@ -8,22 +8,14 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, "/work/shared/reference")
-try:
-    from ichnets import preprocess_volume
-except ImportError:  # a checkout without the shared folder: the same arithmetic inline
-    def preprocess_volume(volume_xyz, size, windows=((40.0, 80.0), (80.0, 200.0), (600.0, 2800.0))):
-        hu = torch.from_numpy(np.stack([np.ascontiguousarray(volume_xyz[:, :, k].T)
-                                        for k in range(volume_xyz.shape[2])]).astype(np.float32))[:, None]
-        h, w = hu.shape[-2:]
-        hu = F.adaptive_avg_pool2d(hu, size) if size <= h and size <= w else \
-            F.interpolate(hu, size=(size, size), mode="bilinear", align_corners=False)
-        return torch.cat([((hu - (c - wd / 2.0)) / wd).clamp(0.0, 1.0) for c, wd in windows], dim=1)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))  # scripts/reference/ichnets.py
+from ichnets import preprocess_volume  # noqa: E402
 
 
 def median(fn, repeats):

@@ -1,24 +1,23 @@
 """What a trained classifier's validation slice scores follow: lesion size, brain area, position.
 
-Run: /work/venv/bin/python scripts/diag/slice_score_analysis.py MODEL.safetensors DATA_DIR VAL.txt [--size 128]
-MODEL is any ichnets checkpoint (Swift's `ichctl train classifier` output loads as is); DATA_DIR an
-`ichctl synth` output; VAL.txt the validation case names. Prints the slice AUC, the AUC per lesion
+Run: PYTHON=$(bash scripts/python-env.sh); $PYTHON scripts/diag/slice_score_analysis.py MODEL.safetensors DATA_DIR VAL.txt [--size 128]
+MODEL is a classifier checkpoint (`ichctl train classifier` output loads as is, through
+scripts/reference/ichnets.py); DATA_DIR an `ichctl synth` output; VAL.txt the validation case names. Prints the slice AUC, the AUC per lesion
 size band, and the AUC of two label-free priors (brain area, distance from the middle slice) with
 the correlation of the score with brain area: a classifier whose AUC is close to the priors' and
 whose score follows brain area has learned where slices are, not what hemorrhage looks like.
 """
 import argparse, sys
+from pathlib import Path
 import numpy as np, nibabel as nib, torch
 from sklearn.metrics import roc_auc_score
-sys.path.insert(0, "/work/shared/reference")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))  # scripts/reference/ichnets.py
 import ichnets
 
 p = argparse.ArgumentParser()
 p.add_argument("model"); p.add_argument("data"); p.add_argument("val"); p.add_argument("--size", type=int, default=128)
 a = p.parse_args()
-m = ichnets.load(a.model)
-m = m[0] if isinstance(m, tuple) else m
-m.eval()
+m = ichnets.load_checkpoint(a.model)  # eval mode
 S, L, N, B, Z = [], [], [], [], []
 for n in open(a.val).read().split():
     v = np.asarray(nib.load(f"{a.data}/data/{n}.nii.gz").dataobj, dtype=np.float32)

@@ -1,14 +1,15 @@
-"""PyTorch peer of `ichctl train classifier` (method.md section 11 recipe), for diagnosis.
+"""PyTorch peer of `ichctl train classifier` (the recipe of Docs/method.md's prototype section), for diagnosis.
 
-Run: /work/venv/bin/python scripts/diag/torch_classifier.py DATA_DIR --val CASES.txt [--epochs 10]
+Run: PYTHON=$(bash scripts/python-env.sh); $PYTHON scripts/diag/torch_classifier.py DATA_DIR --val CASES.txt [--epochs 10]
 DATA_DIR is an `ichctl synth` output (data/, label/); CASES.txt lists the validation case names
 (one a line, e.g. from Swift's resume/summary) so both trainers use the same split. Prints the
 validation slice AUC per epoch. Seeded (torch.manual_seed) and deterministic up to thread order.
 """
 import argparse, glob, os, sys, time
+from pathlib import Path
 import numpy as np, nibabel as nib, torch, torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
-sys.path.insert(0, "/work/shared/reference")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))  # scripts/reference/ichnets.py
 import ichnets
 
 p = argparse.ArgumentParser()
