@@ -4,7 +4,7 @@
 #   bash scripts/bench/kmeans.sh [voxels]        (default 10000000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo /work/venv/bin/python )}
+PY="${PYTHON:-$(bash scripts/python-env.sh)}"
 N=${1:-10000000}
 swift build -c release --product bench >/dev/null
 BENCH=$(swift build -c release --show-bin-path)/bench

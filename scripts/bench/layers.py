@@ -1,6 +1,7 @@
 """PyTorch peer of `bench layers`: forward + backward time of the same layers and shapes.
 
-    /work/venv/bin/python scripts/bench/layers.py --threads 2
+    PYTHON=$(bash scripts/python-env.sh)
+    $PYTHON scripts/bench/layers.py --threads 2
 Prints one JSON object {"threads": n, "ms": {case: median milliseconds}}.
 """
 import argparse

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 THREADS="${1:-2}"
-PY="${PYTHON:-/work/venv/bin/python}"
+PY="${PYTHON:-$(bash scripts/python-env.sh)}"
 swift build -c release --product bench >/dev/null
 SWIFT_JSON="$(.build/release/bench layers --threads "$THREADS")"
 TORCH_JSON="$("$PY" scripts/bench/layers.py --threads "$THREADS")"

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPEATS=${1:-10}
 ROUNDS=${2:-3}
-PYTHON=${PYTHON:-$( [ -x /work/venv/bin/python ] && echo /work/venv/bin/python || echo python3 )}
+PYTHON="${PYTHON:-$(bash scripts/python-env.sh)}"
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

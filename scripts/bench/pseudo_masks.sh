@@ -4,7 +4,7 @@
 #   bash scripts/bench/pseudo_masks.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo /work/venv/bin/python )}
+PY="${PYTHON:-$(bash scripts/python-env.sh)}"
 swift build -c release --product bench >/dev/null
 BENCH=$(swift build -c release --show-bin-path)/bench
 for mm in 0 1; do

@@ -1,6 +1,6 @@
 """Slice- and case-level detection of a refiner's masks per minimum component volume (diagnosis).
 
-Run: /work/venv/bin/python scripts/diag/component_levels.py RUN MASKS {validation|test}
+Run: PYTHON=$(bash scripts/python-env.sh); $PYTHON scripts/diag/component_levels.py RUN MASKS {validation|test}
 MASKS holds NAME.nii.gz masks of RUN's cases (e.g. `ichctl segment` of each validation case with
 RUN/refiner/refiner.safetensors). For every candidate volume, 26-connected components below it
 are dropped and Youden's J is printed over the pooled slices and over the cases, with the case

@@ -1,6 +1,6 @@
 """Test-set slice AUC of every epoch of a running pipeline classifier (diagnosis only).
 
-Run beside `ichctl demo --out RUN ...`: /work/venv/bin/python scripts/diag/epoch_test_auc.py RUN [ICHCTL]
+Run beside `ichctl demo --out RUN ...`: PYTHON=$(bash scripts/python-env.sh); $PYTHON scripts/diag/epoch_test_auc.py RUN [ICHCTL]
 Each time RUN/classifier/classifier.resume.safetensors changes (end of an epoch), its network
 state (`model.*`) is written as a plain checkpoint and `ichctl classify` scores RUN's test
 cases (RUN/data/split.json); prints "epoch E val AUC test AUC" until the stage finishes. The

@@ -1,6 +1,6 @@
 """Dice of a run's saved comparison masks grown into a HU window, per window and step count (diagnosis).
 
-Run: /work/venv/bin/python scripts/diag/growth_sweep.py RUN [ROW ...]
+Run: PYTHON=$(bash scripts/python-env.sh); $PYTHON scripts/diag/growth_sweep.py RUN [ROW ...]
 RUN is a pipeline run whose comparison saved its masks (RUN/comparison/masks/ROW/NAME.nii.gz; the
 rows default to pipeline-gated, pipeline, upper-bound and pseudo-masks). Each test case's mask
 is grown slice by slice, k times, into the 4-neighbours inside the intracranial mask whose HU lie

@@ -2,7 +2,7 @@
 
 Run from the package root with any python that has matplotlib:
 
-    /work/venv/bin/python scripts/gen/inferno_colormap.py
+    python3 scripts/gen/inferno_colormap.py
 
 inferno is by Nathaniel J. Smith, Stefan van der Walt and Eric Firing (CC0, public domain);
 the 256 entries are matplotlib's float table rounded to 8 bits.
