@@ -32,11 +32,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("niftiio"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]
         ),
 
+        // Package-internal: the one implementation of what several modules need (the seeded
+        // generator, component labelling). Not a product; CTVolume re-exports its public part.
+        .target(name: "ImageCore"),
+
         // Library modules.
-        .target(name: "CTVolume", dependencies: ["CNIfTI", "CPNG"]),
-        .target(name: "NeuralCore", dependencies: ["CCBLAS", "CLAPACKE"]),
-        .target(name: "Metrics"),
-        .target(name: "WeakSupervision", dependencies: ["CTVolume", "NeuralCore", "Metrics"]),
+        .target(name: "CTVolume", dependencies: ["ImageCore", "CNIfTI", "CPNG"]),
+        .target(name: "NeuralCore", dependencies: ["ImageCore", "CCBLAS", "CLAPACKE"]),
+        .target(name: "Metrics", dependencies: ["ImageCore"]),
+        .target(name: "WeakSupervision", dependencies: ["ImageCore", "CTVolume", "NeuralCore", "Metrics"]),
 
         // Command-line front end.
         .executableTarget(

@@ -1,3 +1,4 @@
+import ImageCore
 /// Binary 2-D image operations for the intracranial mask: exact Euclidean distance
 /// transforms (so disks of any radius in millimetres cost the same), hole filling and
 /// connected components. Images are row-major `height x width` arrays of `Bool`.
@@ -144,31 +145,9 @@ struct BinaryImage: Sendable {
     /// 8-connected components: a label per pixel (0 = background, 1... = component) and the
     /// size of each component (`sizes[label - 1]`).
     func components() -> (labels: [Int32], sizes: [Int]) {
-        var labels = [Int32](repeating: 0, count: pixels.count)
-        var sizes = [Int]()
-        var stack = [Int]()
-        for start in 0..<pixels.count where pixels[start] && labels[start] == 0 {
-            let label = Int32(sizes.count + 1)
-            var size = 0
-            labels[start] = label
-            stack.append(start)
-            while let p = stack.popLast() {
-                size += 1
-                let i = p % width, j = p / width
-                for dj in -1...1 {
-                    let jj = j + dj
-                    if jj < 0 || jj >= height { continue }
-                    for di in -1...1 {
-                        let ii = i + di
-                        if ii < 0 || ii >= width { continue }
-                        let q = jj * width + ii
-                        if pixels[q] && labels[q] == 0 { labels[q] = label; stack.append(q) }
-                    }
-                }
-            }
-            sizes.append(size)
+        ComponentLabelling.label(nx: width, ny: height, nz: 1, backward: ComponentLabelling.backwardOffsets(maximumManhattan: 2, planar: true)) {
+            pixels[$0]
         }
-        return (labels, sizes)
     }
 
     /// Only the components of at least `minimumSize` pixels.

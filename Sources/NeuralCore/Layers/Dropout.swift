@@ -1,3 +1,4 @@
+import ImageCore
 /// Inverted dropout, `F.dropout(x, p, training=True)`: each element is zeroed with probability
 /// `p` and the survivors are scaled by 1/(1 − p), so the expectation is unchanged.
 ///
@@ -48,10 +49,6 @@ public struct SplitMix64: RandomNumberGenerator {
     public init(state: UInt64) { self.state = state }
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        SeededGenerator.splitMix64(&state)
     }
 }

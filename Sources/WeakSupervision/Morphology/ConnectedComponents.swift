@@ -1,4 +1,5 @@
 import CTVolume
+import ImageCore
 
 /// Neighbourhoods of a pixel in an axial slice.
 public enum Connectivity2D: Sendable, Hashable, CaseIterable {
@@ -48,7 +49,7 @@ public struct ComponentLabels: Sendable, Equatable {
 }
 
 /// Connected-component labelling and small-component removal (two-pass union-find over the
-/// raster order, O(n) with path halving).
+/// raster order, O(n) with path halving; the package's one labeller, in ImageCore).
 public enum ConnectedComponents {
     /// Labels the foreground (> 0) of a row-major `height x width` image.
     ///
@@ -57,9 +58,7 @@ public enum ConnectedComponents {
         _ pixels: ArraySlice<UInt8>, width: Int, height: Int, connectivity: Connectivity2D = .eight
     ) -> ComponentLabels {
         precondition(pixels.count == width * height, "ConnectedComponents: \(pixels.count) pixels for \(width) x \(height)")
-        let offsets: [(Int, Int, Int)] = connectivity == .four
-            ? [(-1, 0, 0), (0, -1, 0)]
-            : [(-1, 0, 0), (-1, -1, 0), (0, -1, 0), (1, -1, 0)]
+        let offsets = ComponentLabelling.backwardOffsets(maximumManhattan: connectivity == .four ? 1 : 2, planar: true)
         return label(pixels, GridShape(width, height, 1), backward: offsets)
     }
 
@@ -70,22 +69,13 @@ public enum ConnectedComponents {
 
     /// Labels the foreground (> 0) of a mask volume in 3-D.
     public static func label(_ mask: MaskVolume, connectivity: Connectivity3D = .twentySix) -> ComponentLabels {
-        // The neighbours met before a voxel in storage order: half of the neighbourhood.
-        var offsets: [(Int, Int, Int)] = []
-        for dk in -1...0 {
-            for dj in -1...1 {
-                for di in -1...1 {
-                    if dk == 0 && (dj > 0 || (dj == 0 && di >= 0)) { continue }
-                    let manhattan = abs(di) + abs(dj) + abs(dk)
-                    switch connectivity {
-                    case .six: if manhattan > 1 { continue }
-                    case .eighteen: if manhattan > 2 { continue }
-                    case .twentySix: break
-                    }
-                    offsets.append((di, dj, dk))
-                }
-            }
+        let manhattan: Int
+        switch connectivity {
+        case .six: manhattan = 1
+        case .eighteen: manhattan = 2
+        case .twentySix: manhattan = 3
         }
+        let offsets = ComponentLabelling.backwardOffsets(maximumManhattan: manhattan)
         return label(mask.voxels[...], mask.shape, backward: offsets)
     }
 
@@ -132,65 +122,11 @@ public enum ConnectedComponents {
         return out
     }
 
-    /// Two-pass labelling of `pixels` on `shape`, joining each foreground voxel to its
-    /// foreground neighbours at the `backward` offsets (all earlier in storage order).
+    /// Labelling of `pixels` (> 0 is foreground) on `shape` through ``ComponentLabelling``.
     static func label(_ pixels: ArraySlice<UInt8>, _ shape: GridShape, backward: [(Int, Int, Int)]) -> ComponentLabels {
-        let nx = shape.x, ny = shape.y, nz = shape.z
-        var provisional = [Int32](repeating: 0, count: shape.count)
-        var parent: [Int32] = [0]   // parent[0] unused: label 0 is background
-        func find(_ a: Int32) -> Int32 {
-            var a = a
-            while parent[Int(a)] != a {
-                parent[Int(a)] = parent[Int(parent[Int(a)])]
-                a = parent[Int(a)]
-            }
-            return a
-        }
         pixels.withUnsafeBufferPointer { px in
-            for k in 0..<nz {
-                for j in 0..<ny {
-                    for i in 0..<nx {
-                        let v = i + nx * (j + ny * k)
-                        guard px[v] > 0 else { continue }
-                        var current: Int32 = 0
-                        for (di, dj, dk) in backward {
-                            let ii = i + di, jj = j + dj, kk = k + dk
-                            guard ii >= 0, ii < nx, jj >= 0, jj < ny, kk >= 0 else { continue }
-                            let w = provisional[ii + nx * (jj + ny * kk)]
-                            guard w > 0 else { continue }
-                            if current == 0 {
-                                current = find(w)
-                            } else {
-                                let a = find(w), b = find(current)
-                                if a != b {
-                                    let (lo, hi) = a < b ? (a, b) : (b, a)
-                                    parent[Int(hi)] = lo
-                                    current = lo
-                                }
-                            }
-                        }
-                        if current == 0 {
-                            current = Int32(parent.count)
-                            parent.append(current)
-                        }
-                        provisional[v] = current
-                    }
-                }
-            }
+            let r = ComponentLabelling.label(nx: shape.x, ny: shape.y, nz: shape.z, backward: backward) { px[$0] > 0 }
+            return ComponentLabels(labels: r.labels, sizes: r.sizes)
         }
-        // Final labels in order of first appearance; sizes.
-        var final = [Int32](repeating: 0, count: parent.count)
-        var sizes: [Int] = []
-        for v in 0..<provisional.count where provisional[v] > 0 {
-            let r = Int(find(provisional[v]))
-            if final[r] == 0 {
-                sizes.append(0)
-                final[r] = Int32(sizes.count)
-            }
-            let l = final[r]
-            provisional[v] = l
-            sizes[Int(l) - 1] += 1
-        }
-        return ComponentLabels(labels: provisional, sizes: sizes)
     }
 }
