@@ -13,6 +13,8 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable, Sendable {
     case noCases(folder: String)
     /// The two inputs are not both files or both folders.
     case mixedInputs(prediction: String, truth: String)
+    /// A statistical setting is out of its range (e.g. a confidence of 1.2, a negative stratum bound).
+    case invalidParameter(name: String, reason: String)
 
     /// The case and the problem, for a person to act on.
     public var description: String {
@@ -28,6 +30,8 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(folder): no mask files (.nii or .nii.gz) found"
         case .mixedInputs(let prediction, let truth):
             return "\(prediction) and \(truth): give two files or two folders"
+        case .invalidParameter(let name, let reason):
+            return "\(name): \(reason)"
         }
     }
 }

@@ -1,0 +1,145 @@
+import ImageCore
+
+/// Lesion-level detection in one case, as the ICH detection literature reports it: each
+/// connected 3-D component of the truth is a lesion, found when the prediction covers at least
+/// a stated share of its voxels; each predicted component that touches no true voxel is a
+/// false-positive component.
+///
+///     let d = LesionDetection(prediction: p, truth: t)                 // 10 %, 26-connected
+///     print(d.detectedLesions, "of", d.truthLesions, "found;", d.falsePositiveComponents, "false components")
+///
+/// Empty masks: no true lesion gives ``sensitivity`` NaN (nothing to find); an empty
+/// prediction finds nothing and has no false-positive component.
+public struct LesionDetection: Hashable, Sendable, Codable {
+    /// Which neighbours join voxels into one component (`scipy.ndimage.generate_binary_structure(3, k)`).
+    public enum Connectivity: Int, Hashable, Sendable, Codable, CaseIterable {
+        /// Faces (k = 1).
+        case six = 6
+        /// Faces and edges (k = 2).
+        case eighteen = 18
+        /// Faces, edges and corners (k = 3).
+        case twentySix = 26
+    }
+
+    /// The detection rule.
+    public struct Settings: Hashable, Sendable, Codable {
+        /// A true lesion counts as found when the prediction covers at least this share of its
+        /// voxels, and at least one voxel (so 0 means "any overlap"). Default 0.1.
+        public var minimumCoverage: Double
+        /// Component connectivity for lesions and predicted components alike (default 26).
+        public var connectivity: Connectivity
+
+        /// Settings; see the properties for the defaults.
+        public init(minimumCoverage: Double = 0.1, connectivity: Connectivity = .twentySix) {
+            self.minimumCoverage = minimumCoverage
+            self.connectivity = connectivity
+        }
+
+        /// - Throws: ``MetricsError/invalidParameter(name:reason:)`` for a share outside 0...1.
+        public func validate() throws {
+            guard minimumCoverage >= 0 && minimumCoverage <= 1 else {
+                throw MetricsError.invalidParameter(name: "minimumCoverage", reason: "\(minimumCoverage) is not a share in 0...1")
+            }
+        }
+    }
+
+    /// Number of true lesions (3-D components of the truth).
+    public var truthLesions: Int { lesionVolumesML.count }
+    /// Volume of each true lesion in mL, in label order (first voxel in storage order first).
+    public var lesionVolumesML: [Double]
+    /// Whether each true lesion was found, in the same order.
+    public var lesionFound: [Bool]
+    /// Number of 3-D components of the prediction.
+    public var predictedComponents: Int
+    /// Predicted components that touch no true voxel.
+    public var falsePositiveComponents: Int
+    /// The rule used.
+    public var settings: Settings
+
+    /// True lesions found.
+    public var detectedLesions: Int { lesionFound.filter { $0 }.count }
+    /// `detectedLesions / truthLesions`; NaN without true lesions.
+    public var sensitivity: Double { truthLesions == 0 ? .nan : Double(detectedLesions) / Double(truthLesions) }
+
+    /// Detection of `prediction`'s components against `truth`'s.
+    /// - Precondition: both masks have the same shape; `settings` are valid.
+    public init(prediction: BinaryMask, truth: BinaryMask, settings: Settings = Settings()) {
+        precondition(prediction.shape == truth.shape, "LesionDetection: prediction \(prediction.shape) against truth \(truth.shape)")
+        precondition(settings.minimumCoverage >= 0 && settings.minimumCoverage <= 1, "LesionDetection: coverage \(settings.minimumCoverage)")
+        self.settings = settings
+        let s = truth.shape
+        let manhattan: Int
+        switch settings.connectivity {
+        case .six: manhattan = 1
+        case .eighteen: manhattan = 2
+        case .twentySix: manhattan = 3
+        }
+        let offsets = ComponentLabelling.backwardOffsets(maximumManhattan: manhattan)
+        let t = truth.voxels, p = prediction.voxels
+        let lesions = ComponentLabelling.label(nx: s.x, ny: s.y, nz: s.z, backward: offsets) { t[$0] }
+        let components = ComponentLabelling.label(nx: s.x, ny: s.y, nz: s.z, backward: offsets) { p[$0] }
+        var covered = [Int](repeating: 0, count: lesions.sizes.count)
+        var touches = [Bool](repeating: false, count: components.sizes.count)
+        for v in 0..<s.count where p[v] {
+            if t[v] {
+                covered[Int(lesions.labels[v]) - 1] += 1
+                touches[Int(components.labels[v]) - 1] = true
+            }
+        }
+        let voxelML = truth.voxelVolumeML
+        lesionVolumesML = lesions.sizes.map { Double($0) * voxelML }
+        lesionFound = zip(covered, lesions.sizes).map { c, n in c > 0 && Double(c) >= settings.minimumCoverage * Double(n) }
+        predictedComponents = components.sizes.count
+        falsePositiveComponents = touches.filter { !$0 }.count
+    }
+}
+
+/// Lesion detection pooled over cases: every true lesion of every case counts once.
+public struct LesionDetectionSummary: Hashable, Sendable, Codable {
+    /// Cases pooled.
+    public var cases: Int
+    /// True lesions over all cases.
+    public var lesions: Int
+    /// Of those, found.
+    public var detected: Int
+    /// `detected / lesions`; NaN without lesions.
+    public var sensitivity: Double
+    /// False-positive components over all cases divided by the number of cases (scans).
+    public var falsePositiveComponentsPerCase: Double
+    /// Lesions and found lesions by lesion volume (the strata of ``VolumeStrata``).
+    public var byVolume: [Stratum]
+
+    /// One lesion-volume stratum.
+    public struct Stratum: Hashable, Sendable, Codable {
+        /// Its label, e.g. `< 5 mL`.
+        public var label: String
+        /// True lesions in it.
+        public var lesions: Int
+        /// Of those, found.
+        public var detected: Int
+        /// `detected / lesions`; NaN without lesions.
+        public var sensitivity: Double
+    }
+
+    /// Pools per-case detections.
+    public init(_ detections: [LesionDetection], strata: VolumeStrata = VolumeStrata()) {
+        cases = detections.count
+        lesions = detections.reduce(0) { $0 + $1.truthLesions }
+        detected = detections.reduce(0) { $0 + $1.detectedLesions }
+        sensitivity = lesions == 0 ? .nan : Double(detected) / Double(lesions)
+        let fp = detections.reduce(0) { $0 + $1.falsePositiveComponents }
+        falsePositiveComponentsPerCase = cases == 0 ? .nan : Double(fp) / Double(cases)
+        var n = [Int](repeating: 0, count: strata.labels.count), found = n
+        for d in detections {
+            for (volume, f) in zip(d.lesionVolumesML, d.lesionFound) {
+                let i = strata.index(of: volume)
+                n[i] += 1
+                if f { found[i] += 1 }
+            }
+        }
+        byVolume = strata.labels.indices.map { i in
+            Stratum(label: strata.labels[i], lesions: n[i], detected: found[i],
+                    sensitivity: n[i] == 0 ? .nan : Double(found[i]) / Double(n[i]))
+        }
+    }
+}
