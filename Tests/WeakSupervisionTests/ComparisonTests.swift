@@ -95,6 +95,42 @@ private struct Cases {
         #expect(shown.contains("AUC 1.000"))    // positive slice 0.9, every negative slice 0.1 or 0.2
     }
 
+    @Test("statistics: every row's intervals, detection and volume agreement; paired differences named by row; the outputs carry them")
+    func statisticsInEveryOutput() throws {
+        let c = Cases()
+        let empty = c.mask([])
+        let perfect = Stored(name: "perfect", masks: c.truth)
+        let half = c.mask([c.shape.index(3, 3, 1), c.shape.index(4, 3, 1)])
+        let halfway = Stored(name: "half, with a speck", masks: ["pos": half, "neg1": c.mask([c.shape.index(0, 0, 0)]), "neg2": empty])
+        let table = try MethodComparison.run(methods: [perfect, halfway], cases: c.cases, tolerance: 1)
+            .withStatistics(SegmentationStatistics.Settings(bootstrap: BootstrapSettings(resamples: 50)),
+                            subtypes: ["pos": ["subdural"]], pairs: [("half, with a speck", "perfect"), ("missing row", "perfect")])
+        let p = try #require(table["perfect"]?.statistics), h = try #require(table["half, with a speck"]?.statistics)
+        #expect(p.intervals["dice"]?.estimate == 1 && h.intervals["dice"]?.estimate == 2.0 * 2 / 6)
+        #expect(p.positiveCases == 1 && p.negativeCases == 2 && p.cleanNegativeCases == 2 && h.cleanNegativeCases == 1)
+        // one bleed of 4 voxels of 2 mm³ = 0.008 mL, in the < 5 mL stratum; the half row covers 50 % of it
+        #expect(p.diceByVolume.map(\.cases) == [1, 0, 0] && p.diceBySubtype.map(\.label) == ["subdural"])
+        #expect(h.detection.lesions == 1 && h.detection.detected == 1 && h.detection.falsePositiveComponentsPerCase == 1.0 / 3)
+        #expect(abs(h.volumeAgreement.meanDifference - (-0.004)) < 1e-12)
+        #expect(abs((h.intervals["fp_ml"]?.estimate ?? 0) - 0.001) < 1e-12)   // one voxel on one of two negatives
+        // the pair naming a missing row is skipped; the other is over the one positive case
+        let d = try #require(table.comparisons?.first)
+        #expect(table.comparisons?.count == 1 && d.wilcoxon.pairs == 1 && abs(d.difference.estimate - (2.0 / 3 - 1)) < 1e-12)
+        let text = table.text()
+        #expect(text.contains("half, with a speck − perfect: -0.333") && text.contains("1/1 (1.00)") && text.contains("subdural (n=1)"))
+        #expect(table.csv().split(separator: "\n").count == 1 + 2 * 3)
+        #expect(table.csv().contains("\"half, with a speck\",pos,1,"))   // a name with a comma is quoted
+        let summary = table.summaryCSV()
+        #expect(summary.split(separator: "\n").first?.hasPrefix("method,positive_cases,dice,dice_lower,dice_upper") == true)
+        #expect(summary.contains("\"half, with a speck\",perfect,dice,"))
+        let html = table.html(images: [.init(caption: "a <montage>", png: Data([0x89, 0x50, 0x4E, 0x47]))])
+        #expect(html.contains("data:image/png;base64,iVBORw==") && html.contains("a &lt;montage&gt;") && html.components(separatedBy: "<svg").count == 1 + 1 + 1 + 2)
+        let back = try ComparisonTable.decode(try table.jsonData())
+        // NaN (a stratum without lesions) is not equal to itself: compare as text
+        #expect("\(back.rows.map { $0.statistics?.detection })" == "\(table.rows.map { $0.statistics?.detection })")
+        #expect(back.comparisons == table.comparisons)
+    }
+
     @Test("a prediction on another grid and an empty case list are refused")
     func refusals() throws {
         let c = Cases()

@@ -25,6 +25,9 @@ public struct SegmentationReport: Sendable, Codable {
     public var summarizedCases: Int
     /// Mean, sd, median and excluded count of every metric over the summarised cases.
     public var summary: [String: MetricSummary]
+    /// Intervals, volume strata, lesion detection and volume agreement over the cases
+    /// (``SegmentationStatistics``; nil unless computed, e.g. by `ichctl evaluate`).
+    public var statistics: SegmentationStatistics?
 
     /// The report of `cases`.
     ///
@@ -89,6 +92,7 @@ public struct SegmentationReport: Sendable, Codable {
         if ignoreEmpty {
             out += "(summary over the \(summarizedCases) of \(cases.count) cases whose truth is non-empty)\n"
         }
+        if let statistics { out += "\n" + statistics.text() }
         return out
     }
 

@@ -45,6 +45,14 @@ public struct ComparisonRow: Sendable, Codable {
     public var negativesWithoutFalsePositives: Int
     /// Wall-clock seconds the method took per case (mean; scoring not included).
     public var secondsPerCase: Double
+    /// Lesion detection of every case, in case order (nil in tables written before it existed).
+    public var detections: [LesionDetection]?
+    /// Intervals, strata, detection and volume agreement of this row
+    /// (``ComparisonTable/withStatistics(_:subtypes:pairs:)``; nil until computed).
+    public var statistics: SegmentationStatistics?
+
+    /// The value of `metric` on every case, in case order (NaN where undefined).
+    public func values(_ metric: String) -> [Double] { cases.map { $0.scores.metrics[metric] ?? .nan } }
 
     /// Mean Dice over the positive cases (NaN without positive cases).
     public var meanDice: Double { positive["dice"]?.mean ?? .nan }
@@ -64,6 +72,11 @@ public struct ComparisonTable: Sendable, Codable {
     /// Lines printed under the table: what a reader needs to know about how rows were made (e.g.
     /// the pipeline's growth of its refiner rows). nil in tables written before it existed.
     public var notes: [String]?
+    /// Paired Dice differences between rows with their intervals and Wilcoxon tests, over the
+    /// positive cases (``withStatistics(_:subtypes:pairs:)``; nil until computed).
+    public var comparisons: [PairedDifference]?
+    /// What the table was evaluated on, e.g. `sealed test set (200 cases, seed 7)`; nil: unsaid.
+    public var evaluatedOn: String?
 
     /// A table; see the properties.
     public init(rows: [ComparisonRow], caseNames: [String], tolerance: Double, classification: SliceClassificationScores? = nil,
@@ -77,6 +90,38 @@ public struct ComparisonTable: Sendable, Codable {
 
     /// The row named `method`, if any.
     public subscript(method: String) -> ComparisonRow? { rows.first { $0.method == method } }
+
+    /// The table with every row's ``ComparisonRow/statistics`` and the paired differences of
+    /// `pairs` (method, reference) in Dice over the positive cases.
+    ///
+    /// - Parameters:
+    ///   - settings: bootstrap, strata and detection rule (the detections themselves were made
+    ///     when the rows were scored, with ``MethodComparison/run(methods:cases:tolerance:detection:keep:)``'s rule).
+    ///   - subtypes: per case name, the hemorrhage subtypes its truth holds (nil: unknown).
+    ///   - pairs: (method, reference) row names; a pair naming a missing row is skipped.
+    /// - Throws: invalid settings.
+    public func withStatistics(_ settings: SegmentationStatistics.Settings = SegmentationStatistics.Settings(),
+                               subtypes: [String: [String]]? = nil,
+                               pairs: [(method: String, reference: String)] = []) throws -> ComparisonTable {
+        try settings.validate()
+        var out = self
+        let caseSubtypes = subtypes.map { s in caseNames.map { s[$0] ?? [] } }
+        for r in out.rows.indices {
+            let row = out.rows[r]
+            let detections = row.detections ?? []
+            guard detections.count == row.cases.count else { continue }
+            out.rows[r].statistics = SegmentationStatistics(scores: row.cases.map(\.scores), detections: detections,
+                                                            subtypes: caseSubtypes, settings: settings)
+        }
+        out.comparisons = pairs.compactMap { pair in
+            guard let a = self[pair.method], let b = self[pair.reference] else { return nil }
+            let positive = a.cases.indices.filter { a.cases[$0].scores.truthVolumeML > 0 }
+            let da = a.values("dice"), db = b.values("dice")
+            return PairedDifference(method: pair.method, reference: pair.reference, metric: "dice",
+                                    positive.map { da[$0] }, positive.map { db[$0] }, bootstrap: settings.bootstrap)
+        }
+        return out
+    }
 }
 
 /// Runs methods (any ``Segmenter``) on the same cases and scores them with Metrics.
@@ -86,7 +131,7 @@ public struct ComparisonTable: Sendable, Codable {
 /// print(table.text())
 /// ```
 public enum MethodComparison {
-    /// Scores every method on every case.
+    /// Scores every method on every case (add intervals with ``ComparisonTable/withStatistics(_:subtypes:pairs:)``).
     ///
     /// For each method and case: `segment` is timed (wall clock), the prediction is checked to be
     /// on the case's grid, and ``SegmentationScores`` (spacing from the scan's geometry,
@@ -101,12 +146,15 @@ public enum MethodComparison {
     ///   - keep: called with (method index, case index, prediction) for every prediction, e.g. to
     ///     write it (default: nothing).
     /// - Returns: the table (no classification scores; set ``ComparisonTable/classification``).
-    /// - Throws: ``WeakSupervisionError/emptyInput(what:)`` without cases or methods,
+    ///   - detection: the lesion-detection rule of every row's ``ComparisonRow/detections``.
+    /// - Throws: ``WeakSupervisionError/emptyInput(what:)`` without cases or methods, invalid detection settings,
     ///   ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` for a truth or prediction on
     ///   another grid, and whatever a method throws.
     public static func run(methods: [any Segmenter], cases: [ComparisonCase],
                            tolerance: Double = SegmentationScores.defaultTolerance,
+                           detection: LesionDetection.Settings = LesionDetection.Settings(),
                            keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
+        try detection.validate()
         guard !methods.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison methods") }
         guard !cases.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison cases") }
         for c in cases {
@@ -130,7 +178,7 @@ public enum MethodComparison {
                 predictions.append(prediction)
             }
             rows.append(score(method: method.name, predictions: predictions, cases: cases, tolerance: tolerance,
-                              secondsPerCase: seconds / Double(cases.count)))
+                              detection: detection, secondsPerCase: seconds / Double(cases.count)))
         }
         return ComparisonTable(rows: rows, caseNames: cases.map(\.input.name), tolerance: tolerance)
     }
@@ -143,11 +191,14 @@ public enum MethodComparison {
     ///   - secondsPerCase: the time to report (default NaN: unknown).
     /// - Precondition: one prediction per case, each on its case's grid.
     public static func score(method: String, predictions: [MaskVolume], cases: [ComparisonCase],
-                             tolerance: Double = SegmentationScores.defaultTolerance, secondsPerCase: Double = .nan) -> ComparisonRow {
+                             tolerance: Double = SegmentationScores.defaultTolerance,
+                             detection: LesionDetection.Settings = LesionDetection.Settings(),
+                             secondsPerCase: Double = .nan) -> ComparisonRow {
         precondition(predictions.count == cases.count, "score: \(predictions.count) predictions for \(cases.count) cases")
         var reportCases: [SegmentationReport.Case] = []
         var positiveCases: [SegmentationReport.Case] = []
         var falsePositives: [Int] = []
+        var detections: [LesionDetection] = []
         for (prediction, c) in zip(predictions, cases) {
             precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's")
             let g = c.truth.shape, shape = MaskShape(g.x, g.y, g.z)
@@ -156,6 +207,7 @@ public enum MethodComparison {
             let t = BinaryMask(shape: shape, spacing: spacing, voxels: c.truth.voxels.map { $0 > 0 })
             let item = SegmentationReport.Case(name: c.input.name, scores: SegmentationScores(prediction: p, truth: t, tolerance: tolerance))
             reportCases.append(item)
+            detections.append(LesionDetection(prediction: p, truth: t, settings: detection))
             if c.isPositive { positiveCases.append(item) } else { falsePositives.append(p.foregroundCount) }
         }
         let summary = SegmentationReport(cases: positiveCases, tolerance: tolerance).summary
@@ -163,6 +215,6 @@ public enum MethodComparison {
         return ComparisonRow(method: method, cases: reportCases, positive: summary, positiveCases: positiveCases.count,
                              falsePositiveVoxels: falsePositives, meanFalsePositiveVoxels: meanFP,
                              negativesWithoutFalsePositives: falsePositives.filter { $0 == 0 }.count,
-                             secondsPerCase: secondsPerCase)
+                             secondsPerCase: secondsPerCase, detections: detections)
     }
 }
