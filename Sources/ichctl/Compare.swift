@@ -1,6 +1,7 @@
 import ArgumentParser
 import CTVolume
 import Foundation
+import Metrics
 import WeakSupervision
 
 /// `ichctl compare`: the comparison table of method.md section 10. A thin wrapper over
@@ -13,7 +14,10 @@ struct Compare: ParsableCommand {
             compared with its models; or a dataset (INSTANCE layout with label/ masks): all its \
             cases are compared with the models of the run given by --run. One row per method, \
             the metrics of Metrics over positive cases, false-positive voxels over negative \
-            cases, and the time each method took per case.
+            cases, and the time each method took per case; then every row's mean Dice with its \
+            bootstrap interval, Dice by true volume (and subtype, for phantom sets), lesion \
+            detection, volume agreement, and the paired Dice differences of the weak rows against \
+            their references with Wilcoxon p-values (Docs/evaluation.md).
             """)
 
     @Option(name: .long, help: "A run folder, or a dataset folder (then --run).")
@@ -28,12 +32,40 @@ struct Compare: ParsableCommand {
     @Flag(name: .long, help: "Print the table as JSON on stdout.")
     var json = false
 
+    @Option(help: "Also write every case of every row as CSV to this file.")
+    var csv: String?
+
+    @Option(name: .customLong("summary-csv"), help: "Also write one line per row (intervals, strata, detection, volume agreement) and per paired difference as CSV to this file.")
+    var summaryCSV: String?
+
+    @Option(help: "Also write a self-contained HTML report (table, forest plot, paired differences, Dice against volume) to this file.")
+    var report: String?
+
+    @Flag(help: "Replace existing --csv, --summary-csv and --report files.")
+    var force = false
+
+    @Option(help: "Bootstrap resamples of every interval.")
+    var resamples: Int = BootstrapSettings().resamples
+
+    @Option(help: "Seed of the bootstrap resampling.")
+    var seed: UInt64 = BootstrapSettings().seed
+
+    @Option(help: "Share of a true lesion's voxels the prediction must cover for the lesion to count as found (0: any overlap).")
+    var coverage: Double = LesionDetection.Settings().minimumCoverage
+
+    func validate() throws {
+        guard resamples >= 1 else { throw ValidationError("--resamples must be at least 1, not \(resamples)") }
+        guard coverage >= 0 && coverage <= 1 else { throw ValidationError("--coverage must be a share in 0...1, not \(coverage)") }
+    }
+
     func run() throws {
         let dataURL = URL(fileURLWithPath: data)
         let isRun = FileManager.default.fileExists(atPath: dataURL.appendingPathComponent("config.json").path)
         guard isRun || runFolder != nil else {
             throw CLIError.invalid("\(data): not a pipeline run folder (no config.json); pass --run RUN to compare a dataset with a run's models")
         }
+        let outputs = [csv, summaryCSV, report].compactMap { $0 }.map { URL(fileURLWithPath: $0) }
+        for url in outputs { try CLI.checkOutput(url, force: force) }
         let runURL = isRun && runFolder == nil ? dataURL : URL(fileURLWithPath: runFolder!)
         let pipeline = try Pipeline(config: try Pipeline.savedConfig(in: runURL), output: runURL)
         let reporter = ProgressReporter(forced: progress)
@@ -48,7 +80,18 @@ struct Compare: ParsableCommand {
             items = try Dataset(root: dataURL, requireMasks: true).cases
         }
         let cases = try pipeline.comparisonCases(items) { done, total, name in reporter.report("loaded \(done)/\(total) \(name)") }
-        let table = try pipeline.compare(cases)
+        let settings = SegmentationStatistics.Settings(bootstrap: BootstrapSettings(resamples: resamples, seed: seed),
+                                                       detection: LesionDetection.Settings(minimumCoverage: coverage))
+        var table = try pipeline.compare(cases, statistics: settings)
+        table.evaluatedOn = isRun && runFolder == nil
+            ? pipeline.testSetDescription(split: try pipeline.split())
+            : "\(items.count) cases of \(dataURL.path) (all its cases)"
+        if let csv { try Data(table.csv().utf8).write(to: URL(fileURLWithPath: csv), options: .atomic) }
+        if let summaryCSV { try Data(table.summaryCSV().utf8).write(to: URL(fileURLWithPath: summaryCSV), options: .atomic) }
+        if let report {
+            try Data(table.html(title: "ichct comparison: \(dataURL.lastPathComponent) with \(runURL.lastPathComponent)").utf8)
+                .write(to: URL(fileURLWithPath: report), options: .atomic)
+        }
         if json { try CLI.printJSON(table) } else { print(table.text(), terminator: "") }
     }
 }

@@ -4,16 +4,18 @@ import NeuralCore
 import Testing
 import WeakSupervision
 
-/// A pipeline small enough for a debug build: 6 phantom cases of 64 x 64 x 6, networks of a
+/// A pipeline small enough for a debug build: 4 phantom cases of 64 x 64 x 6 and a sealed test
+/// set of 2 of another seed, networks of a
 /// few channels, one short epoch each. It checks the plumbing, not the numbers.
 func tinyPipelineConfig() -> PipelineConfig {
     var c = PipelineConfig.quick
-    c.data.phantomCases = 6
+    c.data.phantomCases = 4
     c.data.phantom.size = 64
     c.data.phantom.slices = 6...6
     c.data.phantom.subSlices = 1
-    c.data.validationFraction = 0.2
-    c.data.testFraction = 0.34
+    c.data.validationFraction = 0.25
+    c.data.testFraction = 0
+    c.data.sealedTest = .init(phantomCases: 2, phantomSeed: 7)
     c.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
     c.classifier.epochs = 1
     c.classifier.stepsPerEpoch = 2
@@ -48,7 +50,8 @@ final class StageLog: @unchecked Sendable {
         #expect(first.reused.isEmpty)
         #expect(table.rows.map(\.method) == [
             "threshold 50..90 HU inside the intracranial mask", "k-means alone (hyperdense cluster)", "CAM alone (thresholded CAM)",
-            "pseudo-masks (CAM and k-means)", Pipeline.pipelineRow, Pipeline.gatedPipelineRow, Pipeline.upperBoundRow])
+            Pipeline.pseudoMasksRow, Pipeline.rawPipelineRow, Pipeline.pipelineRow, Pipeline.gatedPipelineRow,
+            Pipeline.rawUpperBoundRow, Pipeline.upperBoundRow, Pipeline.gatedUpperBoundRow])
         let pipeline = try Pipeline(config: config, output: out)
         let split = try pipeline.split()
         #expect(table.caseNames == split.test)
@@ -56,8 +59,20 @@ final class StageLog: @unchecked Sendable {
         #expect(split.train.count + split.validation.count + split.test.count == 6)
         #expect(table.classification != nil)
         let fm = FileManager.default
+        // the test cases are the sealed set, of their own seed, apart from training and validation
+        #expect(split.test == ["phantom_0004", "phantom_0005"])
+        #expect(Set(split.train + split.validation) == ["phantom_0000", "phantom_0001", "phantom_0002", "phantom_0003"])
+        let manifest = try JSONDecoder().decode(PhantomManifest.self, from: Data(contentsOf: out.appendingPathComponent("data/test-cases/phantom.json")))
+        #expect(manifest.seed == 7 && manifest.cases.map(\.name) == split.test)
+        #expect(table.evaluatedOn?.contains("sealed test set: 2 phantom cases of seed 7") == true)
+        // every row carries its statistics, and the weak rows are paired with their references
+        #expect(table.rows.allSatisfy { $0.statistics != nil && $0.detections?.count == split.test.count })
+        #expect(table.comparisons?.map(\.method) == Pipeline.pairedRows.map(\.method))
+        #expect(table.text().contains("Paired Dice differences"))
         for file in ["config.json", "data/split.json", "classifier/classifier.safetensors", "cams/probabilities.json",
-                     "refiner/refiner.safetensors", "upper-bound/refiner.safetensors", "comparison/comparison.txt", "comparison/comparison.json"] {
+                     "refiner/refiner.safetensors", "upper-bound/refiner.safetensors", "comparison/comparison.txt", "comparison/comparison.json",
+                     "comparison/comparison.csv", "comparison/comparison-summary.csv", "comparison/report.html",
+                     "comparison/upper-bound.components.gated.json"] {
             #expect(fm.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
         }
         for name in split.train + split.validation {
@@ -72,7 +87,7 @@ final class StageLog: @unchecked Sendable {
         // the refiner rows, and only they, grow their masks into the blood range (the saved gated
         // masks are checked below), and the table says so under the rows
         #expect(try pipeline.methods().filter { $0 is IntensityGrowth }.map(\.name)
-                    == [Pipeline.pipelineRow, Pipeline.gatedPipelineRow, Pipeline.upperBoundRow])
+                    == [Pipeline.pipelineRow, Pipeline.gatedPipelineRow, Pipeline.upperBoundRow, Pipeline.gatedUpperBoundRow])
         #expect(table.notes?.count == 1 && table.text().contains("grown 4 mm in-plane into 50..90 HU"))
         var plain = config
         plain.growth = nil
@@ -92,12 +107,14 @@ final class StageLog: @unchecked Sendable {
             #expect(scores[chosen] >= scores.max()! - (config.componentTolerance ?? 0) - 1e-12)
             #expect(record.candidates.allSatisfy { $0.caseSensitivity != nil && $0.caseSpecificity != nil })
         }
-        // the gated row: its own size choice for the pipeline's refiner, none for the upper
-        // bound; on every slice the classifier called negative its masks are empty
+        // the gated rows: their own size choices, the pipeline's refiner's in its stage and the
+        // upper bound's in the comparison (its stage does not read the classifier); on every
+        // slice the classifier called negative the gated masks are empty
         #expect(config.classifierGate == 0.5)
         let gatedRecord = try #require(try pipeline.componentSelection(.refiner, gated: true))
         #expect(gatedRecord.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
-        #expect(try pipeline.componentSelection(.upperBound, gated: true) == nil)
+        let upperGated = try #require(try pipeline.componentSelection(.upperBound, gated: true))
+        #expect(upperGated.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
         // each saved gated mask is the refiner's mask, gated by the saved probabilities,
         // filtered at the gated choice, then grown (composed here from the library's parts)
         let probabilities = try pipeline.probabilities()

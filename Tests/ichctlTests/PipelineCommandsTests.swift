@@ -4,15 +4,16 @@ import NeuralCore
 import Testing
 import WeakSupervision
 
-/// A pipeline configuration small enough for a debug build (6 cases of 64 x 64 x 6).
+/// A pipeline configuration small enough for a debug build (4 cases of 64 x 64 x 6, a sealed test set of 2).
 private func tinyConfig() -> PipelineConfig {
     var c = PipelineConfig.quick
-    c.data.phantomCases = 6
+    c.data.phantomCases = 4
     c.data.phantom.size = 64
     c.data.phantom.slices = 6...6
     c.data.phantom.subSlices = 1
-    c.data.validationFraction = 0.2
-    c.data.testFraction = 0.34
+    c.data.validationFraction = 0.25
+    c.data.testFraction = 0
+    c.data.sealedTest = .init(phantomCases: 2, phantomSeed: 7)
     c.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
     c.classifier.epochs = 1
     c.classifier.stepsPerEpoch = 2
@@ -37,7 +38,7 @@ private func tinyConfig() -> PipelineConfig {
         let demo = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--out", run, "--quiet", "--json"])
         #expect(demo.status == 0, "\(demo.stderr)")
         let table = try ComparisonTable.decode(Data(demo.stdout.utf8))
-        #expect(table.rows.count == 7)   // with the classifier-gated pipeline row
+        #expect(table.rows.count == 10)   // with the raw and gated refiner rows
         #expect(FileManager.default.fileExists(atPath: run + "/comparison/comparison.txt"))
         #expect(try !FileManager.default.contentsOfDirectory(atPath: run + "/comparison/montages").isEmpty)
 
@@ -51,13 +52,31 @@ private func tinyConfig() -> PipelineConfig {
         let text = try ICHCTLRunner.run(["compare", "--data", run])
         #expect(text.status == 0)
         #expect(text.stdout.contains(Pipeline.pipelineRow) && text.stdout.contains(Pipeline.gatedPipelineRow))
+        #expect(text.stdout.contains("Paired Dice differences") && text.stdout.contains("evaluated on: sealed test set"))
+
+        // the same statistics as CSV (a line per row and case), a summary CSV and a self-contained
+        // HTML report; existing files are refused without --force, and nothing is replaced
+        let csv = dir.appendingPathComponent("cases.csv"), summaryCSV = dir.appendingPathComponent("summary.csv")
+        let report = dir.appendingPathComponent("report.html")
+        let files = ["--csv", csv.path, "--summary-csv", summaryCSV.path, "--report", report.path, "--resamples", "200"]
+        let written = try ICHCTLRunner.run(["compare", "--data", run] + files)
+        #expect(written.status == 0, "\(written.stderr)")
+        let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1 + table.rows.count * table.caseNames.count)
+        #expect(lines.first?.hasPrefix("method,case,positive,dice") == true)
+        #expect(try String(contentsOf: summaryCSV, encoding: .utf8).contains("dice_lower"))
+        let html = try String(contentsOf: report, encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && !html.contains("src=\"http") && !html.contains("href=\"http"))
+        let refusedOutput = try ICHCTLRunner.run(["compare", "--data", run] + files)
+        #expect(refusedOutput.status != 0 && refusedOutput.stderr.contains(csv.path))
+        #expect(try String(contentsOf: report, encoding: .utf8) == html)
 
         // pseudo-masks over the run's phantom set with its classifier; refuses to replace them without --force.
         let masks = dir.appendingPathComponent("pseudo").path
         let pseudo = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
                                            "--data", run + "/data/cases", "--out", masks, "--layer", "layer2", "--tissue", "-100,150", "--json"])
         #expect(pseudo.status == 0, "\(pseudo.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: masks).filter { $0.hasSuffix(".nii.gz") }.count == 6)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: masks).filter { $0.hasSuffix(".nii.gz") }.count == 4)
         let twice = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
                                           "--data", run + "/data/cases", "--out", masks])
         #expect(twice.status != 0 && twice.stderr.contains("--force"))

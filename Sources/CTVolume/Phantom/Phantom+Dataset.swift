@@ -23,7 +23,7 @@ public struct PhantomManifest: Codable, Sendable, Hashable {
 }
 
 extension Phantom {
-    /// Writes cases `0 ..< cases` of seed `seed` in the INSTANCE 2022 layout:
+    /// Writes cases `firstCase ..< firstCase + cases` of seed `seed` in the INSTANCE 2022 layout:
     ///
     ///     ROOT/data/phantom_0000.nii.gz    int16, slope 1, intercept -1024 (HU)
     ///     ROOT/label/phantom_0000.nii.gz   uint8, 1 = hemorrhage, same grid and affine
@@ -37,6 +37,8 @@ extension Phantom {
     ///   - cases: number of cases (>= 1).
     ///   - seed: the set's seed.
     ///   - config: phantom parameters.
+    ///   - firstCase: the index of the first case (default 0): cases `firstCase ..< firstCase + cases`
+    ///     are written, so that a second set of another seed (a sealed test set) has other names.
     ///   - overwrite: replace existing files; default false, and then an existing output is
     ///     refused before anything is written.
     ///   - progress: called after each case with (cases done, total, the case).
@@ -44,7 +46,7 @@ extension Phantom {
     /// - Throws: ``CTVolumeError`` `.invalidParameter` (bad count or config), `.outputExists`, `.io`.
     @discardableResult
     public static func writeDataset(to root: URL, cases: Int, seed: UInt64, config: PhantomConfig = .default,
-                                    overwrite: Bool = false,
+                                    firstCase: Int = 0, overwrite: Bool = false,
                                     progress: (Int, Int, PhantomCase) -> Void = { _, _, _ in }) throws -> PhantomManifest {
         try config.validate()
         guard cases >= 1 && cases <= 100_000 else {
@@ -53,7 +55,10 @@ extension Phantom {
         let fm = FileManager.default
         let data = root.appendingPathComponent("data"), label = root.appendingPathComponent("label")
         let csv = root.appendingPathComponent("slices.csv"), manifestURL = root.appendingPathComponent("phantom.json")
-        let names = (0..<cases).map(caseName)
+        guard firstCase >= 0 && firstCase <= 100_000 else {
+            throw CTVolumeError.invalidParameter(name: "firstCase", reason: "\(firstCase) is not a case index (0 to 100000)")
+        }
+        let names = (firstCase..<(firstCase + cases)).map(caseName)
         if !overwrite {
             let outputs = [csv, manifestURL] + names.flatMap {
                 [data.appendingPathComponent("\($0).nii.gz"), label.appendingPathComponent("\($0).nii.gz")]
@@ -75,7 +80,7 @@ extension Phantom {
         // each case has its own seed, so the files do not depend on the scheduling, and the
         // table, manifest and progress follow case order.
         try forEachInOrderedChunks(count: cases) { i in
-            let c = try generate(caseIndex: i, seed: seed, config: config)
+            let c = try generate(caseIndex: firstCase + i, seed: seed, config: config)
             try NIfTI.write(c.scan, to: data.appendingPathComponent("\(c.name).nii.gz"), datatype: .hounsfieldInt16,
                             overwrite: overwrite, descrip: "ichct phantom seed \(seed)")
             try NIfTI.write(c.mask, to: label.appendingPathComponent("\(c.name).nii.gz"), overwrite: overwrite,

@@ -10,6 +10,15 @@ extension Pipeline {
     public static let gatedPipelineRow = "full pipeline, gated by the classifier"
     /// Name of the upper-bound row (UNetLite trained on true masks, same budget).
     public static let upperBoundRow = "upper bound (UNetLite on true masks)"
+    /// The pipeline's refiner with no post-processing at all (no component filter, no growth):
+    /// the paper's test-time model as it is.
+    public static let rawPipelineRow = "full pipeline, no post-processing"
+    /// The upper bound with no post-processing.
+    public static let rawUpperBoundRow = "upper bound, no post-processing"
+    /// The upper bound gated by the classifier, post-processed as the gated pipeline row.
+    public static let gatedUpperBoundRow = "upper bound, gated by the classifier"
+    /// Name of the pseudo-mask row (``PseudoMaskBuilder`` through the run's settings).
+    public static let pseudoMasksRow = "pseudo-masks (CAM and k-means)"
 
     /// The rows of method.md section 10 built from this run's saved artefacts and configuration:
     /// threshold 50..90 HU · k-means alone · CAM alone · pseudo-masks · full pipeline · full
@@ -29,13 +38,19 @@ extension Pipeline {
             ("kmeans", try config.pseudoMasks.kmeansSegmenter()),
             ("cam", CAMBaseline(threshold: builder.threshold, positiveAt: builder.positiveAt)),
             ("pseudo-masks", try config.pseudoMasks.segmenter()),
+            ("pipeline-raw", try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.rawPipelineRow)),
             ("pipeline", try refinerRow(.refiner, name: Self.pipelineRow)),
         ]
         if let gate = config.classifierGate {
             rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate)))
         }
         if config.upperBound {
+            rows.append(("upper-bound-raw", try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"),
+                                                                 name: Self.rawUpperBoundRow)))
             rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow)))
+            if let gate = config.classifierGate {
+                rows.append(("upper-bound-gated", try refinerRow(.upperBound, name: Self.gatedUpperBoundRow, gate: gate)))
+            }
         }
         return rows
     }
@@ -59,7 +74,7 @@ extension Pipeline {
     /// - Parameter items: the cases (each needs a mask file: it is the reference).
     /// - Throws: a case without mask, and reading or CAM errors.
     public func comparisonCases(_ items: [DatasetCase], progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> [ComparisonCase] {
-        let ownRoot = datasetRoot.standardizedFileURL.path
+        let ownRoots = ([datasetRoot] + (testRoot.map { [$0] } ?? [])).map { $0.standardizedFileURL.path + "/" }
         let saved = (try? probabilities()) ?? [:]
         var method: (any CAMMethod)?
         var out: [ComparisonCase] = []
@@ -68,7 +83,8 @@ extension Pipeline {
             guard let truth = try item.loadMask() else {
                 throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
             }
-            let own = item.imageURL.standardizedFileURL.path.hasPrefix(ownRoot + "/") && saved[item.name] != nil
+            let path = item.imageURL.standardizedFileURL.path
+            let own = ownRoots.contains { path.hasPrefix($0) } && saved[item.name] != nil
             let inside: MaskVolume, cam: Volume<Float>, p: [Float]
             if own {
                 inside = try intracranial(item.name)
@@ -98,10 +114,14 @@ extension Pipeline {
     ///   - extra: more rows (a user's own method) appended after the built-in ones.
     ///   - keep: receives every prediction (method index, case index, mask).
     public func compare(_ cases: [ComparisonCase], extra: [any Segmenter] = [],
+                        statistics: SegmentationStatistics.Settings = SegmentationStatistics.Settings(),
                         keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
         let builtIn = try methods()
-        var table = try MethodComparison.run(methods: builtIn + extra, cases: cases, tolerance: config.tolerance, keep: keep)
+        var table = try MethodComparison.run(methods: builtIn + extra, cases: cases, tolerance: config.tolerance,
+                                             detection: statistics.detection, keep: keep)
         table.classification = Self.classification(cases)
+        let known = caseSubtypes()
+        table = try table.withStatistics(statistics, subtypes: known.isEmpty ? nil : known, pairs: Self.pairedRows)
         let grown = builtIn.compactMap { $0 as? IntensityGrowth }
         if let g = grown.first?.settings, g.distanceMM > 0 {
             func short(_ v: Double) -> String { String(format: "%g", v) }
@@ -110,6 +130,15 @@ extension Pipeline {
         }
         return table
     }
+
+    /// The row pairs every pipeline table tests (method, reference): each weakly supervised
+    /// refiner row against the pseudo-masks it learned from and against the upper bound of the
+    /// same post-processing.
+    public static let pairedRows: [(method: String, reference: String)] = [
+        (pipelineRow, pseudoMasksRow), (pipelineRow, upperBoundRow),
+        (rawPipelineRow, pseudoMasksRow), (rawPipelineRow, rawUpperBoundRow),
+        (gatedPipelineRow, pseudoMasksRow), (gatedPipelineRow, gatedUpperBoundRow),
+    ]
 
     /// Slice classification scores (threshold 0.5) of the cases' probabilities against the
     /// slice labels of their reference masks; nil when a case has no probabilities.
@@ -127,6 +156,11 @@ extension Pipeline {
 
     func runComparison(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
         let dataset = try dataset(), split = try split()
+        if config.upperBound, config.classifierGate != nil, let candidates = config.componentFilter, !candidates.isEmpty {
+            // the gated upper bound's component volume, on the validation cases like every other choice
+            _ = try selectComponentVolume(stage: .upperBound, candidates: candidates, validation: split.validation, in: dataset,
+                                          gatedOnly: true, observer)
+        }
         let items = try cases(split.test, in: dataset)
         let cases = try comparisonCases(items) { done, total, name in
             _ = observer(.progress(.comparison, done: done, total: total, item: "loaded \(name)"))
@@ -137,7 +171,7 @@ extension Pipeline {
         let masks = folder(.comparison).appendingPathComponent("masks")
         var pipelineMasks: [Int: MaskVolume] = [:], pseudoMasks: [Int: MaskVolume] = [:]
         let montageCases = Set(cases.indices.filter { cases[$0].isPositive }.prefix(config.montageCases))
-        let table = try compare(cases) { m, i, mask in
+        var table = try compare(cases) { m, i, mask in
             let folder = masks.appendingPathComponent(slugs[m])
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try NIfTI.write(mask, to: folder.appendingPathComponent("\(cases[i].input.name).nii.gz"), overwrite: true, descrip: "ichct \(slugs[m])")
@@ -146,9 +180,16 @@ extension Pipeline {
             _ = observer(.progress(.comparison, done: m * cases.count + i + 1, total: rows.count * cases.count,
                                    item: "\(slugs[m]) \(cases[i].input.name)"))
         }
-        try table.jsonData().write(to: folder(.comparison).appendingPathComponent("comparison.json"), options: .atomic)
-        try Data(table.text().utf8).write(to: folder(.comparison).appendingPathComponent("comparison.txt"), options: .atomic)
-        try writeMontages(cases: cases, indices: montageCases.sorted(), pipeline: pipelineMasks, pseudo: pseudoMasks)
+        table.evaluatedOn = testSetDescription(split: split)
+        let out = folder(.comparison)
+        try table.jsonData().write(to: out.appendingPathComponent("comparison.json"), options: .atomic)
+        try Data(table.text().utf8).write(to: out.appendingPathComponent("comparison.txt"), options: .atomic)
+        try Data(table.csv().utf8).write(to: out.appendingPathComponent("comparison.csv"), options: .atomic)
+        try Data(table.summaryCSV().utf8).write(to: out.appendingPathComponent("comparison-summary.csv"), options: .atomic)
+        let montages = try writeMontages(cases: cases, indices: montageCases.sorted(), pipeline: pipelineMasks, pseudo: pseudoMasks)
+        let images = try montages.map { try ComparisonTable.ReportImage(caption: $0.lastPathComponent, png: Data(contentsOf: $0)) }
+        try Data(table.html(title: "ichct comparison: \(output.lastPathComponent)", images: images).utf8)
+            .write(to: out.appendingPathComponent("report.html"), options: .atomic)
         var summary: [String: Double] = ["cases": Double(cases.count)]
         for (slug, row) in zip(slugs, table.rows) {
             summary["dice.\(slug)"] = row.meanDice
@@ -161,7 +202,9 @@ extension Pipeline {
     /// PNG montages of the positive slices (at most 8) of some test cases: `NAME.cam.png` (the
     /// CAM as a heat map, the true mask outlined in green) and `NAME.masks.png` (true mask green,
     /// pseudo-mask yellow, full pipeline red, brain window).
-    func writeMontages(cases: [ComparisonCase], indices: [Int], pipeline: [Int: MaskVolume], pseudo: [Int: MaskVolume]) throws {
+    @discardableResult
+    func writeMontages(cases: [ComparisonCase], indices: [Int], pipeline: [Int: MaskVolume], pseudo: [Int: MaskVolume]) throws -> [URL] {
+        var written: [URL] = []
         let folder = folder(.comparison).appendingPathComponent("montages")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for i in indices {
@@ -178,6 +221,17 @@ extension Pipeline {
             if let p = pipeline[i] { overlays.append(.init(p, style: .outline(.red))) }
             let maskImage = try renderer.montage(c.input.scan, slices: slices, masks: overlays, columns: 4)
             try PNG.write(maskImage, to: folder.appendingPathComponent("\(c.input.name).masks.png"), overwrite: true)
+            written += [folder.appendingPathComponent("\(c.input.name).cam.png"), folder.appendingPathComponent("\(c.input.name).masks.png")]
         }
+        return written
+    }
+
+    /// What the run's comparison is evaluated on, for the table's ``ComparisonTable/evaluatedOn``.
+    public func testSetDescription(split: PipelineSplit) -> String {
+        if let t = config.data.sealedTest {
+            if let d = t.dataset { return "sealed test set: \(split.test.count) cases of \(d)" }
+            return "sealed test set: \(split.test.count) phantom cases of seed \(t.phantomSeed), generated apart from the training set (seed \(config.data.phantomSeed))"
+        }
+        return "test split: \(split.test.count) cases held out of the training set (fraction \(config.data.testFraction)); not a sealed set"
     }
 }

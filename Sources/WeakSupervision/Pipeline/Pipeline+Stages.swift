@@ -11,8 +11,46 @@ extension Pipeline {
         config.data.dataset.map { URL(fileURLWithPath: $0) } ?? folder(.data).appendingPathComponent("cases")
     }
 
-    /// The run's dataset.
-    public func dataset() throws -> Dataset { try Dataset(root: datasetRoot) }
+    /// The root of the sealed test set (``PipelineConfig/SealedTestSettings``): its dataset, or
+    /// the generated phantom set `OUT/data/test-cases`; nil without one.
+    public var testRoot: URL? {
+        config.data.sealedTest.map { t in t.dataset.map { URL(fileURLWithPath: $0) } ?? folder(.data).appendingPathComponent("test-cases") }
+    }
+
+    /// The run's cases: the dataset, and the sealed test set's cases when there is one (its
+    /// names must differ from the dataset's). `root` is the dataset's.
+    /// - Throws: reading errors; a test case whose name is also a training case's.
+    public func dataset() throws -> Dataset {
+        var d = try Dataset(root: datasetRoot)
+        if let testRoot {
+            let test = try Dataset(root: testRoot, requireMasks: true)
+            let names = Set(d.cases.map(\.name))
+            if let clash = test.cases.first(where: { names.contains($0.name) }) {
+                throw WeakSupervisionError.invalidParameter(
+                    name: testRoot.path, reason: "test case \(clash.name) has the name of a case in \(datasetRoot.path); a sealed test set needs its own names")
+            }
+            d.cases += test.cases
+        }
+        return d
+    }
+
+    /// The test cases of the run (``PipelineSplit/test``) as dataset cases: what the comparison
+    /// scores, and what a user needs to reproduce a row of the table.
+    public func testCases() throws -> [DatasetCase] {
+        try cases(split().test, in: dataset())
+    }
+
+    /// Per case name, the hemorrhage subtypes its truth holds, from the `phantom.json` manifests
+    /// of the run's phantom sets (empty when no set has one, e.g. a real dataset).
+    public func caseSubtypes() -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for root in [datasetRoot] + (testRoot.map { [$0] } ?? []) {
+            let url = root.appendingPathComponent("phantom.json")
+            guard let data = try? Data(contentsOf: url), let m = try? JSONDecoder().decode(PhantomManifest.self, from: data) else { continue }
+            for c in m.cases { out[c.name] = Array(Set(c.lesions.map { $0.subtype.rawValue })).sorted() }
+        }
+        return out
+    }
 
     /// The saved case-level split (`OUT/data/split.json`).
     public func split() throws -> PipelineSplit {
@@ -52,12 +90,23 @@ extension Pipeline {
                 _ = observer(.progress(.data, done: done, total: total, item: c.name))
             }
         }
+        if let t = d.sealedTest, t.dataset == nil, let testRoot {
+            // Its own seed, and case indices after the training set's, so no name is shared.
+            let first = d.dataset == nil ? d.phantomCases : 0
+            try Phantom.writeDataset(to: testRoot, cases: t.phantomCases, seed: t.phantomSeed, config: d.phantom,
+                                     firstCase: first, overwrite: true) { done, total, c in
+                _ = observer(.progress(.data, done: done, total: total, item: "sealed test \(c.name)"))
+            }
+        }
+        let training = try Dataset(root: datasetRoot)
         let dataset = try dataset()
-        let s = try ClassifierTrainer.split(dataset.cases, validationFraction: d.validationFraction, testFraction: d.testFraction, seed: d.splitSeed)
-        guard !s.train.isEmpty, !s.test.isEmpty else {
+        let s = try ClassifierTrainer.split(training.cases, validationFraction: d.validationFraction, testFraction: d.testFraction, seed: d.splitSeed)
+        let trainingNames = Set(training.cases.map(\.name))
+        let test = d.sealedTest == nil ? s.test.map(\.name) : dataset.cases.map(\.name).filter { !trainingNames.contains($0) }
+        guard !s.train.isEmpty, !test.isEmpty else {
             throw WeakSupervisionError.emptyInput(what: "\(dataset.root.path): \(dataset.cases.count) cases leave no training or no test case")
         }
-        let split = PipelineSplit(train: s.train.map(\.name), validation: s.validation.map(\.name), test: s.test.map(\.name))
+        let split = PipelineSplit(train: s.train.map(\.name), validation: s.validation.map(\.name), test: test)
         try writeJSON(split, to: folder(.data).appendingPathComponent("split.json"))
         let maskFolder = folder(.data).appendingPathComponent("intracranial")
         try FileManager.default.createDirectory(at: maskFolder, withIntermediateDirectories: true)
@@ -201,10 +250,15 @@ extension Pipeline {
     /// with a ``PipelineConfig/classifierGate``, the same masks gated by the classifier's saved
     /// probabilities (``ClassifierGated``) choose the gated row's volume, `components.gated.json`.
     /// Returns the volumes, ungated and gated (nil without a gate).
+    ///
+    /// With `gatedOnly` (the upper bound's gated row, chosen at comparison time because the
+    /// upper-bound stage does not read the classifier), only the gated choice is made, written
+    /// to `OUT/comparison/upper-bound.components.gated.json`.
     func selectComponentVolume(stage: PipelineStage, candidates: [Double], validation: [String], in dataset: Dataset,
+                               gatedOnly: Bool = false,
                                _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> (Double, Double?) {
         let model = try UNetLite(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"))
-        let gate = stage == .refiner ? config.classifierGate : nil
+        let gate = stage == .refiner || gatedOnly ? config.classifierGate : nil
         let probabilities = gate == nil ? [:] : try probabilities()
         let probabilityFile = folder(.cams).appendingPathComponent("probabilities.json").path
         var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = []
@@ -226,16 +280,19 @@ extension Pipeline {
             _ = observer(.progress(stage, done: i + 1, total: items.count, item: "component size: \(item.name)"))
         }
         let tolerance = config.componentTolerance, criterion = config.componentCriterion ?? .slices
-        func choose(_ masks: [MaskVolume], file: String) throws -> Double {
+        func choose(_ masks: [MaskVolume], file: URL) throws -> Double {
             let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
                                                                  criterion: criterion, tolerance: tolerance)
             let volume = masks.isEmpty ? 0 : chosen   // no validation case: nothing to choose on, keep every component
             try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored, criterion: criterion, tolerance: tolerance),
-                          to: folder(stage).appendingPathComponent(file))
+                          to: file)
             return volume
         }
-        let plain = try choose(masks, file: "components.json")
-        return (plain, gate == nil ? nil : try choose(gated, file: "components.gated.json"))
+        if gatedOnly {
+            return (.nan, try choose(gated, file: upperBoundGatedSelectionURL))
+        }
+        let plain = try choose(masks, file: folder(stage).appendingPathComponent("components.json"))
+        return (plain, gate == nil ? nil : try choose(gated, file: folder(stage).appendingPathComponent("components.gated.json")))
     }
 
     /// The saved choice of a refiner stage (`OUT/<stage>/components.json`, or with `gated`
@@ -243,8 +300,12 @@ extension Pipeline {
     /// ``PipelineConfig/componentFilter`` or no gate, or a run from before they existed).
     /// - Throws: a file that exists but does not decode.
     public func componentSelection(_ stage: PipelineStage, gated: Bool = false) throws -> ComponentSelectionRecord? {
-        try readJSON(ComponentSelectionRecord.self, from: folder(stage).appendingPathComponent(gated ? "components.gated.json" : "components.json"))
+        if stage == .upperBound && gated { return try readJSON(ComponentSelectionRecord.self, from: upperBoundGatedSelectionURL) }
+        return try readJSON(ComponentSelectionRecord.self, from: folder(stage).appendingPathComponent(gated ? "components.gated.json" : "components.json"))
     }
+
+    /// Where the upper bound's gated row keeps its component choice (made by the comparison stage).
+    var upperBoundGatedSelectionURL: URL { folder(.comparison).appendingPathComponent("upper-bound.components.gated.json") }
 
     /// The minimum component volume the stage's refiner row (or with `gated`, its
     /// classifier-gated row) uses (``componentSelection(_:gated:)``, or 0).
