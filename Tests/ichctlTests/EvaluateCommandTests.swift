@@ -81,6 +81,14 @@ enum EvaluateRunner {
         let summary = report["summary"] as! [String: Any]
         let dice = summary["dice"] as! [String: Any]
         #expect(dice["excluded"] as! Int == 1 && dice["count"] as! Int == 1)
+        // the statistics over cases: a is positive (one box lesion, overlapped), b negative and clean
+        let statistics = report["statistics"] as! [String: Any]
+        #expect(statistics["positiveCases"] as! Int == 1 && statistics["negativeCases"] as! Int == 1)
+        #expect(statistics["cleanNegativeCases"] as! Int == 1)
+        let detection = statistics["detection"] as! [String: Any]
+        #expect(detection["lesions"] as! Int == 1 && detection["detected"] as! Int == 1)
+        let interval = (statistics["intervals"] as! [String: Any])["dice"] as! [String: Any]
+        #expect(interval["estimate"] as! Double == expected.dice && interval["resamples"] as! Int == 10_000)
     }
 
     @Test func csvIsWrittenAndNotReplacedWithoutForce() throws {
@@ -89,6 +97,7 @@ enum EvaluateRunner {
         let csv = root.appendingPathComponent("scores.csv").path
         let first = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--csv", csv])
         #expect(first.status == 0 && first.stdout.contains("excluded"))
+        #expect(first.stdout.contains("Dice by true volume") && first.stdout.contains("1 of 1 found"))
         let text = try String(contentsOfFile: csv, encoding: .utf8)
         #expect(text.hasPrefix("case,dice,") && text.contains("\nb.nii.gz,nan,1.0,"))
         let again = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--csv", csv])
