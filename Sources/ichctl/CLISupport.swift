@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Metrics
 
 #if canImport(Glibc)
 import Glibc
@@ -74,5 +76,29 @@ struct ProgressReporter: Sendable {
     func report(_ message: @autoclosure () -> String) {
         guard enabled else { return }
         CLI.note(message())
+    }
+}
+
+/// The statistics options shared by `compare` and `evaluate`: the bootstrap and the lesion rule
+/// of ``SegmentationStatistics/Settings``.
+struct StatisticsOptions: ParsableArguments {
+    @Option(help: "Bootstrap resamples of every interval.")
+    var resamples: Int = BootstrapSettings().resamples
+
+    @Option(help: "Seed of the bootstrap resampling.")
+    var seed: UInt64 = BootstrapSettings().seed
+
+    @Option(help: "Share of a true lesion's voxels the prediction must cover for the lesion to count as found (0: any overlap).")
+    var coverage: Double = LesionDetection.Settings().minimumCoverage
+
+    func validate() throws {
+        guard resamples >= 1 else { throw ValidationError("--resamples must be at least 1, not \(resamples)") }
+        guard coverage >= 0 && coverage <= 1 else { throw ValidationError("--coverage must be a share in 0...1, not \(coverage)") }
+    }
+
+    /// The library settings these options give.
+    var settings: SegmentationStatistics.Settings {
+        SegmentationStatistics.Settings(bootstrap: BootstrapSettings(resamples: resamples, seed: seed),
+                                        detection: LesionDetection.Settings(minimumCoverage: coverage))
     }
 }

@@ -44,19 +44,7 @@ struct Compare: ParsableCommand {
     @Flag(help: "Replace existing --csv, --summary-csv and --report files.")
     var force = false
 
-    @Option(help: "Bootstrap resamples of every interval.")
-    var resamples: Int = BootstrapSettings().resamples
-
-    @Option(help: "Seed of the bootstrap resampling.")
-    var seed: UInt64 = BootstrapSettings().seed
-
-    @Option(help: "Share of a true lesion's voxels the prediction must cover for the lesion to count as found (0: any overlap).")
-    var coverage: Double = LesionDetection.Settings().minimumCoverage
-
-    func validate() throws {
-        guard resamples >= 1 else { throw ValidationError("--resamples must be at least 1, not \(resamples)") }
-        guard coverage >= 0 && coverage <= 1 else { throw ValidationError("--coverage must be a share in 0...1, not \(coverage)") }
-    }
+    @OptionGroup var statistics: StatisticsOptions
 
     func run() throws {
         let dataURL = URL(fileURLWithPath: data)
@@ -80,9 +68,7 @@ struct Compare: ParsableCommand {
             items = try Dataset(root: dataURL, requireMasks: true).cases
         }
         let cases = try pipeline.comparisonCases(items) { done, total, name in reporter.report("loaded \(done)/\(total) \(name)") }
-        let settings = SegmentationStatistics.Settings(bootstrap: BootstrapSettings(resamples: resamples, seed: seed),
-                                                       detection: LesionDetection.Settings(minimumCoverage: coverage))
-        var table = try pipeline.compare(cases, statistics: settings)
+        var table = try pipeline.compare(cases, statistics: statistics.settings)
         table.evaluatedOn = isRun && runFolder == nil
             ? pipeline.testSetDescription(split: try pipeline.split())
             : "\(items.count) cases of \(dataURL.path) (all its cases)"

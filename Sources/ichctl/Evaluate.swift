@@ -44,21 +44,12 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Summarise only the cases whose truth is non-empty (MONAI's ignore_empty): the mean Dice over positive cases.")
     var ignoreEmpty = false
 
-    @Option(help: "Bootstrap resamples of the intervals.")
-    var resamples: Int = BootstrapSettings().resamples
-
-    @Option(help: "Seed of the bootstrap resampling.")
-    var seed: UInt64 = BootstrapSettings().seed
-
-    @Option(help: "Share of a true lesion's voxels the prediction must cover for the lesion to count as found (0: any overlap).")
-    var coverage: Double = LesionDetection.Settings().minimumCoverage
+    @OptionGroup var statistics: StatisticsOptions
 
     func validate() throws {
         guard tolerance.isFinite && tolerance >= 0 else {
             throw ValidationError("--tolerance must be a finite number of mm >= 0, not \(tolerance)")
         }
-        guard resamples >= 1 else { throw ValidationError("--resamples must be at least 1, not \(resamples)") }
-        guard coverage >= 0 && coverage <= 1 else { throw ValidationError("--coverage must be a share in 0...1, not \(coverage)") }
     }
 
     func run() throws {
@@ -68,8 +59,7 @@ struct Evaluate: ParsableCommand {
         let reporter = ProgressReporter(forced: progress)
         var cases: [SegmentationReport.Case] = []
         var detections: [LesionDetection] = []
-        let settings = SegmentationStatistics.Settings(bootstrap: BootstrapSettings(resamples: resamples, seed: seed),
-                                                       detection: LesionDetection.Settings(minimumCoverage: coverage))
+        let settings = statistics.settings
         for (n, pair) in pairs.enumerated() {
             reporter.report("[\(n + 1)/\(pairs.count)] \(pair.name)")
             let (predictionMask, truthMask) = try Self.readPair(pair, label: label)
