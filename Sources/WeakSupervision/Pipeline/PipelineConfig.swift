@@ -324,7 +324,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         if let t = data.sealedTest {
             guard data.testFraction == 0 else {
                 throw WeakSupervisionError.invalidParameter(name: "data.testFraction",
-                    reason: "\(data.testFraction) with a sealed test set: the training set is split into training and validation only (set it to 0)")
+                    reason: "\(data.testFraction) with a sealed test set: the training set is split into training and validation only (set it to 0, or set data.sealedTest to nil to hold out test cases of the same set)")
             }
             if t.dataset == nil {
                 guard t.phantomCases >= 1 else {

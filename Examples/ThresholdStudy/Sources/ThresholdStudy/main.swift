@@ -3,7 +3,7 @@
 //     swift run ThresholdStudy [OUT] [--cases N] [--size S] [--epochs E]
 //
 // Runs the ichct pipeline on a small phantom set (public API only), then compares, on the
-// held-out cases, the pseudo-masks made with the built-in thresholds (fixed 0.3, Otsu, 90th
+// sealed test cases, the pseudo-masks made with the built-in thresholds (fixed 0.3, Otsu, 90th
 // percentile) and with a threshold defined below in a few lines, beside the pipeline's own rows.
 
 import CTVolume
@@ -46,7 +46,8 @@ var config = PipelineConfig.quick
 config.data.phantomCases = cases
 config.data.phantom.size = size
 config.data.phantom.slices = 8...10
-config.data.testFraction = 0.25
+config.data.testFraction = 0          // the test cases are a sealed set of their own seed
+config.data.sealedTest = .init(phantomCases: max(2, cases / 4), phantomSeed: 7)
 config.data.validationFraction = 0.2
 config.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 8)
 config.classifier.epochs = epochs
@@ -67,9 +68,7 @@ print("The pipeline's own table:\n")
 print(builtIn.text())
 
 // The same held-out cases, pseudo-masks with each threshold.
-let dataset = try pipeline.dataset()
-let test = try pipeline.split().test.compactMap { dataset[$0] }
-let held = try pipeline.comparisonCases(test)
+let held = try pipeline.comparisonCases(try pipeline.testCases())
 let thresholds: [(String, any MapThreshold)] = [
     ("fixed 0.3", FixedThreshold(0.3)), ("Otsu", OtsuThreshold()), ("90th percentile", try PercentileThreshold(90)),
     ("mine: mean + 1 sd", MeanPlusSD()),
