@@ -49,12 +49,17 @@ struct Demo: ParsableCommand {
     @Flag(name: .long, help: "Print the comparison table as JSON on stdout.")
     var json = false
 
+    @Option(name: .long, help: "Train classifier, refiner and upper bound with this many seeds on the same data (OUT/replicate-K/) and report mean ± sd across seeds beside the pooled intervals.")
+    var replicates: Int = 1
+
     func validate() throws {
         if let from, PipelineStage(rawValue: from) == nil {
             throw ValidationError("--from: \(from) is not one of \(PipelineStage.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let cases, cases < 3 { throw ValidationError("--cases must be at least 3") }
         if quick && config != nil { throw ValidationError("--quick and --config exclude each other") }
+        if replicates < 1 { throw ValidationError("--replicates must be at least 1, not \(replicates)") }
+        if replicates > 1 && from != nil { throw ValidationError("--from applies to one run; with --replicates, re-run a replicate's folder on its own") }
     }
 
     func run() throws {
@@ -69,8 +74,19 @@ struct Demo: ParsableCommand {
            let items = try? fm.contentsOfDirectory(atPath: outURL.path), !items.isEmpty {
             throw CLIError.invalid("\(out): exists and is not a pipeline run folder (pass --force to write into it, or choose another --out)")
         }
-        let pipeline = try Pipeline(config: settings, output: outURL, overwrite: force)
         let printer = PipelinePrinter(quiet: quiet, forced: progress)
+        if replicates > 1 {
+            let runs = try PipelineReplicates(config: settings, output: outURL, count: replicates, overwrite: force)
+            let summary = try runs.run { k, event in
+                if case .stage(let s, let reused) = event, !reused, s == .data || s == .classifier { printer.note("replicate \(k) of \(replicates)") }
+                return printer.observe(event)
+            }
+            if json { return try CLI.printJSON(summary) }
+            print(summary.text(), terminator: "")
+            print("artefacts: \(out)/replicate-1 ... replicate-\(replicates) (each a whole run), \(out)/replicates.txt, replicates.json")
+            return
+        }
+        let pipeline = try Pipeline(config: settings, output: outURL, overwrite: force)
         let start = Date()
         let table = try pipeline.run(from: from.flatMap(PipelineStage.init(rawValue:)), observer: printer.observe)
         if json { return try CLI.printJSON(table) }

@@ -17,6 +17,9 @@ final class PipelinePrinter: @unchecked Sendable {
         live = !self.quiet && CLI.stderrIsTerminal
     }
 
+    /// A plain line on stderr (unless quiet), above the live bar.
+    func note(_ text: String) { line(text) }
+
     private func line(_ text: String) {
         guard !quiet else { return }
         if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

@@ -1,5 +1,6 @@
 import CTVolume
 import Foundation
+import Metrics
 import NeuralCore
 import Testing
 import WeakSupervision
@@ -207,6 +208,35 @@ final class StageLog: @unchecked Sendable {
             #expect((pa.configKey(stage) != pw.configKey(stage)) == (stage == .comparison), "\(stage)")
             #expect((pa.configKey(stage) != pu.configKey(stage)) == (stage == .comparison), "\(stage)")
         }
+    }
+
+    @Test("replicates: seeds move by one per replicate, the data stage is shared, the summary pools the cases")
+    func replicatesShareDataAndMoveSeeds() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-replicates-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let config = tinyPipelineConfig()
+        var ran: [Int: [PipelineStage]] = [:]
+        let log = StageLog()
+        let runs = try PipelineReplicates(config: config, output: out, count: 2,
+                                          bootstrap: BootstrapSettings(resamples: 100))
+        let summary = try runs.run { k, event in
+            if case .stage(let s, false) = event { ran[k, default: []].append(s) }
+            return log.observe(event)
+        }
+        #expect(ran[1] == PipelineStage.allCases)
+        #expect(ran[2] == PipelineStage.allCases.filter { $0 != .data })   // the first replicate's data, linked
+        let link = try FileManager.default.destinationOfSymbolicLink(atPath: runs.folder(2).appendingPathComponent("data").path)
+        #expect(link == "../replicate-1/data")
+        #expect(summary.seeds == [[config.classifier.seed, config.refiner.seed], [config.classifier.seed + 1, config.refiner.seed + 1]])
+        let second = try Pipeline.savedConfig(in: runs.folder(2))
+        #expect(second.classifier.seed == config.classifier.seed + 1 && second.data == config.data)
+        // each row's per-replicate means are the replicate tables' own
+        let tables = try (1...2).map { try ComparisonTable.decode(Data(contentsOf: runs.folder($0).appendingPathComponent("comparison/comparison.json"))) }
+        let row = try #require(summary.rows.first { $0.method == Pipeline.pipelineRow })
+        #expect("\(row.dicePerReplicate)" == "\(tables.map { $0[Pipeline.pipelineRow]!.meanDice })")
+        #expect(summary.rows.count == tables[0].rows.count && summary.text().contains("mean ± sd"))
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("replicates.txt").path))
+        #expect(throws: WeakSupervisionError.self) { try PipelineReplicates(config: config, output: out, count: 0) }
     }
 
     @Test("run(from:) refuses when an earlier stage has no saved result")
