@@ -259,7 +259,7 @@ final class StageLog: @unchecked Sendable {
         #expect(json["growth"] != nil)
         json["growth"] = nil
         var classifier = json["classifier"] as! [String: Any]
-        #expect(classifier["selection"] as? String == "last")
+        #expect(classifier["selection"] as? String == "best")
         classifier["selection"] = nil
         json["classifier"] = classifier
         let old = try JSONDecoder().decode(PipelineConfig.self, from: try JSONSerialization.data(withJSONObject: json))
@@ -283,6 +283,7 @@ final class StageLog: @unchecked Sendable {
         try PipelineConfig.quick.validate()
         try PipelineConfig().validate()
         var config = PipelineConfig.full
+        config.classifier.selection = .last
         config.classifierPatience = 4
         #expect(throws: WeakSupervisionError.self) { try config.validate() }
         config.classifier.selection = .best
