@@ -3,7 +3,8 @@
 /// intracranial mask, Metrics' lesion detection).
 ///
 /// Two passes over the raster order (x fastest, then y, then z) with union-find and path
-/// halving: O(n) in the voxel count. Labels are `1 ... count` in the order in which each
+/// halving: O(n) in the voxel count. Inlinable, so that each caller's foreground test is
+/// specialised into the loop across module boundaries. Labels are `1 ... count` in the order in which each
 /// component's first voxel appears in storage order, 0 for background: the same partition
 /// and numbering as `scipy.ndimage.label` with the matching structuring element.
 package enum ComponentLabelling {
@@ -12,6 +13,7 @@ package enum ComponentLabelling {
     /// (1: 6-connected faces, 2: 18-connected faces and edges, 3: 26-connected).
     /// With `planar`, only offsets within the slice (dk = 0): 1 gives 4-, 2 and 3 give
     /// 8-connectivity in-plane.
+    @inlinable
     package static func backwardOffsets(maximumManhattan: Int, planar: Bool = false) -> [(Int, Int, Int)] {
         var offsets: [(Int, Int, Int)] = []
         for dk in (planar ? 0 : -1)...0 {
@@ -32,6 +34,7 @@ package enum ComponentLabelling {
     ///
     /// - Returns: one label per voxel (0 background) and `sizes[label - 1]`, the voxel count
     ///   of each component, in label order.
+    @inlinable
     package static func label(nx: Int, ny: Int, nz: Int, backward: [(Int, Int, Int)],
                               isForeground: (Int) -> Bool) -> (labels: [Int32], sizes: [Int]) {
         let count = nx * ny * nz

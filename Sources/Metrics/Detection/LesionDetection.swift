@@ -67,7 +67,10 @@ public struct LesionDetection: Hashable, Sendable, Codable {
         precondition(prediction.shape == truth.shape, "LesionDetection: prediction \(prediction.shape) against truth \(truth.shape)")
         precondition(settings.minimumCoverage >= 0 && settings.minimumCoverage <= 1, "LesionDetection: coverage \(settings.minimumCoverage)")
         self.settings = settings
-        let s = truth.shape
+        // Both masks are background outside the bounding box of both, and cropping keeps the
+        // storage order, so components and their numbering are those of the whole grid.
+        let pair = MaskPair(prediction: prediction, truth: truth)
+        let s = pair.shape
         let manhattan: Int
         switch settings.connectivity {
         case .six: manhattan = 1
@@ -75,7 +78,7 @@ public struct LesionDetection: Hashable, Sendable, Codable {
         case .twentySix: manhattan = 3
         }
         let offsets = ComponentLabelling.backwardOffsets(maximumManhattan: manhattan)
-        let t = truth.voxels, p = prediction.voxels
+        let t = pair.truth, p = pair.prediction
         let lesions = ComponentLabelling.label(nx: s.x, ny: s.y, nz: s.z, backward: offsets) { t[$0] }
         let components = ComponentLabelling.label(nx: s.x, ny: s.y, nz: s.z, backward: offsets) { p[$0] }
         var covered = [Int](repeating: 0, count: lesions.sizes.count)
