@@ -43,7 +43,7 @@ struct Demo: ParsableCommand {
     @Flag(name: .long, help: "No progress on stderr, even on a terminal.")
     var quiet = false
 
-    @Flag(name: .long, help: "Plain progress lines on stderr even when it is not a terminal.")
+    @Flag(name: .long, help: "Plain progress lines on stderr off a terminal (the default; kept for scripts).")
     var progress = false
 
     @Flag(name: .long, help: "Print the comparison table as JSON on stdout.")

@@ -1,10 +1,10 @@
 import Foundation
 import WeakSupervision
 
-/// Shows a pipeline's events on stderr: on a terminal a live progress bar (stage, epoch, step,
-/// loss, last validation score, time left) and a line per stage and per epoch; elsewhere nothing
-/// unless `forced` (`--progress`), then the plain lines; nothing at all with `quiet`. First
-/// Ctrl-C stops the current training cleanly.
+/// Shows a pipeline's events on stderr: a line per stage and per epoch, and case progress at most
+/// every 30 s, also off a terminal (a 30-minute demo into a pipe or a log shows where it is); on
+/// a terminal a live progress bar (stage, epoch, step, loss, last validation score, time left)
+/// as well; nothing at all with `quiet`. First Ctrl-C stops the current training cleanly.
 final class PipelinePrinter: @unchecked Sendable {
     let live: Bool
     let quiet: Bool
@@ -12,9 +12,11 @@ final class PipelinePrinter: @unchecked Sendable {
     private var lastCaseLine = Date.distantPast
     private let interrupt = InterruptFlag()
 
+    /// - Parameters: quiet: print nothing. forced: accepted for scripts written when plain lines
+    ///   off a terminal needed `--progress`; they are now the default.
     init(quiet: Bool, forced: Bool = false) {
-        self.quiet = quiet || !(forced || CLI.stderrIsTerminal)
-        live = !self.quiet && CLI.stderrIsTerminal
+        self.quiet = quiet
+        live = !quiet && CLI.stderrIsTerminal
     }
 
     /// A plain line on stderr (unless quiet), above the live bar.
