@@ -53,11 +53,16 @@ struct CAMCommand: ParsableCommand {
         try CLI.checkOutput(outURL, force: force)
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: model))
         let cam = try CAM.method(CAM.Kind(rawValue: method)!, model: net, layer: layer)
-        let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        // Computed in the networks' voxel order (LAS), written back on the scan's own grid.
+        let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let orientation = Reorientation(source)
+        let scan = orientation.apply(source)
         let result = try cam.volume(scan)
-        try NIfTI.write(result.map, to: outURL, datatype: .float32, overwrite: force, descrip: "ichct \(method) \(layer)")
+        try NIfTI.write(orientation.invert(result.map, geometry: source.geometry), to: outURL, datatype: .float32, overwrite: force,
+                        descrip: "ichct \(method) \(layer)")
         if json {
-            try CLI.printJSON(Output(file: file, out: out, method: method, layer: layer, probabilities: result.probabilities))
+            let probabilities = orientation.sourceSliceOrder(result.probabilities) ?? result.probabilities
+            try CLI.printJSON(Output(file: file, out: out, method: method, layer: layer, probabilities: probabilities))
         } else {
             let positive = result.probabilities.filter { $0 >= 0.5 }.count
             print("\(out): \(method) at \(layer), \(scan.shape.z) slices, \(positive) called positive (p >= 0.5)")

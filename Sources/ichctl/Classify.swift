@@ -42,15 +42,27 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: model))
-        let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
-        let result = net.classify(scan)
-        if json {
-            try CLI.printJSON(Result(file: file, model: model, slices: scan.shape.z, probabilities: result.probabilities,
-                                     logits: result.logits, max: result.maximum, maxSlice: result.maximumSlice,
-                                     positiveSlices: result.positiveSlices()))
+        // The LSTM reads axial slices inferior to superior in the order it was trained on (LAS);
+        // results are reported per slice of the file when its slices are axial.
+        let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let orientation = Reorientation(source)
+        let result = net.classify(orientation.apply(source))
+        var probabilities = result.probabilities, logits = result.logits
+        if let p = orientation.sourceSliceOrder(probabilities), let l = orientation.sourceSliceOrder(logits) {
+            probabilities = p
+            logits = l
         } else {
-            for (k, p) in result.probabilities.enumerated() { print("slice \(k)\t\(String(format: "%.4f", p))") }
-            print("max\t\(String(format: "%.4f", result.maximum))\(result.maximumSlice.map { "\t(slice \($0))" } ?? "")")
+            CLI.note("\(file): its slices are not axial (axes \(source.geometry.affine.axisCodes)); results are per axial slice, inferior to superior")
+        }
+        let maximum = probabilities.max() ?? 0
+        let maxSlice = probabilities.firstIndex(of: maximum)
+        let positive = probabilities.indices.filter { probabilities[$0] >= 0.5 }
+        if json {
+            try CLI.printJSON(Result(file: file, model: model, slices: probabilities.count, probabilities: probabilities,
+                                     logits: logits, max: maximum, maxSlice: maxSlice, positiveSlices: positive))
+        } else {
+            for (k, p) in probabilities.enumerated() { print("slice \(k)\t\(String(format: "%.4f", p))") }
+            print("max\t\(String(format: "%.4f", maximum))\(maxSlice.map { "\t(slice \($0))" } ?? "")")
         }
     }
 }

@@ -114,13 +114,19 @@ struct Segment: ParsableCommand {
         for url in [outURL] + (probURL.map { [$0] } ?? []) { try CLI.checkOutput(url, force: force) }
         let net = try UNetLite(contentsOf: URL(fileURLWithPath: model))
         let gate = try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) }
-        let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        // The networks see the voxel order they were trained on (LAS); the outputs go back to
+        // the scan's own grid and affine.
+        let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let orientation = Reorientation(source)
+        let scan = orientation.apply(source)
         let result = try net.segment(scan, threshold: threshold, flipAveraging: flipAverage)
         var mask = result.mask
         var gated: [Int]? = nil
         if let gate {
             let p = gate.classify(scan).probabilities, at = gateAt ?? 0.5
-            gated = p.indices.filter { p[$0] < at }
+            // reported as slices of the file when its slices are axial, else as axial slices
+            let below = p.map { $0 < at }, inFile = orientation.sourceSliceOrder(below) ?? below
+            gated = inFile.indices.filter { inFile[$0] }
             mask = ClassifierGated.gate(mask, probabilities: p, positiveAt: at)
         }
         if minComponentMl > 0 { mask = ComponentFiltered.filter(mask, minimumVolumeML: minComponentMl) }
@@ -130,8 +136,11 @@ struct Segment: ParsableCommand {
             CLI.note("--grow-mm \(growMm): 0 steps on this grid (in-plane spacing \(s.x) x \(s.y) mm); the mask is not grown")
         }
         if steps > 0 { mask = IntensityGrowth.grow(mask, scan: scan, intracranial: result.intracranial, settings: settings) }
-        if let probURL { try NIfTI.write(result.probabilities, to: probURL, datatype: .float32, overwrite: force, descrip: "ichct ICH probability") }
-        try NIfTI.write(mask, to: outURL, overwrite: force, descrip: "ichct ICH mask")
+        if let probURL {
+            try NIfTI.write(orientation.invert(result.probabilities, geometry: source.geometry), to: probURL, datatype: .float32,
+                            overwrite: force, descrip: "ichct ICH probability")
+        }
+        try NIfTI.write(orientation.invert(mask, geometry: source.geometry), to: outURL, overwrite: force, descrip: "ichct ICH mask")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
         let s = scan.geometry.spacing
         let ml = Double(voxels) * Double(s.x * s.y * s.z) / 1000

@@ -132,6 +132,51 @@ struct NetworkCommandsTests {
         #expect(!FileManager.default.fileExists(atPath: wrong.path))
     }
 
+    @Test("segment and classify give the same mask and slice probabilities whatever voxel order the file is stored in, mapped back to its grid")
+    func storedOrderDoesNotChangeTheResult() throws {
+        let w = try Workspace()
+        defer { try? FileManager.default.removeItem(at: w.folder) }
+        // the head with an LAS affine (the phantom's order), and an off-centre bright spot so
+        // that a flip or a swap would change what the random networks see
+        var head = try NIfTI.readScan(at: w.scan)
+        for (i, j) in [(7, 6), (8, 6), (7, 7)] { for k in 0..<3 { head.voxels[head.shape.index(i, j, k)] = 70 } }
+        var affine = Affine.scaling(SIMD3(-8, 8, 5))
+        affine[0, 3] = 90
+        head.geometry = Geometry(affine: affine)
+        #expect(head.geometry.affine.axisCodes == "LAS")
+        // the mask and the refiner's probability map (which, unlike a mask that fills the
+        // intracranial region, shows any change in what the network saw)
+        func segment(_ v: ScanVolume, _ name: String) throws -> (MaskVolume, [Float], Geometry, ScanVolume) {
+            let file = w.folder.appendingPathComponent("\(name).nii.gz"), out = w.folder.appendingPathComponent("\(name).mask.nii.gz")
+            let map = w.folder.appendingPathComponent("\(name).p.nii.gz")
+            try NIfTI.write(v, to: file)
+            try Segment.parse(["--model", w.refiner.path, file.path, "--out", out.path, "--probabilities", map.path, "--threshold", "0.5"]).run()
+            let net = try ResNetLSTM(contentsOf: w.classifier)
+            let r = Reorientation(v)
+            return (try NIfTI.readMask(at: out), r.sourceSliceOrder(net.classify(r.apply(v)).probabilities) ?? [],
+                    try NIfTI.readScan(at: file).geometry, try NIfTI.readScan(at: map))
+        }
+        let (reference, referenceP, _, referenceMap) = try segment(head, "las")
+        #expect(reference.voxels.contains(1))
+        // the map is not symmetric, so a flip or swap of the network's input would show in it
+        let flippedMap = ReorientationVariant.stored(referenceMap, order: [1, 0, 2], reversed: [true, true, false])
+        #expect(flippedMap.voxels != ReorientationVariant.stored(referenceMap, order: [1, 0, 2], reversed: [false, false, false]).voxels)
+        // i and j swapped; head to foot; LPS (j flipped and i flipped back: RPS order written as LPS)
+        let variants: [(String, [Int], [Bool])] = [("swapped", [1, 0, 2], [false, false, false]), ("feetfirst", [0, 1, 2], [false, false, true]),
+                                                   ("lps", [0, 1, 2], [false, true, false]), ("rpi", [1, 0, 2], [true, true, true])]
+        for (name, order, reversed) in variants {
+            let stored = ReorientationVariant.stored(head, order: order, reversed: reversed)
+            let (mask, p, fileGeometry, map) = try segment(stored, name)
+            #expect(mask.shape == stored.shape && mask.geometry == fileGeometry, "\(name)")
+            #expect(map.voxels == ReorientationVariant.stored(referenceMap, order: order, reversed: reversed).voxels, "\(name)")
+            // the reference mask stored the same way is the variant's mask, voxel for voxel
+            let expected = ReorientationVariant.stored(ScanVolume(shape: reference.shape, voxels: reference.voxels.map(Float.init),
+                                                                  geometry: reference.geometry), order: order, reversed: reversed)
+            #expect(mask.voxels.map(Float.init) == expected.voxels, "\(name)")
+            #expect(p == (reversed[2] ? referenceP.reversed() : referenceP), "\(name)")
+        }
+    }
+
     @Test("classify accepts a classifier checkpoint and refuses a refiner, naming the file")
     func classify() throws {
         let w = try Workspace()
@@ -142,5 +187,35 @@ struct NetworkCommandsTests {
         #expect(throws: NeuralCoreError.invalidConfig(source: w.refiner.path, reason: "the checkpoint holds a unet_lite, not a resnet_lstm")) {
             try wrong.run()
         }
+    }
+}
+
+/// A volume stored with its axes in another order (stored axis s holds the original's axis
+/// order[s], reversed where reversed[s]), written voxel by voxel with the affine that keeps every
+/// voxel's world point: the files a scanner or a converter may write for the same scan.
+enum ReorientationVariant {
+    static func stored(_ v: ScanVolume, order: [Int], reversed: [Bool]) -> ScanVolume {
+        let n = [v.shape.x, v.shape.y, v.shape.z]
+        let m = order.map { n[$0] }
+        let shape = GridShape(m[0], m[1], m[2])
+        var voxels = [Float](repeating: 0, count: shape.count)
+        for k in 0..<m[2] { for j in 0..<m[1] { for i in 0..<m[0] {
+            let s = [i, j, k]
+            var l = [0, 0, 0]
+            for a in 0..<3 { l[order[a]] = reversed[a] ? m[a] - 1 - s[a] : s[a] }
+            voxels[shape.index(i, j, k)] = v[l[0], l[1], l[2]]
+        } } }
+        let a = v.geometry.affine
+        var rows = [Double](repeating: 0, count: 16)
+        rows[15] = 1
+        for r in 0..<3 {
+            var offset = a[r, 3]
+            for c in 0..<3 {
+                rows[r * 4 + c] = a[r, order[c]] * (reversed[c] ? -1 : 1)
+                if reversed[c] { offset += a[r, order[c]] * Double(m[c] - 1) }
+            }
+            rows[r * 4 + 3] = offset
+        }
+        return ScanVolume(shape: shape, voxels: voxels, geometry: Geometry(affine: Affine(rowMajor: rows)))
     }
 }

@@ -79,8 +79,8 @@ extension Pipeline {
         var method: (any CAMMethod)?
         var out: [ComparisonCase] = []
         for (i, item) in items.enumerated() {
-            let scan = try item.loadScan()
-            guard let truth = try item.loadMask() else {
+            var scan = try item.loadScan()
+            guard var truth = try item.loadMask() else {
                 throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
             }
             let path = item.imageURL.standardizedFileURL.path
@@ -91,6 +91,11 @@ extension Pipeline {
                 cam = try self.cam(item.name)
                 p = saved[item.name]!
             } else {
+                // A case from elsewhere is brought to the networks' voxel order (LAS), its truth
+                // with it: the scores do not depend on the voxel order, the networks do.
+                let orientation = Reorientation(scan)
+                scan = orientation.apply(scan)
+                truth = orientation.apply(truth)
                 if method == nil {
                     let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
                     method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)

@@ -1,0 +1,107 @@
+import CTVolume
+import Foundation
+import Testing
+
+/// A scan stored in any of the 48 voxel orders comes back to the same LAS volume, and masks go
+/// back to the stored grid, every voxel at the world position its file gives it.
+@Suite struct ReorientationTests {
+    /// A 5 x 4 x 3 LAS volume (the phantom's order) whose voxels hold their own index, with
+    /// anisotropic spacing and an offset.
+    static func las() -> ScanVolume {
+        var a = Affine.scaling(SIMD3(-0.5, 0.7, 5))
+        a[0, 3] = 12
+        a[1, 3] = -30
+        a[2, 3] = 40
+        let shape = GridShape(5, 4, 3)
+        return ScanVolume(shape: shape, voxels: (0..<shape.count).map(Float.init), geometry: Geometry(affine: a))
+    }
+
+    /// The same scan stored with its axes in `order` (stored axis s holds LAS axis order[s]),
+    /// reversed where `reversed[s]`, written independently of Reorientation: voxel by voxel,
+    /// and an affine that sends each stored index to the LAS index's world point.
+    static func stored(_ v: ScanVolume, order: [Int], reversed: [Bool]) -> ScanVolume {
+        let n = [v.shape.x, v.shape.y, v.shape.z]
+        let m = order.map { n[$0] }
+        let shape = GridShape(m[0], m[1], m[2])
+        var voxels = [Float](repeating: -1, count: shape.count)
+        for k in 0..<m[2] { for j in 0..<m[1] { for i in 0..<m[0] {
+            let s = [i, j, k]
+            var l = [0, 0, 0]
+            for a in 0..<3 { l[order[a]] = reversed[a] ? m[a] - 1 - s[a] : s[a] }
+            voxels[shape.index(i, j, k)] = v[l[0], l[1], l[2]]
+        } } }
+        // world(s) = A_las * (Q s + b), Q[order[a], a] = ±1
+        let a = v.geometry.affine
+        var rows = [Double](repeating: 0, count: 16)
+        rows[15] = 1
+        for r in 0..<3 {
+            var offset = a[r, 3]
+            for c in 0..<3 {
+                let lasAxis = order[c]
+                rows[r * 4 + c] = a[r, lasAxis] * (reversed[c] ? -1 : 1)
+                if reversed[c] { offset += a[r, lasAxis] * Double(m[c] - 1) }
+            }
+            rows[r * 4 + 3] = offset
+        }
+        return ScanVolume(shape: shape, voxels: voxels, geometry: Geometry(affine: Affine(rowMajor: rows)))
+    }
+
+    static let orders: [[Int]] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
+    static let flips: [[Bool]] = (0..<8).map { b in (0..<3).map { b & (1 << $0) != 0 } }
+
+    @Test func everyOneOfTheFortyEightStoredOrdersComesBackToTheSameLASVolume() {
+        let original = Self.las()
+        #expect(original.geometry.affine.axisCodes == "LAS")
+        var seen = Set<String>()
+        for order in Self.orders {
+            for reversed in Self.flips {
+                let file = Self.stored(original, order: order, reversed: reversed)
+                seen.insert(file.geometry.affine.axisCodes)
+                let r = Reorientation(file)
+                let canonical = r.apply(file)
+                #expect(canonical.shape == original.shape, "\(order) \(reversed)")
+                #expect(canonical.voxels == original.voxels, "\(order) \(reversed)")
+                for row in 0..<4 { for col in 0..<4 {
+                    #expect(abs(canonical.geometry.affine[row, col] - original.geometry.affine[row, col]) < 1e-9, "\(order) \(reversed)")
+                } }
+                #expect(canonical.geometry.spacing == original.geometry.spacing)
+                // and back: the stored grid, voxels and affine
+                let back = r.invert(canonical)
+                #expect(back.shape == file.shape && back.voxels == file.voxels, "\(order) \(reversed)")
+                for row in 0..<4 { for col in 0..<4 {
+                    #expect(abs(back.geometry.affine[row, col] - file.geometry.affine[row, col]) < 1e-9)
+                } }
+                #expect(r.isIdentity == (order == [0, 1, 2] && reversed == [false, false, false]))
+            }
+        }
+        #expect(seen.count == 48)   // 48 distinct orientations were exercised
+    }
+
+    @Test func aMaskMadeOnTheCanonicalVolumeLandsOnTheStoredVoxelsOfTheSameWorldPoints() {
+        let original = Self.las()
+        let file = Self.stored(original, order: [1, 0, 2], reversed: [true, false, true])   // i and j swapped, head to foot
+        let r = Reorientation(file)
+        // a "segmentation" on the canonical grid: voxels whose value (their LAS index) is odd
+        let canonical = r.apply(file)
+        let mask = MaskVolume(shape: canonical.shape, voxels: canonical.voxels.map { Int($0) % 2 == 1 ? 1 : 0 }, geometry: canonical.geometry)
+        let onFile = r.invert(mask, geometry: file.geometry)
+        #expect(onFile.shape == file.shape && onFile.geometry == file.geometry)
+        // each stored voxel is marked exactly when it holds an odd LAS index, i.e. the same world point
+        #expect(onFile.voxels == file.voxels.map { Int($0) % 2 == 1 ? 1 : 0 })
+    }
+
+    @Test func sliceValuesFollowTheFilesSlicesWhenTheyAreAxial() {
+        let original = Self.las()
+        let headToFoot = Reorientation(Self.stored(original, order: [0, 1, 2], reversed: [false, false, true]))
+        #expect(headToFoot.sourceSliceOrder([0.1, 0.2, 0.3]) == [0.3, 0.2, 0.1])
+        let swapped = Reorientation(Self.stored(original, order: [1, 0, 2], reversed: [false, false, false]))
+        #expect(swapped.sourceSliceOrder([0.1, 0.2, 0.3]) == [0.1, 0.2, 0.3])
+        let sagittal = Reorientation(Self.stored(original, order: [2, 1, 0], reversed: [false, false, false]))
+        #expect(sagittal.sourceSliceOrder([0.1, 0.2, 0.3]) == nil)
+    }
+
+    @Test func anAffineWithoutDirectionsIsLeftAsItIs() {
+        let flat = ScanVolume(shape: GridShape(2, 2, 2), repeating: 0, geometry: Geometry(affine: Affine(rowMajor: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])))
+        #expect(Reorientation(flat).isIdentity)
+    }
+}
