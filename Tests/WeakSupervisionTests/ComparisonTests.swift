@@ -1,6 +1,7 @@
 import CTVolume
 import Foundation
 import Metrics
+import NeuralCore
 import Testing
 import WeakSupervision
 
@@ -129,6 +130,30 @@ private struct Cases {
         // NaN (a stratum without lesions) is not equal to itself: compare as text
         #expect("\(back.rows.map { $0.statistics?.detection })" == "\(table.rows.map { $0.statistics?.detection })")
         #expect(back.comparisons == table.comparisons)
+    }
+
+    @Test("rows sharing a refiner's inference give the masks each would alone; a different scan under the same name is segmented anew")
+    func sharedInferenceIsExact() throws {
+        let model = UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [2, 4]), seed: 5)
+        let shared = RefinerSegmenter(model: model, name: "raw", threshold: 0.01)
+        let other = shared.sharingInference(as: "post")
+        let alone = RefinerSegmenter(model: model, name: "alone", threshold: 0.01)
+        #expect(other.name == "post" && shared.name == "raw")
+        let geometry = Geometry(spacing: SIMD3(4, 4, 5)), shape = GridShape(16, 12, 2)
+        func input(_ value: (Int) -> Float, inside: (Int) -> Bool) -> SegmentationCase {
+            SegmentationCase(name: "same name", scan: ScanVolume(shape: shape, voxels: (0..<shape.count).map(value), geometry: geometry),
+                             intracranial: MaskVolume(shape: shape, voxels: (0..<shape.count).map { inside($0) ? 1 : 0 }, geometry: geometry),
+                             cam: nil, sliceProbabilities: nil)
+        }
+        // two cases under one name: other voxels, and an intracranial mask half the size
+        let a = input({ Float(($0 * 37) % 200) - 50 }, inside: { _ in true })
+        let b = input({ Float(($0 * 91) % 300) - 100 }, inside: { $0 % 16 < 8 })
+        let first = try shared.segment(a)
+        #expect(try alone.segment(b).voxels != first.voxels)   // so a stale memo would show
+        #expect(try other.segment(a).voxels == first.voxels)
+        #expect(try other.segment(b).voxels == alone.segment(b).voxels)
+        #expect(try shared.segment(b).voxels == alone.segment(b).voxels)
+        #expect(try alone.segment(a).voxels == first.voxels)
     }
 
     @Test("a prediction on another grid and an empty case list are refused")

@@ -163,22 +163,25 @@ public enum MethodComparison {
                 throw WeakSupervisionError.shapeMismatch(what: "\(c.input.name): reference mask grid", expected: "\(c.input.scan.shape)", got: "\(c.truth.shape)")
             }
         }
-        var rows: [ComparisonRow] = []
-        for (m, method) in methods.enumerated() {
-            var predictions: [MaskVolume] = []
-            var seconds = 0.0
-            for (i, c) in cases.enumerated() {
+        // Cases in the outer loop: every row sees case i before any row sees case i + 1, so rows
+        // that share a network (RefinerSegmenter's memo) run it once per case, and each
+        // prediction is scored at once instead of being kept.
+        var scored = [[ScoredCase]](repeating: [], count: methods.count)
+        var seconds = [Double](repeating: 0, count: methods.count)
+        for (i, c) in cases.enumerated() {
+            for (m, method) in methods.enumerated() {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let prediction = try method.segment(c.input)
-                seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                seconds[m] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 guard prediction.shape == c.input.scan.shape else {
                     throw WeakSupervisionError.shapeMismatch(what: "\(method.name) on \(c.input.name): prediction grid", expected: "\(c.input.scan.shape)", got: "\(prediction.shape)")
                 }
                 try keep(m, i, prediction)
-                predictions.append(prediction)
+                scored[m].append(ScoredCase(prediction, c, tolerance: tolerance, detection: detection))
             }
-            rows.append(score(method: method.name, predictions: predictions, cases: cases, tolerance: tolerance,
-                              detection: detection, secondsPerCase: seconds / Double(cases.count)))
+        }
+        let rows = methods.indices.map { m in
+            row(method: methods[m].name, scored[m], cases: cases, tolerance: tolerance, secondsPerCase: seconds[m] / Double(cases.count))
         }
         return ComparisonTable(rows: rows, caseNames: cases.map(\.input.name), tolerance: tolerance)
     }
@@ -195,26 +198,41 @@ public enum MethodComparison {
                              detection: LesionDetection.Settings = LesionDetection.Settings(),
                              secondsPerCase: Double = .nan) -> ComparisonRow {
         precondition(predictions.count == cases.count, "score: \(predictions.count) predictions for \(cases.count) cases")
-        var reportCases: [SegmentationReport.Case] = []
-        var positiveCases: [SegmentationReport.Case] = []
-        var falsePositives: [Int] = []
-        var detections: [LesionDetection] = []
-        for (prediction, c) in zip(predictions, cases) {
+        let scored = zip(predictions, cases).map { ScoredCase($0, $1, tolerance: tolerance, detection: detection) }
+        return row(method: method, scored, cases: cases, tolerance: tolerance, secondsPerCase: secondsPerCase)
+    }
+
+    /// One prediction scored against its case's truth.
+    struct ScoredCase {
+        let item: SegmentationReport.Case
+        let detection: LesionDetection
+        let predictedVoxels: Int
+
+        init(_ prediction: MaskVolume, _ c: ComparisonCase, tolerance: Double, detection settings: LesionDetection.Settings) {
             precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's")
             let g = c.truth.shape, shape = MaskShape(g.x, g.y, g.z)
             let spacing = c.input.scan.geometry.spacing
             let p = BinaryMask(shape: shape, spacing: spacing, voxels: prediction.voxels.map { $0 > 0 })
             let t = BinaryMask(shape: shape, spacing: spacing, voxels: c.truth.voxels.map { $0 > 0 })
-            let item = SegmentationReport.Case(name: c.input.name, scores: SegmentationScores(prediction: p, truth: t, tolerance: tolerance))
-            reportCases.append(item)
-            detections.append(LesionDetection(prediction: p, truth: t, settings: detection))
-            if c.isPositive { positiveCases.append(item) } else { falsePositives.append(p.foregroundCount) }
+            item = SegmentationReport.Case(name: c.input.name, scores: SegmentationScores(prediction: p, truth: t, tolerance: tolerance))
+            detection = LesionDetection(prediction: p, truth: t, settings: settings)
+            predictedVoxels = p.foregroundCount
+        }
+    }
+
+    /// The row of scored cases: statistics over the positive ones, false positives over the others.
+    static func row(method: String, _ scored: [ScoredCase], cases: [ComparisonCase], tolerance: Double,
+                    secondsPerCase: Double) -> ComparisonRow {
+        var positiveCases: [SegmentationReport.Case] = []
+        var falsePositives: [Int] = []
+        for (s, c) in zip(scored, cases) {
+            if c.isPositive { positiveCases.append(s.item) } else { falsePositives.append(s.predictedVoxels) }
         }
         let summary = SegmentationReport(cases: positiveCases, tolerance: tolerance).summary
         let meanFP = falsePositives.isEmpty ? Double.nan : Double(falsePositives.reduce(0, +)) / Double(falsePositives.count)
-        return ComparisonRow(method: method, cases: reportCases, positive: summary, positiveCases: positiveCases.count,
+        return ComparisonRow(method: method, cases: scored.map(\.item), positive: summary, positiveCases: positiveCases.count,
                              falsePositiveVoxels: falsePositives, meanFalsePositiveVoxels: meanFP,
                              negativesWithoutFalsePositives: falsePositives.filter { $0 == 0 }.count,
-                             secondsPerCase: secondsPerCase, detections: detections)
+                             secondsPerCase: secondsPerCase, detections: scored.map(\.detection))
     }
 }

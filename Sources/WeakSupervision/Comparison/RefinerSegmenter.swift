@@ -12,20 +12,37 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     /// The trained network.
     public let model: UNetLite
     /// The row's name, e.g. "full pipeline (UNetLite on pseudo-masks)".
-    public let name: String
+    public var name: String { renamed ?? baseName }
+    private let baseName: String
     /// Probability threshold (default 0.5).
     public var threshold: Float
     /// Average the logits with those of the left-right flipped slices (default `false`; see
     /// ``NeuralCore/UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``).
     public var flipAveraging: Bool
 
+    /// Shared by segmenters over the same network and settings (see ``sharingInference(as:)``):
+    /// the last case's mask, so that rows wrapping one network run it once per case.
+    let memo: InferenceMemo
+
     /// A segmenter over `model`.
     public init(model: UNetLite, name: String, threshold: Float = 0.5, flipAveraging: Bool = false) {
         self.model = model
-        self.name = name
+        self.baseName = name
         self.threshold = threshold
         self.flipAveraging = flipAveraging
+        memo = InferenceMemo()
     }
+
+    /// The same network and settings under another row name, sharing this segmenter's last
+    /// result: when both segment the same case in turn (as ``MethodComparison`` does, case by
+    /// case), the network runs once. A case is recognised by its name, grid and scan voxels.
+    public func sharingInference(as name: String) -> RefinerSegmenter {
+        var copy = self
+        copy.renamed = name
+        return copy
+    }
+
+    private var renamed: String?
 
     /// Loads the network from a checkpoint (`UNetLite(contentsOf:)`).
     public init(contentsOf url: URL, name: String, threshold: Float = 0.5, flipAveraging: Bool = false) throws {
@@ -34,6 +51,48 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
 
     /// The refined mask of the case, restricted to its intracranial mask.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
-        try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging).mask
+        let key = InferenceMemo.Key(input, threshold: threshold, flipAveraging: flipAveraging)
+        if let mask = memo.mask(for: key) { return mask }
+        let mask = try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging).mask
+        memo.store(mask, for: key)
+        return mask
+    }
+}
+
+/// The last case a network segmented and its mask (one entry: the comparison goes case by case).
+final class InferenceMemo: @unchecked Sendable {
+    struct Key: Equatable {
+        let name: String, shape: GridShape, checksum: Double, threshold: Float, flipAveraging: Bool
+        let intracranial: Int
+
+        init(_ input: SegmentationCase, threshold: Float, flipAveraging: Bool) {
+            name = input.name
+            shape = input.scan.shape
+            var sum = 0.0
+            input.scan.voxels.withUnsafeBufferPointer { v in
+                for i in stride(from: 0, to: v.count, by: 61) { sum += Double(v[i]) * Double(i % 1009 + 1) }
+            }
+            checksum = sum
+            intracranial = input.intracranial.voxels.withUnsafeBufferPointer { v in
+                stride(from: 0, to: v.count, by: 61).reduce(0) { $0 &+ Int(v[$1]) &* ($1 % 1013 + 1) }
+            }
+            self.threshold = threshold
+            self.flipAveraging = flipAveraging
+        }
+    }
+
+    private let lock = NSLock()
+    private var key: Key?
+    private var value: MaskVolume?
+
+    func mask(for key: Key) -> MaskVolume? {
+        lock.lock(); defer { lock.unlock() }
+        return self.key == key ? value : nil
+    }
+
+    func store(_ mask: MaskVolume, for key: Key) {
+        lock.lock(); defer { lock.unlock() }
+        self.key = key
+        value = mask
     }
 }

@@ -38,18 +38,21 @@ extension Pipeline {
             ("kmeans", try config.pseudoMasks.kmeansSegmenter()),
             ("cam", CAMBaseline(threshold: builder.threshold, positiveAt: builder.positiveAt)),
             ("pseudo-masks", try config.pseudoMasks.segmenter()),
-            ("pipeline-raw", try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.rawPipelineRow)),
-            ("pipeline", try refinerRow(.refiner, name: Self.pipelineRow)),
         ]
+        // one network per refiner stage, its inference shared by the raw, post-processed and
+        // gated rows (each case is segmented once, then wrapped three ways)
+        let refiner = try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.rawPipelineRow)
+        rows.append(("pipeline-raw", refiner))
+        rows.append(("pipeline", try refinerRow(.refiner, name: Self.pipelineRow, network: refiner)))
         if let gate = config.classifierGate {
-            rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate)))
+            rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate, network: refiner)))
         }
         if config.upperBound {
-            rows.append(("upper-bound-raw", try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"),
-                                                                 name: Self.rawUpperBoundRow)))
-            rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow)))
+            let upper = try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"), name: Self.rawUpperBoundRow)
+            rows.append(("upper-bound-raw", upper))
+            rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow, network: upper)))
             if let gate = config.classifierGate {
-                rows.append(("upper-bound-gated", try refinerRow(.upperBound, name: Self.gatedUpperBoundRow, gate: gate)))
+                rows.append(("upper-bound-gated", try refinerRow(.upperBound, name: Self.gatedUpperBoundRow, gate: gate, network: upper)))
             }
         }
         return rows
@@ -59,8 +62,9 @@ extension Pipeline {
     /// (``ClassifierGated``), then its small components dropped when the stage chose a minimum
     /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), then grown into the
     /// blood range with the configuration's ``PipelineConfig/growth`` (``IntensityGrowth``).
-    func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil) throws -> any Segmenter {
-        let refiner = try RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
+    func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil, network: RefinerSegmenter? = nil) throws -> any Segmenter {
+        let refiner = try network?.sharingInference(as: name)
+            ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
         let base: any Segmenter = gate.map { ClassifierGated(base: refiner, positiveAt: $0) } ?? refiner
         let volume = try minimumComponentVolume(stage, gated: gate != nil)
         let filtered: any Segmenter = volume > 0 ? ComponentFiltered(base: base, minimumVolumeML: volume) : base
@@ -182,7 +186,7 @@ extension Pipeline {
             try NIfTI.write(mask, to: folder.appendingPathComponent("\(cases[i].input.name).nii.gz"), overwrite: true, descrip: "ichct \(slugs[m])")
             if montageCases.contains(i) && m == pipelineIndex { pipelineMasks[i] = mask }
             if montageCases.contains(i) && m == pseudoIndex { pseudoMasks[i] = mask }
-            _ = observer(.progress(.comparison, done: m * cases.count + i + 1, total: rows.count * cases.count,
+            _ = observer(.progress(.comparison, done: i * rows.count + m + 1, total: rows.count * cases.count,
                                    item: "\(slugs[m]) \(cases[i].input.name)"))
         }
         table.evaluatedOn = testSetDescription(split: split)
