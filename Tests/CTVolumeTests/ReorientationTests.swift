@@ -17,33 +17,25 @@ import Testing
     }
 
     /// The same scan stored with its axes in `order` (stored axis s holds LAS axis order[s]),
-    /// reversed where `reversed[s]`, written independently of Reorientation: voxel by voxel,
-    /// and an affine that sends each stored index to the LAS index's world point.
+    /// reversed where `reversed[s]`: `Volume.storedInAxisOrder`, written voxel by voxel apart
+    /// from Reorientation and checked below against explicit voxels and world points.
     static func stored(_ v: ScanVolume, order: [Int], reversed: [Bool]) -> ScanVolume {
-        let n = [v.shape.x, v.shape.y, v.shape.z]
-        let m = order.map { n[$0] }
-        let shape = GridShape(m[0], m[1], m[2])
-        var voxels = [Float](repeating: -1, count: shape.count)
-        for k in 0..<m[2] { for j in 0..<m[1] { for i in 0..<m[0] {
-            let s = [i, j, k]
-            var l = [0, 0, 0]
-            for a in 0..<3 { l[order[a]] = reversed[a] ? m[a] - 1 - s[a] : s[a] }
-            voxels[shape.index(i, j, k)] = v[l[0], l[1], l[2]]
-        } } }
-        // world(s) = A_las * (Q s + b), Q[order[a], a] = ±1
-        let a = v.geometry.affine
-        var rows = [Double](repeating: 0, count: 16)
-        rows[15] = 1
-        for r in 0..<3 {
-            var offset = a[r, 3]
-            for c in 0..<3 {
-                let lasAxis = order[c]
-                rows[r * 4 + c] = a[r, lasAxis] * (reversed[c] ? -1 : 1)
-                if reversed[c] { offset += a[r, lasAxis] * Double(m[c] - 1) }
-            }
-            rows[r * 4 + 3] = offset
+        v.storedInAxisOrder(order, reversed: reversed)
+    }
+
+    @Test func aStoredOrderKeepsEveryVoxelAtItsWorldPoint() {
+        let original = Self.las()
+        let file = Self.stored(original, order: [2, 0, 1], reversed: [true, false, true])
+        #expect(file.shape == GridShape(3, 5, 4))
+        // stored (i, j, k) holds LAS (j, k', i') with i' = 2 - i and k' = 3 - k
+        #expect(file[0, 0, 0] == original[0, 3, 2] && file[2, 4, 1] == original[4, 2, 0])
+        for (i, j, k) in [(0, 0, 0), (2, 4, 1), (1, 2, 3)] {
+            let l = (j, 3 - k, 2 - i)
+            let a = file.geometry.affine.apply(SIMD3(Double(i), Double(j), Double(k)))
+            let b = original.geometry.affine.apply(SIMD3(Double(l.0), Double(l.1), Double(l.2)))
+            #expect(abs(a.x - b.x) < 1e-9 && abs(a.y - b.y) < 1e-9 && abs(a.z - b.z) < 1e-9)
         }
-        return ScanVolume(shape: shape, voxels: voxels, geometry: Geometry(affine: Affine(rowMajor: rows)))
+        #expect(file.geometry.spacing == SIMD3(5, 0.5, 0.7))
     }
 
     static let orders: [[Int]] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]

@@ -191,31 +191,10 @@ struct NetworkCommandsTests {
 }
 
 /// A volume stored with its axes in another order (stored axis s holds the original's axis
-/// order[s], reversed where reversed[s]), written voxel by voxel with the affine that keeps every
-/// voxel's world point: the files a scanner or a converter may write for the same scan.
+/// order[s], reversed where reversed[s]): the files a scanner or a converter may write for the
+/// same scan (`Volume.storedInAxisOrder`, tested in CTVolumeTests).
 enum ReorientationVariant {
     static func stored(_ v: ScanVolume, order: [Int], reversed: [Bool]) -> ScanVolume {
-        let n = [v.shape.x, v.shape.y, v.shape.z]
-        let m = order.map { n[$0] }
-        let shape = GridShape(m[0], m[1], m[2])
-        var voxels = [Float](repeating: 0, count: shape.count)
-        for k in 0..<m[2] { for j in 0..<m[1] { for i in 0..<m[0] {
-            let s = [i, j, k]
-            var l = [0, 0, 0]
-            for a in 0..<3 { l[order[a]] = reversed[a] ? m[a] - 1 - s[a] : s[a] }
-            voxels[shape.index(i, j, k)] = v[l[0], l[1], l[2]]
-        } } }
-        let a = v.geometry.affine
-        var rows = [Double](repeating: 0, count: 16)
-        rows[15] = 1
-        for r in 0..<3 {
-            var offset = a[r, 3]
-            for c in 0..<3 {
-                rows[r * 4 + c] = a[r, order[c]] * (reversed[c] ? -1 : 1)
-                if reversed[c] { offset += a[r, order[c]] * Double(m[c] - 1) }
-            }
-            rows[r * 4 + 3] = offset
-        }
-        return ScanVolume(shape: shape, voxels: voxels, geometry: Geometry(affine: Affine(rowMajor: rows)))
+        v.storedInAxisOrder(order, reversed: reversed)
     }
 }
