@@ -17,7 +17,10 @@ struct CAMCommand: ParsableCommand {
             """)
 
     @Option(name: .long, help: "The classifier checkpoint (resnet_lstm safetensors).")
-    var model: String
+    var model: String?
+
+    @Option(name: .customLong("run"), help: "A pipeline run folder: its classifier, CAM method and layer (RUN/config.json).")
+    var runFolder: String?
 
     @Argument(help: "The scan (.nii or .nii.gz).")
     var file: String
@@ -25,11 +28,11 @@ struct CAMCommand: ParsableCommand {
     @Option(name: .long, help: "The map to write (.nii or .nii.gz).")
     var out: String
 
-    @Option(name: .long, help: "gradcam, gradcampp or layercam.")
-    var method: String = "gradcam"
+    @Option(name: .customLong("method"), help: "gradcam (default), gradcampp or layercam; with --run, the run's.")
+    var methodOption: String?
 
-    @Option(name: .long, help: "Target stage: layer1 ... layer4.")
-    var layer: String = "layer4"
+    @Option(name: .customLong("layer"), help: "Target stage: layer1 ... layer4 (default layer4); with --run, the run's.")
+    var layerOption: String?
 
     @Flag(name: .long, help: "Replace the output if it exists.")
     var force = false
@@ -38,8 +41,12 @@ struct CAMCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard CAM.Kind(rawValue: method) != nil else {
-            throw ValidationError("--method must be one of \(CAM.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(method)'")
+        guard (model == nil) != (runFolder == nil) else { throw ValidationError("give either --model or --run") }
+        if runFolder != nil && (methodOption != nil || layerOption != nil) {
+            throw ValidationError("--method and --layer do not go with --run: the run's CAM settings are used")
+        }
+        if let methodOption, CAM.Kind(rawValue: methodOption) == nil {
+            throw ValidationError("--method must be one of \(CAM.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(methodOption)'")
         }
     }
 
@@ -51,7 +58,15 @@ struct CAMCommand: ParsableCommand {
     func run() throws {
         let outURL = URL(fileURLWithPath: out)
         try CLI.checkOutput(outURL, force: force)
-        let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: model))
+        var checkpoint = model ?? "", method = methodOption ?? "gradcam", layer = layerOption ?? "layer4"
+        if let runFolder {
+            let runURL = URL(fileURLWithPath: runFolder)
+            let settings = try Pipeline.savedConfig(in: runURL).cam
+            checkpoint = runURL.appendingPathComponent("classifier/classifier.safetensors").path
+            method = settings.method.rawValue
+            layer = settings.layer
+        }
+        let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         let cam = try CAM.method(CAM.Kind(rawValue: method)!, model: net, layer: layer)
         // Computed in the networks' voxel order (LAS), written back on the scan's own grid.
         let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))

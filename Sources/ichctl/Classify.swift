@@ -16,7 +16,19 @@ struct Classify: ParsableCommand {
             """)
 
     @Option(name: .long, help: "A ResNetLSTM checkpoint (.safetensors with ichct.config kind resnet_lstm).")
-    var model: String
+    var model: String?
+
+    @Option(name: .customLong("run"), help: "A pipeline run folder: use its classifier (RUN/classifier/classifier.safetensors).")
+    var runFolder: String?
+
+    func validate() throws {
+        guard (model == nil) != (runFolder == nil) else { throw ValidationError("give either --model or --run") }
+    }
+
+    /// The checkpoint: --model, or the run's classifier.
+    var checkpoint: String {
+        model ?? URL(fileURLWithPath: runFolder!).appendingPathComponent("classifier/classifier.safetensors").path
+    }
 
     @Argument(help: "The scan (.nii or .nii.gz).")
     var file: String
@@ -41,7 +53,7 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
-        let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: model))
+        let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         // The LSTM reads axial slices inferior to superior in the order it was trained on (LAS);
         // results are reported per slice of the file when its slices are axial.
         let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
@@ -58,7 +70,7 @@ struct Classify: ParsableCommand {
         let maxSlice = probabilities.firstIndex(of: maximum)
         let positive = probabilities.indices.filter { probabilities[$0] >= 0.5 }
         if json {
-            try CLI.printJSON(Result(file: file, model: model, slices: probabilities.count, probabilities: probabilities,
+            try CLI.printJSON(Result(file: file, model: checkpoint, slices: probabilities.count, probabilities: probabilities,
                                      logits: logits, max: maximum, maxSlice: maxSlice, positiveSlices: positive))
         } else {
             for (k, p) in probabilities.enumerated() { print("slice \(k)\t\(String(format: "%.4f", p))") }

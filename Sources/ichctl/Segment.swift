@@ -26,10 +26,22 @@ struct Segment: ParsableCommand {
             in-plane (4-neighbour steps of the scan's spacing) into neighbouring intracranial voxels \
             whose HU lie in --grow-hu (default 50:90), as the demo's refiner rows do (growth in \
             RUN/config.json: 2 mm for the full preset).
+
+            With --run RUN [--row ROW] instead of --model, the run's own method for that row of its \
+            table is used, with every setting its pipeline chose: the same mask the table scored.
+
+            The scan is brought to the networks' voxel order (LAS) from its affine and the outputs \
+            are written back on its own grid.
             """)
 
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
-    var model: String
+    var model: String?
+
+    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size and growth).")
+    var runFolder: String?
+
+    @Option(name: .long, help: "With --run: the row to reproduce (pipeline, pipeline-raw, pipeline-gated, upper-bound, ...; default pipeline).")
+    var row: String?
 
     @Argument(help: "The scan (.nii or .nii.gz).")
     var file: String
@@ -68,6 +80,17 @@ struct Segment: ParsableCommand {
     var json = false
 
     func validate() throws {
+        guard (model == nil) != (runFolder == nil) else { throw ValidationError("give either --model or --run") }
+        if runFolder != nil {
+            let own = [("--probabilities", probabilities != nil), ("--classifier", classifier != nil), ("--gate-at", gateAt != nil),
+                       ("--min-component-ml", minComponentMl != 0), ("--grow-mm", growMm != 0), ("--grow-hu", growHu != nil),
+                       ("--threshold", threshold != 0.5), ("--flip-average", flipAverage)]
+            if let set = own.first(where: { $0.1 }) {
+                throw ValidationError("\(set.0) does not go with --run: the run's row decides its settings (or use --model)")
+            }
+        } else if row != nil {
+            throw ValidationError("--row needs --run")
+        }
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must lie strictly between 0 and 1") }
         if let gateAt {
             guard classifier != nil else { throw ValidationError("--gate-at needs --classifier") }
@@ -79,7 +102,7 @@ struct Segment: ParsableCommand {
         _ = try growth()
         // the same file however it is spelled (relative, absolute, through a symlink)
         func key(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
-        let inputs = Set(([file, model] + (classifier.map { [$0] } ?? [])).map(key))
+        let inputs = Set(([file] + [model, classifier].compactMap { $0 }).map(key))
         for output in [out] + (probabilities.map { [$0] } ?? []) where inputs.contains(key(output)) {
             throw ValidationError("\(output): is an input of this command; choose another output")
         }
@@ -108,11 +131,38 @@ struct Segment: ParsableCommand {
         }
     }
 
+    struct RunSummary: Encodable {
+        let file: String, run: String, row: String, out: String, voxels: Int, volumeMl: Double
+        enum CodingKeys: String, CodingKey { case file, run, row, out, voxels, volumeMl = "volume_ml" }
+    }
+
+    /// `--run RUN --row ROW`: the run's own method for that row (``Pipeline/rowMethod(_:)``).
+    func runRow(_ runFolder: String, outURL: URL) throws {
+        let runURL = URL(fileURLWithPath: runFolder)
+        let pipeline = try Pipeline(config: try Pipeline.savedConfig(in: runURL), output: runURL)
+        let name = row ?? "pipeline"
+        let method = try pipeline.rowMethod(name)
+        let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let orientation = Reorientation(source)
+        let input = try pipeline.segmentationCase(name: URL(fileURLWithPath: file).lastPathComponent, scan: orientation.apply(source),
+                                                  classifier: Pipeline.rowNeedsClassifier(name))
+        let mask = orientation.invert(try method.segment(input), geometry: source.geometry)
+        try NIfTI.write(mask, to: outURL, overwrite: force, descrip: "ichct \(name)")
+        let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
+        let ml = Double(voxels) * source.geometry.voxelVolumeML
+        if json {
+            try CLI.printJSON(RunSummary(file: file, run: runFolder, row: name, out: out, voxels: voxels, volumeMl: ml))
+        } else {
+            CLI.note("\(out): \(voxels) voxel(s) of hemorrhage (\(String(format: "%.2f", ml)) ml), row \(name) of \(runFolder)")
+        }
+    }
+
     func run() throws {
         let outURL = URL(fileURLWithPath: out)
         let probURL = probabilities.map { URL(fileURLWithPath: $0) }
         for url in [outURL] + (probURL.map { [$0] } ?? []) { try CLI.checkOutput(url, force: force) }
-        let net = try UNetLite(contentsOf: URL(fileURLWithPath: model))
+        if let runFolder { return try runRow(runFolder, outURL: outURL) }
+        let net = try UNetLite(contentsOf: URL(fileURLWithPath: model!))
         let gate = try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) }
         // The networks see the voxel order they were trained on (LAS); the outputs go back to
         // the scan's own grid and affine.
@@ -145,7 +195,7 @@ struct Segment: ParsableCommand {
         let s = scan.geometry.spacing
         let ml = Double(voxels) * Double(s.x * s.y * s.z) / 1000
         if json {
-            try CLI.printJSON(Summary(file: file, model: model, out: out, probabilities: probabilities, voxels: voxels,
+            try CLI.printJSON(Summary(file: file, model: model!, out: out, probabilities: probabilities, voxels: voxels,
                                       intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
                                       classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl,
                                       growMm: growMm, growHu: steps > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,

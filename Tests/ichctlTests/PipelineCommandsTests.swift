@@ -54,6 +54,25 @@ private func tinyConfig() -> PipelineConfig {
         #expect(text.stdout.contains(Pipeline.pipelineRow) && text.stdout.contains(Pipeline.gatedPipelineRow))
         #expect(text.stdout.contains("Paired Dice differences") && text.stdout.contains("evaluated on: sealed test set"))
 
+        // segment --run RUN --row ROW on a test case writes the very mask the table scored for
+        // that row; classify and cam --run use the run's classifier (and CAM settings)
+        let testCase = table.caseNames[0]
+        let scanPath = run + "/data/test-cases/data/\(testCase).nii.gz"
+        for row in ["pipeline", "pipeline-gated", "upper-bound-raw"] {
+            let out = dir.appendingPathComponent("\(row).nii.gz")
+            let segmented = try ICHCTLRunner.run(["segment", "--run", run, "--row", row, scanPath, "--out", out.path])
+            #expect(segmented.status == 0, "\(segmented.stderr)")
+            let saved = try NIfTI.readMask(at: URL(fileURLWithPath: run + "/comparison/masks/\(row)/\(testCase).nii.gz"))
+            #expect(try NIfTI.readMask(at: out).voxels == saved.voxels, "\(row)")
+        }
+        let unknownRow = try ICHCTLRunner.run(["segment", "--run", run, "--row", "best", scanPath, "--out", dir.appendingPathComponent("x.nii.gz").path])
+        #expect(unknownRow.status != 0 && unknownRow.stderr.contains("pipeline-gated"))
+        let both = try ICHCTLRunner.run(["segment", "--run", run, "--grow-mm", "2", scanPath, "--out", dir.appendingPathComponent("y.nii.gz").path])
+        #expect(both.status != 0 && both.stderr.contains("--grow-mm"))
+        #expect(try ICHCTLRunner.run(["classify", "--run", run, scanPath, "--json"]).status == 0)
+        let cam = try ICHCTLRunner.run(["cam", "--run", run, scanPath, "--out", dir.appendingPathComponent("cam.nii.gz").path, "--json"])
+        #expect(cam.status == 0, "\(cam.stderr)")
+
         // the same statistics as CSV (a line per row and case), a summary CSV and a self-contained
         // HTML report; existing files are refused without --force, and nothing is replaced
         let csv = dir.appendingPathComponent("cases.csv"), summaryCSV = dir.appendingPathComponent("summary.csv")

@@ -71,6 +71,46 @@ extension Pipeline {
         return try config.growth.map { try IntensityGrowth(base: filtered, settings: $0) } ?? filtered
     }
 
+    /// The short names of the table's rows, in order (the folders under `comparison/masks/`):
+    /// `threshold`, `kmeans`, `cam`, `pseudo-masks`, `pipeline-raw`, `pipeline`, `pipeline-gated`
+    /// (with a gate), `upper-bound-raw`, `upper-bound`, `upper-bound-gated` (with an upper bound).
+    public func rowNames() -> [String] {
+        var names = ["threshold", "kmeans", "cam", "pseudo-masks", "pipeline-raw", "pipeline"]
+        if config.classifierGate != nil { names.append("pipeline-gated") }
+        if config.upperBound {
+            names += ["upper-bound-raw", "upper-bound"]
+            if config.classifierGate != nil { names.append("upper-bound-gated") }
+        }
+        return names
+    }
+
+    /// The method of one row of the run's table (see ``rowNames()``), with the run's models and
+    /// every post-processing step its pipeline chose (gate, component size, growth), so that a
+    /// Swift program or `ichctl segment --run` reproduces the row on any scan.
+    /// - Throws: an unknown row name (the message lists them), missing models.
+    public func rowMethod(_ name: String) throws -> any Segmenter {
+        guard rowNames().contains(name) else {
+            throw WeakSupervisionError.invalidParameter(name: "row", reason: "\(name) is not a row of this run: \(rowNames().joined(separator: ", "))")
+        }
+        return try rows().first { $0.slug == name }!.method
+    }
+
+    /// Whether a row's method reads the classifier's CAM or slice probabilities.
+    public static func rowNeedsClassifier(_ name: String) -> Bool {
+        ["cam", "pseudo-masks", "pipeline-gated", "upper-bound-gated"].contains(name)
+    }
+
+    /// A scan as the run's methods take it: its intracranial mask and, with `classifier`, the
+    /// CAM and slice probabilities of the run's classifier and CAM settings. The scan must be
+    /// in the networks' voxel order (``Reorientation``).
+    public func segmentationCase(name: String, scan: ScanVolume, classifier: Bool) throws -> SegmentationCase {
+        let inside = try IntracranialMask.compute(scan)
+        guard classifier else { return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: nil, sliceProbabilities: nil) }
+        let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
+        let result = try CAM.method(config.cam.method, model: model, layer: config.cam.layer).volume(scan)
+        return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: result.map, sliceProbabilities: result.probabilities)
+    }
+
     /// Comparison cases: scan, true mask, intracranial mask, CAM and slice probabilities. A case
     /// of this run's dataset uses the saved intracranial mask and CAM; any other case (e.g. from
     /// another dataset) gets them computed with the run's classifier and CAM settings.
