@@ -164,11 +164,17 @@ public enum MethodComparison {
             }
         }
         // Cases in the outer loop: every row sees case i before any row sees case i + 1, so rows
-        // that share a network (RefinerSegmenter's memo) run it once per case, and each
-        // prediction is scored at once instead of being kept.
-        var scored = [[ScoredCase]](repeating: [], count: methods.count)
+        // that share a network (RefinerSegmenter's memo) run it once per case. Case i's
+        // predictions are scored on a background queue while case i + 1 is segmented (scores are
+        // pure functions of the masks, so the table does not depend on the timing); at most two
+        // cases' predictions wait to be scored.
+        let results = ScoredResults(methods: methods.count, cases: cases.count)
+        let scoring = DispatchQueue(label: "ichct.comparison.scoring")
+        let waiting = DispatchSemaphore(value: 2)
+        defer { scoring.sync {} }   // no scoring work outlives the call, also when a method throws
         var seconds = [Double](repeating: 0, count: methods.count)
         for (i, c) in cases.enumerated() {
+            var predictions: [MaskVolume] = []
             for (m, method) in methods.enumerated() {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let prediction = try method.segment(c.input)
@@ -177,11 +183,17 @@ public enum MethodComparison {
                     throw WeakSupervisionError.shapeMismatch(what: "\(method.name) on \(c.input.name): prediction grid", expected: "\(c.input.scan.shape)", got: "\(prediction.shape)")
                 }
                 try keep(m, i, prediction)
-                scored[m].append(ScoredCase(prediction, c, tolerance: tolerance, detection: detection))
+                predictions.append(prediction)
+            }
+            waiting.wait()
+            scoring.async { [predictions] in
+                for (m, p) in predictions.enumerated() { results.set(m, i, ScoredCase(p, c, tolerance: tolerance, detection: detection)) }
+                waiting.signal()
             }
         }
+        scoring.sync {}
         let rows = methods.indices.map { m in
-            row(method: methods[m].name, scored[m], cases: cases, tolerance: tolerance, secondsPerCase: seconds[m] / Double(cases.count))
+            row(method: methods[m].name, results.row(m), cases: cases, tolerance: tolerance, secondsPerCase: seconds[m] / Double(cases.count))
         }
         return ComparisonTable(rows: rows, caseNames: cases.map(\.input.name), tolerance: tolerance)
     }
@@ -202,8 +214,16 @@ public enum MethodComparison {
         return row(method: method, scored, cases: cases, tolerance: tolerance, secondsPerCase: secondsPerCase)
     }
 
+    /// Scored cases per method, filled by the scoring queue (one writer at a time, read after it drains).
+    final class ScoredResults: @unchecked Sendable {
+        private var scored: [[ScoredCase?]]
+        init(methods: Int, cases: Int) { scored = Array(repeating: Array(repeating: nil, count: cases), count: methods) }
+        func set(_ m: Int, _ i: Int, _ s: ScoredCase) { scored[m][i] = s }
+        func row(_ m: Int) -> [ScoredCase] { scored[m].map { $0! } }
+    }
+
     /// One prediction scored against its case's truth.
-    struct ScoredCase {
+    struct ScoredCase: Sendable {
         let item: SegmentationReport.Case
         let detection: LesionDetection
         let predictedVoxels: Int
