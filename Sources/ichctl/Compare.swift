@@ -68,7 +68,9 @@ struct Compare: ParsableCommand {
             items = try Dataset(root: dataURL, requireMasks: true).cases
         }
         let cases = try pipeline.comparisonCases(items) { done, total, name in reporter.report("loaded \(done)/\(total) \(name)") }
-        var table = try pipeline.compare(cases, statistics: statistics.settings)
+        let own = isRun && runFolder == nil
+        var table = try pipeline.compare(cases, statistics: statistics.settings,
+                                         subtypes: own ? nil : Pipeline.subtypes(inDataset: dataURL))
         table.evaluatedOn = isRun && runFolder == nil
             ? pipeline.testSetDescription(split: try pipeline.split())
             : "\(items.count) cases of \(dataURL.path) (all its cases)"

@@ -70,7 +70,8 @@ struct Demo: ParsableCommand {
         if let cases { settings.data.phantomCases = cases }
         let outURL = URL(fileURLWithPath: out)
         let fm = FileManager.default
-        if !force, fm.fileExists(atPath: outURL.path), !fm.fileExists(atPath: outURL.appendingPathComponent("config.json").path),
+        let runFile = replicates > 1 ? "replicate-1/config.json" : "config.json"
+        if !force, fm.fileExists(atPath: outURL.path), !fm.fileExists(atPath: outURL.appendingPathComponent(runFile).path),
            let items = try? fm.contentsOfDirectory(atPath: outURL.path), !items.isEmpty {
             throw CLIError.invalid("\(out): exists and is not a pipeline run folder (pass --force to write into it, or choose another --out)")
         }

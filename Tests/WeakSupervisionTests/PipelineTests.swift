@@ -89,7 +89,7 @@ final class StageLog: @unchecked Sendable {
         // masks are checked below), and the table says so under the rows
         #expect(try pipeline.methods().filter { $0 is IntensityGrowth }.map(\.name)
                     == [Pipeline.pipelineRow, Pipeline.gatedPipelineRow, Pipeline.upperBoundRow, Pipeline.gatedUpperBoundRow])
-        #expect(table.notes?.count == 1 && table.text().contains("grown 4 mm in-plane into 50..90 HU"))
+        #expect(table.notes?.count == 2 && table.text().contains("grown 4 mm in-plane into 50..90 HU") && table.text().contains("share its inference"))
         var plain = config
         plain.growth = nil
         #expect(try Pipeline(config: plain, output: out, overwrite: true).methods().allSatisfy { !($0 is IntensityGrowth) })
@@ -237,6 +237,35 @@ final class StageLog: @unchecked Sendable {
         #expect(summary.rows.count == tables[0].rows.count && summary.text().contains("mean ± sd"))
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("replicates.txt").path))
         #expect(throws: WeakSupervisionError.self) { try PipelineReplicates(config: config, output: out, count: 0) }
+    }
+
+    @Test("a dataset stored in another voxel order than LAS is refused at the data stage, naming the file; a gated upper-bound row needs its choice")
+    func nonLASDatasetIsRefused() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-orient-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let data = out.appendingPathComponent("set")
+        var phantom = PipelineConfig.phantom(size: 64)
+        phantom.slices = 6...6
+        phantom.subSlices = 1
+        try Phantom.writeDataset(to: data, cases: 4, seed: 3, config: phantom)
+        // one case rewritten in LPS voxel order (same world positions), scan and label alike
+        let scanURL = data.appendingPathComponent("data/phantom_0001.nii.gz"), labelURL = data.appendingPathComponent("label/phantom_0001.nii.gz")
+        let scan = try NIfTI.readScan(at: scanURL), label = try NIfTI.readScan(at: labelURL)
+        try NIfTI.write(scan.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]), to: scanURL, datatype: .hounsfieldInt16, overwrite: true)
+        try NIfTI.write(label.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]).map { UInt8($0) }, to: labelURL, overwrite: true)
+        var config = tinyPipelineConfig()
+        config.data.dataset = data.path
+        config.data.sealedTest = nil
+        config.data.testFraction = 0.25
+        let pipeline = try Pipeline(config: config, output: out.appendingPathComponent("run"))
+        do {
+            try pipeline.run()
+            Issue.record("an LPS-stored case was accepted")
+        } catch let error as WeakSupervisionError {
+            #expect(error.description.contains("phantom_0001") && error.description.contains("LPS"))
+        }
+        #expect(throws: WeakSupervisionError.self) { try pipeline.rowMethod("upper-bound-gated") }
+        #expect(throws: WeakSupervisionError.self) { try pipeline.rowMethod("best") }
     }
 
     @Test("run(from:) refuses when an earlier stage has no saved result")

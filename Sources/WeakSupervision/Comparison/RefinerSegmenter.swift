@@ -35,7 +35,8 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
 
     /// The same network and settings under another row name, sharing this segmenter's last
     /// result: when both segment the same case in turn (as ``MethodComparison`` does, case by
-    /// case), the network runs once. A case is recognised by its name, grid and scan voxels.
+    /// case), the network runs once. A case is recognised by its name, grid, affine and every
+    /// voxel of its scan and intracranial mask.
     public func sharingInference(as name: String) -> RefinerSegmenter {
         var copy = self
         copy.renamed = name
@@ -62,19 +63,19 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
 /// The last case a network segmented and its mask (one entry: the comparison goes case by case).
 final class InferenceMemo: @unchecked Sendable {
     struct Key: Equatable {
-        let name: String, shape: GridShape, checksum: Double, threshold: Float, flipAveraging: Bool
-        let intracranial: Int
+        let name: String, shape: GridShape, affine: Affine, threshold: Float, flipAveraging: Bool
+        let scanHash: UInt64, intracranialHash: UInt64
 
         init(_ input: SegmentationCase, threshold: Float, flipAveraging: Bool) {
             name = input.name
             shape = input.scan.shape
-            var sum = 0.0
-            input.scan.voxels.withUnsafeBufferPointer { v in
-                for i in stride(from: 0, to: v.count, by: 61) { sum += Double(v[i]) * Double(i % 1009 + 1) }
+            affine = input.scan.geometry.affine
+            // every voxel (FNV-1a over the bit patterns): a case changed anywhere is a new case
+            scanHash = input.scan.voxels.withUnsafeBufferPointer { v in
+                v.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1.bitPattern)) &* 0x100_0000_01b3 }
             }
-            checksum = sum
-            intracranial = input.intracranial.voxels.withUnsafeBufferPointer { v in
-                stride(from: 0, to: v.count, by: 61).reduce(0) { $0 &+ Int(v[$1]) &* ($1 % 1013 + 1) }
+            intracranialHash = input.intracranial.voxels.withUnsafeBufferPointer { v in
+                v.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
             }
             self.threshold = threshold
             self.flipAveraging = flipAveraging

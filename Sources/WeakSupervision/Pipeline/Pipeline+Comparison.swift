@@ -92,6 +92,10 @@ extension Pipeline {
         guard rowNames().contains(name) else {
             throw WeakSupervisionError.invalidParameter(name: "row", reason: "\(name) is not a row of this run: \(rowNames().joined(separator: ", "))")
         }
+        if name == "upper-bound-gated", let c = config.componentFilter, !c.isEmpty, try componentSelection(.upperBound, gated: true) == nil {
+            throw WeakSupervisionError.missingInput(method: "row upper-bound-gated",
+                input: "its component choice \(upperBoundGatedSelectionURL.path), made by the comparison stage (run it first)")
+        }
         return try rows().first { $0.slug == name }!.method
     }
 
@@ -162,19 +166,28 @@ extension Pipeline {
     ///   - cases: from ``comparisonCases(_:progress:)``.
     ///   - extra: more rows (a user's own method) appended after the built-in ones.
     ///   - keep: receives every prediction (method index, case index, mask).
+    ///   - statistics: bootstrap, strata and detection rule of the table's statistics.
+    ///   - subtypes: per case name, the subtypes its truth holds; default the run's own phantom
+    ///     sets' (``caseSubtypes()``), right for the run's test cases. For cases of another
+    ///     dataset pass that dataset's (``Pipeline/subtypes(inDataset:)``), or `[:]`.
     public func compare(_ cases: [ComparisonCase], extra: [any Segmenter] = [],
                         statistics: SegmentationStatistics.Settings = SegmentationStatistics.Settings(),
+                        subtypes: [String: [String]]? = nil,
                         keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
         let builtIn = try methods()
         var table = try MethodComparison.run(methods: builtIn + extra, cases: cases, tolerance: config.tolerance,
                                              detection: statistics.detection, keep: keep)
         table.classification = Self.classification(cases)
-        let known = caseSubtypes()
+        let known = subtypes ?? caseSubtypes()
         table = try table.withStatistics(statistics, subtypes: known.isEmpty ? nil : known, pairs: Self.pairedRows)
+        if builtIn.contains(where: { ($0 as? RefinerSegmenter)?.name == Self.rawPipelineRow }) {
+            table.notes = (table.notes ?? []) + ["s/case: the raw, post-processed and gated rows of one refiner share its inference "
+                                                 + "on a case; the network's time is counted in the raw row"]
+        }
         let grown = builtIn.compactMap { $0 as? IntensityGrowth }
         if let g = grown.first?.settings, g.distanceMM > 0 {
             func short(_ v: Double) -> String { String(format: "%g", v) }
-            table.notes = ["grown \(short(g.distanceMM)) mm in-plane into \(short(g.range.lowerBound))..\(short(g.range.upperBound)) HU "
+            table.notes = (table.notes ?? []) + ["grown \(short(g.distanceMM)) mm in-plane into \(short(g.range.lowerBound))..\(short(g.range.upperBound)) HU "
                            + "inside the intracranial mask (IntensityGrowth): \(grown.map(\.name).joined(separator: "; "))"]
         }
         return table

@@ -43,13 +43,17 @@ extension Pipeline {
     /// Per case name, the hemorrhage subtypes its truth holds, from the `phantom.json` manifests
     /// of the run's phantom sets (empty when no set has one, e.g. a real dataset).
     public func caseSubtypes() -> [String: [String]] {
-        var out: [String: [String]] = [:]
-        for root in [datasetRoot] + (testRoot.map { [$0] } ?? []) {
-            let url = root.appendingPathComponent("phantom.json")
-            guard let data = try? Data(contentsOf: url), let m = try? JSONDecoder().decode(PhantomManifest.self, from: data) else { continue }
-            for c in m.cases { out[c.name] = Array(Set(c.lesions.map { $0.subtype.rawValue })).sorted() }
+        ([datasetRoot] + (testRoot.map { [$0] } ?? [])).reduce(into: [:]) { out, root in
+            out.merge(Self.subtypes(inDataset: root)) { a, _ in a }
         }
-        return out
+    }
+
+    /// Per case name, the hemorrhage subtypes of a phantom set's cases, from its `phantom.json`
+    /// (empty for a folder without one, e.g. a real dataset).
+    public static func subtypes(inDataset root: URL) -> [String: [String]] {
+        let url = root.appendingPathComponent("phantom.json")
+        guard let data = try? Data(contentsOf: url), let m = try? JSONDecoder().decode(PhantomManifest.self, from: data) else { return [:] }
+        return Dictionary(uniqueKeysWithValues: m.cases.map { c in (c.name, Array(Set(c.lesions.map { $0.subtype.rawValue })).sorted()) })
     }
 
     /// The saved case-level split (`OUT/data/split.json`).
@@ -114,7 +118,17 @@ extension Pipeline {
         // each mask depends on its scan only, and progress follows case order.
         let cases = dataset.cases
         try forEachInOrderedChunks(count: cases.count) { i in
-            try NIfTI.write(try IntracranialMask.compute(try cases[i].loadScan()),
+            let scan = try cases[i].loadScan()
+            // The stages read scans in their stored order, while segment/classify --run and the
+            // comparison of other datasets bring scans to LAS: a run must train on LAS scans.
+            guard Reorientation(scan).isIdentity else {
+                throw WeakSupervisionError.invalidParameter(
+                    name: cases[i].imageURL.path,
+                    reason: "stored in \(scan.geometry.affine.axisCodes) voxel order; the pipeline trains on scans in LAS order (the phantom's and "
+                        + "dcm2niix's); write the dataset in LAS first (Reorientation(scan).apply(scan) in Swift, nibabel's as_closest_canonical "
+                        + "gives RAS, not LAS)")
+            }
+            try NIfTI.write(try IntracranialMask.compute(scan),
                             to: maskFolder.appendingPathComponent("\(cases[i].name).nii.gz"), overwrite: true)
         } deliver: { i, _ in
             _ = observer(.progress(.data, done: i + 1, total: cases.count, item: "intracranial mask \(cases[i].name)"))
