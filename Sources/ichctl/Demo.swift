@@ -9,12 +9,15 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the whole pipeline on a synthetic phantom set and print the comparison table.",
         discussion: """
-            Generates the phantom set, splits it by case into training, validation and test, \
-            trains the classifier (slice labels only), computes CAMs, builds k-means pseudo-masks, \
-            trains UNetLite on them and, with the same budget, on the true masks (the upper bound), \
-            then compares every method on the held-out test cases. Every artefact stays in --out: \
-            config.json, data/, classifier/, cams/, pseudo-masks/, refiner/, upper-bound/, \
-            comparison/ (table, predicted masks per method, PNG montages).
+            Generates the phantom set, splits it by case into training and validation, generates \
+            a sealed test set of its own seed, trains the classifier (slice labels only), computes \
+            CAMs, builds k-means pseudo-masks, trains UNetLite on them and, with the same budget, on \
+            the true masks (the upper bound), then compares every method on the sealed test cases, \
+            with bootstrap intervals, Dice by volume and subtype, lesion detection, volume agreement \
+            and paired tests. Every artefact stays in --out: config.json, data/, classifier/, cams/, \
+            pseudo-masks/, refiner/, upper-bound/, comparison/ (table as text, JSON, CSV and \
+            report.html, predicted masks per method, PNG montages). --replicates N trains N seeds \
+            on the same data, each run in OUT/replicate-K/.
 
             Re-running on the same folder reuses every finished stage and redoes unfinished ones; \
             --from STAGE re-runs that stage and those after it. A folder made with another \
