@@ -103,8 +103,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Continue a stopped run from its resume file, or from the model it wrote (the resume file beside it is used). The configuration stored there is used; other options are ignored.")
     var resume: String?
 
-    @Flag(name: .long, help: "Show start and epoch lines on stderr even when it is not a terminal (a terminal always gets a live progress bar and those lines).")
+    @Flag(name: .long, help: "Start and epoch lines on stderr off a terminal (the default; kept for scripts).")
     var progress = false
+
+    @Flag(name: .long, help: "No start or epoch lines and no progress bar on stderr.")
+    var quiet = false
 
     @Flag(name: .long, help: "Print the summary as JSON on stdout.")
     var json = false
@@ -154,11 +157,11 @@ struct TrainingPrinter: TrainingObserver {
     private final class LastScore: @unchecked Sendable { var text = "" }
     private let last = LastScore()
 
-    /// On a terminal a live bar plus start and epoch lines; elsewhere silence, or, when `forced`
-    /// (`--progress`), the plain start and epoch lines.
-    init(forced: Bool) {
-        reporter = ProgressReporter(forced: forced)
-        live = CLI.stderrIsTerminal
+    /// Plain start and epoch lines on stderr, also off a terminal (a long training into a log
+    /// shows where it is), and on a terminal a live bar as well; nothing with `quiet`.
+    init(quiet: Bool) {
+        reporter = ProgressReporter(forced: true, quiet: quiet)
+        live = !quiet && CLI.stderrIsTerminal
     }
 
     func observe(_ event: TrainingEvent) -> TrainingControl {
@@ -270,7 +273,7 @@ struct TrainClassifier: ParsableCommand {
         }
         let trainer = ClassifierTrainer(config: config)
         let dataset = try Dataset(root: URL(fileURLWithPath: common.data))
-        let printer = TrainingPrinter(forced: common.progress)
+        let printer = TrainingPrinter(quiet: common.quiet)
         printer.reporter.report("preparing \(dataset.cases.count) cases at \(config.model.inputSize)x\(config.model.inputSize)")
         let (training, validation) = try trainer.prepare(dataset: dataset)
         let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
@@ -344,7 +347,7 @@ struct TrainRefiner: ParsableCommand {
         }
         let trainer = RefinerTrainer(config: config)
         let dataset = try Dataset(root: URL(fileURLWithPath: common.data))
-        let printer = TrainingPrinter(forced: common.progress)
+        let printer = TrainingPrinter(quiet: common.quiet)
         let (training, validation, skipped) = try trainer.prepare(dataset: dataset, masks: URL(fileURLWithPath: masks))
         if !skipped.isEmpty { CLI.note("left out \(skipped.count) case(s) without a mask in \(masks): \(skipped.prefix(5).joined(separator: ", "))\(skipped.count > 5 ? ", ..." : "")") }
         let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
