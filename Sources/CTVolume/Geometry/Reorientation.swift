@@ -69,15 +69,13 @@ public struct Reorientation: Hashable, Sendable {
     }
 
     /// The volume in the target order, its geometry adjusted so that every voxel keeps its
-    /// world position (qform and sform alike; spacing permuted).
+    /// world position (qform and sform alike; spacing permuted): target axis `t` is source axis
+    /// `permutation[t]`, reversed where `flipped[t]` (``Volume/storedInAxisOrder(_:reversed:)``).
     /// - Precondition: `volume.shape == sourceShape`.
     public func apply<V>(_ volume: Volume<V>) -> Volume<V> {
         precondition(volume.shape == sourceShape, "Reorientation: a \(volume.shape) volume for a \(sourceShape) grid")
         if isIdentity { return volume }
-        let target = targetShape
-        let map = sourceIndices()
-        let voxels = volume.voxels.withUnsafeBufferPointer { src in map.map { src[$0] } }
-        return Volume(shape: target, voxels: voxels, geometry: geometry(volume.geometry))
+        return volume.storedInAxisOrder(permutation, reversed: flipped)
     }
 
     /// A volume on the target grid taken back to the source grid and geometry.
@@ -87,15 +85,18 @@ public struct Reorientation: Hashable, Sendable {
     /// - Precondition: `volume.shape == targetShape`.
     public func invert<V>(_ volume: Volume<V>, geometry: Geometry? = nil) -> Volume<V> {
         precondition(volume.shape == targetShape, "Reorientation: a \(volume.shape) volume for a \(targetShape) grid")
-        if isIdentity { return geometry.map { Volume(shape: volume.shape, voxels: volume.voxels, geometry: $0) } ?? volume }
-        let map = sourceIndices()
-        var voxels = volume.voxels   // placeholder values, every one overwritten below
-        volume.voxels.withUnsafeBufferPointer { src in
-            voxels.withUnsafeMutableBufferPointer { dst in
-                for (t, s) in map.enumerated() { dst[s] = src[t] }
+        var back = volume
+        if !isIdentity {
+            // source axis permutation[t] is target axis t, reversed alike
+            var order = [0, 1, 2], reversed = [false, false, false]
+            for t in 0..<3 {
+                order[permutation[t]] = t
+                reversed[permutation[t]] = flipped[t]
             }
+            back = volume.storedInAxisOrder(order, reversed: reversed)
         }
-        return Volume(shape: sourceShape, voxels: voxels, geometry: geometry ?? inverseGeometry(volume.geometry))
+        if let geometry { back.geometry = geometry }
+        return back
     }
 
     /// Values given per target axial slice (e.g. a classifier's slice probabilities, inferior to
@@ -107,81 +108,6 @@ public struct Reorientation: Hashable, Sendable {
         precondition(values.count == targetShape.z, "Reorientation: \(values.count) values for \(targetShape.z) slices")
         guard permutation[2] == 2 else { return nil }
         return flipped[2] ? values.reversed() : values
-    }
-
-    /// Per target voxel (storage order), the index of the source voxel it holds.
-    func sourceIndices() -> [Int] {
-        let target = targetShape
-        let n = [sourceShape.x, sourceShape.y, sourceShape.z]
-        let m = [target.x, target.y, target.z]
-        var out = [Int](repeating: 0, count: target.count)
-        var src = [0, 0, 0]
-        var v = 0
-        for u2 in 0..<m[2] {
-            for u1 in 0..<m[1] {
-                for u0 in 0..<m[0] {
-                    let u = [u0, u1, u2]
-                    for t in 0..<3 { src[permutation[t]] = flipped[t] ? m[t] - 1 - u[t] : u[t] }
-                    out[v] = src[0] + n[0] * (src[1] + n[1] * src[2])
-                    v += 1
-                }
-            }
-        }
-        return out
-    }
-
-    /// The target geometry: `A' = A P`, where `P` sends a target index to its source index.
-    func geometry(_ g: Geometry) -> Geometry {
-        let p = indexMap()
-        let s = [g.spacing.x, g.spacing.y, g.spacing.z]
-        return Geometry(spacing: SIMD3(s[permutation[0]], s[permutation[1]], s[permutation[2]]),
-                        qformCode: g.qformCode, qform: Self.multiply(g.qform, p), sformCode: g.sformCode, sform: Self.multiply(g.sform, p))
-    }
-
-    /// The source geometry from a target one: `A = A' P⁻¹`.
-    func inverseGeometry(_ g: Geometry) -> Geometry {
-        let p = Self.invert(indexMap())
-        let s = [g.spacing.x, g.spacing.y, g.spacing.z]
-        var back = [0.0, 0, 0]
-        for t in 0..<3 { back[permutation[t]] = s[t] }
-        return Geometry(spacing: SIMD3(back[0], back[1], back[2]),
-                        qformCode: g.qformCode, qform: Self.multiply(g.qform, p), sformCode: g.sformCode, sform: Self.multiply(g.sform, p))
-    }
-
-    /// The 4 x 4 map from a target voxel index to its source voxel index.
-    func indexMap() -> Affine {
-        let target = targetShape
-        let m = [target.x, target.y, target.z]
-        var rows = [Double](repeating: 0, count: 16)
-        rows[15] = 1
-        for t in 0..<3 {
-            let a = permutation[t]
-            rows[a * 4 + t] = flipped[t] ? -1 : 1
-            rows[a * 4 + 3] = flipped[t] ? Double(m[t] - 1) : 0
-        }
-        return Affine(rowMajor: rows)
-    }
-
-    static func multiply(_ a: Affine, _ b: Affine) -> Affine {
-        var out = [Double](repeating: 0, count: 16)
-        for r in 0..<4 { for c in 0..<4 { for k in 0..<4 { out[r * 4 + c] += a[r, k] * b[k, c] } } }
-        return Affine(rowMajor: out)
-    }
-
-    /// The inverse of an index map (a signed permutation with offsets).
-    static func invert(_ p: Affine) -> Affine {
-        // p: src = R t + b with R a signed permutation, so t = Rᵀ (src - b).
-        var out = [Double](repeating: 0, count: 16)
-        out[15] = 1
-        for r in 0..<3 {
-            for c in 0..<3 { out[c * 4 + r] = p[r, c] }
-        }
-        for c in 0..<3 {
-            var s = 0.0
-            for r in 0..<3 { s += p[r, c] * p[r, 3] }
-            out[c * 4 + 3] = -s
-        }
-        return Affine(rowMajor: out)
     }
 
     /// The world axis (0 x, 1 y, 2 z) an orientation letter names.
