@@ -97,13 +97,15 @@ public struct SegmentationReport: Sendable, Codable {
     }
 
     /// `inf`, `-inf`, `nan`, or the shortest exact decimal.
-    static func format(_ v: Double) -> String {
+    package static func format(_ v: Double) -> String {
         if v.isNaN { return "nan" }
         if v.isInfinite { return v > 0 ? "inf" : "-inf" }
         return "\(v)"
     }
 
-    private static func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    /// A CSV field, quoted (with doubled quotes) when it holds a comma, a quote or a line break:
+    /// the package's one CSV rule (evaluate's and the comparison's CSV files).
+    package static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 }

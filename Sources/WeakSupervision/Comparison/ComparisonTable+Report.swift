@@ -14,8 +14,8 @@ extension ComparisonTable {
         for r in rows {
             for (i, c) in r.cases.enumerated() {
                 let m = c.scores.metrics
-                var fields = [Self.csvField(r.method), Self.csvField(c.name), c.scores.truthVolumeML > 0 ? "1" : "0"]
-                fields += metrics.map { Self.csvNumber(m[$0] ?? .nan) }
+                var fields = [SegmentationReport.csvField(r.method), SegmentationReport.csvField(c.name), c.scores.truthVolumeML > 0 ? "1" : "0"]
+                fields += metrics.map { SegmentationReport.format(m[$0] ?? .nan) }
                 if let d = r.detections?[i] {
                     fields += ["\(d.truthLesions)", "\(d.detectedLesions)", "\(d.falsePositiveComponents)"]
                 } else {
@@ -41,26 +41,26 @@ extension ComparisonTable {
         for s in strata { header += ["\(s)_n", "\(s)_dice", "\(s)_lower", "\(s)_upper"] }
         header += ["lesions", "lesions_found", "lesion_sensitivity", "fp_components_per_case", "volume_bias_ml", "loa_lower_ml",
                    "loa_upper_ml", "volume_mad_ml", "volume_r", "negative_cases", "clean_negatives", "fp_ml_per_negative"]
-        var out = header.map(Self.csvField).joined(separator: ",") + "\n"
+        var out = header.map(SegmentationReport.csvField).joined(separator: ",") + "\n"
         for r in rows {
             guard let st = r.statistics else { continue }
             let dice = st.intervals["dice"]
-            var f = [Self.csvField(r.method), "\(st.positiveCases)"]
-            f += [dice?.estimate, dice?.lower, dice?.upper].map { Self.csvNumber($0 ?? .nan) }
-            for s in st.diceByVolume { f += ["\(s.cases)"] + [s.dice.estimate, s.dice.lower, s.dice.upper].map(Self.csvNumber) }
+            var f = [SegmentationReport.csvField(r.method), "\(st.positiveCases)"]
+            f += [dice?.estimate, dice?.lower, dice?.upper].map { SegmentationReport.format($0 ?? .nan) }
+            for s in st.diceByVolume { f += ["\(s.cases)"] + [s.dice.estimate, s.dice.lower, s.dice.upper].map(SegmentationReport.format) }
             let d = st.detection, v = st.volumeAgreement
             f += ["\(d.lesions)", "\(d.detected)"]
             f += [d.sensitivity, d.falsePositiveComponentsPerCase, v.meanDifference, v.lowerLimit, v.upperLimit,
-                  v.meanAbsoluteDifference, v.correlation].map(Self.csvNumber)
-            f += ["\(st.negativeCases)", "\(st.cleanNegativeCases)", Self.csvNumber(st.intervals["fp_ml"]?.estimate ?? .nan)]
+                  v.meanAbsoluteDifference, v.correlation].map(SegmentationReport.format)
+            f += ["\(st.negativeCases)", "\(st.cleanNegativeCases)", SegmentationReport.format(st.intervals["fp_ml"]?.estimate ?? .nan)]
             out += f.joined(separator: ",") + "\n"
         }
         if let comparisons, !comparisons.isEmpty {
             out += "\nmethod,reference,metric,difference,lower,upper,wilcoxon_statistic,wilcoxon_p,wilcoxon_method,pairs\n"
             for c in comparisons {
-                out += [Self.csvField(c.method), Self.csvField(c.reference), c.metric,
-                        Self.csvNumber(c.difference.estimate), Self.csvNumber(c.difference.lower), Self.csvNumber(c.difference.upper),
-                        Self.csvNumber(c.wilcoxon.statistic), Self.csvNumber(c.wilcoxon.pValue), c.wilcoxon.method.rawValue,
+                out += [SegmentationReport.csvField(c.method), SegmentationReport.csvField(c.reference), c.metric,
+                        SegmentationReport.format(c.difference.estimate), SegmentationReport.format(c.difference.lower), SegmentationReport.format(c.difference.upper),
+                        SegmentationReport.format(c.wilcoxon.statistic), SegmentationReport.format(c.wilcoxon.pValue), c.wilcoxon.method.rawValue,
                         "\(c.wilcoxon.pairs)"].joined(separator: ",") + "\n"
             }
         }
@@ -189,13 +189,4 @@ extension ComparisonTable {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    static func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
-
-    static func csvNumber(_ v: Double) -> String {
-        if v.isNaN { return "nan" }
-        if v.isInfinite { return v > 0 ? "inf" : "-inf" }
-        return "\(v)"
-    }
 }

@@ -23,15 +23,8 @@ extension ComparisonTable {
                           Self.number(r.meanFalsePositiveVoxels, 0), "\(r.negativesWithoutFalsePositives)/\(negatives)",
                           Self.number(r.secondsPerCase, 2)])
         }
-        let widths = header.indices.map { c in lines.map { $0[c].count }.max() ?? 0 }
-        var out = lines.map { row in
-            row.enumerated().map { c, s in
-                let pad = String(repeating: " ", count: widths[c] - s.count)
-                return c == 0 ? s + pad : pad + s
-            }.joined(separator: "  ")
-        }
+        var out = Self.align(lines)
         let positives = rows.first?.positiveCases ?? 0
-        out.insert(String(repeating: "-", count: out[0].count), at: 1)
         out.append("")
         out.append("\(caseNames.count) held-out cases (\(positives) positive, \(caseNames.count - positives) negative). "
                    + "Dice, IoU, precision, recall, NSD (tolerance \(Self.number(tolerance, 2)) mm): means over positive cases; "
