@@ -54,24 +54,20 @@ struct Compare: ParsableCommand {
         }
         let outputs = [csv, summaryCSV, report].compactMap { $0 }.map { URL(fileURLWithPath: $0) }
         for url in outputs { try CLI.checkOutput(url, force: force) }
-        let runURL = isRun && runFolder == nil ? dataURL : URL(fileURLWithPath: runFolder!)
+        let own = isRun && runFolder == nil   // the run's own sealed test cases
+        let runURL = own ? dataURL : URL(fileURLWithPath: runFolder!)
         let pipeline = try Pipeline(config: try Pipeline.savedConfig(in: runURL), output: runURL)
         let reporter = ProgressReporter(forced: progress)
         let items: [DatasetCase]
-        if isRun && runFolder == nil {
-            let dataset = try pipeline.dataset()
-            items = try pipeline.split().test.map { name in
-                guard let c = dataset[name] else { throw CLIError.invalid("\(dataset.root.path): test case \(name) is missing") }
-                return c
-            }
+        if own {
+            items = try pipeline.testCases()
         } else {
             items = try Dataset(root: dataURL, requireMasks: true).cases
         }
         let cases = try pipeline.comparisonCases(items) { done, total, name in reporter.report("loaded \(done)/\(total) \(name)") }
-        let own = isRun && runFolder == nil
         var table = try pipeline.compare(cases, statistics: statistics.settings,
                                          subtypes: own ? nil : Pipeline.subtypes(inDataset: dataURL))
-        table.evaluatedOn = isRun && runFolder == nil
+        table.evaluatedOn = own
             ? pipeline.testSetDescription(split: try pipeline.split())
             : "\(items.count) cases of \(dataURL.path) (all its cases)"
         if let csv { try Data(table.csv().utf8).write(to: URL(fileURLWithPath: csv), options: .atomic) }
