@@ -21,7 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // C shims over system headers (apt: libopenblas-dev liblapacke-dev libnifti-dev libpng-dev zlib1g-dev).
+        // C shims over system headers (apt: libopenblas-dev liblapacke-dev libnifti-dev libpng-dev zlib1g-dev
+        // libgdcm-dev; scripts/bootstrap.sh installs them).
         .systemLibrary(name: "CCBLAS", path: "Sources/CCBLAS"),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
@@ -32,12 +33,21 @@ let package = Package(
             linkerSettings: [.linkedLibrary("niftiio"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]
         ),
 
+        // GDCM (apt: libgdcm-dev) behind a C header: C++ stays in this target. Its includes
+        // name <gdcm-3.0/...>, so no search-path flags are needed.
+        .target(
+            name: "CGDCM",
+            path: "Sources/CGDCM",
+            linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmCommon"),
+                             .linkedLibrary("gdcmDICT"), .linkedLibrary("gdcmIOD")]
+        ),
+
         // Package-internal: the one implementation of what several modules need (the seeded
         // generator, component labelling). Not a product; CTVolume re-exports its public part.
         .target(name: "ImageCore"),
 
         // Library modules.
-        .target(name: "CTVolume", dependencies: ["ImageCore", "CNIfTI", "CPNG"]),
+        .target(name: "CTVolume", dependencies: ["ImageCore", "CNIfTI", "CPNG", "CGDCM"]),
         .target(name: "NeuralCore", dependencies: ["ImageCore", "CCBLAS", "CLAPACKE"]),
         .target(name: "Metrics", dependencies: ["ImageCore"]),
         .target(name: "WeakSupervision", dependencies: ["ImageCore", "CTVolume", "NeuralCore", "Metrics"]),

@@ -23,6 +23,11 @@ public enum CTVolumeError: Error, Sendable, Equatable, CustomStringConvertible {
     case outputExists(path: String)
     /// A dataset folder is malformed (missing `data/`, empty, unpaired files, bad `slices.csv`).
     case invalidDataset(path: String, reason: String)
+    /// A file that is not DICOM where DICOM was expected.
+    case notDICOM(path: String, reason: String)
+    /// A DICOM file or series the reader refuses (not CT, RGB, mixed sizes or orientations,
+    /// no or truncated pixel data, no series in a folder, ...), with the reason.
+    case invalidDICOM(path: String, reason: String)
     /// A parameter outside its allowed range.
     case invalidParameter(name: String, reason: String)
 
@@ -39,6 +44,8 @@ public enum CTVolumeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .gridMismatch(let path, let reason): return "\(path): \(reason)"
         case .outputExists(let path): return "\(path): already exists (not replaced without overwrite / --force)"
         case .invalidDataset(let path, let reason): return "\(path): \(reason)"
+        case .notDICOM(let path, let reason): return "\(path): \(reason)"
+        case .invalidDICOM(let path, let reason): return "\(path): \(reason)"
         case .invalidParameter(let name, let reason): return "invalid \(name): \(reason)"
         }
     }

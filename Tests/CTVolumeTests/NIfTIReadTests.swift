@@ -90,6 +90,8 @@ import CTVolume
         case .gridMismatch: return "gridMismatch"
         case .outputExists: return "outputExists"
         case .invalidDataset: return "invalidDataset"
+        case .notDICOM: return "notDICOM"
+        case .invalidDICOM: return "invalidDICOM"
         case .invalidParameter: return "invalidParameter"
         }
     }

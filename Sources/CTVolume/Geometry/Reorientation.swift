@@ -54,9 +54,14 @@ public struct Reorientation: Hashable, Sendable {
     /// A volume with neither an sform nor a qform (both codes 0: a file that says nothing of
     /// its orientation) is left in its stored order.
     public init<V>(_ volume: Volume<V>, target: String = Reorientation.canonicalCodes) {
-        let g = volume.geometry
+        self.init(shape: volume.shape, geometry: volume.geometry, target: target)
+    }
+
+    /// The reorientation of a grid of `shape` with `geometry` (as ``init(_:target:)`` for a
+    /// volume, without its voxels).
+    public init(shape: GridShape, geometry g: Geometry, target: String = Reorientation.canonicalCodes) {
         let known = g.sformCode > 0 || g.qformCode > 0
-        self.init(shape: volume.shape, codes: known ? g.affine.axisCodes : target, target: target)
+        self.init(shape: shape, codes: known ? g.affine.axisCodes : target, target: target)
     }
 
     /// Whether the voxel order is already the target's.
