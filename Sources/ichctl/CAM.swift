@@ -22,8 +22,10 @@ struct CAMCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: "A pipeline run folder: its classifier, CAM method and layer (RUN/config.json).")
     var runFolder: String?
 
-    @Argument(help: "The scan (.nii or .nii.gz).")
+    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files.")
     var file: String
+
+    @OptionGroup var scanInput: ScanInputOptions
 
     @Option(name: .long, help: "The map to write (.nii or .nii.gz).")
     var out: String
@@ -69,7 +71,7 @@ struct CAMCommand: ParsableCommand {
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         let cam = try CAM.method(CAM.Kind(rawValue: method)!, model: net, layer: layer)
         // Computed in the networks' voxel order (LAS), written back on the scan's own grid.
-        let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let source = try scanInput.read(file)
         let orientation = Reorientation(source)
         let scan = orientation.apply(source)
         let result = try cam.volume(scan)

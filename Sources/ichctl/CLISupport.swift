@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CTVolume
 import Metrics
 
 #if canImport(Glibc)
@@ -100,5 +101,19 @@ struct StatisticsOptions: ParsableArguments {
     var settings: SegmentationStatistics.Settings {
         SegmentationStatistics.Settings(bootstrap: BootstrapSettings(resamples: resamples, seed: seed),
                                         detection: LesionDetection.Settings(minimumCoverage: coverage))
+    }
+}
+
+/// The scan argument of `segment`, `classify`, `cam` and `render`: a NIfTI file or a DICOM
+/// folder (``ScanReader``), with `--series` to pick a series in the folder.
+struct ScanInputOptions: ParsableArguments {
+    @Option(name: .long, help: "With a DICOM folder as the scan: the Series Instance UID to read (default: the axial CT series with the most files; `ichctl convert DIR --list` shows them).")
+    var series: String?
+
+    /// Reads `file` (NIfTI file or DICOM folder); DICOM warnings go to stderr.
+    func read(_ file: String) throws -> ScanVolume {
+        let result = try ScanReader.readWithReport(at: URL(fileURLWithPath: file), seriesUID: series)
+        for warning in result.dicom?.warnings ?? [] { CLI.note("warning: \(file): \(warning)") }
+        return result.scan
     }
 }

@@ -8,7 +8,7 @@ import WeakSupervision
 /// A thin wrapper over ``ResNetLSTM/classify(_:chunkSize:)``.
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Per-slice hemorrhage probabilities of a NIfTI scan from a slice-classifier checkpoint.",
+        abstract: "Per-slice hemorrhage probabilities of a scan (NIfTI or DICOM folder) from a slice-classifier checkpoint.",
         discussion: """
             The scan's axial slices are preprocessed with the checkpoint's input size and windows \
             and run through the classifier as one sequence, in slice order. Prints one \
@@ -30,8 +30,10 @@ struct Classify: ParsableCommand {
         model ?? URL(fileURLWithPath: runFolder!).appendingPathComponent("classifier/classifier.safetensors").path
     }
 
-    @Argument(help: "The scan (.nii or .nii.gz).")
+    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files.")
     var file: String
+
+    @OptionGroup var scanInput: ScanInputOptions
 
     @Flag(name: .long, help: "Print the result as JSON on stdout.")
     var json = false
@@ -56,7 +58,7 @@ struct Classify: ParsableCommand {
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         // The LSTM reads axial slices inferior to superior in the order it was trained on (LAS);
         // results are reported per slice of the file when its slices are axial.
-        let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let source = try scanInput.read(file)
         let orientation = Reorientation(source)
         let result = net.classify(orientation.apply(source))
         var probabilities = result.probabilities, logits = result.logits

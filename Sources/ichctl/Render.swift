@@ -6,7 +6,7 @@ import Foundation
 /// heat map. A thin wrapper over ``SliceRenderer`` and ``PNG``.
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw a slice or a montage of a NIfTI scan as PNG, with a mask and a heat map over it.",
+        abstract: "Draw a slice or a montage of a scan (NIfTI or DICOM folder) as PNG, with a mask and a heat map over it.",
         discussion: """
             The scan is shown in a CT window; a mask (voxel > 0) is drawn as an outline or a \
             translucent fill; a heat map (a CAM or a probability map on the scan's grid, values \
@@ -14,8 +14,10 @@ struct Render: ParsableCommand {
             Without --slice or --montage the middle slice is drawn.
             """)
 
-    @Argument(help: "The scan (.nii or .nii.gz).")
+    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files.")
     var file: String
+
+    @OptionGroup var scanInput: ScanInputOptions
 
     @Option(name: .long, help: "The PNG to write.")
     var out: String
@@ -93,7 +95,7 @@ struct Render: ParsableCommand {
     func run() throws {
         let outURL = URL(fileURLWithPath: out)
         try CLI.checkOutput(outURL, force: force)
-        let scan = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let scan = try scanInput.read(file)
         var maskVolume: MaskVolume?
         if let mask {
             maskVolume = try NIfTI.readMask(at: URL(fileURLWithPath: mask), matching: scan.geometry, shape: scan.shape)

@@ -11,7 +11,7 @@ import WeakSupervision
 /// and ``IntensityGrowth/grow(_:scan:intracranial:settings:)``: the pipeline's refiner rows, on one scan.
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Segment hemorrhage in a NIfTI scan with a UNetLite checkpoint.",
+        abstract: "Segment hemorrhage in a scan (NIfTI or DICOM folder) with a UNetLite checkpoint.",
         discussion: """
             Preprocesses every axial slice with the checkpoint's input size and windows, runs the \
             network, resizes the logits bilinearly to the scan's grid, thresholds the probability \
@@ -43,8 +43,10 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "With --run: the row to reproduce (pipeline, pipeline-raw, pipeline-gated, upper-bound, ...; default pipeline).")
     var row: String?
 
-    @Argument(help: "The scan (.nii or .nii.gz).")
+    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files.")
     var file: String
+
+    @OptionGroup var scanInput: ScanInputOptions
 
     @Option(name: .long, help: "The mask to write (.nii or .nii.gz).")
     var out: String
@@ -142,7 +144,7 @@ struct Segment: ParsableCommand {
         let pipeline = try Pipeline(config: try Pipeline.savedConfig(in: runURL), output: runURL)
         let name = row ?? "pipeline"
         let method = try pipeline.rowMethod(name)
-        let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let source = try scanInput.read(file)
         let orientation = Reorientation(source)
         let input = try pipeline.segmentationCase(name: URL(fileURLWithPath: file).lastPathComponent, scan: orientation.apply(source),
                                                   classifier: Pipeline.rowNeedsClassifier(name))
@@ -166,7 +168,7 @@ struct Segment: ParsableCommand {
         let gate = try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) }
         // The networks see the voxel order they were trained on (LAS); the outputs go back to
         // the scan's own grid and affine.
-        let source = try NIfTI.readScan(at: URL(fileURLWithPath: file))
+        let source = try scanInput.read(file)
         let orientation = Reorientation(source)
         let scan = orientation.apply(source)
         let result = try net.segment(scan, threshold: threshold, flipAveraging: flipAverage)
