@@ -54,6 +54,20 @@ private func tinyConfig() -> PipelineConfig {
         #expect(text.stdout.contains(Pipeline.pipelineRow) && text.stdout.contains(Pipeline.gatedPipelineRow))
         #expect(text.stdout.contains("Paired Dice differences") && text.stdout.contains("evaluated on: sealed test set"))
 
+        // The public datasets' layouts go where an INSTANCE folder goes: compare scores a run on
+        // PhysioNet CT-ICH's layout (scans and masks brought to LAS), train reads RSNA's.
+        let datasets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("CTVolumeTests/Fixtures/datasets")
+        let physionet = try ICHCTLRunner.run(["compare", "--data", datasets.appendingPathComponent("physionet").path, "--run", run, "--json"])
+        #expect(physionet.status == 0, "\(physionet.stderr)")
+        let physionetTable = try ComparisonTable.decode(Data(physionet.stdout.utf8))
+        #expect(physionetTable.caseNames == ["049", "054", "066"])
+        let rsnaTrain = try ICHCTLRunner.run(["train", "classifier", "--data", datasets.appendingPathComponent("rsna").path,
+                                              "--out", dir.appendingPathComponent("rsna.safetensors").path, "--epochs", "1", "--steps", "1",
+                                              "--size", "32", "--width", "4", "--blocks", "1,1,1,1", "--hidden", "4", "--seq-len", "6",
+                                              "--val-fraction", "0.34", "--json", "--quiet"])
+        #expect(rsnaTrain.status == 0, "\(rsnaTrain.stderr)")
+
         // segment --run RUN --row ROW on a test case writes the very mask the table scored for
         // that row; classify and cam --run use the run's classifier (and CAM settings)
         let testCase = table.caseNames[0]

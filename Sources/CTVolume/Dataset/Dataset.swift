@@ -1,6 +1,8 @@
 import Foundation
 
-/// A folder of CT cases in the INSTANCE 2022 layout:
+/// A folder of CT cases: the INSTANCE 2022 layout below, or one of the public datasets'
+/// published layouts (``DatasetLayout``: RSNA, CQ500, PhysioNet CT-ICH, BHSD), recognised from
+/// the folder's contents. The INSTANCE layout:
 ///
 ///     ROOT/data/NAME.nii.gz     scans (also .nii)
 ///     ROOT/label/NAME.nii.gz    masks, same grid as the scan (optional)
@@ -22,8 +24,44 @@ public struct Dataset: Sendable, Hashable {
     public var root: URL
     /// Every case, sorted by name.
     public var cases: [DatasetCase]
+    /// The folder's layout.
+    public var layout: DatasetLayout = .instance
+    /// What opening left out or could not use (a file known to be broken, a label row without
+    /// a scan), one line each; empty for a clean folder.
+    public var notes: [String] = []
 
-    /// Opens a dataset folder.
+    /// Opens a dataset folder of any ``DatasetLayout``.
+    ///
+    /// - Parameters:
+    ///   - root: the dataset folder.
+    ///   - layout: the layout; nil (default) recognises it (``DatasetLayout/detect(at:)``).
+    ///   - requireMasks: every case must have a mask; default false.
+    /// - Throws: `.invalidDataset` naming the folder or file (see each layout); with
+    ///   `requireMasks`, the first case without a mask.
+    public init(root: URL, layout: DatasetLayout?, requireMasks: Bool = false) throws {
+        let chosen = try layout ?? DatasetLayout.detect(at: root)
+        let loaded: (cases: [DatasetCase], notes: [String])
+        switch chosen {
+        case .instance: loaded = (try Self.instance(root: root, requireMasks: requireMasks), [])
+        case .rsna: loaded = try Self.rsna(root: root)
+        case .cq500: loaded = try Self.cq500(root: root)
+        case .physionet: loaded = try Self.physionet(root: root)
+        case .bhsd: loaded = try Self.bhsd(root: root)
+        }
+        guard !loaded.cases.isEmpty else {
+            throw CTVolumeError.invalidDataset(path: root.path, reason: "holds no case in the \(chosen.rawValue) layout" + (loaded.notes.first.map { " (\($0))" } ?? ""))
+        }
+        if requireMasks, let unlabeled = loaded.cases.first(where: { $0.labelURL == nil }) {
+            throw CTVolumeError.invalidDataset(path: unlabeled.imageURL.path, reason: "case \(unlabeled.name) has no mask (the \(chosen.rawValue) layout gives masks for: \(chosen == .physionet || chosen == .bhsd ? "the cases with a mask file" : "no case"))")
+        }
+        self.root = root
+        self.cases = loaded.cases.sorted { $0.name < $1.name }
+        self.layout = chosen
+        self.notes = loaded.notes
+    }
+
+    /// Opens a dataset folder: the INSTANCE layout, or (when `root` has no `data/` folder) any
+    /// other layout ``DatasetLayout/detect(at:)`` recognises, as ``init(root:layout:requireMasks:)``.
     ///
     /// - Parameters:
     ///   - root: the folder holding `data/` (and optionally `label/`, `slices.csv`).
@@ -33,7 +71,13 @@ public struct Dataset: Sendable, Hashable {
     ///   label without an image, an image without a label (with `requireMasks`), a malformed
     ///   `slices.csv` line or a case it lists that has no image.
     public init(root: URL, requireMasks: Bool = false) throws {
-        self.root = root
+        var layout = DatasetLayout.instance
+        if !Self.isDirectory(root.appendingPathComponent("data")), let other = try? DatasetLayout.detect(at: root) { layout = other }
+        try self.init(root: root, layout: layout, requireMasks: requireMasks)
+    }
+
+    /// The INSTANCE layout's cases.
+    static func instance(root: URL, requireMasks: Bool) throws -> [DatasetCase] {
         let data = root.appendingPathComponent("data")
         let label = root.appendingPathComponent("label")
         guard Self.isDirectory(root) else { throw CTVolumeError.invalidDataset(path: root.path, reason: "no such folder") }
@@ -58,7 +102,7 @@ public struct Dataset: Sendable, Hashable {
             }
             table = read
         }
-        cases = images.keys.sorted().map { name in
+        return images.keys.sorted().map { name in
             DatasetCase(name: name, imageURL: images[name]!, labelURL: labels[name],
                         tableLabels: table?.labels[name], tableURL: table == nil ? nil : csv)
         }
@@ -94,12 +138,12 @@ public struct Dataset: Sendable, Hashable {
         return nil
     }
 
-    private static func isDirectory(_ url: URL) -> Bool {
+    static func isDirectory(_ url: URL) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    private static func niftiFiles(in folder: URL) throws -> [String: URL] {
+    static func niftiFiles(in folder: URL) throws -> [String: URL] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder.path)

@@ -2,40 +2,76 @@ import Foundation
 
 /// One case of a ``Dataset``: where its files are, loaded only when asked.
 ///
-/// Holding a case costs nothing; each `load...` call reads its file again (callers cache if
-/// they need to).
+/// Holding a case costs nothing; each `load...` call reads its files again (callers cache if
+/// they need to). A case's image is a NIfTI file or, for the DICOM layouts (RSNA, CQ500), the
+/// files of one DICOM series.
+///
+/// Cases of the public layouts (``DatasetLayout``, all but `.instance`) are ``canonical``: scan,
+/// mask and slice labels come in the networks' voxel order (LAS, ``Reorientation``), whatever
+/// order the files store, so that training and scoring see what inference sees.
 public struct DatasetCase: Sendable, Hashable, Identifiable {
-    /// The case name: the image's file name without `.nii` / `.nii.gz`.
+    /// The case name (unique within a dataset, usable as a file name).
     public var name: String
-    /// `ROOT/data/NAME.nii(.gz)`.
+    /// The NIfTI image, or for a DICOM case the first file of its series (by path).
     public var imageURL: URL
-    /// `ROOT/label/NAME.nii(.gz)`, when the dataset has a mask for this case.
+    /// The mask (NIfTI, same grid as the image; voxel > 0 is hemorrhage), when there is one.
     public var labelURL: URL?
-    /// Per-slice labels from `ROOT/slices.csv`, when it lists this case.
+    /// Per-slice labels in the image's stored slice order (INSTANCE `slices.csv`, PhysioNet's
+    /// CSV), when the dataset lists them.
     public var tableLabels: [Float]?
-    /// The `slices.csv` the table labels came from (named in errors).
+    /// The file the table labels came from (named in errors).
     public var tableURL: URL?
+    /// For a DICOM case: the files of its series, sorted by path.
+    public var dicomFiles: [URL]?
+    /// For a DICOM case with per-file labels (RSNA): one label per file of ``dicomFiles``.
+    public var fileLabels: [Float]?
+    /// Scan-level labels where the dataset gives them: subtype name -> 0 or 1, plus `"any"`.
+    public var scanLabels: [String: Float]?
+    /// Load scan, mask and labels in the networks' voxel order (LAS) rather than as stored.
+    public var canonical: Bool
 
     /// The case name (unique within a dataset).
     public var id: String { name }
 
     /// - Parameters: see the properties.
-    public init(name: String, imageURL: URL, labelURL: URL? = nil, tableLabels: [Float]? = nil, tableURL: URL? = nil) {
+    public init(name: String, imageURL: URL, labelURL: URL? = nil, tableLabels: [Float]? = nil, tableURL: URL? = nil,
+                dicomFiles: [URL]? = nil, fileLabels: [Float]? = nil, scanLabels: [String: Float]? = nil, canonical: Bool = false) {
         self.name = name
         self.imageURL = imageURL
         self.labelURL = labelURL
         self.tableLabels = tableLabels
         self.tableURL = tableURL
+        self.dicomFiles = dicomFiles
+        self.fileLabels = fileLabels
+        self.scanLabels = scanLabels
+        self.canonical = canonical
     }
 
-    /// The image's header (no voxels read).
+    /// The subtypes the scan-level labels mark present (sorted), or nil without scan labels.
+    public var subtypes: [String]? {
+        scanLabels.map { $0.filter { $0.key != "any" && $0.value > 0 }.map(\.key).sorted() }
+    }
+
+    /// The image's header (no voxels read). - Throws: `.invalidParameter` for a DICOM case.
     public func imageHeader() throws -> NIfTIHeader {
-        try NIfTI.readHeader(at: imageURL)
+        guard dicomFiles == nil else {
+            throw CTVolumeError.invalidParameter(name: "imageHeader", reason: "case \(name) is a DICOM series, not a NIfTI file")
+        }
+        return try NIfTI.readHeader(at: imageURL)
     }
 
-    /// The scan in Hounsfield units. - Throws: as ``NIfTI/readScan(at:)``.
+    /// The series of a DICOM case, from its files' headers.
+    public func dicomSeries() throws -> DICOMSeries? {
+        guard let dicomFiles else { return nil }
+        let headers = try dicomFiles.map { try DICOMHeader.read(at: $0) }
+        return DICOMSeries(uid: headers[0].seriesInstanceUID, headers: headers)
+    }
+
+    /// The scan in Hounsfield units (LAS order for a ``canonical`` case).
+    /// - Throws: as ``NIfTI/readScan(at:)`` or ``DICOMSeriesReader/read(_:settings:)``.
     public func loadScan() throws -> ScanVolume {
-        try NIfTI.readScan(at: imageURL)
+        let stored = try dicomSeries().map { try DICOMSeriesReader.read($0).scan } ?? NIfTI.readScan(at: imageURL)
+        return canonical ? Reorientation(stored).apply(stored) : stored
     }
 
     /// The mask (voxel > 0 -> 1), checked to lie on the image's grid; nil without a label file.
@@ -43,24 +79,45 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
     public func loadMask() throws -> MaskVolume? {
         guard let labelURL else { return nil }
         let image = try imageHeader()
-        return try NIfTI.readMask(at: labelURL, matching: image.geometry, shape: image.shape)
+        let mask = try NIfTI.readMask(at: labelURL, matching: image.geometry, shape: image.shape)
+        return canonical ? Reorientation(mask).apply(mask) : mask
     }
 
-    /// Weak labels, one per axial slice: from the mask when there is one (``Volume/sliceLabels``,
-    /// as `ichnets.slice_labels`), else from `slices.csv`.
+    /// Weak labels, one per axial slice (inferior to superior for a ``canonical`` case): from
+    /// the mask when there is one (``Volume/sliceLabels``, as `ichnets.slice_labels`), else
+    /// from the dataset's table or per-file labels.
     ///
-    /// - Throws: `.invalidDataset` when the case has neither, or when `slices.csv` lists a
-    ///   different number of slices than the image has; errors of ``loadMask()``.
+    /// - Throws: `.invalidDataset` when the case has no labels of any kind, when a table lists
+    ///   a different number of slices than the image has, or when labels given per stored
+    ///   slice cannot follow a canonical case whose stored slices are not axial; errors of
+    ///   ``loadMask()``.
     public func sliceLabels() throws -> [Float] {
         if let mask = try loadMask() { return mask.sliceLabels }
+        if let series = try dicomSeries(), let fileLabels {
+            let plan = try DICOMSeriesReader.plan(series)
+            let byURL = Dictionary(uniqueKeysWithValues: zip(series.headers.map(\.url), fileLabels))
+            let stored = plan.outputValues(plan.headers.map { byURL[$0.url]! })
+            return try inCanonicalOrder(stored, shape: plan.shape, geometry: plan.geometry)
+        }
         guard let tableLabels else {
-            throw CTVolumeError.invalidDataset(path: imageURL.path, reason: "case \(name) has neither a label file nor rows in slices.csv")
+            let what = scanLabels == nil ? "neither a mask nor slice labels" : "scan-level labels only (no mask, no slice labels)"
+            throw CTVolumeError.invalidDataset(path: imageURL.path, reason: "case \(name) has \(what); training and scoring need slice labels or masks")
         }
-        let slices = try imageHeader().shape.z
-        guard tableLabels.count == slices else {
+        let header = try imageHeader()
+        guard tableLabels.count == header.shape.z else {
             throw CTVolumeError.invalidDataset(path: tableURL?.path ?? "slices.csv",
-                                               reason: "case \(name) has \(tableLabels.count) slice rows but its image has \(slices) slices")
+                                               reason: "case \(name) has \(tableLabels.count) slice rows but its image has \(header.shape.z) slices")
         }
-        return tableLabels
+        return try inCanonicalOrder(tableLabels, shape: header.shape, geometry: header.geometry)
+    }
+
+    /// Labels per stored slice, in the order a ``canonical`` load gives the slices.
+    private func inCanonicalOrder(_ labels: [Float], shape: GridShape, geometry: Geometry) throws -> [Float] {
+        guard canonical else { return labels }
+        let r = Reorientation(shape: shape, geometry: geometry)
+        guard r.permutation[2] == 2 else {
+            throw CTVolumeError.invalidDataset(path: imageURL.path, reason: "case \(name): its stored slices are not axial (axes \(geometry.affine.axisCodes)), so per-slice labels cannot follow them")
+        }
+        return r.flipped[2] ? labels.reversed() : labels
     }
 }

@@ -48,11 +48,18 @@ extension Pipeline {
         }
     }
 
-    /// Per case name, the hemorrhage subtypes of a phantom set's cases, from its `phantom.json`
-    /// (empty for a folder without one, e.g. a real dataset).
+    /// Per case name, the hemorrhage subtypes of a phantom set's cases, from its `phantom.json`,
+    /// or of a PhysioNet CT-ICH folder's cases, from its CSV (``DatasetCase/subtypes``); empty
+    /// for other folders.
     public static func subtypes(inDataset root: URL) -> [String: [String]] {
         let url = root.appendingPathComponent("phantom.json")
-        guard let data = try? Data(contentsOf: url), let m = try? JSONDecoder().decode(PhantomManifest.self, from: data) else { return [:] }
+        guard let data = try? Data(contentsOf: url), let m = try? JSONDecoder().decode(PhantomManifest.self, from: data) else {
+            // A NIfTI dataset's scan-level labels (PhysioNet CT-ICH's CSV). The DICOM layouts are
+            // not opened again here: that reads every header (RSNA: hundreds of thousands).
+            guard let layout = try? DatasetLayout.detect(at: root), layout != .rsna && layout != .cq500,
+                  let dataset = try? Dataset(root: root, layout: layout) else { return [:] }
+            return Dictionary(uniqueKeysWithValues: dataset.cases.compactMap { c in c.subtypes.map { (c.name, $0) } })
+        }
         return Dictionary(uniqueKeysWithValues: m.cases.map { c in (c.name, Array(Set(c.lesions.map { $0.subtype.rawValue })).sorted()) })
     }
 
