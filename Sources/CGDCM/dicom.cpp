@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -181,22 +179,42 @@ extern "C" int ichct_dicom_read_pixels(const char *path, float *out, size_t expe
         if (bytes != nullptr) {
             bool explicit_vr = reader.GetFile().GetHeader().GetDataSetTransferSyntax().IsExplicit();
             size_t length = bytes->GetLength();
-            std::ifstream stream(path, std::ios::binary);
-            std::vector<unsigned char> data((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
             const size_t header_size = explicit_vr ? 12 : 8, length_at = explicit_vr ? 8 : 4;
+            FILE *file = std::fopen(path, "rb");
+            size_t size = 0;
+            if (file) {
+                std::fseek(file, 0, SEEK_END);
+                size = static_cast<size_t>(std::ftell(file));
+            }
+            auto declares = [&](const unsigned char *h) {
+                size_t declared = size_t(h[length_at]) | size_t(h[length_at + 1]) << 8 | size_t(h[length_at + 2]) << 16 |
+                                  size_t(h[length_at + 3]) << 24;
+                return h[0] == 0xE0 && h[1] == 0x7F && h[2] == 0x10 && h[3] == 0x00 && declared == length;
+            };
+            // Fast path: the pixel data is the file's last element, complete.
             size_t end = 0;
-            for (size_t p = 0; p + header_size <= data.size(); ++p) {
-                if (data[p] != 0xE0 || data[p + 1] != 0x7F || data[p + 2] != 0x10 || data[p + 3] != 0x00) continue;
-                const unsigned char *l = &data[p + length_at];
-                size_t declared = size_t(l[0]) | size_t(l[1]) << 8 | size_t(l[2]) << 16 | size_t(l[3]) << 24;
-                if (declared == length) {
-                    end = p + header_size + length;
-                    break;
+            bool last = false;
+            if (file && size >= length + header_size) {
+                unsigned char h[12];
+                std::fseek(file, static_cast<long>(size - length - header_size), SEEK_SET);
+                last = std::fread(h, 1, header_size, file) == header_size && declares(h);
+            }
+            if (!last && file) {
+                // Find the element's header in the file and see where its bytes would end.
+                std::vector<unsigned char> data(size);
+                std::fseek(file, 0, SEEK_SET);
+                data.resize(std::fread(data.data(), 1, size, file));
+                for (size_t p = 0; p + header_size <= data.size(); ++p) {
+                    if (declares(&data[p])) {
+                        end = p + header_size + length;
+                        break;
+                    }
                 }
             }
-            if (end > data.size()) {
+            if (file) std::fclose(file);
+            if (end > size) {
                 set_error(error, error_size, "truncated: the pixel data needs " + std::to_string(end) + " bytes of file, it has " +
-                                                 std::to_string(data.size()));
+                                                 std::to_string(size));
                 return 2;
             }
         }

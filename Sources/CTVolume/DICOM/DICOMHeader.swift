@@ -135,17 +135,21 @@ public struct DICOMHeader: Sendable, Hashable {
     /// - Throws: ``CTVolumeError/invalidDICOM(path:reason:)`` naming the file: no pixel data,
     ///   a truncated or undecodable stream, or a size that differs from the header's.
     public func readStoredPixels() throws -> [Float] {
+        var pixels = [Float](repeating: 0, count: rows * columns)
+        try pixels.withUnsafeMutableBufferPointer { try readStoredPixels(into: $0) }
+        return pixels
+    }
+
+    /// ``readStoredPixels()`` into `buffer` (`rows * columns` floats).
+    public func readStoredPixels(into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let count = rows * columns
-        var pixels = [Float](repeating: 0, count: count)
+        precondition(buffer.count >= count, "readStoredPixels: \(buffer.count) floats for \(count) pixels")
         var message = [CChar](repeating: 0, count: 512)
-        let status = pixels.withUnsafeMutableBufferPointer { buffer in
-            url.path.withCString { ichct_dicom_read_pixels($0, buffer.baseAddress, count, &message, message.count) }
-        }
+        let status = url.path.withCString { ichct_dicom_read_pixels($0, buffer.baseAddress, count, &message, message.count) }
         guard status == 0 else {
             let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw CTVolumeError.invalidDICOM(path: url.path, reason: reason)
         }
-        return pixels
     }
 
     /// The DICOM library in use and its version (e.g. "GDCM 3.0.21").

@@ -202,39 +202,29 @@ public enum DICOMSeriesReader {
         let plan = try plan(series, settings: settings)
         let sorted = plan.headers, first = sorted[0]
         var warnings = plan.warnings
-        // Decode every file (in parallel), then rescale.
+        // Decode every file into one buffer (in parallel, each file its own slice), rescaling
+        // each slice to HU as soon as it is decoded.
         let rows = first.rows, columns = first.columns, sliceCount = rows * columns
-        var stored = [[Float]](repeating: [], count: sorted.count)
-        try decode(sorted, into: &stored, workers: settings.workers)
-        var padding = 0
-        var hu = [[Float]](repeating: [], count: sorted.count)
-        for (k, header) in sorted.enumerated() {
-            let slope = Float(header.rescaleSlope), intercept = Float(header.rescaleIntercept)
-            var range: ClosedRange<Float>?
-            if let value = header.paddingValue {
-                let limit = header.paddingRangeLimit ?? value
-                range = Float(min(value, limit))...Float(max(value, limit))
-            }
-            hu[k] = stored[k].map { v in
-                if let range, range.contains(v) { padding += 1; return settings.paddingHU }
-                return v * slope + intercept
-            }
-            stored[k] = []
-        }
+        let stored = SharedBuffer<Float>(count: sorted.count * sliceCount, repeating: 0)
+        let padded = try decode(sorted, into: stored, sliceCount: sliceCount, paddingHU: settings.paddingHU, workers: settings.workers)
+        let padding = padded.reduce(0, +)
 
-        // Output slices: copies, or linear interpolation between two input slices.
+        // Output slices: the decoded ones, or linear interpolation between two of them.
         let outputSlices = plan.sources.count
         var voxels: [Float]
         if !plan.resampled {
-            voxels = hu.flatMap { $0 }
+            voxels = stored.array()
         } else {
             voxels = [Float](repeating: 0, count: outputSlices * sliceCount)
-            for (m, source) in plan.sources.enumerated() {
-                let a = hu[source.lower], b = hu[source.upper], t = Float(source.weight), base = m * sliceCount
-                if source.lower == source.upper {
-                    for n in 0..<sliceCount { voxels[base + n] = a[n] }
-                } else {
-                    for n in 0..<sliceCount { voxels[base + n] = a[n] + t * (b[n] - a[n]) }
+            voxels.withUnsafeMutableBufferPointer { out in
+                for (m, source) in plan.sources.enumerated() {
+                    let a = stored.pointer + source.lower * sliceCount, b = stored.pointer + source.upper * sliceCount
+                    let t = Float(source.weight), o = out.baseAddress! + m * sliceCount
+                    if source.lower == source.upper {
+                        o.update(from: a, count: sliceCount)
+                    } else {
+                        for n in 0..<sliceCount { o[n] = a[n] + t * (b[n] - a[n]) }
+                    }
                 }
             }
         }
@@ -301,20 +291,50 @@ public enum DICOMSeriesReader {
         }
     }
 
-    private static func decode(_ headers: [DICOMHeader], into slices: inout [[Float]], workers: Int) throws {
+    /// Decodes file k into slice k of `buffer` and rescales it to HU (padding to `paddingHU`),
+    /// `workers` files at a time; returns each file's padding count. The first error by file
+    /// order is thrown.
+    private static func decode(_ headers: [DICOMHeader], into buffer: SharedBuffer<Float>, sliceCount: Int,
+                               paddingHU: Float, workers: Int) throws -> [Int] {
         let count = headers.count
-        guard count > 0 else { return }
-        // GDCM builds its dictionaries on first use: decode one file before going parallel.
-        slices[0] = try headers[0].readStoredPixels()
-        let results = SharedBuffer<Result<[Float], Error>?>(count: count, repeating: nil)
-        let width = max(1, min(workers, count - 1))
-        DispatchQueue.concurrentPerform(iterations: width) { w in
-            var k = 1 + w
-            while k < count {
-                results.pointer[k] = Result { try headers[k].readStoredPixels() }
-                k += width
+        guard count > 0 else { return [] }
+        @Sendable func one(_ k: Int) throws -> Int {
+            let header = headers[k], base = buffer.pointer + k * sliceCount
+            try header.readStoredPixels(into: UnsafeMutableBufferPointer(start: base, count: sliceCount))
+            let slope = Float(header.rescaleSlope), intercept = Float(header.rescaleIntercept)
+            var padded = 0
+            if let value = header.paddingValue {
+                let limit = header.paddingRangeLimit ?? value
+                let low = Float(min(value, limit)), high = Float(max(value, limit))
+                for n in 0..<sliceCount {
+                    let v = base[n]
+                    if v >= low && v <= high {
+                        base[n] = paddingHU
+                        padded += 1
+                    } else {
+                        base[n] = v * slope + intercept
+                    }
+                }
+            } else if slope != 1 || intercept != 0 {
+                for n in 0..<sliceCount { base[n] = base[n] * slope + intercept }
             }
+            return padded
         }
-        for k in 1..<count { slices[k] = try results.pointer[k]!.get() }
+        // GDCM builds its dictionaries on first use: decode one file before going parallel.
+        var results = [Result<Int, Error>](repeating: .success(0), count: count)
+        results[0] = Result { try one(0) }
+        let slots = SharedBuffer<Result<Int, Error>?>(count: count, repeating: nil)
+        let width = max(1, min(workers, count - 1))
+        if count > 1 {
+            DispatchQueue.concurrentPerform(iterations: width) { w in
+                var k = 1 + w
+                while k < count {
+                    slots.pointer[k] = Result { try one(k) }
+                    k += width
+                }
+            }
+            for k in 1..<count { results[k] = slots.pointer[k]! }
+        }
+        return try results.map { try $0.get() }
     }
 }
