@@ -11,7 +11,10 @@ struct Render: ParsableCommand {
             The scan is shown in a CT window; a mask (voxel > 0) is drawn as an outline or a \
             translucent fill; a heat map (a CAM or a probability map on the scan's grid, values \
             in 0...1 unless --heatmap-range says otherwise) through the inferno colormap. \
-            Without --slice or --montage the middle slice is drawn.
+            Without --slice or --montage the middle slice is drawn. \
+            Pictures follow the affine in the radiological convention (anterior up, the patient's \
+            right on the left) whatever voxel order the file stores; slice numbers are the file's \
+            when its slices are axial. --voxel-order draws by voxel index instead.
             """)
 
     @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files.")
@@ -52,7 +55,10 @@ struct Render: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Heat-map values drawn as the colormap's ends, LOW,HIGH (a leading minus is fine: -1,1).")
     var heatmapRange: String = "0,1"
 
-    @Flag(name: .long, help: "Keep row j = 0 at the top (default: largest j at the top).")
+    @Flag(name: .long, help: "Draw by voxel index instead of the affine, largest j at the top (default: radiological convention from the affine).")
+    var voxelOrder = false
+
+    @Flag(name: .long, help: "Draw by voxel index with row j = 0 at the top.")
     var noFlip = false
 
     @Flag(name: .long, help: "Replace the output if it exists.")
@@ -111,8 +117,10 @@ struct Render: ParsableCommand {
         if intracranial { overlays.append(.init(try IntracranialMask.compute(scan), style: .outline(.cyan))) }
         if let maskVolume { overlays.append(.init(maskVolume, style: style)) }
         let renderer = SliceRenderer(window: try Window.parse(window), maskStyle: style, heatmapRange: try parseRange(),
-                                     flipVertically: !noFlip)
-        let drawn: [Int] = montage ? (try parseSlices() ?? Array(0..<scan.shape.z)) : [slice ?? scan.shape.z / 2]
+                                     flipVertically: !noFlip, radiological: !(voxelOrder || noFlip))
+        // slices as the renderer numbers them: the file's when axial, else the displayed axial ones
+        let slices = renderer.radiological ? renderer.displayedSliceCount(scan) : scan.shape.z
+        let drawn: [Int] = montage ? (try parseSlices() ?? Array(0..<slices)) : [slice ?? slices / 2]
         let image = montage
             ? try renderer.montage(scan, slices: drawn, masks: overlays, heatmap: heat, columns: columns)
             : try renderer.render(scan, slice: drawn[0], masks: overlays, heatmap: heat)

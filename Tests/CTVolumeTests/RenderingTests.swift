@@ -62,7 +62,7 @@ import CTVolume
         // Flipped: voxel j = 5 is the top row, j = 0 the bottom.
         #expect(image[x: 7, y: 0] == RGBA(grey: 255))
         #expect(image[x: 0, y: 5] == RGBA(grey: 0))
-        let unflipped = try SliceRenderer(window: .brain, flipVertically: false).render(scan, slice: 1)
+        let unflipped = try SliceRenderer(window: .brain, flipVertically: false, radiological: false).render(scan, slice: 1)
         #expect(unflipped[x: 0, y: 0] == RGBA(grey: 0) && unflipped == image.flippedVertically())
         #expect(throws: CTVolumeError.self) { try SliceRenderer().render(scan, slice: 2) }
     }
@@ -71,18 +71,18 @@ import CTVolume
         let scan = Self.scan()
         var mask = MaskVolume(shape: scan.shape, repeating: 0, geometry: scan.geometry)
         for j in 1...3 { for i in 2...4 { mask[i, j, 0] = 1 } }  // a 3 x 3 block in slice 0
-        let outline = try SliceRenderer(maskStyle: .outline(.green), flipVertically: false).render(scan, slice: 0, mask: mask)
+        let outline = try SliceRenderer(maskStyle: .outline(.green), flipVertically: false, radiological: false).render(scan, slice: 0, mask: mask)
         #expect(outline[x: 2, y: 1] == .green && outline[x: 4, y: 3] == .green)
         #expect(outline[x: 3, y: 2] == RGBA(grey: 128))   // the block's centre is not boundary
         #expect(outline[x: 5, y: 2] == RGBA(grey: 128))   // outside
-        let fill = try SliceRenderer(maskStyle: .fill(RGBA(255, 0, 0), opacity: 0.5), flipVertically: false)
+        let fill = try SliceRenderer(maskStyle: .fill(RGBA(255, 0, 0), opacity: 0.5), flipVertically: false, radiological: false)
             .render(scan, slice: 0, mask: mask)
         #expect(fill[x: 3, y: 2] == RGBA(192, 64, 64))   // 0.5 * 255 + 0.5 * 128 = 191.5 -> 192
         #expect(fill[x: 6, y: 2] == RGBA(grey: 128))
 
         var heat = ScanVolume(shape: scan.shape, repeating: 0.05, geometry: scan.geometry)
         heat[1, 1, 0] = 1
-        let h = try SliceRenderer(flipVertically: false).render(scan, slice: 0, heatmap: heat)
+        let h = try SliceRenderer(flipVertically: false, radiological: false).render(scan, slice: 0, heatmap: heat)
         #expect(h[x: 0, y: 0] == RGBA(grey: 128))          // below the threshold: untouched
         // t = 1: inferno's last entry (252, 255, 164) at opacity 0.7 over grey 128.
         let top = Colormap.inferno.color(1)
@@ -107,5 +107,49 @@ import CTVolume
         #expect(m[x: 2 + 20, y: 10] == .red)                  // the empty sixth cell
         let scanMontage = try SliceRenderer().montage(Self.scan(), columns: 2)
         #expect(scanMontage.width == 2 * 8 + 3 * 2 && scanMontage.height == 6 + 2 * 2)
+    }
+}
+
+/// Radiological convention from the affine: the same head stored in any voxel order gives the
+/// same picture, anterior up and the patient's right on the picture's left.
+@Suite struct RadiologicalRenderingTests {
+    /// A 10 x 8 x 3 LAS head (i towards left, j towards anterior), bright at the patient's right
+    /// front (i = 1, j = 6) and dark at the left back (i = 8, j = 1) of every slice, and a
+    /// slice-dependent level so that slice order shows.
+    static func head() -> ScanVolume {
+        var affine = Affine.scaling(SIMD3(-1, 1, 2))
+        affine[0, 3] = 9
+        var v = ScanVolume(shape: GridShape(10, 8, 3), repeating: 40, geometry: Geometry(affine: affine))
+        for k in 0..<3 {
+            v[1, 6, k] = 80
+            v[8, 1, k] = 0
+            v[5, 4, k] = 40 + Float(10 * k)
+        }
+        return v
+    }
+
+    @Test func anteriorUpPatientRightOnTheLeft() throws {
+        let image = try SliceRenderer(window: .brain).render(Self.head(), slice: 1)
+        // right front (bright) at the top left, left back (dark) at the bottom right
+        #expect(image[x: 1, y: 1] == RGBA(grey: 255))
+        #expect(image[x: 8, y: 6] == RGBA(grey: 0))
+    }
+
+    @Test func anyStoredOrderGivesTheSamePicture() throws {
+        let head = Self.head()
+        let renderer = SliceRenderer(window: .brain)
+        let reference = try renderer.montage(head)
+        for (order, reversed) in [([0, 1, 2], [false, true, false]), ([1, 0, 2], [false, false, false]), ([0, 1, 2], [true, true, true]),
+                                  ([1, 0, 2], [true, false, true])] {
+            let stored = head.storedInAxisOrder(order, reversed: reversed)
+            #expect(try renderer.montage(stored) == reference || reversed[2], "\(order) \(reversed)")
+            // slice numbers are the file's: slice 0 of a head-to-foot file is the top slice
+            let k0 = try renderer.render(stored, slice: 0)
+            #expect(k0 == (try renderer.render(head, slice: reversed[2] ? 2 : 0)), "\(order) \(reversed)")
+        }
+        // drawn by voxel index instead, an LPS copy shows upside down
+        let lps = head.storedInAxisOrder([0, 1, 2], reversed: [false, true, false])
+        let byIndex = SliceRenderer(window: .brain, radiological: false)
+        #expect(try byIndex.render(lps, slice: 1) != byIndex.render(head, slice: 1))
     }
 }

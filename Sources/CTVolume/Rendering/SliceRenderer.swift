@@ -6,9 +6,13 @@
 ///     let picture = try renderer.render(scan, slice: 12, mask: truth, heatmap: cam)
 ///     try PNG.write(picture, to: URL(fileURLWithPath: "slice12.png"))
 ///
-/// Orientation follows voxel indices, not the affine: column `x` is index `i`, and with
-/// ``flipVertically`` (the default) the top row shows the largest `j`, so that a scan stored
-/// with `j` running posterior to anterior (RAS or LAS) shows anterior up, as a viewer does.
+/// Orientation: with ``radiological`` (the default) the picture follows the affine, in the
+/// radiological convention: anterior up, the patient's right on the picture's left, whatever
+/// voxel order the file stores (the volume is reordered by ``Reorientation`` before drawing;
+/// a volume with no stored orientation is taken to be LAS, the networks' order). Slice
+/// numbers are the file's slices when they are axial, else the axial slices inferior to
+/// superior. Without it, the picture follows voxel indices: column `x` is index `i`, and
+/// with ``flipVertically`` the top row shows the largest `j`.
 public struct SliceRenderer: Sendable {
     /// Grey-level window. Default ``Window/brain``.
     public var window: Window
@@ -22,13 +26,20 @@ public struct SliceRenderer: Sendable {
     public var heatmapMaxOpacity: Float
     /// Normalised heat-map level at and below which nothing is drawn. Default 0.1.
     public var heatmapThreshold: Float
-    /// Show the largest `j` at the top. Default true.
+    /// Show the largest `j` at the top, when not ``radiological``. Default true.
     public var flipVertically: Bool
+    /// Draw from the affine in the radiological convention (anterior up, patient's right on
+    /// the left). Default true.
+    public var radiological: Bool
+
+    /// The voxel order that, drawn row j = 0 at the top, shows the radiological convention:
+    /// i towards the patient's left, j towards posterior, k towards superior.
+    public static let radiologicalCodes = "LPS"
 
     /// A renderer; every parameter is the property of the same name, with its default.
     public init(window: Window = .brain, maskStyle: MaskStyle = .outline(.red), heatmapRange: ClosedRange<Float> = 0...1,
                 colormap: Colormap = .inferno, heatmapMaxOpacity: Float = 0.7, heatmapThreshold: Float = 0.1,
-                flipVertically: Bool = true) {
+                flipVertically: Bool = true, radiological: Bool = true) {
         self.window = window
         self.maskStyle = maskStyle
         self.heatmapRange = heatmapRange
@@ -36,6 +47,7 @@ public struct SliceRenderer: Sendable {
         self.heatmapMaxOpacity = heatmapMaxOpacity
         self.heatmapThreshold = heatmapThreshold
         self.flipVertically = flipVertically
+        self.radiological = radiological
     }
 
     /// A mask to draw and how.
@@ -51,7 +63,7 @@ public struct SliceRenderer: Sendable {
         }
     }
 
-    /// Axial slice `k` of `scan` as an `x`-wide, `y`-high picture.
+    /// Axial slice `k` of `scan` as a picture (`x` wide and `y` high for a scan stored axially).
     ///
     /// - Parameters:
     ///   - mask: drawn in ``maskStyle`` where a voxel > 0; must share the scan's grid.
@@ -66,10 +78,34 @@ public struct SliceRenderer: Sendable {
     /// Axial slice `k` with several masks, drawn in order over the heat map, each in its own style.
     public func render(_ scan: ScanVolume, slice k: Int, masks: [MaskOverlay], heatmap: ScanVolume? = nil) throws -> RGBAImage {
         try check(scan, masks: masks, heatmap: heatmap)
-        guard k >= 0 && k < scan.shape.z else {
-            throw CTVolumeError.invalidParameter(name: "slice", reason: "\(k) is outside 0..<\(scan.shape.z)")
+        let shown = displayed(scan, masks: masks, heatmap: heatmap)
+        guard k >= 0 && k < shown.scan.shape.z else {
+            throw CTVolumeError.invalidParameter(name: "slice", reason: "\(k) is outside 0..<\(shown.scan.shape.z)")
         }
-        return draw(scan, k, masks, heatmap)
+        return draw(shown.scan, shown.slice(k), shown.masks, shown.heatmap)
+    }
+
+    /// How many axial slices the renderer draws for `scan` (its z, or for a scan stored in
+    /// another plane under ``radiological``, the z of its axial reordering).
+    public func displayedSliceCount(_ scan: ScanVolume) -> Int {
+        displayed(scan, masks: [], heatmap: nil).scan.shape.z
+    }
+
+    /// The volumes as drawn (reordered for ``radiological``) and the map from a slice number
+    /// of the scan to one of the drawn volume.
+    private func displayed(_ scan: ScanVolume, masks: [MaskOverlay], heatmap: ScanVolume?)
+        -> (scan: ScanVolume, masks: [MaskOverlay], heatmap: ScanVolume?, slice: (Int) -> Int) {
+        guard radiological else { return (scan, masks, heatmap, { $0 }) }
+        // A volume that says nothing of its orientation is taken to be in the networks' order
+        // (LAS), as Reorientation takes it for them.
+        let g = scan.geometry
+        let codes = g.sformCode > 0 || g.qformCode > 0 ? g.affine.axisCodes : Reorientation.canonicalCodes
+        let r = Reorientation(shape: scan.shape, codes: codes, target: Self.radiologicalCodes)
+        if r.isIdentity { return (scan, masks, heatmap, { $0 }) }
+        let z = r.targetShape.z
+        let axial = r.permutation[2] == 2, reversed = r.flipped[2]
+        return (r.apply(scan), masks.map { MaskOverlay(r.apply($0.mask), style: $0.style) }, heatmap.map { r.apply($0) },
+                { k in axial && reversed ? z - 1 - k : k })
     }
 
     private func overlays(_ mask: MaskVolume?) -> [MaskOverlay] {
@@ -87,12 +123,14 @@ public struct SliceRenderer: Sendable {
     public func montage(_ scan: ScanVolume, slices: [Int]? = nil, masks: [MaskOverlay], heatmap: ScanVolume? = nil,
                         columns: Int? = nil, spacing: Int = 2) throws -> RGBAImage {
         try check(scan, masks: masks, heatmap: heatmap)
-        let ks = slices ?? Array(0..<scan.shape.z)
+        let shown = displayed(scan, masks: masks, heatmap: heatmap)
+        let z = shown.scan.shape.z
+        let ks = slices ?? Array(0..<z)
         guard !ks.isEmpty else { throw CTVolumeError.invalidParameter(name: "slices", reason: "no slice to draw") }
-        if let bad = ks.first(where: { $0 < 0 || $0 >= scan.shape.z }) {
-            throw CTVolumeError.invalidParameter(name: "slice", reason: "\(bad) is outside 0..<\(scan.shape.z)")
+        if let bad = ks.first(where: { $0 < 0 || $0 >= z }) {
+            throw CTVolumeError.invalidParameter(name: "slice", reason: "\(bad) is outside 0..<\(z)")
         }
-        return RGBAImage.montage(ks.map { draw(scan, $0, masks, heatmap) }, columns: columns, spacing: spacing)
+        return RGBAImage.montage(ks.map { draw(shown.scan, shown.slice($0), shown.masks, shown.heatmap) }, columns: columns, spacing: spacing)
     }
 
     private func check(_ scan: ScanVolume, masks: [MaskOverlay], heatmap: ScanVolume?) throws {
@@ -112,6 +150,6 @@ public struct SliceRenderer: Sendable {
                           maxOpacity: heatmapMaxOpacity, threshold: heatmapThreshold)
         }
         for m in masks { image.draw(mask: m.mask.slice(k).map { $0 > 0 }, style: m.style) }
-        return flipVertically ? image.flippedVertically() : image
+        return !radiological && flipVertically ? image.flippedVertically() : image
     }
 }
