@@ -19,6 +19,9 @@ struct Inspect: ParsableCommand {
     var mask = false
 
     func run() throws {
+        if ScanReader.isFolder(URL(fileURLWithPath: file)) {
+            throw CLIError.invalid("\(file): is a folder; inspect shows a NIfTI file's header (for a DICOM folder, `ichctl convert \(file) --list` shows its series and `convert --json` the grid it reads)")
+        }
         let summary = try VolumeSummary.of(URL(fileURLWithPath: file), asMask: mask ? true : nil)
         if json {
             try CLI.printJSON(summary)
