@@ -1,4 +1,5 @@
 import Foundation
+import ImageCore
 
 /// The intracranial mask of method.md section 2.3: the brain inside the inner table of the
 /// skull, without scalp or bone, grown a little into the inner table so that hemorrhage
@@ -136,9 +137,9 @@ public enum IntracranialMask {
         var filled = [Bool](repeating: false, count: shape.count)
         interior.withUnsafeMutableBufferPointer { ib in
             filled.withUnsafeMutableBufferPointer { fb in
-                let out = UnsafeSendable((ib, fb))
+                let out = UncheckedSendable((ib, fb))
                 scan.voxels.withUnsafeBufferPointer { hu in
-                    let huShared = UnsafeSendable(hu)
+                    let huShared = UncheckedSendable(hu)
                     DispatchQueue.concurrentPerform(iterations: shape.z) { k in
                         let slice = UnsafeBufferPointer(rebasing: huShared.value[(k * n)..<((k + 1) * n)])
                         let (inside, head) = sliceInterior(slice, width: shape.x, height: shape.y, sx: sx, sy: sy, parameters)
@@ -160,9 +161,9 @@ public enum IntracranialMask {
         }
         var mask = [UInt8](repeating: 0, count: shape.count)
         mask.withUnsafeMutableBufferPointer { mb in
-            let out = UnsafeSendable(mb)
+            let out = UncheckedSendable(mb)
             interior.withUnsafeBufferPointer { ib in filled.withUnsafeBufferPointer { fb in scan.voxels.withUnsafeBufferPointer { hb in
-                let inputs = UnsafeSendable((ib, fb, hb))
+                let inputs = UncheckedSendable((ib, fb, hb))
                 DispatchQueue.concurrentPerform(iterations: shape.z) { k in
                     let range = (k * n)..<((k + 1) * n)
                     let inside = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inputs.value.0[range]))
@@ -241,9 +242,9 @@ public enum IntracranialMask {
         let n = shape.sliceCount
         var core = [Bool](repeating: false, count: shape.count)
         core.withUnsafeMutableBufferPointer { cb in
-            let out = UnsafeSendable(cb)
+            let out = UncheckedSendable(cb)
             interior.withUnsafeBufferPointer { ib in
-                let inp = UnsafeSendable(ib)
+                let inp = UncheckedSendable(ib)
                 DispatchQueue.concurrentPerform(iterations: shape.z) { k in
                     let slice = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inp.value[(k * n)..<((k + 1) * n)]))
                     guard slice.pixels.contains(true) else { return }
@@ -256,9 +257,9 @@ public enum IntracranialMask {
         // In-plane components of every slice's interior, once (used twice below).
         var labelling = [(labels: [Int32], sizes: [Int])](repeating: ([], []), count: shape.z)
         labelling.withUnsafeMutableBufferPointer { lb in
-            let out = UnsafeSendable(lb)
+            let out = UncheckedSendable(lb)
             interior.withUnsafeBufferPointer { ib in
-                let inp = UnsafeSendable(ib)
+                let inp = UncheckedSendable(ib)
                 DispatchQueue.concurrentPerform(iterations: shape.z) { k in
                     let slice = BinaryImage(width: shape.x, height: shape.y, pixels: Array(inp.value[(k * n)..<((k + 1) * n)]))
                     guard slice.pixels.contains(true) else { return }

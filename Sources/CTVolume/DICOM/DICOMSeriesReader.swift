@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ImageCore
 
 /// How ``DICOMSeriesReader`` turns a series into a volume.
 public struct DICOMReadSettings: Sendable, Hashable, Codable {

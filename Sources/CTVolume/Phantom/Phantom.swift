@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import ImageCore
 
 /// One hemorrhage of a phantom case, as it ended up in the label volume.
 public struct LesionSummary: Codable, Sendable, Hashable {

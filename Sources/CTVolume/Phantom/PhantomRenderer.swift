@@ -4,23 +4,8 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import ImageCore
 
-/// A raw buffer that slices of one volume are written into from several threads, each
-/// thread writing only its own slice range.
-final class SharedBuffer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    let count: Int
-    init(count: Int, repeating value: T) {
-        self.count = count
-        pointer = .allocate(capacity: count)
-        pointer.initialize(repeating: value, count: count)
-    }
-    deinit {
-        pointer.deinitialize(count: count)   // releases what non-trivial elements hold (arrays, cases)
-        pointer.deallocate()
-    }
-    func array() -> [T] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
-}
 
 /// Draws the slices of one phantom case: for each slice, `subSlices` thin sections are drawn
 /// analytically and averaged (partial volume across the slice), then the imaging chain

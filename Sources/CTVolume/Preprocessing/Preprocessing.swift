@@ -1,4 +1,5 @@
 import Foundation
+import ImageCore
 
 /// The network input of method.md section 2, and the way back from network-sized maps to a
 /// scan's grid. The arithmetic is `ichnets.preprocess_volume`: resample each axial slice's
@@ -34,7 +35,7 @@ public enum Preprocessing {
         var out = [Float](repeating: 0, count: shape.z * channels * plane)
         volume.voxels.withUnsafeBufferPointer { ib in
             out.withUnsafeMutableBufferPointer { ob in
-                let base = UnsafeSendable(ob)
+                let base = UncheckedSendable(ob)
                 resampler.forEachImage(count: shape.z) { k, scratch in
                     let hu = UnsafeMutableBufferPointer<Float>.allocate(capacity: plane)
                     defer { hu.deallocate() }

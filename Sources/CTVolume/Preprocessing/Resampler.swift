@@ -1,4 +1,5 @@
 import Foundation
+import ImageCore
 
 /// Resizes row-major 2-D `Float` images from one size to another exactly as PyTorch does,
 /// with the index and weight tables computed once and reused for every image.
@@ -143,7 +144,7 @@ public struct Resampler: Sendable {
         let work = count * (inputCount + outputCount)
         if count > 1 && work >= 1 << 16 {
             withoutActuallyEscaping(body) { body in
-                let shared = UnsafeSendable(body)
+                let shared = UncheckedSendable(body)
                 DispatchQueue.concurrentPerform(iterations: count) { k in
                     let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: scratchCount)
                     defer { scratch.deallocate() }
@@ -158,11 +159,6 @@ public struct Resampler: Sendable {
     }
 }
 
-/// Wraps a value whose concurrent use the caller has made safe (disjoint writes per iteration).
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
 
 /// One axis' tables.
 private enum AxisTable: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import ImageCore
 
 /// The exact Euclidean distance transform of a 3-D binary image with anisotropic spacing.
 ///
@@ -29,7 +30,7 @@ public enum EuclideanDistanceTransform {
         guard shape.count > 0 else { return field }
         features.withUnsafeBufferPointer { feat in
             field.withUnsafeMutableBufferPointer { out in
-                let f = Shared(feat.baseAddress!)
+                let f = Shared(reading: feat.baseAddress!)
                 let o = Shared(out.baseAddress!)
                 firstPass(features: f, out: o, shape: shape, spacing: spacing.y)
                 envelopePass(o, count: shape.x, stride: 1, lines: shape.y * shape.z,
@@ -65,21 +66,21 @@ public enum EuclideanDistanceTransform {
         var unresolved = [Bool](repeating: false, count: queries.count)
         features.withUnsafeBufferPointer { feat in
             field.withUnsafeMutableBufferPointer { buffer in
-                let f = Shared(feat.baseAddress!)
+                let f = Shared(reading: feat.baseAddress!)
                 let o = Shared(buffer.baseAddress!)
                 firstPass(features: f, out: o, shape: shape, spacing: spacing.y)
                 queries.withUnsafeBufferPointer { q in
                     out.withUnsafeMutableBufferPointer { result in
                         unresolved.withUnsafeMutableBufferPointer { flags in
-                            let qs = Shared(q.baseAddress!)
+                            let qs = Shared(reading: q.baseAddress!)
                             let r = Shared(result.baseAddress!)
                             let u = Shared(flags.baseAddress!)
                             parallelChunks(q.count, minimumChunk: 256) { range in
                                 for n in range {
-                                    if let value = searchXZ(o, shape: shape, spacing: spacing, at: qs.base[n]) {
-                                        r.base[n] = value
+                                    if let value = searchXZ(o, shape: shape, spacing: spacing, at: qs.value[n]) {
+                                        r.value[n] = value
                                     } else {
-                                        u.base[n] = true
+                                        u.value[n] = true
                                     }
                                 }
                             }
@@ -88,8 +89,8 @@ public enum EuclideanDistanceTransform {
                             envelopePass(o, count: shape.x, stride: 1, lines: shape.y * shape.z,
                                          lineStart: { $0 * shape.x }, spacing: spacing.x)
                             parallelChunks(q.count, minimumChunk: 256) { range in
-                                for n in range where u.base[n] {
-                                    r.base[n] = searchZ(o, shape: shape, spacing: spacing.z, at: qs.base[n])
+                                for n in range where u.value[n] {
+                                    r.value[n] = searchZ(o, shape: shape, spacing: spacing.z, at: qs.value[n])
                                 }
                             }
                         }
@@ -133,11 +134,11 @@ public enum EuclideanDistanceTransform {
                     let l = i - sx, h = i + sx
                     if l < 0 && h >= nx { break }
                     if l >= 0 {
-                        let value = dzz + (dxx + y.base[row + l])
+                        let value = dzz + (dxx + y.value[row + l])
                         if value < best { best = value }
                     }
                     if sx > 0 && h < nx {
-                        let value = dzz + (dxx + y.base[row + h])
+                        let value = dzz + (dxx + y.value[row + h])
                         if value < best { best = value }
                     }
                     sx += 1
@@ -157,7 +158,7 @@ public enum EuclideanDistanceTransform {
         let plane = shape.x * shape.y
         let k = index / plane
         let column = index - k * plane
-        var best = g.base[column + k * plane]
+        var best = g.value[column + k * plane]
         var step = 1
         while true {
             let d = Double(step) * sz
@@ -166,11 +167,11 @@ public enum EuclideanDistanceTransform {
             let below = k - step, above = k + step
             if below < 0 && above >= shape.z { break }
             if below >= 0 {
-                let value = dd + g.base[column + below * plane]
+                let value = dd + g.value[column + below * plane]
                 if value < best { best = value }
             }
             if above < shape.z {
-                let value = dd + g.base[column + above * plane]
+                let value = dd + g.value[column + above * plane]
                 if value < best { best = value }
             }
             step += 1
@@ -207,15 +208,15 @@ public enum EuclideanDistanceTransform {
             for k in slices {
                 let base = k * nx * ny
                 // A slice without features stays +inf.
-                guard anyNonZero(UnsafeRawPointer(features.base + base), nx * ny) else { continue }
+                guard anyNonZero(UnsafeRawPointer(features.value + base), nx * ny) else { continue }
                 for i in 0..<nx { last[i] = -1 }
                 for j in 0..<ny {
                     let row = base + j * nx
                     for i in 0..<nx {
-                        if features.base[row + i] { last[i] = j }
+                        if features.value[row + i] { last[i] = j }
                         if last[i] >= 0 {
                             let d = Double(j - last[i]) * spacing
-                            out.base[row + i] = d * d
+                            out.value[row + i] = d * d
                         }
                     }
                 }
@@ -223,11 +224,11 @@ public enum EuclideanDistanceTransform {
                 for j in stride(from: ny - 1, through: 0, by: -1) {
                     let row = base + j * nx
                     for i in 0..<nx {
-                        if features.base[row + i] { last[i] = j }
+                        if features.value[row + i] { last[i] = j }
                         if last[i] >= 0 {
                             let d = Double(last[i] - j) * spacing
                             let dd = d * d
-                            if dd < out.base[row + i] { out.base[row + i] = dd }
+                            if dd < out.value[row + i] { out.value[row + i] = dd }
                         }
                     }
                 }
@@ -252,13 +253,13 @@ public enum EuclideanDistanceTransform {
                             let start = lineStart(line)
                             var anyFinite = false
                             for q in 0..<n {
-                                let value = field.base[start + q * stride]
+                                let value = field.value[start + q * stride]
                                 f[q] = value
                                 if value.isFinite { anyFinite = true }
                             }
                             guard anyFinite else { continue }
                             lowerEnvelope(f: f, h: h, v: v, z: z, n: n, spacing: s) { q, value in
-                                field.base[start + q * stride] = value
+                                field.value[start + q * stride] = value
                             }
                         }
                     }
@@ -319,24 +320,10 @@ public enum EuclideanDistanceTransform {
 }
 
 /// A pointer shared by the workers of one parallel pass; each worker writes disjoint indices.
-struct Shared<T>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<T>
-    init(_ base: UnsafeMutablePointer<T>) { self.base = base }
-    init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
-}
+typealias Shared<T> = UncheckedSendable<UnsafeMutablePointer<T>>
 
 /// Runs `body` over `0..<count` split into contiguous chunks spread over the cores.
 func parallelChunks(_ count: Int, minimumChunk: Int = 64, _ body: @escaping @Sendable (Range<Int>) -> Void) {
-    guard count > 0 else { return }
     let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    let chunks = max(1, min(cores * 4, count / minimumChunk))
-    if chunks == 1 {
-        body(0..<count)
-        return
-    }
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        let lo = count * c / chunks
-        let hi = count * (c + 1) / chunks
-        body(lo..<hi)
-    }
+    parallelRanges(count, pieces: max(1, min(cores * 4, count / minimumChunk)), body)
 }

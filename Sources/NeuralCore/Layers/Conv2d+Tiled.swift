@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ImageCore
 
 /// Spatially tiled im2col convolution for large feature maps with few channels (the UNetLite's
 /// 3x3 convolutions over 256 x 256 and 128 x 128 maps with 16 to 64 channels), and for 32 x 32
@@ -173,7 +174,7 @@ struct TiledConv {
         }
         let counter = TileCounter()
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
+            let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
                 ScratchPool.shared.with(count: scratch) { buffer in
                     while true {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ImageCore
 
 /// A pointer that may be captured by the worker closures of ``Parallel``.
 ///
@@ -42,15 +43,7 @@ enum Parallel {
             body(0 ..< count)
             return
         }
-        let pieces = min(count, threads)
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
-                let lo = count * piece / pieces
-                let hi = count * (piece + 1) / pieces
-                if lo < hi { box.value(lo ..< hi) }
-            }
-        }
+        parallelRanges(count, pieces: threads, body)
     }
 
     /// Calls `body(i)` for every `i` in `0..<count`, spread over the threads when the total
@@ -63,8 +56,4 @@ enum Parallel {
     }
 }
 
-@usableFromInline
-struct UncheckedBox<Value>: @unchecked Sendable {
-    @usableFromInline let value: Value
-    @inlinable init(_ value: Value) { self.value = value }
-}
+

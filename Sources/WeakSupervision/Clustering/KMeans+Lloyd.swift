@@ -1,4 +1,5 @@
 import Dispatch
+import ImageCore
 
 /// Points per chunk of the concurrent loops: fixed, so that sums (and so results) do not
 /// depend on the number of cores.

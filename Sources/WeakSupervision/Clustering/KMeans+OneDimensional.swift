@@ -1,4 +1,5 @@
 import Dispatch
+import ImageCore
 
 /// The exact one-feature path of ``KMeans``: the values sorted once and grouped, so that a
 /// cluster is an interval of the sorted distinct values and each Lloyd step costs O(k log m)

@@ -1,3 +1,5 @@
+import ImageCore
+
 /// Greedy k-means++ over weighted points, as scikit-learn's `_kmeans_plusplus`.
 ///
 /// - Parameters:

@@ -119,3 +119,4 @@ private func convolve(_ img: [Double], nx: Int, ny: Int, kx: [Double], ky: [Doub
 }
 
 import Foundation
+import ImageCore

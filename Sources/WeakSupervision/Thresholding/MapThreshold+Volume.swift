@@ -1,6 +1,7 @@
 import CTVolume
 import Dispatch
 import Foundation
+import ImageCore
 
 extension MapThreshold {
     /// Thresholds a CAM volume slice by slice inside the intracranial mask, on the slices the

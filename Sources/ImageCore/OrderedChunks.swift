@@ -23,7 +23,7 @@ package func forEachInOrderedChunks<T>(count: Int, workers: Int = defaultChunkWo
         let n = min(width, count - start), base = start
         let slots = SharedBuffer<Result<T, Error>?>(count: n, repeating: nil)
         withoutActuallyEscaping(work) { escapable in
-            let box = UnsafeSendable(escapable)   // the items touch disjoint state
+            let box = UncheckedSendable(escapable)   // the items touch disjoint state
             if n == 1 {
                 slots.pointer[0] = Result { try box.value(base) }
             } else {
