@@ -31,64 +31,11 @@ struct BinaryImage: Sendable {
     // MARK: distance transform
 
     /// Squared Euclidean distance (in units of `spacing`) from every pixel to the nearest
-    /// `true` pixel; `.infinity`-like (1e30) when there is none.
-    ///
-    /// Felzenszwalb & Huttenlocher, "Distance Transforms of Sampled Functions" (2012):
-    /// a 1-D lower envelope of parabolas along rows, then along columns; O(width * height).
+    /// `true` pixel; 1e30 when there is none (``DistanceTransform/squaredDistances2D``,
+    /// Felzenszwalb & Huttenlocher; O(width * height)).
     func squaredDistance(spacingX: Double = 1, spacingY: Double = 1) -> [Double] {
-        let big = 1e30
-        var d = pixels.map { $0 ? 0.0 : big }
-        let n = max(width, height)
-        var f = [Double](repeating: 0, count: n), out = [Double](repeating: 0, count: n)
-        var v = [Int](repeating: 0, count: n), z = [Double](repeating: 0, count: n + 1)
-        // Rows (along x).
-        for r in 0..<height {
-            for i in 0..<width { f[i] = d[r * width + i] }
-            Self.envelope(&f, count: width, spacing: spacingX, out: &out, v: &v, z: &z)
-            for i in 0..<width { d[r * width + i] = out[i] }
-        }
-        // Columns (along y).
-        for c in 0..<width {
-            for j in 0..<height { f[j] = d[j * width + c] }
-            Self.envelope(&f, count: height, spacing: spacingY, out: &out, v: &v, z: &z)
-            for j in 0..<height { d[j * width + c] = out[j] }
-        }
-        return d
-    }
-
-    /// out[p] = min_q ((p - q)^2 s^2 + f[q]) for p in 0..<count.
-    private static func envelope(_ f: inout [Double], count n: Int, spacing s: Double,
-                                 out: inout [Double], v: inout [Int], z: inout [Double]) {
-        let big = 1e30
-        // Pixels with no finite value do not take part in the envelope.
-        var k = -1
-        func intersection(_ q: Int, _ p: Int) -> Double {
-            let xq = Double(q) * s, xp = Double(p) * s
-            return ((f[q] + xq * xq) - (f[p] + xp * xp)) / (2 * (xq - xp))
-        }
-        for q in 0..<n where f[q] < big {
-            if k < 0 {
-                k = 0; v[0] = q; z[0] = -.infinity; z[1] = .infinity
-                continue
-            }
-            var x = intersection(q, v[k])
-            while x <= z[k] {  // z[0] = -inf stops this at k = 0
-                k -= 1
-                x = intersection(q, v[k])
-            }
-            k += 1; v[k] = q; z[k] = x; z[k + 1] = .infinity
-        }
-        if k < 0 {
-            for p in 0..<n { out[p] = big }
-            return
-        }
-        var j = 0
-        for p in 0..<n {
-            let x = Double(p) * s
-            while z[j + 1] < x { j += 1 }
-            let dx = x - Double(v[j]) * s
-            out[p] = dx * dx + f[v[j]]
-        }
+        DistanceTransform.squaredDistances2D(pixels, width: width, height: height, spacingX: spacingX, spacingY: spacingY)
+            .map { $0.isFinite ? $0 : 1e30 }
     }
 
     // MARK: morphology with disks

@@ -258,7 +258,7 @@ public enum EuclideanDistanceTransform {
                                 if value.isFinite { anyFinite = true }
                             }
                             guard anyFinite else { continue }
-                            lowerEnvelope(f: f, h: h, v: v, z: z, n: n, spacing: s) { q, value in
+                            DistanceTransform.lowerEnvelope(f: f, h: h, v: v, z: z, n: n, spacing: s) { q, value in
                                 field.value[start + q * stride] = value
                             }
                         }
@@ -269,54 +269,6 @@ public enum EuclideanDistanceTransform {
         }
     }
 
-    /// Felzenszwalb–Huttenlocher on one line: `d(p) = min_q ((p - q) s)² + f(q)` over the
-    /// finite `f(q)`. In index units the parabola of q is `(p - q)² + g(q)` with
-    /// `g(q) = f(q) / s²`, so two parabolas q > r cross at `(h(q) - h(r)) / (2(q - r))` with
-    /// `h(q) = g(q) + q²` (kept in `h`); a parabola is popped by a multiplication, and the
-    /// division happens once per kept parabola. Outputs use the untouched `f`, so values are
-    /// `(p - q)² s² + f(q)` exactly as the definition rounds them.
-    @inline(__always)
-    private static func lowerEnvelope(f: UnsafeMutableBufferPointer<Double>, h: UnsafeMutableBufferPointer<Double>,
-                                      v: UnsafeMutableBufferPointer<Int>,
-                                      z: UnsafeMutableBufferPointer<Double>, n: Int, spacing s: Double,
-                                      write: (Int, Double) -> Void) {
-        let inverse = 1 / (s * s)
-        var k = -1
-        for q in 0..<n {
-            let fq = f[q]
-            guard fq.isFinite else { continue }
-            let dq = Double(q)
-            let hq = fq * inverse + dq * dq
-            h[q] = hq
-            if k < 0 {
-                k = 0
-                v[0] = q
-                z[0] = -.infinity
-                z[1] = .infinity
-                continue
-            }
-            // Pop while the new parabola is below the top one at the top's left boundary:
-            // x(q, r) <= z[k]  <=>  h(q) - h(r) <= 2 (q - r) z[k]   (q > r).
-            while k > 0 {
-                let r = v[k]
-                if hq - h[r] <= 2 * (dq - Double(r)) * z[k] { k -= 1 } else { break }
-            }
-            let r = v[k]
-            let x = (hq - h[r]) / (2 * (dq - Double(r)))
-            k += 1
-            v[k] = q
-            z[k] = x
-            z[k + 1] = .infinity
-        }
-        var j = 0
-        for p in 0..<n {
-            let dp = Double(p)
-            while z[j + 1] < dp { j += 1 }
-            let q = v[j]
-            let d = (dp - Double(q)) * s
-            write(p, d * d + f[q])
-        }
-    }
 }
 
 /// A pointer shared by the workers of one parallel pass; each worker writes disjoint indices.
