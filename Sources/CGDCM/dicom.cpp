@@ -4,6 +4,7 @@
 #include "ichct_dicom.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -70,6 +71,43 @@ bool has_dicm_magic(const char *path) {
     return n == sizeof buffer && std::memcmp(buffer + 128, "DICM", 4) == 0;
 }
 
+// GDCM asserts (aborting the process) on some malformed file meta groups, so the group 0002
+// elements after "DICM" are walked here first: each must carry a VR of two capital letters
+// and a length that fits in the file. Returns an empty string when the group is sound.
+std::string check_file_meta(const char *path) {
+    FILE *file = std::fopen(path, "rb");
+    if (!file) return "cannot open the file";
+    std::vector<unsigned char> data(64 * 1024);
+    data.resize(std::fread(data.data(), 1, data.size(), file));
+    std::fseek(file, 0, SEEK_END);
+    long size = std::ftell(file);
+    std::fclose(file);
+    if (size < 0) return "cannot tell the file's size";
+    size_t p = 132;
+    while (p + 8 <= data.size()) {
+        unsigned group = data[p] | data[p + 1] << 8;
+        if (group != 0x0002) return std::string();
+        unsigned char a = data[p + 4], b = data[p + 5];
+        if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z') return "malformed file meta information (an element without a VR)";
+        std::string vr{static_cast<char>(a), static_cast<char>(b)};
+        size_t length, header;
+        if (vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" || vr == "UT" || vr == "UN" || vr == "OD" || vr == "OL" ||
+            vr == "OV" || vr == "UC" || vr == "UR") {
+            if (p + 12 > data.size()) return "malformed file meta information (cut short)";
+            length = size_t(data[p + 8]) | size_t(data[p + 9]) << 8 | size_t(data[p + 10]) << 16 | size_t(data[p + 11]) << 24;
+            header = 12;
+        } else {
+            length = data[p + 6] | data[p + 7] << 8;
+            header = 8;
+        }
+        if (length == 0xFFFFFFFF || p + header + length > static_cast<size_t>(size)) {
+            return "malformed file meta information (an element longer than the file)";
+        }
+        p += header + length;
+    }
+    return p + 8 > static_cast<size_t>(size) && static_cast<size_t>(size) >= 132 ? "malformed file meta information (cut short)" : std::string();
+}
+
 template <typename T>
 void convert(const char *raw, float *out, size_t count) {
     const T *values = reinterpret_cast<const T *>(raw);
@@ -78,10 +116,17 @@ void convert(const char *raw, float *out, size_t count) {
 
 }  // namespace
 
-extern "C" int ichct_dicom_read_header(const char *path, ichct_dicom_header *h, char *error, size_t error_size) {
+static int read_header(const char *path, ichct_dicom_header *h, char *error, size_t error_size) {
     quiet();
     std::memset(h, 0, sizeof *h);
     bool magic = has_dicm_magic(path);
+    if (magic) {
+        std::string problem = check_file_meta(path);
+        if (!problem.empty()) {
+            set_error(error, error_size, problem);
+            return 2;
+        }
+    }
     gdcm::Reader reader;
     reader.SetFileName(path);
     bool ok = false;
@@ -112,7 +157,8 @@ extern "C" int ichct_dicom_read_header(const char *path, ichct_dicom_header *h, 
     };
     auto integer = [&](uint16_t group, uint16_t element, int fallback) -> int {
         double v = 0;
-        return parse_numbers(text(group, element), &v, 1) == 1 ? static_cast<int>(v) : fallback;
+        bool usable = parse_numbers(text(group, element), &v, 1) == 1 && std::isfinite(v) && std::fabs(v) < 1e9;
+        return usable ? static_cast<int>(v) : fallback;
     };
 
     copy_string(h->sop_instance_uid, sizeof h->sop_instance_uid, text(0x0008, 0x0018));
@@ -136,7 +182,7 @@ extern "C" int ichct_dicom_read_header(const char *path, ichct_dicom_header *h, 
     h->pixel_representation = integer(0x0028, 0x0103, 0);
     h->number_of_frames = integer(0x0028, 0x0008, 1);
     double instance = 0;
-    if (parse_numbers(text(0x0020, 0x0013), &instance, 1) == 1) {
+    if (parse_numbers(text(0x0020, 0x0013), &instance, 1) == 1 && std::isfinite(instance) && std::fabs(instance) < 1e9) {
         h->has_instance_number = 1;
         h->instance_number = static_cast<int>(instance);
     }
@@ -152,7 +198,7 @@ extern "C" int ichct_dicom_read_header(const char *path, ichct_dicom_header *h, 
     return 0;
 }
 
-extern "C" int ichct_dicom_read_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
+static int read_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
     quiet();
     gdcm::ImageReader reader;
     reader.SetFileName(path);
@@ -184,7 +230,13 @@ extern "C" int ichct_dicom_read_pixels(const char *path, float *out, size_t expe
             size_t size = 0;
             if (file) {
                 std::fseek(file, 0, SEEK_END);
-                size = static_cast<size_t>(std::ftell(file));
+                long end_at = std::ftell(file);
+                if (end_at < 0) {
+                    std::fclose(file);
+                    set_error(error, error_size, "cannot tell the file's size");
+                    return 2;
+                }
+                size = static_cast<size_t>(end_at);
             }
             auto declares = [&](const unsigned char *h) {
                 size_t declared = size_t(h[length_at]) | size_t(h[length_at + 1]) << 8 | size_t(h[length_at + 2]) << 16 |
@@ -272,6 +324,30 @@ extern "C" int ichct_dicom_read_pixels(const char *path, float *out, size_t expe
         return 2;
     }
     return 0;
+}
+
+// No C++ exception may cross the C boundary: any (allocation, string building, GDCM) becomes
+// an error return with its message.
+extern "C" int ichct_dicom_read_header(const char *path, ichct_dicom_header *h, char *error, size_t error_size) {
+    try {
+        return read_header(path, h, error, error_size);
+    } catch (const std::exception &e) {
+        set_error(error, error_size, std::string("cannot read the header: ") + e.what());
+    } catch (...) {
+        set_error(error, error_size, "cannot read the header");
+    }
+    return 2;
+}
+
+extern "C" int ichct_dicom_read_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
+    try {
+        return read_pixels(path, out, expected, error, error_size);
+    } catch (const std::exception &e) {
+        set_error(error, error_size, std::string("cannot read the pixel data: ") + e.what());
+    } catch (...) {
+        set_error(error, error_size, "cannot read the pixel data");
+    }
+    return 2;
 }
 
 extern "C" const char *ichct_dicom_library_version(void) {

@@ -177,3 +177,68 @@ struct DICOMTests {
         #expect(throws: CTVolumeError.self) { try ScanReader.read(at: reference, seriesUID: "1.2") }
     }
 }
+
+/// Edge cases built from the fixtures in temporary folders: duplicates, one file, unparsable
+/// files, symbolic links.
+@Suite("DICOM series edge cases")
+struct DICOMEdgeCaseTests {
+    static func copy(_ folder: String, files: [String]? = nil) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dicom-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let source = DICOMFixture.url(folder)
+        for name in try files ?? FileManager.default.contentsOfDirectory(atPath: source.path) {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        return dir
+    }
+
+    @Test("two files at one position are refused, naming them")
+    func duplicatePosition() throws {
+        let dir = try Self.copy("axial")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("IM0564"), to: dir.appendingPathComponent("IM9999"))
+        do {
+            _ = try DICOMSeriesReader.read(folder: dir)
+            Issue.record("a duplicate slice was accepted")
+        } catch let error as CTVolumeError {
+            #expect(error.description.contains("same position") && error.description.contains("IM0564") && error.description.contains("IM9999"),
+                    "\(error)")
+        }
+    }
+
+    @Test("a one-file series is a one-slice volume, its thickness along the normal, no tilt")
+    func oneFile() throws {
+        let dir = try Self.copy("axial", files: ["IM0564"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let read = try DICOMSeriesReader.read(folder: dir)
+        #expect(read.scan.shape.z == 1 && read.report.tiltDegrees == 0 && read.scan.geometry.qformCode == 1)
+        let header = try DICOMHeader.read(at: dir.appendingPathComponent("IM0564"))
+        #expect(abs(read.scan.geometry.affine[2, 2] - (header.sliceThickness ?? 1)) < 1e-9)
+        #expect(read.report.warnings.isEmpty)
+    }
+
+    @Test("a file that starts like DICOM but cannot be parsed is skipped with a warning")
+    func unparsableFile() throws {
+        let dir = try Self.copy("axial")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var junk = Data(count: 128)
+        junk.append(Data("DICM".utf8))
+        junk.append(Data([0x02, 0x00, 0x10, 0x00, 0x55, 0x49, 0xff, 0x7f]))
+        try junk.write(to: dir.appendingPathComponent("BROKEN"))
+        let read = try DICOMSeriesReader.read(folder: dir)
+        #expect(read.scan.shape.z == 10)
+        #expect(read.report.warnings.contains { $0.contains("BROKEN") }, "\(read.report.warnings)")
+    }
+
+    @Test("symbolic links to files are followed")
+    func symbolicLinks() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dicom-links-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = DICOMFixture.url("axial")
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(name), withDestinationURL: source.appendingPathComponent(name))
+        }
+        #expect(try DICOMSeriesReader.read(folder: dir).scan.voxels == DICOMFixture.read("axial").scan.voxels)
+    }
+}

@@ -137,6 +137,27 @@ struct DatasetLayoutTests {
         }
     }
 
+    @Test("a label file with CRLF line ends and a byte-order mark reads the same; a short row is refused naming its line")
+    func labelFileForms() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("physionet-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: DatasetFixture.root.appendingPathComponent("physionet"), to: dir)
+        let csv = dir.appendingPathComponent("hemorrhage_diagnosis_raw_ct.csv")
+        let text = try String(contentsOf: csv, encoding: .utf8)
+        try ("\u{FEFF}" + text.replacingOccurrences(of: "\n", with: "\r\n")).write(to: csv, atomically: true, encoding: .utf8)
+        var table = try Dataset(root: dir)["049"]!
+        table.labelURL = nil
+        let any = DatasetFixture.floats((DatasetFixture.cases("physionet")[0]["slice_labels"] as! [String: Any])["any"])
+        #expect(try table.sliceLabels() == any)
+        try text.replacingOccurrences(of: "\n49,2,0,0,0,0,0,1,0", with: "\n49").write(to: csv, atomically: true, encoding: .utf8)
+        do {
+            _ = try Dataset(root: dir)
+            Issue.record("a short row was accepted")
+        } catch let error as CTVolumeError {
+            #expect(error.description.contains("hemorrhage_diagnosis_raw_ct.csv:3"), "\(error)")
+        }
+    }
+
     @Test("the label files' errors name the file and line")
     func badLabels() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("physionet-\(UUID().uuidString)")

@@ -98,13 +98,19 @@ extension DICOMSeries {
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CTVolumeError.io(path: root.path, reason: "no such folder")
         }
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey],
                                                           options: [.skipsHiddenFiles]) else {
             throw CTVolumeError.io(path: root.path, reason: "cannot list the folder")
         }
         var files: [URL] = []
         for case let url as URL in walker {
-            if (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true { files.append(url) }
+            let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
+            if values?.isRegularFile == true {
+                files.append(url)
+            } else if values?.isSymbolicLink == true,
+                      (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true {
+                files.append(url)   // a link to a file (datalad, git-annex trees)
+            }
         }
         files.sort { $0.path < $1.path }
         var grouped: [String: [DICOMHeader]] = [:]

@@ -153,7 +153,9 @@ public enum DICOMSeriesReader {
                                              reason: "lies at the same position as \(sorted[k - 1].url.lastPathComponent) (two slices at one place: a duplicate or a second acquisition; keep one)")
         }
         let steps = zip(positions.dropFirst(), positions).map { $0 - $1 }
-        let median = steps.isEmpty ? (first.sliceThickness ?? 1) : medianOf(steps)
+        // One file: its slice thickness (when a usable one) as the step along the normal.
+        let thickness = first.sliceThickness.flatMap { $0.isFinite && $0 > 0 ? $0 : nil } ?? 1
+        let median = steps.isEmpty ? thickness : medianOf(steps)
         let uniform = steps.allSatisfy { abs($0 - median) <= settings.stepTolerance * median }
         var warnings: [String] = []
         for (k, step) in steps.enumerated() where step > settings.gapFactor * median {
@@ -164,6 +166,11 @@ public enum DICOMSeriesReader {
             sources = sorted.indices.map { DICOMSlicePlan.Source(lower: $0, upper: $0, weight: 0) }
         } else {
             let span = positions.last! - positions[0]
+            // A plan of many more slices than files means positions no volume can come from
+            // (a few slices a hair apart among normal steps): refused rather than resampled.
+            guard median > 0, (span / median).isFinite, span / median < Double(4 * sorted.count) else {
+                throw CTVolumeError.invalidDICOM(path: series.folder.path, reason: "slice positions (median step \(format(median)) mm over \(format(span)) mm, \(sorted.count) files) cannot be resampled to a uniform grid of a sensible size")
+            }
             let count = Int((span / median).rounded()) + 1
             warnings.append("non-uniform slice steps (\(format(steps.min()!)) to \(format(steps.max()!)) mm): resampled to \(count) slices of \(format(span / Double(count - 1))) mm by linear interpolation")
             var lower = 0
@@ -184,7 +191,7 @@ public enum DICOMSeriesReader {
         let firstPosition = sorted[0].position!, lastPosition = sorted[sorted.count - 1].position!
         let stepVector: SIMD3<Double> = sorted.count > 1
             ? (lastPosition - firstPosition) / Double(sources.count - 1)
-            : normal * (first.sliceThickness ?? 1)
+            : normal * thickness
         let orientation = first.orientation!, spacing = first.pixelSpacing!
         let sign = SIMD3<Double>(-1, -1, 1)
         let i = orientation.row * spacing.column * sign, j = orientation.column * spacing.row * sign
@@ -195,7 +202,7 @@ public enum DICOMSeriesReader {
         return DICOMSlicePlan(headers: sorted, positions: positions, steps: steps, medianStep: median,
                               resampled: !(uniform || sorted.count < 2), sources: sources, warnings: warnings,
                               affine: affine, sliceSpacing: abs((stepVector * normal).sum()),
-                              tiltDegrees: acos(cosine) * 180 / Double.pi)
+                              tiltDegrees: sorted.count > 1 ? acos(cosine) * 180 / Double.pi : 0)
     }
 
     /// Reads `series` with `settings`. - Throws: see the type's refusals.
@@ -247,7 +254,11 @@ public enum DICOMSeriesReader {
     /// Discovers the series under `folder`, chooses one (``DICOMDiscovery/choose(uid:)``) and
     /// reads it.
     public static func read(folder: URL, seriesUID: String? = nil, settings: DICOMReadSettings = DICOMReadSettings()) throws -> DICOMScan {
-        try read(try DICOMSeries.discover(in: folder).choose(uid: seriesUID), settings: settings)
+        let discovery = try DICOMSeries.discover(in: folder)
+        var scan = try read(try discovery.choose(uid: seriesUID), settings: settings)
+        // Files that look like DICOM but could not be parsed may be slices of this series.
+        scan.report.warnings += discovery.unreadable.map { "\($0.url.path): \($0.reason) (skipped; if it was a slice of this series, a gap shows it)" }
+        return scan
     }
 
     // MARK: - Internals
@@ -275,9 +286,18 @@ public enum DICOMSeriesReader {
             throw refuse("\(header.numberOfFrames) frames in one file; multi-frame (enhanced) CT is not read")
         }
         guard header.rows > 0, header.columns > 0 else { throw refuse("no image size (Rows/Columns)") }
-        guard header.position != nil else { throw refuse("no Image Position (Patient) (0020,0032)") }
-        guard header.orientation != nil, header.sliceNormal != nil else { throw refuse("no usable Image Orientation (Patient) (0020,0037)") }
-        guard let spacing = header.pixelSpacing, spacing.row > 0, spacing.column > 0 else { throw refuse("no usable Pixel Spacing (0028,0030)") }
+        guard let position = header.position, (position * position).sum().isFinite else {
+            throw refuse("no usable Image Position (Patient) (0020,0032)")
+        }
+        guard let values = header.orientationValues, values.allSatisfy(\.isFinite), header.sliceNormal != nil else {
+            throw refuse("no usable Image Orientation (Patient) (0020,0037)")
+        }
+        guard let spacing = header.pixelSpacing, spacing.row > 0, spacing.column > 0, spacing.row.isFinite, spacing.column.isFinite else {
+            throw refuse("no usable Pixel Spacing (0028,0030)")
+        }
+        guard header.rescaleSlope.isFinite, header.rescaleIntercept.isFinite, header.rescaleSlope != 0 else {
+            throw refuse("Rescale Slope \(header.rescaleSlope) / Intercept \(header.rescaleIntercept) give no HU")
+        }
         guard let first else { return }
         guard header.rows == first.rows, header.columns == first.columns else {
             throw refuse("image size \(header.columns) x \(header.rows) differs from \(first.url.lastPathComponent)'s \(first.columns) x \(first.rows) in the same series")

@@ -12,7 +12,9 @@ extension Dataset {
     /// (`stage_1_train.csv` with `stage_1_train_images/` also works.) One case per Series
     /// Instance UID, named by it; each file's label is its `any` row, found by SOP Instance UID
     /// (which is `ID_<id>` in this set) or else the file name; scan labels are the maximum over
-    /// slices. Exact duplicate rows are accepted; contradicting ones are refused. The test
+    /// slices. Exact duplicate rows are accepted; contradicting ones are refused. A series the
+    /// reader would refuse (``DICOMSeriesReader/plan(_:settings:)``) is left out and named in
+    /// ``notes``. The test
     /// folder has no labels and is not opened. `ID_6431af929.dcm`, whose pixel data is short in
     /// the published set, is left out and named in ``notes``.
     static func rsna(root: URL) throws -> (cases: [DatasetCase], notes: [String]) {
@@ -28,8 +30,7 @@ extension Dataset {
         let keys = SubtypeNames.all + ["any"]
         var labels: [String: [String: Float]] = [:]
         for row in csv.rows {
-            guard idColumn < row.fields.count else { continue }
-            let id = row.fields[idColumn]
+            let id = try csv.field(row.fields, idColumn, line: row.line)
             guard let cut = id.lastIndex(of: "_") else {
                 throw CTVolumeError.invalidDataset(path: "\(csvURL.path):\(row.line)", reason: "ID '\(id)' is not ID_<image>_<subtype>")
             }
@@ -54,6 +55,14 @@ extension Dataset {
             for h in left { notes.append("\(h.url.path): left out (its pixel data is short in the published set)") }
             headers.removeAll { corrupt.contains($0.url.deletingPathExtension().lastPathComponent) }
             guard !headers.isEmpty else { continue }
+            // A series the reader would refuse (two slices at one place, mixed sizes, ...) is
+            // left out now, named in the notes, rather than stopping a long run when loaded.
+            do {
+                _ = try DICOMSeriesReader.plan(DICOMSeries(uid: series.uid, headers: headers))
+            } catch {
+                notes.append("series \(series.uid) left out: \(error)")
+                continue
+            }
             var fileLabels: [Float] = [], scan: [String: Float] = Dictionary(uniqueKeysWithValues: keys.map { ($0, 0) })
             for h in headers {
                 let stem = h.url.deletingPathExtension().lastPathComponent
@@ -76,8 +85,8 @@ extension Dataset {
     ///
     /// (a study folder may also sit one level down, as per-study unzipping leaves it). One case
     /// per study, named as in `reads.csv` (`CQ500-CT-<N>`): of its series, the non-localizer
-    /// axial CT series whose slice spacing is nearest 5 mm (ties: more files), the spacing the
-    /// networks are trained at. Scan labels by majority of the three reads (ICH -> any, IPH,
+    /// axial CT series (readable, 3 files or more) whose slice spacing is nearest 5 mm (ties:
+    /// more files), the spacing the networks are trained at. Scan labels by majority of the three reads (ICH -> any, IPH,
     /// IVH, SDH, EDH, SAH). No slice labels: the cases serve scan-level evaluation; `train`
     /// refuses them (``DatasetCase/sliceLabels()``). Rows without a study folder go to ``notes``.
     static func cq500(root: URL) throws -> (cases: [DatasetCase], notes: [String]) {
@@ -109,7 +118,7 @@ extension Dataset {
         scan(root, depth: 0)
         var cases: [DatasetCase] = [], notes: [String] = []
         for row in csv.rows {
-            let name = row.fields[nameColumn]
+            let name = try csv.field(row.fields, nameColumn, line: row.line)
             guard let folder = studyFolders[name] else {
                 notes.append("\(csvURL.path):\(row.line): \(name) has no study folder (CQ500CT<N> CQ500CT<N>) under \(root.path)")
                 continue
@@ -120,13 +129,14 @@ extension Dataset {
                 labels[key] = votes >= 2 ? 1 : 0
             }
             let discovery = try DICOMSeries.discover(in: folder)
-            let candidates = discovery.series.filter { $0.modality.uppercased() == "CT" && !$0.isLocalizer && $0.isAxial }
-            func spacing(_ s: DICOMSeries) -> Double {
-                if let plan = try? DICOMSeriesReader.plan(s) { return plan.medianStep }
-                return s.headers[0].sliceThickness ?? .infinity
+            // Readable axial CT series of at least 3 files, with the step the reader would use.
+            let candidates: [(series: DICOMSeries, step: Double)] = discovery.series.compactMap { s in
+                guard s.modality.uppercased() == "CT", !s.isLocalizer, s.isAxial, s.fileCount >= 3,
+                      let plan = try? DICOMSeriesReader.plan(s) else { return nil }
+                return (s, plan.medianStep)
             }
-            guard let chosen = candidates.min(by: { (abs(spacing($0) - 5), -$0.fileCount, $0.uid) < (abs(spacing($1) - 5), -$1.fileCount, $1.uid) }) else {
-                notes.append("\(folder.path): no axial CT series (study \(name) left out)")
+            guard let chosen = candidates.min(by: { (abs($0.step - 5), -$0.series.fileCount, $0.series.uid) < (abs($1.step - 5), -$1.series.fileCount, $1.series.uid) })?.series else {
+                notes.append("\(folder.path): no readable axial CT series of 3 files or more (study \(name) left out)")
                 continue
             }
             let files = chosen.headers.map(\.url)
@@ -157,7 +167,8 @@ extension Dataset {
                                                    ("Subdural", SubtypeNames.subdural)].map { ($0.1, try csv.column($0.0)) }
         var slices: [Int: [Int: Float]] = [:], scanLabels: [Int: [String: Float]] = [:]
         for row in csv.rows {
-            guard let p = Int(row.fields[patient]), let s = Int(row.fields[slice]), s >= 1 else {
+            guard let p = Int(try csv.field(row.fields, patient, line: row.line)),
+                  let s = Int(try csv.field(row.fields, slice, line: row.line)), s >= 1 else {
                 throw CTVolumeError.invalidDataset(path: "\(csvURL.path):\(row.line)", reason: "PatientNumber and SliceNumber must be whole numbers, SliceNumber from 1")
             }
             let any = 1 - (try csv.binary(row.fields, none, line: row.line))

@@ -80,7 +80,8 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
         guard let labelURL else { return nil }
         let image = try imageHeader()
         let mask = try NIfTI.readMask(at: labelURL, matching: image.geometry, shape: image.shape)
-        return canonical ? Reorientation(mask).apply(mask) : mask
+        // reordered as its scan is (from the scan's geometry, whatever codes the mask file has)
+        return canonical ? Reorientation(shape: image.shape, geometry: image.geometry).apply(mask) : mask
     }
 
     /// Weak labels, one per axial slice (inferior to superior for a ``canonical`` case): from

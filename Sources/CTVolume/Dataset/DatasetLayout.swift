@@ -105,7 +105,9 @@ struct LabelCSV {
         }
         if !field.isEmpty || !fields.isEmpty { endRecord() }
         guard let first = records.first else { throw CTVolumeError.invalidDataset(path: url.path, reason: "is empty") }
-        header = first.1.map { $0.trimmingCharacters(in: .whitespaces) }
+        header = first.1.enumerated().map { i, name in
+            (i == 0 && name.hasPrefix("\u{FEFF}") ? String(name.dropFirst()) : name).trimmingCharacters(in: .whitespaces)
+        }
         rows = records.dropFirst().map { (line: $0.0, fields: $0.1.map { $0.trimmingCharacters(in: .whitespaces) }) }
     }
 
@@ -115,6 +117,15 @@ struct LabelCSV {
             throw CTVolumeError.invalidDataset(path: url.path, reason: "has no column \(name) (header: \(header.joined(separator: ",")))")
         }
         return i
+    }
+
+    /// Field `column` of a row. - Throws: `.invalidDataset` naming the file and line for a
+    /// row too short to have it.
+    func field(_ fields: [String], _ column: Int, line: Int) throws -> String {
+        guard column < fields.count else {
+            throw CTVolumeError.invalidDataset(path: "\(url.path):\(line)", reason: "has \(fields.count) fields, expected at least \(column + 1) (\(header[column]))")
+        }
+        return fields[column]
     }
 
     /// A 0/1 field. - Throws: `.invalidDataset` naming the file and line.

@@ -9,7 +9,8 @@
 /// Orientation: with ``radiological`` (the default) the picture follows the affine, in the
 /// radiological convention: anterior up, the patient's right on the picture's left, whatever
 /// voxel order the file stores (the volume is reordered by ``Reorientation`` before drawing;
-/// a volume with no stored orientation is taken to be LAS, the networks' order). Slice
+/// a volume with no stored orientation, or axes its affine cannot tell apart, is taken to be
+/// LAS, the networks' order). Slice
 /// numbers are the file's slices when they are axial, else the axial slices inferior to
 /// superior. Without it, the picture follows voxel indices: column `x` is index `i`, and
 /// with ``flipVertically`` the top row shows the largest `j`.
@@ -99,7 +100,8 @@ public struct SliceRenderer: Sendable {
         // A volume that says nothing of its orientation is taken to be in the networks' order
         // (LAS), as Reorientation takes it for them.
         let g = scan.geometry
-        let codes = g.sformCode > 0 || g.qformCode > 0 ? g.affine.axisCodes : Reorientation.canonicalCodes
+        let stored = g.sformCode > 0 || g.qformCode > 0 ? g.affine.axisCodes : Reorientation.canonicalCodes
+        let codes = stored.contains("?") ? Reorientation.canonicalCodes : stored
         let r = Reorientation(shape: scan.shape, codes: codes, target: Self.radiologicalCodes)
         if r.isIdentity { return (scan, masks, heatmap, { $0 }) }
         let z = r.targetShape.z
