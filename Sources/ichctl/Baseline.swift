@@ -17,7 +17,7 @@ struct Baseline: ParsableCommand {
             on the scan's grid. Score them with `ichctl evaluate --pred OUT --truth DATA/label`.
             """)
 
-    @Option(name: .long, help: "A dataset folder in the INSTANCE layout (data/, optional label/).")
+    @Option(name: .long, help: "A dataset folder: INSTANCE (data/, optional label/) or a public layout (Docs/datasets/).")
     var data: String
 
     @Option(name: .long, help: "The folder to write the masks into (created if missing).")

@@ -22,7 +22,7 @@ struct PseudoMasks: ParsableCommand {
     @Option(name: .long, help: "The classifier checkpoint (ResNet-LSTM).")
     var model: String
 
-    @Option(name: .long, help: "Dataset folder (ROOT/data/NAME.nii.gz).")
+    @Option(name: .long, help: "Dataset folder: INSTANCE (ROOT/data/NAME.nii.gz) or a public layout (Docs/datasets/).")
     var data: String
 
     @Option(name: .long, help: "Output folder for the masks.")

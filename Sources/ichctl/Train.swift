@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
 
 /// Options both trainers share.
 struct TrainingOptions: ParsableArguments {
-    @Option(name: .long, help: "Dataset folder (ROOT/data/NAME.nii.gz, ROOT/label/ or ROOT/slices.csv).")
+    @Option(name: .long, help: "Dataset folder: INSTANCE (ROOT/data/NAME.nii.gz, ROOT/label/ or ROOT/slices.csv), or the RSNA, CQ500, PhysioNet CT-ICH or BHSD layout (Docs/datasets/).")
     var data: String
 
     @Option(name: .long, help: "The model to write (the epoch --keep names); the resume file goes beside it as NAME.resume.safetensors.")
