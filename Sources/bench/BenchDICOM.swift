@@ -24,21 +24,6 @@ struct BenchDICOM: ParsableCommand {
         let url = URL(fileURLWithPath: folder)
         var settings = DICOMReadSettings()
         if let workers { settings.workers = workers }
-        var checksum = Double(try DICOMSeriesReader.read(folder: url, settings: settings).scan.voxels.first ?? 0)
-        var seconds: [Double] = []
-        for _ in 0..<max(1, repeats) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let scan = try DICOMSeriesReader.read(folder: url, settings: settings).scan
-            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            checksum += Double(scan.voxels[scan.voxels.count / 2])
-        }
-        let sorted = seconds.sorted()
-        let result: [String: Double] = [
-            "min_s": sorted.first!, "median_s": sorted[sorted.count / 2],
-            "mean_s": seconds.reduce(0, +) / Double(seconds.count), "repeats": Double(seconds.count),
-            "checksum": checksum,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: ["name": "dicom", "tool": "ichct", "result": result], options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        try benchVolumeReads(name: "dicom", repeats: repeats) { try DICOMSeriesReader.read(folder: url, settings: settings).scan }
     }
 }

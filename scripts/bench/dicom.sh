@@ -20,16 +20,9 @@ BENCH=$(swift build -c release --show-bin-path 2>/dev/null)/bench
 "$PYTHON" scripts/bench/dicom.py --make "$TMP/explicit" --syntax explicit
 "$PYTHON" scripts/bench/dicom.py --make "$TMP/rle" --syntax rle
 
-median() { "$PYTHON" -c "import json,sys; print(json.loads(sys.stdin.read())['result']['median_s'])"; }
+source scripts/bench/side_by_side.sh
 for f in explicit rle; do
-    best_swift=1e9; best_py=1e9
-    for _ in $(seq "$ROUNDS"); do
-        s=$("$BENCH" dicom "$TMP/$f" --repeats "$REPEATS" | median)
-        p=$("$PYTHON" scripts/bench/dicom.py "$TMP/$f" --repeats "$REPEATS" | median)
-        best_swift=$("$PYTHON" -c "print(min($best_swift, $s))")
-        best_py=$("$PYTHON" -c "print(min($best_py, $p))")
-    done
-    "$PYTHON" -c "
-s, p = $best_swift, $best_py
-print(f'$f (512x512x40 int16 series -> float32 HU): ichct {s*1e3:7.1f} ms   pydicom {p*1e3:7.1f} ms   ratio ichct/pydicom {s/p:.2f}')"
+    side_by_side "$f (512x512x40 int16 series -> float32 HU)" pydicom \
+        "\"$BENCH\" dicom \"$TMP/$f\" --repeats $REPEATS" \
+        "\"$PYTHON\" scripts/bench/dicom.py \"$TMP/$f\" --repeats $REPEATS"
 done

@@ -20,17 +20,9 @@ BENCH=$(swift build -c release --show-bin-path 2>/dev/null)/bench
 "$PYTHON" scripts/bench/nifti.py --make "$TMP/ct.nii.gz"
 "$PYTHON" -c "import gzip,shutil,sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2],'wb'))" "$TMP/ct.nii.gz" "$TMP/ct.nii"
 
-median() { "$PYTHON" -c "import json,sys; print(json.loads(sys.stdin.read())['result']['median_s'])"; }
+source scripts/bench/side_by_side.sh
 for f in ct.nii.gz ct.nii; do
-    best_swift=1e9; best_py=1e9
-    for _ in $(seq "$ROUNDS"); do
-        s=$("$BENCH" nifti "$TMP/$f" --repeats "$REPEATS" | median)
-        p=$("$PYTHON" scripts/bench/nifti.py "$TMP/$f" --repeats "$REPEATS" | median)
-        best_swift=$("$PYTHON" -c "print(min($best_swift, $s))")
-        best_py=$("$PYTHON" -c "print(min($best_py, $p))")
-    done
-    "$PYTHON" -c "
-import sys
-s, p = $best_swift, $best_py
-print(f'$f (512x512x40 int16 -> float32 HU): ichct {s*1e3:7.1f} ms   nibabel {p*1e3:7.1f} ms   ratio ichct/nibabel {s/p:.2f}')"
+    side_by_side "$f (512x512x40 int16 -> float32 HU)" nibabel \
+        "\"$BENCH\" nifti \"$TMP/$f\" --repeats $REPEATS" \
+        "\"$PYTHON\" scripts/bench/nifti.py \"$TMP/$f\" --repeats $REPEATS"
 done
