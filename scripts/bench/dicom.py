@@ -10,14 +10,16 @@ Slope / Intercept to float32: the same work as `DICOMSeriesReader.read(folder:)`
 warm-up read first. `--syntax` picks explicit (uncompressed, default) or rle.
 """
 import argparse
-import json
 import os
-import time
+import sys
 
 import numpy as np
 import pydicom
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, RLELossless, generate_uid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_timing import time_reads  # noqa: E402
 
 
 def make(folder, syntax):
@@ -80,18 +82,7 @@ def main():
     if a.make:
         make(a.folder, a.syntax)
         return
-    checksum = float(read(a.folder).ravel()[0])
-    seconds = []
-    for _ in range(max(1, a.repeats)):
-        t = time.perf_counter()
-        hu = read(a.folder)
-        seconds.append(time.perf_counter() - t)
-        checksum += float(hu.ravel()[hu.size // 2])
-    s = sorted(seconds)
-    print(json.dumps({"name": "dicom", "tool": "pydicom", "result": {
-        "min_s": s[0], "median_s": s[len(s) // 2], "mean_s": sum(s) / len(s), "repeats": len(s), "checksum": checksum}},
-        sort_keys=True))
-
+    time_reads("dicom", "pydicom", lambda: read(a.folder), a.repeats)
 
 if __name__ == "__main__":
     main()
