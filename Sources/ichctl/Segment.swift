@@ -172,22 +172,28 @@ struct Segment: ParsableCommand {
         let orientation = Reorientation(source)
         let scan = orientation.apply(source)
         let result = try net.segment(scan, threshold: threshold, flipAveraging: flipAverage)
-        var mask = result.mask
+        // The pipeline's chain, built by the same modifiers: the network's mask, gated by the
+        // classifier, small components dropped, grown into the blood range.
+        let sliceProbabilities = gate.map { $0.classify(scan).probabilities }
+        let at = gateAt ?? 0.5
         var gated: [Int]? = nil
-        if let gate {
-            let p = gate.classify(scan).probabilities, at = gateAt ?? 0.5
+        if let p = sliceProbabilities {
             // reported as slices of the file when its slices are axial, else as axial slices
             let below = p.map { $0 < at }, inFile = orientation.sourceSliceOrder(below) ?? below
             gated = inFile.indices.filter { inFile[$0] }
-            mask = ClassifierGated.gate(mask, probabilities: p, positiveAt: at)
         }
-        if minComponentMl > 0 { mask = ComponentFiltered.filter(mask, minimumVolumeML: minComponentMl) }
+        let network = result.mask
+        var chain: any Segmenter = ClosureSegmenter(name: "segment") { _ in network }
+        if sliceProbabilities != nil { chain = chain.gated(at: at) }
+        chain = chain.filteringComponents(below: minComponentMl)
         let settings = try growth(), steps = settings.steps(on: scan.geometry)
         if growMm > 0 && steps == 0 {
             let s = scan.geometry.spacing
             CLI.note("--grow-mm \(growMm): 0 steps on this grid (in-plane spacing \(s.x) x \(s.y) mm); the mask is not grown")
         }
-        if steps > 0 { mask = IntensityGrowth.grow(mask, scan: scan, intracranial: result.intracranial, settings: settings) }
+        if steps > 0 { chain = try chain.grown(settings) }
+        let mask = try chain.segment(SegmentationCase(name: file, scan: scan, intracranial: result.intracranial, cam: nil,
+                                                      sliceProbabilities: sliceProbabilities))
         if let probURL {
             try NIfTI.write(orientation.invert(result.probabilities, geometry: source.geometry), to: probURL, datatype: .float32,
                             overwrite: force, descrip: "ichct ICH probability")

@@ -256,6 +256,32 @@ private struct Cases {
             throws: { "\($0)".contains("pos") && "\($0)".contains("bad") }
     }
 
+    @Test("modifiers build the wrappers in reading order: gated, then small components dropped, then grown; named renames only")
+    func modifiers() throws {
+        let c = Cases()   // `pos`: slice 0 probability 0.1, slice 1 0.9
+        let i = { (x: Int, y: Int, z: Int) in c.shape.index(x, y, z) }
+        // slice 0: a voxel the gate removes; slice 1: a 2-voxel blob and a lone voxel far away
+        let mask = c.mask([i(1, 1, 0), i(3, 3, 1), i(4, 3, 1), i(7, 7, 1)])
+        let base = Stored(name: "noisy", masks: ["pos": mask])
+        let settings = IntensityGrowth.Settings(range: -1000...1000, distanceMM: 1)
+        let chain = try base.gated(at: 0.5).filteringComponents(below: 0.003).grown(settings).named("chain")
+        #expect(chain.name == "chain")
+        let manual = try IntensityGrowth(base: ComponentFiltered(base: ClassifierGated(base: base, positiveAt: 0.5), minimumVolumeML: 0.003),
+                                         settings: settings)
+        let input = c.cases[0].input
+        let out = try chain.segment(input)
+        #expect(out.voxels == (try manual.segment(input)).voxels)
+        // each step changed something: the gate emptied slice 0, the filter dropped the lone
+        // voxel (2 mm^3 < 3 mm^3), the growth added neighbours of the blob inside the head
+        #expect(out.voxels[i(1, 1, 0)] == 0 && out.voxels[i(7, 7, 1)] == 0)
+        #expect(out.voxels.reduce(0) { $0 + Int($1) } > 2 && out.voxels[i(3, 3, 1)] == 1)
+        // no components dropped below a volume of 0: the same segmenter back
+        #expect(base.filteringComponents(below: 0) is Stored)
+        // a closure is a segmenter too
+        let closure = ClosureSegmenter(name: "fixed") { _ in mask }
+        #expect(try closure.gated(at: 0.5).segment(input).voxels == (try base.gated(at: 0.5).segment(input)).voxels)
+    }
+
     @Test("intensity growth: a seed grows into the L1 diamond of radius steps (2r² + 2r + 1 voxels), clipped at the edges of a non-square slice; an out-of-range wall stops it; no slice or empty mask gains a voxel")
     func intensityGrowthGeometry() throws {
         let geometry = Geometry(spacing: SIMD3(1, 1, 5))

@@ -65,10 +65,9 @@ extension Pipeline {
     func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil, network: RefinerSegmenter? = nil) throws -> any Segmenter {
         let refiner = try network?.sharingInference(as: name)
             ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
-        let base: any Segmenter = gate.map { ClassifierGated(base: refiner, positiveAt: $0) } ?? refiner
-        let volume = try minimumComponentVolume(stage, gated: gate != nil)
-        let filtered: any Segmenter = volume > 0 ? ComponentFiltered(base: base, minimumVolumeML: volume) : base
-        return try config.growth.map { try IntensityGrowth(base: filtered, settings: $0) } ?? filtered
+        let base: any Segmenter = gate.map { refiner.gated(at: $0) } ?? refiner
+        let filtered = base.filteringComponents(below: try minimumComponentVolume(stage, gated: gate != nil))
+        return try config.growth.map { try filtered.grown($0) } ?? filtered
     }
 
     /// The short names of the table's rows, in order (the folders under `comparison/masks/`):

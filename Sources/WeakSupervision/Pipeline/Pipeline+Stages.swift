@@ -218,9 +218,7 @@ extension Pipeline {
             voxels += mask.voxels.reduce(0) { $0 + Int($1) }
             // Reported only (how good the weak targets are); never used by training.
             if let truth = try item.loadMask(), truth.voxels.contains(where: { $0 > 0 }) {
-                let t = truth.voxels.map { $0 > 0 }, p = mask.voxels.map { $0 > 0 }
-                let both = zip(t, p).filter { $0 && $1 }.count
-                dice.append(2 * Double(both) / Double(t.filter { $0 }.count + p.filter { $0 }.count))
+                dice.append(ConfusionCounts(prediction: mask.voxels.map { $0 > 0 }, truth: truth.voxels.map { $0 > 0 }).dice)
             }
             _ = observer(.progress(.pseudoMasks, done: i + 1, total: names.count, item: item.name))
         }

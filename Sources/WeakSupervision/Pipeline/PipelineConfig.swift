@@ -125,27 +125,29 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             self.seed = seed
         }
 
-        /// The builder these settings describe.
+        /// The builder these settings describe; with `threshold`, that CAM threshold instead of
+        /// the settings' own (a user's ``MapThreshold`` in the pipeline's recipe).
         /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for an unknown feature or threshold.
-        public func builder() throws -> PseudoMaskBuilder {
+        public func builder(threshold custom: (any MapThreshold)? = nil) throws -> PseudoMaskBuilder {
             try PseudoMaskBuilder(k: k, features: features.map(PipelineConfig.feature), bloodRange: bloodRange,
-                                  threshold: PipelineConfig.threshold(threshold), positiveAt: positiveAt,
+                                  threshold: custom ?? PipelineConfig.threshold(threshold), positiveAt: positiveAt,
                                   minimumComponentSize: minimumComponentSize, seed: seed)
         }
 
-        /// The pseudo-mask recipe as a ``Segmenter``: ``builder()`` inside ``tissueHU``.
-        public func segmenter() throws -> any Segmenter {
-            let b = try builder()
-            let restricted: any Segmenter = tissueHU.map { TissueRestricted(base: b, range: $0) } ?? b
+        /// The pseudo-mask recipe as a ``Segmenter``: ``builder(threshold:)`` inside ``tissueHU``,
+        /// then the slice opening; with `threshold`, the same recipe around that CAM threshold.
+        public func segmenter(threshold custom: (any MapThreshold)? = nil) throws -> any Segmenter {
+            let b = try builder(threshold: custom)
+            let restricted: any Segmenter = tissueHU.map { b.restricted(to: $0) } ?? b
             guard let opening, opening > 0 else { return restricted }
-            return SliceOpening(base: restricted, iterations: opening)
+            return restricted.opened(iterations: opening)
         }
 
         /// k-means alone (the builder's hyperdense cluster on every slice) inside ``tissueHU``.
         public func kmeansSegmenter() throws -> any Segmenter {
             let b = KMeansBaseline(builder: try builder())
             guard let tissueHU else { return b }
-            return TissueRestricted(base: b, range: tissueHU)
+            return b.restricted(to: tissueHU)
         }
     }
 

@@ -24,12 +24,6 @@ struct MeanPlusSD: MapThreshold {
 }
 
 /// Gives any segmenter its own row name.
-struct Named: Segmenter {
-    let name: String
-    let base: any Segmenter
-    func segment(_ input: SegmentationCase) throws -> MaskVolume { try base.segment(input) }
-}
-
 // Options.
 let arguments = Array(CommandLine.arguments.dropFirst())
 func option(_ flag: String, _ fallback: Int) -> Int {
@@ -75,11 +69,9 @@ let thresholds: [(String, any MapThreshold)] = [
 ]
 var rows: [any Segmenter] = []
 for (label, threshold) in thresholds {
-    // The pipeline's recipe (k-means on smoothed HU inside the soft-tissue range), my threshold.
-    let builder = try PseudoMaskBuilder(k: config.pseudoMasks.k, features: [.smoothedHU(sigmaMM: 1)], threshold: threshold,
-                                        minimumComponentSize: config.pseudoMasks.minimumComponentSize)
-    rows.append(Named(name: "pseudo-masks, \(label)", base: TissueRestricted(base: builder, range: -100...150)))
-    rows.append(Named(name: "CAM alone, \(label)", base: CAMBaseline(threshold: threshold)))
+    // The pipeline's own recipe (its features, tissue range and slice opening), my threshold.
+    rows.append(try config.pseudoMasks.segmenter(threshold: threshold).named("pseudo-masks, \(label)"))
+    rows.append(CAMBaseline(threshold: threshold).named("CAM alone, \(label)"))
 }
 let table = try MethodComparison.run(methods: rows, cases: held, tolerance: config.tolerance)
 print("Thresholds compared on the same \(held.count) held-out cases:\n")
