@@ -119,12 +119,7 @@ struct TrainingOptions: ParsableArguments {
     /// run (no training state inside), the resume file beside it.
     func resumeURL() throws -> URL? {
         guard let resume else { return nil }
-        let url = URL(fileURLWithPath: resume)
-        if let file = try? SafeTensors(contentsOf: url), file.metadata["ichct.training"] == nil {
-            let beside = TrainingOutputs(model: url).resume
-            if FileManager.default.fileExists(atPath: beside.path) { return beside }
-        }
-        return url
+        return TrainingOutputs.resumeFile(for: URL(fileURLWithPath: resume))
     }
 
     /// `--keep` as a configuration field: nil for best (the default), so a default run's

@@ -16,6 +16,18 @@ public struct TrainingOutputs: Sendable, Equatable {
         self.model = model
         self.resume = resume ?? model.deletingPathExtension().appendingPathExtension("resume.safetensors")
     }
+
+    /// The resume file to continue from, given `url`: `url` itself when it holds a run's
+    /// training state, or, when it is a model a run wrote (a checkpoint without training
+    /// state), the resume file beside it if that exists; else `url` (whose reading then says
+    /// what is wrong with it).
+    public static func resumeFile(for url: URL) -> URL {
+        if let file = try? SafeTensors(contentsOf: url), file.metadata["ichct.training"] == nil {
+            let beside = TrainingOutputs(model: url).resume
+            if FileManager.default.fileExists(atPath: beside.path) { return beside }
+        }
+        return url
+    }
 }
 
 /// The part of a run's state that is not tensors, saved as JSON in the resume file.
