@@ -312,3 +312,23 @@ struct TrainingTests {
         }
     }
 }
+
+@Suite struct ResumeFileTests {
+    @Test("resumeFile(for:) takes a resume file as it is, and from a model the resume file beside it when there is one")
+    func resumeFileBesideAModel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tensor = StoredTensor(shape: [1], floats: [0])
+        let model = dir.appendingPathComponent("m.safetensors"), lone = dir.appendingPathComponent("lone.safetensors")
+        let outputs = TrainingOutputs(model: model)
+        try SafeTensors(tensors: ["w": tensor], metadata: ["ichct.config": "{}"]).write(to: model)
+        try SafeTensors(tensors: ["w": tensor], metadata: ["ichct.config": "{}"]).write(to: lone)
+        try SafeTensors(tensors: ["w": tensor], metadata: ["ichct.training": "{}"]).write(to: outputs.resume)
+        #expect(TrainingOutputs.resumeFile(for: model) == outputs.resume)
+        #expect(TrainingOutputs.resumeFile(for: outputs.resume) == outputs.resume)
+        #expect(TrainingOutputs.resumeFile(for: lone) == lone)   // no resume file beside it
+        let missing = dir.appendingPathComponent("none.safetensors")
+        #expect(TrainingOutputs.resumeFile(for: missing) == missing)
+    }
+}
