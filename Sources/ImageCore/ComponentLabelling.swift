@@ -4,15 +4,15 @@
 ///
 /// Two passes over the raster order (x fastest, then y, then z) with union-find and path
 /// halving: O(n) in the voxel count. Inlinable, so that each caller's foreground test is
-/// specialised into the loop across module boundaries. Labels are `1 ... count` in the order in which each
-/// component's first voxel appears in storage order, 0 for background: the same partition
-/// and numbering as `scipy.ndimage.label` with the matching structuring element.
+/// specialised into the loop across module boundaries. Labels are `1 ... count` in the order
+/// in which each component's first voxel appears in storage order, 0 for background: the same
+/// partition and numbering as `scipy.ndimage.label` with the matching structuring element.
 package enum ComponentLabelling {
     /// The neighbours of a voxel that come before it in storage order: half of the
     /// 3 x 3 x 3 neighbourhood whose offsets have at most `maximumManhattan` non-zero steps
     /// (1: 6-connected faces, 2: 18-connected faces and edges, 3: 26-connected).
     /// With `planar`, only offsets within the slice (dk = 0): 1 gives 4-, 2 and 3 give
-    /// 8-connectivity in-plane.
+    /// 8-connectivity in-plane. Offsets are `(di, dj, dk)`; 0 or less gives none.
     @inlinable
     package static func backwardOffsets(maximumManhattan: Int, planar: Bool = false) -> [(Int, Int, Int)] {
         var offsets: [(Int, Int, Int)] = []
@@ -33,7 +33,9 @@ package enum ComponentLabelling {
     /// storage order, as ``backwardOffsets(maximumManhattan:planar:)`` gives).
     ///
     /// - Returns: one label per voxel (0 background) and `sizes[label - 1]`, the voxel count
-    ///   of each component, in label order.
+    ///   of each component, in label order; all zeros and no sizes without foreground.
+    /// - Precondition: `nx`, `ny`, `nz` ≥ 0. `isForeground` is called once for each storage
+    ///   index `i + nx * (j + ny * k)` in `0 ..< nx * ny * nz`.
     @inlinable
     package static func label(nx: Int, ny: Int, nz: Int, backward: [(Int, Int, Int)],
                               isForeground: (Int) -> Bool) -> (labels: [Int32], sizes: [Int]) {

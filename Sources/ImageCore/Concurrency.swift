@@ -24,10 +24,11 @@ extension UncheckedSendable {
 package final class SharedBuffer<T>: @unchecked Sendable {
     /// The elements.
     package let pointer: UnsafeMutablePointer<T>
-    /// How many.
+    /// The number of elements.
     package let count: Int
 
-    /// `count` copies of `value`.
+    /// A buffer of `count` copies of `value`, released with the buffer.
+    /// - Precondition: `count` ≥ 0.
     package init(count: Int, repeating value: T) {
         self.count = count
         pointer = .allocate(capacity: count)
@@ -39,11 +40,12 @@ package final class SharedBuffer<T>: @unchecked Sendable {
         pointer.deallocate()
     }
 
-    /// The elements as an array.
+    /// A copy of the elements as an array (read after the workers are done).
     package func array() -> [T] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
 
-/// Runs `body(i)` for `i` in `0 ..< iterations` concurrently and returns when all are done.
+/// Runs `body(i)` for `i` in `0 ..< iterations` concurrently and returns when all are done;
+/// nothing for 0 or fewer iterations, and one call on the calling thread for 1.
 ///
 /// `body` may write through unsafe pointers to disjoint places; callers keep the result
 /// independent of scheduling (fixed chunks, reductions in chunk order).
@@ -57,8 +59,9 @@ package func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
     }
 }
 
-/// Calls `body` on `pieces` contiguous sub-ranges covering `0 ..< count` (piece p is
-/// `count * p / pieces ..< count * (p + 1) / pieces`, empty ones skipped), in parallel.
+/// Calls `body` on `n = min(pieces, count)` (at least 1) contiguous, non-empty sub-ranges
+/// covering `0 ..< count` (piece p is `count * p / n ..< count * (p + 1) / n`), in parallel;
+/// nothing for `count` ≤ 0, and one call on the calling thread when `n` is 1.
 @inlinable
 package func parallelRanges(_ count: Int, pieces: Int, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }

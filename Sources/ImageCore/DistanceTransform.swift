@@ -11,6 +11,11 @@ package enum DistanceTransform {
     /// `h(q) = g(q) + q²` (kept in `h`); a parabola is popped by a multiplication, and the
     /// division happens once per kept parabola. Outputs use the untouched `f`, so values are
     /// `(p - q)² s² + f(q)` exactly as the definition rounds them.
+    ///
+    /// `write(p, d(p))` is called once for each `p` in `0 ..< n`, in order; `f` is read only,
+    /// `h`, `v` and `z` are scratch. Infinite and NaN `f(q)` are not sources.
+    /// - Precondition: at least one of `f[0 ..< n]` is finite; `f`, `h` and `v` hold `n`
+    ///   elements, `z` holds `n + 1`.
     @inlinable
     package static func lowerEnvelope(f: UnsafeMutableBufferPointer<Double>, h: UnsafeMutableBufferPointer<Double>,
                                       v: UnsafeMutableBufferPointer<Int>,
@@ -55,8 +60,10 @@ package enum DistanceTransform {
     }
 
     /// Squared Euclidean distance (in the units of the spacing) from every pixel of a
-    /// row-major `height x width` image to the nearest `true` pixel; `.infinity` where the
-    /// image has none. Rows (along x) first, then columns (along y).
+    /// row-major `height x width` image to the nearest `true` pixel, 0 on `true` pixels;
+    /// `.infinity` everywhere when the image has none, and an empty result for an empty
+    /// image. Rows (along x, `spacingX` apart) first, then columns (along y).
+    /// - Precondition: `pixels.count == width * height`.
     package static func squaredDistances2D(_ pixels: [Bool], width: Int, height: Int,
                                            spacingX: Double, spacingY: Double) -> [Double] {
         var d = pixels.map { $0 ? 0.0 : Double.infinity }

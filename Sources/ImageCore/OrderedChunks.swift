@@ -6,12 +6,12 @@ import Foundation
 /// work such as drawing a case and writing its gzip file runs on every core, while what follows
 /// it (tables, manifests, progress) sees the items in order, whatever the scheduling.
 ///
-/// Every item of a chunk runs to its end; then its results are delivered in order, and the
-/// first error in index order (of `work` or of `deliver`) is thrown. Items of later chunks do
+/// Every item of a chunk runs to its end; then its results are delivered in index order up
+/// to the first error (of `work` or of `deliver`), which is thrown. Items of later chunks do
 /// not start.
 ///
 /// - Parameters:
-///   - count: items (0 does nothing).
+///   - count: items (0 or fewer does nothing).
 ///   - workers: items run at once (default ``defaultChunkWorkers``: the active processors, at most 4); values below 1 count as 1.
 ///   - work: called from several threads at once, for disjoint indices; must not share mutable state.
 ///   - deliver: called on the calling thread, in index order.

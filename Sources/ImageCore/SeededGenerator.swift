@@ -126,7 +126,8 @@ extension RandomNumberGenerator {
         Double(next() >> 11) * 0x1.0p-53
     }
 
-    /// A uniform double in `range` (`lower + (upper - lower) * u`, u from ``nextUniform()``).
+    /// A uniform double in `range` (`lower + (upper - lower) * u`, u from ``nextUniform()``);
+    /// the upper bound itself is reached only by rounding.
     @inlinable
     public mutating func nextUniform(in range: ClosedRange<Double>) -> Double {
         range.lowerBound + (range.upperBound - range.lowerBound) * nextUniform()
@@ -161,7 +162,8 @@ extension RandomNumberGenerator {
         return mean + standardDeviation * z
     }
 
-    /// True with probability `p` (`nextUniform() < p`).
+    /// True with probability `p` (`nextUniform() < p`): never for `p` ≤ 0, always for `p` ≥ 1.
+    /// Draws one value either way.
     @inlinable
     public mutating func nextBernoulli(_ p: Double) -> Bool { nextUniform() < p }
 }

@@ -20,13 +20,14 @@ public struct DICOMHeader: Sendable, Hashable {
     public var modality: String
     /// (0028,0004) Photometric Interpretation.
     public var photometricInterpretation: String
-    /// (0008,0008) Image Type values, e.g. ["ORIGINAL", "PRIMARY", "AXIAL"].
+    /// (0008,0008) Image Type values, trimmed and upper-cased, e.g. ["ORIGINAL", "PRIMARY",
+    /// "AXIAL"]; empty when the attribute is missing.
     public var imageType: [String]
     /// (0008,103E) Series Description.
     public var seriesDescription: String
     /// (0010,0020) Patient ID.
     public var patientID: String
-    /// (0028,0010) Rows and (0028,0011) Columns.
+    /// (0028,0010) Rows and (0028,0011) Columns, in pixels (0 when absent).
     public var rows: Int, columns: Int
     /// (0028,0002) Samples per Pixel.
     public var samplesPerPixel: Int
@@ -68,7 +69,8 @@ public struct DICOMHeader: Sendable, Hashable {
     /// True when Image Type names a localizer (scout) image.
     public var isLocalizer: Bool { imageType.contains("LOCALIZER") }
 
-    /// The unit normal of the image plane (row x column direction), when the orientation is known.
+    /// The unit normal of the image plane (row direction x column direction, LPS); nil without
+    /// an orientation or when the two directions are parallel (a zero cross product).
     public var sliceNormal: SIMD3<Double>? {
         guard let o = orientation else { return nil }
         let n = SIMD3(o.row.y * o.column.z - o.row.z * o.column.y,
@@ -78,9 +80,13 @@ public struct DICOMHeader: Sendable, Hashable {
         return length > 0 ? n / length : nil
     }
 
-    /// Reads the header of `url` (up to the pixel data).
-    /// - Throws: ``CTVolumeError/notDICOM(path:reason:)`` for a file that is not DICOM,
-    ///   ``CTVolumeError/invalidDICOM(path:reason:)`` for one GDCM cannot parse.
+    /// Reads the header of `url` (up to the pixel data; no pixels decoded). A missing or
+    /// unparsable attribute reads as nil (the optionals), "" (text), 1 (Samples per Pixel,
+    /// Number of Frames, Rescale Slope) or 0 (the other numbers).
+    /// - Throws: ``CTVolumeError/notDICOM(path:reason:)`` for a file without the "DICM" preamble
+    ///   that GDCM cannot parse either (or one that cannot be opened), and
+    ///   ``CTVolumeError/invalidDICOM(path:reason:)`` for a file with the preamble whose header
+    ///   cannot be parsed.
     public static func read(at url: URL) throws -> DICOMHeader {
         var raw = ichct_dicom_header()
         var message = [CChar](repeating: 0, count: 512)
@@ -140,7 +146,10 @@ public struct DICOMHeader: Sendable, Hashable {
         return pixels
     }
 
-    /// ``readStoredPixels()`` into `buffer` (`rows * columns` floats).
+    /// ``readStoredPixels()`` into the first `rows * columns` elements of `buffer`; the rest of
+    /// `buffer` is left as it is.
+    /// - Precondition: `buffer` holds at least `rows * columns` floats.
+    /// - Throws: as ``readStoredPixels()``.
     public func readStoredPixels(into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let count = rows * columns
         precondition(buffer.count >= count, "readStoredPixels: \(buffer.count) floats for \(count) pixels")

@@ -4,10 +4,12 @@ import Foundation
 public struct DICOMSeries: Sendable, Hashable {
     /// (0020,000E) Series Instance UID.
     public var uid: String
-    /// Every file's header, sorted by path (not yet by position; see ``DICOMSeriesReader``).
+    /// Every file's header, in the order given (``discover(in:)`` sorts them by path; the
+    /// reader orders them by position, see ``DICOMSeriesReader``).
     public var headers: [DICOMHeader]
 
-    /// - Parameters: see the properties. - Precondition: `headers` is not empty.
+    /// The series `uid` made of `headers`, kept in the order given (not checked to share `uid`).
+    /// - Precondition: `headers` is not empty.
     public init(uid: String, headers: [DICOMHeader]) {
         precondition(!headers.isEmpty, "DICOMSeries: no files")
         self.uid = uid
@@ -23,7 +25,7 @@ public struct DICOMSeries: Sendable, Hashable {
     /// True when any file's Image Type names a localizer.
     public var isLocalizer: Bool { headers.contains { $0.isLocalizer } }
     /// True when the first file's slice normal lies within 45 degrees of the patient's
-    /// head-foot axis.
+    /// head-foot axis; false when it has no usable orientation.
     public var isAxial: Bool {
         guard let n = headers[0].sliceNormal else { return false }
         return abs(n.z) >= 0.5.squareRoot()
@@ -43,9 +45,9 @@ public struct DICOMSeries: Sendable, Hashable {
 public struct DICOMDiscovery: Sendable, Hashable {
     /// The folder searched.
     public var root: URL
-    /// Every series, sorted by UID.
+    /// Every series, sorted by UID; never empty when made by ``DICOMSeries/discover(in:)``.
     public var series: [DICOMSeries]
-    /// Files that are not DICOM (skipped).
+    /// Files that are not DICOM (no "DICM" preamble and no data set GDCM can parse), skipped.
     public var skipped: [URL]
     /// Files that look like DICOM (the "DICM" preamble) but whose header GDCM could not parse.
     public var unreadable: [UnreadableFile]
@@ -88,11 +90,15 @@ public struct DICOMDiscovery: Sendable, Hashable {
 
 extension DICOMSeries {
     /// Finds every DICOM series in the folder tree under `root` by reading each file's header
-    /// (up to the pixel data). Files that are not DICOM are skipped; hidden files and folders
-    /// (names starting with ".") are not visited.
+    /// (up to the pixel data). Files are grouped by Series Instance UID; regular files and
+    /// links to files are read, in path order. Files that are not DICOM are listed in
+    /// ``DICOMDiscovery/skipped``, DICOM files whose header cannot be parsed in
+    /// ``DICOMDiscovery/unreadable``; hidden files and folders (names starting with ".") are
+    /// not visited.
     ///
-    /// - Throws: ``CTVolumeError/io(path:reason:)`` when `root` is not a readable folder,
-    ///   ``CTVolumeError/invalidDICOM(path:reason:)`` when it holds no DICOM file at all.
+    /// - Throws: ``CTVolumeError/io(path:reason:)`` when `root` is not a folder or cannot be
+    ///   listed, ``CTVolumeError/invalidDICOM(path:reason:)`` when it holds no readable DICOM
+    ///   file (the message names the first unreadable one, if any).
     public static func discover(in root: URL) throws -> DICOMDiscovery {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -14,7 +14,8 @@ public struct DICOMReadSettings: Sendable, Hashable, Codable {
     /// A step longer than this many median steps is reported as a gap where a slice may be
     /// missing. Default 1.5.
     public var gapFactor: Double = 1.5
-    /// Files decoded at once. Default: the active processors, at most 4.
+    /// Files decoded at once. Default: the active processors, at most 4; values below 1
+    /// count as 1.
     public var workers: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
 
     /// The defaults.
@@ -47,7 +48,9 @@ public struct DICOMReadReport: Sendable, Hashable, Codable {
     public var resampled: Bool
     /// Voxels set to ``DICOMReadSettings/paddingHU`` as padding.
     public var paddingVoxels: Int
-    /// Things a reader should know (gaps that may be missing slices, resampling, tilt).
+    /// Things a reader should know (gaps that may be missing slices, resampling, tilt and,
+    /// from ``DICOMSeriesReader/read(folder:seriesUID:settings:)``, files that could not be
+    /// parsed); empty when there is nothing to say.
     public var warnings: [String]
     /// The decoding library and its version.
     public var library: String
@@ -63,7 +66,8 @@ public struct DICOMSlicePlan: Sendable, Hashable {
     public var positions: [Double]
     /// Differences of consecutive positions (mm).
     public var steps: [Double]
-    /// The median step (mm).
+    /// The median step (mm); for a single file, its Slice Thickness (1 when missing or not
+    /// positive).
     public var medianStep: Double
     /// True when the output slices are resampled (non-uniform steps).
     public var resampled: Bool
@@ -75,7 +79,7 @@ public struct DICOMSlicePlan: Sendable, Hashable {
     public var affine: Affine
     /// The distance between output slices along the slice normal (mm).
     public var sliceSpacing: Double
-    /// The angle between the slice step and the slice normal (degrees).
+    /// The angle between the slice step and the slice normal (degrees); 0 for a single file.
     public var tiltDegrees: Double
 
     /// Output slice = input `lower` x (1 - weight) + input `upper` x weight (`lower == upper`
@@ -140,7 +144,9 @@ public struct DICOMScan: Sendable {
 public enum DICOMSeriesReader {
     /// Checks `series` and plans the volume's slices without decoding pixels: the order, the
     /// steps, and which input slices each output slice comes from.
-    /// - Throws: every refusal of the type that the headers show (all but pixel-data ones).
+    /// - Throws: ``CTVolumeError/invalidDICOM(path:reason:)`` for every refusal of the type
+    ///   that the headers show (all but pixel-data ones), and for non-uniform positions that
+    ///   give no uniform grid of a sensible size (span over median step of 4 per file or more).
     public static func plan(_ series: DICOMSeries, settings: DICOMReadSettings = DICOMReadSettings()) throws -> DICOMSlicePlan {
         let first = series.headers[0]
         try check(first, against: nil)
@@ -205,7 +211,12 @@ public enum DICOMSeriesReader {
                               tiltDegrees: sorted.count > 1 ? acos(cosine) * 180 / Double.pi : 0)
     }
 
-    /// Reads `series` with `settings`. - Throws: see the type's refusals.
+    /// Reads `series` with `settings`: ``plan(_:settings:)``, then every file decoded and
+    /// rescaled to HU (resampled along k when the plan says so).
+    /// - Returns: the volume (HU, RAS geometry) and what the reader did.
+    /// - Throws: as ``plan(_:settings:)``, and ``CTVolumeError/invalidDICOM(path:reason:)``
+    ///   naming the file for no, truncated or undecodable pixel data (the first file by slice
+    ///   order when several fail).
     public static func read(_ series: DICOMSeries, settings: DICOMReadSettings = DICOMReadSettings()) throws -> DICOMScan {
         let plan = try plan(series, settings: settings)
         let sorted = plan.headers, first = sorted[0]
@@ -251,8 +262,11 @@ public enum DICOMSeriesReader {
                          report: report)
     }
 
-    /// Discovers the series under `folder`, chooses one (``DICOMDiscovery/choose(uid:)``) and
-    /// reads it.
+    /// Discovers the series under `folder`, chooses one (``DICOMDiscovery/choose(uid:)``: the
+    /// series `seriesUID`, or the default choice when nil) and reads it. Files that look like
+    /// DICOM but could not be parsed are named in the report's warnings.
+    /// - Throws: as ``DICOMSeries/discover(in:)``, ``DICOMDiscovery/choose(uid:)`` and
+    ///   ``read(_:settings:)``.
     public static func read(folder: URL, seriesUID: String? = nil, settings: DICOMReadSettings = DICOMReadSettings()) throws -> DICOMScan {
         let discovery = try DICOMSeries.discover(in: folder)
         var scan = try read(try discovery.choose(uid: seriesUID), settings: settings)

@@ -19,13 +19,15 @@ public enum ScanReader {
         public var dicom: DICOMReadReport?
     }
 
-    /// True when `url` names a folder (read as DICOM) rather than a file.
+    /// True when `url` names an existing folder (read as DICOM), links followed; false for a
+    /// file or a missing path.
     public static func isFolder(_ url: URL) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    /// Reads the scan at `url`: a DICOM folder, else a NIfTI file.
+    /// Reads the scan at `url`: a folder as DICOM (``isFolder(_:)``), anything else as a NIfTI
+    /// file.
     /// - Parameters:
     ///   - seriesUID: for a DICOM folder, the series to read (default: the documented choice).
     ///   - settings: for a DICOM folder, the reader's settings.
@@ -43,7 +45,8 @@ public enum ScanReader {
         return Result(scan: try NIfTI.readScan(at: url), dicom: nil)
     }
 
-    /// Reads the scan at `url` (see ``readWithReport(at:seriesUID:settings:)``).
+    /// The scan at `url`, read with the default DICOM settings, without the report.
+    /// - Throws: as ``readWithReport(at:seriesUID:settings:)``.
     public static func read(at url: URL, seriesUID: String? = nil) throws -> ScanVolume {
         try readWithReport(at: url, seriesUID: seriesUID).scan
     }

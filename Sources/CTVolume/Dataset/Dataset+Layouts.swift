@@ -12,11 +12,11 @@ extension Dataset {
     /// (`stage_1_train.csv` with `stage_1_train_images/` also works.) One case per Series
     /// Instance UID, named by it; each file's label is its `any` row, found by SOP Instance UID
     /// (which is `ID_<id>` in this set) or else the file name; scan labels are the maximum over
-    /// slices. Exact duplicate rows are accepted; contradicting ones are refused. A series the
-    /// reader would refuse (``DICOMSeriesReader/plan(_:settings:)``) is left out and named in
-    /// ``notes``. The test
-    /// folder has no labels and is not opened. `ID_6431af929.dcm`, whose pixel data is short in
-    /// the published set, is left out and named in ``notes``.
+    /// slices. Exact duplicate rows are accepted; contradicting ones are refused, and so is a
+    /// file without an `any` row. A series the reader would refuse
+    /// (``DICOMSeriesReader/plan(_:settings:)``) and files whose header cannot be parsed are
+    /// left out and named in ``notes``; so is `ID_6431af929.dcm`, whose pixel data is short in
+    /// the published set. The test folder has no labels and is not opened.
     static func rsna(root: URL) throws -> (cases: [DatasetCase], notes: [String]) {
         let fm = FileManager.default
         let stage2 = fm.fileExists(atPath: root.appendingPathComponent("stage_2_train.csv").path)
@@ -85,10 +85,12 @@ extension Dataset {
     ///
     /// (a study folder may also sit one level down, as per-study unzipping leaves it). One case
     /// per study, named as in `reads.csv` (`CQ500-CT-<N>`): of its series, the non-localizer
-    /// axial CT series (readable, 3 files or more) whose slice spacing is nearest 5 mm (ties:
-    /// more files), the spacing the networks are trained at. Scan labels by majority of the three reads (ICH -> any, IPH,
-    /// IVH, SDH, EDH, SAH). No slice labels: the cases serve scan-level evaluation; `train`
-    /// refuses them (``DatasetCase/sliceLabels()``). Rows without a study folder go to ``notes``.
+    /// axial CT series (readable, 3 files or more) whose median slice step is nearest 5 mm
+    /// (ties: more files, then the smaller UID), the spacing the networks are trained at. Scan
+    /// labels by majority of the three reads (ICH -> any, IPH, IVH, SDH, EDH, SAH). No slice
+    /// labels: the cases serve scan-level evaluation; `train` refuses them
+    /// (``DatasetCase/sliceLabels()``). Rows without a study folder, and studies without such
+    /// a series, go to ``notes``.
     static func cq500(root: URL) throws -> (cases: [DatasetCase], notes: [String]) {
         let csvURL = root.appendingPathComponent("reads.csv")
         let csv = try LabelCSV(url: csvURL)
@@ -154,7 +156,9 @@ extension Dataset {
     ///
     /// One case per scan, named by its file (`049`). SliceNumber s is stored slice k = s - 1.
     /// Slice labels come from the mask (as for every case with one); the CSV's `any`
-    /// (1 - No_Hemorrhage) is kept as table labels and its subtypes as scan labels.
+    /// (1 - No_Hemorrhage) is kept as table labels (not for a patient whose SliceNumbers skip
+    /// one, named in ``notes``) and the maxima over slices of `any` and the subtypes as scan
+    /// labels. A patient's slice listed twice, or a label field not 0 or 1, is refused.
     static func physionet(root: URL) throws -> (cases: [DatasetCase], notes: [String]) {
         let scans = try niftiFiles(in: root.appendingPathComponent("ct_scans"))
         let masksFolder = root.appendingPathComponent("masks")
@@ -205,9 +209,10 @@ extension Dataset {
     ///     ROOT/label_192/ground truths/<stem>.nii.gz     0 background, 1 epidural,
     ///         2 intraparenchymal, 3 intraventricular, 4 subarachnoid, 5 subdural
     ///
-    /// One case per labelled image, named by its stem. Any class > 0 is hemorrhage (the mask
-    /// is read as 0/1). The unlabelled `unlabel_2000/` and
-    /// `FirstStage_test/` images have no slice labels and are not opened.
+    /// One case per labelled image, named by its stem; a ground truth without an image is
+    /// refused. Any class > 0 is hemorrhage (the mask is read as 0/1). No scan labels (they
+    /// would need every mask read). The unlabelled `unlabel_2000/` and `FirstStage_test/`
+    /// images have no slice labels and are not opened.
     static func bhsd(root: URL) throws -> (cases: [DatasetCase], notes: [String]) {
         let images = try niftiFiles(in: root.appendingPathComponent("label_192/images"))
         let truthFolder = root.appendingPathComponent("label_192/ground truths")

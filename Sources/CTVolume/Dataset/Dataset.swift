@@ -36,8 +36,10 @@ public struct Dataset: Sendable, Hashable {
     ///   - root: the dataset folder.
     ///   - layout: the layout; nil (default) recognises it (``DatasetLayout/detect(at:)``).
     ///   - requireMasks: every case must have a mask; default false.
-    /// - Throws: `.invalidDataset` naming the folder or file (see each layout); with
-    ///   `requireMasks`, the first case without a mask.
+    /// - Throws: `.invalidDataset` naming the folder or file (see each layout), also when the
+    ///   folder holds no case of the layout and, with `requireMasks`, for the first case
+    ///   without a mask; `.io` for a folder or label file that cannot be read; errors of
+    ///   ``DatasetLayout/detect(at:)`` when `layout` is nil.
     public init(root: URL, layout: DatasetLayout?, requireMasks: Bool = false) throws {
         let chosen = try layout ?? DatasetLayout.detect(at: root)
         let loaded: (cases: [DatasetCase], notes: [String])
@@ -64,12 +66,14 @@ public struct Dataset: Sendable, Hashable {
     /// other layout ``DatasetLayout/detect(at:)`` recognises, as ``init(root:layout:requireMasks:)``.
     ///
     /// - Parameters:
-    ///   - root: the folder holding `data/` (and optionally `label/`, `slices.csv`).
+    ///   - root: the dataset folder (for INSTANCE, the one holding `data/` and optionally
+    ///     `label/`, `slices.csv`).
     ///   - requireMasks: every image must have a label file; default false.
-    /// - Throws: ``CTVolumeError/invalidDataset(path:reason:)`` naming the folder or file: a
-    ///   missing root or `data/`, no NIfTI files in `data/`, two files for one case name, a
-    ///   label without an image, an image without a label (with `requireMasks`), a malformed
-    ///   `slices.csv` line or a case it lists that has no image.
+    /// - Throws: for INSTANCE, ``CTVolumeError/invalidDataset(path:reason:)`` naming the folder
+    ///   or file: a missing root or `data/`, no NIfTI files in `data/`, two files for one case
+    ///   name, a label without an image, an image without a label (with `requireMasks`), a
+    ///   malformed `slices.csv` line or a case it lists that has no image; for another layout,
+    ///   as ``init(root:layout:requireMasks:)``.
     public init(root: URL, requireMasks: Bool = false) throws {
         var layout = DatasetLayout.instance
         if !Self.isDirectory(root.appendingPathComponent("data")), let other = try? DatasetLayout.detect(at: root) { layout = other }
@@ -108,11 +112,12 @@ public struct Dataset: Sendable, Hashable {
         }
     }
 
-    /// The case named `name`, if any.
+    /// The case named `name`; nil when there is none.
     public subscript(name: String) -> DatasetCase? { cases.first { $0.name == name } }
 
-    /// Checks every label's grid against its image from the headers alone (no voxels read).
-    /// - Throws: the first `.gridMismatch` (naming the label file) or header error.
+    /// Checks every label's grid against its image from the headers alone (no voxels read);
+    /// cases without a label file are passed over.
+    /// - Throws: the first `.gridMismatch` (naming the label file) or header error, in case order.
     public func checkGrids() throws {
         for item in cases {
             guard let labelURL = item.labelURL else { continue }
@@ -122,6 +127,8 @@ public struct Dataset: Sendable, Hashable {
     }
 
     /// Every case's weak slice labels (``DatasetCase/sliceLabels()``), loading masks one by one.
+    /// - Throws: the first case's error of ``DatasetCase/sliceLabels()``, in case order (e.g. a
+    ///   case with scan-level labels only).
     public func sliceLabelTable() throws -> SliceLabelTable {
         var labels: [String: [Float]] = [:]
         for item in cases { labels[item.name] = try item.sliceLabels() }
@@ -130,7 +137,8 @@ public struct Dataset: Sendable, Hashable {
 
     // MARK: - Folder listing
 
-    /// The case name of a NIfTI file name, or nil for other files.
+    /// The case name of a NIfTI file name (`NAME.nii.gz` or `NAME.nii` gives `NAME`); nil for
+    /// other names and for a bare `.nii` or `.nii.gz`.
     public static func caseName(ofFile name: String) -> String? {
         for ext in [".nii.gz", ".nii"] where name.hasSuffix(ext) && name.count > ext.count {
             return String(name.dropLast(ext.count))

@@ -33,7 +33,7 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
     /// The case name (unique within a dataset).
     public var id: String { name }
 
-    /// - Parameters: see the properties.
+    /// A case; each argument sets the property of the same name (nothing is read or checked).
     public init(name: String, imageURL: URL, labelURL: URL? = nil, tableLabels: [Float]? = nil, tableURL: URL? = nil,
                 dicomFiles: [URL]? = nil, fileLabels: [Float]? = nil, scanLabels: [String: Float]? = nil, canonical: Bool = false) {
         self.name = name
@@ -52,7 +52,8 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
         scanLabels.map { $0.filter { $0.key != "any" && $0.value > 0 }.map(\.key).sorted() }
     }
 
-    /// The image's header (no voxels read). - Throws: `.invalidParameter` for a DICOM case.
+    /// The image's NIfTI header (no voxels read).
+    /// - Throws: `.invalidParameter` for a DICOM case; errors of ``NIfTI/readHeader(at:)``.
     public func imageHeader() throws -> NIfTIHeader {
         guard dicomFiles == nil else {
             throw CTVolumeError.invalidParameter(name: "imageHeader", reason: "case \(name) is a DICOM series, not a NIfTI file")
@@ -60,22 +61,28 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
         return try NIfTI.readHeader(at: imageURL)
     }
 
-    /// The series of a DICOM case, from its files' headers.
+    /// The series of a DICOM case, from its files' headers (its UID is the first file's); nil
+    /// for a NIfTI case.
+    /// - Throws: as ``DICOMHeader/read(at:)``, for the first file that fails.
+    /// - Precondition: ``dicomFiles``, when set, is not empty.
     public func dicomSeries() throws -> DICOMSeries? {
         guard let dicomFiles else { return nil }
         let headers = try dicomFiles.map { try DICOMHeader.read(at: $0) }
         return DICOMSeries(uid: headers[0].seriesInstanceUID, headers: headers)
     }
 
-    /// The scan in Hounsfield units (LAS order for a ``canonical`` case).
-    /// - Throws: as ``NIfTI/readScan(at:)`` or ``DICOMSeriesReader/read(_:settings:)``.
+    /// The scan in Hounsfield units (LAS order for a ``canonical`` case); a DICOM case is read
+    /// with the default ``DICOMReadSettings``.
+    /// - Throws: as ``NIfTI/readScan(at:)``, or ``dicomSeries()`` and
+    ///   ``DICOMSeriesReader/read(_:settings:)``.
     public func loadScan() throws -> ScanVolume {
         let stored = try dicomSeries().map { try DICOMSeriesReader.read($0).scan } ?? NIfTI.readScan(at: imageURL)
         return canonical ? Reorientation(stored).apply(stored) : stored
     }
 
     /// The mask (voxel > 0 -> 1), checked to lie on the image's grid; nil without a label file.
-    /// - Throws: as ``NIfTI/readMask(at:)``, and `.gridMismatch` naming the label file.
+    /// - Throws: as ``NIfTI/readMask(at:)`` and ``imageHeader()``, and `.gridMismatch` naming
+    ///   the label file.
     public func loadMask() throws -> MaskVolume? {
         guard let labelURL else { return nil }
         let image = try imageHeader()
@@ -91,7 +98,8 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
     /// - Throws: `.invalidDataset` when the case has no labels of any kind, when a table lists
     ///   a different number of slices than the image has, or when labels given per stored
     ///   slice cannot follow a canonical case whose stored slices are not axial; errors of
-    ///   ``loadMask()``.
+    ///   ``loadMask()``, ``dicomSeries()``, ``DICOMSeriesReader/plan(_:settings:)`` and
+    ///   ``imageHeader()``.
     public func sliceLabels() throws -> [Float] {
         if let mask = try loadMask() { return mask.sliceLabels }
         if let series = try dicomSeries(), let fileLabels {

@@ -23,8 +23,10 @@ public enum DatasetLayout: String, Sendable, Hashable, Codable, CaseIterable {
     /// BHSD, the Brain Hemorrhage Segmentation Dataset (Wu et al. 2023).
     case bhsd
 
-    /// The layout of the folder at `root`, from the files that mark each (see the table).
-    /// - Throws: `.invalidDataset` naming the folder when none matches, saying what each needs.
+    /// The layout of the folder at `root`, from the files that mark each (see the table),
+    /// tried in the table's order: the first match wins. Only names are looked at.
+    /// - Throws: `.invalidDataset` naming the folder when it does not exist or is not a
+    ///   folder, or when no layout matches (saying what each needs).
     public static func detect(at root: URL) throws -> DatasetLayout {
         func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path) }
         var isDirectory: ObjCBool = false

@@ -10,10 +10,9 @@
 /// radiological convention: anterior up, the patient's right on the picture's left, whatever
 /// voxel order the file stores (the volume is reordered by ``Reorientation`` before drawing;
 /// a volume with no stored orientation, or axes its affine cannot tell apart, is taken to be
-/// LAS, the networks' order). Slice
-/// numbers are the file's slices when they are axial, else the axial slices inferior to
-/// superior. Without it, the picture follows voxel indices: column `x` is index `i`, and
-/// with ``flipVertically`` the top row shows the largest `j`.
+/// LAS, the networks' order). Slice numbers are the file's slices when they are axial, else
+/// the axial slices inferior to superior. Without it, the picture follows voxel indices:
+/// column `x` is index `i`, and with ``flipVertically`` the top row shows the largest `j`.
 public struct SliceRenderer: Sendable {
     /// Grey-level window. Default ``Window/brain``.
     public var window: Window
@@ -25,7 +24,8 @@ public struct SliceRenderer: Sendable {
     public var colormap: Colormap
     /// Heat-map opacity at the top of the range. Default 0.7.
     public var heatmapMaxOpacity: Float
-    /// Normalised heat-map level at and below which nothing is drawn. Default 0.1.
+    /// Normalised heat-map level at and below which nothing is drawn, in [0, 1) (a
+    /// precondition when a heat map is drawn). Default 0.1.
     public var heatmapThreshold: Float
     /// Show the largest `j` at the top, when not ``radiological``. Default true.
     public var flipVertically: Bool
@@ -53,7 +53,7 @@ public struct SliceRenderer: Sendable {
 
     /// A mask to draw and how.
     public struct MaskOverlay: Sendable {
-        /// Drawn where a voxel > 0; must share the scan's grid.
+        /// Drawn where a voxel > 0; must share the scan's grid (same shape).
         public var mask: MaskVolume
         /// Outline or fill, and the colour.
         public var style: MaskStyle
@@ -70,13 +70,15 @@ public struct SliceRenderer: Sendable {
     ///   - mask: drawn in ``maskStyle`` where a voxel > 0; must share the scan's grid.
     ///   - heatmap: drawn under the mask (see ``RGBAImage/overlay(heatmap:range:colormap:maxOpacity:threshold:)``);
     ///     must share the scan's grid.
-    /// - Throws: ``CTVolumeError/gridMismatch(path:reason:)`` for a mask or heat map on
-    ///   another grid, ``CTVolumeError/invalidParameter(name:reason:)`` for a slice out of range.
+    /// - Throws: ``CTVolumeError/gridMismatch(path:reason:)`` for a mask or heat map of
+    ///   another shape, ``CTVolumeError/invalidParameter(name:reason:)`` for a slice outside
+    ///   `0 ..< displayedSliceCount(scan)`.
     public func render(_ scan: ScanVolume, slice k: Int, mask: MaskVolume? = nil, heatmap: ScanVolume? = nil) throws -> RGBAImage {
         try render(scan, slice: k, masks: overlays(mask), heatmap: heatmap)
     }
 
     /// Axial slice `k` with several masks, drawn in order over the heat map, each in its own style.
+    /// - Throws: as ``render(_:slice:mask:heatmap:)``.
     public func render(_ scan: ScanVolume, slice k: Int, masks: [MaskOverlay], heatmap: ScanVolume? = nil) throws -> RGBAImage {
         try check(scan, masks: masks, heatmap: heatmap)
         let shown = displayed(scan, masks: masks, heatmap: heatmap)
@@ -116,12 +118,16 @@ public struct SliceRenderer: Sendable {
 
     /// Several slices (default all, in order) tiled into one picture; see
     /// ``RGBAImage/montage(_:columns:spacing:background:)`` for `columns` and `spacing`.
+    /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` for an empty `slices` or a
+    ///   slice out of range, ``CTVolumeError/gridMismatch(path:reason:)`` for a mask or heat
+    ///   map of another shape.
     public func montage(_ scan: ScanVolume, slices: [Int]? = nil, mask: MaskVolume? = nil, heatmap: ScanVolume? = nil,
                         columns: Int? = nil, spacing: Int = 2) throws -> RGBAImage {
         try montage(scan, slices: slices, masks: overlays(mask), heatmap: heatmap, columns: columns, spacing: spacing)
     }
 
     /// A montage with several masks, each in its own style.
+    /// - Throws: as ``montage(_:slices:mask:heatmap:columns:spacing:)``.
     public func montage(_ scan: ScanVolume, slices: [Int]? = nil, masks: [MaskOverlay], heatmap: ScanVolume? = nil,
                         columns: Int? = nil, spacing: Int = 2) throws -> RGBAImage {
         try check(scan, masks: masks, heatmap: heatmap)

@@ -13,7 +13,7 @@ public struct ClosureSegmenter: Segmenter {
         self.body = body
     }
 
-    /// `body(input)`.
+    /// `body(input)`; its errors are passed on.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume { try body(input) }
 }
 
@@ -30,43 +30,49 @@ public struct NamedSegmenter: Segmenter {
         self.name = name
     }
 
-    /// `base`'s mask.
+    /// `base`'s mask; its errors are passed on.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume { try base.segment(input) }
 }
 
 /// Modifiers that build a method's post-processing chain, read in the order they apply:
 ///
-///     let row = refiner
+///     let row = try refiner
 ///         .gated(at: 0.5)                      // slices the classifier calls negative emptied
 ///         .filteringComponents(below: 0.05)    // 3-D components under 0.05 mL dropped
 ///         .grown(IntensityGrowth.Settings())   // up to 2 mm into 50..90 HU
 ///         .named("pipeline")
 ///
-/// Each returns the wrapper type of the same name (``ClassifierGated``, ``ComponentFiltered``,
-/// ``IntensityGrowth``, ``TissueRestricted``, ``SliceOpening``, ``NamedSegmenter``); the
-/// pipeline's rows and `ichctl segment` are built with them, so a chain written in a script is
-/// the pipeline's chain.
+/// Each returns the wrapper of the same name (``ClassifierGated``, ``ComponentFiltered``,
+/// ``IntensityGrowth``, ``TissueRestricted``, ``SliceOpening``, ``NamedSegmenter``;
+/// `filteringComponents` as `any Segmenter`); the pipeline's rows and `ichctl segment` are
+/// built with them, so a chain written in a script is the pipeline's chain.
 extension Segmenter {
     /// This segmenter under the row name `name`.
     public func named(_ name: String) -> NamedSegmenter { NamedSegmenter(base: self, name: name) }
 
-    /// The mask kept only where the scan's HU lie in `range` (``TissueRestricted``).
+    /// This segmenter run with the case's intracranial mask narrowed to the voxels whose HU lie
+    /// in `range`, inclusive (``TissueRestricted``); its own output mask is not narrowed.
     public func restricted(to range: ClosedRange<Double>) -> TissueRestricted { TissueRestricted(base: self, range: range) }
 
-    /// The mask opened slice by slice `iterations` times (``SliceOpening``).
+    /// The mask opened slice by slice `iterations` times (``SliceOpening``): structures
+    /// thinner than `2 * iterations + 1` pixels removed.
+    /// - Precondition: `iterations` ≥ 1.
     public func opened(iterations: Int = 1) -> SliceOpening { SliceOpening(base: self, iterations: iterations) }
 
     /// Slices whose classifier probability is below `positiveAt` emptied (``ClassifierGated``;
     /// the case must carry slice probabilities).
     public func gated(at positiveAt: Float = 0.5) -> ClassifierGated { ClassifierGated(base: self, positiveAt: positiveAt) }
 
-    /// 3-D components smaller than `minimumVolumeML` dropped (``ComponentFiltered``); a volume
-    /// of 0 or less keeps every component, and returns this segmenter unwrapped.
+    /// 3-D components (joined by `connectivity`, default 26) smaller than `minimumVolumeML`
+    /// (mL, from the voxel size of the mask's geometry) dropped (``ComponentFiltered``); a
+    /// volume of 0 or less, or NaN, keeps every component and returns this segmenter unwrapped.
     public func filteringComponents(below minimumVolumeML: Double, connectivity: Connectivity3D = .twentySix) -> any Segmenter {
         minimumVolumeML > 0 ? ComponentFiltered(base: self, minimumVolumeML: minimumVolumeML, connectivity: connectivity) : self
     }
 
-    /// The mask grown by `settings` (``IntensityGrowth``).
+    /// The mask grown by `settings` (``IntensityGrowth``): into neighbouring intracranial
+    /// voxels in ``IntensityGrowth/Settings/range`` HU, up to
+    /// ``IntensityGrowth/Settings/distanceMM`` along the axial plane.
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for invalid settings.
     public func grown(_ settings: IntensityGrowth.Settings) throws -> IntensityGrowth { try IntensityGrowth(base: self, settings: settings) }
 }
