@@ -119,7 +119,7 @@ struct Render: ParsableCommand {
         let renderer = SliceRenderer(window: try Window.parse(window), maskStyle: style, heatmapRange: try parseRange(),
                                      flipVertically: !noFlip, radiological: !(voxelOrder || noFlip))
         // slices as the renderer numbers them: the file's when axial, else the displayed axial ones
-        let slices = renderer.radiological ? renderer.displayedSliceCount(scan) : scan.shape.z
+        let slices = renderer.displayedSliceCount(scan)
         let drawn: [Int] = montage ? (try parseSlices() ?? Array(0..<slices)) : [slice ?? slices / 2]
         let image = montage
             ? try renderer.montage(scan, slices: drawn, masks: overlays, heatmap: heat, columns: columns)

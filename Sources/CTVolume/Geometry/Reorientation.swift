@@ -58,10 +58,12 @@ public struct Reorientation: Hashable, Sendable {
     }
 
     /// The reorientation of a grid of `shape` with `geometry` (as ``init(_:target:)`` for a
-    /// volume, without its voxels).
+    /// volume, without its voxels). A geometry with neither an sform nor a qform, or whose axes
+    /// cannot be told apart (`?` in ``Affine/axisCodes``), is taken to be in the networks' order
+    /// (``canonicalCodes``, LAS): the identity for the default target.
     public init(shape: GridShape, geometry g: Geometry, target: String = Reorientation.canonicalCodes) {
-        let known = g.sformCode > 0 || g.qformCode > 0
-        self.init(shape: shape, codes: known ? g.affine.axisCodes : target, target: target)
+        let stored = g.sformCode > 0 || g.qformCode > 0 ? g.affine.axisCodes : Self.canonicalCodes
+        self.init(shape: shape, codes: stored.contains("?") ? Self.canonicalCodes : stored, target: target)
     }
 
     /// Whether the voxel order is already the target's.

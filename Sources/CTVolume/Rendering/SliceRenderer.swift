@@ -91,7 +91,13 @@ public struct SliceRenderer: Sendable {
     /// How many axial slices the renderer draws for `scan` (its z, or for a scan stored in
     /// another plane under ``radiological``, the z of its axial reordering).
     public func displayedSliceCount(_ scan: ScanVolume) -> Int {
-        displayed(scan, masks: [], heatmap: nil).scan.shape.z
+        radiological ? reorientation(of: scan).targetShape.z : scan.shape.z
+    }
+
+    /// The reordering that shows `scan` in the radiological convention (a volume with no
+    /// usable orientation is taken as LAS, as ``Reorientation`` takes it for the networks).
+    private func reorientation(of scan: ScanVolume) -> Reorientation {
+        Reorientation(shape: scan.shape, geometry: scan.geometry, target: Self.radiologicalCodes)
     }
 
     /// The volumes as drawn (reordered for ``radiological``) and the map from a slice number
@@ -99,12 +105,7 @@ public struct SliceRenderer: Sendable {
     private func displayed(_ scan: ScanVolume, masks: [MaskOverlay], heatmap: ScanVolume?)
         -> (scan: ScanVolume, masks: [MaskOverlay], heatmap: ScanVolume?, slice: (Int) -> Int) {
         guard radiological else { return (scan, masks, heatmap, { $0 }) }
-        // A volume that says nothing of its orientation is taken to be in the networks' order
-        // (LAS), as Reorientation takes it for them.
-        let g = scan.geometry
-        let stored = g.sformCode > 0 || g.qformCode > 0 ? g.affine.axisCodes : Reorientation.canonicalCodes
-        let codes = stored.contains("?") ? Reorientation.canonicalCodes : stored
-        let r = Reorientation(shape: scan.shape, codes: codes, target: Self.radiologicalCodes)
+        let r = reorientation(of: scan)
         if r.isIdentity { return (scan, masks, heatmap, { $0 }) }
         let z = r.targetShape.z
         let axial = r.permutation[2] == 2, reversed = r.flipped[2]
