@@ -70,12 +70,15 @@ let package = Package(
             ]
         ),
 
-        // Tests.
-        .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "WeakSupervisionTests", dependencies: ["WeakSupervision", "CTVolume", "NeuralCore", "Metrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ichctlTests", dependencies: ["ichctl"]),
+        // Tests. `TestSupport` is the one copy of what several test targets need (seeded test
+        // generator, temporary folders, fixture numbers, running a built executable); Foundation
+        // only, no module of the package, and not a product.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WeakSupervisionTests", dependencies: ["WeakSupervision", "CTVolume", "NeuralCore", "Metrics", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ichctlTests", dependencies: ["ichctl", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CTVolume
 import Foundation
 import WeakSupervision
 
@@ -61,15 +62,9 @@ struct KMeansBench: ParsableCommand {
     }
 }
 
-/// SplitMix64 for the benchmark's synthetic data.
+/// SplitMix64 for the benchmark's synthetic data (the package's one SplitMix64 step).
 struct BenchGenerator: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { SeededGenerator.splitMix64(&state) }
 }

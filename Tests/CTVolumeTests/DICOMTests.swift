@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CTVolume
+import TestSupport
 
 /// The DICOM reader against scripts/fixtures/dicom_fixtures.py: series written with pydicom
 /// (file names and Instance Numbers unrelated to position), reference volumes computed with
@@ -97,8 +98,8 @@ struct DICOMTests {
     @Test("a tilted series written to NIfTI reads back with its sheared sform")
     func tiltRoundTrip() throws {
         let scan = try DICOMFixture.read("tilt").scan
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tilt-\(UUID().uuidString).nii.gz")
-        defer { try? FileManager.default.removeItem(at: file) }
+        let folder = TemporaryFolder(prefix: "tilt"), file = folder.file("tilt.nii.gz")
+        defer { folder.cleanup() }
         try NIfTI.write(scan, to: file, datatype: .int16())
         let back = try NIfTI.readScan(at: file)
         #expect(back.geometry.sformCode == 1 && back.geometry.qformCode == 0)
@@ -128,9 +129,8 @@ struct DICOMTests {
             #expect(error.description.contains("1.2.3.4") && error.description.contains(chosen.uid))
         }
         // A folder that holds no DICOM at all.
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("nodicom-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: empty) }
+        let folder = TemporaryFolder(prefix: "nodicom"), empty = folder.url
+        defer { folder.cleanup() }
         try Data("not dicom".utf8).write(to: empty.appendingPathComponent("a.txt"))
         #expect(throws: CTVolumeError.self) { try DICOMSeries.discover(in: empty) }
     }
@@ -182,20 +182,20 @@ struct DICOMTests {
 /// files, symbolic links.
 @Suite("DICOM series edge cases")
 struct DICOMEdgeCaseTests {
-    static func copy(_ folder: String, files: [String]? = nil) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dicom-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    /// A temporary copy of the fixture series `folder` (only `files` when given).
+    static func copy(_ folder: String, files: [String]? = nil) throws -> TemporaryFolder {
+        let copy = TemporaryFolder(prefix: "dicom")
         let source = DICOMFixture.url(folder)
         for name in try files ?? FileManager.default.contentsOfDirectory(atPath: source.path) {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: copy.file(name))
         }
-        return dir
+        return copy
     }
 
     @Test("two files at one position are refused, naming them")
     func duplicatePosition() throws {
-        let dir = try Self.copy("axial")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = try Self.copy("axial"), dir = folder.url
+        defer { folder.cleanup() }
         try FileManager.default.copyItem(at: dir.appendingPathComponent("IM0564"), to: dir.appendingPathComponent("IM9999"))
         do {
             _ = try DICOMSeriesReader.read(folder: dir)
@@ -208,8 +208,8 @@ struct DICOMEdgeCaseTests {
 
     @Test("a one-file series is a one-slice volume, its thickness along the normal, no tilt")
     func oneFile() throws {
-        let dir = try Self.copy("axial", files: ["IM0564"])
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = try Self.copy("axial", files: ["IM0564"]), dir = folder.url
+        defer { folder.cleanup() }
         let read = try DICOMSeriesReader.read(folder: dir)
         #expect(read.scan.shape.z == 1 && read.report.tiltDegrees == 0 && read.scan.geometry.qformCode == 1)
         let header = try DICOMHeader.read(at: dir.appendingPathComponent("IM0564"))
@@ -219,8 +219,8 @@ struct DICOMEdgeCaseTests {
 
     @Test("a file that starts like DICOM but cannot be parsed is skipped with a warning")
     func unparsableFile() throws {
-        let dir = try Self.copy("axial")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = try Self.copy("axial"), dir = folder.url
+        defer { folder.cleanup() }
         var junk = Data(count: 128)
         junk.append(Data("DICM".utf8))
         junk.append(Data([0x02, 0x00, 0x10, 0x00, 0x55, 0x49, 0xff, 0x7f]))
@@ -232,9 +232,8 @@ struct DICOMEdgeCaseTests {
 
     @Test("symbolic links to files are followed")
     func symbolicLinks() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dicom-links-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "dicom-links"), dir = folder.url
+        defer { folder.cleanup() }
         let source = DICOMFixture.url("axial")
         for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
             try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(name), withDestinationURL: source.appendingPathComponent(name))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CTVolume
+import TestSupport
 
 /// The public datasets' layouts (``DatasetLayout``) on the fixtures of
 /// scripts/fixtures/dataset_fixtures.py, which writes tiny cases in each published layout
@@ -139,8 +140,8 @@ struct DatasetLayoutTests {
 
     @Test("a label file with CRLF line ends and a byte-order mark reads the same; a short row is refused naming its line")
     func labelFileForms() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("physionet-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "physionet", create: false), dir = folder.url
+        defer { folder.cleanup() }
         try FileManager.default.copyItem(at: DatasetFixture.root.appendingPathComponent("physionet"), to: dir)
         let csv = dir.appendingPathComponent("hemorrhage_diagnosis_raw_ct.csv")
         let text = try String(contentsOf: csv, encoding: .utf8)
@@ -160,8 +161,8 @@ struct DatasetLayoutTests {
 
     @Test("the label files' errors name the file and line")
     func badLabels() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("physionet-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "physionet", create: false), dir = folder.url
+        defer { folder.cleanup() }
         try FileManager.default.copyItem(at: DatasetFixture.root.appendingPathComponent("physionet"), to: dir)
         let csv = dir.appendingPathComponent("hemorrhage_diagnosis_raw_ct.csv")
         var text = try String(contentsOf: csv, encoding: .utf8)

@@ -1,18 +1,7 @@
 import Foundation
 import Testing
 import CTVolume
-
-/// A tiny seeded generator for tests (SplitMix64); the package's own lives elsewhere.
-private struct TestGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Datasets in the INSTANCE 2022 layout built in a temporary folder.
 @Suite struct DatasetTests {
@@ -180,7 +169,7 @@ private struct TestGenerator: RandomNumberGenerator {
 
     @Test func splitIsSeededCaseLevelAndComplete() throws {
         let cases = (0..<20).map { DatasetCase(name: String(format: "%03d", $0), imageURL: URL(fileURLWithPath: "/x/\($0).nii.gz")) }
-        var g1 = TestGenerator(state: 7), g2 = TestGenerator(state: 7), g3 = TestGenerator(state: 8)
+        var g1 = TestGenerator(seed: 7), g2 = TestGenerator(seed: 7), g3 = TestGenerator(seed: 8)
         let s1 = try DatasetSplit(cases: cases, validationFraction: 0.2, testFraction: 0.1, using: &g1)
         let s2 = try DatasetSplit(cases: cases.reversed(), validationFraction: 0.2, testFraction: 0.1, using: &g2)
         let s3 = try DatasetSplit(cases: cases, validationFraction: 0.2, testFraction: 0.1, using: &g3)
@@ -190,7 +179,7 @@ private struct TestGenerator: RandomNumberGenerator {
         let all = (s1.train + s1.validation + s1.test).map(\.name)
         #expect(Set(all).count == 20 && Set(all) == Set(cases.map(\.name)))
         #expect(s1.train.map(\.name) == s1.train.map(\.name).sorted())
-        var g = TestGenerator(state: 1)
+        var g = TestGenerator(seed: 1)
         #expect(throws: CTVolumeError.self) { try DatasetSplit(cases: cases, validationFraction: 0.7, testFraction: 0.5, using: &g) }
     }
 }

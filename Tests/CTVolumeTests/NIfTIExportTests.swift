@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CTVolume
+import TestSupport
 
 /// Writes files for nibabel to check (scripts/fixtures/nifti_check_written.py). Does nothing
 /// unless `ICHCT_NIFTI_EXPORT` names a folder, so plain `swift test` needs no Python.

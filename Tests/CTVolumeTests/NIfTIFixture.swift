@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CTVolume
+import TestSupport
 
 /// The fixtures written by scripts/fixtures/nifti_fixtures.py (nibabel) and what nibabel says
 /// about them (`Fixtures/nifti/expected.json`).
@@ -24,22 +25,13 @@ enum NIfTIFixture {
     static func bad(_ name: String) -> [String: Any] { bad.first { $0["file"] as! String == name }! }
 
     /// A JSON number, or "nan" / "inf" / "-inf".
-    static func number(_ value: Any?) -> Double {
-        switch value {
-        case let n as NSNumber: return n.doubleValue
-        case let s as String: return s == "nan" ? .nan : (s == "inf" ? .infinity : -.infinity)
-        default: fatalError("not a number: \(String(describing: value))")
-        }
-    }
+    static func number(_ value: Any?) -> Double { FixtureNumber.require(value) }
 
-    static func numbers(_ value: Any?) -> [Double] { (value as! [Any]).map { number($0) } }
+    static func numbers(_ value: Any?) -> [Double] { FixtureNumber.requireArray(value) }
 
     /// Little-endian float32 values of a `.bin` fixture.
     static func floats(_ name: String) -> [Float] {
-        let data = try! Data(contentsOf: url(name))
-        return data.withUnsafeBytes { raw in
-            (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-        }
+        FixtureNumber.littleEndianFloat32s(try! Data(contentsOf: url(name)))
     }
 
     static func expectClose(_ a: Affine, _ b: [Double], tolerance: Double = 1e-5, _ what: String,
@@ -47,15 +39,4 @@ enum NIfTIFixture {
         let worst = zip(a.m, b).map { abs($0 - $1) }.max()!
         #expect(worst <= tolerance, "\(what): \(a.m) vs \(b)", sourceLocation: sourceLocation)
     }
-}
-
-/// A fresh temporary folder, removed by `cleanup()`.
-struct TemporaryFolder {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-nifti-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
 }

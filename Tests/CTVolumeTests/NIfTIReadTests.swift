@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CTVolume
+import TestSupport
 
 /// Reading checked against nibabel 5 on the fixtures of scripts/fixtures/nifti_fixtures.py:
 /// header fields, `get_qform` / `get_sform` / effective affine, `aff2axcodes`, and
@@ -59,10 +60,8 @@ import CTVolume
     @Test("a symbolic link to a volume reads as the volume (its size is the target's, not the link's)",
           arguments: ["float32.nii.gz", "big_endian.nii"])
     func symbolicLinkReadsAsItsTarget(_ name: String) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-link-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let link = folder.appendingPathComponent(name)
+        let folder = TemporaryFolder(prefix: "ichct-link"); defer { folder.cleanup() }
+        let link = folder.file(name)
         try FileManager.default.createSymbolicLink(at: link, withDestinationURL: NIfTIFixture.url(name))
         let viaLink = try NIfTI.readScan(at: link), direct = try NIfTI.readScan(at: NIfTIFixture.url(name))
         #expect(viaLink.shape == direct.shape)

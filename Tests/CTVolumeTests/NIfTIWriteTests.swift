@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CTVolume
+import TestSupport
 
 /// Write -> read round trips, geometry carried from a source scan to a mask, atomic and
 /// no-clobber writing, and refusals that leave no file behind.

@@ -1,13 +1,12 @@
 import Foundation
 import Testing
 import CTVolume
+import TestSupport
 
 /// `Phantom.writeDataset`: the INSTANCE layout, byte-identical reruns, refusal of existing outputs.
 @Suite struct PhantomDatasetTests {
-    static func tempFolder() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-phantom-\(UUID().uuidString)")
-        return url
-    }
+    /// A fresh path for an output folder, not created (`writeDataset` creates it).
+    static func tempFolder() -> TemporaryFolder { TemporaryFolder(prefix: "ichct-phantom", create: false) }
 
     static var config: PhantomConfig {
         var c = PhantomConfig()
@@ -19,8 +18,8 @@ import CTVolume
     }
 
     @Test func sameSeedWritesTheSameBytes() throws {
-        let a = Self.tempFolder(), b = Self.tempFolder()
-        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let folderA = Self.tempFolder(), folderB = Self.tempFolder(), a = folderA.url, b = folderB.url
+        defer { folderA.cleanup(); folderB.cleanup() }
         try Phantom.writeDataset(to: a, cases: 3, seed: 9, config: Self.config)
         try Phantom.writeDataset(to: b, cases: 3, seed: 9, config: Self.config)
         let files = ["slices.csv", "phantom.json"] + (0..<3).flatMap { i in
@@ -30,16 +29,16 @@ import CTVolume
             let da = try Data(contentsOf: a.appendingPathComponent(f)), db = try Data(contentsOf: b.appendingPathComponent(f))
             #expect(!da.isEmpty && da == db, "\(f) differs between two runs of one seed")
         }
-        let c = Self.tempFolder()
-        defer { try? FileManager.default.removeItem(at: c) }
+        let folderC = Self.tempFolder(), c = folderC.url
+        defer { folderC.cleanup() }
         try Phantom.writeDataset(to: c, cases: 1, seed: 10, config: Self.config)
         #expect(try Data(contentsOf: a.appendingPathComponent("data/phantom_0000.nii.gz"))
                 != Data(contentsOf: c.appendingPathComponent("data/phantom_0000.nii.gz")))
     }
 
     @Test func filesHoldTheGeneratedCase() throws {
-        let root = Self.tempFolder()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = Self.tempFolder(), root = folder.url
+        defer { folder.cleanup() }
         var config = Self.config
         config.positiveFraction = 1
         let manifest = try Phantom.writeDataset(to: root, cases: 1, seed: 4, config: config)
@@ -59,8 +58,8 @@ import CTVolume
     /// Cases are written a few at a time in parallel: each file still holds its own case, and
     /// progress, table and manifest come in case order.
     @Test func parallelWritesKeepCaseOrder() throws {
-        let root = Self.tempFolder()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = Self.tempFolder(), root = folder.url
+        defer { folder.cleanup() }
         var seen: [(Int, String)] = []
         let manifest = try Phantom.writeDataset(to: root, cases: 5, seed: 7, config: Self.config) { done, total, c in
             #expect(total == 5)
@@ -81,8 +80,8 @@ import CTVolume
     }
 
     @Test func existingOutputsAreRefusedUnlessOverwriting() throws {
-        let root = Self.tempFolder()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = Self.tempFolder(), root = folder.url
+        defer { folder.cleanup() }
         try Phantom.writeDataset(to: root, cases: 1, seed: 1, config: Self.config)
         let before = try Data(contentsOf: root.appendingPathComponent("data/phantom_0000.nii.gz"))
         #expect(throws: CTVolumeError.self) { try Phantom.writeDataset(to: root, cases: 2, seed: 2, config: Self.config) }
@@ -91,6 +90,6 @@ import CTVolume
         #expect(try Data(contentsOf: root.appendingPathComponent("data/phantom_0000.nii.gz")) == before)
         try Phantom.writeDataset(to: root, cases: 1, seed: 2, config: Self.config, overwrite: true)
         #expect(try Data(contentsOf: root.appendingPathComponent("data/phantom_0000.nii.gz")) != before)
-        #expect(throws: CTVolumeError.self) { try Phantom.writeDataset(to: Self.tempFolder(), cases: 0, seed: 1, config: Self.config) }
+        #expect(throws: CTVolumeError.self) { try Phantom.writeDataset(to: Self.tempFolder().url, cases: 0, seed: 1, config: Self.config) }
     }
 }

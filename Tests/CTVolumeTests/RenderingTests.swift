@@ -1,14 +1,9 @@
 import Foundation
 import Testing
 import CTVolume
+import TestSupport
 
 @Suite struct RenderingTests {
-    static func tempDir() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-render-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     /// Width, height and colour type straight from the IHDR chunk (independent of libpng).
     static func ihdr(_ data: Data) -> (width: Int, height: Int, colorType: UInt8)? {
         let b = [UInt8](data.prefix(26))
@@ -33,8 +28,8 @@ import CTVolume
     }
 
     @Test func writeIsAtomicAndRefusesToOverwrite() throws {
-        let dir = try Self.tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-render"), dir = folder.url
+        defer { folder.cleanup() }
         let url = dir.appendingPathComponent("a.png")
         let image = RGBAImage(width: 4, height: 4, fill: .white)
         try PNG.write(image, to: url)

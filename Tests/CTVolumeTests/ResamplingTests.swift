@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CTVolume
+import TestSupport
 
 /// Resampling and preprocessing against PyTorch (fixtures by scripts/fixtures/resample_fixtures.py).
 @Suite struct ResamplingTests {
@@ -23,11 +24,7 @@ import CTVolume
         let json = try #require(Bundle.module.url(forResource: "resample_cases", withExtension: "json", subdirectory: "Fixtures"))
         let bin = try #require(Bundle.module.url(forResource: "resample_cases", withExtension: "bin", subdirectory: "Fixtures"))
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: json))
-        let data = try Data(contentsOf: bin)
-        let values = data.withUnsafeBytes { raw in
-            (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-        }
-        return (fixture, values)
+        return (fixture, FixtureNumber.littleEndianFloat32s(try Data(contentsOf: bin)))
     }
 
     /// `|a - b| <= rtol * max(|b|, scale)` elementwise, `scale` being the largest input

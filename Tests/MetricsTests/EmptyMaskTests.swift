@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import Testing
+import TestSupport
 
 /// The empty-mask table of Docs/metrics.md, row by row.
 @Suite struct EmptyMaskTests {
@@ -117,11 +118,8 @@ import Testing
     }
 
     @Test func foldersPairByNameAndNameTheMissingCase() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-pairing-\(UUID().uuidString)")
-        let pred = root.appendingPathComponent("pred"), truth = root.appendingPathComponent("truth")
-        try FileManager.default.createDirectory(at: pred, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: truth, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
+        let root = TemporaryFolder(prefix: "metrics-pairing"), pred = root.subfolder("pred"), truth = root.subfolder("truth")
+        defer { root.cleanup() }
         for name in ["b.nii.gz", "a.nii"] {
             try Data().write(to: pred.appendingPathComponent(name))
             try Data().write(to: truth.appendingPathComponent(name))

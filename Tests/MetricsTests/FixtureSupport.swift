@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import TestSupport
 
 /// Reads `Fixtures/metrics_fixtures.json` (made by scripts/fixtures/metrics_fixtures.py).
 enum Fixture {
@@ -16,15 +17,9 @@ enum Fixture {
     }
 
     /// A number, or "nan" / "inf" / "-inf"; nil for null (the library raised).
-    static func number(_ any: Any?) -> Double? {
-        switch any {
-        case let n as NSNumber: return n.doubleValue
-        case let s as String: return s == "nan" ? .nan : (s == "inf" ? .infinity : (s == "-inf" ? -.infinity : nil))
-        default: return nil
-        }
-    }
+    static func number(_ any: Any?) -> Double? { FixtureNumber.double(any) }
 
-    static func numbers(_ any: Any?) -> [Double] { (any as! [Any]).map { number($0)! } }
+    static func numbers(_ any: Any?) -> [Double] { FixtureNumber.requireArray(any) }
 
     /// Unpacks numpy.packbits (most significant bit first) into `count` flags.
     static func bits(_ base64: String, count: Int) -> [Bool] {

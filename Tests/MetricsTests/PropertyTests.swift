@@ -1,22 +1,11 @@
 import Foundation
 import Metrics
 import Testing
-
-/// A tiny seeded generator (SplitMix64) so that Metrics' tests need no other module.
-struct TestGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// A random union of ellipsoids on a small grid.
 func randomBlobs(_ shape: MaskShape, spacing: SIMD3<Double>, count: Int, seed: UInt64) -> BinaryMask {
-    var g = TestGenerator(state: seed)
+    var g = TestGenerator(seed: seed)
     var voxels = [Bool](repeating: false, count: shape.count)
     for _ in 0..<count {
         let c = SIMD3(Double.random(in: 0..<Double(shape.x), using: &g), Double.random(in: 0..<Double(shape.y), using: &g),

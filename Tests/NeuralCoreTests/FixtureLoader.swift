@@ -1,5 +1,6 @@
 import Foundation
 import NeuralCore
+import TestSupport
 
 /// One case of `Fixtures/layers.json` (made by scripts/fixtures/layer_fixtures.py from PyTorch).
 struct LayerCase {
@@ -33,9 +34,7 @@ enum LayerFixtures {
               let list = root["cases"] as? [[String: Any]] else {
             fatalError("Fixtures/layers.json or layers.bin missing: run scripts/fixtures/layer_fixtures.py")
         }
-        let floats: [Float] = blob.withUnsafeBytes { raw in
-            (0 ..< blob.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-        }
+        let floats = FixtureNumber.littleEndianFloat32s(blob)
         var result: [String: LayerCase] = [:]
         for entry in list {
             let name = entry["name"] as! String

@@ -1,6 +1,7 @@
 import Foundation
 import NeuralCore
 import Testing
+import TestSupport
 
 /// Initialisations: the distributions of PyTorch / torchvision, checked by their moments and bounds.
 @Suite("Initialisation")

@@ -1,6 +1,7 @@
 import Foundation
 import NeuralCore
 import Testing
+import TestSupport
 
 /// Finite-difference gradient checks of every layer, independent of PyTorch.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import NeuralCore
 import Testing
+import TestSupport
 
 /// Forward outputs and gradients of every layer against PyTorch 2.13 CPU
 /// (Fixtures/layers.json, made by scripts/fixtures/layer_fixtures.py, seed 20261126).

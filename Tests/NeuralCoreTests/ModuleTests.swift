@@ -1,6 +1,7 @@
 import Foundation
 import NeuralCore
 import Testing
+import TestSupport
 
 /// Mirrors `Block` and `Naming` of scripts/fixtures/layer_fixtures.py.
 private final class Block: Module {

@@ -1,6 +1,7 @@
 import Foundation
 import NeuralCore
 import Testing
+import TestSupport
 
 /// Where tests leave Swift-written checkpoints for scripts/fixtures/check_swift_checkpoint.py:
 /// `$ICHCT_CHECKPOINT_OUT` when set, else a temporary folder removed afterwards.
@@ -10,7 +11,7 @@ private func checkpointFolder() -> (URL, keep: Bool) {
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return (url, true)
     }
-    return (temporaryFolder(), false)
+    return (TemporaryFolder(prefix: "ichct-nn").url, false)
 }
 
 private func loadError(_ body: () throws -> Void) -> NeuralCoreError? {
@@ -109,8 +110,8 @@ struct NetworkCheckpointTests {
         let unet = fixtureURL("unet_a.safetensors")
         #expect(loadError { _ = try ResNetLSTM(contentsOf: unet) }
                 == .invalidConfig(source: unet.path, reason: "the checkpoint holds a unet_lite, not a resnet_lstm"))
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = TemporaryFolder(prefix: "ichct-nn"), folder = temporary.url
+        defer { temporary.cleanup() }
         let bare = folder.appendingPathComponent("bare.safetensors")
         try SafeTensors(tensors: (try SafeTensors(contentsOf: unet)).tensors).write(to: bare)
         guard case .invalidConfig(let source, let reason)? = loadError({ _ = try UNetLite(contentsOf: bare) }) else {

@@ -1,6 +1,7 @@
 import Foundation
 import NeuralCore
 import Testing
+import TestSupport
 
 /// Tensors of a fixture file whose names start with `prefix`, with the prefix removed.
 func fixtureTensors(_ file: String, prefix: String = "") throws -> [String: Tensor] {
@@ -87,8 +88,8 @@ struct OptimizerTests {
         let reference = fixtureOptimizer(name)
         for k in 1...3 { reference.update(parameters: straight, gradients: grads(k)) }
 
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = TemporaryFolder(prefix: "ichct-nn"), folder = temporary.url
+        defer { temporary.cleanup() }
         let url = folder.appendingPathComponent("opt.safetensors")
         let resumed = params()
         let first = fixtureOptimizer(name)
@@ -106,8 +107,8 @@ struct OptimizerTests {
 
     @Test("a state of another kind is refused naming the file")
     func wrongKind() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = TemporaryFolder(prefix: "ichct-nn"), folder = temporary.url
+        defer { temporary.cleanup() }
         let url = folder.appendingPathComponent("sgd.safetensors")
         try SGD(learningRate: 0.1, momentum: 0.9).save(to: url)
         #expect(throws: NeuralCoreError.invalidData(source: url.path, reason: "optimizer state is for sgd, not adam")) {
@@ -119,8 +120,8 @@ struct OptimizerTests {
 extension OptimizerTests {
     @Test("a state checked against a model names buffers of unknown or mis-sized parameters")
     func checkedAgainstModel() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = TemporaryFolder(prefix: "ichct-nn"), folder = temporary.url
+        defer { temporary.cleanup() }
         let net = UNetLite(config: UNetLiteConfig(inputSize: 8, widths: [2, 4]), seed: 1)
         let parameters = Dictionary(uniqueKeysWithValues: net.namedParameters().map { ($0.key, $0.tensor) })
         let adam = Adam()

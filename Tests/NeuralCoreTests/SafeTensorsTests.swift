@@ -1,6 +1,7 @@
 import Foundation
 import NeuralCore
 import Testing
+import TestSupport
 
 /// URL of a fixture made by scripts/fixtures/network_fixtures.py.
 func fixtureURL(_ name: String) -> URL {
@@ -9,13 +10,6 @@ func fixtureURL(_ name: String) -> URL {
     guard let url = Bundle.module.url(forResource: base, withExtension: ext, subdirectory: "Fixtures") else {
         fatalError("missing fixture \(name): run scripts/fixtures/network_fixtures.py")
     }
-    return url
-}
-
-/// A fresh temporary folder for one test.
-func temporaryFolder() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-nn-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
 
@@ -73,8 +67,8 @@ struct SafeTensorsTests {
 
     @Test("write then read returns the same tensors; existing files are refused unless overwrite")
     func roundTripAndOverwrite() throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = TemporaryFolder(prefix: "ichct-nn"), folder = temporary.url
+        defer { temporary.cleanup() }
         let url = folder.appendingPathComponent("t.safetensors")
         var file = SafeTensors(metadata: ["b": "2", "a": "line\nbreak\t\u{01}"])
         file.tensors["z"] = StoredTensor(shape: [2, 2], floats: [1, -2, .infinity, Float.leastNormalMagnitude / 4])

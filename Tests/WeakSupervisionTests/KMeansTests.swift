@@ -1,5 +1,6 @@
 import Testing
 import WeakSupervision
+import TestSupport
 
 @Suite struct KMeansTests {
     /// Given the same initial centroids, centroids, labels, inertia and iteration count equal

@@ -4,6 +4,7 @@ import Metrics
 import NeuralCore
 import Testing
 import WeakSupervision
+import TestSupport
 
 /// A pipeline small enough for a debug build: 4 phantom cases of 64 x 64 x 6 and a sealed test
 /// set of 2 of another seed, networks of a
@@ -41,8 +42,8 @@ final class StageLog: @unchecked Sendable {
 @Suite(.serialized) struct PipelineTests {
     @Test("a tiny pipeline end to end; a re-run reuses everything; --from re-runs the rest; a changed config is refused, then invalidates only what depends on it")
     func endToEnd() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-pipeline-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: out) }
+        let folder = TemporaryFolder(prefix: "ichct-pipeline", create: false), out = folder.url
+        defer { folder.cleanup() }
         let config = tinyPipelineConfig()
 
         let first = StageLog()
@@ -176,8 +177,8 @@ final class StageLog: @unchecked Sendable {
 
     @Test("the gate is part of the refiner's and the comparison's stage keys, not the upper bound's or earlier ones; no gate, no key part; the refiner's own settings reach the refiner, the upper bound and the comparison")
     func gateInStageKeys() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-pipeline-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: out) }
+        let folder = TemporaryFolder(prefix: "ichct-pipeline", create: false), out = folder.url
+        defer { folder.cleanup() }
         var a = tinyPipelineConfig(), b = a, none = a
         b.classifierGate = 0.7
         none.classifierGate = nil
@@ -212,8 +213,8 @@ final class StageLog: @unchecked Sendable {
 
     @Test("replicates: seeds move by one per replicate, the data stage is shared, the summary pools the cases")
     func replicatesShareDataAndMoveSeeds() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-replicates-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: out) }
+        let folder = TemporaryFolder(prefix: "ichct-replicates", create: false), out = folder.url
+        defer { folder.cleanup() }
         let config = tinyPipelineConfig()
         var ran: [Int: [PipelineStage]] = [:]
         let log = StageLog()
@@ -241,8 +242,8 @@ final class StageLog: @unchecked Sendable {
 
     @Test("a dataset stored in another voxel order than LAS is refused at the data stage, naming the file; a gated upper-bound row needs its choice")
     func nonLASDatasetIsRefused() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-orient-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: out) }
+        let folder = TemporaryFolder(prefix: "ichct-orient", create: false), out = folder.url
+        defer { folder.cleanup() }
         let data = out.appendingPathComponent("set")
         var phantom = PipelineConfig.phantom(size: 64)
         phantom.slices = 6...6
@@ -270,8 +271,8 @@ final class StageLog: @unchecked Sendable {
 
     @Test("run(from:) refuses when an earlier stage has no saved result")
     func fromNeedsEarlierStages() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-pipeline-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: out) }
+        let folder = TemporaryFolder(prefix: "ichct-pipeline", create: false), out = folder.url
+        defer { folder.cleanup() }
         let pipeline = try Pipeline(config: tinyPipelineConfig(), output: out)
         #expect(throws: WeakSupervisionError.self) { try pipeline.run(from: .cams) }
     }

@@ -1,6 +1,7 @@
 import Testing
 import CTVolume
 import WeakSupervision
+import TestSupport
 
 /// A small phantom: 16 x 16 x 4, intracranial disc, brain ~30 HU (two tissues 25 and 35),
 /// CSF 5, a 4 x 4 "bleed" of 70 HU on slices 1 and 2 at columns 9...12, rows 5...8, a lone

@@ -3,6 +3,7 @@ import CTVolume
 import NeuralCore
 import Testing
 @testable import WeakSupervision
+import TestSupport
 
 @Suite("Refiner training on crops")
 struct RefinerCropTests {
@@ -50,8 +51,8 @@ struct RefinerCropTests {
 
     @Test("training on crops: seeded (two runs equal), not the whole-slice run, resumes exactly; bad crop sizes refused")
     func training() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let (a, b, v) = refinerCases()
         var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), epochs: 2, batchSize: 2, seed: 5,
                                            negativeFraction: 0.5, cropSize: 8)

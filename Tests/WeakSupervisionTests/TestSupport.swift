@@ -2,6 +2,7 @@ import Foundation
 import CTVolume
 import NeuralCore
 import WeakSupervision
+import TestSupport
 
 /// Reads `Fixtures/<name>.json` of the test bundle as a JSON object.
 func fixture(_ name: String) throws -> [String: Any] {
@@ -26,19 +27,6 @@ extension Dictionary where Key == String, Value == Any {
     func matrix(_ key: String) -> [[Double]] { (self[key] as! [[Any]]).map { $0.map { ($0 as! NSNumber).doubleValue } } }
 }
 
-/// A tiny seeded generator for tests (SplitMix64), independent of the library's.
-struct TestGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A unit-spacing geometry.
 let unitGeometry = Geometry(spacing: SIMD3(1, 1, 1))
 
@@ -48,13 +36,6 @@ func close(_ a: Double, _ b: Double, rtol: Double = 1e-9, atol: Double = 1e-9) -
 }
 
 // MARK: training fixtures (TrainingTests, RefinerCropTests)
-
-/// A fresh temporary folder.
-func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("ichct-train-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// Every tensor of a checkpoint or resume file whose name starts with `prefix` (prefix removed).
 func tensors(_ url: URL, prefix: String = "") throws -> [String: [Float]] {

@@ -2,6 +2,7 @@ import Foundation
 import CTVolume
 import Testing
 import WeakSupervision
+import TestSupport
 
 /// A seeded generator independent of the library's.
 private struct Counter: RandomNumberGenerator {

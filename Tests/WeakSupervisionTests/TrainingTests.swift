@@ -3,6 +3,7 @@ import CTVolume
 import NeuralCore
 import Testing
 import WeakSupervision
+import TestSupport
 
 /// The tiny classifier of the tests: size 32, width 4, blocks [1,1,1,1], hidden 8.
 private let tinyClassifier = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 8)
@@ -19,8 +20,8 @@ func stopping(atStep step: Int) -> TrainingCallback {
 struct TrainingTests {
     @Test("one classifier step (SGD, no shuffle, no augmentation) equals PyTorch's (1e-5)")
     func classifierStepParity() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let item = patternCase("a", z: 8, s: 32, labels: [0, 0, 1, 1, 1, 0, 0, 0])
         #expect(ClassifierTrainer.posWeight(for: [item]) == Float(5) / Float(3))
         let config = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: "sgd", learningRate: 0.1, momentum: 0.9),
@@ -47,8 +48,8 @@ struct TrainingTests {
 
     @Test("one refiner step (BCE + soft Dice, SGD) equals PyTorch's (1e-5)")
     func refinerStepParity() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         var masks = [Float](repeating: 0, count: 4 * 256)
         for i in 0..<16 { for j in 0..<16 {
             let d = (Double(i) - 7.5) * (Double(i) - 7.5) + (Double(j) - 6.5) * (Double(j) - 6.5)
@@ -89,8 +90,8 @@ struct TrainingTests {
 
     @Test("classifier: 2 epochs straight = stopped (end of epoch 1, or mid-epoch) + resumed, bit for bit")
     func classifierResume() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let (train, validation) = resumeCases()
         let trainer = ClassifierTrainer(config: resumeConfig)
         let straight = TrainingOutputs(model: dir.appendingPathComponent("straight.safetensors"))
@@ -120,8 +121,8 @@ struct TrainingTests {
 
     @Test("refiner: positives plus a sample of negatives; stop and resume is exact")
     func refinerResume() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let (a, b, v) = refinerCases()
         let config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), epochs: 2, batchSize: 2, seed: 5,
                                            negativeFraction: 0.5)
@@ -144,8 +145,8 @@ struct TrainingTests {
 
     @Test("refiner with a weight average: the kept model and validation use the average, resume carries it exactly, old JSON unchanged")
     func refinerAverage() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let (a, b, v) = refinerCases()
         var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), epochs: 2, batchSize: 2, seed: 5,
                                            negativeFraction: 0.5, selection: .last)
@@ -201,8 +202,8 @@ struct TrainingTests {
 
     @Test("refiner priorBias starts the head's bias at the logit of the epoch's foreground share; nil keeps the usual initialisation")
     func refinerPriorBias() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let (a, b, v) = refinerCases()
         // An epoch: 3 positive slices of 30 mask pixels each, and half of the 8 empty slices, at 16 x 16.
         let share = 90.0 / (7.0 * 256.0)
@@ -235,8 +236,8 @@ struct TrainingTests {
 
     @Test("selection .last keeps the last epoch's model, still validates, and leaves old configurations' JSON unchanged")
     func keepLast() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let (train, validation) = resumeCases()
         var (config, summary, out) = try threeEpochsKeepingLast(in: dir)
         #expect(summary.bestEpoch == 3 && summary.bestScore == summary.history.last?.validationScore && summary.selection == .last)
@@ -266,8 +267,8 @@ struct TrainingTests {
 
     @Test("validateEvery skips validation on the other epochs, always validates the last, and leaves training and the kept last model unchanged")
     func validateEvery() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let (train, validation) = resumeCases()
         var (config, every, everyOut) = try threeEpochsKeepingLast(in: dir)
         #expect(every.history.allSatisfy { $0.validationScore != nil })
@@ -289,8 +290,8 @@ struct TrainingTests {
 
     @Test("a resume file refuses another configuration or other cases")
     func resumeRefusals() throws {
-        let dir = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
         let (train, validation) = resumeCases()
         var config = resumeConfig
         config.epochs = 1
@@ -316,9 +317,8 @@ struct TrainingTests {
 @Suite struct ResumeFileTests {
     @Test("resumeFile(for:) takes a resume file as it is, and from a model the resume file beside it when there is one")
     func resumeFileBesideAModel() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "resume"), dir = folder.url
+        defer { folder.cleanup() }
         let tensor = StoredTensor(shape: [1], floats: [0])
         let model = dir.appendingPathComponent("m.safetensors"), lone = dir.appendingPathComponent("lone.safetensors")
         let outputs = TrainingOutputs(model: model)

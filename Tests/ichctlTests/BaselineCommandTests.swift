@@ -1,13 +1,14 @@
 import CTVolume
 import Foundation
 import Testing
+import TestSupport
 
 /// `ichctl synth` → `ichctl baseline` → `ichctl evaluate --ignore-empty`: the threshold
 /// baseline scored by the project's own evaluator, as issue 5 reports it.
 @Suite struct BaselineCommandTests {
     @Test func baselineMasksAreScoredAndNotReplacedWithoutForce() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let data = dir.appendingPathComponent("set"), masks = dir.appendingPathComponent("baseline")
         let s = try ICHCTLRunner.run(["synth", "--out", data.path, "--cases", "2", "--seed", "7", "--size", "64",
                                       "--slices", "6", "--positive-fraction", "1"])
@@ -42,8 +43,8 @@ import Testing
     }
 
     @Test func emptyDatasetFolderIsRefusedByName() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let r = try ICHCTLRunner.run(["baseline", "--data", dir.path, "--out", dir.appendingPathComponent("o").path])
         #expect(r.status != 0 && r.stderr.contains(dir.lastPathComponent))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("o").path))

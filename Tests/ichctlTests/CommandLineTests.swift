@@ -1,48 +1,14 @@
 import CTVolume
 import Foundation
 import Testing
+import TestSupport
 
-/// Runs the built `ichctl` executable as a user would and checks its output and exit status.
+/// Runs the built `ichctl` executable (next to the test bundle) as a user would: status,
+/// stdout and stderr of one run, stdin the null device.
 enum ICHCTLRunner {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    static let ichctl = CommandRunner(executableNamed: "ichctl")
 
-    /// The `ichctl` binary next to the test bundle (both live in the build products folder).
-    static var binary: URL {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("ichctl")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ichctl")
-    }
-
-    static func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    static func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ichctl-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static func run(_ arguments: [String]) throws -> CommandResult { try ichctl.run(arguments) }
 }
 
 @Suite struct CommandLineTests {
@@ -60,8 +26,8 @@ enum ICHCTLRunner {
     }
 
     @Test func inspectJSONReportsGridAndMaskVolume() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let shape = GridShape(6, 5, 4)
         var mask = MaskVolume(shape: shape, repeating: 0, geometry: Geometry(spacing: SIMD3(0.5, 0.5, 5)))
         for i in 0..<3 { mask[i, 2, 1] = 1 }   // 3 voxels of 1.25 mm^3

@@ -3,6 +3,7 @@ import Foundation
 import NeuralCore
 import Testing
 @testable import ichctl
+import TestSupport
 
 /// `ichctl convert` and the scan commands on DICOM folders (fixtures of
 /// scripts/fixtures/dicom_fixtures.py, in the CTVolume tests' folder).
@@ -16,8 +17,8 @@ private enum DICOMFolders {
 struct DICOMCommandsTests {
     @Test("convert writes the reference volume, reports what it did, and replaces only with --force")
     func convert() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let out = dir.appendingPathComponent("axial.nii.gz")
         let r = try ICHCTLRunner.run(["convert", DICOMFolders.url("axial").path, "--out", out.path, "--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -39,8 +40,8 @@ struct DICOMCommandsTests {
 
     @Test("convert of a broken series fails naming the file and the reason, and writes nothing")
     func convertRefuses() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         for (folder, file, reason) in [("bad/truncated", "CT0710.dcm", "truncated"), ("bad/rgb", "", "samples per pixel"), ("bad/mr", "", "modality")] {
             let out = dir.appendingPathComponent("x.nii.gz")
             let r = try ICHCTLRunner.run(["convert", DICOMFolders.url(folder).path, "--out", out.path])
@@ -62,8 +63,8 @@ struct DICOMCommandsTests {
         #expect(series.count == 3 && json["skipped_files"] as? Int == 1)
         let chosen = json["chosen"] as! String
         #expect(series.first { $0["uid"] as? String == chosen }?["files"] as? Int == 10)
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let six = series.first { $0["files"] as? Int == 6 }!["uid"] as! String
         let out = dir.appendingPathComponent("six.nii.gz")
         let picked = try ICHCTLRunner.run(["convert", DICOMFolders.url("multi").path, "--series", six, "--out", out.path])
@@ -73,8 +74,8 @@ struct DICOMCommandsTests {
 
     @Test("segment and classify on a DICOM folder give what they give on its conversion")
     func scanCommandsTakeFolders() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = TemporaryFolder(prefix: "ichctl-tests"), dir = temporary.url
+        defer { temporary.cleanup() }
         let refiner = dir.appendingPathComponent("refiner.safetensors"), classifier = dir.appendingPathComponent("classifier.safetensors")
         try UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [2, 4]), seed: 4).save(to: refiner)
         try ResNetLSTM(config: ResNetLSTMConfig(inputSize: 32, width: 2, blocks: [1, 1], hidden: 3), seed: 3).save(to: classifier)

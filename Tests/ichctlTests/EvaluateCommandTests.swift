@@ -2,41 +2,16 @@ import CTVolume
 import Foundation
 import Metrics
 import Testing
+import TestSupport
 
 /// Runs the built `ichctl evaluate` as a user would.
 enum EvaluateRunner {
-    static var binary: URL {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("ichctl")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("ichctl")
-    }
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["evaluate"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    static func run(_ arguments: [String]) throws -> CommandResult { try ICHCTLRunner.run(["evaluate"] + arguments) }
 
     /// A folder `root/pred` and `root/truth` with cases `a.nii.gz` (overlapping boxes) and
     /// `b.nii.gz` (both empty) at 0.5 x 0.8 x 3 mm.
-    static func folders() throws -> (root: URL, pred: URL, truth: URL) {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("evaluate-\(UUID().uuidString)")
-        let pred = root.appendingPathComponent("pred"), truth = root.appendingPathComponent("truth")
-        try FileManager.default.createDirectory(at: pred, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: truth, withIntermediateDirectories: true)
+    static func folders() throws -> (root: TemporaryFolder, pred: URL, truth: URL) {
+        let root = TemporaryFolder(prefix: "evaluate"), pred = root.subfolder("pred"), truth = root.subfolder("truth")
         try NIfTI.write(box(lower: SIMD3(2, 2, 1), upper: SIMD3(7, 6, 3)), to: truth.appendingPathComponent("a.nii.gz"))
         try NIfTI.write(box(lower: SIMD3(3, 2, 1), upper: SIMD3(8, 7, 3)), to: pred.appendingPathComponent("a.nii.gz"))
         try NIfTI.write(box(lower: SIMD3(1, 1, 1), upper: SIMD3(0, 0, 0)), to: truth.appendingPathComponent("b.nii.gz"))
@@ -60,7 +35,7 @@ enum EvaluateRunner {
 @Suite struct EvaluateCommandTests {
     @Test func foldersGiveTheLibraryScoresAsJSON() throws {
         let (root, pred, truth) = try EvaluateRunner.folders()
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer { root.cleanup() }
         let r = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--json", "--tolerance", "1"])
         #expect(r.status == 0, "\(r.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
@@ -93,8 +68,8 @@ enum EvaluateRunner {
 
     @Test func csvIsWrittenAndNotReplacedWithoutForce() throws {
         let (root, pred, truth) = try EvaluateRunner.folders()
-        defer { try? FileManager.default.removeItem(at: root) }
-        let csv = root.appendingPathComponent("scores.csv").path
+        defer { root.cleanup() }
+        let csv = root.file("scores.csv").path
         let first = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--csv", csv])
         #expect(first.status == 0 && first.stdout.contains("excluded"))
         #expect(first.stdout.contains("Dice by true volume") && first.stdout.contains("1 of 1 found"))
@@ -107,7 +82,7 @@ enum EvaluateRunner {
 
     @Test func badInputsAreErrorsThatNameTheCase() throws {
         let (root, pred, truth) = try EvaluateRunner.folders()
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer { root.cleanup() }
         // A case without a partner.
         try NIfTI.write(EvaluateRunner.box(lower: SIMD3(1, 1, 1), upper: SIMD3(2, 2, 2)), to: truth.appendingPathComponent("c.nii.gz"))
         var r = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path])

@@ -4,15 +4,15 @@ import NeuralCore
 import Testing
 import WeakSupervision
 @testable import ichctl
+import TestSupport
 
 /// A temporary folder with a small NIfTI head and two seeded checkpoints.
 private struct Workspace {
-    let folder: URL
+    let temporary = TemporaryFolder(prefix: "ichctl-nn")
     let scan: URL, classifier: URL, refiner: URL
+    var folder: URL { temporary.url }
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("ichctl-nn-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let shape = GridShape(24, 20, 3)
         var voxels = [Float](repeating: -1000, count: shape.count)
         for k in 0..<3 {
@@ -23,11 +23,11 @@ private struct Workspace {
                 }
             }
         }
-        scan = folder.appendingPathComponent("head.nii.gz")
+        scan = temporary.file("head.nii.gz")
         try NIfTI.write(ScanVolume(shape: shape, voxels: voxels, geometry: Geometry(spacing: SIMD3(8, 8, 5))), to: scan)
-        classifier = folder.appendingPathComponent("classifier.safetensors")
+        classifier = temporary.file("classifier.safetensors")
         try ResNetLSTM(config: ResNetLSTMConfig(inputSize: 32, width: 2, blocks: [1, 1], hidden: 3), seed: 3).save(to: classifier)
-        refiner = folder.appendingPathComponent("refiner.safetensors")
+        refiner = temporary.file("refiner.safetensors")
         try UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [2, 4]), seed: 4).save(to: refiner)
     }
 }
@@ -37,7 +37,7 @@ struct NetworkCommandsTests {
     @Test("segment writes a uint8 mask (and probabilities) with the scan's grid and geometry; refuses to overwrite without --force")
     func segment() throws {
         let w = try Workspace()
-        defer { try? FileManager.default.removeItem(at: w.folder) }
+        defer { w.temporary.cleanup() }
         let mask = w.folder.appendingPathComponent("mask.nii.gz"), prob = w.folder.appendingPathComponent("prob.nii.gz")
         let args = ["--model", w.refiner.path, w.scan.path, "--out", mask.path, "--probabilities", prob.path, "--threshold", "0.3"]
         var command = try Segment.parse(args)
@@ -63,7 +63,7 @@ struct NetworkCommandsTests {
     @Test("segment --classifier empties exactly the slices the classifier calls negative; --min-component-ml drops components; --grow-mm grows as the library does; bad values refused")
     func segmentGatedAndFiltered() throws {
         let w = try Workspace()
-        defer { try? FileManager.default.removeItem(at: w.folder) }
+        defer { w.temporary.cleanup() }
         let plain = w.folder.appendingPathComponent("plain.nii.gz"), gated = w.folder.appendingPathComponent("gated.nii.gz")
         let base = ["--model", w.refiner.path, w.scan.path, "--threshold", "0.3"]
         try Segment.parse(base + ["--out", plain.path]).run()
@@ -135,7 +135,7 @@ struct NetworkCommandsTests {
     @Test("segment and classify give the same mask and slice probabilities whatever voxel order the file is stored in, mapped back to its grid")
     func storedOrderDoesNotChangeTheResult() throws {
         let w = try Workspace()
-        defer { try? FileManager.default.removeItem(at: w.folder) }
+        defer { w.temporary.cleanup() }
         // the head with an LAS affine (the phantom's order), and an off-centre bright spot so
         // that a flip or a swap would change what the random networks see
         var head = try NIfTI.readScan(at: w.scan)
@@ -180,7 +180,7 @@ struct NetworkCommandsTests {
     @Test("classify accepts a classifier checkpoint and refuses a refiner, naming the file")
     func classify() throws {
         let w = try Workspace()
-        defer { try? FileManager.default.removeItem(at: w.folder) }
+        defer { w.temporary.cleanup() }
         let ok = try Classify.parse(["--model", w.classifier.path, w.scan.path, "--json"])
         try ok.run()
         let wrong = try Classify.parse(["--model", w.refiner.path, w.scan.path])

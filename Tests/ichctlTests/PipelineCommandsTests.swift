@@ -3,6 +3,7 @@ import Foundation
 import NeuralCore
 import Testing
 import WeakSupervision
+import TestSupport
 
 /// A pipeline configuration small enough for a debug build (4 cases of 64 x 64 x 6, a sealed test set of 2).
 private func tinyConfig() -> PipelineConfig {
@@ -29,8 +30,8 @@ private func tinyConfig() -> PipelineConfig {
 @Suite(.serialized) struct PipelineCommandsTests {
     @Test("demo on a tiny configuration, then compare on its folder; another configuration is refused without --force")
     func demoThenCompare() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let configURL = dir.appendingPathComponent("tiny.json")
         try JSONEncoder().encode(tinyConfig()).write(to: configURL)
         let run = dir.appendingPathComponent("run").path
@@ -181,8 +182,8 @@ private func tinyConfig() -> PipelineConfig {
 
     @Test("bad demo and compare arguments fail with a clear message")
     func refusals() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let stage = try ICHCTLRunner.run(["demo", "--from", "bogus", "--out", dir.path])
         #expect(stage.status != 0)
         #expect(stage.stderr.contains("pseudo-masks"))

@@ -1,6 +1,7 @@
 import CTVolume
 import Foundation
 import Testing
+import TestSupport
 
 /// `ichctl render` as a user runs it: a PNG of the right size, refusal to overwrite,
 /// and errors that name the offending file.
@@ -19,8 +20,8 @@ import Testing
     }
 
     @Test func sliceAndMontageHaveTheScanSize() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let (scan, mask) = try Self.writeCase(in: dir)
         let one = dir.appendingPathComponent("one.png")
         let r = try ICHCTLRunner.run(["render", scan.path, "--out", one.path, "--slice", "1", "--mask", mask.path])
@@ -42,8 +43,8 @@ import Testing
     }
 
     @Test func existingOutputIsKeptWithoutForce() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let (scan, _) = try Self.writeCase(in: dir)
         let out = dir.appendingPathComponent("out.png")
         try Data("keep me".utf8).write(to: out)
@@ -57,8 +58,8 @@ import Testing
     }
 
     @Test func maskOnAnotherGridIsRefusedByName() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let (scan, _) = try Self.writeCase(in: dir)
         let other = dir.appendingPathComponent("other.nii.gz")
         try NIfTI.write(MaskVolume(shape: GridShape(5, 5, 3), repeating: 0, geometry: Geometry(spacing: SIMD3(1, 1, 5))), to: other)
@@ -70,8 +71,8 @@ import Testing
     }
 
     @Test func sliceOutsideTheVolumeIsAnError() throws {
-        let dir = try ICHCTLRunner.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
         let (scan, _) = try Self.writeCase(in: dir)
         let r = try ICHCTLRunner.run(["render", scan.path, "--out", dir.appendingPathComponent("y.png").path, "--slice", "7"])
         #expect(r.status != 0)
