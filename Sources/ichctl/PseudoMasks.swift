@@ -49,8 +49,8 @@ struct PseudoMasks: ParsableCommand {
     @Option(name: .long, help: "Opening iterations (3 x 3, per slice) that drop structures thinner than 2n+1 pixels for n iterations, e.g. the falx (0: none).")
     var opening: Int = 1
 
-    @Option(name: .long, parsing: .unconditional, help: "Soft-tissue HU range k-means runs in, LOW,HIGH (default -100,150; a leading minus is fine: --tissue -100,150).")
-    var tissue: String = "-100,150"
+    @Option(name: .long, parsing: .unconditional, help: "Soft-tissue HU range k-means runs in, LO:HI (default -100:150).")
+    var tissue: String = "-100:150"
 
     @Option(name: .long, help: "k-means seed.")
     var seed: UInt64 = 0
@@ -73,12 +73,11 @@ struct PseudoMasks: ParsableCommand {
         guard let kind = CAM.Kind(rawValue: cam) else {
             throw CLIError.invalid("--cam: \(cam) is not one of \(CAM.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let bounds = tissue.split(separator: ",").compactMap { Double($0) }
-        guard bounds.count == 2, bounds[0] <= bounds[1] else { throw CLIError.invalid("--tissue: \(tissue) is not LOW,HIGH in HU") }
+        let tissueHU = try ValueRange.parse(tissue, name: "--tissue")
         guard opening >= 0 else { throw CLIError.invalid("--opening must be 0 or more") }
         let settings = PipelineConfig.PseudoMaskSettings(k: k, features: features.split(separator: ",").map(String.init),
                                                          threshold: threshold, minimumComponentSize: minSize, seed: seed,
-                                                         tissueHU: bounds[0]...bounds[1], opening: opening)
+                                                         tissueHU: tissueHU, opening: opening)
         let segmenter = try settings.segmenter()
         let dataset = try Dataset(root: URL(fileURLWithPath: data))
         let outURL = URL(fileURLWithPath: out)

@@ -52,8 +52,8 @@ struct Render: ParsableCommand {
     @Option(name: .long, help: "A heat map on the scan's grid (NIfTI).")
     var heatmap: String?
 
-    @Option(name: .long, parsing: .unconditional, help: "Heat-map values drawn as the colormap's ends, LOW,HIGH (a leading minus is fine: -1,1).")
-    var heatmapRange: String = "0,1"
+    @Option(name: .long, parsing: .unconditional, help: "Heat-map values drawn as the colormap's ends, LO:HI (e.g. -1:1).")
+    var heatmapRange: String = "0:1"
 
     @Flag(name: .long, help: "Draw by voxel index instead of the affine, largest j at the top (default: radiological convention from the affine).")
     var voxelOrder = false
@@ -87,11 +87,8 @@ struct Render: ParsableCommand {
     }
 
     private func parseRange() throws -> ClosedRange<Float> {
-        let parts = heatmapRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo < hi else {
-            throw ValidationError("--heatmap-range must be LOW,HIGH with LOW < HIGH, got '\(heatmapRange)'")
-        }
-        return lo...hi
+        let range = try ValueRange.parse(heatmapRange, name: "--heatmap-range", strict: true)
+        return Float(range.lowerBound)...Float(range.upperBound)
     }
 
     struct Written: Encodable {

@@ -72,7 +72,7 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "Grow the mask up to this many mm in-plane into intracranial voxels of the --grow-hu range (default 0: no growth; the full demo: 2).")
     var growMm: Double = 0
 
-    @Option(name: .long, parsing: .unconditional, help: "HU range LO:HI that --grow-mm grows into (default 50:90; negative bounds work: -100:150).")
+    @Option(name: .long, parsing: .unconditional, help: "HU range LO:HI that --grow-mm grows into (default 50:90).")
     var growHu: String?
 
     @Flag(name: .long, help: "Replace outputs that exist.")
@@ -114,11 +114,7 @@ struct Segment: ParsableCommand {
     /// `--grow-mm` and `--grow-hu` (`LO:HI`, finite numbers, LO ≤ HI) as the library's settings.
     func growth() throws -> IntensityGrowth.Settings {
         guard let growHu else { return IntensityGrowth.Settings(distanceMM: growMm) }
-        let parts = growHu.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let lo = Double(parts[0]), let hi = Double(parts[1]), lo.isFinite, hi.isFinite, lo <= hi else {
-            throw ValidationError("--grow-hu \(growHu): expected LO:HI in HU with LO ≤ HI, e.g. 50:90")
-        }
-        return IntensityGrowth.Settings(range: lo...hi, distanceMM: growMm)
+        return IntensityGrowth.Settings(range: try ValueRange.parse(growHu, name: "--grow-hu"), distanceMM: growMm)
     }
 
     struct Summary: Encodable {

@@ -108,7 +108,7 @@ private func tinyConfig() -> PipelineConfig {
         // pseudo-masks over the run's phantom set with its classifier; refuses to replace them without --force.
         let masks = dir.appendingPathComponent("pseudo").path
         let pseudo = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
-                                           "--data", run + "/data/cases", "--out", masks, "--layer", "layer2", "--tissue", "-100,150", "--json"])
+                                           "--data", run + "/data/cases", "--out", masks, "--layer", "layer2", "--tissue", "-100:150", "--json"])
         #expect(pseudo.status == 0, "\(pseudo.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: masks).filter { $0.hasSuffix(".nii.gz") }.count == 4)
         let twice = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",

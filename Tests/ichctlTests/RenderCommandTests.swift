@@ -37,7 +37,7 @@ import TestSupport
 
         // a heat-map range with a negative lower end is read as a value, not as an option
         let heat = dir.appendingPathComponent("heat.png")
-        let h = try ICHCTLRunner.run(["render", scan.path, "--out", heat.path, "--heatmap", scan.path, "--heatmap-range", "-1000,1000"])
+        let h = try ICHCTLRunner.run(["render", scan.path, "--out", heat.path, "--heatmap", scan.path, "--heatmap-range", "-1000:1000"])
         #expect(h.status == 0, "\(h.stderr)")
         #expect(FileManager.default.fileExists(atPath: heat.path))
     }
