@@ -130,6 +130,8 @@ import TestSupport
         ("case,slice,label\na,0,1\na,0,0\n", 3),
         ("case,slice,label\na,0,1\na,-1,0\n", 3),
         ("case,slice,label\na,0,1\na,2,0\n", 2),  // slice 1 missing: reported at the case's first line
+        // `max + 1` overflowed (seen while writing the slices fuzz target; kept in Tests/Fuzz/regressions)
+        ("case,slice,label\na,0,1\na,9223372036854775807,0\n", 2),
     ])
     func malformedCSVNamesTheLine(_ text: String, _ line: Int) throws {
         let folder = TemporaryFolder(); defer { folder.cleanup() }

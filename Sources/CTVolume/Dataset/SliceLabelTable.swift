@@ -63,9 +63,12 @@ public struct SliceLabelTable: Sendable, Hashable {
         }
         var labels: [String: [Float]] = [:]
         for (name, bySlice) in rows {
-            let count = (bySlice.keys.max() ?? -1) + 1
-            if let gap = (0..<count).first(where: { bySlice[$0] == nil }) {
-                throw CTVolumeError.invalidDataset(path: "\(path):\(firstLine[name]!)", reason: "case \(name) has no row for slice \(gap) (its rows reach slice \(count - 1))")
+            // Distinct indices >= 0 cover 0 ..< count exactly when the largest is count - 1; else
+            // one below count is missing. (No `max + 1`: a slice of Int.max must not overflow.)
+            let count = bySlice.count
+            let last = bySlice.keys.max() ?? -1
+            if last != count - 1, let gap = (0..<count).first(where: { bySlice[$0] == nil }) {
+                throw CTVolumeError.invalidDataset(path: "\(path):\(firstLine[name]!)", reason: "case \(name) has no row for slice \(gap) (its rows reach slice \(last))")
             }
             labels[name] = (0..<count).map { bySlice[$0]! }
         }
