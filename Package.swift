@@ -70,6 +70,10 @@ let package = Package(
             ]
         ),
 
+        // libFuzzer harness over the readers of outside files (scripts/fuzz/run.sh builds it with
+        // -sanitize=fuzzer; a plain build replays a corpus; Docs/fuzzing.md).
+        .executableTarget(name: "fuzz", dependencies: ["CTVolume", "NeuralCore", "WeakSupervision"]),
+
         // Tests. `TestSupport` is the one copy of what several test targets need (seeded test
         // generator, temporary folders, fixture numbers, running a built executable); Foundation
         // only, no module of the package, and not a product.
