@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -71,41 +73,193 @@ bool has_dicm_magic(const char *path) {
     return n == sizeof buffer && std::memcmp(buffer + 128, "DICM", 4) == 0;
 }
 
-// GDCM asserts (aborting the process) on some malformed file meta groups, so the group 0002
-// elements after "DICM" are walked here first: each must carry a VR of two capital letters
-// and a length that fits in the file. Returns an empty string when the group is sound.
-std::string check_file_meta(const char *path) {
+// GDCM asserts (aborting the process) on some malformed file meta groups, and allocates
+// whatever length an element declares before it reads the bytes (a damaged 2 kB file can ask
+// for 4 GB). So the file's structure is walked here first, without GDCM: the group 0002
+// elements after "DICM" must carry a VR of two capital letters; every element, sequence item
+// and pixel-data fragment must fit in the file; nesting is at most 64 deep. The transfer syntax
+// of the file meta decides implicit or explicit VR and the byte order; a deflated data set
+// cannot be walked and is left to GDCM. Returns an empty string when the file is sound.
+class StructureWalk {
+public:
+    StructureWalk(const std::vector<unsigned char> &data, bool header_only)
+        : d_(data), header_only_(header_only) {}
+
+    std::string run(bool magic) {
+        size_t p = 0;
+        if (magic) {
+            p = 132;
+            std::string problem = file_meta(p);
+            if (!problem.empty()) return problem;
+            if (syntax_ == "1.2.840.10008.1.2.1.99") return std::string();  // deflated
+            explicit_ = syntax_ != "1.2.840.10008.1.2";
+            big_ = syntax_ == "1.2.840.10008.1.2.2";
+        } else {
+            // No preamble: GDCM guesses the encoding from the first element; so does this walk.
+            if (d_.size() < 8) return std::string();  // GDCM refuses it as "not a DICOM file"
+            explicit_ = is_vr(d_[4], d_[5]);
+        }
+        try {
+            elements(p, d_.size(), false, 0, true);
+        } catch (const std::string &problem) {
+            return problem;
+        }
+        return std::string();
+    }
+
+private:
+    const std::vector<unsigned char> &d_;
+    // A header read leaves short native pixel data to the pixel read, which names it truncated.
+    bool header_only_;
+    bool explicit_ = true, big_ = false;
+    std::string syntax_;
+
+    static bool is_vr(unsigned char a, unsigned char b) { return a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z'; }
+    static bool long_vr(const std::string &vr) {
+        return vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" || vr == "UT" || vr == "UN" || vr == "OD" ||
+               vr == "OL" || vr == "OV" || vr == "UC" || vr == "UR" || vr == "SV" || vr == "UV";
+    }
+    uint32_t u16(size_t p, bool big) const { return big ? (d_[p] << 8 | d_[p + 1]) : (d_[p] | d_[p + 1] << 8); }
+    uint32_t u32(size_t p, bool big) const {
+        return big ? (uint32_t(d_[p]) << 24 | uint32_t(d_[p + 1]) << 16 | uint32_t(d_[p + 2]) << 8 | d_[p + 3])
+                   : (uint32_t(d_[p]) | uint32_t(d_[p + 1]) << 8 | uint32_t(d_[p + 2]) << 16 | uint32_t(d_[p + 3]) << 24);
+    }
+    static std::string tag_name(uint32_t group, uint32_t element) {
+        char text[16];
+        std::snprintf(text, sizeof text, "(%04X,%04X)", group, element);
+        return text;
+    }
+    [[noreturn]] void fail(const std::string &why) const { throw why; }
+
+    // Group 0002 is always explicit VR little endian.
+    std::string file_meta(size_t &p) {
+        while (p + 8 <= d_.size() && u16(p, false) == 0x0002) {
+            if (!is_vr(d_[p + 4], d_[p + 5])) return "malformed file meta information (an element without a VR)";
+            std::string vr{static_cast<char>(d_[p + 4]), static_cast<char>(d_[p + 5])};
+            size_t length, header;
+            if (long_vr(vr)) {
+                if (p + 12 > d_.size()) return "malformed file meta information (cut short)";
+                length = u32(p + 8, false);
+                header = 12;
+            } else {
+                length = u16(p + 6, false);
+                header = 8;
+            }
+            if (length == 0xFFFFFFFF || length > d_.size() - p - header) {
+                return "malformed file meta information (an element longer than the file)";
+            }
+            if (u16(p + 2, false) == 0x0010) {
+                syntax_ = std::string(reinterpret_cast<const char *>(&d_[p + header]), length);
+                while (!syntax_.empty() && (syntax_.back() == '\0' || syntax_.back() == ' ')) syntax_.pop_back();
+            }
+            p += header + length;
+        }
+        if (p + 8 > d_.size() && d_.size() >= 132 && p < d_.size()) return "malformed file meta information (cut short)";
+        return std::string();
+    }
+
+    // Elements from p up to `end` (defined length), or up to an item delimiter when
+    // `until_delimiter`. Returns the position after them.
+    size_t elements(size_t p, size_t end, bool until_delimiter, int depth, bool top) {
+        if (depth > 64) fail("malformed data set (sequences nested more than 64 deep)");
+        while (true) {
+            if (!until_delimiter && p == end) return p;
+            if (p + 8 > end) fail("malformed data set (cut short inside an element header)");
+            uint32_t group = u16(p, big_), element = u16(p + 2, big_);
+            if (group == 0xFFFE) {
+                uint32_t length = u32(p + 4, big_);
+                if (until_delimiter && element == 0xE00D) return p + 8;
+                if (length != 0) fail("malformed data set (an item tag among elements at " + std::to_string(p) + ")");
+                p += 8;  // a stray zero-length delimiter, as GDCM tolerates
+                continue;
+            }
+            std::string vr;
+            size_t length, header;
+            if (explicit_) {
+                if (!is_vr(d_[p + 4], d_[p + 5])) fail("malformed data set (element " + tag_name(group, element) + " without a VR)");
+                vr = std::string{static_cast<char>(d_[p + 4]), static_cast<char>(d_[p + 5])};
+                if (long_vr(vr)) {
+                    if (p + 12 > end) fail("malformed data set (cut short inside an element header)");
+                    length = u32(p + 8, big_);
+                    header = 12;
+                } else {
+                    length = u16(p + 6, big_);
+                    header = 8;
+                }
+            } else {
+                length = u32(p + 4, big_);
+                header = 8;
+            }
+            p += header;
+            if (length == 0xFFFFFFFF) {
+                // A sequence, or encapsulated pixel data (fragments of raw bytes).
+                bool fragments = group == 0x7FE0 || vr == "OB" || vr == "OW";
+                p = items(p, end, fragments, depth + 1, false);
+                continue;
+            }
+            if (length > end - p) {
+                if (top && header_only_ && group == 0x7FE0 && element == 0x0010) return end;
+                if (group == 0x7FE0 && element == 0x0010) {
+                    fail("truncated: the pixel data needs " + std::to_string(p + length) + " bytes of file, it has " +
+                         std::to_string(d_.size()));
+                }
+                fail("truncated or damaged: element " + tag_name(group, element) + " declares " + std::to_string(length) +
+                     " bytes, the file has " + std::to_string(end - p) + " left");
+            }
+            // A defined-length sequence: explicit SQ, or (implicit VR) a value that starts as an item.
+            bool sequence = explicit_ ? vr == "SQ" : (length >= 8 && u16(p, big_) == 0xFFFE && u16(p + 2, big_) == 0xE000);
+            if (sequence) {
+                size_t after = items(p, p + length, false, depth + 1, true);
+                if (after != p + length) fail("malformed sequence " + tag_name(group, element));
+            }
+            p += length;
+        }
+    }
+
+    // Items until a sequence delimiter, or up to `end` for a defined-length sequence.
+    size_t items(size_t p, size_t end, bool fragments, int depth, bool defined) {
+        if (depth > 64) fail("malformed data set (sequences nested more than 64 deep)");
+        while (true) {
+            if (p == end && defined) return p;
+            if (p + 8 > end) fail("malformed data set (a sequence cut short)");
+            uint32_t group = u16(p, big_), element = u16(p + 2, big_), length = u32(p + 4, big_);
+            if (group != 0xFFFE) {
+                if (defined) fail("malformed sequence (an element where an item belongs)");
+                fail("malformed data set (a sequence without its delimiter)");
+            }
+            p += 8;
+            if (element == 0xE0DD) return p;
+            if (element != 0xE000) fail("malformed sequence (an unknown item tag)");
+            if (length == 0xFFFFFFFF) {
+                if (fragments) fail("malformed pixel data (a fragment of undefined length)");
+                p = elements(p, end, true, depth + 1, false);
+                continue;
+            }
+            if (length > end - p) fail("truncated or damaged: a sequence item declares " + std::to_string(length) + " bytes, " + std::to_string(end - p) + " are left");
+            if (!fragments) elements(p, p + length, false, depth + 1, false);
+            p += length;
+        }
+    }
+};
+
+std::string check_structure(const char *path, bool header_only, bool magic) {
     FILE *file = std::fopen(path, "rb");
     if (!file) return "cannot open the file";
-    std::vector<unsigned char> data(64 * 1024);
-    data.resize(std::fread(data.data(), 1, data.size(), file));
-    std::fseek(file, 0, SEEK_END);
-    long size = std::ftell(file);
-    std::fclose(file);
-    if (size < 0) return "cannot tell the file's size";
-    size_t p = 132;
-    while (p + 8 <= data.size()) {
-        unsigned group = data[p] | data[p + 1] << 8;
-        if (group != 0x0002) return std::string();
-        unsigned char a = data[p + 4], b = data[p + 5];
-        if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z') return "malformed file meta information (an element without a VR)";
-        std::string vr{static_cast<char>(a), static_cast<char>(b)};
-        size_t length, header;
-        if (vr == "OB" || vr == "OW" || vr == "OF" || vr == "SQ" || vr == "UT" || vr == "UN" || vr == "OD" || vr == "OL" ||
-            vr == "OV" || vr == "UC" || vr == "UR") {
-            if (p + 12 > data.size()) return "malformed file meta information (cut short)";
-            length = size_t(data[p + 8]) | size_t(data[p + 9]) << 8 | size_t(data[p + 10]) << 16 | size_t(data[p + 11]) << 24;
-            header = 12;
-        } else {
-            length = data[p + 6] | data[p + 7] << 8;
-            header = 8;
-        }
-        if (length == 0xFFFFFFFF || p + header + length > static_cast<size_t>(size)) {
-            return "malformed file meta information (an element longer than the file)";
-        }
-        p += header + length;
+    std::vector<unsigned char> data;
+    if (std::fseek(file, 0, SEEK_END) != 0) {
+        std::fclose(file);
+        return "cannot tell the file's size";
     }
-    return p + 8 > static_cast<size_t>(size) && static_cast<size_t>(size) >= 132 ? "malformed file meta information (cut short)" : std::string();
+    long size = std::ftell(file);
+    if (size < 0) {
+        std::fclose(file);
+        return "cannot tell the file's size";
+    }
+    std::fseek(file, 0, SEEK_SET);
+    data.resize(static_cast<size_t>(size));
+    data.resize(std::fread(data.data(), 1, data.size(), file));
+    std::fclose(file);
+    return StructureWalk(data, header_only).run(magic);
 }
 
 template <typename T>
@@ -120,18 +274,18 @@ static int read_header(const char *path, ichct_dicom_header *h, char *error, siz
     quiet();
     std::memset(h, 0, sizeof *h);
     bool magic = has_dicm_magic(path);
-    if (magic) {
-        std::string problem = check_file_meta(path);
-        if (!problem.empty()) {
-            set_error(error, error_size, problem);
-            return 2;
-        }
+    std::string problem = check_structure(path, true, magic);
+    if (!problem.empty()) {
+        set_error(error, error_size, magic ? problem : "not a DICOM file");
+        return magic ? 2 : 1;
     }
     gdcm::Reader reader;
     reader.SetFileName(path);
     bool ok = false;
     try {
-        ok = reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010));
+        // The pixel data's value is skipped, not read: GDCM would allocate what it declares.
+        std::set<gdcm::Tag> skip{gdcm::Tag(0x7fe0, 0x0010)};
+        ok = reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010), skip);
     } catch (...) {
         ok = false;
     }
@@ -200,6 +354,13 @@ static int read_header(const char *path, ichct_dicom_header *h, char *error, siz
 
 static int read_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
     quiet();
+    {
+        std::string problem = check_structure(path, false, has_dicm_magic(path));
+        if (!problem.empty()) {
+            set_error(error, error_size, problem);
+            return 2;
+        }
+    }
     gdcm::ImageReader reader;
     reader.SetFileName(path);
     bool ok = false;

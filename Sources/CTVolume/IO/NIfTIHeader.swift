@@ -142,8 +142,9 @@ extension NIfTIHeader {
         let affine = geometry.affine
 
         let offset = Double(h.vox_offset)
-        guard offset.isFinite, offset >= 0, offset.rounded() == offset else {
-            throw CTVolumeError.invalidHeader(path: path, reason: "vox_offset is \(h.vox_offset), not a whole number of bytes")
+        // (below 2^53, so that it converts to Int; no file is that large)
+        guard offset.isFinite, offset >= 0, offset.rounded() == offset, offset < 0x1p53 else {
+            throw CTVolumeError.invalidHeader(path: path, reason: "vox_offset is \(h.vox_offset), not a whole number of bytes within any file")
         }
         // nibabel and nifti_clib both accept vox_offset 0 in a .nii as "right after the header"
         // only for old writers; NIfTI-1 requires at least 352 for single files.

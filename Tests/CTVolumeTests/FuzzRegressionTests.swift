@@ -1,0 +1,72 @@
+import CTVolume
+import Foundation
+import Testing
+import TestSupport
+
+/// The inputs `scripts/fuzz.sh` found that crashed a reader or made it allocate gigabytes
+/// (kept in Tests/Fuzz/regressions, Docs/testing.md). Each must now give a clear error naming
+/// the file.
+@Suite("Inputs the fuzzer found are refused cleanly")
+struct FuzzRegressionTests {
+    static func regression(_ target: String, _ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/regressions/\(target)/\(name)")
+    }
+
+    /// A copy of a regression file inside a fresh folder (a DICOM series is a folder).
+    static func inFolder(_ target: String, _ name: String) throws -> (TemporaryFolder, URL) {
+        let folder = TemporaryFolder(prefix: "ichct-fuzz-regression")
+        let copy = folder.file(name)
+        try FileManager.default.copyItem(at: regression(target, name), to: copy)
+        return (folder, copy)
+    }
+
+    @Test("a NIfTI vox_offset too large for an integer is an invalid header, not a trap")
+    func niftiHugeVoxOffset() throws {
+        let (folder, file) = try Self.inFolder("nifti", "vox-offset-huge.nii")
+        defer { folder.cleanup() }
+        #expect {
+            try NIfTI.readScan(at: file)
+        } throws: { error in
+            guard case CTVolumeError.invalidHeader(let path, let reason) = error else { return false }
+            return path == file.path && reason.contains("vox_offset")
+        }
+    }
+
+    @Test("a DICOM element with no VR and a 4 GB length is refused before GDCM allocates it")
+    func dicomElementLength() throws {
+        let (folder, file) = try Self.inFolder("dicom", "element-length-4gb.dcm")
+        defer { folder.cleanup() }
+        #expect {
+            try DICOMHeader.read(at: file)
+        } throws: { error in
+            guard case CTVolumeError.invalidDICOM(let path, let reason) = error else { return false }
+            return path == file.path && reason.contains("without a VR")
+        }
+    }
+
+    @Test("a pixel-data fragment longer than the file is refused (GDCM would assert)")
+    func dicomFragmentLength() throws {
+        let (folder, file) = try Self.inFolder("dicom", "basic-offset-table-item-too-long.dcm")
+        defer { folder.cleanup() }
+        #expect {
+            try DICOMHeader.read(at: file)
+        } throws: { error in
+            guard case CTVolumeError.invalidDICOM(let path, let reason) = error else { return false }
+            return path == file.path && reason.contains("item declares")
+        }
+    }
+
+    @Test("native pixel data declaring 4 GB: the header reads, the series read says truncated")
+    func dicomPixelLength() throws {
+        let (folder, file) = try Self.inFolder("dicom", "pixel-data-declares-4gb.dcm")
+        defer { folder.cleanup() }
+        let header = try DICOMHeader.read(at: file)
+        #expect(header.rows > 0)
+        #expect {
+            try ScanReader.read(at: folder.url)
+        } throws: { error in
+            "\(error)".contains("truncated") && "\(error)".contains(file.lastPathComponent)
+        }
+    }
+}
