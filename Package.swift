@@ -70,8 +70,8 @@ let package = Package(
             ]
         ),
 
-        // libFuzzer harness over the readers of outside files (scripts/fuzz/run.sh builds it with
-        // -sanitize=fuzzer; a plain build replays a corpus; Docs/fuzzing.md).
+        // libFuzzer harness over the readers of outside files (scripts/fuzz.sh builds it with
+        // -sanitize=fuzzer; a plain build replays a corpus; Docs/testing.md).
         .executableTarget(name: "fuzz", dependencies: ["CTVolume", "NeuralCore", "WeakSupervision"]),
 
         // Tests. `TestSupport` is the one copy of what several test targets need (seeded test
@@ -80,6 +80,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore", "TestSupport"], resources: [.copy("Fixtures")]),
+        // The method's two networks and their optimizers against PyTorch (they live in WeakSupervision).
+        .testTarget(name: "NetworkTests", dependencies: ["WeakSupervision", "NeuralCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WeakSupervisionTests", dependencies: ["WeakSupervision", "CTVolume", "NeuralCore", "Metrics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ichctlTests", dependencies: ["ichctl", "TestSupport"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import NeuralCore
+import WeakSupervision
 
 /// `bench layers`: forward + backward time of NeuralCore's layers at network-sized shapes.
 /// Peer: scripts/bench/layers.py (PyTorch); scripts/bench/layers.sh runs both and prints ratios.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NeuralCore
+import WeakSupervision
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,7 @@ import Glibc
 struct BenchNetworks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "networks",
-        abstract: "Training step and inference of ResNetLSTM and UNetLite (NeuralCore).")
+        abstract: "Training step and inference of ResNetLSTM and UNetLite (WeakSupervision, on NeuralCore).")
 
     @Option(help: "resnet_lstm or unet_lite.")
     var network: String = "resnet_lstm"

@@ -5,12 +5,7 @@ import TestSupport
 
 /// URL of a fixture made by scripts/fixtures/network_fixtures.py.
 func fixtureURL(_ name: String) -> URL {
-    let base = (name as NSString).deletingPathExtension
-    let ext = (name as NSString).pathExtension
-    guard let url = Bundle.module.url(forResource: base, withExtension: ext, subdirectory: "Fixtures") else {
-        fatalError("missing fixture \(name): run scripts/fixtures/network_fixtures.py")
-    }
-    return url
+    FixtureFile.url(name, in: .module, madeBy: "scripts/fixtures/network_fixtures.py")
 }
 
 /// A safetensors file from a literal header and data bytes (the header is used as is).

@@ -1,6 +1,7 @@
 import CTVolume
 import Foundation
 import NeuralCore
+import WeakSupervision
 import Testing
 @testable import ichctl
 import TestSupport

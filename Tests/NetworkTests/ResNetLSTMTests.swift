@@ -1,5 +1,6 @@
 import Foundation
 import NeuralCore
+import WeakSupervision
 import Testing
 
 /// Grad-CAM of every slice's own logit for one sequence, written out from the method's formula

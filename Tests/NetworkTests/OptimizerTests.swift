@@ -1,5 +1,6 @@
 import Foundation
 import NeuralCore
+import WeakSupervision
 import Testing
 import TestSupport
 

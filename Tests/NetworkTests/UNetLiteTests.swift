@@ -1,5 +1,6 @@
 import Foundation
 import NeuralCore
+import WeakSupervision
 import Testing
 
 /// Largest |a − b| / max |b| (the error relative to the reference's scale).

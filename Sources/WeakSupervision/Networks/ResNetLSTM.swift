@@ -1,4 +1,5 @@
 import Foundation
+import NeuralCore
 
 /// torchvision's ResNet BasicBlock: `relu(bn2(conv2(relu(bn1(conv1(x))))) + identity)`, where
 /// identity is `x`, or `downsample(x)` (1x1/stride convolution + BatchNorm, a ``Sequential``
@@ -63,7 +64,7 @@ public final class BasicBlock: Module {
 /// let maps = net.featureMaps(slices)                      // (T, 8w, S/32, S/32)
 /// let logits = net.head(maps, batch: 1, time: slices.shape[0])   // (1, T)
 /// ```
-public final class ResNetLSTM: Module {
+public final class ResNetLSTM: Module, CheckpointedNetwork {
     /// The architecture.
     public let config: ResNetLSTMConfig
     /// 7x7/2 stem convolution, no bias.
@@ -112,37 +113,21 @@ public final class ResNetLSTM: Module {
         self.init(config: config, using: &generator)
     }
 
-    /// Loads a checkpoint of kind `resnet_lstm`: the architecture from its `ichct.config`, then
-    /// every tensor, names and shapes checked. The network is returned in evaluation mode.
+    /// A freshly initialised network of the architecture a checkpoint's configuration
+    /// describes (``CheckpointedNetwork``: `init(contentsOf:)`, `init(checkpoint:source:)`,
+    /// `checkpoint` and `save(to:overwrite:)` come with the conformance).
     ///
-    /// - Throws: the errors of ``Checkpoint/init(contentsOf:)``, ``NeuralCoreError/invalidConfig(source:reason:)``
-    ///   when the checkpoint holds another kind, and the loading errors naming missing, unexpected
-    ///   or mis-shaped tensors.
-    public convenience init(contentsOf url: URL) throws {
-        try self.init(checkpoint: try Checkpoint(contentsOf: url), source: url.path)
-    }
-
-    /// Builds the network a checkpoint describes and loads its tensors (evaluation mode).
-    public convenience init(checkpoint: Checkpoint, source: String) throws {
-        guard case .resnetLSTM(let config) = checkpoint.config else {
-            throw NeuralCoreError.invalidConfig(source: source, reason: "the checkpoint holds a \(checkpoint.config.kind), not a resnet_lstm")
+    /// - Throws: ``NeuralCoreError/invalidConfig(source:reason:)`` when it describes a
+    ///   network of another kind.
+    public convenience init(checkpointConfiguration configuration: ModelConfig, source: String) throws {
+        guard case .resnetLSTM(let config) = configuration else {
+            throw NeuralCoreError.invalidConfig(source: source, reason: "the checkpoint holds a \(configuration.kind), not a resnet_lstm")
         }
         self.init(config: config, seed: 0)
-        try load(safeTensors: SafeTensors(tensors: checkpoint.tensors), source: source)
-        eval()
     }
 
-    /// The network's current state as a checkpoint.
-    public var checkpoint: Checkpoint { Checkpoint(config: .resnetLSTM(config), module: self) }
-
-    /// Writes ``checkpoint`` atomically (PyTorch loads it with `load_state_dict(strict=True)`).
-    ///
-    /// - Parameters:
-    ///   - url: destination.
-    ///   - overwrite: replace an existing file (default `false`).
-    public func save(to url: URL, overwrite: Bool = false) throws {
-        try checkpoint.write(to: url, overwrite: overwrite)
-    }
+    /// `.resnetLSTM(config)`: what this network's checkpoint carries as `ichct.config`.
+    public var checkpointConfiguration: ModelConfig { .resnetLSTM(config) }
 
     /// `conv1`, `bn1`, `layer1` … `layerK`, `lstm`, `fc`, as the reference registers them.
     override public func children() -> [(key: String, module: Module)] {

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralCore
 
 /// An intensity window in Hounsfield units: channel value `clamp((hu - (center - width/2)) / width, 0, 1)`.
 ///
@@ -104,6 +105,10 @@ public struct UNetLiteConfig: Codable, Sendable, Equatable {
     }
 }
 
+/// A checkpoint of one of the method's networks (``ResNetLSTM`` or ``UNetLite``): NeuralCore's
+/// ``NetworkCheckpoint`` with a ``ModelConfig``.
+public typealias Checkpoint = NetworkCheckpoint<ModelConfig>
+
 /// The configuration a checkpoint carries in its `ichct.config` metadata: which network and
 /// its architecture, input size and windows.
 ///
@@ -111,14 +116,11 @@ public struct UNetLiteConfig: Codable, Sendable, Equatable {
 /// "hidden": 128, "bidirectional": true, "windows": [[40, 80], ...]}` or
 /// `{"kind": "unet_lite", "input_size": 256, "widths": [16, 32, 64, 128], "windows": [...]}`
 /// (the reference's `classifier_config` / `refiner_config`).
-public enum ModelConfig: Codable, Sendable, Equatable {
+public enum ModelConfig: NetworkConfiguration {
     /// The slice classifier.
     case resnetLSTM(ResNetLSTMConfig)
     /// The refinement U-Net.
     case unetLite(UNetLiteConfig)
-
-    /// The metadata key holding the JSON configuration.
-    public static let metadataKey = "ichct.config"
 
     /// `resnet_lstm` or `unet_lite`.
     public var kind: String {
@@ -167,31 +169,6 @@ public enum ModelConfig: Codable, Sendable, Equatable {
         case .resnetLSTM(let config): try config.encode(to: encoder)
         case .unetLite(let config): try config.encode(to: encoder)
         }
-    }
-
-    /// Parses and validates the JSON text of a configuration.
-    ///
-    /// - Parameters:
-    ///   - json: the `ichct.config` value.
-    ///   - source: the file it came from, for error messages.
-    /// - Throws: ``NeuralCoreError/invalidConfig(source:reason:)``.
-    public init(json: String, source: String) throws {
-        let config: ModelConfig
-        do {
-            config = try JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8))
-        } catch {
-            throw NeuralCoreError.invalidConfig(source: source, reason: SafeTensors.reason(error))
-        }
-        try config.validate(source: source)
-        self = config
-    }
-
-    /// The configuration as compact JSON with sorted keys.
-    public var jsonString: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain numbers, strings and arrays cannot fail.
-        return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
     /// Checks that the values describe a buildable network.

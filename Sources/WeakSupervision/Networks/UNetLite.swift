@@ -1,4 +1,5 @@
 import Foundation
+import NeuralCore
 
 /// Two 3x3 convolutions (no bias), each followed by BatchNorm and ReLU:
 /// `relu(bn2(conv2(relu(bn1(conv1(x))))))`. State: `conv1.weight`, `bn1.*`, `conv2.weight`, `bn2.*`.
@@ -42,7 +43,7 @@ public final class ConvBlock: Module {
 /// net.eval()
 /// let logits = withoutGradients { net(slices) }     // (N, 1, S, S)
 /// ```
-public final class UNetLite: Module {
+public final class UNetLite: Module, CheckpointedNetwork {
     /// The architecture.
     public let config: UNetLiteConfig
     /// Encoder blocks, shallowest first.
@@ -84,38 +85,21 @@ public final class UNetLite: Module {
         self.init(config: config, using: &generator)
     }
 
-    /// Loads a checkpoint of kind `unet_lite`: the architecture from its `ichct.config`, then
-    /// every tensor, names and shapes checked (see ``Module/load(safeTensors:source:strict:)``).
-    /// The network is returned in evaluation mode.
+    /// A freshly initialised network of the architecture a checkpoint's configuration
+    /// describes (``CheckpointedNetwork``: `init(contentsOf:)`, `init(checkpoint:source:)`,
+    /// `checkpoint` and `save(to:overwrite:)` come with the conformance).
     ///
-    /// - Throws: the errors of ``Checkpoint/init(contentsOf:)``, ``NeuralCoreError/invalidConfig(source:reason:)``
-    ///   when the checkpoint holds another kind, and the loading errors naming missing, unexpected
-    ///   or mis-shaped tensors.
-    public convenience init(contentsOf url: URL) throws {
-        try self.init(checkpoint: try Checkpoint(contentsOf: url), source: url.path)
-    }
-
-    /// Builds the network a checkpoint describes and loads its tensors (evaluation mode).
-    public convenience init(checkpoint: Checkpoint, source: String) throws {
-        guard case .unetLite(let config) = checkpoint.config else {
-            throw NeuralCoreError.invalidConfig(source: source, reason: "the checkpoint holds a \(checkpoint.config.kind), not a unet_lite")
+    /// - Throws: ``NeuralCoreError/invalidConfig(source:reason:)`` when it describes a
+    ///   network of another kind.
+    public convenience init(checkpointConfiguration configuration: ModelConfig, source: String) throws {
+        guard case .unetLite(let config) = configuration else {
+            throw NeuralCoreError.invalidConfig(source: source, reason: "the checkpoint holds a \(configuration.kind), not a unet_lite")
         }
         self.init(config: config, seed: 0)
-        try load(safeTensors: SafeTensors(tensors: checkpoint.tensors), source: source)
-        eval()
     }
 
-    /// The network's current state as a checkpoint.
-    public var checkpoint: Checkpoint { Checkpoint(config: .unetLite(config), module: self) }
-
-    /// Writes ``checkpoint`` atomically (PyTorch loads it with `load_state_dict(strict=True)`).
-    ///
-    /// - Parameters:
-    ///   - url: destination.
-    ///   - overwrite: replace an existing file (default `false`).
-    public func save(to url: URL, overwrite: Bool = false) throws {
-        try checkpoint.write(to: url, overwrite: overwrite)
-    }
+    /// `.unetLite(config)`: what this network's checkpoint carries as `ichct.config`.
+    public var checkpointConfiguration: ModelConfig { .unetLite(config) }
 
     /// `down.0`, …, `bottom`, `up.0`, …, `head`, as the reference registers them.
     override public func children() -> [(key: String, module: Module)] {
