@@ -14,6 +14,11 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gdcm-3.0/gdcmImage.h>
 #include <gdcm-3.0/gdcmImageReader.h>
 #include <gdcm-3.0/gdcmReader.h>
@@ -82,25 +87,28 @@ bool has_dicm_magic(const char *path) {
 // cannot be walked and is left to GDCM. Returns an empty string when the file is sound.
 class StructureWalk {
 public:
-    StructureWalk(const std::vector<unsigned char> &data, bool header_only)
-        : d_(data), header_only_(header_only) {}
+    StructureWalk(const unsigned char *data, size_t size, bool header_only)
+        : d_(data), size_(size), header_only_(header_only) {}
 
     std::string run(bool magic) {
         size_t p = 0;
-        if (magic) {
-            p = 132;
+        if (size_ < 8) return magic ? "cut short" : std::string();  // GDCM refuses it as "not a DICOM file"
+        if (magic || u16(0, false) == 0x0002) {
+            // The file meta group, after the preamble or (no preamble) at the start.
+            p = magic ? 132 : 0;
             std::string problem = file_meta(p);
             if (!problem.empty()) return problem;
-            if (syntax_ == "1.2.840.10008.1.2.1.99") return std::string();  // deflated
+            if (syntax_ == "1.2.840.10008.1.2.1.99") return std::string();  // deflated: left to GDCM
+        }
+        if (!syntax_.empty()) {
             explicit_ = syntax_ != "1.2.840.10008.1.2";
             big_ = syntax_ == "1.2.840.10008.1.2.2";
-        } else {
-            // No preamble: GDCM guesses the encoding from the first element; so does this walk.
-            if (d_.size() < 8) return std::string();  // GDCM refuses it as "not a DICOM file"
-            explicit_ = is_vr(d_[4], d_[5]);
+        } else if (p + 8 <= size_) {
+            // No meta group: GDCM guesses the encoding from the first element; so does this walk.
+            explicit_ = is_vr(d_[p + 4], d_[p + 5]);
         }
         try {
-            elements(p, d_.size(), false, 0, true);
+            elements(p, size_, false, 0, true);
         } catch (const std::string &problem) {
             return problem;
         }
@@ -108,8 +116,10 @@ public:
     }
 
 private:
-    const std::vector<unsigned char> &d_;
-    // A header read leaves short native pixel data to the pixel read, which names it truncated.
+    const unsigned char *d_;
+    size_t size_;
+    // A header read stops at the pixel data, as GDCM's does (which skips its value): a short
+    // native pixel data element is left to the pixel read, which names it truncated.
     bool header_only_;
     bool explicit_ = true, big_ = false;
     std::string syntax_;
@@ -133,37 +143,43 @@ private:
 
     // Group 0002 is always explicit VR little endian.
     std::string file_meta(size_t &p) {
-        while (p + 8 <= d_.size() && u16(p, false) == 0x0002) {
+        while (p + 8 <= size_ && u16(p, false) == 0x0002) {
             if (!is_vr(d_[p + 4], d_[p + 5])) return "malformed file meta information (an element without a VR)";
             std::string vr{static_cast<char>(d_[p + 4]), static_cast<char>(d_[p + 5])};
             size_t length, header;
             if (long_vr(vr)) {
-                if (p + 12 > d_.size()) return "malformed file meta information (cut short)";
+                if (p + 12 > size_) return "malformed file meta information (cut short)";
                 length = u32(p + 8, false);
                 header = 12;
             } else {
                 length = u16(p + 6, false);
                 header = 8;
             }
-            if (length == 0xFFFFFFFF || length > d_.size() - p - header) {
+            if (length == 0xFFFFFFFF || length > size_ - p - header) {
                 return "malformed file meta information (an element longer than the file)";
             }
             if (u16(p + 2, false) == 0x0010) {
-                syntax_ = std::string(reinterpret_cast<const char *>(&d_[p + header]), length);
+                syntax_ = std::string(reinterpret_cast<const char *>(d_ + p + header), length);
                 while (!syntax_.empty() && (syntax_.back() == '\0' || syntax_.back() == ' ')) syntax_.pop_back();
             }
             p += header + length;
         }
-        if (p + 8 > d_.size() && d_.size() >= 132 && p < d_.size()) return "malformed file meta information (cut short)";
+        if (p + 8 > size_ && p < size_) return "malformed file meta information (cut short)";
         return std::string();
     }
 
     // Elements from p up to `end` (defined length), or up to an item delimiter when
     // `until_delimiter`. Returns the position after them.
     size_t elements(size_t p, size_t end, bool until_delimiter, int depth, bool top) {
-        if (depth > 64) fail("malformed data set (sequences nested more than 64 deep)");
+        bool after_pixels = false;
         while (true) {
             if (!until_delimiter && p == end) return p;
+            if (after_pixels) {
+                // After the pixel data GDCM tolerates a few stray bytes or zero padding.
+                bool zeros = true;
+                for (size_t q = p; q < end && zeros; ++q) zeros = d_[q] == 0;
+                if (zeros || end - p < 8) return end;
+            }
             if (p + 8 > end) fail("malformed data set (cut short inside an element header)");
             uint32_t group = u16(p, big_), element = u16(p + 2, big_);
             if (group == 0xFFFE) {
@@ -191,17 +207,25 @@ private:
                 header = 8;
             }
             p += header;
+            bool pixels = top && group == 0x7FE0 && element == 0x0010;
             if (length == 0xFFFFFFFF) {
-                // A sequence, or encapsulated pixel data (fragments of raw bytes).
+                // A sequence; encapsulated pixel data (fragments of raw bytes); or UN, whose
+                // value is a sequence in implicit VR little endian (PS3.5 6.2.2).
                 bool fragments = group == 0x7FE0 || vr == "OB" || vr == "OW";
+                bool was_explicit = explicit_, was_big = big_;
+                if (vr == "UN") explicit_ = big_ = false;
                 p = items(p, end, fragments, depth + 1, false);
+                explicit_ = was_explicit;
+                big_ = was_big;
+                if (pixels && header_only_) return p;
+                after_pixels = after_pixels || pixels;
                 continue;
             }
+            if (pixels && header_only_) return p;
             if (length > end - p) {
-                if (top && header_only_ && group == 0x7FE0 && element == 0x0010) return end;
-                if (group == 0x7FE0 && element == 0x0010) {
+                if (pixels) {
                     fail("truncated: the pixel data needs " + std::to_string(p + length) + " bytes of file, it has " +
-                         std::to_string(d_.size()));
+                         std::to_string(size_));
                 }
                 fail("truncated or damaged: element " + tag_name(group, element) + " declares " + std::to_string(length) +
                      " bytes, the file has " + std::to_string(end - p) + " left");
@@ -213,6 +237,7 @@ private:
                 if (after != p + length) fail("malformed sequence " + tag_name(group, element));
             }
             p += length;
+            after_pixels = after_pixels || pixels;
         }
     }
 
@@ -232,34 +257,36 @@ private:
             if (element != 0xE000) fail("malformed sequence (an unknown item tag)");
             if (length == 0xFFFFFFFF) {
                 if (fragments) fail("malformed pixel data (a fragment of undefined length)");
-                p = elements(p, end, true, depth + 1, false);
+                p = elements(p, end, true, depth, false);
                 continue;
             }
             if (length > end - p) fail("truncated or damaged: a sequence item declares " + std::to_string(length) + " bytes, " + std::to_string(end - p) + " are left");
-            if (!fragments) elements(p, p + length, false, depth + 1, false);
+            if (!fragments) elements(p, p + length, false, depth, false);
             p += length;
         }
     }
 };
 
+// Maps the file (no copy: a large file that is not DICOM costs nothing) and walks it.
 std::string check_structure(const char *path, bool header_only, bool magic) {
-    FILE *file = std::fopen(path, "rb");
-    if (!file) return "cannot open the file";
-    std::vector<unsigned char> data;
-    if (std::fseek(file, 0, SEEK_END) != 0) {
-        std::fclose(file);
+    int fd = ::open(path, O_RDONLY);
+    if (fd < 0) return "cannot open the file";
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+        ::close(fd);
         return "cannot tell the file's size";
     }
-    long size = std::ftell(file);
-    if (size < 0) {
-        std::fclose(file);
-        return "cannot tell the file's size";
+    size_t size = static_cast<size_t>(st.st_size);
+    if (size == 0) {
+        ::close(fd);
+        return StructureWalk(nullptr, 0, header_only).run(magic);
     }
-    std::fseek(file, 0, SEEK_SET);
-    data.resize(static_cast<size_t>(size));
-    data.resize(std::fread(data.data(), 1, data.size(), file));
-    std::fclose(file);
-    return StructureWalk(data, header_only).run(magic);
+    void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED) return "cannot map the file";
+    std::string problem = StructureWalk(static_cast<const unsigned char *>(map), size, header_only).run(magic);
+    ::munmap(map, size);
+    return problem;
 }
 
 template <typename T>
@@ -358,6 +385,18 @@ static int read_pixels(const char *path, float *out, size_t expected, char *erro
         std::string problem = check_structure(path, false, has_dicm_magic(path));
         if (!problem.empty()) {
             set_error(error, error_size, problem);
+            return 2;
+        }
+        // GDCM's codecs assert (aborting the process) on some impossible pixel formats, e.g.
+        // its JPEG codec on Bits Allocated 62992; so the format is checked before they run.
+        ichct_dicom_header h;
+        int status = read_header(path, &h, error, error_size);
+        if (status != 0) return status;
+        bool allocated = h.bits_allocated == 8 || h.bits_allocated == 16 || h.bits_allocated == 32 || h.bits_allocated == 64;
+        if (!allocated || h.bits_stored < 1 || h.bits_stored > h.bits_allocated) {
+            set_error(error, error_size, "unsupported pixel format: Bits Allocated " + std::to_string(h.bits_allocated) +
+                                             ", Bits Stored " + std::to_string(h.bits_stored) +
+                                             " (expected 8, 16, 32 or 64 allocated, 1 to that many stored)");
             return 2;
         }
     }

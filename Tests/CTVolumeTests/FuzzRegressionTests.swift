@@ -69,4 +69,16 @@ struct FuzzRegressionTests {
             "\(error)".contains("truncated") && "\(error)".contains(file.lastPathComponent)
         }
     }
+
+    @Test("an impossible Bits Allocated with a JPEG syntax is refused before GDCM's codec asserts")
+    func dicomBitsAllocated() throws {
+        let (folder, file) = try Self.inFolder("dicom", "bits-allocated-62992-jpeg.dcm")
+        defer { folder.cleanup() }
+        #expect {
+            try ScanReader.read(at: folder.url)
+        } throws: { error in
+            guard case CTVolumeError.invalidDICOM(let path, _) = error else { return false }
+            return path == file.path || path == folder.url.path
+        }
+    }
 }
