@@ -86,9 +86,16 @@ struct Render: ParsableCommand {
         return ks.map { $0! }
     }
 
+    /// `--heatmap-range` as Float ends, checked after the conversion (which may round two close
+    /// ends together or overflow). Errors are usage errors.
     private func parseRange() throws -> ClosedRange<Float> {
-        let range = try ValueRange.parse(heatmapRange, name: "--heatmap-range", strict: true)
-        return Float(range.lowerBound)...Float(range.upperBound)
+        let range: ClosedRange<Double>
+        do { range = try ValueRange.parse(heatmapRange, name: "--heatmap-range", strict: true) } catch { throw ValidationError("\(error)") }
+        let lo = Float(range.lowerBound), hi = Float(range.upperBound)
+        guard lo.isFinite, hi.isFinite, lo < hi else {
+            throw ValidationError("--heatmap-range \(heatmapRange): the ends must be finite and differ in single precision")
+        }
+        return lo...hi
     }
 
     struct Written: Encodable {

@@ -114,7 +114,11 @@ struct Segment: ParsableCommand {
     /// `--grow-mm` and `--grow-hu` (`LO:HI`, finite numbers, LO ≤ HI) as the library's settings.
     func growth() throws -> IntensityGrowth.Settings {
         guard let growHu else { return IntensityGrowth.Settings(distanceMM: growMm) }
-        return IntensityGrowth.Settings(range: try ValueRange.parse(growHu, name: "--grow-hu"), distanceMM: growMm)
+        do {
+            return IntensityGrowth.Settings(range: try ValueRange.parse(growHu, name: "--grow-hu"), distanceMM: growMm)
+        } catch let error as CTVolumeError {
+            throw ValidationError("\(error)")   // a usage error: exit 64 with the usage line
+        }
     }
 
     struct Summary: Encodable {
