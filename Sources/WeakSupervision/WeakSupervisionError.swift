@@ -15,6 +15,9 @@ public enum WeakSupervisionError: Error, Sendable, Equatable, CustomStringConver
     case emptyInput(what: String)
     /// A method needs an input the case does not carry (a CAM, slice probabilities).
     case missingInput(method: String, input: String)
+    /// A pipeline's training stage was stopped by its observer (`TrainingControl.stop`, e.g. on
+    /// Ctrl-C) before it finished; nothing of that stage is recorded as done.
+    case stopped(stage: String, resumeFolder: String)
 
     /// A one-line message naming the parameter or input and the problem.
     public var description: String {
@@ -29,6 +32,8 @@ public enum WeakSupervisionError: Error, Sendable, Equatable, CustomStringConver
             return "\(what): empty, nothing to work on"
         case .missingInput(let method, let input):
             return "\(method) needs \(input), but the case has none"
+        case .stopped(let stage, let folder):
+            return "stage \(stage) stopped before it finished; its resume files are in \(folder)"
         }
     }
 }

@@ -65,7 +65,18 @@ struct Demo: ParsableCommand {
         if replicates > 1 && from != nil { throw ValidationError("--from applies to one run; with --replicates, re-run a replicate's folder on its own") }
     }
 
+    /// A stop by Ctrl-C ends with the stage's message on stderr and exit status 130, as `train`.
     func run() throws {
+        do {
+            try runDemo()
+        } catch let error as WeakSupervisionError {
+            guard case .stopped = error else { throw error }
+            CLI.note("\(error)")
+            throw ExitCode(130)
+        }
+    }
+
+    private func runDemo() throws {
         var settings: PipelineConfig = quick ? .quick : .full
         if let config {
             settings = try JSONDecoder().decode(PipelineConfig.self, from: Data(contentsOf: URL(fileURLWithPath: config)))

@@ -41,7 +41,7 @@ final class PipelinePrinter: @unchecked Sendable {
             lastScore = ""
             line(reused ? "\(s.rawValue): reusing saved results" : "\(s.rawValue): running")
         case .finished(let s, let seconds, let summary):
-            let shown = summary.keys.sorted().filter { !["stopped"].contains($0) }.map { k in
+            let shown = summary.keys.sorted().map { k in
                 let v = summary[k]!
                 return v == v.rounded() && abs(v) < 1e6 ? "\(k) \(Int(v))" : String(format: "%@ %.3f", k, v)
             }

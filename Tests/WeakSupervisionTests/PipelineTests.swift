@@ -324,3 +324,21 @@ final class StageLog: @unchecked Sendable {
         }
     }
 }
+
+extension PipelineTests {
+    @Test("an observer's stop in a training stage throws .stopped naming the stage and records nothing for it")
+    func stopIsTyped() throws {
+        let folder = TemporaryFolder(prefix: "ichct-pipeline", create: false), out = folder.url
+        defer { folder.cleanup() }
+        let pipeline = try Pipeline(config: tinyPipelineConfig(), output: out)
+        #expect(throws: WeakSupervisionError.stopped(stage: "classifier", resumeFolder: pipeline.folder(.classifier).path)) {
+            try pipeline.run { event in
+                if case .training(.classifier, _) = event { return .stop }
+                return .proceed
+            }
+        }
+        #expect(try pipeline.record(.data) != nil, "the stage before it finished and is recorded")
+        #expect(try pipeline.record(.classifier) == nil, "the stopped stage is not recorded as done")
+        #expect(!pipeline.isReusable(.classifier))
+    }
+}

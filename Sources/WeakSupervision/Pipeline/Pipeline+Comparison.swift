@@ -215,7 +215,7 @@ extension Pipeline {
 
     // MARK: the comparison stage
 
-    func runComparison(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+    func runComparison(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let dataset = try dataset(), split = try split()
         if config.upperBound, config.classifierGate != nil, let candidates = config.componentFilter, !candidates.isEmpty {
             // the gated upper bound's component volume, on the validation cases like every other choice
@@ -257,7 +257,7 @@ extension Pipeline {
             summary["fp.\(slug)"] = row.meanFalsePositiveVoxels
         }
         summary["auc"] = table.classification?.auc ?? .nan
-        return summary
+        return StageOutcome(summary: summary)
     }
 
     /// PNG montages of the positive slices (at most 8) of some test cases: `NAME.cam.png` (the

@@ -94,7 +94,7 @@ extension Pipeline {
 
     // MARK: data
 
-    func runData(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+    func runData(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let d = config.data
         if d.dataset == nil {
             try Phantom.writeDataset(to: datasetRoot, cases: d.phantomCases, seed: d.phantomSeed, config: d.phantom, overwrite: true) { done, total, c in
@@ -140,13 +140,13 @@ extension Pipeline {
         } deliver: { i, _ in
             _ = observer(.progress(.data, done: i + 1, total: cases.count, item: "intracranial mask \(cases[i].name)"))
         }
-        return ["cases": Double(dataset.cases.count), "train": Double(split.train.count),
-                "validation": Double(split.validation.count), "test": Double(split.test.count)]
+        return StageOutcome(summary: ["cases": Double(dataset.cases.count), "train": Double(split.train.count),
+                                      "validation": Double(split.validation.count), "test": Double(split.test.count)])
     }
 
     // MARK: stage 1
 
-    func runClassifier(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+    func runClassifier(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let dataset = try dataset(), split = try split()
         let c = config.classifier
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
@@ -173,14 +173,14 @@ extension Pipeline {
                 return control
             })
         try writeJSON(summary, to: folder(.classifier).appendingPathComponent("summary.json"))
-        return ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
-                "validationAUC": summary.bestScore ?? .nan, "earlyStopped": box.early ? 1 : 0,
-                "stopped": summary.stopped && !box.early ? 1 : 0]
+        return StageOutcome(summary: ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
+                                      "validationAUC": summary.bestScore ?? .nan, "earlyStopped": box.early ? 1 : 0],
+                            stopped: summary.stopped && !box.early)
     }
 
     // MARK: stage 2
 
-    func runCAMs(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+    func runCAMs(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let dataset = try dataset(), split = try split()
         let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
         let method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
@@ -200,12 +200,12 @@ extension Pipeline {
             _ = observer(.progress(.cams, done: i + 1, total: names.count, item: item.name))
         }
         try writeJSON(probabilities, to: folder(.cams).appendingPathComponent("probabilities.json"))
-        return ["cases": Double(names.count), "validationAUC": SliceClassification.rocAUC(scores: scores, labels: labels)]
+        return StageOutcome(summary: ["cases": Double(names.count), "validationAUC": SliceClassification.rocAUC(scores: scores, labels: labels)])
     }
 
     // MARK: stages 3 and 4
 
-    func runPseudoMasks(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+    func runPseudoMasks(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let dataset = try dataset(), split = try split(), probabilities = try probabilities()
         let segmenter = try config.pseudoMasks.segmenter()
         let names = split.train + split.validation
@@ -222,13 +222,13 @@ extension Pipeline {
             }
             _ = observer(.progress(.pseudoMasks, done: i + 1, total: names.count, item: item.name))
         }
-        return ["cases": Double(names.count), "voxelsPerCase": Double(voxels) / Double(max(names.count, 1)),
-                "trainingDice": dice.isEmpty ? .nan : dice.reduce(0, +) / Double(dice.count)]
+        return StageOutcome(summary: ["cases": Double(names.count), "voxelsPerCase": Double(voxels) / Double(max(names.count, 1)),
+                                      "trainingDice": dice.isEmpty ? .nan : dice.reduce(0, +) / Double(dice.count)])
     }
 
     // MARK: stage 5 and the upper bound
 
-    func runRefiner(stage: PipelineStage, pseudo: Bool, _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+    func runRefiner(stage: PipelineStage, pseudo: Bool, _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let dataset = try dataset(), split = try split()
         let c = config.refiner
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
@@ -254,13 +254,13 @@ extension Pipeline {
             observer: TrainingCallback { observer(.training(stage, $0)) })
         try writeJSON(summary, to: folder(stage).appendingPathComponent("summary.json"))
         var result: [String: Double] = ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
-                      "validationDice": summary.bestScore ?? .nan, "stopped": summary.stopped ? 1 : 0]
+                      "validationDice": summary.bestScore ?? .nan]
         if let candidates = config.componentFilter, !candidates.isEmpty, !summary.stopped {
             let (chosen, gated) = try selectComponentVolume(stage: stage, candidates: candidates, validation: split.validation, in: dataset, observer)
             result["minimumComponentML"] = chosen
             if let gated { result["minimumComponentML.gated"] = gated }
         }
-        return result
+        return StageOutcome(summary: result, stopped: summary.stopped)
     }
 
     /// Segments the validation cases with the stage's trained refiner and chooses its minimum

@@ -138,10 +138,11 @@ public struct Pipeline {
             let start = Date()
             try? FileManager.default.removeItem(at: folder(stage))
             try FileManager.default.createDirectory(at: folder(stage), withIntermediateDirectories: true)
-            let summary = try runStage(stage, observer: observer)
-            if summary["stopped"] == 1 {
-                throw WeakSupervisionError.invalidParameter(name: stage.rawValue, reason: "stopped by the observer; resume files are in \(folder(stage).path)")
+            let outcome = try runStage(stage, observer: observer)
+            if outcome.stopped {
+                throw WeakSupervisionError.stopped(stage: stage.rawValue, resumeFolder: folder(stage).path)
             }
+            let summary = outcome.summary
             let seconds = Date().timeIntervalSince(start)
             let record = PipelineStageRecord(stage: stage, configKey: configKey(stage), seconds: seconds, summary: summary,
                                              finished: ISO8601DateFormatter().string(from: Date()))
@@ -151,7 +152,7 @@ public struct Pipeline {
         return try ComparisonTable.decode(Data(contentsOf: folder(.comparison).appendingPathComponent("comparison.json")))
     }
 
-    private func runStage(_ stage: PipelineStage, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> [String: Double] {
+    private func runStage(_ stage: PipelineStage, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         switch stage {
         case .data: return try runData(observer)
         case .classifier: return try runClassifier(observer)
@@ -169,4 +170,11 @@ public struct Pipeline {
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try encoder.encode(value).write(to: url, options: .atomic)
     }
+}
+
+/// What running one stage gave: the numbers its record keeps, and whether the observer stopped
+/// it before it finished (then nothing is recorded and the run throws ``WeakSupervisionError/stopped(stage:resumeFolder:)``).
+struct StageOutcome {
+    var summary: [String: Double]
+    var stopped = false
 }
