@@ -3,7 +3,7 @@ import Foundation
 import NeuralCore
 
 /// The refiner (a trained UNetLite) as a row of the comparison: method.md section 7's test-time
-/// segmentation (``NeuralCore/UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``) inside the
+/// segmentation (``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``) inside the
 /// case's intracranial mask. Needs neither CAM nor classifier.
 ///
 /// The network is used from one thread at a time (the comparison runs cases in order); the
@@ -17,7 +17,7 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     /// Probability threshold (default 0.5).
     public var threshold: Float
     /// Average the logits with those of the left-right flipped slices (default `false`; see
-    /// ``NeuralCore/UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``).
+    /// ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``).
     public var flipAveraging: Bool
 
     /// Shared by segmenters over the same network and settings (see ``sharingInference(as:)``):
