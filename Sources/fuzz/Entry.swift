@@ -1,6 +1,6 @@
 import Foundation
 
-// Two builds of one harness (scripts/fuzz/run.sh; Docs/fuzzing.md):
+// Two builds of one harness (scripts/fuzz.sh; Docs/testing.md):
 // - with `-DFUZZING -sanitize=fuzzer`, libFuzzer owns `main` and calls the entry point below;
 //   the target is chosen by the environment variable ICHCT_FUZZ_TARGET.
 // - without, `fuzz TARGET FILE_OR_FOLDER...` replays files through the same code once each
@@ -67,6 +67,8 @@ struct FuzzReplay {
             }
         }
         for file in files {
+            // named before it runs: a crash ends the process, and the last name is the culprit
+            FileHandle.standardError.write(Data("fuzz \(target.rawValue): \(file.path)\n".utf8))
             guard let bytes = FileManager.default.contents(atPath: file.path) else {
                 FileHandle.standardError.write(Data("fuzz: \(file.path): cannot read\n".utf8))
                 exit(1)

@@ -61,11 +61,30 @@ public struct CommandRunner: Sendable, Hashable {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // stderr is drained on another thread while stdout is read here: a child that fills
+        // one pipe while the other is not read would otherwise block forever.
+        let stderrData = ErrorOutput()
+        let drained = DispatchSemaphore(value: 0)
+        let errHandle = err.fileHandleForReading
+        DispatchQueue.global().async {
+            stderrData.set(errHandle.readDataToEndOfFile())
+            drained.signal()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
+        let e = stderrData.get()
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus,
                              stdout: String(decoding: o, as: UTF8.self),
                              stderr: String(decoding: e, as: UTF8.self))
     }
+}
+
+/// The stderr bytes handed from the draining thread to the caller (one write, then one read,
+/// ordered by a semaphore; the lock keeps the compiler's concurrency checking honest).
+private final class ErrorOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.lock(); data = value; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }
