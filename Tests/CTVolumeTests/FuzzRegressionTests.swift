@@ -81,4 +81,23 @@ struct FuzzRegressionTests {
             return path == file.path || path == folder.url.path
         }
     }
+
+    @Test("a file of six bytes is not DICOM, and GDCM never sees it (it asserts on one)")
+    func dicomSixBytes() throws {
+        let (folder, file) = try Self.inFolder("dicom", "six-bytes.dcm")
+        defer { folder.cleanup() }
+        #expect(throws: CTVolumeError.self) { try DICOMHeader.read(at: file) }
+    }
+
+    @Test("an element with two letters that are no VR is refused (GDCM would read 4 bytes of length and allocate 2 GB)")
+    func dicomUnknownVR() throws {
+        let (folder, file) = try Self.inFolder("dicom", "unknown-vr-2gb.dcm")
+        defer { folder.cleanup() }
+        #expect {
+            try DICOMHeader.read(at: file)
+        } throws: { error in
+            guard case CTVolumeError.invalidDICOM(let path, let reason) = error else { return false }
+            return path == file.path && reason.contains("unknown VR")
+        }
+    }
 }
