@@ -226,12 +226,20 @@ private:
             }
             p += header;
             bool pixels = top && group == 0x7FE0 && element == 0x0010;
+            bool pixel_tag = group == 0x7FE0 && element == 0x0010;
+            // GDCM asserts on Pixel Data of VR SQ, and on an undefined length anywhere but on
+            // SQ, UN or the pixel data's OB / OW / UN.
+            if (explicit_ && pixel_tag && vr == "SQ") fail("malformed data set (pixel data with VR SQ)");
+            if (explicit_ && length == 0xFFFFFFFF &&
+                !(pixel_tag ? (vr == "OB" || vr == "OW" || vr == "UN") : (vr == "SQ" || vr == "UN"))) {
+                fail("malformed data set (element " + tag_name(group, element) + " of VR " + vr + " with undefined length)");
+            }
             if (length == 0xFFFFFFFF) {
                 // A sequence; encapsulated pixel data (fragments of raw bytes); or UN, whose
                 // value is a sequence in implicit VR little endian (PS3.5 6.2.2).
-                bool fragments = group == 0x7FE0 || vr == "OB" || vr == "OW";
+                bool fragments = pixel_tag;
                 bool was_explicit = explicit_, was_big = big_;
-                if (vr == "UN") explicit_ = big_ = false;
+                if (vr == "UN" && !pixel_tag) explicit_ = big_ = false;
                 p = items(p, end, fragments, depth + 1, false);
                 explicit_ = was_explicit;
                 big_ = was_big;

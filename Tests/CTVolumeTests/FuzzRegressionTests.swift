@@ -100,4 +100,16 @@ struct FuzzRegressionTests {
             return path == file.path && reason.contains("unknown VR")
         }
     }
+
+    @Test("an undefined length on an OB element that is not the pixel data is refused (GDCM asserts)")
+    func dicomUndefinedLengthOB() throws {
+        let (folder, file) = try Self.inFolder("dicom", "undefined-length-not-sq.dcm")
+        defer { folder.cleanup() }
+        #expect {
+            try DICOMHeader.read(at: file)
+        } throws: { error in
+            guard case CTVolumeError.invalidDICOM(let path, let reason) = error else { return false }
+            return path == file.path && reason.contains("undefined length")
+        }
+    }
 }
