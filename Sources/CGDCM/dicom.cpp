@@ -153,6 +153,42 @@ private:
     }
     [[noreturn]] void fail(const std::string &why) const { throw why; }
 
+    size_t vr_length(size_t p, const std::string &vr) const {
+        return long_vr(vr) ? (p + 12 <= size_ ? u32(p + 8, big_) : 0) : u16(p + 6, big_);
+    }
+
+    // GDCM reads the image attributes through typed accessors that assert (aborting the process)
+    // when the element's VR differs from the dictionary's, so those VRs are checked here; a US
+    // value must also hold exactly one number (2 bytes), as GDCM's accessor reads one.
+    void check_image_attribute(uint32_t group, uint32_t element, const std::string &vr, size_t length) const {
+        struct Rule { uint16_t group, element; const char *vrs; };
+        static const Rule rules[] = {
+            {0x0028, 0x0002, "US"}, {0x0028, 0x0004, "CS"}, {0x0028, 0x0006, "US"}, {0x0028, 0x0008, "IS"},
+            {0x0028, 0x0010, "US"}, {0x0028, 0x0011, "US"}, {0x0028, 0x0030, "DS"}, {0x0028, 0x0100, "US"},
+            {0x0028, 0x0101, "US"}, {0x0028, 0x0102, "US"}, {0x0028, 0x0103, "US"}, {0x0028, 0x0120, "US SS"},
+            {0x0028, 0x0121, "US SS"}, {0x0028, 0x1052, "DS"}, {0x0028, 0x1053, "DS"}, {0x0020, 0x0032, "DS"},
+            {0x0020, 0x0037, "DS"}, {0x0018, 0x0050, "DS"}, {0x0008, 0x0060, "CS"}, {0x0002, 0x0010, "UI"},
+        };
+        for (const Rule &r : rules) {
+            if (r.group != group || r.element != element) continue;
+            std::string allowed = r.vrs;
+            if (vr.empty()) {  // implicit VR: the dictionary's VR, so only the length can be wrong
+                if (allowed.find("US") != std::string::npos && length != 2) {
+                    fail("malformed data set (element " + tag_name(group, element) + " holds " + std::to_string(length) +
+                         " bytes, expected one 2-byte value)");
+                }
+                return;
+            }
+            if (allowed.find(vr) == std::string::npos) {
+                fail("malformed data set (element " + tag_name(group, element) + " has VR " + vr + ", expected " + allowed + ")");
+            }
+            if ((vr == "US" || vr == "SS") && length != 2) {
+                fail("malformed data set (element " + tag_name(group, element) + " holds " + std::to_string(length) +
+                     " bytes, expected one 2-byte value)");
+            }
+        }
+    }
+
     // Group 0002 is always explicit VR little endian.
     std::string file_meta(size_t &p) {
         while (p + 8 <= size_ && u16(p, false) == 0x0002) {
@@ -212,6 +248,7 @@ private:
                 if (!is_vr(d_[p + 4], d_[p + 5])) fail("malformed data set (element " + tag_name(group, element) + " without a VR)");
                 vr = std::string{static_cast<char>(d_[p + 4]), static_cast<char>(d_[p + 5])};
                 if (!known_vr(vr)) fail("malformed data set (element " + tag_name(group, element) + " with unknown VR " + vr + ")");
+                if (top) check_image_attribute(group, element, vr, vr_length(p, vr));
                 if (long_vr(vr)) {
                     if (p + 12 > end) fail("malformed data set (cut short inside an element header)");
                     length = u32(p + 8, big_);
@@ -223,6 +260,7 @@ private:
             } else {
                 length = u32(p + 4, big_);
                 header = 8;
+                if (top) check_image_attribute(group, element, std::string(), length);
             }
             p += header;
             bool pixels = top && group == 0x7FE0 && element == 0x0010;

@@ -112,4 +112,16 @@ struct FuzzRegressionTests {
             return path == file.path && reason.contains("undefined length")
         }
     }
+
+    @Test("Columns with a VR other than US is refused before GDCM's typed accessor asserts on it")
+    func dicomColumnsVR() throws {
+        let (folder, file) = try Self.inFolder("dicom", "columns-with-wrong-vr.dcm")
+        defer { folder.cleanup() }
+        #expect {
+            try ScanReader.read(at: folder.url)
+        } throws: { error in
+            guard case CTVolumeError.invalidDICOM = error else { return false }
+            return "\(error)".contains(file.lastPathComponent) || "\(error)".contains(folder.url.lastPathComponent)
+        }
+    }
 }
