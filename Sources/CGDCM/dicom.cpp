@@ -100,6 +100,8 @@ public:
             std::string problem = file_meta(p);
             if (!problem.empty()) return problem;
             if (syntax_ == "1.2.840.10008.1.2.1.99") return std::string();  // deflated: left to GDCM
+            // (GDCM asserts on a meta group with no data set after it.)
+            if (p + 8 > size_) return "no data set after the file meta information";
         }
         if (!syntax_.empty()) {
             explicit_ = syntax_ != "1.2.840.10008.1.2";

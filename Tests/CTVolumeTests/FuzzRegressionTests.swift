@@ -124,4 +124,22 @@ struct FuzzRegressionTests {
             return "\(error)".contains(file.lastPathComponent) || "\(error)".contains(folder.url.lastPathComponent)
         }
     }
+
+    static var dicomRegressions: [String] {
+        let folder = regression("dicom", "")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".dcm") }.sorted()
+    }
+
+    @Test("every saved DICOM input is refused as a series with an error naming a file, never a crash",
+          arguments: dicomRegressions)
+    func everyDICOMRegressionIsRefused(_ name: String) throws {
+        let (folder, _) = try Self.inFolder("dicom", name)
+        defer { folder.cleanup() }
+        #expect(throws: CTVolumeError.self) { try ScanReader.read(at: folder.url) }
+    }
+
+    @Test("the saved DICOM inputs are all there (the list above is not empty by accident)")
+    func dicomRegressionsExist() {
+        #expect(Self.dicomRegressions.count >= 8)
+    }
 }
