@@ -4,6 +4,8 @@
 #   bash scripts/fuzz.sh [TARGET...]            # default: every target, 1,000,000 runs each
 #   RUNS=200000 bash scripts/fuzz.sh slices     # fewer runs
 #   bash scripts/fuzz.sh --replay               # replay corpus + regressions in a plain build
+#   FUZZ_ARGS="-fork=1 -ignore_crashes=1 -max_total_time=900" bash scripts/fuzz.sh dicom
+#                                               # keep going past findings, collecting them
 #
 # Targets: nifti dicom safetensors config slices. Builds Sources/fuzz in release with
 # -sanitize=fuzzer,address into .build-fuzz, seeds each run from Tests/Fuzz/corpus/TARGET
@@ -50,7 +52,7 @@ for t in "${targets[@]}"; do
     # (Docs/testing.md). Leaks are the address-sanitized test suite's job, not the fuzzer's.
     ICHCT_FUZZ_TARGET="$t" ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}" "$bin" \
         -runs="$runs" -max_len=8192 -rss_limit_mb=6144 -malloc_limit_mb=2048 -timeout=20 -print_final_stats=1 \
-        -artifact_prefix=".build-fuzz/crashes/$t/" \
+        -artifact_prefix=".build-fuzz/crashes/$t/" ${FUZZ_ARGS:-} \
         .build-fuzz/corpus/"$t" Tests/Fuzz/corpus/"$t" > "$log" 2>&1
     rc=$?
     set -e
