@@ -197,6 +197,8 @@ private:
             if (!is_vr(d_[p + 4], d_[p + 5])) return "malformed file meta information (an element without a VR)";
             std::string vr{static_cast<char>(d_[p + 4]), static_cast<char>(d_[p + 5])};
             if (!known_vr(vr)) return "malformed file meta information (an element with unknown VR " + vr + ")";
+            // (GDCM asserts on a sequence in the meta group, which never holds one.)
+            if (vr == "SQ") return "malformed file meta information (a sequence in group 0002)";
             size_t length, header;
             if (long_vr(vr)) {
                 if (p + 12 > size_) return "malformed file meta information (cut short)";
