@@ -94,7 +94,8 @@ public struct NetworkCheckpoint<Configuration: NetworkConfiguration>: Sendable, 
 
 /// A network that is saved and loaded with its configuration: build it from a checkpoint,
 /// save its state as one. Conforming takes two members; loading, saving and the checkpoint
-/// come from the extension.
+/// come from the extension. A `final` class implements the initialiser as it likes; a class
+/// that can be subclassed must mark it `required`, as Swift asks of protocol initialisers.
 ///
 /// ```swift
 /// let net = try ResNetLSTM(contentsOf: url)       // any CheckpointedNetwork
