@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -126,6 +127,42 @@ private:
     bool header_only_;
     bool explicit_ = true, big_ = false;
     std::string syntax_;
+    uint32_t rows_ = 0, columns_ = 0;
+    int fragment_index_ = 0;
+
+    // GDCM's JPEG codecs assert or crash on some impossible JPEG headers (a precision of 144
+    // bits, several components), so for the JPEG process syntaxes (1.2.840.10008.1.2.4.50 to
+    // .70; not JPEG-LS or JPEG 2000) the first frame's markers are walked up to its SOF: it must
+    // start with SOI, every segment must fit, and the SOF must describe one component of
+    // 2 to 16 bits, as wide as Columns.
+    void check_jpeg(size_t p, size_t length) const {
+        const std::string prefix = "1.2.840.10008.1.2.4.";
+        if (syntax_.compare(0, prefix.size(), prefix) != 0) return;
+        int process = std::atoi(syntax_.c_str() + prefix.size());
+        if (process < 50 || process > 70) return;
+        size_t end = p + length;
+        if (length < 4 || d_[p] != 0xFF || d_[p + 1] != 0xD8) fail("malformed JPEG stream (no start-of-image marker)");
+        size_t q = p + 2;
+        while (true) {
+            while (q < end && d_[q] == 0xFF && q + 1 < end && d_[q + 1] == 0xFF) ++q;  // fill bytes
+            if (q + 4 > end || d_[q] != 0xFF) fail("malformed JPEG stream (no frame header before the data)");
+            unsigned marker = d_[q + 1];
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) { q += 2; continue; }
+            size_t segment = u16(q + 2, true);
+            if (segment < 2 || segment > end - q - 2) fail("malformed JPEG stream (a segment longer than its fragment)");
+            bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+            if (sof) {
+                if (segment < 8) fail("malformed JPEG stream (a short frame header)");
+                unsigned precision = d_[q + 4], width = u16(q + 7, true), components = d_[q + 9];
+                if (precision < 2 || precision > 16) fail("malformed JPEG stream (" + std::to_string(precision) + "-bit samples)");
+                if (components != 1) fail("JPEG stream with " + std::to_string(components) + " components (one expected)");
+                if (columns_ != 0 && width != columns_) fail("JPEG stream " + std::to_string(width) + " wide, Columns " + std::to_string(columns_));
+                return;
+            }
+            if (marker == 0xDA || marker == 0xD9) fail("malformed JPEG stream (no frame header before the data)");
+            q += 2 + segment;
+        }
+    }
 
     static bool is_vr(unsigned char a, unsigned char b) { return a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z'; }
     // The VRs of PS3.5 6.2. GDCM reads an element with any other two letters as implicit VR,
@@ -253,6 +290,9 @@ private:
                 vr = std::string{static_cast<char>(d_[p + 4]), static_cast<char>(d_[p + 5])};
                 if (!known_vr(vr)) fail("malformed data set (element " + tag_name(group, element) + " with unknown VR " + vr + ")");
                 if (top) check_image_attribute(group, element, vr, vr_length(p, vr));
+                if (top && group == 0x0028 && (element == 0x0010 || element == 0x0011) && vr == "US" && p + 10 <= end) {
+                    (element == 0x0010 ? rows_ : columns_) = u16(p + 8, big_);
+                }
                 if (long_vr(vr)) {
                     if (p + 12 > end) fail("malformed data set (cut short inside an element header)");
                     length = u32(p + 8, big_);
@@ -330,6 +370,7 @@ private:
             }
             if (length > end - p) fail("truncated or damaged: a sequence item declares " + std::to_string(length) + " bytes, " + std::to_string(end - p) + " are left");
             if (!fragments) elements(p, p + length, false, depth, false);
+            if (fragments && ++fragment_index_ == 2) check_jpeg(p, length);  // the first after the offset table
             p += length;
         }
     }
