@@ -22,13 +22,15 @@ struct CAMCommand: ParsableCommand {
     @Option(name: .customLong("run"), help: "A pipeline run folder: its classifier, CAM method and layer (RUN/config.json).")
     var runFolder: String?
 
-    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files.")
-    var file: String
+    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files (or --list).")
+    var file: String?
 
     @OptionGroup var scanInput: ScanInputOptions
 
-    @Option(name: .long, help: "The map to write (.nii or .nii.gz).")
-    var out: String
+    @Option(name: .long, help: "The map to write (.nii or .nii.gz); with --list, --out-dir instead.")
+    var out: String?
+
+    @OptionGroup var batch: BatchOptions
 
     @Option(name: .customLong("method"), help: "gradcam (default), gradcampp or layercam; with --run, the run's.")
     var methodOption: String?
@@ -44,6 +46,12 @@ struct CAMCommand: ParsableCommand {
 
     func validate() throws {
         guard (model == nil) != (runFolder == nil) else { throw ValidationError("give either --model or --run") }
+        if batch.isBatch {
+            guard file == nil && out == nil else { throw ValidationError("--list takes neither a scan argument nor --out: outputs go to --out-dir") }
+        } else {
+            guard file != nil else { throw ValidationError("give a scan (or --list FILE --out-dir DIR)") }
+            guard out != nil else { throw ValidationError("--out is required with a scan") }
+        }
         if runFolder != nil && (methodOption != nil || layerOption != nil) {
             throw ValidationError("--method and --layer do not go with --run: the run's CAM settings are used")
         }
@@ -52,14 +60,14 @@ struct CAMCommand: ParsableCommand {
         }
     }
 
-    struct Output: Encodable {
+    struct Output: BatchRecord {
         var file: String, out: String, method: String, layer: String
         var probabilities: [Float]
+        static let csvColumns = ["out", "method", "layer", "slices", "max"]
+        var csvValues: [String] { [out, method, layer, "\(probabilities.count)", "\(probabilities.max() ?? 0)"] }
     }
 
     func run() throws {
-        let outURL = URL(fileURLWithPath: out)
-        try CLI.checkOutput(outURL, force: force)
         var checkpoint = model ?? "", method = methodOption ?? "gradcam", layer = layerOption ?? "layer4"
         if let runFolder {
             let runURL = URL(fileURLWithPath: runFolder)
@@ -68,21 +76,32 @@ struct CAMCommand: ParsableCommand {
             method = settings.method.rawValue
             layer = settings.layer
         }
+        if !batch.isBatch { try CLI.checkOutput(URL(fileURLWithPath: out!), force: force) }
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         let cam = try CAM.method(CAM.Kind(rawValue: method)!, model: net, layer: layer)
-        // Computed in the networks' voxel order (LAS), written back on the scan's own grid.
-        let source = try scanInput.read(file)
-        let orientation = Reorientation(source)
-        let scan = orientation.apply(source)
-        let result = try cam.volume(scan)
-        try NIfTI.write(orientation.invert(result.map, geometry: source.geometry), to: outURL, datatype: .float32, overwrite: force,
-                        descrip: "ichct \(method) \(layer)")
-        if json {
+        func map(_ file: String, to outURL: URL, reportedOut: String, overwrite: Bool) throws -> Output {
+            // Computed in the networks' voxel order (LAS), written back on the scan's own grid.
+            let source = try scanInput.read(file)
+            let orientation = Reorientation(source)
+            let result = try cam.volume(orientation.apply(source))
+            try NIfTI.write(orientation.invert(result.map, geometry: source.geometry), to: outURL, datatype: .float32, overwrite: overwrite,
+                            descrip: "ichct \(method) \(layer)")
             let probabilities = orientation.sourceSliceOrder(result.probabilities) ?? result.probabilities
-            try CLI.printJSON(Output(file: file, out: out, method: method, layer: layer, probabilities: probabilities))
+            return Output(file: file, out: reportedOut, method: method, layer: layer, probabilities: probabilities)
+        }
+        if batch.isBatch {
+            let outputs: (ScanList.Item, URL) -> [URL] = { item, dir in [dir.appendingPathComponent(item.name + ".nii.gz")] }
+            let dir = URL(fileURLWithPath: batch.outDir!)
+            return try batch.run(command: "cam", force: force, json: json, outputs: outputs) { item, staged in
+                try map(item.input.path, to: staged[0], reportedOut: outputs(item, dir)[0].path, overwrite: true)
+            }
+        }
+        let r = try map(file!, to: URL(fileURLWithPath: out!), reportedOut: out!, overwrite: force)
+        if json {
+            try CLI.printJSON(r)
         } else {
-            let positive = result.probabilities.filter { $0 >= 0.5 }.count
-            print("\(out): \(method) at \(layer), \(scan.shape.z) slices, \(positive) called positive (p >= 0.5)")
+            let positive = r.probabilities.filter { $0 >= 0.5 }.count
+            print("\(out!): \(method) at \(layer), \(r.probabilities.count) slices, \(positive) called positive (p >= 0.5)")
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import CTVolume
 import Metrics
+import WeakSupervision
 
 #if canImport(Glibc)
 import Glibc
@@ -115,5 +116,62 @@ struct ScanInputOptions: ParsableArguments {
         let result = try ScanReader.readWithReport(at: URL(fileURLWithPath: file), seriesUID: series)
         for warning in result.dicom?.warnings ?? [] { CLI.note("warning: \(file): \(warning)") }
         return result.scan
+    }
+}
+
+/// `--list`, `--out-dir`, `--shard` and `--quiet` of `segment`, `classify` and `cam`: one step
+/// over many scans, or over one shard of them (``BatchRunner``).
+struct BatchOptions: ParsableArguments {
+    @Option(name: .long, help: "A file listing scans (NIfTI files or DICOM folders), one per line; blank lines and # comments skipped; relative paths from the list's folder. Needs --out-dir.")
+    var list: String?
+
+    @Option(name: .customLong("out-dir"), help: "With --list: the folder of the outputs (NAME.nii.gz, the record NAME.json, and the summary shard-K-of-N.json / .csv). Finished items are skipped, so a killed run resumes.")
+    var outDir: String?
+
+    @Option(name: .long, help: "With --list: process only shard K of N (0-based K, round robin over the list), e.g. --shard $SLURM_ARRAY_TASK_ID/8. Default 0/1: the whole list.")
+    var shard: String?
+
+    @Flag(name: .long, help: "With --list: no progress lines on stderr.")
+    var quiet = false
+
+    /// Whether the command runs over a list.
+    var isBatch: Bool { list != nil }
+
+    func validate() throws {
+        if list != nil && outDir == nil { throw ValidationError("--list needs --out-dir") }
+        if list == nil {
+            for (name, set) in [("--out-dir", outDir != nil), ("--shard", shard != nil), ("--quiet", quiet)] where set {
+                throw ValidationError("\(name) needs --list")
+            }
+        }
+        do { _ = try parsedShard() } catch { throw ValidationError("--shard: \(error)") }
+    }
+
+    /// The shard (``Shard/whole`` by default).
+    func parsedShard() throws -> Shard { try shard.map(Shard.init(parsing:)) ?? .whole }
+
+    /// Runs `process` over the shard of the list, with progress on stderr; prints the summary
+    /// (its JSON with `json`) and exits with status 1 when an item failed.
+    func run<R: BatchRecord>(command: String, force: Bool, json: Bool, outputs: (ScanList.Item, URL) -> [URL],
+                             process: (ScanList.Item, [URL]) throws -> R) throws {
+        let scans = try ScanList(contentsOf: URL(fileURLWithPath: list!))
+        let runner = BatchRunner(folder: URL(fileURLWithPath: outDir!), shard: try parsedShard(), force: force)
+        let mine = scans.items(in: runner.shard).count
+        if !quiet { CLI.note("\(command): shard \(runner.shard) holds \(mine) of \(scans.items.count) scan(s), outputs in \(runner.folder.path)") }
+        let summary = try runner.run(scans, outputs: { outputs($0, runner.folder) }, observer: { event in
+            guard !quiet, case let .ended(item, done, total, status, seconds, error) = event else { return }
+            let detail = error.map { ": \($0)" } ?? (status == .done ? String(format: " in %.1f s", seconds) : "")
+            CLI.note("\(command) \(done)/\(total) \(item.name): \(status.rawValue)\(detail)")
+        }, process: process)
+        if json {
+            try CLI.printJSON(summary)
+        } else {
+            let counts = [BatchStatus.done, .reused, .failed].map { s in "\(summary.entries.filter { $0.status == s }.count) \(s.rawValue)" }
+            print("shard \(runner.shard): \(counts.joined(separator: ", ")); summary \(runner.summaryURLs.csv.path)")
+        }
+        if !summary.failures.isEmpty {
+            CLI.note("\(summary.failures.count) of \(summary.entries.count) scan(s) failed (see \(runner.summaryURLs.json.path)); run again to retry them")
+            throw ExitCode(1)
+        }
     }
 }

@@ -23,6 +23,12 @@ struct Classify: ParsableCommand {
 
     func validate() throws {
         guard (model == nil) != (runFolder == nil) else { throw ValidationError("give either --model or --run") }
+        if batch.isBatch {
+            guard file == nil else { throw ValidationError("--list takes no scan argument: the records go to --out-dir") }
+        } else {
+            guard file != nil else { throw ValidationError("give a scan (or --list FILE --out-dir DIR)") }
+            if force { throw ValidationError("--force needs --list") }
+        }
     }
 
     /// The checkpoint: --model, or the run's classifier.
@@ -30,15 +36,20 @@ struct Classify: ParsableCommand {
         model ?? URL(fileURLWithPath: runFolder!).appendingPathComponent("classifier/classifier.safetensors").path
     }
 
-    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files.")
-    var file: String
+    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files (or --list).")
+    var file: String?
 
     @OptionGroup var scanInput: ScanInputOptions
+
+    @OptionGroup var batch: BatchOptions
+
+    @Flag(name: .long, help: "With --list: process finished scans again and replace their records.")
+    var force = false
 
     @Flag(name: .long, help: "Print the result as JSON on stdout.")
     var json = false
 
-    struct Result: Encodable {
+    struct Result: BatchRecord {
         let file: String
         let model: String
         let slices: Int
@@ -52,10 +63,14 @@ struct Classify: ParsableCommand {
             case file, model, slices, probabilities, logits, max
             case maxSlice = "max_slice", positiveSlices = "positive_slices"
         }
+        static let csvColumns = ["slices", "max", "max_slice", "positive_slices"]
+        var csvValues: [String] {
+            ["\(slices)", "\(max)", maxSlice.map { "\($0)" } ?? "", positiveSlices.map { "\($0)" }.joined(separator: " ")]
+        }
     }
 
-    func run() throws {
-        let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
+    /// The probabilities of one scan, per slice of the file when its slices are axial.
+    func classify(_ file: String, with net: ResNetLSTM) throws -> Result {
         // The LSTM reads axial slices inferior to superior in the order it was trained on (LAS);
         // results are reported per slice of the file when its slices are axial.
         let source = try scanInput.read(file)
@@ -69,14 +84,25 @@ struct Classify: ParsableCommand {
             CLI.note("\(file): its slices are not axial (axes \(source.geometry.affine.axisCodes)); results are per axial slice, inferior to superior")
         }
         let maximum = probabilities.max() ?? 0
-        let maxSlice = probabilities.firstIndex(of: maximum)
-        let positive = probabilities.indices.filter { probabilities[$0] >= 0.5 }
+        return Result(file: file, model: checkpoint, slices: probabilities.count, probabilities: probabilities, logits: logits,
+                      max: maximum, maxSlice: probabilities.firstIndex(of: maximum),
+                      positiveSlices: probabilities.indices.filter { probabilities[$0] >= 0.5 })
+    }
+
+    func run() throws {
+        let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
+        if batch.isBatch {
+            // the record DIR/NAME.json is the output
+            return try batch.run(command: "classify", force: force, json: json, outputs: { _, _ in [] }) { item, _ in
+                try classify(item.input.path, with: net)
+            }
+        }
+        let r = try classify(file!, with: net)
         if json {
-            try CLI.printJSON(Result(file: file, model: checkpoint, slices: probabilities.count, probabilities: probabilities,
-                                     logits: logits, max: maximum, maxSlice: maxSlice, positiveSlices: positive))
+            try CLI.printJSON(r)
         } else {
-            for (k, p) in probabilities.enumerated() { print("slice \(k)\t\(String(format: "%.4f", p))") }
-            print("max\t\(String(format: "%.4f", maximum))\(maxSlice.map { "\t(slice \($0))" } ?? "")")
+            for (k, p) in r.probabilities.enumerated() { print("slice \(k)\t\(String(format: "%.4f", p))") }
+            print("max\t\(String(format: "%.4f", r.max))\(r.maxSlice.map { "\t(slice \($0))" } ?? "")")
         }
     }
 }

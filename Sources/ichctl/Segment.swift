@@ -43,13 +43,15 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "With --run: the row to reproduce (pipeline, pipeline-raw, pipeline-gated, upper-bound, ...; default pipeline).")
     var row: String?
 
-    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files.")
-    var file: String
+    @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files (or --list).")
+    var file: String?
 
     @OptionGroup var scanInput: ScanInputOptions
 
-    @Option(name: .long, help: "The mask to write (.nii or .nii.gz).")
-    var out: String
+    @Option(name: .long, help: "The mask to write (.nii or .nii.gz); with --list, --out-dir instead.")
+    var out: String?
+
+    @OptionGroup var batch: BatchOptions
 
     @Option(name: .long, help: "Also write the per-voxel probability map (float32 NIfTI) here.")
     var probabilities: String?
@@ -83,6 +85,13 @@ struct Segment: ParsableCommand {
 
     func validate() throws {
         guard (model == nil) != (runFolder == nil) else { throw ValidationError("give either --model or --run") }
+        if batch.isBatch {
+            guard file == nil && out == nil else { throw ValidationError("--list takes neither a scan argument nor --out: outputs go to --out-dir") }
+            guard probabilities == nil else { throw ValidationError("--probabilities does not go with --list (one mask per scan in --out-dir)") }
+        } else {
+            guard file != nil else { throw ValidationError("give a scan (or --list FILE --out-dir DIR)") }
+            guard out != nil else { throw ValidationError("--out is required with a scan") }
+        }
         if runFolder != nil {
             let own = [("--probabilities", probabilities != nil), ("--classifier", classifier != nil), ("--gate-at", gateAt != nil),
                        ("--min-component-ml", minComponentMl != 0), ("--grow-mm", growMm != 0), ("--grow-hu", growHu != nil),
@@ -104,11 +113,11 @@ struct Segment: ParsableCommand {
         _ = try growth()
         // the same file however it is spelled (relative, absolute, through a symlink)
         func key(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
-        let inputs = Set(([file] + [model, classifier].compactMap { $0 }).map(key))
-        for output in [out] + (probabilities.map { [$0] } ?? []) where inputs.contains(key(output)) {
+        let inputs = Set([file, model, classifier].compactMap { $0 }.map(key))
+        for output in [out, probabilities].compactMap({ $0 }) where inputs.contains(key(output)) {
             throw ValidationError("\(output): is an input of this command; choose another output")
         }
-        if let probabilities, key(probabilities) == key(out) { throw ValidationError("--probabilities and --out must differ") }
+        if let probabilities, let out, key(probabilities) == key(out) { throw ValidationError("--probabilities and --out must differ") }
     }
 
     /// `--grow-mm` and `--grow-hu` (`LO:HI`, finite numbers, LO ≤ HI) as the library's settings.
@@ -121,7 +130,7 @@ struct Segment: ParsableCommand {
         }
     }
 
-    struct Summary: Encodable {
+    struct Summary: BatchRecord {
         let file: String, model: String, out: String, probabilities: String?
         let voxels: Int, intracranialVoxels: Int, volumeMl: Double
         let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double, growMm: Double, growHu: [Double]?, growSteps: Int
@@ -131,41 +140,99 @@ struct Segment: ParsableCommand {
             case intracranialVoxels = "intracranial_voxels", volumeMl = "volume_ml"
             case gatedSlices = "gated_slices", minComponentMl = "min_component_ml", growMm = "grow_mm", growHu = "grow_hu", growSteps = "grow_steps"
         }
+        static let csvColumns = ["out", "voxels", "volume_ml", "intracranial_voxels", "gated_slices"]
+        var csvValues: [String] { [out, "\(voxels)", "\(volumeMl)", "\(intracranialVoxels)", gatedSlices.map { "\($0.count)" } ?? ""] }
     }
 
-    struct RunSummary: Encodable {
+    struct RunSummary: BatchRecord {
         let file: String, run: String, row: String, out: String, voxels: Int, volumeMl: Double
         enum CodingKeys: String, CodingKey { case file, run, row, out, voxels, volumeMl = "volume_ml" }
+        static let csvColumns = ["out", "voxels", "volume_ml", "run", "row"]
+        var csvValues: [String] { [out, "\(voxels)", "\(volumeMl)", run, row] }
     }
 
-    /// `--run RUN --row ROW`: the run's own method for that row (``Pipeline/rowMethod(_:)``).
-    func runRow(_ runFolder: String, outURL: URL) throws {
-        let runURL = URL(fileURLWithPath: runFolder)
-        let pipeline = try Pipeline(config: try Pipeline.savedConfig(in: runURL), output: runURL)
-        let name = row ?? "pipeline"
-        let method = try pipeline.rowMethod(name)
-        let source = try scanInput.read(file)
-        let orientation = Reorientation(source)
-        let input = try pipeline.segmentationCase(name: URL(fileURLWithPath: file).lastPathComponent, scan: orientation.apply(source),
-                                                  classifier: Pipeline.rowNeedsClassifier(name))
-        let mask = orientation.invert(try method.segment(input), geometry: source.geometry)
-        try NIfTI.write(mask, to: outURL, overwrite: force, descrip: "ichct \(name)")
-        let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
-        let ml = Double(voxels) * source.geometry.voxelVolumeML
-        if json {
-            try CLI.printJSON(RunSummary(file: file, run: runFolder, row: name, out: out, voxels: voxels, volumeMl: ml))
-        } else {
-            CLI.note("\(out): \(voxels) voxel(s) of hemorrhage (\(String(format: "%.2f", ml)) ml), row \(name) of \(runFolder)")
+    /// `--run RUN --row ROW`: the run's own method for that row (``Pipeline/rowMethod(_:)``),
+    /// built once for every scan.
+    struct RunRow {
+        let pipeline: Pipeline, name: String, method: any Segmenter
+
+        init(folder: String, row: String?) throws {
+            let runURL = URL(fileURLWithPath: folder)
+            pipeline = try Pipeline(config: try Pipeline.savedConfig(in: runURL), output: runURL)
+            name = row ?? "pipeline"
+            method = try pipeline.rowMethod(name)
         }
     }
 
+    /// The row's mask of one scan, written to `outURL`.
+    func segment(_ file: String, with row: RunRow, runFolder: String, outURL: URL, reportedOut: String, overwrite: Bool) throws -> RunSummary {
+        let source = try scanInput.read(file)
+        let orientation = Reorientation(source)
+        let input = try row.pipeline.segmentationCase(name: URL(fileURLWithPath: file).lastPathComponent, scan: orientation.apply(source),
+                                                      classifier: Pipeline.rowNeedsClassifier(row.name))
+        let mask = orientation.invert(try row.method.segment(input), geometry: source.geometry)
+        try NIfTI.write(mask, to: outURL, overwrite: overwrite, descrip: "ichct \(row.name)")
+        let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
+        return RunSummary(file: file, run: runFolder, row: row.name, out: reportedOut, voxels: voxels,
+                          volumeMl: Double(voxels) * source.geometry.voxelVolumeML)
+    }
+
+    /// The networks of `--model` (and `--classifier`), loaded once for every scan.
+    struct Networks {
+        let net: UNetLite, gate: ResNetLSTM?
+    }
+
     func run() throws {
+        if batch.isBatch { return try runBatch() }
+        let file = file!, out = out!
         let outURL = URL(fileURLWithPath: out)
         let probURL = probabilities.map { URL(fileURLWithPath: $0) }
         for url in [outURL] + (probURL.map { [$0] } ?? []) { try CLI.checkOutput(url, force: force) }
-        if let runFolder { return try runRow(runFolder, outURL: outURL) }
-        let net = try UNetLite(contentsOf: URL(fileURLWithPath: model!))
-        let gate = try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) }
+        if let runFolder {
+            let r = try segment(file, with: try RunRow(folder: runFolder, row: row), runFolder: runFolder, outURL: outURL, reportedOut: out, overwrite: force)
+            if json {
+                try CLI.printJSON(r)
+            } else {
+                CLI.note("\(out): \(r.voxels) voxel(s) of hemorrhage (\(String(format: "%.2f", r.volumeMl)) ml), row \(r.row) of \(runFolder)")
+            }
+            return
+        }
+        let networks = try loadNetworks()
+        let r = try segment(file, with: networks, outURL: outURL, probURL: probURL, reportedOut: out, overwrite: force)
+        if json {
+            try CLI.printJSON(r)
+        } else {
+            CLI.note("\(out): \(r.voxels) voxel(s) of hemorrhage (\(String(format: "%.2f", r.volumeMl)) ml)")
+        }
+    }
+
+    /// `--list`: every scan of the shard, one mask `DIR/NAME.nii.gz` each.
+    func runBatch() throws {
+        let outputs: (ScanList.Item, URL) -> [URL] = { item, dir in [dir.appendingPathComponent(item.name + ".nii.gz")] }
+        if let runFolder {
+            let row = try RunRow(folder: runFolder, row: row)
+            try batch.run(command: "segment", force: force, json: json, outputs: outputs) { item, staged in
+                try segment(item.input.path, with: row, runFolder: runFolder, outURL: staged[0],
+                            reportedOut: outputs(item, URL(fileURLWithPath: batch.outDir!))[0].path, overwrite: true)
+            }
+        } else {
+            let networks = try loadNetworks()
+            try batch.run(command: "segment", force: force, json: json, outputs: outputs) { item, staged in
+                try segment(item.input.path, with: networks, outURL: staged[0], probURL: nil,
+                            reportedOut: outputs(item, URL(fileURLWithPath: batch.outDir!))[0].path, overwrite: true)
+            }
+        }
+    }
+
+    func loadNetworks() throws -> Networks {
+        Networks(net: try UNetLite(contentsOf: URL(fileURLWithPath: model!)),
+                 gate: try classifier.map { try ResNetLSTM(contentsOf: URL(fileURLWithPath: $0)) })
+    }
+
+    /// The network's mask of one scan (gated, filtered and grown as the options say), written to
+    /// `outURL` (and its probabilities to `probURL`).
+    func segment(_ file: String, with networks: Networks, outURL: URL, probURL: URL?, reportedOut: String, overwrite: Bool) throws -> Summary {
+        let net = networks.net, gate = networks.gate
         // The networks see the voxel order they were trained on (LAS); the outputs go back to
         // the scan's own grid and affine.
         let source = try scanInput.read(file)
@@ -196,20 +263,16 @@ struct Segment: ParsableCommand {
                                                       sliceProbabilities: sliceProbabilities))
         if let probURL {
             try NIfTI.write(orientation.invert(result.probabilities, geometry: source.geometry), to: probURL, datatype: .float32,
-                            overwrite: force, descrip: "ichct ICH probability")
+                            overwrite: overwrite, descrip: "ichct ICH probability")
         }
-        try NIfTI.write(orientation.invert(mask, geometry: source.geometry), to: outURL, overwrite: force, descrip: "ichct ICH mask")
+        try NIfTI.write(orientation.invert(mask, geometry: source.geometry), to: outURL, overwrite: overwrite, descrip: "ichct ICH mask")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
         let s = scan.geometry.spacing
         let ml = Double(voxels) * Double(s.x * s.y * s.z) / 1000
-        if json {
-            try CLI.printJSON(Summary(file: file, model: model!, out: out, probabilities: probabilities, voxels: voxels,
-                                      intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
-                                      classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl,
-                                      growMm: growMm, growHu: steps > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
-                                      growSteps: steps))
-        } else {
-            CLI.note("\(out): \(voxels) voxel(s) of hemorrhage (\(String(format: "%.2f", ml)) ml)")
-        }
+        return Summary(file: file, model: model!, out: reportedOut, probabilities: probabilities, voxels: voxels,
+                       intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
+                       classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl,
+                       growMm: growMm, growHu: steps > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
+                       growSteps: steps)
     }
 }

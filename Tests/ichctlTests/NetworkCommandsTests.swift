@@ -1,4 +1,5 @@
 import CTVolume
+import ArgumentParser
 import Foundation
 import NeuralCore
 import Testing
@@ -187,6 +188,102 @@ struct NetworkCommandsTests {
         #expect(throws: NeuralCoreError.invalidConfig(source: w.refiner.path, reason: "the checkpoint holds a unet_lite, not a resnet_lstm")) {
             try wrong.run()
         }
+    }
+}
+
+/// `--list`, `--out-dir` and `--shard`: the batch forms of segment, classify and cam.
+@Suite("ichctl segment, classify and cam over a list, by shards")
+struct BatchCommandsTests {
+    /// Three scans (the workspace's head and two with a bright spot moved) and a list of them,
+    /// relative to the list's folder.
+    private func scans(_ w: Workspace) throws -> (list: URL, scans: [URL]) {
+        var urls = [w.scan]
+        let head = try NIfTI.readScan(at: w.scan)
+        for (n, (i, j)) in [(7, 6), (15, 12)].enumerated() {
+            var v = head
+            for k in 0..<3 { v.voxels[v.shape.index(i, j, k)] = 70 }
+            let url = w.folder.appendingPathComponent("scans/case\(n).nii.gz")
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try NIfTI.write(v, to: url)
+            urls.append(url)
+        }
+        let list = w.folder.appendingPathComponent("list.txt")
+        try Data("# three heads\nhead.nii.gz\nscans/case0.nii.gz\n\nscans/case1.nii.gz\n".utf8).write(to: list)
+        return (list, urls)
+    }
+
+    @Test("segment --list by two shards writes, between them, each scan's single-scan mask once, with records and summaries; a rerun reuses them")
+    func segmentShards() throws {
+        let w = try Workspace()
+        defer { w.temporary.cleanup() }
+        let (list, urls) = try scans(w)
+        let dir = w.folder.appendingPathComponent("masks")
+        let base = ["--model", w.refiner.path, "--threshold", "0.3", "--list", list.path, "--out-dir", dir.path, "--quiet"]
+        try Segment.parse(base + ["--shard", "1/2"]).run()
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+                == ["case0.nii.gz", "case0.json", "shard-1-of-2.json", "shard-1-of-2.csv"])
+        try Segment.parse(base + ["--shard", "0/2"]).run()
+        for url in urls {
+            let name = ScanList.outputName(for: url)
+            let single = w.folder.appendingPathComponent("single-\(name).nii.gz")
+            try Segment.parse(["--model", w.refiner.path, "--threshold", "0.3", url.path, "--out", single.path]).run()
+            let batch = try NIfTI.readMask(at: dir.appendingPathComponent("\(name).nii.gz")), one = try NIfTI.readMask(at: single)
+            #expect(batch.voxels == one.voxels && batch.geometry == one.geometry, "\(name)")
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("\(name).json"))) as! [String: Any]
+            #expect(record["voxels"] as? Int == batch.voxels.count { $0 > 0 } && record["file"] as? String == url.standardizedFileURL.path)
+        }
+        let summary = try BatchRunner.readJSON(BatchSummary<Segment.Summary>.self, from: dir.appendingPathComponent("shard-0-of-2.json"))
+        #expect(summary.entries.map(\.name) == ["head", "case1"] && summary.entries.allSatisfy { $0.status == .done })
+        try Segment.parse(base + ["--shard", "0/2"]).run()
+        let again = try BatchRunner.readJSON(BatchSummary<Segment.Summary>.self, from: dir.appendingPathComponent("shard-0-of-2.json"))
+        #expect(again.entries.allSatisfy { $0.status == .reused })
+        #expect(again.entries.map { $0.record?.voxels } == summary.entries.map { $0.record?.voxels })
+    }
+
+    @Test("a scan that cannot be read fails alone: the others are written, the summary names it, the exit status is 1")
+    func failingScan() throws {
+        let w = try Workspace()
+        defer { w.temporary.cleanup() }
+        let list = w.folder.appendingPathComponent("list.txt")
+        try Data("head.nii.gz\nmissing.nii.gz\n".utf8).write(to: list)
+        let dir = w.folder.appendingPathComponent("probabilities")
+        #expect(throws: ExitCode(1)) {
+            try Classify.parse(["--model", w.classifier.path, "--list", list.path, "--out-dir", dir.path, "--quiet"]).run()
+        }
+        let summary = try BatchRunner.readJSON(BatchSummary<Classify.Result>.self, from: dir.appendingPathComponent("shard-0-of-1.json"))
+        #expect(summary.entries.map(\.status) == [.done, .failed])
+        #expect(summary.entries[1].error?.contains("missing.nii.gz") == true)
+        // the record is classify's own JSON for that scan
+        let single = try ResNetLSTM(contentsOf: w.classifier).classify(try NIfTI.readScan(at: w.scan)).probabilities
+        #expect(summary.entries[0].record?.probabilities == single)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("missing.json").path))
+    }
+
+    @Test("cam --list writes each scan's map as cam does for one scan")
+    func camList() throws {
+        let w = try Workspace()
+        defer { w.temporary.cleanup() }
+        let (list, urls) = try scans(w)
+        let dir = w.folder.appendingPathComponent("cams")
+        try CAMCommand.parse(["--model", w.classifier.path, "--layer", "layer2", "--list", list.path, "--out-dir", dir.path, "--quiet"]).run()
+        let single = w.folder.appendingPathComponent("single.nii.gz")
+        try CAMCommand.parse(["--model", w.classifier.path, "--layer", "layer2", urls[2].path, "--out", single.path]).run()
+        let batch = try NIfTI.readScan(at: dir.appendingPathComponent("case1.nii.gz")), one = try NIfTI.readScan(at: single)
+        #expect(batch.voxels == one.voxels)
+    }
+
+    @Test("the batch options are refused in the wrong combinations")
+    func refusals() throws {
+        let w = try Workspace()
+        defer { w.temporary.cleanup() }
+        let list = w.folder.appendingPathComponent("list.txt")
+        for bad in [["--list", list.path], ["--list", list.path, "--out-dir", "d", w.scan.path], ["--list", list.path, "--out-dir", "d", "--out", "x.nii.gz"],
+                    ["--list", list.path, "--out-dir", "d", "--shard", "2/2"], ["--list", list.path, "--out-dir", "d", "--shard", "1"],
+                    ["--list", list.path, "--out-dir", "d", "--probabilities", "p.nii.gz"], [w.scan.path, "--out", "x.nii.gz", "--shard", "0/2"],
+                    [w.scan.path, "--out", "x.nii.gz", "--out-dir", "d"]] {
+            #expect(throws: (any Error).self, "\(bad)") { try Segment.parse(["--model", w.refiner.path] + bad) }
+        }
+        #expect(throws: (any Error).self) { try Classify.parse(["--model", w.classifier.path, w.scan.path, "--force"]) }
     }
 }
 

@@ -7,14 +7,14 @@ import Glibc
 /// destination's extension, so extension-driven writers behave the same), then renamed over
 /// the destination. A reader never sees a half-written file, and a failed write leaves
 /// nothing behind.
-enum AtomicFile {
+package enum AtomicFile {
     /// - Parameters:
     ///   - url: the destination.
     ///   - overwrite: replace an existing destination; when false an existing file is
     ///     refused (`.outputExists`), checked again at the moment of the rename (`link`).
     ///   - extension: the temporary file's suffix, e.g. ".nii.gz".
     ///   - body: writes the complete file at the temporary path it is given.
-    static func write(to url: URL, overwrite: Bool, extension ext: String, _ body: (String) throws -> Void) throws {
+    package static func write(to url: URL, overwrite: Bool, extension ext: String, _ body: (String) throws -> Void) throws {
         let path = url.path
         let folder = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
