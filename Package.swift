@@ -22,7 +22,7 @@ let package = Package(
     ],
     targets: [
         // C shims over system headers (apt: libopenblas-dev liblapacke-dev libnifti-dev libpng-dev zlib1g-dev
-        // libgdcm-dev; scripts/bootstrap.sh installs them).
+        // libgdcm-dev libopenmpi-dev openmpi-bin; scripts/bootstrap.sh installs them).
         .systemLibrary(name: "CCBLAS", path: "Sources/CCBLAS"),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
@@ -42,13 +42,18 @@ let package = Package(
                              .linkedLibrary("gdcmDICT"), .linkedLibrary("gdcmIOD")]
         ),
 
+        // Open MPI (apt: openmpi-bin libopenmpi-dev) behind a C header: its handles are macros
+        // over casts that Swift cannot import. <mpi/mpi.h> is Debian's multiarch path to the
+        // default MPI's headers.
+        .target(name: "CMPI", path: "Sources/CMPI", linkerSettings: [.linkedLibrary("mpi")]),
+
         // Package-internal: the one implementation of what several modules need (the seeded
         // generator, component labelling). Not a product; CTVolume re-exports its public part.
         .target(name: "ImageCore"),
 
         // Library modules.
         .target(name: "CTVolume", dependencies: ["ImageCore", "CNIfTI", "CPNG", "CGDCM"]),
-        .target(name: "NeuralCore", dependencies: ["ImageCore", "CCBLAS", "CLAPACKE"]),
+        .target(name: "NeuralCore", dependencies: ["ImageCore", "CCBLAS", "CLAPACKE", "CMPI"]),
         .target(name: "Metrics", dependencies: ["ImageCore"]),
         .target(name: "WeakSupervision", dependencies: ["ImageCore", "CTVolume", "NeuralCore", "Metrics"]),
 

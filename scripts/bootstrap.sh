@@ -3,9 +3,10 @@
 # on a machine that has them it does nothing and touches no network.
 #   libopenblas-dev (CBLAS)  liblapacke-dev  libnifti-dev (nifti_clib)  libpng-dev  zlib1g-dev
 #   libgdcm-dev (DICOM: GDCM with its JPEG, JPEG-LS, JPEG 2000 and RLE codecs)
+#   libopenmpi-dev openmpi-bin (data-parallel training: Open MPI and its mpirun)
 set -euo pipefail
 
-packages=(libopenblas-dev liblapacke-dev libnifti-dev libpng-dev zlib1g-dev libgdcm-dev)
+packages=(libopenblas-dev liblapacke-dev libnifti-dev libpng-dev zlib1g-dev libgdcm-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -143,6 +143,9 @@ public final class BatchNorm2d: Module {
     public let momentum: Float
     /// Added to the variance (default 1e-5).
     public let epsilon: Float
+    /// Batch statistics over the ranks of a data-parallel run (nil: this process's batch only,
+    /// the default); set by ``Module/synchronizeBatchStatistics(_:)``. Used in training mode only.
+    public var synchronization: BatchStatisticsSync?
 
     /// A batch normalisation over `channels` channels (γ = 1, β = 0, running mean 0, variance 1).
     public init(_ channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
@@ -164,6 +167,10 @@ public final class BatchNorm2d: Module {
     /// the running statistics.
     override public func forward(_ x: Tensor) -> Tensor {
         if isTraining { numBatchesTracked.data[0] += 1 }
+        if isTraining, let synchronization, synchronization.communicator.size > 1 {
+            return synchronizedBatchNorm2d(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                           momentum: momentum, epsilon: epsilon, sync: synchronization)
+        }
         return batchNorm2d(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                            training: isTraining, momentum: momentum, epsilon: epsilon)
     }
