@@ -115,6 +115,41 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .long, help: "Replace existing outputs.")
     var force = false
 
+    @Flag(name: .long, help: "Data-parallel training over the ranks of mpirun (mpirun -np N ichctl train ... --distributed): each rank computes its share of every batch of --batch-size, and the weights are those of one process with that batch. Rank 0 writes the outputs and prints.")
+    var distributed = false
+
+    @Option(name: .long, help: "Threads of this process's loops and matrix products (default: all cores; with --distributed, the cores divided by the ranks on this node).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+    }
+
+    /// The ranks (MPI's world with --distributed, else none), with this process's thread count
+    /// set; `body` runs with them. A rank's error ends every rank (they would otherwise wait on
+    /// it forever); only rank 0 prints.
+    func withRanks(_ body: (_ communicator: (any Communicator)?, _ quiet: Bool) throws -> Void) throws {
+        guard distributed else {
+            if let threads { Threading.setThreadCount(threads) }
+            return try body(nil, quiet)
+        }
+        let world = try MPICommunicator.world()
+        let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.size
+        Threading.setThreadCount(threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1)))
+        do {
+            try body(world, quiet || !world.isWriter)
+        } catch let exit as ExitCode {
+            MPICommunicator.finalize()
+            throw exit
+        } catch {
+            CLI.note("Error: rank \(world.rank) of \(world.size): \(error)")
+            if world.size > 1 { MPICommunicator.abort(code: 1) }
+            MPICommunicator.finalize()
+            throw ExitCode(1)
+        }
+        MPICommunicator.finalize()
+    }
+
     /// The resume file `--resume` names: the file itself, or, when it is a model written by a
     /// run (no training state inside), the resume file beside it.
     func resumeURL() throws -> URL? {
@@ -268,14 +303,17 @@ struct TrainClassifier: ParsableCommand {
         }
         let trainer = ClassifierTrainer(config: config)
         let dataset = try Dataset(root: URL(fileURLWithPath: common.data))
-        let printer = TrainingPrinter(quiet: common.quiet)
-        printer.reporter.report("preparing \(dataset.cases.count) cases at \(config.model.inputSize)x\(config.model.inputSize)")
-        let (training, validation) = try trainer.prepare(dataset: dataset)
-        let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
-                                        resume: resume, overwrite: common.force,
-                                        observer: printer)
-        try printSummary(summary, json: common.json)
-        if summary.stopped { throw ExitCode(130) }
+        try common.withRanks { communicator, quiet in
+            let printer = TrainingPrinter(quiet: quiet)
+            printer.reporter.report("preparing \(dataset.cases.count) cases at \(config.model.inputSize)x\(config.model.inputSize)"
+                                    + (communicator.map { " on each of \($0.size) ranks" } ?? ""))
+            let (training, validation) = try trainer.prepare(dataset: dataset)
+            let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
+                                            resume: resume, overwrite: common.force,
+                                            observer: printer, communicator: communicator)
+            if communicator?.isWriter ?? true { try printSummary(summary, json: common.json) }
+            if summary.stopped { throw ExitCode(130) }
+        }
     }
 }
 
@@ -342,13 +380,15 @@ struct TrainRefiner: ParsableCommand {
         }
         let trainer = RefinerTrainer(config: config)
         let dataset = try Dataset(root: URL(fileURLWithPath: common.data))
-        let printer = TrainingPrinter(quiet: common.quiet)
-        let (training, validation, skipped) = try trainer.prepare(dataset: dataset, masks: URL(fileURLWithPath: masks))
-        if !skipped.isEmpty { CLI.note("left out \(skipped.count) case(s) without a mask in \(masks): \(skipped.prefix(5).joined(separator: ", "))\(skipped.count > 5 ? ", ..." : "")") }
-        let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
-                                        resume: resume, overwrite: common.force,
-                                        observer: printer)
-        try printSummary(summary, json: common.json)
-        if summary.stopped { throw ExitCode(130) }
+        try common.withRanks { communicator, quiet in
+            let printer = TrainingPrinter(quiet: quiet)
+            let (training, validation, skipped) = try trainer.prepare(dataset: dataset, masks: URL(fileURLWithPath: masks))
+            if !skipped.isEmpty && !quiet { CLI.note("left out \(skipped.count) case(s) without a mask in \(masks): \(skipped.prefix(5).joined(separator: ", "))\(skipped.count > 5 ? ", ..." : "")") }
+            let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
+                                            resume: resume, overwrite: common.force,
+                                            observer: printer, communicator: communicator)
+            if communicator?.isWriter ?? true { try printSummary(summary, json: common.json) }
+            if summary.stopped { throw ExitCode(130) }
+        }
     }
 }

@@ -67,12 +67,18 @@ public struct ClassifierTrainer {
     ///     initialisation, e.g. to fine-tune (default `nil`).
     ///   - overwrite: replace existing outputs when starting afresh (default `false`).
     ///   - observer: receives events and may stop the run (default silent).
+    ///   - communicator: the ranks of a data-parallel run (``DataParallel``: each rank computes
+    ///     its share of every global batch of ``TrainingConfig/batchSize``, and the weights are
+    ///     those of one process with that batch); rank 0 alone writes the outputs. nil (default)
+    ///     or one rank: this process alone. Every rank must be given the same configuration
+    ///     and cases.
     /// - Returns: the run's summary.
     /// - Throws: invalid configuration or data, existing outputs, a foreign resume file, a
-    ///   non-finite loss, and file errors.
+    ///   non-finite loss, ranks that end with different weights, and file errors.
     public func train(training: [PreparedCase], validation: [PreparedCase], outputs: TrainingOutputs,
                       resume: URL? = nil, initial: Checkpoint? = nil, overwrite: Bool = false,
-                      observer: TrainingObserver = TrainingCallback.silent) throws -> TrainingSummary {
+                      observer: TrainingObserver = TrainingCallback.silent,
+                      communicator: (any Communicator)? = nil) throws -> TrainingSummary {
         try config.validate()
         guard !training.isEmpty else { throw WeakSupervisionError.emptyInput(what: "classifier training cases") }
         let c = config
@@ -85,7 +91,9 @@ public struct ClassifierTrainer {
                 throw WeakSupervisionError.invalidParameter(name: "output", reason: "\(url.path) already exists (overwrite it, or resume from it)")
             }
         }
+        let parallel = DataParallel(communicator)
         let model = ResNetLSTM(config: c.model, seed: c.seed)
+        model.synchronizeBatchStatistics(parallel?.sync)
         if let initial {
             guard initial.config == .resnetLSTM(c.model) else {
                 throw WeakSupervisionError.shapeMismatch(what: "initial checkpoint", expected: ModelConfig.resnetLSTM(c.model).jsonString, got: initial.config.jsonString)
@@ -124,32 +132,48 @@ public struct ClassifierTrainer {
         let step: ([Int], inout SeededGenerator) -> Float = { batch, generator in
             let t = sequences[batch[0]].length
             let stride = channels * size * size
-            var x = [Float](), y = [Float]()
+            var x = [Float](), y = [Float](), own = 0
             x.reserveCapacity(batch.count * t * stride)
-            for i in batch {
+            for (j, i) in batch.enumerated() {
                 let s = sequences[i]
                 let item = training[s.caseIndex]
+                // every rank draws every item's augmentation, so the streams stay in step
+                let draw = augment ? c.augmentation.draw(size: size, using: &generator) : nil
+                guard parallel?.owns(j) ?? true else { continue }
                 var values = item.slices[(s.start * stride)..<((s.start + t) * stride)]
-                if augment {
-                    let draw = c.augmentation.draw(size: size, using: &generator)
-                    draw.apply(to: &values, size: size, intensity: true)
-                }
+                draw?.apply(to: &values, size: size, intensity: true)
                 x += values
                 y += item.labels[s.start..<(s.start + t)]
+                own += 1
             }
             model.zeroGrad()
-            let logits = model(Tensor(shape: [batch.count, t, channels, size, size], data: x))
-            let loss = binaryCrossEntropyWithLogits(logits, targets: Tensor(shape: [batch.count, t], data: y), posWeight: posWeight)
-            loss.backward()
+            let placeholder = own == 0
+            if placeholder {
+                // this rank has no item of the batch: a zero sequence that adds nothing
+                x = [Float](repeating: 0, count: t * stride)
+                y = [Float](repeating: 0, count: t)
+            }
+            parallel?.sync.isPlaceholder = placeholder
+            defer { parallel?.sync.isPlaceholder = false }
+            let rows = max(own, 1)
+            let logits = model(Tensor(shape: [rows, t, channels, size, size], data: x))
+            let loss = binaryCrossEntropyWithLogits(logits, targets: Tensor(shape: [rows, t], data: y), posWeight: posWeight)
+            let reported: Float
+            if let parallel {
+                reported = parallel.backward(loss, own: own, total: batch.count, model: model)
+            } else {
+                loss.backward()
+                reported = loss.item
+            }
             optimizer.update(model: model, gradients: model.parameterGradients())
-            return loss.item
+            return reported
         }
 
         let validate: () -> (score: Double?, loss: Double?) = {
             guard !validation.isEmpty else { return (nil, nil) }
             model.eval()
             var scores: [Double] = [], labels: [Bool] = [], lossSum = 0.0
-            for item in validation {
+            for (v, item) in validation.enumerated() where parallel?.validates(v) ?? true {
                 // The encoder 16 slices at a time (bounded memory), the LSTM over the whole volume.
                 let logits = withoutGradients { () -> Tensor in
                     let x = Tensor(shape: [item.sliceCount, channels, size, size], data: item.slices)
@@ -163,6 +187,15 @@ public struct ClassifierTrainer {
                 scores += logits.data.map { 1 / (1 + Foundation.exp(-Double($0))) }
                 labels += item.labels.map { $0 > 0.5 }
             }
+            if let parallel {
+                // each rank scored its share of the cases: every rank gets all of them
+                let parts = parallel.communicator.gather(scores + labels.map { $0 ? 1 : 0 })
+                scores = parts.flatMap { $0.prefix($0.count / 2) }
+                labels = parts.flatMap { $0.suffix($0.count / 2).map { $0 > 0.5 } }
+                var total = [lossSum]
+                parallel.communicator.sum(&total)
+                lossSum = total[0]
+            }
             return (SliceClassification.rocAUC(scores: scores, labels: labels), lossSum / Double(labels.count))
         }
 
@@ -175,6 +208,7 @@ public struct ClassifierTrainer {
                                 stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, validateEvery: c.validateEvery, outputs: outputs, observer: observer, progress: progress,
                                 planEpoch: plan, step: step, validate: validate)
         loop.posWeight = posWeight
+        loop.communicator = parallel?.communicator
         if let resume { try loop.resume(from: resume) }
         return try loop.run(resumed: resume != nil)
     }

@@ -50,11 +50,12 @@ public struct RefinerTrainer {
                 dataset.cases.filter { files[$0.name] == nil }.map(\.name))
     }
 
-    /// Trains from scratch (or resumes) and writes the outputs; see ``ClassifierTrainer/train(training:validation:outputs:resume:initial:overwrite:observer:)``
-    /// for the parameters. Every case needs ``PreparedCase/masks``.
+    /// Trains from scratch (or resumes) and writes the outputs; see ``ClassifierTrainer/train(training:validation:outputs:resume:initial:overwrite:observer:communicator:)``
+    /// for the parameters (data parallelism included). Every case needs ``PreparedCase/masks``.
     public func train(training: [PreparedCase], validation: [PreparedCase], outputs: TrainingOutputs,
                       resume: URL? = nil, initial: Checkpoint? = nil, overwrite: Bool = false,
-                      observer: TrainingObserver = TrainingCallback.silent) throws -> TrainingSummary {
+                      observer: TrainingObserver = TrainingCallback.silent,
+                      communicator: (any Communicator)? = nil) throws -> TrainingSummary {
         try config.validate()
         guard !training.isEmpty else { throw WeakSupervisionError.emptyInput(what: "refiner training cases") }
         let c = config
@@ -71,7 +72,9 @@ public struct RefinerTrainer {
                 throw WeakSupervisionError.invalidParameter(name: "output", reason: "\(url.path) already exists (overwrite it, or resume from it)")
             }
         }
+        let parallel = DataParallel(communicator)
         let model = UNetLite(config: c.model, seed: c.seed)
+        model.synchronizeBatchStatistics(parallel?.sync)
         if let initial {
             guard initial.config == .unetLite(c.model) else {
                 throw WeakSupervisionError.shapeMismatch(what: "initial checkpoint", expected: ModelConfig.unetLite(c.model).jsonString, got: initial.config.jsonString)
@@ -110,37 +113,57 @@ public struct RefinerTrainer {
 
         let side = c.cropSize ?? size
         let step: ([Int], inout SeededGenerator) -> Float = { batch, generator in
-            var x = [Float](), y = [Float]()
-            for i in batch {
+            var x = [Float](), y = [Float](), own = 0
+            for (j, i) in batch.enumerated() {
                 let (ci, k) = items[i]
-                var image = training[ci].slice(k), target = training[ci].mask(k)
-                if augment {
-                    let draw = c.augmentation.draw(size: size, using: &generator)
-                    draw.apply(to: &image, size: size, intensity: true)
+                let mine = parallel?.owns(j) ?? true
+                // every rank draws every item's augmentation and crop, so the streams stay in step
+                let draw = augment ? c.augmentation.draw(size: size, using: &generator) : nil
+                guard mine || side < size else { continue }
+                var image = mine ? training[ci].slice(k) : [], target = training[ci].mask(k)
+                if let draw {
+                    if mine { draw.apply(to: &image, size: size, intensity: true) }
                     draw.apply(to: &target, size: size, intensity: false)
                 }
                 if side < size {
                     let (y0, x0) = Self.cropOrigin(target: target, size: size, crop: side, using: &generator)
+                    guard mine else { continue }
                     image = Self.crop(image, channels: channels, size: size, y0: y0, x0: x0, crop: side)
                     target = Self.crop(target, channels: 1, size: size, y0: y0, x0: x0, crop: side)
                 }
                 x += image
                 y += target
+                own += 1
             }
             model.zeroGrad()
-            let logits = model(Tensor(shape: [batch.count, channels, side, side], data: x))
-            let targets = Tensor(shape: [batch.count, 1, side, side], data: y)
+            let placeholder = own == 0
+            if placeholder {
+                // this rank has no item of the batch: a zero slice that adds nothing
+                x = [Float](repeating: 0, count: channels * side * side)
+                y = [Float](repeating: 0, count: side * side)
+            }
+            parallel?.sync.isPlaceholder = placeholder
+            defer { parallel?.sync.isPlaceholder = false }
+            let rows = max(own, 1)
+            let logits = model(Tensor(shape: [rows, channels, side, side], data: x))
+            let targets = Tensor(shape: [rows, 1, side, side], data: y)
             let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight)
-            loss.backward()
+            let reported: Float
+            if let parallel {
+                reported = parallel.backward(loss, own: own, total: batch.count, model: model)
+            } else {
+                loss.backward()
+                reported = loss.item
+            }
             optimizer.update(model: model, gradients: model.parameterGradients())
-            return loss.item
+            return reported
         }
 
         let validate: () -> (score: Double?, loss: Double?) = {
             guard !validation.isEmpty else { return (nil, nil) }
             model.eval()
             var inter = 0.0, predicted = 0.0, truth = 0.0, lossSum = 0.0, count = 0
-            for item in validation {
+            for (v, item) in validation.enumerated() where parallel?.validates(v) ?? true {
                 for start in stride(from: 0, to: item.sliceCount, by: 16) {
                     let n = min(16, item.sliceCount - start)
                     let x = Tensor(shape: [n, channels, size, size], data: Array(item.slices[(start * item.sliceStride)..<((start + n) * item.sliceStride)]))
@@ -159,6 +182,12 @@ public struct RefinerTrainer {
                     }
                 }
             }
+            if let parallel {
+                // each rank validated its share of the cases: the counts over all of them
+                var totals = [inter, predicted, truth, lossSum, Double(count)]
+                parallel.communicator.sum(&totals)
+                (inter, predicted, truth, lossSum, count) = (totals[0], totals[1], totals[2], totals[3], Int(totals[4]))
+            }
             let dice = predicted + truth > 0 ? 2 * inter / (predicted + truth) : Double.nan
             return (dice, lossSum / Double(max(count, 1)))
         }
@@ -170,6 +199,7 @@ public struct RefinerTrainer {
                                 optimizer: optimizer, averageDecay: c.averageDecay, settings: c.optimizer, seed: c.seed, epochs: c.epochs,
                                 stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, validateEvery: c.validateEvery, outputs: outputs, observer: observer, progress: progress,
                                 planEpoch: plan, step: step, validate: validate)
+        loop.communicator = parallel?.communicator
         if let resume { try loop.resume(from: resume) }
         return try loop.run(resumed: resume != nil)
     }

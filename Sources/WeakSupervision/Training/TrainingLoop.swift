@@ -131,6 +131,18 @@ final class TrainingLoop {
     var progress: TrainingProgress
     var posWeight: Float?
     var itemsPerEpoch = 0
+    /// The ranks of a data-parallel run (nil: one process). Rank 0 alone writes the model and
+    /// the resume file; a stop is taken when any rank's observer asks for it.
+    var communicator: (any Communicator)?
+
+    private var isWriter: Bool { communicator?.isWriter ?? true }
+
+    /// The observer's answer, the same on every rank (stop when any rank stops).
+    private func control(_ event: TrainingEvent) -> TrainingControl {
+        let local = observer.observe(event)
+        guard let communicator, communicator.size > 1 else { return local }
+        return communicator.any(local == .stop) ? .stop : .proceed
+    }
 
     init(kind: String, scoreName: String, model: Module, modelConfig: ModelConfig, optimizer: Optimizer, averageDecay: Float?,
          settings: OptimizerSettings, seed: UInt64, epochs: Int, stepsPerEpoch: Int?, selection: ModelSelection, validateEvery: Int?,
@@ -177,6 +189,7 @@ final class TrainingLoop {
     }
 
     private func writeResume() throws {
+        guard isWriter else { return }
         try ResumeFile.write(to: outputs.resume, model: model, modelConfig: modelConfig, optimizer: optimizer, average: average,
                              progress: progress)
     }
@@ -188,6 +201,7 @@ final class TrainingLoop {
     }
 
     private func writeModel() throws {
+        guard isWriter else { return }
         try withKeptWeights { try Checkpoint(config: modelConfig, module: model).write(to: outputs.model, overwrite: true) }
     }
 
@@ -199,7 +213,7 @@ final class TrainingLoop {
         guard perEpoch > 0 else { throw WeakSupervisionError.emptyInput(what: "\(kind) training batches") }
         let total = perEpoch * epochs
         let schedule = settings.makeSchedule(totalSteps: total)
-        if observer.observe(.started(TrainingStart(
+        if control(.started(TrainingStart(
             kind: kind, epochs: epochs, startEpoch: progress.epoch, stepsPerEpoch: perEpoch,
             trainCases: progress.trainCases.count, validationCases: progress.validationCases.count,
             itemsPerEpoch: itemsPerEpoch, posWeight: posWeight, resumed: resumed))) == .stop {
@@ -237,11 +251,11 @@ final class TrainingLoop {
                 sessionSteps += 1
                 let elapsed = seconds()
                 let left = Double(total - progress.globalStep) * elapsed / Double(sessionSteps)
-                let control = observer.observe(.step(StepReport(
+                let answer = control(.step(StepReport(
                     epoch: progress.epoch + 1, epochs: epochs, step: progress.batchInEpoch, stepsInEpoch: plan.count,
                     globalStep: progress.globalStep, totalSteps: total, loss: loss, learningRate: rate,
                     elapsedSeconds: elapsed, remainingSeconds: left)))
-                if control == .stop {
+                if answer == .stop {
                     if progress.batchInEpoch < plan.count {
                         try writeResume()
                         return summary(stopped: true)
@@ -274,11 +288,25 @@ final class TrainingLoop {
             progress.lossSum = 0
             progress.generatorState = []
             try writeResume()
-            if observer.observe(.epoch(report)) == .stop || stopAfterEpoch {
+            if control(.epoch(report)) == .stop || stopAfterEpoch {
+                try checkRanksAgree()
                 return summary(stopped: progress.epoch < epochs)
             }
         }
+        try checkRanksAgree()
         return summary(stopped: false)
+    }
+
+    /// Every rank must end with the same weights (they start from one seed and apply the same
+    /// summed gradients); a difference means a rank computed something else, and is an error.
+    private func checkRanksAgree() throws {
+        guard let communicator, communicator.size > 1 else { return }
+        let prints = communicator.fingerprints(of: model)
+        communicator.barrier()
+        guard Set(prints).count == 1 else {
+            throw WeakSupervisionError.invalidParameter(
+                name: "distributed \(kind) training", reason: "the ranks ended with different weights (fingerprints \(prints.map { String($0, radix: 16) }))")
+        }
     }
 
     func summary(stopped: Bool) -> TrainingSummary {
