@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import CTVolume
 import Metrics
+import NeuralCore
 import WeakSupervision
 
 #if canImport(Glibc)
@@ -50,6 +51,36 @@ enum CLI {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
             throw CLIError.invalid("\(url.path): its folder \(folder.path) does not exist")
         }
+    }
+}
+
+extension CLI {
+    /// Runs `body` with the ranks of `mpirun` (MPI's world) when `distributed`, else with none,
+    /// after setting this process's thread count: `threads`, or with `distributed` the cores
+    /// divided by the ranks on this node (`OMPI_COMM_WORLD_LOCAL_SIZE`). Only rank 0 prints
+    /// (`body` gets `quiet` true elsewhere). A rank's error ends every rank (`MPI_Abort`), since
+    /// the others would wait on it forever.
+    static func withRanks(distributed: Bool, threads: Int?, quiet: Bool,
+                          _ body: (_ communicator: (any Communicator)?, _ quiet: Bool) throws -> Void) throws {
+        guard distributed else {
+            if let threads { Threading.setThreadCount(threads) }
+            return try body(nil, quiet)
+        }
+        let world = try MPICommunicator.world()
+        let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.size
+        Threading.setThreadCount(threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1)))
+        do {
+            try body(world, quiet || !world.isWriter)
+        } catch let exit as ExitCode {
+            MPICommunicator.finalize()
+            throw exit
+        } catch {
+            CLI.note("Error: rank \(world.rank) of \(world.size): \(error)")
+            if world.size > 1 { MPICommunicator.abort(code: 1) }
+            MPICommunicator.finalize()
+            throw ExitCode(1)
+        }
+        MPICommunicator.finalize()
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CTVolume
 import Foundation
+import NeuralCore
 import WeakSupervision
 
 /// `ichctl demo`: the whole method end to end on a generated phantom set. A thin wrapper over
@@ -52,6 +53,12 @@ struct Demo: ParsableCommand {
     @Flag(name: .long, help: "Print the comparison table as JSON on stdout.")
     var json = false
 
+    @Flag(name: .long, help: "Under mpirun (mpirun -np N ichctl demo ... --distributed): the training stages run data-parallel on every rank, the other stages on rank 0 (Docs/distributed-training.md).")
+    var distributed = false
+
+    @Option(name: .long, help: "Threads of this process (default: all cores; with --distributed, the cores divided by the ranks on this node).")
+    var threads: Int?
+
     @Option(name: .long, help: "Train classifier, refiner and upper bound with this many seeds on the same data (OUT/replicate-K/) and report mean ± sd across seeds beside the pooled intervals.")
     var replicates: Int = 1
 
@@ -63,20 +70,24 @@ struct Demo: ParsableCommand {
         if quick && config != nil { throw ValidationError("--quick and --config exclude each other") }
         if replicates < 1 { throw ValidationError("--replicates must be at least 1, not \(replicates)") }
         if replicates > 1 && from != nil { throw ValidationError("--from applies to one run; with --replicates, re-run a replicate's folder on its own") }
+        if replicates > 1 && distributed { throw ValidationError("--distributed runs one pipeline; run the replicates' folders one after another") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
     }
 
     /// A stop by Ctrl-C ends with the stage's message on stderr and exit status 130, as `train`.
     func run() throws {
-        do {
-            try runDemo()
-        } catch let error as WeakSupervisionError {
-            guard case .stopped = error else { throw error }
-            CLI.note("\(error)")
-            throw ExitCode(130)
+        try CLI.withRanks(distributed: distributed, threads: threads, quiet: quiet) { communicator, quiet in
+            do {
+                try runDemo(communicator: communicator, quiet: quiet)
+            } catch let error as WeakSupervisionError {
+                guard case .stopped = error else { throw error }
+                if !quiet { CLI.note("\(error)") }
+                throw ExitCode(130)
+            }
         }
     }
 
-    private func runDemo() throws {
+    private func runDemo(communicator: (any Communicator)?, quiet: Bool) throws {
         var settings: PipelineConfig = quick ? .quick : .full
         if let config {
             settings = try JSONDecoder().decode(PipelineConfig.self, from: Data(contentsOf: URL(fileURLWithPath: config)))
@@ -101,9 +112,11 @@ struct Demo: ParsableCommand {
             print("artefacts: \(out)/replicate-1 ... replicate-\(replicates) (each a whole run), \(out)/replicates.txt, replicates.json")
             return
         }
-        let pipeline = try Pipeline(config: settings, output: outURL, overwrite: force)
+        var pipeline = try Pipeline(config: settings, output: outURL, overwrite: force)
+        pipeline.communicator = communicator
         let start = Date()
         let table = try pipeline.run(from: from.flatMap(PipelineStage.init(rawValue:)), observer: printer.observe)
+        guard communicator?.isWriter ?? true else { return }
         if json { return try CLI.printJSON(table) }
         print(table.text(), terminator: "")
         var times: [String] = []

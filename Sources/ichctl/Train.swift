@@ -125,29 +125,9 @@ struct TrainingOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
     }
 
-    /// The ranks (MPI's world with --distributed, else none), with this process's thread count
-    /// set; `body` runs with them. A rank's error ends every rank (they would otherwise wait on
-    /// it forever); only rank 0 prints.
+    /// The ranks (MPI's world with --distributed, else none); see ``CLI/withRanks(distributed:threads:quiet:_:)``.
     func withRanks(_ body: (_ communicator: (any Communicator)?, _ quiet: Bool) throws -> Void) throws {
-        guard distributed else {
-            if let threads { Threading.setThreadCount(threads) }
-            return try body(nil, quiet)
-        }
-        let world = try MPICommunicator.world()
-        let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.size
-        Threading.setThreadCount(threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1)))
-        do {
-            try body(world, quiet || !world.isWriter)
-        } catch let exit as ExitCode {
-            MPICommunicator.finalize()
-            throw exit
-        } catch {
-            CLI.note("Error: rank \(world.rank) of \(world.size): \(error)")
-            if world.size > 1 { MPICommunicator.abort(code: 1) }
-            MPICommunicator.finalize()
-            throw ExitCode(1)
-        }
-        MPICommunicator.finalize()
+        try CLI.withRanks(distributed: distributed, threads: threads, quiet: quiet, body)
     }
 
     /// The resume file `--resume` names: the file itself, or, when it is a model written by a

@@ -3,6 +3,7 @@ import Foundation
 import NeuralCore
 import Testing
 import TestSupport
+import WeakSupervision
 
 #if canImport(Glibc)
 import Glibc
@@ -129,6 +130,45 @@ struct DistributedTrainingTests {
         #expect(r.status == 0, "\(r.stderr)")
         let difference = try Self.relativeDifference(whole, single)
         #expect(difference < 1e-4, "\(difference)")
+    }
+
+    @Test("demo --distributed: the training stages on 2 ranks give one process's networks (1e-4), rank 0 prints one table")
+    func distributedDemo() throws {
+        let t = TemporaryFolder(prefix: "ichct-mpi-demo")
+        defer { t.cleanup() }
+        var c = PipelineConfig.quick
+        c.data.phantomCases = 6
+        c.data.phantom.size = 64
+        c.data.phantom.slices = 6...6
+        c.data.phantom.subSlices = 1
+        c.data.validationFraction = 0.34
+        c.data.sealedTest = .init(phantomCases: 2, phantomSeed: 7)
+        c.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
+        c.classifier.epochs = 2
+        c.classifier.stepsPerEpoch = 3
+        c.classifier.sequenceLength = 6
+        c.refiner.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
+        c.refiner.epochs = 2
+        c.refiner.stepsPerEpoch = 3
+        c.refiner.batchSize = 4
+        c.cam.layer = "layer2"
+        c.montageCases = 1
+        let config = t.file("tiny.json")
+        try JSONEncoder().encode(c).write(to: config)
+        let one = t.file("one"), two = t.file("two")
+        var r = try Self.train(["demo", "--config", config.path, "--out", one.path, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let single = r.stdout
+        r = try Self.mpirun(2, ["demo", "--config", config.path, "--out", two.path, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "artefacts: ").count == 2, "one table, from rank 0: \(r.stdout)")
+        // the same rows in the same order
+        func rows(_ text: String) -> [String] { text.split(separator: "\n").compactMap { $0.split(separator: "  ").first.map(String.init) } }
+        #expect(rows(single).filter { $0.contains("pipeline") } == rows(r.stdout).filter { $0.contains("pipeline") })
+        for network in ["classifier/classifier.safetensors", "refiner/refiner.safetensors", "upper-bound/refiner.safetensors"] {
+            let difference = try Self.relativeDifference(one.appendingPathComponent(network), two.appendingPathComponent(network))
+            #expect(difference < 1e-4, "\(network): \(difference)")
+        }
     }
 
     /// The processes whose parent is `pid` (from /proc: the ranks mpirun started).

@@ -171,7 +171,8 @@ extension Pipeline {
                     if box.sinceBest >= patience && e.epoch < e.epochs && e.epoch >= minimum { box.early = true; return .stop }
                 }
                 return control
-            })
+            }, communicator: communicator)
+        guard isWriter else { return StageOutcome(summary: [:], stopped: summary.stopped && !box.early) }
         try writeJSON(summary, to: folder(.classifier).appendingPathComponent("summary.json"))
         return StageOutcome(summary: ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
                                       "validationAUC": summary.bestScore ?? .nan, "earlyStopped": box.early ? 1 : 0],
@@ -251,7 +252,9 @@ extension Pipeline {
         let summary = try RefinerTrainer(config: c).train(
             training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
             outputs: TrainingOutputs(model: folder(stage).appendingPathComponent("refiner.safetensors")), overwrite: true,
-            observer: TrainingCallback { observer(.training(stage, $0)) })
+            observer: TrainingCallback { observer(.training(stage, $0)) }, communicator: communicator)
+        // the component choice segments the validation cases: rank 0's work alone
+        guard isWriter else { return StageOutcome(summary: [:], stopped: summary.stopped) }
         try writeJSON(summary, to: folder(stage).appendingPathComponent("summary.json"))
         var result: [String: Double] = ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
                       "validationDice": summary.bestScore ?? .nan]

@@ -27,6 +27,18 @@ public struct Pipeline {
     public let output: URL
     /// Replace a folder made with another configuration (default false).
     public let overwrite: Bool
+    /// The ranks of a data-parallel run (nil: this process alone). The training stages
+    /// (classifier, refiner, upper bound) run on every rank (``ClassifierTrainer``'s
+    /// `communicator`); every other stage, the component choice after a refiner's training and
+    /// every file and record are rank 0's, while the other ranks wait for it. Every rank must run
+    /// the same pipeline on the same folder (a file system they all see).
+    public var communicator: (any Communicator)? = nil
+
+    /// Whether this process writes the run's files (rank 0, or no communicator).
+    var isWriter: Bool { communicator?.isWriter ?? true }
+
+    /// Waits for every rank (no-op without a communicator).
+    private func synchronize() { communicator?.barrier() }
 
     /// A pipeline writing into `output` (created when missing).
     /// - Throws: an invalid configuration; a folder made with another configuration, unless `overwrite`.
@@ -113,10 +125,14 @@ public struct Pipeline {
     @discardableResult
     public func run(from: PipelineStage? = nil,
                     observer: @escaping (PipelineEvent) -> TrainingControl = { _ in .proceed }) throws -> ComparisonTable {
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        try writeJSON(config, to: Self.configURL(in: output))
+        if isWriter {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            try writeJSON(config, to: Self.configURL(in: output))
+        }
         var ran = Set<PipelineStage>()
         for stage in PipelineStage.allCases {
+            // every rank decides from the files rank 0 has finished writing
+            synchronize()
             if stage == .upperBound && !config.upperBound { continue }
             if let from, stage < from {
                 guard isReusable(stage) else {
@@ -136,12 +152,19 @@ public struct Pipeline {
             ran.insert(stage)
             _ = observer(.stage(stage, reused: false))
             let start = Date()
-            try? FileManager.default.removeItem(at: folder(stage))
-            try FileManager.default.createDirectory(at: folder(stage), withIntermediateDirectories: true)
+            if isWriter {
+                try? FileManager.default.removeItem(at: folder(stage))
+                try FileManager.default.createDirectory(at: folder(stage), withIntermediateDirectories: true)
+            }
+            synchronize()
+            let training = [PipelineStage.classifier, .refiner, .upperBound].contains(stage)
+            // the other ranks take part in the training stages only
+            guard isWriter || training else { continue }
             let outcome = try runStage(stage, observer: observer)
             if outcome.stopped {
                 throw WeakSupervisionError.stopped(stage: stage.rawValue, resumeFolder: folder(stage).path)
             }
+            guard isWriter else { continue }
             let summary = outcome.summary
             let seconds = Date().timeIntervalSince(start)
             let record = PipelineStageRecord(stage: stage, configKey: configKey(stage), seconds: seconds, summary: summary,
@@ -149,6 +172,7 @@ public struct Pipeline {
             try writeJSON(record, to: folder(stage).appendingPathComponent("stage.json"))
             _ = observer(.finished(stage, seconds: seconds, summary: summary))
         }
+        synchronize()
         return try ComparisonTable.decode(Data(contentsOf: folder(.comparison).appendingPathComponent("comparison.json")))
     }
 
