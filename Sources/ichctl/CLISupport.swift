@@ -150,6 +150,14 @@ struct ScanInputOptions: ParsableArguments {
     }
 }
 
+/// A CAM threshold on the command line: its text form (`otsu`, `p90`, `0.3`).
+extension ThresholdChoice: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public var defaultValueDescription: String { description }
+}
+
+extension CAM.Kind: ExpressibleByArgument {}
+
 /// `--list`, `--out-dir`, `--shard` and `--quiet` of `segment`, `classify` and `cam`: one step
 /// over many scans, or over one shard of them (``BatchRunner``).
 struct BatchOptions: ParsableArguments {

@@ -29,13 +29,13 @@ struct PseudoMasks: ParsableCommand {
     var out: String
 
     @Option(name: .long, help: "CAM threshold: otsu, pNN (percentile, e.g. p90) or a number (e.g. 0.3).")
-    var threshold: String = "0.3"
+    var threshold: ThresholdChoice = .fixed(0.3)
 
     @Option(name: .long, help: "k-means clusters.")
     var k: Int = 4
 
     @Option(name: .long, help: "CAM method: gradcam, gradcampp, layercam.")
-    var cam: String = "gradcam"
+    var cam: CAM.Kind = .gradcam
 
     @Option(name: .long, help: "Residual stage the CAM explains (layer1 ... layer4).")
     var layer: String = "layer3"
@@ -69,13 +69,28 @@ struct PseudoMasks: ParsableCommand {
         enum CodingKeys: String, CodingKey { case name, voxels, slices; case positiveSlices = "positive_slices" }
     }
 
-    func run() throws {
-        guard let kind = CAM.Kind(rawValue: cam) else {
-            throw CLIError.invalid("--cam: \(cam) is not one of \(CAM.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+    func validate() throws {
+        // usage errors (exit 64 with the usage line), as the other range options
+        do {
+            _ = try parsedFeatures()
+            _ = try ValueRange.parse(tissue, name: "--tissue")
+        } catch let error as CTVolumeError {
+            throw ValidationError("\(error)")
+        } catch let error as WeakSupervisionError {
+            throw ValidationError("--features: \(error)")
         }
+        guard opening >= 0 else { throw ValidationError("--opening must be 0 or more") }
+    }
+
+    /// `--features`, comma-separated text forms.
+    func parsedFeatures() throws -> [FeatureChoice] {
+        try features.split(separator: ",").map { try FeatureChoice(parsing: String($0)) }
+    }
+
+    func run() throws {
+        let kind = cam
         let tissueHU = try ValueRange.parse(tissue, name: "--tissue")
-        guard opening >= 0 else { throw CLIError.invalid("--opening must be 0 or more") }
-        let settings = PipelineConfig.PseudoMaskSettings(k: k, features: features.split(separator: ",").map(String.init),
+        let settings = PipelineConfig.PseudoMaskSettings(k: k, features: try parsedFeatures(),
                                                          threshold: threshold, minimumComponentSize: minSize, seed: seed,
                                                          tissueHU: tissueHU, opening: opening)
         let segmenter = try settings.segmenter()

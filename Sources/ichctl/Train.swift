@@ -38,6 +38,8 @@ final class InterruptFlag {
 }
 
 extension ModelSelection: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension ScheduleKind: ExpressibleByArgument {}
 
 /// `ichctl train`: the classifier (stage 1) and the refiner (stage 5). Thin wrappers over
 /// ``ClassifierTrainer`` and ``RefinerTrainer``.
@@ -65,13 +67,13 @@ struct TrainingOptions: ParsableArguments {
     var lr: Float = 1e-3
 
     @Option(name: .long, help: "adam, adamw or sgd.")
-    var optimizer: String = "adam"
+    var optimizer: OptimizerKind = .adam
 
     @Option(name: .long, help: "Linear warm-up steps before the cosine decay.")
     var warmup: Int = 0
 
     @Option(name: .long, help: "Learning-rate schedule: cosine or constant.")
-    var schedule: String = "cosine"
+    var schedule: ScheduleKind = .cosine
 
     @Option(name: .long, help: "Batch size (classifier: sequences, default 2; refiner: slices, default 8).")
     var batchSize: Int?

@@ -24,7 +24,7 @@ struct TrainingTests {
         defer { folder.cleanup() }
         let item = patternCase("a", z: 8, s: 32, labels: [0, 0, 1, 1, 1, 0, 0, 0])
         #expect(ClassifierTrainer.posWeight(for: [item]) == Float(5) / Float(3))
-        let config = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: "sgd", learningRate: 0.1, momentum: 0.9),
+        let config = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: .sgd, learningRate: 0.1, momentum: 0.9),
                                     epochs: 1, sequenceLength: 4, batchSize: 2, validationFraction: 0, shuffle: false,
                                     augmentation: .none)
         var losses: [Float] = []
@@ -58,7 +58,7 @@ struct TrainingTests {
         } }
         let item = patternCase("r", z: 4, s: 16, labels: [0, 1, 1, 0], masks: masks)
         let config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8, 16]),
-                                           optimizer: OptimizerSettings(kind: "sgd", learningRate: 0.05, momentum: 0.9),
+                                           optimizer: OptimizerSettings(kind: .sgd, learningRate: 0.05, momentum: 0.9),
                                            epochs: 1, batchSize: 4, validationFraction: 0, shuffle: false, negativeFraction: 1,
                                            augmentation: .none)
         var losses: [Float] = []
@@ -85,7 +85,7 @@ struct TrainingTests {
         return ([a, b], [v])
     }
 
-    private let resumeConfig = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: "adam", learningRate: 1e-3, warmupSteps: 1),
+    private let resumeConfig = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: .adam, learningRate: 1e-3, warmupSteps: 1),
                                               epochs: 2, sequenceLength: 4, batchSize: 2, seed: 11)
 
     @Test("classifier: 2 epochs straight = stopped (end of epoch 1, or mid-epoch) + resumed, bit for bit")
@@ -209,7 +209,7 @@ struct TrainingTests {
         let share = 90.0 / (7.0 * 256.0)
         let expected = Float(log(share / (1 - share)))
         var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]),
-                                           optimizer: OptimizerSettings(kind: "sgd", learningRate: 1e-9, momentum: 0), epochs: 1,
+                                           optimizer: OptimizerSettings(kind: .sgd, learningRate: 1e-9, momentum: 0), epochs: 1,
                                            batchSize: 2, stepsPerEpoch: 1, seed: 5, negativeFraction: 0.5, priorBias: true)
         let out = TrainingOutputs(model: dir.appendingPathComponent("prior.safetensors"))
         _ = try RefinerTrainer(config: config).train(training: [a, b], validation: [v], outputs: out)

@@ -190,3 +190,4 @@ struct DistributedTrainingTests {
         return object?["epoch"] as? Int ?? -1
     }
 }
+

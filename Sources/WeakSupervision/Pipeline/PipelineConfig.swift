@@ -86,12 +86,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     public struct PseudoMaskSettings: Codable, Sendable, Equatable {
         /// Clusters (default 4).
         public var k: Int
-        /// Features: `hu` or `smoothed:SIGMA_MM` (default `["smoothed:1"]`), see ``VoxelFeature``.
-        public var features: [String]
+        /// Features (default `[.smoothedHU(sigmaMM: 1)]`, written `["smoothed:1"]`), see ``VoxelFeature``.
+        public var features: [FeatureChoice]
         /// Plausible blood range of the hyperdense centroid, HU (default 40...100).
         public var bloodRange: ClosedRange<Double>
-        /// CAM threshold: `otsu`, `pNN` (percentile) or a number (fixed; default `0.3`), see ``PipelineConfig/threshold(_:)``.
-        public var threshold: String
+        /// CAM threshold: Otsu, a percentile or a fixed value (default `.fixed(0.3)`, written `"0.3"`).
+        public var threshold: ThresholdChoice
         /// A slice is positive when the classifier's probability is at least this (default 0.5).
         public var positiveAt: Float
         /// Components of fewer voxels are dropped (default 8).
@@ -111,8 +111,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var opening: Int?
 
         /// Settings; see the properties.
-        public init(k: Int = 4, features: [String] = ["smoothed:1"], bloodRange: ClosedRange<Double> = 40...100,
-                    threshold: String = "0.3", positiveAt: Float = 0.5, minimumComponentSize: Int = 8, seed: UInt64 = 0,
+        public init(k: Int = 4, features: [FeatureChoice] = [.smoothedHU(sigmaMM: 1)], bloodRange: ClosedRange<Double> = 40...100,
+                    threshold: ThresholdChoice = .fixed(0.3), positiveAt: Float = 0.5, minimumComponentSize: Int = 8, seed: UInt64 = 0,
                     tissueHU: ClosedRange<Double>? = -100...150, opening: Int? = 1) {
             self.tissueHU = tissueHU
             self.opening = opening
@@ -127,10 +127,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
         /// The builder these settings describe; with `threshold`, that CAM threshold instead of
         /// the settings' own (a user's ``MapThreshold`` in the pipeline's recipe).
-        /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for an unknown feature or threshold.
+        /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for an out-of-range setting.
         public func builder(threshold custom: (any MapThreshold)? = nil) throws -> PseudoMaskBuilder {
-            try PseudoMaskBuilder(k: k, features: features.map(PipelineConfig.feature), bloodRange: bloodRange,
-                                  threshold: custom ?? PipelineConfig.threshold(threshold), positiveAt: positiveAt,
+            try PseudoMaskBuilder(k: k, features: features.map(\.feature), bloodRange: bloodRange,
+                                  threshold: custom ?? threshold.threshold(), positiveAt: positiveAt,
                                   minimumComponentSize: minimumComponentSize, seed: seed)
         }
 
@@ -370,23 +370,16 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
     }
 
-    /// A CAM threshold from its text form: `otsu` (``OtsuThreshold``), `pNN` (``PercentileThreshold``
-    /// at NN, e.g. `p90`), or a number (``FixedThreshold``, e.g. `0.3`).
+    /// A CAM threshold from its text form (``ThresholdChoice/init(parsing:)``): `otsu`, `pNN`
+    /// or a number.
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for anything else.
     public static func threshold(_ text: String) throws -> any MapThreshold {
-        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-        if t == "otsu" { return OtsuThreshold() }
-        if t.hasPrefix("p"), let p = Double(t.dropFirst()), (0...100).contains(p) { return try PercentileThreshold(p) }
-        if let v = Float(t), v.isFinite { return FixedThreshold(v) }
-        throw WeakSupervisionError.invalidParameter(name: "threshold", reason: "\"\(text)\" is not otsu, pNN (a percentile 0...100) or a number")
+        try ThresholdChoice(parsing: text).threshold()
     }
 
-    /// A k-means feature from its text form: `hu`, or `smoothed:SIGMA_MM` (``VoxelFeature/smoothedHU(sigmaMM:)``).
+    /// A k-means feature from its text form (``FeatureChoice/init(parsing:)``): `hu` or `smoothed:SIGMA_MM`.
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for anything else.
     public static func feature(_ text: String) throws -> VoxelFeature {
-        let t = text.lowercased()
-        if t == "hu" { return .hu }
-        if t.hasPrefix("smoothed:"), let s = Double(t.dropFirst("smoothed:".count)), s.isFinite, s > 0 { return .smoothedHU(sigmaMM: s) }
-        throw WeakSupervisionError.invalidParameter(name: "features", reason: "\"\(text)\" is not hu or smoothed:SIGMA_MM")
+        try FeatureChoice(parsing: text).feature
     }
 }

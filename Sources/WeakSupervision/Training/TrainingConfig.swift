@@ -6,24 +6,24 @@ import NeuralCore
 /// The rate at global step s follows ``CosineWithWarmup`` (linear warm-up over
 /// ``warmupSteps``, cosine decay to ``minimumLearningRate`` at the last step) or stays constant.
 public struct OptimizerSettings: Codable, Sendable, Equatable {
-    /// `adam` (default), `adamw` or `sgd`.
-    public var kind: String
+    /// Adam (default), AdamW or SGD.
+    public var kind: OptimizerKind
     /// Peak learning rate (default 1e-3).
     public var learningRate: Float
     /// SGD momentum μ (default 0.9; ignored by Adam).
     public var momentum: Float
     /// Weight decay λ (default 0: Adam/SGD add λp to the gradient, AdamW decouples it).
     public var weightDecay: Float
-    /// `cosine` (default) or `constant`.
-    public var schedule: String
+    /// Cosine with warm-up (default) or constant.
+    public var schedule: ScheduleKind
     /// Linear warm-up steps W (default 0).
     public var warmupSteps: Int
     /// Floor of the cosine decay (default 0).
     public var minimumLearningRate: Float
 
     /// Settings; every default as documented on the properties.
-    public init(kind: String = "adam", learningRate: Float = 1e-3, momentum: Float = 0.9, weightDecay: Float = 0,
-                schedule: String = "cosine", warmupSteps: Int = 0, minimumLearningRate: Float = 0) {
+    public init(kind: OptimizerKind = .adam, learningRate: Float = 1e-3, momentum: Float = 0.9, weightDecay: Float = 0,
+                schedule: ScheduleKind = .cosine, warmupSteps: Int = 0, minimumLearningRate: Float = 0) {
         self.kind = kind
         self.learningRate = learningRate
         self.momentum = momentum
@@ -33,14 +33,8 @@ public struct OptimizerSettings: Codable, Sendable, Equatable {
         self.minimumLearningRate = minimumLearningRate
     }
 
-    /// Throws for an unknown kind or schedule or an out-of-range number.
+    /// Throws for an out-of-range number.
     public func validate() throws {
-        guard ["adam", "adamw", "sgd"].contains(kind) else {
-            throw WeakSupervisionError.invalidParameter(name: "optimizer", reason: "\"\(kind)\" is not adam, adamw or sgd")
-        }
-        guard ["cosine", "constant"].contains(schedule) else {
-            throw WeakSupervisionError.invalidParameter(name: "schedule", reason: "\"\(schedule)\" is not cosine or constant")
-        }
         guard learningRate > 0, learningRate.isFinite else {
             throw WeakSupervisionError.invalidParameter(name: "learning rate", reason: "\(learningRate) must be finite and > 0")
         }
@@ -52,15 +46,15 @@ public struct OptimizerSettings: Codable, Sendable, Equatable {
     /// A fresh optimizer of this kind.
     public func makeOptimizer() -> Optimizer {
         switch kind {
-        case "sgd": return SGD(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
-        case "adamw": return AdamW(learningRate: learningRate, weightDecay: weightDecay)
-        default: return Adam(learningRate: learningRate, weightDecay: weightDecay)
+        case .sgd: return SGD(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
+        case .adamw: return AdamW(learningRate: learningRate, weightDecay: weightDecay)
+        case .adam: return Adam(learningRate: learningRate, weightDecay: weightDecay)
         }
     }
 
     /// The schedule over `totalSteps` steps.
     public func makeSchedule(totalSteps: Int) -> any LearningRateSchedule {
-        if schedule == "constant" || totalSteps <= warmupSteps { return ConstantLearningRate(base: learningRate) }
+        if schedule == .constant || totalSteps <= warmupSteps { return ConstantLearningRate(base: learningRate) }
         return CosineWithWarmup(base: learningRate, warmupSteps: warmupSteps, totalSteps: totalSteps, minimum: minimumLearningRate)
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import WeakSupervision
+import TestSupport
+
+@Suite("Typed configuration choices")
+struct ConfigurationChoiceTests {
+    @Test("thresholds and features parse from their text forms and write them back")
+    func textForms() throws {
+        let thresholds: [(String, ThresholdChoice, String)] = [("otsu", .otsu, "otsu"), (" OTSU ", .otsu, "otsu"), ("p90", .percentile(90), "p90"),
+                                                               ("p99.5", .percentile(99.5), "p99.5"), ("0.3", .fixed(0.3), "0.3"), ("0.30", .fixed(0.3), "0.3")]
+        for (text, choice, canonical) in thresholds {
+            #expect(try ThresholdChoice(parsing: text) == choice, "\(text)")
+            #expect(choice.description == canonical)
+        }
+        let features: [(String, FeatureChoice, String)] = [("hu", .hu, "hu"), ("smoothed:1", .smoothedHU(sigmaMM: 1), "smoothed:1"),
+                                                           ("smoothed:1.5", .smoothedHU(sigmaMM: 1.5), "smoothed:1.5")]
+        for (text, choice, canonical) in features {
+            #expect(try FeatureChoice(parsing: text) == choice, "\(text)")
+            #expect(choice.description == canonical)
+        }
+        #expect(try ThresholdChoice.percentile(90).threshold() is PercentileThreshold)
+        #expect(try ThresholdChoice.otsu.threshold() is OtsuThreshold)
+        if case .smoothedHU(let s) = FeatureChoice.smoothedHU(sigmaMM: 2).feature { #expect(s == 2) } else { Issue.record("not smoothed") }
+    }
+
+    @Test("text that names no threshold, feature, optimizer or schedule is refused when parsed or decoded, naming it")
+    func refusals() throws {
+        for bad in ["p101", "pp", "nan", "inf", "", "0.3x"] {
+            #expect(throws: WeakSupervisionError.self, "\(bad)") { try ThresholdChoice(parsing: bad) }
+        }
+        for bad in ["smoothed:0", "smoothed:-1", "smoothed:", "hounsfield"] {
+            #expect(throws: WeakSupervisionError.self, "\(bad)") { try FeatureChoice(parsing: bad) }
+        }
+        var json = String(decoding: try JSONEncoder().encode(PipelineConfig.full), as: UTF8.self)
+        json = json.replacingOccurrences(of: "\"threshold\":\"0.3\"", with: "\"threshold\":\"bogus\"")
+        do {
+            _ = try JSONDecoder().decode(PipelineConfig.self, from: Data(json.utf8))
+            Issue.record("a bogus threshold decoded")
+        } catch let error as DecodingError {
+            #expect("\(error)".contains("bogus"))
+        }
+        let optimizer = String(decoding: try JSONEncoder().encode(OptimizerSettings()), as: UTF8.self)
+            .replacingOccurrences(of: "\"adam\"", with: "\"adamx\"")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(OptimizerSettings.self, from: Data(optimizer.utf8)) }
+    }
+
+    @Test("a finished full-demo run's config.json decodes to the current types and gives every stage the key it recorded")
+    func savedRunKeepsItsKeys() throws {
+        let url = try #require(Bundle.module.url(forResource: "full-demo-2026-12-04", withExtension: "json", subdirectory: "Fixtures/config"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let configData = try JSONSerialization.data(withJSONObject: try #require(object["config"]))
+        let config = try JSONDecoder().decode(PipelineConfig.self, from: configData)
+        #expect(config.pseudoMasks.threshold == .fixed(0.3) && config.pseudoMasks.features == [.smoothedHU(sigmaMM: 1)])
+        #expect(config.classifier.optimizer.kind == .adam && config.classifier.optimizer.schedule == .cosine)
+        let keys = try #require(object["configKeys"] as? [String: String])
+        #expect(keys.count == PipelineStage.allCases.count)
+        let folder = TemporaryFolder(prefix: "ichct-config-keys")
+        defer { folder.cleanup() }
+        let pipeline = try Pipeline(config: config, output: folder.url)
+        for stage in PipelineStage.allCases {
+            #expect(pipeline.configKey(stage) == keys[stage.rawValue], "\(stage.rawValue)")
+        }
+    }
+}
