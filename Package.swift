@@ -34,12 +34,13 @@ let package = Package(
         ),
 
         // GDCM (apt: libgdcm-dev) behind a C header: C++ stays in this target. Its includes
-        // name <gdcm-3.0/...>, so no search-path flags are needed.
+        // name <gdcm-3.0/...>, so no search-path flags are needed. zlib inflates deflated data
+        // sets for the structure walk; pixel decoding runs in a child process.
         .target(
             name: "CGDCM",
             path: "Sources/CGDCM",
             linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmCommon"),
-                             .linkedLibrary("gdcmDICT"), .linkedLibrary("gdcmIOD")]
+                             .linkedLibrary("gdcmDICT"), .linkedLibrary("gdcmIOD"), .linkedLibrary("z")]
         ),
 
         // Open MPI (apt: openmpi-bin libopenmpi-dev) behind a C header: its handles are macros

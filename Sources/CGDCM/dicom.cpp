@@ -15,8 +15,16 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+#include <cerrno>
+
+#include <zlib.h>
+
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,7 +93,9 @@ bool has_dicm_magic(const char *path) {
 // elements after "DICM" must carry a VR of two capital letters; every element, sequence item
 // and pixel-data fragment must fit in the file; nesting is at most 64 deep. The transfer syntax
 // of the file meta decides implicit or explicit VR and the byte order; a deflated data set
-// cannot be walked and is left to GDCM. Returns an empty string when the file is sound.
+// (1.2.840.10008.1.2.1.99) is inflated with zlib and its explicit VR little-endian elements
+// walked the same way (GDCM asserts on some damaged ones). Returns an empty string when the
+// file is sound.
 class StructureWalk {
 public:
     StructureWalk(const unsigned char *data, size_t size, bool header_only)
@@ -100,7 +110,7 @@ public:
             p = magic ? 132 : 0;
             std::string problem = file_meta(p);
             if (!problem.empty()) return problem;
-            if (syntax_ == "1.2.840.10008.1.2.1.99") return std::string();  // deflated: left to GDCM
+            if (syntax_ == "1.2.840.10008.1.2.1.99") return deflated(p);
             // (GDCM asserts on a meta group with no data set after it.)
             if (p + 8 > size_) return "no data set after the file meta information";
         }
@@ -120,6 +130,52 @@ public:
     }
 
 private:
+    /// The deflated data set after the meta group at `p`: inflated (raw deflate, as PS3.5 A.5
+    /// specifies), at most 1 GiB or 200 times its compressed size, then walked as explicit VR
+    /// little endian.
+    std::string deflated(size_t p) const {
+        if (p >= size_) return "no data set after the file meta information";
+        size_t compressed = size_ - p;
+        size_t cap = std::min<size_t>(size_t(1) << 30, std::max<size_t>(compressed * 200, 1 << 20));
+        std::vector<unsigned char> out;
+        z_stream z;
+        std::memset(&z, 0, sizeof z);
+        if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return "cannot inflate the deflated data set (zlib)";
+        z.next_in = const_cast<unsigned char *>(d_ + p);
+        z.avail_in = static_cast<uInt>(std::min<size_t>(compressed, UINT32_MAX));
+        int rc = Z_OK;
+        while (rc == Z_OK) {
+            if (out.size() >= cap) {
+                inflateEnd(&z);
+                return "the deflated data set inflates to more than " + std::to_string(cap) + " bytes";
+            }
+            size_t before = out.size();
+            out.resize(std::min(cap, before + std::max<size_t>(compressed * 4, 1 << 16)));
+            z.next_out = out.data() + before;
+            z.avail_out = static_cast<uInt>(out.size() - before);
+            rc = inflate(&z, Z_NO_FLUSH);
+            out.resize(out.size() - z.avail_out);
+            if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // the stream ended without its end marker
+            if (rc == Z_BUF_ERROR) rc = Z_OK;                 // room was short: go on
+        }
+        std::string message = z.msg ? z.msg : "";
+        inflateEnd(&z);
+        if (rc != Z_STREAM_END) {
+            return "damaged deflated data set (zlib: " + (message.empty() ? std::string("the stream ends early") : message) + ")";
+        }
+        if (out.size() < 8) return "the deflated data set holds no element";
+        StructureWalk inner(out.data(), out.size(), header_only_);
+        inner.syntax_ = "1.2.840.10008.1.2.1";
+        inner.explicit_ = true;
+        inner.big_ = false;
+        try {
+            inner.elements(0, out.size(), false, 0, true);
+        } catch (const std::string &problem) {
+            return problem + " (in the inflated data set)";
+        }
+        return std::string();
+    }
+
     const unsigned char *d_;
     size_t size_;
     // A header read stops at the pixel data, as GDCM's does (which skips its value): a short
@@ -488,6 +544,9 @@ static int read_header(const char *path, ichct_dicom_header *h, char *error, siz
     return 0;
 }
 
+static int decode_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size);
+static int decode_isolated(const char *path, float *out, size_t expected, char *error, size_t error_size);
+
 static int read_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
     quiet();
     {
@@ -509,6 +568,119 @@ static int read_pixels(const char *path, float *out, size_t expected, char *erro
             return 2;
         }
     }
+    // GDCM as Debian builds it keeps its assertions, and some damaged streams make its codecs
+    // assert or allocate gigabytes: it decodes in a child process, which may die alone.
+    return decode_isolated(path, out, expected, error, error_size);
+}
+
+/// What the decoding child leaves for its parent, at the start of a shared mapping; the pixels
+/// follow it.
+struct DecodeResult {
+    volatile int done;  // set last by a child that finished (success or error)
+    int status;
+    char error[1024];
+};
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define ICHCT_SANITIZED 1
+#endif
+#endif
+
+/// The child's address space may grow by this much: GDCM's codecs need a few copies of the
+/// frame, never gigabytes for one CT slice. (Not under a sanitizer, whose shadow memory needs
+/// terabytes of address space.)
+static void limit_child_memory(size_t expected) {
+#ifndef ICHCT_SANITIZED
+    long page = sysconf(_SC_PAGESIZE);
+    FILE *statm = std::fopen("/proc/self/statm", "r");
+    unsigned long long pages = 0;
+    if (!statm) return;
+    bool read = std::fscanf(statm, "%llu", &pages) == 1;
+    std::fclose(statm);
+    if (!read || page <= 0) return;
+    unsigned long long allowance = std::max<unsigned long long>(1ull << 30, 64ull * expected * sizeof(float));
+    struct rlimit limit;
+    limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(pages * static_cast<unsigned long long>(page) + allowance);
+    setrlimit(RLIMIT_AS, &limit);
+#else
+    (void)expected;
+#endif
+}
+
+static int decode_isolated(const char *path, float *out, size_t expected, char *error, size_t error_size) {
+    size_t bytes = sizeof(DecodeResult) + expected * sizeof(float);
+    void *region = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (region == MAP_FAILED) {
+        set_error(error, error_size, std::string("cannot map memory for the decoded pixels: ") + std::strerror(errno));
+        return 2;
+    }
+    DecodeResult *result = static_cast<DecodeResult *>(region);
+    float *pixels = reinterpret_cast<float *>(result + 1);
+    result->done = 0;
+    std::fflush(nullptr);
+    pid_t child = fork();
+    if (child < 0) {
+        munmap(region, bytes);
+        set_error(error, error_size, std::string("cannot start the decoding process: ") + std::strerror(errno));
+        return 2;
+    }
+    if (child == 0) {
+        // The child: default actions for the signals an assertion or a bad pointer raises (no
+        // handler of the parent's, e.g. a fuzzer's, runs here), a bounded address space, then
+        // GDCM. It never returns: _exit skips the parent's atexit handlers and buffers.
+        for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) signal(sig, SIG_DFL);
+        limit_child_memory(expected);
+        int status = 2;
+        try {
+            status = decode_pixels(path, pixels, expected, result->error, sizeof(result->error));
+        } catch (const std::exception &e) {
+            set_error(result->error, sizeof(result->error), std::string("cannot read the pixel data: ") + e.what());
+        } catch (...) {
+            set_error(result->error, sizeof(result->error), "cannot read the pixel data");
+        }
+        result->status = status;
+        __atomic_store_n(&result->done, 1, __ATOMIC_SEQ_CST);
+        _exit(0);
+    }
+    // The parent waits, polling so that a child that hangs is ended after 5 minutes.
+    int wstatus = 0;
+    useconds_t pause = 20;
+    double waited = 0;
+    for (;;) {
+        pid_t r = waitpid(child, &wstatus, WNOHANG);
+        if (r == child) break;
+        if (r < 0 && errno != EINTR) { wstatus = -1; break; }
+        if (waited > 300e6) {
+            kill(child, SIGKILL);
+            waitpid(child, &wstatus, 0);
+            munmap(region, bytes);
+            set_error(error, error_size, "decoding the pixel data did not end within 5 minutes; the process was stopped");
+            return 2;
+        }
+        usleep(pause);
+        waited += pause;
+        pause = std::min<useconds_t>(pause * 2, 2000);
+    }
+    int status;
+    if (__atomic_load_n(&result->done, __ATOMIC_SEQ_CST)) {
+        status = result->status;
+        if (status == 0) std::memcpy(out, pixels, expected * sizeof(float));
+        else set_error(error, error_size, std::string(result->error, strnlen(result->error, sizeof(result->error))));
+    } else {
+        std::string how = wstatus != -1 && WIFSIGNALED(wstatus)
+            ? "signal " + std::to_string(WTERMSIG(wstatus)) + (WTERMSIG(wstatus) == SIGABRT ? ", an assertion" : WTERMSIG(wstatus) == SIGKILL ? ", killed" : "")
+            : wstatus != -1 && WIFEXITED(wstatus) ? "exit status " + std::to_string(WEXITSTATUS(wstatus)) : "unknown";
+        set_error(error, error_size, "GDCM failed while decoding the pixel data (" + how +
+                                         "; out of memory or a damaged stream); the decoding ran in a child process, so only this file failed");
+        status = 2;
+    }
+    munmap(region, bytes);
+    return status;
+}
+
+/// GDCM's decoding of one frame into `out` (the work of the child process).
+static int decode_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
     gdcm::ImageReader reader;
     reader.SetFileName(path);
     bool ok = false;

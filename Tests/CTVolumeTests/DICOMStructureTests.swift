@@ -10,7 +10,7 @@ import Testing
 enum DICOMStructureFixture {
     /// Implicit VR LE; sequences and items of undefined length; a private sequence as UN of
     /// undefined length; no preamble; 6 zero bytes after the pixel data.
-    static let names = ["implicit", "sequences", "un-sequence", "no-preamble", "trailing-zeros"]
+    static let names = ["implicit", "sequences", "un-sequence", "no-preamble", "trailing-zeros", "deflated"]
     /// The series whose pixels read (`trailing-zeros` is refused: ``DICOMStructureTests/trailingBytesAreRefused()``).
     static let readable = names.filter { $0 != "trailing-zeros" }
 
@@ -54,7 +54,7 @@ enum DICOMStructureFixture {
 
 @Suite("DICOM files in less common encodings pass the structure walk and read")
 struct DICOMStructureTests {
-    @Test("the manifest lists the five structure series, each in its own folder of three files")
+    @Test("the manifest lists the six structure series, each in its own folder of three files")
     func manifestLists() throws {
         #expect(DICOMStructureFixture.entries.map { $0["name"] as! String } == DICOMStructureFixture.names)
         for name in DICOMStructureFixture.names {
