@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -547,8 +548,11 @@ static int read_header(const char *path, ichct_dicom_header *h, char *error, siz
 static int decode_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size);
 static int decode_isolated(const char *path, float *out, size_t expected, char *error, size_t error_size);
 
+static bool native_pixels(const std::string &syntax);
+
 static int read_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
     quiet();
+    std::string syntax;
     {
         std::string problem = check_structure(path, false, has_dicm_magic(path));
         if (!problem.empty()) {
@@ -567,9 +571,12 @@ static int read_pixels(const char *path, float *out, size_t expected, char *erro
                                              " (expected 8, 16, 32 or 64 allocated, 1 to that many stored)");
             return 2;
         }
+        syntax = h.transfer_syntax_uid;
     }
-    // GDCM as Debian builds it keeps its assertions, and some damaged streams make its codecs
-    // assert or allocate gigabytes: it decodes in a child process, which may die alone.
+    // GDCM as Debian builds it keeps its assertions, and some damaged compressed streams make
+    // its codecs assert or allocate gigabytes: compressed pixels are decoded in a child process,
+    // which may die alone; native pixels are read here.
+    if (native_pixels(syntax)) return decode_pixels(path, out, expected, error, error_size);
     return decode_isolated(path, out, expected, error, error_size);
 }
 
@@ -608,6 +615,14 @@ static void limit_child_memory(size_t expected) {
 #endif
 }
 
+/// Whether a transfer syntax stores its pixels natively (uncompressed; deflate only wraps the
+/// data set, which the structure walk has inflated and checked). GDCM's codecs, where its
+/// assertions and large allocations were found, run for the others.
+static bool native_pixels(const std::string &syntax) {
+    return syntax.empty() || syntax == "1.2.840.10008.1.2" || syntax == "1.2.840.10008.1.2.1" ||
+           syntax == "1.2.840.10008.1.2.2" || syntax == "1.2.840.10008.1.2.1.99";
+}
+
 static int decode_isolated(const char *path, float *out, size_t expected, char *error, size_t error_size) {
     size_t bytes = sizeof(DecodeResult) + expected * sizeof(float);
     void *region = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -618,17 +633,32 @@ static int decode_isolated(const char *path, float *out, size_t expected, char *
     DecodeResult *result = static_cast<DecodeResult *>(region);
     float *pixels = reinterpret_cast<float *>(result + 1);
     result->done = 0;
+    // The child holds the write end of a pipe until it exits: the parent waits on the read end
+    // (with a timeout) rather than polling.
+    int fds[2];
+    if (pipe(fds) != 0) {
+        munmap(region, bytes);
+        set_error(error, error_size, std::string("cannot make a pipe for the decoding process: ") + std::strerror(errno));
+        return 2;
+    }
     std::fflush(nullptr);
     pid_t child = fork();
     if (child < 0) {
+        close(fds[0]);
+        close(fds[1]);
         munmap(region, bytes);
         set_error(error, error_size, std::string("cannot start the decoding process: ") + std::strerror(errno));
         return 2;
     }
     if (child == 0) {
-        // The child: default actions for the signals an assertion or a bad pointer raises (no
-        // handler of the parent's, e.g. a fuzzer's, runs here), a bounded address space, then
-        // GDCM. It never returns: _exit skips the parent's atexit handlers and buffers.
+        // The child: no descriptor of the parent's but its pipe end (another thread's pipe
+        // would otherwise stay open until this child ends), default actions for the signals an
+        // assertion or a bad pointer raises (no handler of the parent's, e.g. a fuzzer's, runs
+        // here), a bounded address space, then GDCM. It never returns: _exit skips the
+        // parent's atexit handlers and buffers.
+        int keep = fds[1];
+        if (keep > 3) close_range(3, static_cast<unsigned>(keep - 1), 0);
+        close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
         for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) signal(sig, SIG_DFL);
         limit_child_memory(expected);
         int status = 2;
@@ -643,27 +673,26 @@ static int decode_isolated(const char *path, float *out, size_t expected, char *
         __atomic_store_n(&result->done, 1, __ATOMIC_SEQ_CST);
         _exit(0);
     }
-    // The parent waits, polling so that a child that hangs is ended after 5 minutes.
+    close(fds[1]);
+    // The pipe reads end-of-file when the child ends; a child that hangs is ended after 5 minutes.
+    struct pollfd watch = {fds[0], POLLIN, 0};
+    int ready;
+    do {
+        ready = poll(&watch, 1, 300000);
+    } while (ready < 0 && errno == EINTR);
+    close(fds[0]);
+    if (ready == 0) kill(child, SIGKILL);
     int wstatus = 0;
-    useconds_t pause = 20;
-    double waited = 0;
-    for (;;) {
-        pid_t r = waitpid(child, &wstatus, WNOHANG);
-        if (r == child) break;
-        if (r < 0 && errno != EINTR) { wstatus = -1; break; }
-        if (waited > 300e6) {
-            kill(child, SIGKILL);
-            waitpid(child, &wstatus, 0);
-            munmap(region, bytes);
-            set_error(error, error_size, "decoding the pixel data did not end within 5 minutes; the process was stopped");
-            return 2;
-        }
-        usleep(pause);
-        waited += pause;
-        pause = std::min<useconds_t>(pause * 2, 2000);
-    }
+    pid_t r;
+    do {
+        r = waitpid(child, &wstatus, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) wstatus = -1;
     int status;
-    if (__atomic_load_n(&result->done, __ATOMIC_SEQ_CST)) {
+    if (ready == 0) {
+        set_error(error, error_size, "decoding the pixel data did not end within 5 minutes; the process was stopped");
+        status = 2;
+    } else if (__atomic_load_n(&result->done, __ATOMIC_SEQ_CST)) {
         status = result->status;
         if (status == 0) std::memcpy(out, pixels, expected * sizeof(float));
         else set_error(error, error_size, std::string(result->error, strnlen(result->error, sizeof(result->error))));
