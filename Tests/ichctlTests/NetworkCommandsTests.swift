@@ -240,6 +240,28 @@ struct BatchCommandsTests {
         #expect(again.entries.map { $0.record?.voxels } == summary.entries.map { $0.record?.voxels })
     }
 
+    @Test("a shard killed part way resumes: finished scans are reused, a staged leftover is replaced, the rest is written")
+    func killedShardResumes() throws {
+        let w = try Workspace()
+        defer { w.temporary.cleanup() }
+        let (list, _) = try scans(w)
+        let dir = w.folder.appendingPathComponent("masks")
+        let base = ["--model", w.refiner.path, "--threshold", "0.3", "--list", list.path, "--out-dir", dir.path, "--quiet"]
+        try Segment.parse(base).run()
+        let finished = try Data(contentsOf: dir.appendingPathComponent("head.nii.gz"))
+        // what a kill while case1 was being written leaves: its staged file, no output, no record
+        for name in ["case1.nii.gz", "case1.json", "shard-0-of-1.json", "shard-0-of-1.csv"] {
+            try FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+        }
+        try Data("half a mask".utf8).write(to: dir.appendingPathComponent(".partial-case1.nii.gz"))
+        try Segment.parse(base).run()
+        let summary = try BatchRunner.readJSON(BatchSummary<Segment.Summary>.self, from: dir.appendingPathComponent("shard-0-of-1.json"))
+        #expect(summary.entries.map(\.status) == [.reused, .reused, .done])
+        #expect(try Data(contentsOf: dir.appendingPathComponent("head.nii.gz")) == finished)
+        #expect(try NIfTI.readMask(at: dir.appendingPathComponent("case1.nii.gz")).shape == GridShape(24, 20, 3))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }.isEmpty)
+    }
+
     @Test("a scan that cannot be read fails alone: the others are written, the summary names it, the exit status is 1")
     func failingScan() throws {
         let w = try Workspace()
