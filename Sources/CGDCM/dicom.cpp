@@ -636,7 +636,7 @@ static int decode_isolated(const char *path, float *out, size_t expected, char *
     // The child holds the write end of a pipe until it exits: the parent waits on the read end
     // (with a timeout) rather than polling.
     int fds[2];
-    if (pipe(fds) != 0) {
+    if (pipe2(fds, O_CLOEXEC) != 0) {
         munmap(region, bytes);
         set_error(error, error_size, std::string("cannot make a pipe for the decoding process: ") + std::strerror(errno));
         return 2;
@@ -657,8 +657,14 @@ static int decode_isolated(const char *path, float *out, size_t expected, char *
         // here), a bounded address space, then GDCM. It never returns: _exit skips the
         // parent's atexit handlers and buffers.
         int keep = fds[1];
-        if (keep > 3) close_range(3, static_cast<unsigned>(keep - 1), 0);
-        close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
+        bool closed = (keep <= 3 || close_range(3, static_cast<unsigned>(keep - 1), 0) == 0) &&
+                      close_range(static_cast<unsigned>(keep + 1), ~0U, 0) == 0;
+        if (!closed) {  // a kernel before 5.9: one by one
+            long last = sysconf(_SC_OPEN_MAX);
+            for (long fd = 3; fd < (last > 0 && last < 65536 ? last : 65536); ++fd) {
+                if (fd != keep) close(static_cast<int>(fd));
+            }
+        }
         for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) signal(sig, SIG_DFL);
         limit_child_memory(expected);
         int status = 2;
@@ -689,10 +695,7 @@ static int decode_isolated(const char *path, float *out, size_t expected, char *
     } while (r < 0 && errno == EINTR);
     if (r < 0) wstatus = -1;
     int status;
-    if (ready == 0) {
-        set_error(error, error_size, "decoding the pixel data did not end within 5 minutes; the process was stopped");
-        status = 2;
-    } else if (__atomic_load_n(&result->done, __ATOMIC_SEQ_CST)) {
+    if (__atomic_load_n(&result->done, __ATOMIC_SEQ_CST)) {
         status = result->status;
         if (status == 0) std::memcpy(out, pixels, expected * sizeof(float));
         else set_error(error, error_size, std::string(result->error, strnlen(result->error, sizeof(result->error))));
@@ -702,6 +705,7 @@ static int decode_isolated(const char *path, float *out, size_t expected, char *
             : wstatus != -1 && WIFEXITED(wstatus) ? "exit status " + std::to_string(WEXITSTATUS(wstatus)) : "unknown";
         set_error(error, error_size, "GDCM failed while decoding the pixel data (" + how +
                                          "; out of memory or a damaged stream); the decoding ran in a child process, so only this file failed");
+        if (ready == 0) set_error(error, error_size, "decoding the pixel data did not end within 5 minutes; the process was stopped");
         status = 2;
     }
     munmap(region, bytes);

@@ -12,6 +12,8 @@ int ichct_mpi_init(void) {
     int provided = 0;
     int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
     if (rc != MPI_SUCCESS) return rc;
+    // a library that cannot serialise calls from any thread would be used unsafely
+    if (provided < MPI_THREAD_SERIALIZED) return MPI_ERR_OTHER;
     return MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 }
 

@@ -91,9 +91,9 @@ struct CAMCommand: ParsableCommand {
         }
         if batch.isBatch {
             let outputs: (ScanList.Item, URL) -> [URL] = { item, dir in [dir.appendingPathComponent(item.name + ".nii.gz")] }
-            let dir = URL(fileURLWithPath: batch.outDir!)
-            return try batch.run(command: "cam", force: force, json: json, outputs: outputs) { item, staged in
-                try map(item.input.path, to: staged[0], reportedOut: outputs(item, dir)[0].path, overwrite: true)
+            let settings = ["model": CLI.absolute(checkpoint) ?? "", "method": method, "layer": layer, "series": scanInput.series ?? ""]
+            return try batch.run(command: "cam", force: force, json: json, settings: settings, outputs: outputs) { item, staged, final in
+                try map(item.input.path, to: staged[0], reportedOut: final[0].path, overwrite: true)
             }
         }
         let r = try map(file!, to: URL(fileURLWithPath: out!), reportedOut: out!, overwrite: force)

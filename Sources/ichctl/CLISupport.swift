@@ -55,9 +55,28 @@ enum CLI {
 }
 
 extension CLI {
+    /// The threads of one rank by default: the cores this process may run on (its CPU affinity,
+    /// which `mpirun` narrows when it binds ranks to cores), and no more than the node's cores
+    /// divided by the ranks on the node (Open MPI's `OMPI_COMM_WORLD_LOCAL_SIZE`, SLURM's
+    /// `SLURM_NTASKS_PER_NODE`, else the world's size).
+    static func defaultThreads(worldSize: Int) -> Int {
+        let env = ProcessInfo.processInfo.environment
+        let local = ["OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"].lazy.compactMap { env[$0].flatMap { Int($0) } }.first ?? worldSize
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // Linux: "Cpus_allowed:\t00000000,0000000f" in /proc/self/status, a hex mask
+        var allowed = cores
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) {
+            let mask = line.dropFirst("Cpus_allowed:".count).filter { $0.isHexDigit }
+            let count = mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
+            if count > 0 { allowed = count }
+        }
+        return max(1, min(allowed, cores / max(local, 1)))
+    }
+
     /// Runs `body` with the ranks of `mpirun` (MPI's world) when `distributed`, else with none,
-    /// after setting this process's thread count: `threads`, or with `distributed` the cores
-    /// divided by the ranks on this node (`OMPI_COMM_WORLD_LOCAL_SIZE`). Only rank 0 prints
+    /// after setting this process's thread count: `threads`, or with `distributed`
+    /// ``defaultThreads(worldSize:)``. Only rank 0 prints
     /// (`body` gets `quiet` true elsewhere). A rank's error ends every rank (`MPI_Abort`), since
     /// the others would wait on it forever.
     static func withRanks(distributed: Bool, threads: Int?, quiet: Bool,
@@ -67,8 +86,7 @@ extension CLI {
             return try body(nil, quiet)
         }
         let world = try MPICommunicator.world()
-        let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.size
-        Threading.setThreadCount(threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1)))
+        Threading.setThreadCount(threads ?? defaultThreads(worldSize: world.size))
         do {
             try body(world, quiet || !world.isWriter)
         } catch let exit as ExitCode {
@@ -158,6 +176,13 @@ extension ThresholdChoice: ExpressibleByArgument {
 
 extension CAM.Kind: ExpressibleByArgument {}
 
+extension CLI {
+    /// A path made absolute and standard (for settings saved in batch records).
+    static func absolute(_ path: String?) -> String? {
+        path.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+    }
+}
+
 /// `--list`, `--out-dir`, `--shard` and `--quiet` of `segment`, `classify` and `cam`: one step
 /// over many scans, or over one shard of them (``BatchRunner``).
 struct BatchOptions: ParsableArguments {
@@ -189,19 +214,24 @@ struct BatchOptions: ParsableArguments {
     /// The shard (``Shard/whole`` by default).
     func parsedShard() throws -> Shard { try shard.map(Shard.init(parsing:)) ?? .whole }
 
-    /// Runs `process` over the shard of the list, with progress on stderr; prints the summary
-    /// (its JSON with `json`) and exits with status 1 when an item failed.
-    func run<R: BatchRecord>(command: String, force: Bool, json: Bool, outputs: (ScanList.Item, URL) -> [URL],
-                             process: (ScanList.Item, [URL]) throws -> R) throws {
+    /// Runs `process` (given the item, the staged outputs to write and the final ones to
+    /// report) over the shard of the list, with progress on stderr; prints the summary (its JSON
+    /// with `json`) and exits with status 1 when an item failed. `settings` is what the outputs
+    /// depend on besides the scan (``BatchRunner/settings``), as JSON.
+    func run<R: BatchRecord, S: Encodable>(command: String, force: Bool, json: Bool, settings: S, outputs: @escaping (ScanList.Item, URL) -> [URL],
+                                           process: (ScanList.Item, [URL], [URL]) throws -> R) throws {
         let scans = try ScanList(contentsOf: URL(fileURLWithPath: list!))
-        let runner = BatchRunner(folder: URL(fileURLWithPath: outDir!), shard: try parsedShard(), force: force)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let settingsText = String(decoding: try encoder.encode(settings), as: UTF8.self)
+        let runner = BatchRunner(folder: URL(fileURLWithPath: outDir!), shard: try parsedShard(), force: force, settings: settingsText)
         let mine = scans.items(in: runner.shard).count
         if !quiet { CLI.note("\(command): shard \(runner.shard) holds \(mine) of \(scans.items.count) scan(s), outputs in \(runner.folder.path)") }
         let summary = try runner.run(scans, outputs: { outputs($0, runner.folder) }, observer: { event in
             guard !quiet, case let .ended(item, done, total, status, seconds, error) = event else { return }
             let detail = error.map { ": \($0)" } ?? (status == .done ? String(format: " in %.1f s", seconds) : "")
             CLI.note("\(command) \(done)/\(total) \(item.name): \(status.rawValue)\(detail)")
-        }, process: process)
+        }, process: { item, staged in try process(item, staged, outputs(item, runner.folder)) })
         if json {
             try CLI.printJSON(summary)
         } else {

@@ -93,7 +93,8 @@ struct Classify: ParsableCommand {
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         if batch.isBatch {
             // the record DIR/NAME.json is the output
-            return try batch.run(command: "classify", force: force, json: json, outputs: { _, _ in [] }) { item, _ in
+            let settings = ["model": CLI.absolute(checkpoint) ?? "", "series": scanInput.series ?? ""]
+            return try batch.run(command: "classify", force: force, json: json, settings: settings, outputs: { _, _ in [] }) { item, _, _ in
                 try classify(item.input.path, with: net)
             }
         }

@@ -206,20 +206,36 @@ struct Segment: ParsableCommand {
         }
     }
 
+    /// What `--list` outputs depend on besides the scan (saved in each record).
+    struct BatchSettings: Encodable {
+        let model: String?
+        let run: String?
+        let row: String?
+        let series: String?
+        let threshold: Float
+        let flipAverage: Bool
+        let classifier: String?
+        let gateAt: Float?
+        let minComponentMl: Double
+        let growMm: Double
+        let growHu: String?
+    }
+
     /// `--list`: every scan of the shard, one mask `DIR/NAME.nii.gz` each.
     func runBatch() throws {
         let outputs: (ScanList.Item, URL) -> [URL] = { item, dir in [dir.appendingPathComponent(item.name + ".nii.gz")] }
+        let settings = BatchSettings(model: CLI.absolute(model), run: CLI.absolute(runFolder), row: runFolder == nil ? nil : (row ?? "pipeline"),
+                                     series: scanInput.series, threshold: threshold, flipAverage: flipAverage,
+                                     classifier: CLI.absolute(classifier), gateAt: gateAt, minComponentMl: minComponentMl, growMm: growMm, growHu: growHu)
         if let runFolder {
             let row = try RunRow(folder: runFolder, row: row)
-            try batch.run(command: "segment", force: force, json: json, outputs: outputs) { item, staged in
-                try segment(item.input.path, with: row, runFolder: runFolder, outURL: staged[0],
-                            reportedOut: outputs(item, URL(fileURLWithPath: batch.outDir!))[0].path, overwrite: true)
+            try batch.run(command: "segment", force: force, json: json, settings: settings, outputs: outputs) { item, staged, final in
+                try segment(item.input.path, with: row, runFolder: runFolder, outURL: staged[0], reportedOut: final[0].path, overwrite: true)
             }
         } else {
             let networks = try loadNetworks()
-            try batch.run(command: "segment", force: force, json: json, outputs: outputs) { item, staged in
-                try segment(item.input.path, with: networks, outURL: staged[0], probURL: nil,
-                            reportedOut: outputs(item, URL(fileURLWithPath: batch.outDir!))[0].path, overwrite: true)
+            try batch.run(command: "segment", force: force, json: json, settings: settings, outputs: outputs) { item, staged, final in
+                try segment(item.input.path, with: networks, outURL: staged[0], probURL: nil, reportedOut: final[0].path, overwrite: true)
             }
         }
     }

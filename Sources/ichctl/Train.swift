@@ -10,30 +10,34 @@ import WeakSupervision
 import Glibc
 #endif
 
-/// Turns the first Ctrl-C (SIGINT) during training into a clean stop: the trainer writes its
-/// resume file at the current step and returns; a second Ctrl-C ends the process at once.
+/// Turns the first Ctrl-C (SIGINT), or a SIGUSR1, during training into a clean stop: the trainer
+/// writes its resume file at the current step and returns; a second one ends the process at
+/// once. Under `mpirun`, Ctrl-C ends the ranks (Open MPI sends them SIGTERM), while SIGUSR1 sent to
+/// `mpirun` is forwarded to every rank: the clean stop of a distributed run.
+/// Set by the signal handler below (a plain handler, not a dispatch source: MPI's own threads,
+/// started before it, do not block the signal, so a signalfd-based source would miss it there).
+private let interruptRaised = Atomic<Bool>(false)
+
 final class InterruptFlag {
-    private final class Flag: Sendable { let value = Atomic<Bool>(false) }
-    private let raised = Flag()
-    private let source: any DispatchSourceSignal
+    private static let signals = [SIGINT, SIGUSR1]
 
     init() {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        self.source = source
-        source.setEventHandler { [raised] in
-            if raised.value.exchange(true, ordering: .relaxed) { exit(130) }
-            CLI.note("\nstopping: writing the resume file at this step (Ctrl-C again to quit at once)")
+        interruptRaised.store(false, ordering: .relaxed)
+        for number in Self.signals {
+            signal(number) { _ in
+                // async-signal-safe only: an atomic, write(2), _exit
+                if interruptRaised.exchange(true, ordering: .relaxed) { _exit(130) }
+                let message: StaticString = "\nstopping: writing the resume file at this step (Ctrl-C again to quit at once)\n"
+                _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            }
         }
-        source.resume()
     }
 
-    /// Whether Ctrl-C was pressed.
-    var isRaised: Bool { raised.value.load(ordering: .relaxed) }
+    /// Whether Ctrl-C (or SIGUSR1) arrived.
+    var isRaised: Bool { interruptRaised.load(ordering: .relaxed) }
 
     deinit {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+        for number in Self.signals { signal(number, SIG_DFL) }
     }
 }
 

@@ -30,9 +30,9 @@ private struct BatchWorkspace {
     func output(_ item: ScanList.Item) -> URL { outputs.appendingPathComponent(item.name + ".txt") }
 
     /// Copies the input's text into the staged output, failing for the names in `failing`.
-    func run(_ shard: Shard = .whole, force: Bool = false, failing: Set<String> = [], calls: inout [String]) throws -> BatchSummary<EchoRecord> {
+    func run(_ shard: Shard = .whole, force: Bool = false, settings: String = "", failing: Set<String> = [], calls: inout [String]) throws -> BatchSummary<EchoRecord> {
         var seen: [String] = []
-        let summary = try BatchRunner(folder: outputs, shard: shard, force: force).run(list, outputs: { [output($0)] }) { item, staged in
+        let summary = try BatchRunner(folder: outputs, shard: shard, force: force, settings: settings).run(list, outputs: { [output($0)] }) { item, staged in
             seen.append(item.name)
             let text = try String(contentsOf: item.input, encoding: .utf8)
             try Data(text.utf8).write(to: staged[0])
@@ -163,6 +163,47 @@ struct BatchRunnerTests {
         #expect(try String(contentsOf: stray, encoding: .utf8) == "someone else's")
         _ = try w.run(force: true, calls: &calls)
         #expect(try String(contentsOf: stray, encoding: .utf8) == "scan 0")
+    }
+
+    @Test("an item killed while its files were being moved into place (its staged record left) is redone, not refused")
+    func killedWhileCommitting() throws {
+        let w = try BatchWorkspace(2)
+        defer { w.temporary.cleanup() }
+        var calls: [String] = []
+        _ = try w.run(calls: &calls)
+        // as if killed after the output's rename, before the record's: output, staged record, no record
+        let item = w.list.items[1], record = w.outputs.appendingPathComponent("scan1.json")
+        let runner = BatchRunner(folder: w.outputs)
+        try FileManager.default.moveItem(at: record, to: runner.stagingURL(for: record))
+        try Data("stale".utf8).write(to: w.output(item))
+        let s = try w.run(calls: &calls)
+        #expect(calls == ["scan1"] && s.entries.map(\.status) == [.reused, .done])
+        #expect(try String(contentsOf: w.output(item), encoding: .utf8) == "scan 1")
+        #expect(!FileManager.default.fileExists(atPath: runner.stagingURL(for: record).path))
+    }
+
+    @Test("a finished item made with other settings is refused, not reused, until forced; its settings are in its record")
+    func otherSettingsRefused() throws {
+        let w = try BatchWorkspace(1)
+        defer { w.temporary.cleanup() }
+        var calls: [String] = []
+        _ = try w.run(settings: "{\"threshold\":0.3}", calls: &calls)
+        let record = w.outputs.appendingPathComponent("scan0.json")
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: record)) as! [String: Any]
+        #expect(saved[BatchRunner.settingsKey] as? String == "{\"threshold\":0.3}" && saved["text"] as? String == "scan 0")
+        var s = try w.run(settings: "{\"threshold\":0.3}", calls: &calls)
+        #expect(s.entries[0].status == .reused)
+        s = try w.run(settings: "{\"threshold\":0.5}", calls: &calls)
+        #expect(calls.isEmpty && s.entries[0].status == .failed && s.entries[0].error!.contains("other settings"))
+        s = try w.run(force: true, settings: "{\"threshold\":0.5}", calls: &calls)
+        #expect(calls == ["scan0"] && s.entries[0].status == .done)
+    }
+
+    @Test("a decoded shard is checked: 0 shards or an index outside them is a decoding error")
+    func decodedShardChecked() throws {
+        #expect(try JSONDecoder().decode(Shard.self, from: Data(#"{"index":1,"count":3}"#.utf8)) == Shard(index: 1, count: 3))
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Shard.self, from: Data(#"{"index":0,"count":0}"#.utf8)) }
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Shard.self, from: Data(#"{"index":3,"count":3}"#.utf8)) }
     }
 
     @Test("two shards write only their own items and summaries, and together cover the list")

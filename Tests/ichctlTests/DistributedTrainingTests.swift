@@ -132,6 +132,38 @@ struct DistributedTrainingTests {
         #expect(difference < 1e-4, "\(difference)")
     }
 
+    @Test("SIGUSR1 to one rank stops every rank cleanly at one step, with a resume file; resumed, the run ends as an unstopped one")
+    func stoppedBySignalAndResumed() throws {
+        let t = try Self.dataset()
+        defer { t.cleanup() }
+        let data = t.file("data").path
+        let base = Self.classifier + ["--data", data, "--epochs", "60", "--steps", "6", "--batch-size", "2"]
+        let whole = t.file("whole.safetensors")
+        var r = try Self.mpirun(2, base + ["--out", whole.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let stopped = t.file("stopped.safetensors"), resume = t.file("stopped.resume.safetensors")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", Self.ichctl.path] + base + ["--out", stopped.path, "--distributed"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: resume.path) && process.isRunning && Date() < deadline { usleep(1_000) }
+        // One rank alone gets the signal (mpirun forwards SIGUSR1 from a shell, but the test
+        // runner's blocked signal mask is inherited by the mpirun it starts): the other must stop
+        // at the same step, since the stop is decided by all ranks together.
+        let ranks = Self.children(of: process.processIdentifier).sorted()
+        try #require(ranks.count == 2, "mpirun's ranks: \(ranks)")
+        kill(ranks[1], SIGUSR1)
+        process.waitUntilExit()
+        let epochs = try Self.epochsDone(resume)
+        try #require(process.terminationStatus != 0 && epochs < 60, "the stop must fall inside the run (epoch \(epochs), status \(process.terminationStatus))")
+        r = try Self.mpirun(2, ["train", "classifier", "--data", data, "--out", stopped.path, "--resume", resume.path, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Self.relativeDifference(whole, stopped) == 0)
+    }
+
     @Test("demo --distributed: the training stages on 2 ranks give one process's networks (1e-4), rank 0 prints one table")
     func distributedDemo() throws {
         let t = TemporaryFolder(prefix: "ichct-mpi-demo")

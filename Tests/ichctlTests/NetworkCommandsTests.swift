@@ -238,6 +238,14 @@ struct BatchCommandsTests {
         let again = try BatchRunner.readJSON(BatchSummary<Segment.Summary>.self, from: dir.appendingPathComponent("shard-0-of-2.json"))
         #expect(again.entries.allSatisfy { $0.status == .reused })
         #expect(again.entries.map { $0.record?.voxels } == summary.entries.map { $0.record?.voxels })
+        // another threshold into the same folder: refused per scan (exit 1), the masks untouched
+        let before = try Data(contentsOf: dir.appendingPathComponent("head.nii.gz"))
+        #expect(throws: ExitCode(1)) {
+            try Segment.parse(["--model", w.refiner.path, "--threshold", "0.6", "--list", list.path, "--out-dir", dir.path, "--quiet", "--shard", "0/2"]).run()
+        }
+        let refused = try BatchRunner.readJSON(BatchSummary<Segment.Summary>.self, from: dir.appendingPathComponent("shard-0-of-2.json"))
+        #expect(refused.entries.allSatisfy { $0.status == .failed && $0.error!.contains("other settings") })
+        #expect(try Data(contentsOf: dir.appendingPathComponent("head.nii.gz")) == before)
     }
 
     @Test("a shard killed part way resumes: finished scans are reused, a staged leftover is replaced, the rest is written")

@@ -83,15 +83,20 @@ public enum BatchEvent: Sendable {
 ///
 /// - **Its own outputs only.** Shard `K/N` touches only its items' outputs, their records
 ///   `DIR/NAME.json`, and its summary `DIR/shard-K-of-N.json` / `.csv`.
-/// - **Atomic.** The step writes each output to a staging file (``stagingURL(for:)``); only when
-///   it returns are they renamed into place, and then the record is written, which marks the
-///   item finished. A step that throws leaves the item's earlier files as they were.
-/// - **Resumable.** An item whose record exists (and whose outputs all exist) is reused, not
-///   processed again, so a killed shard started again continues where it stopped. `force`
+/// - **Atomic.** The step writes each output to a staging file (``stagingURL(for:)``). When it
+///   returns, the record is staged (marking the item as being committed), the outputs are
+///   renamed into place, and the record last, which marks the item finished. A step that throws
+///   leaves the item's earlier files as they were.
+/// - **Resumable.** An item whose record exists (and whose outputs all exist, with no staged
+///   record beside them) is reused, not processed again, so a killed shard started again
+///   continues where it stopped; an item killed while being committed is redone. `force`
 ///   processes every item again and replaces its outputs.
-/// - **Nothing foreign replaced.** An output that exists without its item's record (not written
-///   by a finished run) fails that item, unless `force`. An output that is an input of the list
-///   is refused before any work.
+/// - **Same settings.** A finished item made with other ``settings`` is refused, not reused.
+/// - **Nothing foreign replaced.** An output that exists with neither a record nor a staged
+///   record fails that item, unless `force`. An output that is an input of the list is refused
+///   before any work.
+/// - **One runner per shard at a time.** Staging names are fixed per item, so two processes
+///   running the same shard into one folder at once would disturb each other.
 /// - **A failed item does not end the shard.** It is reported with its error; the summary is
 ///   written; the caller decides the exit status (``BatchSummary/failures``).
 public struct BatchRunner: Sendable {
@@ -101,12 +106,43 @@ public struct BatchRunner: Sendable {
     public let shard: Shard
     /// Process finished items again and replace existing outputs.
     public let force: Bool
+    /// What the step's outputs depend on besides the scan (the model, thresholds, ...), as
+    /// text; saved in every record as `batch_settings`. A finished item made with other
+    /// settings is not reused but refused (unless `force`): the folder would otherwise mix two
+    /// methods' outputs. Empty (default): none.
+    public let settings: String
 
     /// A runner writing into `folder`.
-    public init(folder: URL, shard: Shard = .whole, force: Bool = false) {
+    public init(folder: URL, shard: Shard = .whole, force: Bool = false, settings: String = "") {
         self.folder = folder.standardizedFileURL
         self.shard = shard
         self.force = force
+        self.settings = settings
+    }
+
+    /// The key of the settings in a record.
+    public static let settingsKey = "batch_settings"
+
+    /// A record: the record's own JSON with ``settingsKey`` added (when `settings` is not
+    /// empty), written all or nothing.
+    static func writeRecord<T: Encodable>(_ value: T, settings: String, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var object = try JSONSerialization.jsonObject(with: try encoder.encode(value))
+        if !settings.isEmpty, var dictionary = object as? [String: Any] {
+            dictionary[settingsKey] = settings
+            object = dictionary
+        }
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try AtomicFile.write(to: url, overwrite: true, extension: ".json") { temp in
+            try data.write(to: URL(fileURLWithPath: temp))
+        }
+    }
+
+    /// The settings saved in a record ("" when none).
+    static func settings(ofRecord url: URL) -> String {
+        guard let data = try? Data(contentsOf: url), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return "" }
+        return object[settingsKey] as? String ?? ""
     }
 
     /// The record of an item: `DIR/NAME.json`.
@@ -160,40 +196,54 @@ public struct BatchRunner: Sendable {
         }
         var entries: [BatchEntry<Record>] = []
         let fm = FileManager.default
+        func exists(_ url: URL) -> Bool { fm.fileExists(atPath: url.path) }
         for (k, item) in mine.enumerated() {
-            let record = recordURL(for: item), files = outputs(item)
+            let record = recordURL(for: item), stagedRecord = stagingURL(for: record), files = outputs(item)
             func end(_ status: BatchStatus, _ seconds: Double, _ value: Record?, _ error: String?) {
                 entries.append(BatchEntry(position: item.position, name: item.name, input: item.input.path, status: status,
                                           seconds: seconds, record: value, error: error))
                 observer(.ended(item, done: k + 1, total: mine.count, status: status, seconds: seconds, error: error))
             }
-            if !force, fm.fileExists(atPath: record.path), files.allSatisfy({ fm.fileExists(atPath: $0.path) }) {
-                if let saved = try? Self.readJSON(Record.self, from: record) {
-                    end(.reused, 0, saved, nil)
-                } else {
+            // A staged record means a run was moving this item's files into place when it
+            // stopped: the item is this step's, and unfinished.
+            if !force, exists(record), !exists(stagedRecord), files.allSatisfy(exists) {
+                guard let saved = try? Self.readJSON(Record.self, from: record) else {
                     end(.failed, 0, nil, "\(record.path) exists but is not a record of this step; remove it or pass --force")
+                    continue
                 }
+                let made = Self.settings(ofRecord: record)
+                guard made == settings else {
+                    end(.failed, 0, nil, "\(record.path) was made with other settings (\(made.isEmpty ? "none recorded" : made)); "
+                        + "pass --force to redo it with these (\(settings.isEmpty ? "none" : settings)), or use another output folder")
+                    continue
+                }
+                end(.reused, 0, saved, nil)
                 continue
             }
-            if !force, let stray = (files + [record]).first(where: { fm.fileExists(atPath: $0.path) }) {
-                end(.failed, 0, nil, "\(stray.path) exists but the item has no finished record; remove it or pass --force")
+            let ours = exists(record) || exists(stagedRecord)
+            if !force, !ours, let stray = files.first(where: exists) {
+                end(.failed, 0, nil, "\(stray.path) exists but no finished run of this step wrote it (no record \(record.lastPathComponent)); remove it or pass --force")
                 continue
             }
             observer(.started(item, done: k, total: mine.count))
             let start = Date()
             let staged = files.map(stagingURL)
-            for url in staged { try? fm.removeItem(at: url) }   // left by a killed run
+            for url in staged + [stagedRecord] { try? fm.removeItem(at: url) }   // left by a killed run
             do {
                 let value = try process(item, staged)
-                for url in staged where !fm.fileExists(atPath: url.path) {
+                for url in staged where !exists(url) {
                     throw WeakSupervisionError.missingInput(method: "the batch step", input: "its output \(url.lastPathComponent)")
                 }
-                // the old record goes first: until the new one is written, the item is unfinished
-                try? fm.removeItem(at: record)
+                // The staged record marks the item as being committed (a run killed from here
+                // on leaves it, and the next run redoes the item); then the outputs, then the
+                // record, each by a rename.
+                try Self.writeRecord(value, settings: settings, to: stagedRecord)
                 for (from, to) in zip(staged, files) where rename(from.path, to.path) != 0 {
                     throw WeakSupervisionError.invalidParameter(name: to.path, reason: "cannot move the finished output into place: \(String(cString: strerror(errno)))")
                 }
-                try Self.writeJSON(value, to: record)
+                guard rename(stagedRecord.path, record.path) == 0 else {
+                    throw WeakSupervisionError.invalidParameter(name: record.path, reason: "cannot move the record into place: \(String(cString: strerror(errno)))")
+                }
                 end(.done, Date().timeIntervalSince(start), value, nil)
             } catch {
                 for url in staged { try? fm.removeItem(at: url) }

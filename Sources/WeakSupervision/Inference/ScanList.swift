@@ -43,6 +43,19 @@ public struct Shard: Sendable, Hashable, Codable, CustomStringConvertible {
         try self.init(index: k, count: n)
     }
 
+    private enum CodingKeys: String, CodingKey { case index, count }
+
+    /// A decoded shard is checked as ``init(index:count:)`` checks one.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let index = try c.decode(Int.self, forKey: .index), count = try c.decode(Int.self, forKey: .count)
+        do {
+            try self.init(index: index, count: count)
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .count, in: c, debugDescription: "\(error)")
+        }
+    }
+
     /// Whether the item at `position` (0-based, in list order) belongs to this shard.
     public func owns(position: Int) -> Bool { position % count == index }
 

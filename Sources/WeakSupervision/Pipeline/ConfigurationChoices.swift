@@ -2,7 +2,8 @@ import Foundation
 
 /// Typed choices of a configuration, each Codable as the short text the command line takes and
 /// earlier configuration files hold (`"0.3"`, `"otsu"`, `"smoothed:1"`, `"adam"`), so a saved
-/// `config.json` reads the same and its stages keep their keys. A choice that does not parse is
+/// `config.json` reads the same and, in the canonical spellings, its stages keep their keys
+/// (another spelling of the same choice is written back canonically). A choice that does not parse is
 /// refused when it is decoded or parsed, naming the text, not later when a stage runs.
 
 /// The CAM threshold of the pseudo-mask recipe: Otsu, a percentile, or a fixed value.

@@ -31,7 +31,9 @@ public struct Pipeline {
     /// (classifier, refiner, upper bound) run on every rank (``ClassifierTrainer``'s
     /// `communicator`); every other stage, the component choice after a refiner's training and
     /// every file and record are rank 0's, while the other ranks wait for it. Every rank must run
-    /// the same pipeline on the same folder (a file system they all see).
+    /// the same pipeline on the same folder (a file system they all see). An error thrown on one
+    /// rank alone (a stage only rank 0 runs, a file it cannot write) leaves the others waiting in
+    /// a collective: the caller must end them (`ichctl` calls `MPI_Abort`).
     public var communicator: (any Communicator)? = nil
 
     /// Whether this process writes the run's files (rank 0, or no communicator).

@@ -274,6 +274,8 @@ final class TrainingLoop {
             } else if progress.bestScore == nil || !(progress.bestScore!.isFinite) {
                 improved = true  // nothing to compare: keep the latest
             }
+            // the ranks must agree before rank 0 writes what they computed
+            try checkRanksAgree()
             if improved {
                 progress.bestScore = score
                 progress.bestEpoch = progress.epoch + 1
@@ -289,20 +291,19 @@ final class TrainingLoop {
             progress.generatorState = []
             try writeResume()
             if control(.epoch(report)) == .stop || stopAfterEpoch {
-                try checkRanksAgree()
                 return summary(stopped: progress.epoch < epochs)
             }
         }
-        try checkRanksAgree()
+        communicator?.barrier()
         return summary(stopped: false)
     }
 
-    /// Every rank must end with the same weights (they start from one seed and apply the same
-    /// summed gradients); a difference means a rank computed something else, and is an error.
+    /// Every rank must hold the same weights after each epoch (they start from one seed and apply
+    /// the same summed gradients); a difference means a rank computed something else, and is an
+    /// error, found before rank 0 writes the epoch's files.
     private func checkRanksAgree() throws {
         guard let communicator, communicator.size > 1 else { return }
         let prints = communicator.fingerprints(of: model)
-        communicator.barrier()
         guard Set(prints).count == 1 else {
             throw WeakSupervisionError.invalidParameter(
                 name: "distributed \(kind) training", reason: "the ranks ended with different weights (fingerprints \(prints.map { String($0, radix: 16) }))")
