@@ -185,6 +185,12 @@ private:
     bool explicit_ = true, big_ = false;
     std::string syntax_;
     uint32_t rows_ = 0, columns_ = 0;
+public:
+    /// Whether some pixel data had an undefined length (encapsulated fragments).
+    bool encapsulated_ = false;
+    /// The meta group's transfer syntax ("" without one).
+    const std::string &syntax() const { return syntax_; }
+private:
     int fragment_index_ = 0;
 
     // GDCM's JPEG codecs assert or crash on some impossible JPEG headers (a precision of 144
@@ -377,6 +383,7 @@ private:
                 // A sequence; encapsulated pixel data (fragments of raw bytes); or UN, whose
                 // value is a sequence in implicit VR little endian (PS3.5 6.2.2).
                 bool fragments = pixel_tag;
+                if (pixel_tag) encapsulated_ = true;
                 bool was_explicit = explicit_, was_big = big_;
                 if (vr == "UN" && !pixel_tag) explicit_ = big_ = false;
                 p = items(p, end, fragments, depth + 1, false);
@@ -434,7 +441,14 @@ private:
 };
 
 // Maps the file (no copy: a large file that is not DICOM costs nothing) and walks it.
-std::string check_structure(const char *path, bool header_only, bool magic) {
+/// What the walk saw of the pixel data: the meta group's transfer syntax, and whether pixel data
+/// came in fragments.
+struct WalkInfo {
+    std::string syntax;
+    bool encapsulated = false;
+};
+
+std::string check_structure(const char *path, bool header_only, bool magic, WalkInfo *info = nullptr) {
     int fd = ::open(path, O_RDONLY);
     if (fd < 0) return "cannot open the file";
     struct stat st;
@@ -450,7 +464,12 @@ std::string check_structure(const char *path, bool header_only, bool magic) {
     void *map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
     if (map == MAP_FAILED) return "cannot map the file";
-    std::string problem = StructureWalk(static_cast<const unsigned char *>(map), size, header_only).run(magic);
+    StructureWalk walk(static_cast<const unsigned char *>(map), size, header_only);
+    std::string problem = walk.run(magic);
+    if (info) {
+        info->syntax = walk.syntax();
+        info->encapsulated = walk.encapsulated_;
+    }
     ::munmap(map, size);
     return problem;
 }
@@ -553,8 +572,9 @@ static bool native_pixels(const std::string &syntax);
 static int read_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
     quiet();
     std::string syntax;
+    WalkInfo walked;
     {
-        std::string problem = check_structure(path, false, has_dicm_magic(path));
+        std::string problem = check_structure(path, false, has_dicm_magic(path), &walked);
         if (!problem.empty()) {
             set_error(error, error_size, problem);
             return 2;
@@ -575,8 +595,12 @@ static int read_pixels(const char *path, float *out, size_t expected, char *erro
     }
     // GDCM as Debian builds it keeps its assertions, and some damaged compressed streams make
     // its codecs assert or allocate gigabytes: compressed pixels are decoded in a child process,
-    // which may die alone; native pixels are read here.
-    if (native_pixels(syntax)) return decode_pixels(path, out, expected, error, error_size);
+    // which may die alone. Pixels are read here only when the file is native by every account:
+    // the meta group's syntax, GDCM's reading of it, and a pixel data element of defined length
+    // (GDCM may read a damaged file otherwise than the walk, e.g. as fragments).
+    if (native_pixels(syntax) && native_pixels(walked.syntax) && !walked.encapsulated) {
+        return decode_pixels(path, out, expected, error, error_size);
+    }
     return decode_isolated(path, out, expected, error, error_size);
 }
 
