@@ -105,14 +105,7 @@ struct DistributedTrainingTests {
 
         // the same run, its ranks killed (SIGKILL) as soon as its first resume file exists
         let killed = t.file("killed.safetensors"), resume = t.file("killed.resume.safetensors")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", Self.ichctl.path] + base + ["--out", killed.path, "--distributed"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: resume.path) && process.isRunning && Date() < deadline { usleep(1_000) }
+        let process = try Self.launch(base + ["--out", killed.path], until: resume)
         for rank in Self.children(of: process.processIdentifier) { kill(rank, SIGKILL) }
         process.waitUntilExit()
         #expect(process.terminationStatus != 0)
@@ -142,14 +135,7 @@ struct DistributedTrainingTests {
         var r = try Self.mpirun(2, base + ["--out", whole.path])
         #expect(r.status == 0, "\(r.stderr)")
         let stopped = t.file("stopped.safetensors"), resume = t.file("stopped.resume.safetensors")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", Self.ichctl.path] + base + ["--out", stopped.path, "--distributed"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: resume.path) && process.isRunning && Date() < deadline { usleep(1_000) }
+        let process = try Self.launch(base + ["--out", stopped.path], until: resume)
         // One rank alone gets the signal (mpirun forwards SIGUSR1 from a shell, but the test
         // runner's blocked signal mask is inherited by the mpirun it starts): the other must stop
         // at the same step, since the stop is decided by all ranks together.
@@ -168,23 +154,15 @@ struct DistributedTrainingTests {
     func distributedDemo() throws {
         let t = TemporaryFolder(prefix: "ichct-mpi-demo")
         defer { t.cleanup() }
-        var c = PipelineConfig.quick
+        // the command tests' tiny pipeline, with enough cases and steps for two ranks to share
+        var c = tinyConfig()
         c.data.phantomCases = 6
-        c.data.phantom.size = 64
-        c.data.phantom.slices = 6...6
-        c.data.phantom.subSlices = 1
         c.data.validationFraction = 0.34
-        c.data.sealedTest = .init(phantomCases: 2, phantomSeed: 7)
-        c.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
         c.classifier.epochs = 2
         c.classifier.stepsPerEpoch = 3
-        c.classifier.sequenceLength = 6
-        c.refiner.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
         c.refiner.epochs = 2
         c.refiner.stepsPerEpoch = 3
         c.refiner.batchSize = 4
-        c.cam.layer = "layer2"
-        c.montageCases = 1
         let config = t.file("tiny.json")
         try JSONEncoder().encode(c).write(to: config)
         let one = t.file("one"), two = t.file("two")
@@ -201,6 +179,20 @@ struct DistributedTrainingTests {
             let difference = try Self.relativeDifference(one.appendingPathComponent(network), two.appendingPathComponent(network))
             #expect(difference < 1e-4, "\(network): \(difference)")
         }
+    }
+
+    /// `mpirun -np 2 ichctl ARGUMENTS --distributed` started in the background, and its resume
+    /// file once it exists (or the run ended, or two minutes passed).
+    private static func launch(_ arguments: [String], until file: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", ichctl.path] + arguments + ["--distributed"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: file.path) && process.isRunning && Date() < deadline { usleep(1_000) }
+        return process
     }
 
     /// The processes whose parent is `pid` (from /proc: the ranks mpirun started).

@@ -6,7 +6,7 @@ import WeakSupervision
 import TestSupport
 
 /// A pipeline configuration small enough for a debug build (4 cases of 64 x 64 x 6, a sealed test set of 2).
-private func tinyConfig() -> PipelineConfig {
+func tinyConfig() -> PipelineConfig {
     var c = PipelineConfig.quick
     c.data.phantomCases = 4
     c.data.phantom.size = 64

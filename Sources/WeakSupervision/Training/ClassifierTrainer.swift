@@ -158,15 +158,7 @@ public struct ClassifierTrainer {
             let rows = max(own, 1)
             let logits = model(Tensor(shape: [rows, t, channels, size, size], data: x))
             let loss = binaryCrossEntropyWithLogits(logits, targets: Tensor(shape: [rows, t], data: y), posWeight: posWeight)
-            let reported: Float
-            if let parallel {
-                reported = parallel.backward(loss, own: own, total: batch.count, model: model)
-            } else {
-                loss.backward()
-                reported = loss.item
-            }
-            optimizer.update(model: model, gradients: model.parameterGradients())
-            return reported
+            return DataParallel.step(loss, parallel: parallel, own: own, total: batch.count, model: model, optimizer: optimizer)
         }
 
         let validate: () -> (score: Double?, loss: Double?) = {

@@ -30,6 +30,20 @@ struct DataParallel {
     /// Whether case `index` of a validation list is this rank's to validate.
     func validates(_ index: Int) -> Bool { index % communicator.size == communicator.rank }
 
+    /// The backward pass and optimizer step of one batch: with `parallel` nil, `loss` alone
+    /// (this process's batch); else ``backward(_:own:total:model:)``. Returns the batch's loss.
+    static func step(_ loss: Tensor, parallel: DataParallel?, own: Int, total: Int, model: Module, optimizer: Optimizer) -> Float {
+        let reported: Float
+        if let parallel {
+            reported = parallel.backward(loss, own: own, total: total, model: model)
+        } else {
+            loss.backward()
+            reported = loss.item
+        }
+        optimizer.update(model: model, gradients: model.parameterGradients())
+        return reported
+    }
+
     /// Runs the backward pass of `loss` (this rank's mean over its `own` of the batch's `total`
     /// items) weighted by `own / total`, sums the gradients over the ranks, and returns the
     /// global batch's loss (the weighted losses summed over the ranks).

@@ -148,15 +148,7 @@ public struct RefinerTrainer {
             let logits = model(Tensor(shape: [rows, channels, side, side], data: x))
             let targets = Tensor(shape: [rows, 1, side, side], data: y)
             let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight)
-            let reported: Float
-            if let parallel {
-                reported = parallel.backward(loss, own: own, total: batch.count, model: model)
-            } else {
-                loss.backward()
-                reported = loss.item
-            }
-            optimizer.update(model: model, gradients: model.parameterGradients())
-            return reported
+            return DataParallel.step(loss, parallel: parallel, own: own, total: batch.count, model: model, optimizer: optimizer)
         }
 
         let validate: () -> (score: Double?, loss: Double?) = {
