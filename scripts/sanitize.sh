@@ -20,8 +20,10 @@ kinds=("$@")
 [[ ${#kinds[@]} -eq 0 ]] && kinds=(thread address)
 for kind in "${kinds[@]}"; do
     case "$kind" in
+        # die_after_fork=0: the DICOM reader decodes compressed pixels in a forked child, where
+        # OpenJPEG starts its own threads; TSan would otherwise kill such a child.
         thread) scratch=.build-tsan
-                export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}" ;;
+                export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:${TSAN_OPTIONS:-}" ;;
         address) scratch=.build-asan
                  export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
                  export LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}" ;;

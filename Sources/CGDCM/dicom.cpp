@@ -119,7 +119,14 @@ public:
             explicit_ = syntax_ != "1.2.840.10008.1.2";
             big_ = syntax_ == "1.2.840.10008.1.2.2";
         } else if (p + 8 <= size_) {
-            // No meta group: GDCM guesses the encoding from the first element; so does this walk.
+            // No transfer syntax: GDCM guesses the encoding from the first element, byte order
+            // included, and may read the file otherwise than this walk (a fuzzed file it read as
+            // big endian asked for 3.5 GB). The walk reads little endian only, so the data set
+            // must open as one does: group 0000 or 0008 in little-endian order.
+            uint16_t first = u16(p, false);
+            if (first != 0x0000 && first != 0x0008) {
+                return "not DICOM: no transfer syntax, and the data set does not start with group 0000 or 0008 in little-endian order";
+            }
             explicit_ = is_vr(d_[p + 4], d_[p + 5]);
         }
         try {
