@@ -109,6 +109,12 @@ public:
         if (magic || u16(0, false) == 0x0002) {
             // The file meta group, after the preamble or (no preamble) at the start.
             p = magic ? 132 : 0;
+            // PS3.10 7.1: after "DICM" comes group 0002 in explicit VR little endian. GDCM reads
+            // other bytes there with guesses of its own (a fuzzed file it took for big endian
+            // asked for 3.7 GB), so nothing else is accepted.
+            if (magic && (p + 8 > size_ || u16(p, false) != 0x0002)) {
+                return "malformed file meta information: DICM is not followed by a group 0002 element in little-endian order";
+            }
             std::string problem = file_meta(p);
             if (!problem.empty()) return problem;
             if (syntax_ == "1.2.840.10008.1.2.1.99") return deflated(p);
