@@ -75,13 +75,21 @@ extension Communicator {
 public final class SingleProcess: Communicator {
     /// The single process.
     public init() {}
+    /// Always 0.
     public var rank: Int { 0 }
+    /// Always 1.
     public var size: Int { 1 }
+    /// Leaves `values` as they are (the sum over one rank).
     public func sum(_ values: inout [Double]) {}
+    /// Leaves `values` as they are (the sum over one rank).
     public func sum(_ values: inout [Float]) {}
+    /// Leaves `values` as they are (the maximum over one rank).
     public func maximum(_ values: inout [Int64]) {}
+    /// `[values]`.
     public func gather(_ values: [Double]) -> [[Double]] { [values] }
+    /// Leaves `bytes` as they are.
     public func broadcast(_ bytes: inout [UInt8], from root: Int) {}
+    /// Returns at once.
     public func barrier() {}
 }
 

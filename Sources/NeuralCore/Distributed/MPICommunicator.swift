@@ -14,7 +14,9 @@ import Foundation
 /// calls it from the thread that runs the training). A failed collective prints MPI's message on
 /// stderr and ends every rank with `MPI_Abort` (the ranks would otherwise wait on each other forever).
 public final class MPICommunicator: Communicator {
+    /// This process's rank in `MPI_COMM_WORLD`.
     public let rank: Int
+    /// The number of ranks `mpirun` started (1 without it).
     public let size: Int
 
     private init(rank: Int, size: Int) {
@@ -32,13 +34,6 @@ public final class MPICommunicator: Communicator {
         try check(ichct_mpi_rank(&r), "MPI_Comm_rank")
         try check(ichct_mpi_size(&s), "MPI_Comm_size")
         return MPICommunicator(rank: Int(r), size: Int(s))
-    }
-
-    /// Whether this process was started by an MPI launcher (`mpirun`, `srun --mpi`), from the
-    /// environment Open MPI, PMIx and SLURM set: `OMPI_COMM_WORLD_SIZE`, `PMIX_RANK`, `PMI_SIZE`.
-    public static var isLaunchedByMPI: Bool {
-        let env = ProcessInfo.processInfo.environment
-        return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"].contains { env[$0] != nil }
     }
 
     /// Ends MPI for this process (`MPI_Finalize`); a no-op when it is not running.
@@ -67,24 +62,28 @@ public final class MPICommunicator: Communicator {
         Self.abort(code: 1)
     }
 
+    /// `MPI_Allreduce` with `MPI_SUM` over doubles, in place (no call with one rank or no values).
     public func sum(_ values: inout [Double]) {
         guard size > 1, !values.isEmpty else { return }
         let n = Int64(values.count)
         require(values.withUnsafeMutableBufferPointer { ichct_mpi_allreduce_sum_double($0.baseAddress, n) }, "MPI_Allreduce (sum of doubles)")
     }
 
+    /// `MPI_Allreduce` with `MPI_SUM` over floats, in place (no call with one rank or no values).
     public func sum(_ values: inout [Float]) {
         guard size > 1, !values.isEmpty else { return }
         let n = Int64(values.count)
         require(values.withUnsafeMutableBufferPointer { ichct_mpi_allreduce_sum_float($0.baseAddress, n) }, "MPI_Allreduce (sum of floats)")
     }
 
+    /// `MPI_Allreduce` with `MPI_MAX` over 64-bit integers, in place.
     public func maximum(_ values: inout [Int64]) {
         guard size > 1, !values.isEmpty else { return }
         let n = Int64(values.count)
         require(values.withUnsafeMutableBufferPointer { ichct_mpi_allreduce_max_int64($0.baseAddress, n) }, "MPI_Allreduce (max)")
     }
 
+    /// The lengths by `MPI_Allgather`, then the values by `MPI_Allgatherv`: every rank's array, in rank order.
     public func gather(_ values: [Double]) -> [[Double]] {
         guard size > 1 else { return [values] }
         var counts = [Double](repeating: 0, count: size)
@@ -107,6 +106,7 @@ public final class MPICommunicator: Communicator {
         return parts
     }
 
+    /// The length, then the bytes, by `MPI_Bcast` from `root`.
     public func broadcast(_ bytes: inout [UInt8], from root: Int) {
         guard size > 1 else { return }
         var length = [Int64(bytes.count)]
@@ -116,6 +116,7 @@ public final class MPICommunicator: Communicator {
         require(bytes.withUnsafeMutableBytes { ichct_mpi_broadcast_bytes($0.baseAddress, n, Int32(root)) }, "MPI_Bcast")
     }
 
+    /// `MPI_Barrier` on the world.
     public func barrier() {
         guard size > 1 else { return }
         require(ichct_mpi_barrier(), "MPI_Barrier")
