@@ -33,7 +33,9 @@ public struct Pipeline {
     /// every file and record are rank 0's, while the other ranks wait for it. Every rank must run
     /// the same pipeline on the same folder (a file system they all see). An error thrown on one
     /// rank alone (a stage only rank 0 runs, a file it cannot write) leaves the others waiting in
-    /// a collective: the caller must end them (`ichctl` calls `MPI_Abort`).
+    /// a collective: the caller must end them (`ichctl` calls `MPI_Abort`). ``run(from:observer:)``
+    /// begins with a barrier, so whatever a rank checks in the folder before it calls `run` sees
+    /// the folder as it was before any rank wrote to it.
     public var communicator: (any Communicator)? = nil
 
     /// Whether this process writes the run's files (rank 0, or no communicator).
@@ -127,6 +129,8 @@ public struct Pipeline {
     @discardableResult
     public func run(from: PipelineStage? = nil,
                     observer: @escaping (PipelineEvent) -> TrainingControl = { _ in .proceed }) throws -> ComparisonTable {
+        // every rank has built its Pipeline (and a caller has checked the folder) before rank 0 writes
+        synchronize()
         if isWriter {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
             try writeJSON(config, to: Self.configURL(in: output))
