@@ -84,7 +84,7 @@ let package = Package(
         // generator, temporary folders, fixture numbers, running a built executable); Foundation
         // only, no module of the package, and not a product.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume", "ImageCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore", "TestSupport"], resources: [.copy("Fixtures")]),
         // The method's two networks and their optimizers against PyTorch (they live in WeakSupervision).
         .testTarget(name: "NetworkTests", dependencies: ["WeakSupervision", "NeuralCore", "TestSupport"], resources: [.copy("Fixtures")]),

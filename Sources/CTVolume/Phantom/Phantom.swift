@@ -19,6 +19,25 @@ public struct LesionSummary: Codable, Sendable, Hashable {
     public var firstSlice: Int
     /// Last slice (0-based) holding a voxel of this lesion.
     public var lastSlice: Int
+    /// Generation 2: the age of the blood (nil in generation 1, where all blood is acute).
+    public var stage: HemorrhageStage? = nil
+    /// Generation 2: the blood's base density, HU, before texture and haematocrit level
+    /// (nil in generation 1).
+    public var densityHU: Double? = nil
+    /// Generation 2: whether the lesion shows a haematocrit (fluid-fluid) level (nil in generation 1).
+    public var haematocritLevel: Bool? = nil
+}
+
+/// The age of a hemorrhage as CT shows it: acute blood is hyperdense (from hyperacute or
+/// anaemic to retracted clot), subacute blood isodense to the cortex, chronic blood hypodense.
+/// All three are labelled hemorrhage.
+public enum HemorrhageStage: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Hyperdense (generation 2's density classes hyperacute, acute and retracted).
+    case acute
+    /// Isodense to grey matter (subdurals of one to three weeks).
+    case subacute
+    /// Hypodense (subdurals of more than three weeks).
+    case chronic
 }
 
 /// One synthetic head CT: the scan, its hemorrhage label, the true intracranial region and
@@ -81,17 +100,35 @@ public enum Phantom {
             throw CTVolumeError.invalidParameter(name: "caseIndex", reason: "\(caseIndex) is negative")
         }
         var g = SeededGenerator(seed: seed, stream: UInt64(caseIndex))
-        let nz = g.nextInt(in: config.slices)
+        let drawnSlices = g.nextInt(in: config.slices)
         let n = config.size
         let dx = g.nextUniform(in: config.effectivePixelSpacingMM)
         let tableZ = g.nextUniform(in: -80 ... -30)
-        let head = HeadAnatomy.sample(config: config, using: &g)
+        var head = HeadAnatomy.sample(config: config, using: &g)
         let noiseSeed = g.next(), lesionSeed = g.next()
+        // Generation 2 draws everything it adds from a stream of its own, so that the head,
+        // pose and noise seeds above are those of generation 1's case of the same index.
+        let t: Double, nz: Int
+        var extras: Generation2Extras?
+        if config.generation == 2 {
+            var g2 = SeededGenerator(seed: seed ^ 0x6A09_E667_F3BC_C909, stream: UInt64(caseIndex))
+            let choices = config.acquisition.sliceThicknessMM
+            t = choices[g2.nextInt(in: 0...(choices.count - 1))]
+            let coverage = g2.nextUniform(in: config.acquisition.coverageMM)
+            nz = min(config.slices.upperBound, max(config.slices.lowerBound, Int((coverage / t).rounded())))
+            for m in 6...16 {
+                head.harmonics.append((Double(m), g2.nextUniform(in: config.anatomy.innerTableIrregularity) * 6 / Double(m),
+                                       g2.nextUniform(in: 0...(2 * .pi))))
+            }
+            extras = Phantom.extras(config: config, thickness: t, head: head, using: &g2)
+        } else {
+            t = config.sliceThicknessMM
+            nz = drawnSlices
+        }
 
         // Place the stack: the vertex a little below the top slice when the stack is long
         // enough (starting no lower than the foramen magnum: the phantom has no neck, so a
         // longer stack ends in air above the head), otherwise centred on the head.
-        let t = config.sliceThicknessMM
         let length = Double(nz) * t
         let bottom = -8.0, top = head.height + head.skullThickness + head.scalpThickness
         let zStart: Double
@@ -111,11 +148,25 @@ public enum Phantom {
                 var lg = SeededGenerator(seed: lesionSeed, stream: attempt)
                 let count = lg.nextInt(in: config.lesionsPerPositiveCase)
                 for _ in 0..<count {
+                    if extras != nil && lg.nextBernoulli(config.blood.tinyFocusProbability) {
+                        // generation 2: a contusion or a thin subarachnoid trace
+                        let lo = log(config.blood.tinyFocusML.lowerBound), hi = log(config.blood.tinyFocusML.upperBound)
+                        let volume = exp(lg.nextUniform(in: lo...hi))
+                        var lesion = lg.nextBernoulli(0.6)
+                            ? LesionModel.sample(.intraparenchymal, volumeML: volume, head: head, visible: visible, using: &lg)
+                            : LesionModel.subarachnoidTrace(volumeML: volume, head: head, visible: visible, using: &lg)
+                        dressLesion(&lesion, head: head, blood: config.blood, using: &lg)
+                        targets.append(volume)
+                        lesions.append(lesion)
+                        continue
+                    }
                     let subtype = drawSubtype(config.subtypes, using: &lg)
                     let lo = log(config.lesionVolumeML.lowerBound), hi = log(config.lesionVolumeML.upperBound)
                     let volume = exp(lg.nextUniform(in: lo...hi))
                     targets.append(volume)
-                    lesions.append(LesionModel.sample(subtype, volumeML: volume, head: head, visible: visible, using: &lg))
+                    var lesion = LesionModel.sample(subtype, volumeML: volume, head: head, visible: visible, using: &lg)
+                    if extras != nil { dressLesion(&lesion, head: head, blood: config.blood, using: &lg) }
+                    lesions.append(lesion)
                 }
             }
             // Mass effect: lateral lesions push the midline away, about 1.5 mm per 10 mL of
@@ -131,7 +182,7 @@ public enum Phantom {
             var shifted = head
             shifted.applyMassEffect(push: -max(-12, min(12, 0.15 * net)))
             let renderer = PhantomRenderer(head: shifted, lesions: lesions, nx: n, ny: n, nz: nz, subSlices: config.subSlices,
-                                           dx: dx, thickness: t, zStart: zStart, noiseSeed: noiseSeed)
+                                           dx: dx, thickness: t, zStart: zStart, noiseSeed: noiseSeed, extras: extras)
             let result = render(renderer)
             let labelled = result.perSlice.reduce(0) { $0 + $1.reduce(0, +) }
             // A positive case whose lesions all fell outside the stack or below the half-voxel
@@ -155,8 +206,14 @@ public enum Phantom {
             for (i, lesion) in lesions.enumerated() {
                 let counts = result.perSlice.map { $0[i] }
                 guard let first = counts.firstIndex(where: { $0 > 0 }), let last = counts.lastIndex(where: { $0 > 0 }) else { continue }
-                summaries.append(LesionSummary(subtype: lesion.subtype, volumeML: Double(counts.reduce(0, +)) * voxelML,
-                                               targetVolumeML: targets[i], firstSlice: first, lastSlice: last))
+                var summary = LesionSummary(subtype: lesion.subtype, volumeML: Double(counts.reduce(0, +)) * voxelML,
+                                            targetVolumeML: targets[i], firstSlice: first, lastSlice: last)
+                if extras != nil {
+                    summary.stage = lesion.stage
+                    summary.densityHU = lesion.hu
+                    summary.haematocritLevel = lesion.levelContrast != 0
+                }
+                summaries.append(summary)
             }
             return PhantomCase(name: caseName(caseIndex), scan: scan, mask: mask, intracranial: ic,
                                sliceLabels: sliceLabels, lesions: summaries)

@@ -102,7 +102,8 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
     public var lesionVolumeML: ClosedRange<Double> = 0.5...90
     /// Subtype frequencies.
     public var subtypes: SubtypeMix = SubtypeMix()
-    /// Standard deviation of the image noise in HU, sampled per case. Default 3 ... 10.
+    /// Standard deviation of the image noise in HU, sampled per case. Default 3 ... 10. In
+    /// generation 2 it holds at 5 mm slices and grows as 1 / sqrt(thickness).
     public var noiseSD: ClosedRange<Double> = 3...10
     /// Standard deviation of the Gaussian point-spread function in mm. Default 0.45 ... 0.75.
     public var psfSigmaMM: ClosedRange<Double> = 0.45...0.75
@@ -117,13 +118,43 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
     public var maxTiltDegrees: Double = 6
     /// Sub-slices averaged into each slice (partial volume across the slice thickness). Default 5 (1 mm at 5 mm slices).
     public var subSlices: Int = 5
+    /// The phantom's generation: 1 (default, frozen: the same seed gives the same bytes as
+    /// ever) or 2, which adds ``blood``, ``anatomy`` and ``acquisition`` (see ``realistic``
+    /// and ``randomized``). Generation 2 ignores ``sliceThicknessMM`` and ``subSlices``:
+    /// ``PhantomAcquisition/sliceThicknessMM`` and the slice profile take their place.
+    public var generation: Int = 1
+    /// Generation 2: how blood looks (ignored by generation 1).
+    public var blood = PhantomBlood()
+    /// Generation 2: texture and extra anatomy (ignored by generation 1).
+    public var anatomy = PhantomAnatomy()
+    /// Generation 2: slices, noise texture and cupping (ignored by generation 1).
+    public var acquisition = PhantomAcquisition()
 
-    /// The defaults above.
+    /// The defaults above (generation 1; ``v1``).
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case size, slices, sliceThicknessMM, pixelSpacingMM, positiveFraction, lesionsPerPositiveCase, lesionVolumeML
         case subtypes, noiseSD, psfSigmaMM, beamHardening, maxShiftMM, maxRotationDegrees, maxTiltDegrees, subSlices
+        case generation, blood, anatomy, acquisition
+    }
+
+    /// Encodes every parameter; a generation 1 configuration writes exactly the keys it always
+    /// wrote (no generation, blood, anatomy or acquisition), so that the files and keys of
+    /// runs made before generation 2 stay the same.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(size, forKey: .size); try c.encode(slices, forKey: .slices)
+        try c.encode(sliceThicknessMM, forKey: .sliceThicknessMM); try c.encode(pixelSpacingMM, forKey: .pixelSpacingMM)
+        try c.encode(positiveFraction, forKey: .positiveFraction); try c.encode(lesionsPerPositiveCase, forKey: .lesionsPerPositiveCase)
+        try c.encode(lesionVolumeML, forKey: .lesionVolumeML); try c.encode(subtypes, forKey: .subtypes)
+        try c.encode(noiseSD, forKey: .noiseSD); try c.encode(psfSigmaMM, forKey: .psfSigmaMM)
+        try c.encode(beamHardening, forKey: .beamHardening); try c.encode(maxShiftMM, forKey: .maxShiftMM)
+        try c.encode(maxRotationDegrees, forKey: .maxRotationDegrees); try c.encode(maxTiltDegrees, forKey: .maxTiltDegrees)
+        try c.encode(subSlices, forKey: .subSlices)
+        guard generation != 1 else { return }
+        try c.encode(generation, forKey: .generation); try c.encode(blood, forKey: .blood)
+        try c.encode(anatomy, forKey: .anatomy); try c.encode(acquisition, forKey: .acquisition)
     }
 
     /// Decodes a configuration in which any key may be missing: missing keys keep their
@@ -140,7 +171,8 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
         try take(.subtypes, &subtypes); try take(.noiseSD, &noiseSD); try take(.psfSigmaMM, &psfSigmaMM)
         try take(.beamHardening, &beamHardening); try take(.maxShiftMM, &maxShiftMM)
         try take(.maxRotationDegrees, &maxRotationDegrees); try take(.maxTiltDegrees, &maxTiltDegrees)
-        try take(.subSlices, &subSlices)
+        try take(.subSlices, &subSlices); try take(.generation, &generation); try take(.blood, &blood)
+        try take(.anatomy, &anatomy); try take(.acquisition, &acquisition)
     }
 
     /// The INSTANCE-like default: 512 x 512 x 20..40, 60% positive.
@@ -207,5 +239,7 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
             throw bad("maxTiltDegrees", "\(maxTiltDegrees) must lie within 0...20")
         }
         guard subSlices >= 1 && subSlices <= 20 else { throw bad("subSlices", "\(subSlices) must lie within 1...20") }
+        guard generation == 1 || generation == 2 else { throw bad("generation", "\(generation) is not a phantom generation (1 or 2)") }
+        if generation == 2 { try validateGeneration2() }
     }
 }

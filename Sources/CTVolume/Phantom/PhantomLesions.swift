@@ -27,6 +27,13 @@ struct LesionModel: Sendable {
     var oedemaDrop: Double
     /// Height range the lesion may occupy (for skipping sub-slices quickly).
     var zRange: ClosedRange<Double>
+    /// Generation 2: texture inside the lesion (none in generation 1).
+    var texture = TextureField.none
+    /// Generation 2: a haematocrit level at world y `levelY`, the part below it (posterior)
+    /// `levelContrast` HU denser than the part above (0: no level).
+    var levelY: Double = 0, levelContrast: Double = 0
+    /// Generation 2: the age of the blood.
+    var stage: HemorrhageStage = .acute
 }
 
 extension LesionModel {

@@ -3,15 +3,16 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ImageCore
 
 extension PhantomRenderer {
     /// Beam-hardening near the skull base: brightening of brain next to bone, a dark band
     /// between the petrous bones (the Hounsfield bar), and streaks from the dense bone.
-    func applyArtefacts(z: Double, img: inout [Double], icCount: [UInt8], centralDepth: [Double]) {
+    func applyArtefacts(z: Double, img: inout [Double], inside: [Bool], centralDepth: [Double]) {
         let h = head
         let n = nx * ny
         let bf = skullBaseFactor(z)
-        for p in 0..<n where 2 * Int(icCount[p]) > subSlices {
+        for p in 0..<n where inside[p] {
             let d = max(0, centralDepth[p])
             img[p] += h.pseudoEnhancement * exp(-d / h.pseudoEnhancementLength)
         }
@@ -79,5 +80,21 @@ func separableBlur(_ img: inout [Double], nx: Int, ny: Int, kernel: [Double]) {
                 }
             }
         }
+    }
+}
+
+/// Adds white Gaussian noise of standard deviation `sd` to every pixel, drawn by Marsaglia's
+/// polar method (pairs of normal deviates without trigonometry) from `g`.
+func addGaussianNoise(_ img: inout [Double], sd: Double, using g: inout SeededGenerator) {
+    let n = img.count
+    var p = 0
+    while p < n {
+        let a = 2 * g.nextUniform() - 1, b = 2 * g.nextUniform() - 1
+        let q = a * a + b * b
+        if q >= 1 || q == 0 { continue }
+        let f = (-2 * log(q) / q).squareRoot() * sd
+        img[p] += a * f
+        if p + 1 < n { img[p + 1] += b * f }
+        p += 2
     }
 }

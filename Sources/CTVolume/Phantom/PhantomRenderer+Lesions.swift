@@ -12,8 +12,10 @@ extension PhantomRenderer {
         for (index, lesion) in lesions.enumerated()
         where z + maxZShift > lesion.zRange.lowerBound && z - maxZShift < lesion.zRange.upperBound {
             let id = UInt8(index + 1)
+            let plain = lesion.texture.isEmpty && lesion.levelContrast == 0
             func bleed(_ p: Int) {
-                cls[p] = .blood; hu[p] = lesion.hu
+                cls[p] = .blood
+                hu[p] = plain ? lesion.hu : lesion.value(u: pu[p], v: pv[p], z: z + zShift[p], y: yRel[p])
                 lesionAt[p] = id
             }
             switch lesion.shape {

@@ -27,13 +27,19 @@ struct PhantomRenderer: Sendable {
     static let profileStep = 0.1
     let headRadius: Double
     static let bins = 2048
+    /// Generation 2's additions (nil: generation 1).
+    let extras: Generation2Extras?
+    /// What the pixels outside the head hold: air, or the head holder (generation 2).
+    let airHU: [Double]
 
     init(head: HeadAnatomy, lesions: [LesionModel], nx: Int, ny: Int, nz: Int, subSlices: Int,
-         dx: Double, thickness: Double, zStart: Double, noiseSeed: UInt64) {
+         dx: Double, thickness: Double, zStart: Double, noiseSeed: UInt64, extras: Generation2Extras? = nil) {
         self.head = head; self.lesions = lesions
         self.nx = nx; self.ny = ny; self.nz = nz; self.subSlices = subSlices
         self.dx = dx; self.thickness = thickness; self.zStart = zStart; self.noiseSeed = noiseSeed
+        self.extras = extras
         let n = nx * ny
+        var airHU = [Double](repeating: -1000, count: n)
         var pu = [Double](repeating: 0, count: n), pv = pu, pr = pu, pphi = pu, rBase = pu
         var floorZ = pu, tentZ = pu, midDist = pu, yRel = pu, zShift = pu
         var bin = [Int32](repeating: 0, count: n)
@@ -51,6 +57,7 @@ struct PhantomRenderer: Sendable {
                 // Rows run from posterior (j = 0) to anterior, as in NIfTI files converted from
                 // DICOM (LAS): the head frame's v (posterior) is minus the row direction.
                 let x = (Double(i) - cx) * dx - head.shiftX, y = (cy - Double(j)) * dx - head.shiftY
+                if let holder = extras?.holder, let h = holder.hu(x: x, y: y) { airHU[p] = h }
                 let u = c * x + s * y, v = -s * x + c * y
                 pu[p] = u; pv[p] = v
                 zShift[p] = head.roll * u + head.pitch * v
@@ -73,7 +80,10 @@ struct PhantomRenderer: Sendable {
         self.pu = pu; self.pv = pv; self.pr = pr; self.pphi = pphi; self.rBase = rBase
         let maxZShift = (abs(head.roll) * head.a + abs(head.pitch) * head.b) * 1.15 + 1
         self.zShift = zShift; self.maxZShift = maxZShift
-        let z0 = zStart - maxZShift - 1, z1 = zStart + Double(nz) * thickness + maxZShift + 1
+        self.airHU = airHU
+        // generation 2's slice profile reaches 0.2 thickness beyond each end of the stack
+        let reach = extras == nil ? 0 : thickness
+        let z0 = zStart - maxZShift - 1 - reach, z1 = zStart + Double(nz) * thickness + maxZShift + 1 + reach
         profileZ0 = z0
         profiles = (0...Int((z1 - z0) / PhantomRenderer.profileStep) + 1).map { t in
             let z = z0 + Double(t) * PhantomRenderer.profileStep
@@ -91,6 +101,7 @@ struct PhantomRenderer: Sendable {
     /// Draws slice `k` into the shared output buffers; returns the voxels labelled per lesion.
     func renderSlice(_ k: Int, hu outHU: SharedBuffer<Float>, label outLabel: SharedBuffer<UInt8>,
                      intracranial outIC: SharedBuffer<UInt8>) -> [Int] {
+        if let extras { return renderSlice2(k, extras: extras, hu: outHU, label: outLabel, intracranial: outIC) }
         let n = nx * ny
         var huSum = [Double](repeating: 0, count: n)
         var bloodCount = [UInt8](repeating: 0, count: n)
@@ -100,13 +111,13 @@ struct PhantomRenderer: Sendable {
         var centralDepth = [Double](repeating: 0, count: n)
         var cls = [Tissue](repeating: .air, count: n)
         var hu = [Double](repeating: -1000, count: n)
-        var depth = [Double](repeating: 0, count: n)
+        var depth = [Double](repeating: 0, count: n), tableDepth = depth
         var table = SulcusTable(bins: PhantomRenderer.bins)
 
         for s in 0..<subSlices {
             let z = height(slice: k, sub: s)
             table.build(head.sulci, at: z)
-            drawAnatomy(z: z, table: table, cls: &cls, hu: &hu, depth: &depth)
+            drawAnatomy(z: z, table: table, cls: &cls, hu: &hu, depth: &depth, tableDepth: &tableDepth)
             drawStructures(z: z, cls: &cls, hu: &hu)
             drawLesions(z: z, cls: &cls, hu: &hu, depth: depth, lesionAt: &lesionAt, bloodCount: &bloodCount)
             let central = s == subSlices / 2
@@ -123,24 +134,13 @@ struct PhantomRenderer: Sendable {
         var img = [Double](repeating: 0, count: n)
         let inv = 1 / Double(subSlices)
         for p in 0..<n { img[p] = huSum[p] * inv }
-        applyArtefacts(z: zc, img: &img, icCount: icCount, centralDepth: centralDepth)
+        applyArtefacts(z: zc, img: &img, inside: icCount.map { 2 * Int($0) > subSlices }, centralDepth: centralDepth)
         let bf = skullBaseFactor(zc)
         let sigma = head.noiseSD * (1 + 0.5 * bf)
         var g = SeededGenerator(seed: noiseSeed, stream: UInt64(k))
         let kernel = gaussianKernel(sigma: head.psfSigmaMM / dx)
         let energy = kernel.reduce(0) { $0 + $1 * $1 }  // sum k^2 of one axis; 2-D: energy^2
-        let sigmaPre = sigma / energy
-        // Marsaglia's polar method: pairs of normal deviates without trigonometry.
-        var p = 0
-        while p < n {
-            let a = 2 * g.nextUniform() - 1, b = 2 * g.nextUniform() - 1
-            let q = a * a + b * b
-            if q >= 1 || q == 0 { continue }
-            let f = (-2 * log(q) / q).squareRoot() * sigmaPre
-            img[p] += a * f
-            if p + 1 < n { img[p + 1] += b * f }
-            p += 2
-        }
+        addGaussianNoise(&img, sd: sigma / energy, using: &g)
         separableBlur(&img, nx: nx, ny: ny, kernel: kernel)
 
         var lesionVoxels = [Int](repeating: 0, count: lesions.count)
@@ -167,7 +167,8 @@ struct PhantomRenderer: Sendable {
 
     /// Scalp, skull (cortical tables and diploe), skull base, brain surface CSF, cortex, white
     /// matter, sulci, cerebellum, interhemispheric fissure and falx, dural venous sinuses.
-    func drawAnatomy(z: Double, table: SulcusTable, cls: inout [Tissue], hu: inout [Double], depth: inout [Double]) {
+    func drawAnatomy(z: Double, table: SulcusTable, cls: inout [Tissue], hu: inout [Double], depth: inout [Double],
+                     tableDepth: inout [Double]) {
         let h = head
         let gap = h.surfaceGap, gm = h.greyThickness
         let fissure = h.fissureHalf, falx = h.falxHalf
@@ -175,19 +176,20 @@ struct PhantomRenderer: Sendable {
         let invStep = 1 / PhantomRenderer.profileStep
         for p in 0..<(nx * ny) {
             let r = pr[p]
-            if r == .infinity { cls[p] = .air; hu[p] = -1000; depth[p] = -100; continue }
+            if r == .infinity { cls[p] = .air; hu[p] = airHU[p]; depth[p] = -100; continue }
             // The anatomy's height at this pixel (the head may be tilted out of the axial plane).
             let z = sectionZ + zShift[p]
             let prof = profiles[min(profiles.count - 1, Int(max(0, (z - profileZ0) * invStep) + 0.5))]
             let sIn = prof.0, sOut = prof.1, sScalp = prof.2
             let rb = rBase[p]
             let rScalp = (rb + h.skullThickness + h.scalpThickness) * sScalp
-            if r >= rScalp { cls[p] = .air; hu[p] = -1000; depth[p] = -100; continue }
+            if r >= rScalp { cls[p] = .air; hu[p] = airHU[p]; depth[p] = -100; continue }
             let rOut = (rb + h.skullThickness) * sOut
             if r >= rOut { cls[p] = .scalp; hu[p] = h.huScalp; depth[p] = -100; continue }
             let rIn = rb * sIn
             let d = rIn - r
             depth[p] = d
+            tableDepth[p] = d
             if d < 0 {
                 cls[p] = .bone
                 let fromInner = -d, fromOuter = rOut - r

@@ -1,0 +1,270 @@
+import Testing
+import CTVolume
+import Foundation
+
+/// Generation 2 of the phantom (realistic blood, textured anatomy, varied acquisition), on
+/// small grids so that debug builds stay fast.
+@Suite struct PhantomGenerationTwoTests {
+    /// The realistic preset at `size`, every case positive, stacks of at most `maxSlices`.
+    static func realistic(size: Int = 64, maxSlices: Int = 12) -> PhantomConfig {
+        var c = PhantomConfig.realistic
+        c.size = size
+        c.slices = 4...maxSlices
+        c.positiveFraction = 1
+        return c
+    }
+
+    /// No noise, blur, texture, cupping, artefact or head holder: what is drawn is what is stored.
+    static func clean(_ base: PhantomConfig) -> PhantomConfig {
+        var c = base
+        c.noiseSD = 0...0
+        c.psfSigmaMM = 0...0
+        c.beamHardening = 0
+        c.blood.heterogeneitySD = 0...0
+        c.anatomy.parenchymaTextureSD = 0...0
+        c.anatomy.headHolderProbability = 0
+        c.acquisition.cuppingHU = 0...0
+        return c
+    }
+
+    @Test("same seed, same bytes; another case or seed differs; the head is generation 1's")
+    func deterministic() throws {
+        let config = Self.realistic()
+        let a = try Phantom.generate(caseIndex: 2, seed: 11, config: config)
+        let b = try Phantom.generate(caseIndex: 2, seed: 11, config: config)
+        #expect(a.scan.voxels == b.scan.voxels && a.mask.voxels == b.mask.voxels && a.scan.geometry == b.scan.geometry)
+        #expect(a.lesions == b.lesions)
+        #expect(try Phantom.generate(caseIndex: 3, seed: 11, config: config).scan.voxels != a.scan.voxels)
+        #expect(try Phantom.generate(caseIndex: 2, seed: 12, config: config).scan.voxels != a.scan.voxels)
+        var v1 = config
+        v1.generation = 1
+        #expect(try Phantom.generate(caseIndex: 2, seed: 11, config: v1).scan.voxels != a.scan.voxels)
+    }
+
+    @Test("a generation 1 configuration encodes without generation 2's keys; generation 2 round-trips")
+    func configuration() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let v1 = String(decoding: try encoder.encode(PhantomConfig.v1), as: UTF8.self)
+        for key in ["generation", "blood", "anatomy", "acquisition"] { #expect(!v1.contains("\"\(key)\""), "\(key)") }
+        #expect(v1.hasPrefix(#"{"beamHardening":1,"#))
+        for preset in [PhantomConfig.realistic, .randomized] {
+            let data = try encoder.encode(preset)
+            #expect(try JSONDecoder().decode(PhantomConfig.self, from: data) == preset)
+            try preset.validate()
+        }
+        // Keys left out keep their defaults, per nested object too.
+        let partial = try JSONDecoder().decode(PhantomConfig.self, from: Data(#"{"generation": 2, "blood": {"tinyFocusProbability": 0.5}}"#.utf8))
+        var expected = PhantomConfig()
+        expected.generation = 2
+        expected.blood.tinyFocusProbability = 0.5
+        #expect(partial == expected)
+        #expect(PhantomConfig.presetNames.compactMap(PhantomConfig.preset(named:)) == [.v1, .realistic, .randomized])
+        #expect(PhantomConfig.preset(named: "v3") == nil)
+    }
+
+    @Test("impossible generation 2 values are refused, naming the parameter")
+    func refusals() {
+        func message(_ change: (inout PhantomConfig) -> Void) -> String {
+            var c = PhantomConfig.realistic
+            change(&c)
+            do { try c.validate(); return "" } catch { return String(describing: error) }
+        }
+        #expect(message { $0.generation = 3 }.contains("generation"))
+        #expect(message { $0.acquisition.sliceThicknessMM = [] }.contains("acquisition.sliceThicknessMM"))
+        #expect(message { $0.acquisition.sliceThicknessMM = [5, 0.1] }.contains("acquisition.sliceThicknessMM"))
+        #expect(message {
+            $0.blood.hyperacute.weight = 0; $0.blood.acute.weight = 0; $0.blood.retracted.weight = 0
+        }.contains("blood"))
+        #expect(message { $0.blood.chronicSubduralShare = 0.7; $0.blood.subacuteSubduralShare = 0.7 }.contains("shares"))
+        #expect(message { $0.blood.haematocritLevelProbability = 1.5 }.contains("haematocritLevelProbability"))
+        #expect(message { $0.blood.tinyFocusML = 0...0.5 }.contains("tinyFocusML"))
+        #expect(message { $0.anatomy.parenchymaTextureSD = -1...2 }.contains("parenchymaTextureSD"))
+        #expect(message { _ in } == "")
+        // generation 1 ignores generation 2's fields, even impossible ones
+        var v1 = PhantomConfig.v1
+        v1.acquisition.sliceThicknessMM = []
+        #expect(throws: Never.self) { try v1.validate() }
+    }
+
+    @Test("slice thickness is one of the listed ones, and the count is coverage / thickness within the slice range")
+    func acquisition() throws {
+        var config = Self.realistic(maxSlices: 200)
+        config.slices = 1...200
+        config.acquisition.sliceThicknessMM = [2, 8]
+        config.acquisition.coverageMM = 96...96
+        var seen = Set<Double>()
+        for index in 0..<6 {
+            let c = try Phantom.generate(caseIndex: index, seed: 5, config: config)
+            let t = c.scan.geometry.spacing.z
+            #expect(t == 2 || t == 8)
+            seen.insert(t)
+            #expect(c.scan.shape.z == Int((96 / t).rounded()))
+        }
+        #expect(seen.count == 2)
+        config.slices = 20...30
+        let clamped = try Phantom.generate(caseIndex: 0, seed: 5, config: config)
+        #expect((20...30).contains(clamped.scan.shape.z))
+    }
+
+    @Test("labels follow the lesions' occupancy: each density class shows in the labelled voxels, never on bone")
+    func densityClasses() throws {
+        for (name, hu) in [("hyperacute", 40.0...55.0), ("acute", 55.0...85.0), ("retracted", 80.0...100.0)] {
+            var config = Self.clean(Self.realistic(size: 64, maxSlices: 10))
+            config.subtypes = .only(.intraparenchymal)
+            config.lesionVolumeML = 5...20
+            config.blood.tinyFocusProbability = 0
+            config.blood.hyperacute.weight = name == "hyperacute" ? 1 : 0
+            config.blood.acute.weight = name == "acute" ? 1 : 0
+            config.blood.retracted.weight = name == "retracted" ? 1 : 0
+            let c = try Phantom.generate(caseIndex: 0, seed: 9, config: config)
+            #expect(!c.lesions.isEmpty)
+            for l in c.lesions {
+                #expect(l.stage == .acute)
+                #expect(hu.contains(l.densityHU ?? -1), "\(name): \(l.densityHU ?? -1)")
+            }
+            // Without noise or texture, the labelled voxels hold the class's HU, give or take
+            // the partial volume of the slice profile's tails (oedema and brain are darker).
+            var values: [Float] = []
+            for p in c.mask.voxels.indices where c.mask.voxels[p] != 0 { values.append(c.scan.voxels[p]) }
+            values.sort()
+            #expect(values.count > 20)
+            let median = Double(values[values.count / 2])
+            #expect(median >= hu.lowerBound - 12 && median <= hu.upperBound + 1, "\(name): median \(median)")
+        }
+    }
+
+    @Test("labelled subdural voxels are not bone: with blur and noise, under 3 % above 150 HU and a median under 100 HU")
+    func labelsStayOffBone() throws {
+        var config = Self.realistic(size: 128, maxSlices: 10)
+        config.subtypes = .only(.subdural)
+        config.lesionVolumeML = 2...10
+        config.blood.tinyFocusProbability = 0
+        func highShare(_ config: PhantomConfig) throws -> (Double, Double) {
+            var high = 0, total = 0
+            var all: [Float] = []
+            var median: Float { all.sorted()[all.count / 2] }
+            for index in 0..<3 {
+                let c = try Phantom.generate(caseIndex: index, seed: 23, config: config)
+                for p in c.mask.voxels.indices where c.mask.voxels[p] != 0 {
+                    total += 1
+                    all.append(c.scan.voxels[p])
+                    if c.scan.voxels[p] > 150 { high += 1 }
+                }
+            }
+            #expect(total > 50)
+            return (Double(high) / Double(max(total, 1)), Double(median))
+        }
+        let (share, median) = try highShare(config)
+        #expect(share < 0.03, "\(share) of labelled voxels above 150 HU")
+        #expect(median < 100, "median \(median) HU")
+    }
+
+    @Test("subdurals may be subacute (isodense) or chronic (hypodense) and are labelled")
+    func subduralStages() throws {
+        for stage in [HemorrhageStage.subacute, .chronic] {
+            var config = Self.clean(Self.realistic(size: 64, maxSlices: 10))
+            config.subtypes = .only(.subdural)
+            config.lesionVolumeML = 10...30
+            config.blood.tinyFocusProbability = 0
+            config.blood.subacuteSubduralShare = stage == .subacute ? 1 : 0
+            config.blood.chronicSubduralShare = stage == .chronic ? 1 : 0
+            let c = try Phantom.generate(caseIndex: 1, seed: 3, config: config)
+            #expect(c.isPositive)
+            let range = stage == .subacute ? config.blood.subacuteHU : config.blood.chronicHU
+            for l in c.lesions {
+                #expect(l.stage == stage)
+                #expect(range.contains(l.densityHU ?? -1000))
+            }
+        }
+    }
+
+    @Test("a haematocrit level: the dependent (posterior) blood is denser than the rest")
+    func haematocritLevel() throws {
+        var config = Self.clean(Self.realistic(size: 128, maxSlices: 10))
+        config.subtypes = .only(.intraventricular)
+        config.lesionVolumeML = 20...40
+        config.lesionsPerPositiveCase = 1...1
+        config.blood.tinyFocusProbability = 0
+        config.blood.haematocritLevelProbability = 1
+        config.blood.haematocritContrastHU = 30...30
+        config.blood.acute = BloodDensityClass(weight: 1, hu: 60...60)
+        config.blood.hyperacute.weight = 0
+        config.blood.retracted.weight = 0
+        let c = try Phantom.generate(caseIndex: 0, seed: 4, config: config)
+        #expect(c.lesions.first?.haematocritLevel == true)
+        // Voxels of pure blood hold 60 - 15 or 60 + 15 HU; the denser ones lie posterior (row j small).
+        let nx = c.scan.shape.x, n = c.scan.shape.sliceCount
+        var dense: [Int] = [], light: [Int] = []
+        for p in c.mask.voxels.indices where c.mask.voxels[p] != 0 {
+            let j = (p % n) / nx
+            if abs(c.scan.voxels[p] - 75) <= 1 { dense.append(j) } else if abs(c.scan.voxels[p] - 45) <= 1 { light.append(j) }
+        }
+        #expect(dense.count > 5 && light.count > 5, "\(dense.count) dense, \(light.count) light")
+        let meanRow = { (rows: [Int]) in Double(rows.reduce(0, +)) / Double(max(rows.count, 1)) }
+        #expect(meanRow(dense) < meanRow(light), "dense rows \(meanRow(dense)), light rows \(meanRow(light))")
+    }
+
+    @Test("tiny foci of 0.02 to 0.5 mL are drawn and labelled")
+    func tinyFoci() throws {
+        var config = Self.realistic(size: 128, maxSlices: 16)
+        config.blood.tinyFocusProbability = 1
+        config.lesionsPerPositiveCase = 2...3
+        config.acquisition.sliceThicknessMM = [2.5]
+        var labelled = 0
+        for index in 0..<3 {
+            let c = try Phantom.generate(caseIndex: index, seed: 6, config: config)
+            for l in c.lesions {
+                #expect(l.targetVolumeML >= 0.02 && l.targetVolumeML <= 0.5)
+                #expect(l.subtype == .intraparenchymal || l.subtype == .subarachnoid)
+                #expect(l.volumeML < 2, "\(l.subtype) \(l.volumeML) mL")
+                labelled += 1
+            }
+        }
+        #expect(labelled >= 3)
+    }
+
+    @Test("the head holder sits behind the head when drawn, and air stays air without it")
+    func headHolder() throws {
+        for probability in [0.0, 1.0] {
+            var config = Self.clean(Self.realistic(size: 128, maxSlices: 8))
+            config.positiveFraction = 0
+            config.anatomy.headHolderProbability = probability
+            config.maxShiftMM = 0
+            config.pixelSpacingMM = 0.5...0.5  // a field of 256 mm holds head and holder
+            let c = try Phantom.generate(caseIndex: 0, seed: 2, config: config)
+            let nx = c.scan.shape.x, n = c.scan.shape.sliceCount, k = c.scan.shape.z / 2
+            // the column through the centre, from the posterior edge (row 0) inwards
+            let column = (0..<(nx / 2)).map { c.scan.voxels[k * n + $0 * nx + nx / 2] }
+            let solid = column.prefix(while: { $0 < -500 || $0 > 100 }).filter { $0 > 100 }.count
+            if probability == 0 { #expect(solid == 0) } else { #expect(solid > 0, "no shell behind the head") }
+        }
+    }
+
+    @Test("the project's intracranial mask keeps at least 98 % of the blood on every generation 2 preset, thick, thin and tilted")
+    func intracranialMaskKeepsTheBlood() throws {
+        var thick = Self.realistic(size: 128, maxSlices: 20)
+        thick.acquisition.sliceThicknessMM = [10]
+        var thin = Self.realistic(size: 128, maxSlices: 40)
+        thin.acquisition.sliceThicknessMM = [2]
+        thin.acquisition.coverageMM = 70...80
+        var tilted = PhantomConfig.randomized
+        tilted.size = 128; tilted.slices = 4...24; tilted.positiveFraction = 1
+        tilted.maxTiltDegrees = 10
+        for (name, base) in [("thick", thick), ("thin", thin), ("randomized, tilted", tilted)] {
+            var config = base
+            config.lesionsPerPositiveCase = 2...3
+            config.blood.tinyFocusProbability = 0
+            config.subtypes = SubtypeMix(intraparenchymal: 0.2, subdural: 0.4, epidural: 0.4, intraventricular: 0, subarachnoid: 0)
+            let c = try Phantom.generate(caseIndex: 1, seed: 77, config: config)
+            let m = try IntracranialMask.compute(c.scan)
+            var blood = 0, kept = 0
+            for p in c.mask.voxels.indices where c.mask.voxels[p] != 0 {
+                blood += 1
+                if m.voxels[p] != 0 { kept += 1 }
+            }
+            #expect(blood > 0, "\(name)")
+            #expect(Double(kept) >= 0.98 * Double(blood), "\(name): \(kept) of \(blood) hemorrhage voxels kept")
+        }
+    }
+}
