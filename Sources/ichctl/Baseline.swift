@@ -10,11 +10,13 @@ import WeakSupervision
 /// ``IntensityThresholdBaseline/segment(_:)``, ``NIfTI/write(_:to:overwrite:descrip:)``.
 struct Baseline: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the intensity threshold baseline's masks for a dataset.",
+        abstract: "Write an intensity-only baseline's masks for a dataset (the HU threshold, or k-means alone).",
         discussion: """
             For each DATA/data/NAME.nii(.gz), computes the intracranial mask and keeps the voxels \
             whose HU lies in [--lower, --upper] (default 50..90) inside it; writes OUT/NAME.nii.gz \
-            on the scan's grid. Score them with `ichctl evaluate --pred OUT --truth DATA/label`.
+            on the scan's grid. With --method kmeans, keeps the hyperdense cluster of k-means over the \
+            intracranial voxels instead (the comparison's "k-means alone" row). Score them with \
+            `ichctl evaluate --pred OUT --truth DATA/label`.
             """)
 
     @Option(name: .long, help: "A dataset folder: INSTANCE (data/, optional label/) or a public layout (Docs/datasets/).")
@@ -22,6 +24,14 @@ struct Baseline: ParsableCommand {
 
     @Option(name: .long, help: "The folder to write the masks into (created if missing).")
     var out: String
+
+    /// The intensity-only methods `baseline` can write.
+    enum Method: String, ExpressibleByArgument, CaseIterable {
+        case threshold, kmeans
+    }
+
+    @Option(name: .long, help: "threshold (the HU window, default) or kmeans (k-means alone: the hyperdense cluster with the full preset's pseudo-mask settings, as the comparison's row).")
+    var method: Method = .threshold
 
     @Option(name: .long, help: "Lowest HU kept (default 50).")
     var lower: Float = 50
@@ -44,6 +54,9 @@ struct Baseline: ParsableCommand {
     func validate() throws {
         guard lower <= upper else { throw ValidationError("--lower (\(lower)) must not exceed --upper (\(upper))") }
         guard minimumComponentSize >= 0 else { throw ValidationError("--minimum-component-size must be 0 or more") }
+        if method == .kmeans && (lower != 50 || upper != 90 || minimumComponentSize != 0) {
+            throw ValidationError("--lower, --upper and --minimum-component-size belong to --method threshold; kmeans takes the full preset's pseudo-mask settings")
+        }
     }
 
     struct Written: Encodable {
@@ -52,7 +65,10 @@ struct Baseline: ParsableCommand {
 
     func run() throws {
         let dataset = try Dataset(root: URL(fileURLWithPath: data))
-        let method = try IntensityThresholdBaseline(lower: lower, upper: upper, minimumComponentSize: minimumComponentSize)
+        let segmenter: any Segmenter = switch method {
+        case .threshold: try IntensityThresholdBaseline(lower: lower, upper: upper, minimumComponentSize: minimumComponentSize)
+        case .kmeans: try PipelineConfig.full.pseudoMasks.kmeansSegmenter()
+        }
         let outDir = URL(fileURLWithPath: out)
         let targets = dataset.cases.map { outDir.appendingPathComponent("\($0.name).nii.gz") }
         // Refuse before writing anything, so a refused run leaves no partial set behind.
@@ -63,8 +79,8 @@ struct Baseline: ParsableCommand {
         for (index, item) in dataset.cases.enumerated() {
             let scan = try item.loadScan()
             let intracranial = try IntracranialMask.compute(scan)
-            let mask = try method.segment(SegmentationCase(name: item.name, scan: scan, intracranial: intracranial))
-            try NIfTI.write(mask, to: targets[index], overwrite: force, descrip: "ichct threshold baseline")
+            let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: intracranial))
+            try NIfTI.write(mask, to: targets[index], overwrite: force, descrip: "ichct \(method.rawValue) baseline")
             let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
             written.append(Written(name: item.name, mask: targets[index].path, voxels: voxels))
             reporter.report("baseline \(index + 1)/\(dataset.cases.count) \(item.name): \(voxels) voxel(s)")

@@ -11,7 +11,8 @@ struct Synth: ParsableCommand {
         Writes DIR/data/phantom_NNNN.nii.gz (int16 HU, slope 1, intercept -1024), DIR/label/phantom_NNNN.nii.gz \
         (uint8, 1 = hemorrhage), DIR/slices.csv (case,slice,label) and DIR/phantom.json (seed, parameters, lesions). \
         The same seed and parameters give the same bytes. Every parameter of the phantom can be set with \
-        --config FILE.json (a PhantomConfig, see Docs/phantom.md); the options below override it.
+        --config FILE.json (a PhantomConfig, see Docs/phantom.md), or a preset chosen with --preset; the options \
+        below override either. Without both, the realistic preset (generation 2) is written.
         """)
 
     @Option(help: "Output folder.") var out: String
@@ -19,15 +20,24 @@ struct Synth: ParsableCommand {
     @Option(help: "Seed of the set.") var seed: UInt64 = 2022
     @Option(help: "In-plane matrix (e.g. 128 or 256 for quick runs; spacing is scaled to keep the field of view).")
     var size: Int?
-    @Option(help: "Slices per case (default: 20 to 40, drawn per case).") var slices: Int?
+    @Option(help: "Slices per case (default: the preset's range; generation 2 draws coverage / thickness within it).") var slices: Int?
     @Option(help: "Fraction of cases with hemorrhage, 0...1 (default 0.6).") var positiveFraction: Double?
-    @Option(help: "A JSON file holding a PhantomConfig (all parameters).") var config: String?
+    @Option(help: "Preset: realistic (default; generation 2), randomized (generation 2, wider ranges, for training) or v1 (generation 1, as before).")
+    var preset: String?
+    @Option(help: "A JSON file holding a PhantomConfig (all parameters; keys it leaves out take generation 1's defaults, or generation 2's for its own keys).")
+    var config: String?
     @Flag(help: "Replace existing outputs.") var force = false
     @Flag(help: "Show progress on stderr even when it is not a terminal.") var progress = false
     @Flag(help: "Print the manifest as JSON on stdout.") var json = false
 
     func makeConfig() throws -> PhantomConfig {
-        var c = PhantomConfig.default
+        var c = PhantomConfig.realistic
+        if let preset {
+            guard let p = PhantomConfig.preset(named: preset) else {
+                throw CLIError.invalid("--preset \(preset): not one of \(PhantomConfig.presetNames.joined(separator: ", "))")
+            }
+            c = p
+        }
         if let config {
             let url = URL(fileURLWithPath: config)
             guard let data = FileManager.default.contents(atPath: url.path) else {
@@ -50,6 +60,7 @@ struct Synth: ParsableCommand {
 
     func validate() throws {
         guard cases >= 1 else { throw ValidationError("--cases \(cases): give at least one case") }
+        if preset != nil && config != nil { throw ValidationError("--preset and --config exclude each other: a config file holds every parameter") }
         do {
             try makeConfig().validate()
         } catch let error as CTVolumeError {

@@ -11,7 +11,7 @@ import TestSupport
         defer { folder.cleanup() }
         let data = dir.appendingPathComponent("set"), masks = dir.appendingPathComponent("baseline")
         let s = try ICHCTLRunner.run(["synth", "--out", data.path, "--cases", "2", "--seed", "7", "--size", "64",
-                                      "--slices", "6", "--positive-fraction", "1"])
+                                      "--slices", "6", "--positive-fraction", "1", "--preset", "v1"])
         #expect(s.status == 0, "\(s.stderr)")
         let b = try ICHCTLRunner.run(["baseline", "--data", data.path, "--out", masks.path, "--json"])
         #expect(b.status == 0, "\(b.stderr)")

@@ -21,7 +21,7 @@ struct DistributedTrainingTests {
     /// A phantom set of 6 cases of 64 x 64 x 8 in a temporary folder.
     private static func dataset() throws -> TemporaryFolder {
         let t = TemporaryFolder(prefix: "ichct-mpi")
-        let r = try CommandRunner(executable: ichctl).run(["synth", "--out", t.file("data").path, "--cases", "6", "--size", "64", "--slices", "8", "--seed", "5"])
+        let r = try CommandRunner(executable: ichctl).run(["synth", "--out", t.file("data").path, "--cases", "6", "--size", "64", "--slices", "8", "--seed", "5", "--preset", "v1"])
         #expect(r.status == 0, "\(r.stderr)")
         return t
     }
