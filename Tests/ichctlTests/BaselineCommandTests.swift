@@ -1,5 +1,6 @@
 import CTVolume
 import Foundation
+import WeakSupervision
 import Testing
 import TestSupport
 
@@ -40,6 +41,29 @@ import TestSupport
 
         let again = try ICHCTLRunner.run(["baseline", "--data", data.path, "--out", masks.path])
         #expect(again.status != 0 && again.stderr.contains("already exists"))
+    }
+
+    @Test("baseline --method kmeans writes the comparison's k-means-alone masks on the default (realistic) phantom; threshold options are refused with it")
+    func kmeansBaseline() throws {
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
+        let data = dir.appendingPathComponent("set"), masks = dir.appendingPathComponent("kmeans")
+        let s = try ICHCTLRunner.run(["synth", "--out", data.path, "--cases", "1", "--seed", "3", "--size", "64",
+                                      "--slices", "8", "--positive-fraction", "1"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let manifest = try JSONDecoder().decode(PhantomManifest.self, from: Data(contentsOf: data.appendingPathComponent("phantom.json")))
+        #expect(manifest.config == { var c = PhantomConfig.realistic; c.size = 64; c.slices = 8...8; c.positiveFraction = 1; return c }())
+        let b = try ICHCTLRunner.run(["baseline", "--data", data.path, "--out", masks.path, "--method", "kmeans"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let scan = try NIfTI.readScan(at: data.appendingPathComponent("data/phantom_0000.nii.gz"))
+        let written = try NIfTI.readMask(at: masks.appendingPathComponent("phantom_0000.nii.gz"))
+        let expected = try PipelineConfig.full.pseudoMasks.kmeansSegmenter()
+            .segment(SegmentationCase(name: "phantom_0000", scan: scan, intracranial: try IntracranialMask.compute(scan)))
+        #expect(written.voxels == expected.voxels)
+        #expect(expected.voxels.contains(1))
+        let refused = try ICHCTLRunner.run(["baseline", "--data", data.path, "--out", dir.appendingPathComponent("x").path,
+                                            "--method", "kmeans", "--lower", "40"])
+        #expect(refused.status != 0 && refused.stderr.contains("--method threshold"))
     }
 
     @Test func emptyDatasetFolderIsRefusedByName() throws {
