@@ -26,6 +26,8 @@ struct Synth: ParsableCommand {
     var preset: String?
     @Option(help: "A JSON file holding a PhantomConfig (all parameters; keys it leaves out take generation 1's defaults, or generation 2's for its own keys).")
     var config: String?
+    @Flag(help: "Also write DIR/realism.json and DIR/realism.txt: each tissue's HU against published ranges, lesion subtypes, ages, densities and volumes (PhantomRealism); the text goes to stdout too.")
+    var report = false
     @Flag(help: "Replace existing outputs.") var force = false
     @Flag(help: "Show progress on stderr even when it is not a terminal.") var progress = false
     @Flag(help: "Print the manifest as JSON on stdout.") var json = false
@@ -73,15 +75,23 @@ struct Synth: ParsableCommand {
     func run() throws {
         let reporter = ProgressReporter(forced: progress)
         let start = Date()
-        let manifest = try Phantom.writeDataset(to: URL(fileURLWithPath: out), cases: cases, seed: seed,
+        let root = URL(fileURLWithPath: out)
+        // refused before any case is written, like the cases themselves
+        if report { for name in ["realism.json", "realism.txt"] { try CLI.checkOutput(root.appendingPathComponent(name), force: force, createsFolder: true) } }
+        var realism = PhantomRealism()
+        let manifest = try Phantom.writeDataset(to: root, cases: cases, seed: seed,
                                                 config: try makeConfig(), overwrite: force) { done, total, c in
+            if report { realism.add(c) }
             let lesions = c.lesions.map { "\($0.subtype.rawValue) \(String(format: "%.1f", $0.volumeML)) mL" }
             reporter.report("[\(done)/\(total)] \(c.name): \(c.scan.shape), "
                 + (lesions.isEmpty ? "no hemorrhage" : lesions.joined(separator: ", ")))
         }
+        let table = realism.report()
+        if report { try table.write(to: root, overwrite: force) }
         if json {
             try CLI.printJSON(manifest)
         } else {
+            if report { print(table.text()) }
             let positive = manifest.cases.filter { $0.positiveSlices > 0 }.count
             print("wrote \(manifest.cases.count) cases (\(positive) with hemorrhage) to \(out) in "
                 + String(format: "%.1f s", Date().timeIntervalSince(start)))

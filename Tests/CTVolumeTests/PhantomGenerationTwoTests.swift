@@ -268,3 +268,54 @@ import Foundation
         }
     }
 }
+
+/// The realism report, on small sets.
+@Suite struct PhantomRealismTests {
+    @Test("without noise or blur, each tissue's pure voxels hold the HU the anatomy draws; lesion counts follow the cases")
+    func cleanTissues() throws {
+        var config = PhantomConfig.v1
+        config.size = 64; config.slices = 12...12; config.noiseSD = 0...0; config.psfSigmaMM = 0...0
+        config.beamHardening = 0; config.subSlices = 3; config.positiveFraction = 0.7
+        var realism = PhantomRealism()
+        var lesions = 0, positive = 0
+        for index in 0..<3 {
+            let c = try Phantom.generate(caseIndex: index, seed: 14, config: config)
+            realism.add(c)
+            lesions += c.lesions.count
+            if c.isPositive { positive += 1 }
+            // pure voxels are a minority near edges and a majority overall
+            let pure = c.tissue.voxels.filter { $0 > 0 }.count
+            #expect(pure > c.tissue.voxels.count / 2 && pure < c.tissue.voxels.count)
+        }
+        let r = realism.report()
+        #expect(r.cases == 3 && r.positiveCases == positive)
+        #expect(r.subtypes.values.reduce(0, +) == lesions && r.volumes.values.reduce(0, +) == lesions)
+        #expect(r.densities["one density (generation 1)"] == lesions)
+        func row(_ name: String) -> PhantomRealism.TissueRow { r.tissues.first { $0.tissue == name }! }
+        // generation 1's drawn values (Docs/phantom.md): grey 36..44 (deep nuclei 2 lower,
+        // cerebellum 34..42), white 23..31 (brainstem 28..34), CSF 2..12, blood 52..85
+        for (name, range) in [("grey matter", 34.0...44.0), ("white matter", 23.0...34.0), ("CSF", 2.0...12.0)] {
+            let t = row(name)
+            #expect(t.voxels > 100, "\(name)")
+            #expect(range.contains(t.p5!) && range.contains(t.p95!), "\(name): \(t.p5!)...\(t.p95!)")
+        }
+        if lesions > 0 { #expect((52.0...85.0).contains(row("hemorrhage").median!)) }
+        #expect(row("bone").median! >= 500)
+        #expect(r.text().contains("grey matter") && r.text().contains("lesions by subtype"))
+    }
+
+    @Test("on the realistic preset, grey, white, CSF and blood medians fall in their published ranges")
+    func realisticMedians() throws {
+        var config = PhantomConfig.realistic
+        config.size = 64; config.slices = 4...12; config.positiveFraction = 1
+        config.blood.tinyFocusProbability = 0
+        var realism = PhantomRealism()
+        for index in 0..<3 { realism.add(try Phantom.generate(caseIndex: index, seed: 21, config: config)) }
+        let r = realism.report()
+        for name in ["grey matter", "white matter", "CSF", "hemorrhage"] {
+            let t = r.tissues.first { $0.tissue == name }!
+            #expect(t.medianInPublished == true, "\(name): median \(t.median ?? .nan), published \(String(describing: t.published))")
+        }
+        #expect(r.densities.keys.allSatisfy { !$0.contains("generation 1") })
+    }
+}

@@ -51,6 +51,10 @@ public struct PhantomCase: Sendable {
     public var mask: MaskVolume
     /// Ground-truth intracranial region (inside the inner table, above the skull base), same rule.
     public var intracranial: MaskVolume
+    /// The tissue of each voxel where every section of its slice profile holds the same one:
+    /// 1 + ``PhantomTissue`` raw value; 0 where the sections hold more than one (partial
+    /// volume). For realism checks (``PhantomRealism``); not written to disk.
+    public var tissue: MaskVolume
     /// Slice k is positive when the mask has a voxel in it.
     public var sliceLabels: [Bool]
     /// The hemorrhages present (empty for a negative case).
@@ -216,6 +220,7 @@ public enum Phantom {
                 summaries.append(summary)
             }
             return PhantomCase(name: caseName(caseIndex), scan: scan, mask: mask, intracranial: ic,
+                               tissue: MaskVolume(shape: shape, voxels: result.tissue, geometry: geometry),
                                sliceLabels: sliceLabels, lesions: summaries)
         }
     }
@@ -242,7 +247,7 @@ public enum Phantom {
     }
 
     private struct Rendered {
-        var hu: [Float], label: [UInt8], intracranial: [UInt8]
+        var hu: [Float], label: [UInt8], intracranial: [UInt8], tissue: [UInt8]
         var perSlice: [[Int]]
     }
 
@@ -251,10 +256,12 @@ public enum Phantom {
         let hu = SharedBuffer<Float>(count: count, repeating: 0)
         let label = SharedBuffer<UInt8>(count: count, repeating: 0)
         let ic = SharedBuffer<UInt8>(count: count, repeating: 0)
+        let tissue = SharedBuffer<UInt8>(count: count, repeating: 0)
         let perSlice = SharedBuffer<[Int]>(count: r.nz, repeating: [])
         DispatchQueue.concurrentPerform(iterations: r.nz) { k in
-            perSlice.pointer[k] = r.renderSlice(k, hu: hu, label: label, intracranial: ic)
+            perSlice.pointer[k] = r.renderSlice(k, hu: hu, label: label, intracranial: ic, tissue: tissue)
         }
-        return Rendered(hu: hu.array(), label: label.array(), intracranial: ic.array(), perSlice: perSlice.array())
+        return Rendered(hu: hu.array(), label: label.array(), intracranial: ic.array(), tissue: tissue.array(),
+                        perSlice: perSlice.array())
     }
 }

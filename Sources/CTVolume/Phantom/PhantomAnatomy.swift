@@ -9,15 +9,49 @@ import Darwin
 // Z height above the floor of the posterior fossa. Every structure is a closed-form test on
 // (u, v, Z) so that a slice can be drawn pixel by pixel without meshes.
 
-/// Tissue classes of the drawing; stored per sub-sample while a slice is drawn.
-enum Tissue: UInt8 {
-    case air = 0, scalp, bone, baseTissue, csfSurface, csfSulcus, csfCistern, csfVentricle, csfMidVentricle,
-         grey, white, falx, sinus, calcification, blood, oedema
+/// The tissue classes the phantom draws (``PhantomCase/tissue`` stores 1 + the raw value).
+public enum PhantomTissue: UInt8, CaseIterable, Codable, Sendable {
+    /// Air outside the head (and the head holder's surroundings).
+    case air = 0
+    /// Scalp.
+    case scalp
+    /// Skull (cortical tables and diploe) and skull base bone.
+    case bone
+    /// Soft tissue, fat and air spaces under the skull base.
+    case baseTissue
+    /// CSF between the brain and the inner table.
+    case csfSurface
+    /// CSF in the sulci and the interhemispheric fissure.
+    case csfSulcus
+    /// CSF in the basal cisterns and Sylvian fissures.
+    case csfCistern
+    /// CSF in the lateral ventricles.
+    case csfVentricle
+    /// CSF in the third and fourth ventricles.
+    case csfMidVentricle
+    /// Grey matter (cortex, deep nuclei, cerebellum).
+    case grey
+    /// White matter and brainstem.
+    case white
+    /// The falx.
+    case falx
+    /// Dural venous sinuses.
+    case sinus
+    /// Physiological calcifications.
+    case calcification
+    /// Hemorrhage.
+    case blood
+    /// Perihaematomal oedema.
+    case oedema
+
     /// Inside the inner table and above the skull base.
-    var isIntracranial: Bool { rawValue >= Tissue.csfSurface.rawValue }
+    public var isIntracranial: Bool { rawValue >= PhantomTissue.csfSurface.rawValue }
     /// Brain parenchyma (where oedema and intraparenchymal blood may sit).
-    var isParenchyma: Bool { self == .grey || self == .white }
+    public var isParenchyma: Bool { self == .grey || self == .white }
 }
+
+/// The renderer's name for ``PhantomTissue``.
+typealias Tissue = PhantomTissue
 
 /// An axis-tilted ellipse in the (u, v) plane that exists between two heights and tapers
 /// towards them (`taper` 0: a prism, 1: an ellipsoid).

@@ -12,8 +12,9 @@ extension PhantomRenderer {
     /// profile-weighted occupancy (over half) in a voxel that holds less than
     /// ``Generation2Extras/boneShareLimit`` bone, so no HU window reproduces it.
     func renderSlice2(_ k: Int, extras e: Generation2Extras, hu outHU: SharedBuffer<Float>, label outLabel: SharedBuffer<UInt8>,
-                      intracranial outIC: SharedBuffer<UInt8>) -> [Int] {
+                      intracranial outIC: SharedBuffer<UInt8>, tissue outTissue: SharedBuffer<UInt8>) -> [Int] {
         let n = nx * ny
+        var pure = [UInt8](repeating: 0, count: n)  // 1 + tissue while every section agrees, else 0
         var huSum = [Double](repeating: 0, count: n)
         var bloodW = huSum, icW = huSum, boneW = huSum, parW = huSum, centralDepth = huSum
         var bloodCount = [UInt8](repeating: 0, count: n)
@@ -58,6 +59,9 @@ extension PhantomRenderer {
                 huSum[p] += w * hu[p]
                 boneW[p] += w * bone
                 if s == central { centralDepth[p] = depth[p] }
+                // a pixel shared with the inner table is not pure, whatever its centre's class
+                let t = bone > 0 && bone < 1 ? 0 : c.rawValue &+ 1
+                if s == 0 { pure[p] = t } else if pure[p] != t { pure[p] = 0 }
             }
         }
 
@@ -97,6 +101,7 @@ extension PhantomRenderer {
             let isBlood = 2 * bloodW[p] > total && boneW[p] < limit
             outLabel.pointer[base + p] = isBlood ? 1 : 0
             outIC.pointer[base + p] = inside[p] ? 1 : 0
+            outTissue.pointer[base + p] = pure[p]
             if isBlood && lesionAt[p] > 0 { lesionVoxels[Int(lesionAt[p]) - 1] += 1 }
         }
         return lesionVoxels

@@ -100,9 +100,10 @@ struct PhantomRenderer: Sendable {
 
     /// Draws slice `k` into the shared output buffers; returns the voxels labelled per lesion.
     func renderSlice(_ k: Int, hu outHU: SharedBuffer<Float>, label outLabel: SharedBuffer<UInt8>,
-                     intracranial outIC: SharedBuffer<UInt8>) -> [Int] {
-        if let extras { return renderSlice2(k, extras: extras, hu: outHU, label: outLabel, intracranial: outIC) }
+                     intracranial outIC: SharedBuffer<UInt8>, tissue outTissue: SharedBuffer<UInt8>) -> [Int] {
+        if let extras { return renderSlice2(k, extras: extras, hu: outHU, label: outLabel, intracranial: outIC, tissue: outTissue) }
         let n = nx * ny
+        var pure = [UInt8](repeating: 0, count: n)  // 1 + tissue while every section agrees, else 0
         var huSum = [Double](repeating: 0, count: n)
         var bloodCount = [UInt8](repeating: 0, count: n)
         var icCount = [UInt8](repeating: 0, count: n)
@@ -125,6 +126,8 @@ struct PhantomRenderer: Sendable {
                 huSum[p] += hu[p]
                 if cls[p].isIntracranial { icCount[p] &+= 1 } else if cls[p] == .bone { boneCount[p] &+= 1 }
                 if central { centralDepth[p] = depth[p] }
+                let t = cls[p].rawValue &+ 1
+                if s == 0 { pure[p] = t } else if pure[p] != t { pure[p] = 0 }
             }
         }
 
@@ -153,6 +156,7 @@ struct PhantomRenderer: Sendable {
             let isBlood = 2 * Int(bloodCount[p]) > half && boneCount[p] == 0
             outLabel.pointer[base + p] = isBlood ? 1 : 0
             outIC.pointer[base + p] = 2 * Int(icCount[p]) > half ? 1 : 0
+            outTissue.pointer[base + p] = pure[p]
             if isBlood && lesionAt[p] > 0 { lesionVoxels[Int(lesionAt[p]) - 1] += 1 }
         }
         return lesionVoxels
