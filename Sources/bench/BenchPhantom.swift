@@ -11,6 +11,7 @@ struct BenchPhantom: ParsableCommand {
         commandName: "phantom",
         abstract: "Phantom generation time and the threshold baseline's Dice on the phantom.")
 
+    @Option(help: "Phantom preset: v1 (default, generation 1), realistic or randomized (generation 2).") var preset: String = "v1"
     @Option(help: "Number of cases.") var cases: Int = 20
     @Option(help: "Seed of the set.") var seed: UInt64 = 2022
     @Option(help: "In-plane size.") var size: Int = 512
@@ -61,7 +62,9 @@ struct BenchPhantom: ParsableCommand {
     }
 
     func run() throws {
-        var config = PhantomConfig.default
+        guard var config = PhantomConfig.preset(named: preset) else {
+            throw ValidationError("--preset \(preset): not one of \(PhantomConfig.presetNames.joined(separator: ", "))")
+        }
         config.size = size
         if let slices { config.slices = slices...slices }
         try config.validate()

@@ -2,7 +2,7 @@
 # Phantom benchmark: generation time of Phantom.generate and the threshold baseline's Dice on
 # the default phantom set (no Python peer: the phantom is the project's own).
 #
-#   bash scripts/bench/phantom.sh [CASES] [SIZE]      # defaults 20 cases at 512, seed 2022
+#   bash scripts/bench/phantom.sh [CASES] [SIZE] [PRESET]   # defaults 20 cases at 512, seed 2022, v1
 #
 # Prints the summary (mean Dice of the 50..90 HU threshold inside the true intracranial region,
 # of a hand-made context baseline, false positives per negative case, seconds per case) and
@@ -11,9 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 CASES=${1:-20}
 SIZE=${2:-512}
+PRESET=${3:-v1}
 swift build -c release --product bench >/dev/null
 BENCH=$(swift build -c release --show-bin-path 2>/dev/null)/bench
-"$BENCH" phantom --cases "$CASES" --seed 2022 --size "$SIZE" --context --computed-mask > "${OUT:-/tmp/phantom-bench.json}"
+"$BENCH" phantom --preset "$PRESET" --cases "$CASES" --seed 2022 --size "$SIZE" --context --computed-mask > "${OUT:-/tmp/phantom-bench.json}"
 OUT=${OUT:-/tmp/phantom-bench.json} python3 - <<'PY'
 import json
 import os
