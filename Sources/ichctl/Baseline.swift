@@ -79,7 +79,8 @@ struct Baseline: ParsableCommand {
         for (index, item) in dataset.cases.enumerated() {
             let scan = try item.loadScan()
             let intracranial = try IntracranialMask.compute(scan)
-            let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: intracranial))
+            // computed in LAS (the case's order), written on the image file's own grid
+            let mask = try item.onStoredGrid(try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: intracranial)))
             try NIfTI.write(mask, to: targets[index], overwrite: force, descrip: "ichct \(method.rawValue) baseline")
             let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
             written.append(Written(name: item.name, mask: targets[index].path, voxels: voxels))

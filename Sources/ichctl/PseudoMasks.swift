@@ -108,7 +108,8 @@ struct PseudoMasks: ParsableCommand {
             let result = try method.volume(scan)
             let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try IntracranialMask.compute(scan),
                                                               cam: result.map, sliceProbabilities: result.probabilities))
-            try NIfTI.write(mask, to: targets[i], overwrite: force, descrip: "ichct pseudo-mask")
+            // computed in LAS (the networks' order), written on the image file's own grid
+            try NIfTI.write(try item.onStoredGrid(mask), to: targets[i], overwrite: force, descrip: "ichct pseudo-mask")
             let row = Row(name: item.name, voxels: mask.voxels.reduce(0) { $0 + Int($1) },
                           positiveSlices: mask.sliceLabels.filter { $0 > 0 }.count, slices: scan.shape.z)
             rows.append(row)

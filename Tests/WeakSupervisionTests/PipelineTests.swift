@@ -240,8 +240,8 @@ final class StageLog: @unchecked Sendable {
         #expect(throws: WeakSupervisionError.self) { try PipelineReplicates(config: config, output: out, count: 0) }
     }
 
-    @Test("a dataset stored in another voxel order than LAS is refused at the data stage, naming the file; a gated upper-bound row needs its choice")
-    func nonLASDatasetIsRefused() throws {
+    @Test("a case stored in LPS is taken in LAS order, as segment and the comparison take it; a gated upper-bound row needs its choice")
+    func nonLASCaseIsTakenInLAS() throws {
         let folder = TemporaryFolder(prefix: "ichct-orient", create: false), out = folder.url
         defer { folder.cleanup() }
         let data = out.appendingPathComponent("set")
@@ -254,17 +254,26 @@ final class StageLog: @unchecked Sendable {
         let scan = try NIfTI.readScan(at: scanURL), label = try NIfTI.readScan(at: labelURL)
         try NIfTI.write(scan.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]), to: scanURL, datatype: .hounsfieldInt16, overwrite: true)
         try NIfTI.write(label.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]).map { UInt8($0) }, to: labelURL, overwrite: true)
+        #expect(try NIfTI.readScan(at: scanURL).geometry.affine.axisCodes == "LPS")
         var config = tinyPipelineConfig()
         config.data.dataset = data.path
         config.data.sealedTest = nil
         config.data.testFraction = 0.25
         let pipeline = try Pipeline(config: config, output: out.appendingPathComponent("run"))
+        // the data stage runs; stop at the classifier's first step
         do {
-            try pipeline.run()
-            Issue.record("an LPS-stored case was accepted")
+            _ = try pipeline.run { event in
+                if case .training = event { return .stop }
+                return .proceed
+            }
+            Issue.record("the stop was not honoured")
         } catch let error as WeakSupervisionError {
-            #expect(error.description.contains("phantom_0001") && error.description.contains("LPS"))
+            guard case .stopped = error else { Issue.record("\(error)"); return }
         }
+        // its saved intracranial mask is the one of the LAS scan, on the LAS grid
+        let saved = try NIfTI.readMask(at: out.appendingPathComponent("run/data/intracranial/phantom_0001.nii.gz"))
+        let expected = try IntracranialMask.compute(scan)
+        #expect(saved.voxels == expected.voxels && saved.geometry.affine.axisCodes == "LAS")
         #expect(throws: WeakSupervisionError.self) { try pipeline.rowMethod("upper-bound-gated") }
         #expect(throws: WeakSupervisionError.self) { try pipeline.rowMethod("best") }
     }

@@ -108,7 +108,7 @@ public struct Dataset: Sendable, Hashable {
         }
         return images.keys.sorted().map { name in
             DatasetCase(name: name, imageURL: images[name]!, labelURL: labels[name],
-                        tableLabels: table?.labels[name], tableURL: table == nil ? nil : csv)
+                        tableLabels: table?.labels[name], tableURL: table == nil ? nil : csv, canonical: true)
         }
     }
 

@@ -6,9 +6,11 @@ import Foundation
 /// they need to). A case's image is a NIfTI file or, for the DICOM layouts (RSNA, CQ500), the
 /// files of one DICOM series.
 ///
-/// Cases of the public layouts (``DatasetLayout``, all but `.instance`) are ``canonical``: scan,
-/// mask and slice labels come in the networks' voxel order (LAS, ``Reorientation``), whatever
-/// order the files store, so that training and scoring see what inference sees.
+/// The cases a ``Dataset`` finds, in every layout, are ``canonical``: scan, mask and slice
+/// labels come in the networks' voxel order (LAS, ``Reorientation``), whatever order the files
+/// store, so that training and scoring see what inference sees. A per-case output meant to lie
+/// beside the files (a baseline's mask) goes back with ``onStoredGrid(_:)``; a per-case input
+/// on either grid comes in with ``loadMask(from:)``.
 public struct DatasetCase: Sendable, Hashable, Identifiable {
     /// The case name (unique within a dataset, usable as a file name).
     public var name: String
@@ -89,6 +91,45 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
         let mask = try NIfTI.readMask(at: labelURL, matching: image.geometry, shape: image.shape)
         // reordered as its scan is (from the scan's geometry, whatever codes the mask file has)
         return canonical ? Reorientation(shape: image.shape, geometry: image.geometry).apply(mask) : mask
+    }
+
+    /// The reorientation from the image file's stored grid to the order ``loadScan()`` gives:
+    /// nil for a case that is not ``canonical`` or is a DICOM series (its stored order is the
+    /// series reader's, which no file holds).
+    /// - Throws: errors of ``imageHeader()``.
+    public func storedReorientation() throws -> Reorientation? {
+        guard canonical, dicomFiles == nil else { return nil }
+        let header = try imageHeader()
+        return Reorientation(shape: header.shape, geometry: header.geometry)
+    }
+
+    /// A volume on the grid ``loadScan()`` gives, taken back to the image file's grid and
+    /// geometry, so that it lies beside the file (and pairs with its label file). Unchanged for
+    /// a case stored in LAS, one that is not ``canonical``, or a DICOM series.
+    /// - Throws: errors of ``imageHeader()``.
+    public func onStoredGrid<V>(_ volume: Volume<V>) throws -> Volume<V> {
+        guard let r = try storedReorientation(), !r.isIdentity else { return volume }
+        return r.invert(volume, geometry: try imageHeader().geometry)
+    }
+
+    /// A mask file made for this case (pseudo-masks, another method's output, the label file)
+    /// in the order ``loadScan()`` gives: the file may lie on the image file's stored grid or on
+    /// the canonical one.
+    /// - Parameters:
+    ///   - url: the mask file.
+    ///   - scan: the case's scan as ``loadScan()`` gave it, when the caller holds it (spares
+    ///     reading it again).
+    /// - Throws: as ``NIfTI/readMask(at:matching:shape:)`` against the canonical grid when
+    ///   the file lies on neither.
+    public func loadMask(from url: URL, scan: ScanVolume? = nil) throws -> MaskVolume {
+        if let r = try storedReorientation(), !r.isIdentity {
+            let header = try imageHeader()
+            if let stored = try? NIfTI.readMask(at: url, matching: header.geometry, shape: header.shape) {
+                return r.apply(stored)
+            }
+        }
+        let grid = try scan ?? loadScan()
+        return try NIfTI.readMask(at: url, matching: grid.geometry, shape: grid.shape)
     }
 
     /// Weak labels, one per axial slice (inferior to superior for a ``canonical`` case): from

@@ -81,7 +81,8 @@ public struct PreparedCase: Sendable {
     /// `slices.csv`) and, when `maskURL` is given, that mask as refiner target.
     ///
     /// - Parameters:
-    ///   - item: the case. - maskURL: a mask file on the scan's grid, or `nil`.
+    ///   - item: the case. - maskURL: a mask file on the image file's grid or on the grid of
+    ///     the loaded scan (``DatasetCase/loadMask(from:scan:)``), or `nil`.
     ///   - size: S. - windows: the channels.
     /// - Throws: CTVolume's reading errors (naming the file) and the errors of
     ///   ``init(name:scan:labels:mask:size:windows:)``.
@@ -90,7 +91,7 @@ public struct PreparedCase: Sendable {
         var mask: MaskVolume?
         var labels: [Float]
         if let maskURL {
-            let m = try NIfTI.readMask(at: maskURL, matching: scan.geometry, shape: scan.shape)
+            let m = try item.loadMask(from: maskURL, scan: scan)
             mask = m
             labels = (try? item.sliceLabels()) ?? m.sliceLabels
         } else {

@@ -125,16 +125,9 @@ extension Pipeline {
         // each mask depends on its scan only, and progress follows case order.
         let cases = dataset.cases
         try forEachInOrderedChunks(count: cases.count) { i in
+            // in LAS whatever the files store (a Dataset's cases are canonical), as segment,
+            // classify and the comparison of other datasets bring scans to LAS
             let scan = try cases[i].loadScan()
-            // The stages read scans in their stored order, while segment/classify --run and the
-            // comparison of other datasets bring scans to LAS: a run must train on LAS scans.
-            guard Reorientation(scan).isIdentity else {
-                throw WeakSupervisionError.invalidParameter(
-                    name: cases[i].imageURL.path,
-                    reason: "stored in \(scan.geometry.affine.axisCodes) voxel order; the pipeline trains on scans in LAS order (the phantom's and "
-                        + "dcm2niix's); write the dataset in LAS first (Reorientation(scan).apply(scan) in Swift, nibabel's as_closest_canonical "
-                        + "gives RAS, not LAS)")
-            }
             try NIfTI.write(try IntracranialMask.compute(scan),
                             to: maskFolder.appendingPathComponent("\(cases[i].name).nii.gz"), overwrite: true)
         } deliver: { i, _ in
