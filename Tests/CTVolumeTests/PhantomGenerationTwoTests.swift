@@ -1,6 +1,7 @@
 import Testing
 import CTVolume
 import Foundation
+import TestSupport
 
 /// Generation 2 of the phantom (realistic blood, textured anatomy, varied acquisition), on
 /// small grids so that debug builds stay fast.
@@ -11,6 +12,7 @@ import Foundation
         c.size = size
         c.slices = 4...maxSlices
         c.positiveFraction = 1
+        c.acquisition.storedOrientations = ["LAS"]  // rows and columns as the tests read them
         return c
     }
 
@@ -222,6 +224,67 @@ import Foundation
             }
         }
         #expect(labelled >= 3)
+    }
+
+    @Test("a case stored in another voxel order is the LAS case reordered: voxels, world positions, slice labels, lesion slices")
+    func storedOrientation() throws {
+        var las = Self.realistic(size: 64, maxSlices: 10)
+        las.lesionsPerPositiveCase = 2...3
+        for order in ["RPI", "ALS", "LPS"] {
+            var other = las
+            other.acquisition.storedOrientations = [order]
+            let a = try Phantom.generate(caseIndex: 1, seed: 8, config: las)
+            let b = try Phantom.generate(caseIndex: 1, seed: 8, config: other)
+            #expect(b.scan.geometry.affine.axisCodes == order)
+            let back = Reorientation(b.scan)
+            #expect(back.apply(b.scan).voxels == a.scan.voxels, "\(order)")
+            #expect(back.apply(b.mask).voxels == a.mask.voxels && back.apply(b.intracranial).voxels == a.intracranial.voxels)
+            let affine = back.apply(b.scan).geometry.affine
+            for r in 0..<4 { for c in 0..<4 { #expect(abs(affine[r, c] - a.scan.geometry.affine[r, c]) < 1e-9) } }
+            let flipped = order.hasSuffix("I")
+            #expect(b.sliceLabels == (flipped ? a.sliceLabels.reversed() : a.sliceLabels))
+            #expect(b.sliceLabels == b.mask.sliceLabels.map { $0 > 0 })
+            let nz = a.scan.shape.z
+            #expect(b.lesions.map(\.firstSlice) == a.lesions.map { flipped ? nz - 1 - $0.lastSlice : $0.firstSlice })
+        }
+        #expect(PhantomConfig.randomized.acquisition.storedOrientations.contains("ARI"))
+        var bad = PhantomConfig.realistic
+        bad.acquisition.storedOrientations = ["LSA"]
+        #expect(throws: CTVolumeError.self) { try bad.validate() }
+    }
+
+    @Test("a set written in several voxel orders loads through Dataset as the LAS set: scans, masks, slice labels from masks and from slices.csv")
+    func datasetLoadsCanonically() throws {
+        let folder = TemporaryFolder(prefix: "phantom-orders"), root = folder.url
+        defer { folder.cleanup() }
+        var las = Self.realistic(size: 48, maxSlices: 8)
+        las.positiveFraction = 0.7
+        var mixed = las
+        mixed.acquisition.storedOrientations = ["RPI", "ALS", "LPS"]
+        try Phantom.writeDataset(to: root, cases: 4, seed: 12, config: mixed)
+        let dataset = try Dataset(root: root)
+        var reordered = 0
+        for (index, item) in dataset.cases.enumerated() {
+            let truth = try Phantom.generate(caseIndex: index, seed: 12, config: las)
+            let header = try item.imageHeader()
+            if header.geometry.affine.axisCodes != "LAS" { reordered += 1 }
+            #expect(try item.loadScan().voxels == truth.scan.voxels, "\(item.name)")
+            #expect(try item.loadMask()?.voxels == truth.mask.voxels)
+            #expect(try item.sliceLabels() == truth.sliceLabels.map { $0 ? 1 : 0 })
+            // the table's rows follow the stored slices, and come back in LAS order too
+            var tableOnly = item
+            tableOnly.labelURL = nil
+            #expect(try tableOnly.sliceLabels() == truth.sliceLabels.map { $0 ? 1 : 0 })
+            // a mask on the stored grid goes back there, and reads in again from either grid
+            let stored = try item.onStoredGrid(truth.mask)
+            #expect(stored.shape == header.shape && stored.geometry.affine.axisCodes == header.geometry.affine.axisCodes)
+            let url = root.appendingPathComponent("\(item.name)-stored.nii.gz"), url2 = root.appendingPathComponent("\(item.name)-las.nii.gz")
+            try NIfTI.write(stored, to: url)
+            try NIfTI.write(truth.mask, to: url2)
+            #expect(try item.loadMask(from: url).voxels == truth.mask.voxels)
+            #expect(try item.loadMask(from: url2).voxels == truth.mask.voxels)
+        }
+        #expect(reordered >= 2)
     }
 
     @Test("the head holder sits behind the head when drawn, and air stays air without it")

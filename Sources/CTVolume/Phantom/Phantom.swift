@@ -201,10 +201,11 @@ public enum Phantom {
             affine[2, 3] = tableZ
             let geometry = Geometry(affine: affine)
             let shape = GridShape(n, n, nz)
-            let scan = ScanVolume(shape: shape, voxels: result.hu, geometry: geometry)
-            let mask = MaskVolume(shape: shape, voxels: result.label, geometry: geometry)
-            let ic = MaskVolume(shape: shape, voxels: result.intracranial, geometry: geometry)
-            let sliceLabels = result.perSlice.map { $0.reduce(0, +) > 0 }
+            var scan = ScanVolume(shape: shape, voxels: result.hu, geometry: geometry)
+            var mask = MaskVolume(shape: shape, voxels: result.label, geometry: geometry)
+            var ic = MaskVolume(shape: shape, voxels: result.intracranial, geometry: geometry)
+            var tissue = MaskVolume(shape: shape, voxels: result.tissue, geometry: geometry)
+            var sliceLabels = result.perSlice.map { $0.reduce(0, +) > 0 }
             let voxelML = geometry.voxelVolumeML
             var summaries: [LesionSummary] = []
             for (i, lesion) in lesions.enumerated() {
@@ -219,8 +220,16 @@ public enum Phantom {
                 }
                 summaries.append(summary)
             }
-            return PhantomCase(name: caseName(caseIndex), scan: scan, mask: mask, intracranial: ic,
-                               tissue: MaskVolume(shape: shape, voxels: result.tissue, geometry: geometry),
+            // Generation 2 stores some cases in another voxel order (the affine follows).
+            if let order = extras?.storedOrientation, order != Reorientation.canonicalCodes {
+                let r = Reorientation(shape: shape, codes: Reorientation.canonicalCodes, target: order)
+                scan = r.apply(scan); mask = r.apply(mask); ic = r.apply(ic); tissue = r.apply(tissue)
+                if r.flipped[2] {
+                    sliceLabels.reverse()
+                    summaries = summaries.map { var l = $0; (l.firstSlice, l.lastSlice) = (nz - 1 - $0.lastSlice, nz - 1 - $0.firstSlice); return l }
+                }
+            }
+            return PhantomCase(name: caseName(caseIndex), scan: scan, mask: mask, intracranial: ic, tissue: tissue,
                                sliceLabels: sliceLabels, lesions: summaries)
         }
     }

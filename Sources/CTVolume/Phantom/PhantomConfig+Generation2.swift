@@ -57,15 +57,12 @@ public struct PhantomBlood: Codable, Sendable, Hashable {
     public init(from decoder: Decoder) throws {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try take(.hyperacute, &hyperacute); try take(.acute, &acute); try take(.retracted, &retracted)
-        try take(.heterogeneitySD, &heterogeneitySD); try take(.heterogeneityScaleMM, &heterogeneityScaleMM)
-        try take(.haematocritLevelProbability, &haematocritLevelProbability)
-        try take(.haematocritContrastHU, &haematocritContrastHU); try take(.subacuteSubduralShare, &subacuteSubduralShare)
-        try take(.subacuteHU, &subacuteHU); try take(.chronicSubduralShare, &chronicSubduralShare); try take(.chronicHU, &chronicHU)
-        try take(.tinyFocusProbability, &tinyFocusProbability); try take(.tinyFocusML, &tinyFocusML)
+        try c.update(&hyperacute, from: .hyperacute); try c.update(&acute, from: .acute); try c.update(&retracted, from: .retracted)
+        try c.update(&heterogeneitySD, from: .heterogeneitySD); try c.update(&heterogeneityScaleMM, from: .heterogeneityScaleMM)
+        try c.update(&haematocritLevelProbability, from: .haematocritLevelProbability)
+        try c.update(&haematocritContrastHU, from: .haematocritContrastHU); try c.update(&subacuteSubduralShare, from: .subacuteSubduralShare)
+        try c.update(&subacuteHU, from: .subacuteHU); try c.update(&chronicSubduralShare, from: .chronicSubduralShare); try c.update(&chronicHU, from: .chronicHU)
+        try c.update(&tinyFocusProbability, from: .tinyFocusProbability); try c.update(&tinyFocusML, from: .tinyFocusML)
     }
 
     /// The density classes of fresh blood, in order.
@@ -94,11 +91,8 @@ public struct PhantomAnatomy: Codable, Sendable, Hashable {
     public init(from decoder: Decoder) throws {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try take(.parenchymaTextureSD, &parenchymaTextureSD); try take(.parenchymaTextureScaleMM, &parenchymaTextureScaleMM)
-        try take(.innerTableIrregularity, &innerTableIrregularity); try take(.headHolderProbability, &headHolderProbability)
+        try c.update(&parenchymaTextureSD, from: .parenchymaTextureSD); try c.update(&parenchymaTextureScaleMM, from: .parenchymaTextureScaleMM)
+        try c.update(&innerTableIrregularity, from: .innerTableIrregularity); try c.update(&headHolderProbability, from: .headHolderProbability)
     }
 }
 
@@ -116,23 +110,27 @@ public struct PhantomAcquisition: Codable, Sendable, Hashable {
     public var noiseCorrelationPixels: ClosedRange<Double> = 0.4...1.4
     /// Residual cupping: brightening of the brain towards the inner table, HU at the table.
     public var cuppingHU: ClosedRange<Double> = 0...8
+    /// Voxel orders the files are stored in, one drawn per case (repeat a value to weight it):
+    /// axis codes as ``Affine/axisCodes`` (`LAS`: i towards the patient's left, j anterior, k
+    /// superior, dcm2niix's order). The slices stay axial (the third letter S or I); the first
+    /// two may be swapped (`ALS`). The affine says the order, so every voxel keeps its place in
+    /// the world; readers that go by the affine (``Reorientation``, ``DatasetCase``) see one head.
+    public var storedOrientations: [String] = ["LAS", "LAS", "LAS", "LAS", "RAS", "LPS", "LPI", "ALS"]
 
     /// The defaults above (the realistic preset's).
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case sliceThicknessMM, coverageMM, noiseCorrelationPixels, cuppingHU
+        case sliceThicknessMM, coverageMM, noiseCorrelationPixels, cuppingHU, storedOrientations
     }
 
     /// Decodes with every key optional (missing keys keep the defaults).
     public init(from decoder: Decoder) throws {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try take(.sliceThicknessMM, &sliceThicknessMM); try take(.coverageMM, &coverageMM)
-        try take(.noiseCorrelationPixels, &noiseCorrelationPixels); try take(.cuppingHU, &cuppingHU)
+        try c.update(&sliceThicknessMM, from: .sliceThicknessMM); try c.update(&coverageMM, from: .coverageMM)
+        try c.update(&noiseCorrelationPixels, from: .noiseCorrelationPixels); try c.update(&cuppingHU, from: .cuppingHU)
+        try c.update(&storedOrientations, from: .storedOrientations)
     }
 }
 
@@ -174,6 +172,7 @@ extension PhantomConfig {
         c.acquisition.sliceThicknessMM = [1.25, 2, 2.5, 3, 4, 5, 5, 6, 7, 8, 10]
         c.acquisition.noiseCorrelationPixels = 0.3...2
         c.acquisition.cuppingHU = 0...15
+        c.acquisition.storedOrientations = ["LAS", "LAS", "RAS", "LPS", "RPS", "LAI", "LPI", "ALS", "PRS", "ARI"]
         c.noiseSD = 2...10
         c.psfSigmaMM = 0.35...1.0
         c.pixelSpacingMM = 0.38...0.6
@@ -197,6 +196,15 @@ extension PhantomConfig {
 
     /// The preset names ``preset(named:)`` knows.
     public static let presetNames = ["v1", "realistic", "randomized"]
+
+    /// Whether `code` is an orientation of three letters, one per anatomical axis, whose
+    /// third axis is the axial one.
+    static func isAxialOrientation(_ code: String) -> Bool {
+        let c = Array(code)
+        guard c.count == 3, let last = c.last, last == "S" || last == "I" else { return false }
+        let axes = c.map { "LR".contains($0) ? 0 : "AP".contains($0) ? 1 : "SI".contains($0) ? 2 : -1 }
+        return Set(axes) == [0, 1, 2]
+    }
 
     /// Checks generation 2's parameters (called by ``validate()``).
     func validateGeneration2() throws {
@@ -240,5 +248,19 @@ extension PhantomConfig {
         try range("acquisition.coverageMM", acquisition.coverageMM, 1...400)
         try range("acquisition.noiseCorrelationPixels", acquisition.noiseCorrelationPixels, 0...5)
         try range("acquisition.cuppingHU", acquisition.cuppingHU, -100...100)
+        for code in acquisition.storedOrientations where !Self.isAxialOrientation(code) {
+            throw bad("acquisition.storedOrientations", "\(code) is not a voxel order with axial slices (three letters, one of L/R, A/P, S/I each, the last S or I)")
+        }
+        guard !acquisition.storedOrientations.isEmpty else {
+            throw bad("acquisition.storedOrientations", "the list is empty: give at least LAS")
+        }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Replaces `value` with the key's value when the key is present; a missing key keeps
+    /// the default (the phantom's configurations need only name what they change).
+    func update<T: Decodable>(_ value: inout T, from key: Key) throws {
+        if let v = try decodeIfPresent(T.self, forKey: key) { value = v }
     }
 }

@@ -162,17 +162,14 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
     public init(from decoder: Decoder) throws {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try take(.size, &size); try take(.slices, &slices); try take(.sliceThicknessMM, &sliceThicknessMM)
-        try take(.pixelSpacingMM, &pixelSpacingMM); try take(.positiveFraction, &positiveFraction)
-        try take(.lesionsPerPositiveCase, &lesionsPerPositiveCase); try take(.lesionVolumeML, &lesionVolumeML)
-        try take(.subtypes, &subtypes); try take(.noiseSD, &noiseSD); try take(.psfSigmaMM, &psfSigmaMM)
-        try take(.beamHardening, &beamHardening); try take(.maxShiftMM, &maxShiftMM)
-        try take(.maxRotationDegrees, &maxRotationDegrees); try take(.maxTiltDegrees, &maxTiltDegrees)
-        try take(.subSlices, &subSlices); try take(.generation, &generation); try take(.blood, &blood)
-        try take(.anatomy, &anatomy); try take(.acquisition, &acquisition)
+        try c.update(&size, from: .size); try c.update(&slices, from: .slices); try c.update(&sliceThicknessMM, from: .sliceThicknessMM)
+        try c.update(&pixelSpacingMM, from: .pixelSpacingMM); try c.update(&positiveFraction, from: .positiveFraction)
+        try c.update(&lesionsPerPositiveCase, from: .lesionsPerPositiveCase); try c.update(&lesionVolumeML, from: .lesionVolumeML)
+        try c.update(&subtypes, from: .subtypes); try c.update(&noiseSD, from: .noiseSD); try c.update(&psfSigmaMM, from: .psfSigmaMM)
+        try c.update(&beamHardening, from: .beamHardening); try c.update(&maxShiftMM, from: .maxShiftMM)
+        try c.update(&maxRotationDegrees, from: .maxRotationDegrees); try c.update(&maxTiltDegrees, from: .maxTiltDegrees)
+        try c.update(&subSlices, from: .subSlices); try c.update(&generation, from: .generation); try c.update(&blood, from: .blood)
+        try c.update(&anatomy, from: .anatomy); try c.update(&acquisition, from: .acquisition)
     }
 
     /// The INSTANCE-like default: 512 x 512 x 20..40, 60% positive.

@@ -79,6 +79,8 @@ struct Generation2Extras: Sendable {
     var cupping: Double
     /// The head holder, when there is one.
     var holder: HeadHolder?
+    /// The voxel order the case's files are stored in (drawn in LAS, then reordered).
+    var storedOrientation = "LAS"
     /// Bone share above which a voxel is never labelled blood.
     static let boneShareLimit = 0.05
 
@@ -160,9 +162,11 @@ extension Phantom {
             holder = HeadHolder(radius: back + 0.5 * pad, thickness: g.nextUniform(in: 2.5...5), shellHU: g.nextUniform(in: 150...400),
                                 padHU: g.nextUniform(in: -900 ... -700), padThickness: pad, halfAngle: g.nextUniform(in: 0.8...1.2))
         }
+        let orientations = config.acquisition.storedOrientations
         return Generation2Extras(offsets: profile.offsets, weights: profile.weights, parenchyma: texture,
                                  noiseCorrelation: g.nextUniform(in: config.acquisition.noiseCorrelationPixels),
-                                 cupping: g.nextUniform(in: config.acquisition.cuppingHU), holder: holder)
+                                 cupping: g.nextUniform(in: config.acquisition.cuppingHU), holder: holder,
+                                 storedOrientation: orientations[g.nextInt(in: 0...(orientations.count - 1))])
     }
 }
 
