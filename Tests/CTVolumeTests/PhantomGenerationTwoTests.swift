@@ -304,7 +304,7 @@ import TestSupport
         }
     }
 
-    @Test("the project's intracranial mask keeps at least 98 % of the blood on every generation 2 preset, thick, thin and tilted")
+    @Test("the project's intracranial mask keeps at least 98 % of the blood on every generation 2 preset, thick, thin, tilted and reoriented")
     func intracranialMaskKeepsTheBlood() throws {
         var thick = Self.realistic(size: 128, maxSlices: 20)
         thick.acquisition.sliceThicknessMM = [10]
@@ -314,7 +314,9 @@ import TestSupport
         var tilted = PhantomConfig.randomized
         tilted.size = 128; tilted.slices = 4...24; tilted.positiveFraction = 1
         tilted.maxTiltDegrees = 10
-        for (name, base) in [("thick", thick), ("thin", thin), ("randomized, tilted", tilted)] {
+        var reoriented = Self.realistic(size: 128, maxSlices: 20)
+        reoriented.acquisition.storedOrientations = ["ARI"]  // i/j swapped, both flipped, head to foot
+        for (name, base) in [("thick", thick), ("thin", thin), ("randomized, tilted", tilted), ("stored in ARI", reoriented)] {
             var config = base
             config.lesionsPerPositiveCase = 2...3
             config.blood.tinyFocusProbability = 0
