@@ -240,8 +240,8 @@ final class StageLog: @unchecked Sendable {
         #expect(throws: WeakSupervisionError.self) { try PipelineReplicates(config: config, output: out, count: 0) }
     }
 
-    @Test("a case stored in LPS is taken in LAS order, as segment and the comparison take it; a gated upper-bound row needs its choice")
-    func nonLASCaseIsTakenInLAS() throws {
+    @Test("a set stored in LPS is taken in LAS order, as segment takes it, and its comparison masks go back to the files' grid; a gated upper-bound row needs its choice")
+    func nonLASSetIsTakenInLAS() throws {
         let folder = TemporaryFolder(prefix: "ichct-orient", create: false), out = folder.url
         defer { folder.cleanup() }
         let data = out.appendingPathComponent("set")
@@ -249,33 +249,37 @@ final class StageLog: @unchecked Sendable {
         phantom.slices = 6...6
         phantom.subSlices = 1
         try Phantom.writeDataset(to: data, cases: 4, seed: 3, config: phantom)
-        // one case rewritten in LPS voxel order (same world positions), scan and label alike
-        let scanURL = data.appendingPathComponent("data/phantom_0001.nii.gz"), labelURL = data.appendingPathComponent("label/phantom_0001.nii.gz")
-        let scan = try NIfTI.readScan(at: scanURL), label = try NIfTI.readScan(at: labelURL)
-        try NIfTI.write(scan.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]), to: scanURL, datatype: .hounsfieldInt16, overwrite: true)
-        try NIfTI.write(label.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]).map { UInt8($0) }, to: labelURL, overwrite: true)
-        #expect(try NIfTI.readScan(at: scanURL).geometry.affine.axisCodes == "LPS")
+        // every case rewritten in LPS voxel order (same world positions), scan and label alike
+        var las: [String: ScanVolume] = [:]
+        for index in 0..<4 {
+            let name = Phantom.caseName(index)
+            let scanURL = data.appendingPathComponent("data/\(name).nii.gz"), labelURL = data.appendingPathComponent("label/\(name).nii.gz")
+            let scan = try NIfTI.readScan(at: scanURL), label = try NIfTI.readScan(at: labelURL)
+            las[name] = scan
+            try NIfTI.write(scan.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]), to: scanURL, datatype: .hounsfieldInt16, overwrite: true)
+            try NIfTI.write(label.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]).map { UInt8($0) }, to: labelURL, overwrite: true)
+            #expect(try NIfTI.readScan(at: scanURL).geometry.affine.axisCodes == "LPS")
+        }
         var config = tinyPipelineConfig()
         config.data.dataset = data.path
         config.data.sealedTest = nil
         config.data.testFraction = 0.25
         let pipeline = try Pipeline(config: config, output: out.appendingPathComponent("run"))
-        // the data stage runs; stop at the classifier's first step
-        do {
-            _ = try pipeline.run { event in
-                if case .training = event { return .stop }
-                return .proceed
-            }
-            Issue.record("the stop was not honoured")
-        } catch let error as WeakSupervisionError {
-            guard case .stopped = error else { Issue.record("\(error)"); return }
-        }
-        // its saved intracranial mask is the one of the LAS scan, on the LAS grid
-        let saved = try NIfTI.readMask(at: out.appendingPathComponent("run/data/intracranial/phantom_0001.nii.gz"))
-        let expected = try IntracranialMask.compute(scan)
-        #expect(saved.voxels == expected.voxels && saved.geometry.affine.axisCodes == "LAS")
         #expect(throws: WeakSupervisionError.self) { try pipeline.rowMethod("upper-bound-gated") }
         #expect(throws: WeakSupervisionError.self) { try pipeline.rowMethod("best") }
+        _ = try pipeline.run()
+        // a saved intracranial mask is the one of the LAS scan, on the LAS grid
+        let saved = try NIfTI.readMask(at: out.appendingPathComponent("run/data/intracranial/phantom_0001.nii.gz"))
+        #expect(saved.voxels == (try IntracranialMask.compute(las["phantom_0001"]!)).voxels && saved.geometry.affine.axisCodes == "LAS")
+        // the comparison's masks lie on the label files' grid (LPS), as evaluate pairs them
+        let test = try pipeline.testCases()
+        #expect(!test.isEmpty)
+        for item in test {
+            let label = try NIfTI.readHeader(at: item.labelURL!)
+            let mask = try NIfTI.readMask(at: out.appendingPathComponent("run/comparison/masks/pipeline/\(item.name).nii.gz"),
+                                          matching: label.geometry, shape: label.shape)
+            #expect(mask.geometry.affine.axisCodes == "LPS")
+        }
     }
 
     @Test("run(from:) refuses when an earlier stage has no saved result")

@@ -235,7 +235,9 @@ extension Pipeline {
         var table = try compare(cases) { m, i, mask in
             let folder = masks.appendingPathComponent(slugs[m])
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try NIfTI.write(mask, to: folder.appendingPathComponent("\(cases[i].input.name).nii.gz"), overwrite: true, descrip: "ichct \(slugs[m])")
+            // scored in LAS; written on the case file's own grid, to pair with its label file
+            try NIfTI.write(try items[i].onStoredGrid(mask), to: folder.appendingPathComponent("\(cases[i].input.name).nii.gz"),
+                            overwrite: true, descrip: "ichct \(slugs[m])")
             if montageCases.contains(i) && m == pipelineIndex { pipelineMasks[i] = mask }
             if montageCases.contains(i) && m == pseudoIndex { pseudoMasks[i] = mask }
             _ = observer(.progress(.comparison, done: i * rows.count + m + 1, total: rows.count * cases.count,
