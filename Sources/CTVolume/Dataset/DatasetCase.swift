@@ -10,7 +10,7 @@ import Foundation
 /// labels come in the networks' voxel order (LAS, ``Reorientation``), whatever order the files
 /// store, so that training and scoring see what inference sees. A per-case output meant to lie
 /// beside the files (a baseline's mask) goes back with ``onStoredGrid(_:)``; a per-case input
-/// on either grid comes in with ``loadMask(from:)``.
+/// on either grid comes in with ``loadMask(from:scan:)``.
 public struct DatasetCase: Sendable, Hashable, Identifiable {
     /// The case name (unique within a dataset, usable as a file name).
     public var name: String
@@ -124,8 +124,10 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
     public func loadMask(from url: URL, scan: ScanVolume? = nil) throws -> MaskVolume {
         if let r = try storedReorientation(), !r.isIdentity {
             let header = try imageHeader()
-            if let stored = try? NIfTI.readMask(at: url, matching: header.geometry, shape: header.shape) {
-                return r.apply(stored)
+            do {
+                return r.apply(try NIfTI.readMask(at: url, matching: header.geometry, shape: header.shape))
+            } catch CTVolumeError.gridMismatch {
+                // not on the stored grid: on the canonical one, or on neither (refused below)
             }
         }
         let grid = try scan ?? loadScan()
