@@ -29,7 +29,7 @@ import TestSupport
         return c
     }
 
-    @Test("same seed, same bytes; another case or seed differs; the head is generation 1's")
+    @Test("same seed, same bytes; another case, seed or generation differs")
     func deterministic() throws {
         let config = Self.realistic()
         let a = try Phantom.generate(caseIndex: 2, seed: 11, config: config)
@@ -38,8 +38,8 @@ import TestSupport
         #expect(a.lesions == b.lesions)
         #expect(try Phantom.generate(caseIndex: 3, seed: 11, config: config).scan.voxels != a.scan.voxels)
         #expect(try Phantom.generate(caseIndex: 2, seed: 12, config: config).scan.voxels != a.scan.voxels)
-        var v1 = config
-        v1.generation = 1
+        var v1 = PhantomConfig.v1
+        v1.size = config.size; v1.slices = config.slices; v1.positiveFraction = 1
         #expect(try Phantom.generate(caseIndex: 2, seed: 11, config: v1).scan.voxels != a.scan.voxels)
     }
 
@@ -83,9 +83,11 @@ import TestSupport
         #expect(message { $0.blood.tinyFocusML = 0...0.5 }.contains("tinyFocusML"))
         #expect(message { $0.anatomy.parenchymaTextureSD = -1...2 }.contains("parenchymaTextureSD"))
         #expect(message { _ in } == "")
-        // generation 1 ignores generation 2's fields, even impossible ones
+        // generation 1 neither draws nor saves generation 2's fields: setting one is refused
         var v1 = PhantomConfig.v1
-        v1.acquisition.sliceThicknessMM = []
+        v1.blood.tinyFocusProbability = 0.5
+        #expect(throws: CTVolumeError.self) { try v1.validate() }
+        v1.generation = 2
         #expect(throws: Never.self) { try v1.validate() }
     }
 

@@ -238,5 +238,9 @@ public struct PhantomConfig: Codable, Sendable, Hashable {
         guard subSlices >= 1 && subSlices <= 20 else { throw bad("subSlices", "\(subSlices) must lie within 1...20") }
         guard generation == 1 || generation == 2 else { throw bad("generation", "\(generation) is not a phantom generation (1 or 2)") }
         if generation == 2 { try validateGeneration2() }
+        // generation 1 neither draws nor saves these: a value set here would be lost silently
+        if generation == 1 && (blood != PhantomBlood() || anatomy != PhantomAnatomy() || acquisition != PhantomAcquisition()) {
+            throw bad("generation", "1 ignores blood, anatomy and acquisition, which are set here; use generation 2 (or a generation 2 preset) for them")
+        }
     }
 }

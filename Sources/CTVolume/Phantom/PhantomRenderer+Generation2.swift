@@ -24,6 +24,7 @@ extension PhantomRenderer {
         var depth = [Double](repeating: 0, count: n), tableDepth = depth
         var table = SulcusTable(bins: PhantomRenderer.bins)
         let zc = zStart + (Double(k) + 0.5) * thickness
+        // the section nearest the slice centre (the later of the two middle ones for an even count)
         let central = e.offsets.count / 2
         let cortical = head.huCortical, csf = head.huCSF
         // A pixel whose centre lies within half a pixel of the inner table shares its area with
