@@ -20,9 +20,12 @@ kinds=("$@")
 [[ ${#kinds[@]} -eq 0 ]] && kinds=(thread address)
 for kind in "${kinds[@]}"; do
     case "$kind" in
-        # die_after_fork=0: the DICOM reader decodes compressed pixels in a forked child, where
-        # OpenJPEG starts its own threads; TSan would otherwise kill such a child.
+        # die_after_fork=0: the DICOM reader decodes compressed pixels in a forked child; TSan
+        # would otherwise kill such a child. OpenJPEG starts threads in it, which TSan does not
+        # support after a multi-threaded fork (the child crashed at random): the JPEG 2000
+        # fixture is left out here (ICHCT_SKIP_THREADED_CODECS) and read by the other runs.
         thread) scratch=.build-tsan
+                export ICHCT_SKIP_THREADED_CODECS=1
                 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:${TSAN_OPTIONS:-}" ;;
         address) scratch=.build-asan
                  export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"

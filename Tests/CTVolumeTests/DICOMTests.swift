@@ -15,7 +15,15 @@ enum DICOMFixture {
     }()
     static var good: [[String: Any]] { manifest["good"] as! [[String: Any]] }
     static var bad: [[String: Any]] { manifest["bad"] as! [[String: Any]] }
-    static var goodNames: [String] { good.map { $0["name"] as! String } }
+    /// The good series the suite reads. Under the thread sanitizer (scripts/sanitize.sh sets
+    /// ICHCT_SKIP_THREADED_CODECS) the JPEG 2000 series is left out: its pixels are decoded in
+    /// a forked child, where OpenJPEG starts threads, and TSan does not support threads started
+    /// after a multi-threaded process forks (the child crashed at random, once in four runs).
+    /// The unsanitized suite and the address sanitizer read it.
+    static var goodNames: [String] {
+        let all = good.map { $0["name"] as! String }
+        return ProcessInfo.processInfo.environment["ICHCT_SKIP_THREADED_CODECS"] == nil ? all : all.filter { $0 != "j2k" }
+    }
     static var badNames: [String] { bad.map { $0["name"] as! String } }
     static func good(_ name: String) -> [String: Any] { good.first { $0["name"] as! String == name }! }
     static func bad(_ name: String) -> [String: Any] { bad.first { $0["name"] as! String == name }! }
