@@ -108,8 +108,10 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
     /// a case stored in LAS, one that is not ``canonical``, or a DICOM series.
     /// - Throws: errors of ``imageHeader()``.
     public func onStoredGrid<V>(_ volume: Volume<V>) throws -> Volume<V> {
-        guard let r = try storedReorientation(), !r.isIdentity else { return volume }
-        return r.invert(volume, geometry: try imageHeader().geometry)
+        guard canonical, dicomFiles == nil else { return volume }
+        let header = try imageHeader()  // read once: it gives both the reorientation and the geometry
+        let r = Reorientation(shape: header.shape, geometry: header.geometry)
+        return r.isIdentity ? volume : r.invert(volume, geometry: header.geometry)
     }
 
     /// A mask file made for this case (pseudo-masks, another method's output, the label file)

@@ -47,7 +47,9 @@ public struct PhantomCase: Sendable {
     public var name: String
     /// Hounsfield units; integer-valued in -1024 ... 3071 (stored as int16, slope 1, intercept -1024).
     public var scan: ScanVolume
-    /// Hemorrhage label: 1 where more than half of the slice thickness is blood, else 0.
+    /// Hemorrhage label: 1 where more than half of the slice thickness is blood (and, in
+    /// generation 1, none of it bone; in generation 2, less than 5 % bone, weighted by the
+    /// slice profile), else 0.
     public var mask: MaskVolume
     /// Ground-truth intracranial region (inside the inner table, above the skull base), same rule.
     public var intracranial: MaskVolume
