@@ -169,3 +169,37 @@ struct ScheduleTests {
         }
     }
 }
+
+extension OptimizerTests {
+    /// The formula of `Adam`'s documentation, one element at a time (the reference the vector
+    /// and threaded update must equal bit for bit).
+    static func scalarAdam(p: inout [Float], g: [Float], m: inout [Float], v: inout [Float], step t: Int,
+                           lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, l2: Float) {
+        let stepSize = Float(Double(lr) / (1 - pow(Double(beta1), Double(t))))
+        let correction2 = Float((1 - pow(Double(beta2), Double(t))).squareRoot())
+        for i in p.indices {
+            let gi = l2 != 0 ? g[i] + l2 * p[i] : g[i]
+            m[i] = m[i] + (1 - beta1) * (gi - m[i])
+            v[i] = v[i] * beta2 + (1 - beta2) * gi * gi
+            p[i] += -stepSize * (m[i] / (v[i].squareRoot() / correction2 + eps))
+        }
+    }
+
+    @Test("Adam's vector and threaded update equals the scalar formula bit for bit",
+          arguments: [(1, Float(0)), (7, 0), (8, 1e-2), (100_003, 0), (100_003, 1e-2)])
+    func vectorUpdateIsExact(count: Int, l2: Float) {
+        var generator = TestGenerator(seed: UInt64(count))
+        func draw() -> [Float] { (0..<count).map { _ in Float.random(in: -2...2, using: &generator) } }
+        var p = draw(), m = [Float](repeating: 0, count: count), v = m
+        let live = Tensor(shape: [count], data: p)
+        let adam = Adam(learningRate: 3e-3, weightDecay: l2)
+        for t in 1...3 {
+            let g = draw()
+            Self.scalarAdam(p: &p, g: g, m: &m, v: &v, step: t, lr: 3e-3, l2: l2)
+            adam.update(parameters: ["w": live], gradients: ["w": Tensor(shape: [count], data: g)])
+        }
+        #expect(live.data == p)
+        #expect(adam.state["w"]?["exp_avg"] == m)
+        #expect(adam.state["w"]?["exp_avg_sq"] == v)
+    }
+}

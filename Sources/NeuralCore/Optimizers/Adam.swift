@@ -76,22 +76,62 @@ public class Adam: Optimizer {
         var m = buffers.removeValue(forKey: "exp_avg") ?? [Float](repeating: 0, count: n)
         var v = buffers.removeValue(forKey: "exp_avg_sq") ?? [Float](repeating: 0, count: n)
         precondition(m.count == n && v.count == n, "Adam: saved moments of \(name) do not match the parameter's \(n) values")
-        m.withUnsafeMutableBufferPointer { m in
-            v.withUnsafeMutableBufferPointer { v in
-                for i in 0..<n {
-                    let gi = l2 != 0 ? g[i] + l2 * p[i] : g[i]
-                    let mi = m[i] + w1 * (gi - m[i])
-                    let vi = v[i] * b2 + w2 * gi * gi
-                    m[i] = mi
-                    v[i] = vi
-                    let denom = vi.squareRoot() / correction2 + e
-                    p[i] += -stepSize * (mi / denom)
+        let step = AdamStep(l2: l2, w1: w1, w2: w2, beta2: b2, stepSize: stepSize, correction2: correction2, eps: e)
+        if n > 0 {
+            m.withUnsafeMutableBufferPointer { m in
+                v.withUnsafeMutableBufferPointer { v in
+                    let (pp, gp) = (SharedPointer(p.baseAddress!), SharedPointer(g.baseAddress!))
+                    let (mp, vp) = (SharedPointer(m.baseAddress!), SharedPointer(v.baseAddress!))
+                    // every element is independent, so any split over threads gives the same bits
+                    Parallel.ranges(n, costPerItem: 16) { range in
+                        step.apply(pp.base, gp.base, mp.base, vp.base, range)
+                    }
                 }
             }
         }
         buffers["exp_avg"] = m
         buffers["exp_avg_sq"] = v
         state[name] = buffers
+    }
+}
+
+/// The element-wise Adam update over a range, eight lanes at a time. Every lane performs the
+/// scalar formula's operations in the same order (IEEE add, multiply, divide and square root,
+/// no fused multiply-add), so the result is bit-identical to the scalar loop.
+struct AdamStep {
+    let l2, w1, w2, beta2, stepSize, correction2, eps: Float
+
+    func apply(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+               _ v: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        typealias V = SIMD8<Float>
+        var i = range.lowerBound
+        let end = range.upperBound
+        let (l2v, w1v, w2v, b2v) = (V(repeating: l2), V(repeating: w1), V(repeating: w2), V(repeating: beta2))
+        let (sv, cv, ev) = (V(repeating: -stepSize), V(repeating: correction2), V(repeating: eps))
+        func load(_ q: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(q + i).loadUnaligned(as: V.self) }
+        func store(_ x: V, _ q: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(q + i).storeBytes(of: x, as: V.self) }
+        while i + 8 <= end {
+            let pi = load(p)
+            let gi = l2 != 0 ? load(g) + l2v * pi : load(g)
+            let m0 = load(m)
+            let mi = m0 + w1v * (gi - m0)
+            let vi = load(v) * b2v + w2v * gi * gi
+            store(mi, m)
+            store(vi, v)
+            let denom = vi.squareRoot() / cv + ev
+            store(pi + sv * (mi / denom), p)
+            i += 8
+        }
+        while i < end {
+            let gi = l2 != 0 ? g[i] + l2 * p[i] : g[i]
+            let mi = m[i] + w1 * (gi - m[i])
+            let vi = v[i] * beta2 + w2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            let denom = vi.squareRoot() / correction2 + eps
+            p[i] += -stepSize * (mi / denom)
+            i += 1
+        }
     }
 }
 
