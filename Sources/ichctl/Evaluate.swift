@@ -44,6 +44,9 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Summarise only the cases whose truth is non-empty (MONAI's ignore_empty): the mean Dice over positive cases.")
     var ignoreEmpty = false
 
+    @Option(help: "Lesion maps (0 background, one label per lesion; e.g. a phantom set's lesions/ folder): a file, or a folder paired with --truth by file name. Each label is then one lesion in the detection; a case without a map uses connected components.")
+    var lesions: String?
+
     @OptionGroup var statistics: StatisticsOptions
 
     func validate() throws {
@@ -65,7 +68,11 @@ struct Evaluate: ParsableCommand {
             let (predictionMask, truthMask) = try Self.readPair(pair, label: label)
             cases.append(.init(name: pair.name,
                                scores: SegmentationScores(prediction: predictionMask, truth: truthMask, tolerance: tolerance)))
-            detections.append(LesionDetection(prediction: predictionMask, truth: truthMask, settings: settings.detection))
+            if let map = try lesionMap(for: pair, pairs: pairs.count, truth: truthMask) {
+                detections.append(LesionDetection(prediction: predictionMask, lesionLabels: map, settings: settings.detection))
+            } else {
+                detections.append(LesionDetection(prediction: predictionMask, truth: truthMask, settings: settings.detection))
+            }
         }
         var report = SegmentationReport(cases: cases, tolerance: tolerance, ignoreEmpty: ignoreEmpty)
         report.statistics = SegmentationStatistics(scores: cases.map(\.scores), detections: detections, settings: settings)
@@ -77,6 +84,34 @@ struct Evaluate: ParsableCommand {
         } else {
             print(report.table(), terminator: "")
         }
+    }
+
+    /// The lesion map of a case (``lesions``): the file itself for a single pair, else the file
+    /// of the truth's name in the folder; nil without one. It must lie on the truth's grid and
+    /// label exactly the truth's voxels.
+    func lesionMap(for pair: CasePairing.Pair, pairs: Int, truth: BinaryMask) throws -> [UInt8]? {
+        guard let lesions else { return nil }
+        let given = URL(fileURLWithPath: lesions)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: given.path, isDirectory: &isFolder) else {
+            throw CTVolumeError.io(path: given.path, reason: "no such lesion map file or folder")
+        }
+        let url: URL
+        if isFolder.boolValue {
+            url = given.appendingPathComponent(pair.truth.lastPathComponent)
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        } else {
+            guard pairs == 1 else {
+                throw CTVolumeError.invalidParameter(name: "--lesions", reason: "\(given.path) is a file, but --truth gives \(pairs) cases: pass a folder")
+            }
+            url = given
+        }
+        let header = try NIfTI.readHeader(at: pair.truth)
+        let map = try NIfTI.readLabels(at: url, matching: header.geometry, shape: header.shape).voxels
+        if let v = map.indices.first(where: { (map[$0] > 0) != truth.voxels[$0] }) {
+            throw CTVolumeError.gridMismatch(path: url.path, reason: "voxel \(v) is \(map[v] > 0 ? "a lesion" : "background") here but \(truth.voxels[v] ? "hemorrhage" : "background") in \(pair.truth.path)")
+        }
+        return map
     }
 
     /// Reads one case: both masks on the same grid, binary (or the chosen label), with the

@@ -9,7 +9,8 @@ struct Synth: ParsableCommand {
         abstract: "Write synthetic head CTs with hemorrhage labels in the INSTANCE 2022 layout.",
         discussion: """
         Writes DIR/data/phantom_NNNN.nii.gz (int16 HU, slope 1, intercept -1024), DIR/label/phantom_NNNN.nii.gz \
-        (uint8, 1 = hemorrhage), DIR/slices.csv (case,slice,label) and DIR/phantom.json (seed, parameters, lesions). \
+        (uint8, 1 = hemorrhage), DIR/lesions/phantom_NNNN.nii.gz (uint8, k = the case's k-th lesion in phantom.json), \
+        DIR/slices.csv (case,slice,label) and DIR/phantom.json (seed, parameters, lesions). \
         The same seed and parameters give the same bytes. Every parameter of the phantom can be set with \
         --config FILE.json (a PhantomConfig, see Docs/phantom.md), or a preset chosen with --preset; the options \
         below override either. Without both, the realistic preset (generation 2) is written.

@@ -241,6 +241,7 @@ import TestSupport
             let back = Reorientation(b.scan)
             #expect(back.apply(b.scan).voxels == a.scan.voxels, "\(order)")
             #expect(back.apply(b.mask).voxels == a.mask.voxels && back.apply(b.intracranial).voxels == a.intracranial.voxels)
+            #expect(back.apply(b.lesionLabels).voxels == a.lesionLabels.voxels)
             let affine = back.apply(b.scan).geometry.affine
             for r in 0..<4 { for c in 0..<4 { #expect(abs(affine[r, c] - a.scan.geometry.affine[r, c]) < 1e-9) } }
             let flipped = order.hasSuffix("I")
@@ -272,6 +273,7 @@ import TestSupport
             if header.geometry.affine.axisCodes != "LAS" { reordered += 1 }
             #expect(try item.loadScan().voxels == truth.scan.voxels, "\(item.name)")
             #expect(try item.loadMask()?.voxels == truth.mask.voxels)
+            #expect(try item.loadLesionLabels()?.voxels == truth.lesionLabels.voxels)
             #expect(try item.sliceLabels() == truth.sliceLabels.map { $0 ? 1 : 0 })
             // the table's rows follow the stored slices, and come back in LAS order too
             var tableOnly = item
@@ -287,6 +289,28 @@ import TestSupport
             #expect(try item.loadMask(from: url2).voxels == truth.mask.voxels)
         }
         #expect(reordered >= 2)
+    }
+
+    @Test("the lesion map labels exactly the mask's voxels, one label per listed lesion with its volume and slices",
+          arguments: [1, 2])
+    func lesionMapFollowsTheLesionList(generation: Int) throws {
+        var config = generation == 1 ? PhantomConfig.v1 : Self.realistic(size: 64, maxSlices: 12)
+        if generation == 1 { config.size = 64; config.slices = 8...12; config.positiveFraction = 1 }
+        config.lesionsPerPositiveCase = 2...3
+        for index in 0..<4 {
+            let c = try Phantom.generate(caseIndex: index, seed: 31, config: config)
+            #expect(c.lesionLabels.shape == c.mask.shape && c.lesionLabels.geometry == c.mask.geometry)
+            #expect(zip(c.lesionLabels.voxels, c.mask.voxels).allSatisfy { ($0 > 0) == ($1 > 0) }, "\(c.name)")
+            let voxelML = c.scan.geometry.voxelVolumeML
+            let nx = c.scan.shape.x * c.scan.shape.y
+            for (k, lesion) in c.lesions.enumerated() {
+                let id = UInt8(k + 1)
+                let voxels = c.lesionLabels.voxels.indices.filter { c.lesionLabels.voxels[$0] == id }
+                #expect(Double(voxels.count) * voxelML == lesion.volumeML, "\(c.name) lesion \(k + 1)")
+                #expect(voxels.map { $0 / nx }.min() == lesion.firstSlice && voxels.map { $0 / nx }.max() == lesion.lastSlice)
+            }
+            #expect(Set(c.lesionLabels.voxels.filter { $0 > 0 }) == Set((0..<c.lesions.count).map { UInt8($0 + 1) }))
+        }
     }
 
     @Test("the head holder sits behind the head when drawn, and air stays air without it")

@@ -192,6 +192,56 @@ enum StatisticsFixture {
         #expect(s.byVolume.map(\.label) == ["< 3 mL", "≥ 3 mL"])
     }
 
+    /// Lesion 1 in two pieces far apart (2 + 2 voxels), lesions 2 and 3 touching (one
+    /// component of 4 voxels), and a speck. The prediction covers one voxel of each piece of
+    /// lesion 1 (2 of 4: 50 %), all of lesion 2, none of lesion 3, and adds the speck.
+    @Test func lesionMapsCountEachLabelOnceHoweverManyPieces() {
+        let shape = MaskShape(12, 4, 1)
+        var labels = [UInt8](repeating: 0, count: shape.count), p = [Bool](repeating: false, count: shape.count)
+        for (i, j) in [(0, 0), (0, 1), (8, 0), (8, 1)] { labels[shape.index(i, j, 0)] = 1 }
+        for (i, j) in [(4, 0), (4, 1)] { labels[shape.index(i, j, 0)] = 2 }
+        for (i, j) in [(5, 0), (5, 1)] { labels[shape.index(i, j, 0)] = 3 }
+        for (i, j) in [(0, 0), (8, 1), (4, 0), (4, 1), (11, 3)] { p[shape.index(i, j, 0)] = true }
+        let spacing = SIMD3(10.0, 10.0, 10.0)   // 1 mL voxels
+        let prediction = BinaryMask(shape: shape, spacing: spacing, voxels: p)
+        let d = LesionDetection(prediction: prediction, lesionLabels: labels, settings: .init(minimumCoverage: 0.5))
+        #expect(d.lesionSource == .labels)
+        #expect(d.lesionVolumesML == [4, 2, 2])
+        #expect(d.lesionFound == [true, true, false])
+        #expect(d.predictedComponents == 4 && d.falsePositiveComponents == 1)
+        // as components the same truth has three lesions: lesion 1's two pieces and the pair 2 + 3
+        let truth = BinaryMask(shape: shape, spacing: spacing, labels: labels)
+        let byComponents = LesionDetection(prediction: prediction, truth: truth, settings: .init(minimumCoverage: 0.5))
+        #expect(byComponents.lesionSource == .components)
+        #expect(byComponents.lesionVolumesML == [2, 4, 2] && byComponents.lesionFound == [true, true, true])
+        // a stricter share misses lesion 1 (2 of 4 covered) but not lesion 2
+        let strict = LesionDetection(prediction: prediction, lesionLabels: labels, settings: .init(minimumCoverage: 0.6))
+        #expect(strict.lesionFound == [false, true, false])
+        let s = LesionDetectionSummary([d, byComponents])
+        #expect(s.casesWithLabelledLesions == 1 && s.lesions == 6)
+    }
+
+    @Test func detectionsWrittenBeforeLesionMapsReadAsComponents() throws {
+        let shape = MaskShape(3, 1, 1)
+        let m = BinaryMask(shape: shape, voxels: [true, false, true])
+        var json = String(decoding: try JSONEncoder().encode(LesionDetection(prediction: m, truth: m)), as: UTF8.self)
+        #expect(json.contains("\"lesionSource\":\"components\""))
+        json = json.replacingOccurrences(of: ",\"lesionSource\":\"components\"", with: "")
+            .replacingOccurrences(of: "\"lesionSource\":\"components\",", with: "")
+        #expect(!json.contains("lesionSource"))
+        let old = try JSONDecoder().decode(LesionDetection.self, from: Data(json.utf8))
+        #expect(old.lesionSource == .components && old.truthLesions == 2)
+        // NaN sensitivities of empty strata travel as strings, as the comparison writes them
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var summary = String(decoding: try encoder.encode(LesionDetectionSummary([old])), as: UTF8.self)
+        summary = summary.replacingOccurrences(of: ",\"casesWithLabelledLesions\":0", with: "")
+            .replacingOccurrences(of: "\"casesWithLabelledLesions\":0,", with: "")
+        #expect(!summary.contains("casesWithLabelledLesions"))
+        #expect(try decoder.decode(LesionDetectionSummary.self, from: Data(summary.utf8)).casesWithLabelledLesions == 0)
+    }
+
     @Test func coverageOutsideZeroToOneIsRefused() {
         #expect(throws: MetricsError.self) { try LesionDetection.Settings(minimumCoverage: 1.5).validate() }
     }

@@ -132,6 +132,37 @@ private struct Cases {
         #expect(back.comparisons == table.comparisons)
     }
 
+    @Test("with a lesion map, each label is one lesion in every output; a map that labels other voxels than the truth is refused")
+    func lesionMapsDefineLesions() throws {
+        var c = Cases()
+        // the bleed's two rows as two lesions of one component
+        var lesions = c.truth["pos"]!
+        lesions.voxels[c.shape.index(3, 4, 1)] = 2
+        lesions.voxels[c.shape.index(4, 4, 1)] = 2
+        c.cases[0].lesions = lesions
+        let half = c.mask([c.shape.index(3, 3, 1), c.shape.index(4, 3, 1)])
+        let halfway = Stored(name: "half", masks: ["pos": half, "neg1": c.mask([]), "neg2": c.mask([])])
+        let table = try MethodComparison.run(methods: [halfway], cases: c.cases, tolerance: 1)
+            .withStatistics(SegmentationStatistics.Settings(bootstrap: BootstrapSettings(resamples: 20)))
+        let d = try #require(table.rows[0].detections?[0])
+        #expect(d.lesionSource == .labels && d.lesionFound == [true, false])
+        #expect(table.rows[0].detections?[1].lesionSource == .components)
+        let st = try #require(table.rows[0].statistics)
+        #expect(st.detection.lesions == 2 && st.detection.detected == 1 && st.detection.casesWithLabelledLesions == 1)
+        #expect(table.text().contains("one per label of the lesion map in 1 of 3 cases"))
+        #expect(table.csv().contains(",2,1,0,labels\n") && table.summaryCSV().split(separator: "\n")[1].hasSuffix(",1"))
+        // as components the same truth is one lesion, half covered
+        var plain = c
+        plain.cases[0].lesions = nil
+        let asComponents = try MethodComparison.run(methods: [halfway], cases: plain.cases, tolerance: 1)
+        #expect(asComponents.rows[0].detections?[0].lesionFound == [true])
+
+        var wrong = lesions
+        wrong.voxels[c.shape.index(0, 0, 0)] = 3
+        c.cases[0].lesions = wrong
+        #expect(throws: WeakSupervisionError.self) { try MethodComparison.run(methods: [halfway], cases: c.cases) }
+    }
+
     @Test("rows sharing a refiner's inference give the masks each would alone; a different scan under the same name is segmented anew")
     func sharedInferenceIsExact() throws {
         let model = UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [2, 4]), seed: 5)

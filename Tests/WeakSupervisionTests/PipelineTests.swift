@@ -249,7 +249,7 @@ final class StageLog: @unchecked Sendable {
         phantom.slices = 6...6
         phantom.subSlices = 1
         try Phantom.writeDataset(to: data, cases: 4, seed: 3, config: phantom)
-        // every case rewritten in LPS voxel order (same world positions), scan and label alike
+        // every case rewritten in LPS voxel order (same world positions), scan, label and lesion map alike
         var las: [String: ScanVolume] = [:]
         for index in 0..<4 {
             let name = Phantom.caseName(index)
@@ -258,6 +258,9 @@ final class StageLog: @unchecked Sendable {
             las[name] = scan
             try NIfTI.write(scan.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]), to: scanURL, datatype: .hounsfieldInt16, overwrite: true)
             try NIfTI.write(label.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]).map { UInt8($0) }, to: labelURL, overwrite: true)
+            let lesionURL = data.appendingPathComponent("\(Phantom.lesionFolderName)/\(name).nii.gz")
+            let lesions = try NIfTI.readScan(at: lesionURL)
+            try NIfTI.write(lesions.storedInAxisOrder([0, 1, 2], reversed: [false, true, false]).map { UInt8($0) }, to: lesionURL, overwrite: true)
             #expect(try NIfTI.readScan(at: scanURL).geometry.affine.axisCodes == "LPS")
         }
         var config = tinyPipelineConfig()

@@ -104,3 +104,33 @@ enum EvaluateRunner {
         #expect(r.status == 0 && r.stdout.contains("\"dice\" : 1"))
     }
 }
+
+extension EvaluateCommandTests {
+    /// Case a's box as two lesions (slices 1-2 and slice 3): the prediction covers 25 of each
+    /// slice's 30 voxels, so both are found; without a map, a has one lesion.
+    @Test func lesionMapsMakeEachLabelOneLesion() throws {
+        let (root, pred, truth) = try EvaluateRunner.folders()
+        defer { root.cleanup() }
+        let maps = root.subfolder("lesions")
+        var map = EvaluateRunner.box(lower: SIMD3(2, 2, 1), upper: SIMD3(7, 6, 3))
+        for j in 2...6 { for i in 2...7 { map[i, j, 3] = 2 } }
+        try NIfTI.write(map, to: maps.appendingPathComponent("a.nii.gz"))
+        func detection(_ extra: [String]) throws -> [String: Any] {
+            let r = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            return (report["statistics"] as! [String: Any])["detection"] as! [String: Any]
+        }
+        let components = try detection([])
+        #expect(components["lesions"] as! Int == 1 && components["casesWithLabelledLesions"] as! Int == 0)
+        let labelled = try detection(["--lesions", maps.path])
+        #expect(labelled["lesions"] as! Int == 2 && labelled["detected"] as! Int == 2)
+        #expect(labelled["casesWithLabelledLesions"] as! Int == 1)   // b has no map: components
+
+        // a map that labels a voxel the truth does not is refused, naming the map
+        map[0, 0, 0] = 1
+        try NIfTI.write(map, to: maps.appendingPathComponent("a.nii.gz"), overwrite: true)
+        let bad = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--lesions", maps.path])
+        #expect(bad.status != 0 && bad.stderr.contains("lesions/a.nii.gz") && bad.stderr.contains("voxel 0"))
+    }
+}

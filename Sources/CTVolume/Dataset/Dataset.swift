@@ -7,6 +7,7 @@ import Foundation
 ///     ROOT/data/NAME.nii.gz     scans (also .nii)
 ///     ROOT/label/NAME.nii.gz    masks, same grid as the scan (optional)
 ///     ROOT/slices.csv           case,slice,label (optional; for cases without masks)
+///     ROOT/lesions/NAME.nii.gz  lesion maps, one label per lesion (optional; phantom sets)
 ///
 /// Images and labels pair by case name (the file name without `.nii` / `.nii.gz`); cases are
 /// sorted by name. Opening reads only folder listings and `slices.csv`; volumes load on demand
@@ -97,6 +98,11 @@ public struct Dataset: Sendable, Hashable {
         if requireMasks, let unlabeled = images.keys.sorted().first(where: { labels[$0] == nil }) {
             throw CTVolumeError.invalidDataset(path: images[unlabeled]!.path, reason: "image without a label \(unlabeled).nii(.gz) in \(label.path)")
         }
+        let lesionFolder = root.appendingPathComponent(Phantom.lesionFolderName)
+        let lesions = Self.isDirectory(lesionFolder) ? try Self.niftiFiles(in: lesionFolder) : [:]
+        if let orphan = lesions.keys.sorted().first(where: { labels[$0] == nil }) {
+            throw CTVolumeError.invalidDataset(path: lesions[orphan]!.path, reason: "lesion map without a label \(orphan).nii(.gz) in \(label.path)")
+        }
         let csv = root.appendingPathComponent("slices.csv")
         var table: SliceLabelTable?
         if FileManager.default.fileExists(atPath: csv.path) {
@@ -108,7 +114,8 @@ public struct Dataset: Sendable, Hashable {
         }
         return images.keys.sorted().map { name in
             DatasetCase(name: name, imageURL: images[name]!, labelURL: labels[name],
-                        tableLabels: table?.labels[name], tableURL: table == nil ? nil : csv, canonical: true)
+                        tableLabels: table?.labels[name], tableURL: table == nil ? nil : csv, canonical: true,
+                        lesionURL: lesions[name])
         }
     }
 

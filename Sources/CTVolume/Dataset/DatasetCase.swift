@@ -18,6 +18,9 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
     public var imageURL: URL
     /// The mask (NIfTI, same grid as the image; voxel > 0 is hemorrhage), when there is one.
     public var labelURL: URL?
+    /// The lesion map (NIfTI, same grid as the image; 0 background, k ≥ 1 one lesion each),
+    /// when the dataset has one: a phantom set's `lesions/` (``PhantomCase/lesionLabels``).
+    public var lesionURL: URL?
     /// Per-slice labels in the image's stored slice order (INSTANCE `slices.csv`, PhysioNet's
     /// CSV), when the dataset lists them.
     public var tableLabels: [Float]?
@@ -37,8 +40,10 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
 
     /// A case; each argument sets the property of the same name (nothing is read or checked).
     public init(name: String, imageURL: URL, labelURL: URL? = nil, tableLabels: [Float]? = nil, tableURL: URL? = nil,
-                dicomFiles: [URL]? = nil, fileLabels: [Float]? = nil, scanLabels: [String: Float]? = nil, canonical: Bool = false) {
+                dicomFiles: [URL]? = nil, fileLabels: [Float]? = nil, scanLabels: [String: Float]? = nil, canonical: Bool = false,
+                lesionURL: URL? = nil) {
         self.name = name
+        self.lesionURL = lesionURL
         self.imageURL = imageURL
         self.labelURL = labelURL
         self.tableLabels = tableLabels
@@ -91,6 +96,16 @@ public struct DatasetCase: Sendable, Hashable, Identifiable {
         let mask = try NIfTI.readMask(at: labelURL, matching: image.geometry, shape: image.shape)
         // reordered as its scan is (from the scan's geometry, whatever codes the mask file has)
         return canonical ? Reorientation(shape: image.shape, geometry: image.geometry).apply(mask) : mask
+    }
+
+    /// The lesion map (``lesionURL``) with its values as stored, checked to lie on the image's
+    /// grid and reordered as the scan is; nil without a lesion file.
+    /// - Throws: as ``NIfTI/readLabels(at:matching:shape:tolerance:)`` and ``imageHeader()``.
+    public func loadLesionLabels() throws -> MaskVolume? {
+        guard let lesionURL else { return nil }
+        let image = try imageHeader()
+        let labels = try NIfTI.readLabels(at: lesionURL, matching: image.geometry, shape: image.shape)
+        return canonical ? Reorientation(shape: image.shape, geometry: image.geometry).apply(labels) : labels
     }
 
     /// The reorientation from the image file's stored grid to the order ``loadScan()`` gives:

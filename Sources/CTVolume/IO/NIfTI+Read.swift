@@ -49,6 +49,23 @@ public enum NIfTI {
         return scan.map { $0 > 0 ? 1 : 0 }
     }
 
+    /// Reads an integer label volume as it is stored (an instance map such as a phantom's
+    /// lesion map): every voxel must hold a whole number in 0...255. It must lie on the grid of
+    /// `shape` and `reference` (affine and spacing within `tolerance` mm).
+    ///
+    /// - Throws: as ``readScan(at:)``; `.gridMismatch` naming the file; `.invalidDataset`
+    ///   naming the file and the first voxel that is not a label in 0...255.
+    public static func readLabels(at url: URL, matching reference: Geometry, shape: GridShape,
+                                  tolerance: Double = 1e-3) throws -> MaskVolume {
+        let header = try readHeader(at: url)
+        try checkSameGrid(header, shape: shape, geometry: reference, tolerance: tolerance)
+        let stored = try readScan(at: url)
+        if let v = stored.voxels.firstIndex(where: { !($0 >= 0 && $0 <= 255 && $0 == $0.rounded()) }) {
+            throw CTVolumeError.invalidDataset(path: url.path, reason: "voxel \(v) holds \(stored.voxels[v]), not a label in 0...255")
+        }
+        return stored.map { UInt8($0) }
+    }
+
     /// Reads a label volume that must lie on `reference`'s grid (same shape; affine and
     /// spacing equal within `tolerance` mm).
     ///

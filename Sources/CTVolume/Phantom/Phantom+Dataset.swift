@@ -23,10 +23,15 @@ public struct PhantomManifest: Codable, Sendable, Hashable {
 }
 
 extension Phantom {
+    /// The folder of a phantom set's lesion maps (``PhantomCase/lesionLabels``): `lesions`.
+    public static let lesionFolderName = "lesions"
+
     /// Writes cases `firstCase ..< firstCase + cases` of seed `seed` in the INSTANCE 2022 layout:
     ///
     ///     ROOT/data/phantom_0000.nii.gz    int16, slope 1, intercept -1024 (HU)
     ///     ROOT/label/phantom_0000.nii.gz   uint8, 1 = hemorrhage, same grid and affine
+    ///     ROOT/lesions/phantom_0000.nii.gz uint8, k = the case's k-th lesion in phantom.json
+    ///                                      (``PhantomCase/lesionLabels``), 0 = none
     ///     ROOT/slices.csv                  case,slice,label
     ///     ROOT/phantom.json                seed, parameters and lesions of every case
     ///
@@ -54,6 +59,7 @@ extension Phantom {
         }
         let fm = FileManager.default
         let data = root.appendingPathComponent("data"), label = root.appendingPathComponent("label")
+        let lesionFolder = root.appendingPathComponent(lesionFolderName)
         let csv = root.appendingPathComponent("slices.csv"), manifestURL = root.appendingPathComponent("phantom.json")
         guard firstCase >= 0 && firstCase <= 100_000 else {
             throw CTVolumeError.invalidParameter(name: "firstCase", reason: "\(firstCase) is not a case index (0 to 100000)")
@@ -61,13 +67,14 @@ extension Phantom {
         let names = (firstCase..<(firstCase + cases)).map(caseName)
         if !overwrite {
             let outputs = [csv, manifestURL] + names.flatMap {
-                [data.appendingPathComponent("\($0).nii.gz"), label.appendingPathComponent("\($0).nii.gz")]
+                [data.appendingPathComponent("\($0).nii.gz"), label.appendingPathComponent("\($0).nii.gz"),
+                 lesionFolder.appendingPathComponent("\($0).nii.gz")]
             }
             if let existing = outputs.first(where: { fm.fileExists(atPath: $0.path) }) {
                 throw CTVolumeError.outputExists(path: existing.path)
             }
         }
-        for folder in [root, data, label] {
+        for folder in [root, data, label, lesionFolder] {
             do {
                 try fm.createDirectory(at: folder, withIntermediateDirectories: true)
             } catch {
@@ -85,6 +92,8 @@ extension Phantom {
                             overwrite: overwrite, descrip: "ichct phantom seed \(seed)")
             try NIfTI.write(c.mask, to: label.appendingPathComponent("\(c.name).nii.gz"), overwrite: overwrite,
                             descrip: "ichct phantom label")
+            try NIfTI.write(c.lesionLabels, to: lesionFolder.appendingPathComponent("\(c.name).nii.gz"), overwrite: overwrite,
+                            descrip: "ichct phantom lesion ids")
             return c
         } deliver: { _, c in
             table[c.name] = c.sliceLabels.map { $0 ? 1 : 0 }

@@ -51,6 +51,11 @@ public struct PhantomCase: Sendable {
     /// generation 1, none of it bone; in generation 2, less than 5 % bone, weighted by the
     /// slice profile), else 0.
     public var mask: MaskVolume
+    /// Which lesion each labelled voxel belongs to: 0 where ``mask`` is 0, and k ≥ 1 where the
+    /// voxel is labelled and `lesions[k − 1]` was drawn there (the last one drawn, where lesions
+    /// overlap). A lesion is one drawn hemorrhage however many connected pieces its label falls
+    /// into (a thin subdural across 5 mm slices often falls into several).
+    public var lesionLabels: MaskVolume
     /// Ground-truth intracranial region (inside the inner table, above the skull base), same rule.
     public var intracranial: MaskVolume
     /// The tissue of each voxel where every section of its slice profile holds the same one:
@@ -204,7 +209,7 @@ public enum Phantom {
             let geometry = Geometry(affine: affine)
             let shape = GridShape(n, n, nz)
             var scan = ScanVolume(shape: shape, voxels: result.hu, geometry: geometry)
-            var mask = MaskVolume(shape: shape, voxels: result.label, geometry: geometry)
+            var mask = MaskVolume(shape: shape, voxels: result.label.map { $0 > 0 ? 1 : 0 }, geometry: geometry)
             var ic = MaskVolume(shape: shape, voxels: result.intracranial, geometry: geometry)
             var tissue = MaskVolume(shape: shape, voxels: result.tissue, geometry: geometry)
             var sliceLabels = result.perSlice.map { $0.reduce(0, +) > 0 }
@@ -222,16 +227,26 @@ public enum Phantom {
                 }
                 summaries.append(summary)
             }
+            // The renderer's lesion ids, renumbered to the summaries (lesions without a
+            // labelled voxel have none and no id).
+            var renumber = [UInt8](repeating: 0, count: lesions.count + 1)
+            var kept = 0
+            for (i, _) in lesions.enumerated() where result.perSlice.contains(where: { $0[i] > 0 }) {
+                kept += 1
+                renumber[i + 1] = UInt8(kept)
+            }
+            var lesionLabels = MaskVolume(shape: shape, voxels: result.label.map { renumber[Int($0)] }, geometry: geometry)
             // Generation 2 stores some cases in another voxel order (the affine follows).
             if let order = extras?.storedOrientation, order != Reorientation.canonicalCodes {
                 let r = Reorientation(shape: shape, codes: Reorientation.canonicalCodes, target: order)
                 scan = r.apply(scan); mask = r.apply(mask); ic = r.apply(ic); tissue = r.apply(tissue)
+                lesionLabels = r.apply(lesionLabels)
                 if r.flipped[2] {
                     sliceLabels.reverse()
                     summaries = summaries.map { var l = $0; (l.firstSlice, l.lastSlice) = (nz - 1 - $0.lastSlice, nz - 1 - $0.firstSlice); return l }
                 }
             }
-            return PhantomCase(name: caseName(caseIndex), scan: scan, mask: mask, intracranial: ic, tissue: tissue,
+            return PhantomCase(name: caseName(caseIndex), scan: scan, mask: mask, lesionLabels: lesionLabels, intracranial: ic, tissue: tissue,
                                sliceLabels: sliceLabels, lesions: summaries)
         }
     }

@@ -100,7 +100,7 @@ extension PhantomRenderer {
         for p in 0..<n {
             outHU.pointer[base + p] = Float(max(-1024, min(3071, img[p].rounded())))
             let isBlood = 2 * bloodW[p] > total && boneW[p] < limit
-            outLabel.pointer[base + p] = isBlood ? 1 : 0
+            outLabel.pointer[base + p] = isBlood ? lesionAt[p] : 0   // the lesion that drew here last
             outIC.pointer[base + p] = inside[p] ? 1 : 0
             outTissue.pointer[base + p] = pure[p]
             if isBlood && lesionAt[p] > 0 { lesionVoxels[Int(lesionAt[p]) - 1] += 1 }

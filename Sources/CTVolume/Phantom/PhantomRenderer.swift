@@ -99,6 +99,8 @@ struct PhantomRenderer: Sendable {
     }
 
     /// Draws slice `k` into the shared output buffers; returns the voxels labelled per lesion.
+    /// `outLabel` receives, at each labelled voxel, the 1-based index (in ``lesions``) of the
+    /// lesion drawn there last, and 0 elsewhere.
     func renderSlice(_ k: Int, hu outHU: SharedBuffer<Float>, label outLabel: SharedBuffer<UInt8>,
                      intracranial outIC: SharedBuffer<UInt8>, tissue outTissue: SharedBuffer<UInt8>) -> [Int] {
         if let extras { return renderSlice2(k, extras: extras, hu: outHU, label: outLabel, intracranial: outIC, tissue: outTissue) }
@@ -154,7 +156,7 @@ struct PhantomRenderer: Sendable {
             // Blood in more than half of the slice thickness and no bone in it: a voxel that
             // bone brightens to hundreds of HU is not drawn as hemorrhage by an annotator.
             let isBlood = 2 * Int(bloodCount[p]) > half && boneCount[p] == 0
-            outLabel.pointer[base + p] = isBlood ? 1 : 0
+            outLabel.pointer[base + p] = isBlood ? lesionAt[p] : 0   // the lesion that drew here last
             outIC.pointer[base + p] = 2 * Int(icCount[p]) > half ? 1 : 0
             outTissue.pointer[base + p] = pure[p]
             if isBlood && lesionAt[p] > 0 { lesionVoxels[Int(lesionAt[p]) - 1] += 1 }

@@ -8,9 +8,21 @@ import ImageCore
 ///     let d = LesionDetection(prediction: p, truth: t)                 // 10 %, 26-connected
 ///     print(d.detectedLesions, "of", d.truthLesions, "found;", d.falsePositiveComponents, "false components")
 ///
+/// Where the lesions are known one by one (a phantom's drawn lesions, an instance
+/// segmentation), ``init(prediction:lesionLabels:spacing:settings:)`` takes each non-zero label
+/// as one lesion instead, however many components it falls into.
+///
 /// Empty masks: no true lesion gives ``sensitivity`` NaN (nothing to find); an empty
 /// prediction finds nothing and has no false-positive component.
 public struct LesionDetection: Hashable, Sendable, Codable {
+    /// What a true lesion is.
+    public enum LesionSource: String, Hashable, Sendable, Codable, CaseIterable {
+        /// A connected 3-D component of the truth (``Settings/connectivity``).
+        case components
+        /// The voxels of one non-zero value of an instance map.
+        case labels
+    }
+
     /// Which neighbours join voxels into one component (`scipy.ndimage.generate_binary_structure(3, k)`).
     public enum Connectivity: Int, Hashable, Sendable, Codable, CaseIterable {
         /// Faces (k = 1).
@@ -55,6 +67,8 @@ public struct LesionDetection: Hashable, Sendable, Codable {
     public var falsePositiveComponents: Int
     /// The rule used.
     public var settings: Settings
+    /// What the true lesions were (``LesionSource/components`` in records written before it existed).
+    public var lesionSource: LesionSource
 
     /// True lesions found.
     public var detectedLesions: Int { lesionFound.filter { $0 }.count }
@@ -67,6 +81,7 @@ public struct LesionDetection: Hashable, Sendable, Codable {
         precondition(prediction.shape == truth.shape, "LesionDetection: prediction \(prediction.shape) against truth \(truth.shape)")
         precondition(settings.minimumCoverage >= 0 && settings.minimumCoverage <= 1, "LesionDetection: coverage \(settings.minimumCoverage)")
         self.settings = settings
+        lesionSource = .components
         // Both masks are background outside the bounding box of both, and cropping keeps the
         // storage order, so components and their numbering are those of the whole grid.
         let pair = MaskPair(prediction: prediction, truth: truth)
@@ -97,6 +112,55 @@ public struct LesionDetection: Hashable, Sendable, Codable {
     }
 }
 
+extension LesionDetection {
+    /// Detection of `prediction`'s components against lesions given one by one: every non-zero
+    /// value of `lesionLabels` that occurs is one true lesion (in increasing value), found when
+    /// the prediction covers the stated share of its voxels; a predicted component that touches
+    /// no labelled voxel is a false-positive component. ``Settings/connectivity`` applies to the
+    /// predicted components only.
+    ///
+    /// - Parameters:
+    ///   - prediction: the predicted mask.
+    ///   - lesionLabels: one value per voxel of `prediction`'s grid, NIfTI order; 0 is background.
+    ///   - settings: the rule.
+    /// - Precondition: `lesionLabels.count == prediction.shape.count`; `settings` are valid.
+    public init<Label: BinaryInteger>(prediction: BinaryMask, lesionLabels: [Label], settings: Settings = Settings()) {
+        precondition(lesionLabels.count == prediction.shape.count,
+                     "LesionDetection: \(lesionLabels.count) lesion labels for a \(prediction.shape) grid")
+        let truth = BinaryMask(shape: prediction.shape, spacing: prediction.spacing, voxels: lesionLabels.map { $0 != 0 })
+        // the predicted components and their false positives as with components
+        self.init(prediction: prediction, truth: truth, settings: settings)
+        var size: [Int: Int] = [:], covered: [Int: Int] = [:]
+        for (v, label) in lesionLabels.enumerated() where label != 0 {
+            let key = Int(label)
+            size[key, default: 0] += 1
+            if prediction.voxels[v] { covered[key, default: 0] += 1 }
+        }
+        let keys = size.keys.sorted()
+        let voxelML = prediction.voxelVolumeML
+        lesionVolumesML = keys.map { Double(size[$0]!) * voxelML }
+        lesionFound = keys.map { key in
+            let c = covered[key] ?? 0
+            return c > 0 && Double(c) >= settings.minimumCoverage * Double(size[key]!)
+        }
+        lesionSource = .labels
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case lesionVolumesML, lesionFound, predictedComponents, falsePositiveComponents, settings, lesionSource
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lesionVolumesML = try c.decode([Double].self, forKey: .lesionVolumesML)
+        lesionFound = try c.decode([Bool].self, forKey: .lesionFound)
+        predictedComponents = try c.decode(Int.self, forKey: .predictedComponents)
+        falsePositiveComponents = try c.decode(Int.self, forKey: .falsePositiveComponents)
+        settings = try c.decode(Settings.self, forKey: .settings)
+        lesionSource = try c.decodeIfPresent(LesionSource.self, forKey: .lesionSource) ?? .components
+    }
+}
+
 /// Lesion detection pooled over cases: every true lesion of every case counts once.
 public struct LesionDetectionSummary: Hashable, Sendable, Codable {
     /// Cases pooled.
@@ -111,6 +175,9 @@ public struct LesionDetectionSummary: Hashable, Sendable, Codable {
     public var falsePositiveComponentsPerCase: Double
     /// Lesions and found lesions by lesion volume (the strata of ``VolumeStrata``).
     public var byVolume: [Stratum]
+    /// Cases whose lesions came from an instance map (``LesionDetection/LesionSource/labels``);
+    /// the others' lesions are connected components. 0 in summaries written before it existed.
+    public var casesWithLabelledLesions: Int
 
     /// One lesion-volume stratum.
     public struct Stratum: Hashable, Sendable, Codable {
@@ -130,6 +197,7 @@ public struct LesionDetectionSummary: Hashable, Sendable, Codable {
         lesions = detections.reduce(0) { $0 + $1.truthLesions }
         detected = detections.reduce(0) { $0 + $1.detectedLesions }
         sensitivity = lesions == 0 ? .nan : Double(detected) / Double(lesions)
+        casesWithLabelledLesions = detections.filter { $0.lesionSource == .labels }.count
         let fp = detections.reduce(0) { $0 + $1.falsePositiveComponents }
         falsePositiveComponentsPerCase = cases == 0 ? .nan : Double(fp) / Double(cases)
         var n = [Int](repeating: 0, count: strata.labels.count), found = n
@@ -144,5 +212,22 @@ public struct LesionDetectionSummary: Hashable, Sendable, Codable {
             Stratum(label: strata.labels[i], lesions: n[i], detected: found[i],
                     sensitivity: n[i] == 0 ? .nan : Double(found[i]) / Double(n[i]))
         }
+    }
+}
+
+extension LesionDetectionSummary {
+    private enum CodingKeys: String, CodingKey {
+        case cases, lesions, detected, sensitivity, falsePositiveComponentsPerCase, byVolume, casesWithLabelledLesions
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cases = try c.decode(Int.self, forKey: .cases)
+        lesions = try c.decode(Int.self, forKey: .lesions)
+        detected = try c.decode(Int.self, forKey: .detected)
+        sensitivity = try c.decode(Double.self, forKey: .sensitivity)
+        falsePositiveComponentsPerCase = try c.decode(Double.self, forKey: .falsePositiveComponentsPerCase)
+        byVolume = try c.decode([Stratum].self, forKey: .byVolume)
+        casesWithLabelledLesions = try c.decodeIfPresent(Int.self, forKey: .casesWithLabelledLesions) ?? 0
     }
 }

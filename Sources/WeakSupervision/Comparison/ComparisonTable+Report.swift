@@ -4,22 +4,23 @@ import Metrics
 extension ComparisonTable {
     /// Every row's every case as CSV, one line per (method, case):
     ///
-    ///     method,case,positive,dice,iou,precision,recall,medpy_hd95,sd_nsd,volume_pred_ml,volume_truth_ml,lesions,lesions_found,fp_components
+    ///     method,case,positive,dice,iou,precision,recall,medpy_hd95,sd_nsd,volume_pred_ml,volume_truth_ml,lesions,lesions_found,fp_components,lesion_source
     ///
     /// Non-finite values are written `nan` / `inf`; lesion columns are empty in tables
-    /// written before detections existed.
+    /// written before detections existed. `lesion_source` is `components` (true lesions are
+    /// connected components) or `labels` (one per label of the case's lesion map).
     public func csv() -> String {
         let metrics = ["dice", "iou", "precision", "recall", "medpy_hd95", "sd_nsd", "volume_pred_ml", "volume_truth_ml"]
-        var out = "method,case,positive," + metrics.joined(separator: ",") + ",lesions,lesions_found,fp_components\n"
+        var out = "method,case,positive," + metrics.joined(separator: ",") + ",lesions,lesions_found,fp_components,lesion_source\n"
         for r in rows {
             for (i, c) in r.cases.enumerated() {
                 let m = c.scores.metrics
                 var fields = [SegmentationReport.csvField(r.method), SegmentationReport.csvField(c.name), c.scores.truthVolumeML > 0 ? "1" : "0"]
                 fields += metrics.map { SegmentationReport.format(m[$0] ?? .nan) }
                 if let d = r.detections?[i] {
-                    fields += ["\(d.truthLesions)", "\(d.detectedLesions)", "\(d.falsePositiveComponents)"]
+                    fields += ["\(d.truthLesions)", "\(d.detectedLesions)", "\(d.falsePositiveComponents)", d.lesionSource.rawValue]
                 } else {
-                    fields += ["", "", ""]
+                    fields += ["", "", "", ""]
                 }
                 out += fields.joined(separator: ",") + "\n"
             }
@@ -32,7 +33,7 @@ extension ComparisonTable {
     ///
     ///     method,positive_cases,dice,dice_lower,dice_upper,<stratum>_n,<stratum>_dice,<stratum>_lower,<stratum>_upper,...,
     ///     lesions,lesions_found,lesion_sensitivity,fp_components_per_case,volume_bias_ml,loa_lower_ml,loa_upper_ml,
-    ///     volume_mad_ml,volume_r,negative_cases,clean_negatives,fp_ml_per_negative
+    ///     volume_mad_ml,volume_r,negative_cases,clean_negatives,fp_ml_per_negative,lesion_map_cases
     ///     method,reference,metric,difference,lower,upper,wilcoxon_statistic,wilcoxon_p,wilcoxon_method,pairs
     public func summaryCSV() -> String {
         guard let first = rows.compactMap(\.statistics).first else { return "" }
@@ -40,7 +41,8 @@ extension ComparisonTable {
         var header = ["method", "positive_cases", "dice", "dice_lower", "dice_upper"]
         for s in strata { header += ["\(s)_n", "\(s)_dice", "\(s)_lower", "\(s)_upper"] }
         header += ["lesions", "lesions_found", "lesion_sensitivity", "fp_components_per_case", "volume_bias_ml", "loa_lower_ml",
-                   "loa_upper_ml", "volume_mad_ml", "volume_r", "negative_cases", "clean_negatives", "fp_ml_per_negative"]
+                   "loa_upper_ml", "volume_mad_ml", "volume_r", "negative_cases", "clean_negatives", "fp_ml_per_negative",
+                   "lesion_map_cases"]
         var out = header.map(SegmentationReport.csvField).joined(separator: ",") + "\n"
         for r in rows {
             guard let st = r.statistics else { continue }
@@ -52,7 +54,8 @@ extension ComparisonTable {
             f += ["\(d.lesions)", "\(d.detected)"]
             f += [d.sensitivity, d.falsePositiveComponentsPerCase, v.meanDifference, v.lowerLimit, v.upperLimit,
                   v.meanAbsoluteDifference, v.correlation].map(SegmentationReport.format)
-            f += ["\(st.negativeCases)", "\(st.cleanNegativeCases)", SegmentationReport.format(st.intervals["fp_ml"]?.estimate ?? .nan)]
+            f += ["\(st.negativeCases)", "\(st.cleanNegativeCases)", SegmentationReport.format(st.intervals["fp_ml"]?.estimate ?? .nan),
+                  "\(d.casesWithLabelledLesions)"]
             out += f.joined(separator: ",") + "\n"
         }
         if let comparisons, !comparisons.isEmpty {

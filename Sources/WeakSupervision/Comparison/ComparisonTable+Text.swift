@@ -40,6 +40,16 @@ extension ComparisonTable {
         return out.joined(separator: "\n") + "\n"
     }
 
+    /// What a true lesion was in `statistics`' detection: the lesion maps' labels (a phantom's
+    /// drawn lesions), connected components of the truth, or each in some cases.
+    static func lesionRule(_ statistics: SegmentationStatistics) -> String {
+        let d = statistics.detection
+        let components = "3-D components (\(statistics.settings.detection.connectivity.rawValue)-connected) of the truth"
+        if d.casesWithLabelledLesions == 0 { return "Lesions: " + components }
+        if d.casesWithLabelledLesions == d.cases { return "Lesions: one per label of the cases' lesion maps (a phantom's drawn lesions, however many pieces each)" }
+        return "Lesions: one per label of the lesion map in \(d.casesWithLabelledLesions) of \(d.cases) cases, elsewhere " + components
+    }
+
     /// The lines of the statistics block (empty before ``withStatistics(_:subtypes:pairs:)``):
     /// Dice with its interval, by volume stratum, lesion detection and volume agreement per row;
     /// then the paired differences.
@@ -70,7 +80,7 @@ extension ComparisonTable {
         var out = [""]
         out += Self.align(lines)
         out.append("Intervals: percentile bootstrap over cases, \(b.resamples) resamples, seed \(b.seed). Strata by true volume. "
-                   + "Lesions: 3-D components (\(first.settings.detection.connectivity.rawValue)-connected) of the truth, found when "
+                   + Self.lesionRule(first) + ", found when "
                    + "≥ \(Self.number(first.settings.detection.minimumCoverage * 100, 0))% covered; FP comp: predicted components touching no true voxel. "
                    + "Volume: predicted − true over positive cases, Bland-Altman 95% limits.")
         if !first.diceBySubtype.isEmpty {

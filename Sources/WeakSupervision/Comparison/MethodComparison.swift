@@ -9,11 +9,36 @@ public struct ComparisonCase: Sendable {
     public var input: SegmentationCase
     /// The reference mask on the scan's grid (voxel > 0 is ICH).
     public var truth: MaskVolume
+    /// The reference's lesions one by one, when known (a phantom's ``PhantomCase/lesionLabels``):
+    /// 0 where `truth` is 0, k ≥ 1 for the voxels of lesion k. Lesion detection then counts each
+    /// label as one lesion; nil (default): each connected component of `truth` is one.
+    public var lesions: MaskVolume?
 
-    /// A case; `truth` must lie on `input.scan`'s grid (checked by ``MethodComparison/run(methods:cases:tolerance:keep:)``).
-    public init(input: SegmentationCase, truth: MaskVolume) {
+    /// A case; `truth` and `lesions` must lie on `input.scan`'s grid, and `lesions` must be
+    /// non-zero exactly where `truth` is (checked by ``MethodComparison/run(methods:cases:tolerance:detection:keep:)``).
+    public init(input: SegmentationCase, truth: MaskVolume, lesions: MaskVolume? = nil) {
         self.input = input
         self.truth = truth
+        self.lesions = lesions
+    }
+
+    /// Checks the grids of `truth` and `lesions` against the scan's, and that `lesions` labels
+    /// exactly the voxels `truth` does.
+    /// - Throws: ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` naming the case.
+    public func validate() throws {
+        try input.validate()
+        guard truth.shape == input.scan.shape else {
+            throw WeakSupervisionError.shapeMismatch(what: "\(input.name): reference mask grid", expected: "\(input.scan.shape)", got: "\(truth.shape)")
+        }
+        guard let lesions else { return }
+        guard lesions.shape == truth.shape else {
+            throw WeakSupervisionError.shapeMismatch(what: "\(input.name): lesion map grid", expected: "\(truth.shape)", got: "\(lesions.shape)")
+        }
+        let (t, l) = (truth.voxels, lesions.voxels)
+        if let v = t.indices.first(where: { (t[$0] > 0) != (l[$0] > 0) }) {
+            throw WeakSupervisionError.shapeMismatch(what: "\(input.name): lesion map against the reference mask at voxel \(v)",
+                                                     expected: t[v] > 0 ? "a lesion label" : "0", got: "\(l[v])")
+        }
     }
 
     /// Whether the reference holds any hemorrhage voxel (a positive case).
@@ -157,12 +182,7 @@ public enum MethodComparison {
         try detection.validate()
         guard !methods.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison methods") }
         guard !cases.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison cases") }
-        for c in cases {
-            try c.input.validate()
-            guard c.truth.shape == c.input.scan.shape else {
-                throw WeakSupervisionError.shapeMismatch(what: "\(c.input.name): reference mask grid", expected: "\(c.input.scan.shape)", got: "\(c.truth.shape)")
-            }
-        }
+        for c in cases { try c.validate() }
         // Cases in the outer loop: every row sees case i before any row sees case i + 1, so rows
         // that share a network (RefinerSegmenter's memo) run it once per case. Case i's
         // predictions are scored on a background queue while case i + 1 is segmented (scores are
@@ -235,7 +255,11 @@ public enum MethodComparison {
             let p = BinaryMask(shape: shape, spacing: spacing, voxels: prediction.voxels.map { $0 > 0 })
             let t = BinaryMask(shape: shape, spacing: spacing, voxels: c.truth.voxels.map { $0 > 0 })
             item = SegmentationReport.Case(name: c.input.name, scores: SegmentationScores(prediction: p, truth: t, tolerance: tolerance))
-            detection = LesionDetection(prediction: p, truth: t, settings: settings)
+            if let lesions = c.lesions {
+                detection = LesionDetection(prediction: p, lesionLabels: lesions.voxels, settings: settings)
+            } else {
+                detection = LesionDetection(prediction: p, truth: t, settings: settings)
+            }
             predictedVoxels = p.foregroundCount
         }
     }

@@ -114,7 +114,8 @@ extension Pipeline {
         return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: result.map, sliceProbabilities: result.probabilities)
     }
 
-    /// Comparison cases: scan, true mask, intracranial mask, CAM and slice probabilities. A case
+    /// Comparison cases: scan, true mask (and lesion map, where the dataset has one:
+    /// ``DatasetCase/loadLesionLabels()``), intracranial mask, CAM and slice probabilities. A case
     /// of this run's dataset uses the saved intracranial mask and CAM; any other case (e.g. from
     /// another dataset) gets them computed with the run's classifier and CAM settings.
     ///
@@ -130,6 +131,7 @@ extension Pipeline {
             guard var truth = try item.loadMask() else {
                 throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
             }
+            var lesions = try item.loadLesionLabels()
             let path = item.imageURL.standardizedFileURL.path
             let own = ownRoots.contains { path.hasPrefix($0) } && saved[item.name] != nil
             let inside: MaskVolume, cam: Volume<Float>, p: [Float]
@@ -143,6 +145,7 @@ extension Pipeline {
                 let orientation = Reorientation(scan)
                 scan = orientation.apply(scan)
                 truth = orientation.apply(truth)
+                lesions = lesions.map(orientation.apply)
                 if method == nil {
                     let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
                     method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
@@ -153,7 +156,7 @@ extension Pipeline {
                 p = result.probabilities
             }
             out.append(ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: cam, sliceProbabilities: p),
-                                      truth: truth))
+                                      truth: truth, lesions: lesions))
             progress(i + 1, items.count, item.name)
         }
         return out
