@@ -19,6 +19,8 @@ struct Synth: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @Option(help: "Number of cases.") var cases: Int = 20
     @Option(help: "Seed of the set.") var seed: UInt64 = 2022
+    @Option(help: "Index of the first case: cases K ..< K + --cases are written (phantom_K ...), so that a second set of another seed, such as a sealed test set, gets other names. The pipeline writes its sealed set after the training cases this way.")
+    var firstCase: Int = 0
     @Option(help: "In-plane matrix (e.g. 128 or 256 for quick runs; spacing is scaled to keep the field of view).")
     var size: Int?
     @Option(help: "Slices per case (default: the preset's range; generation 2 draws coverage / thickness within it).") var slices: Int?
@@ -63,6 +65,7 @@ struct Synth: ParsableCommand {
 
     func validate() throws {
         guard cases >= 1 else { throw ValidationError("--cases \(cases): give at least one case") }
+        guard firstCase >= 0 else { throw ValidationError("--first-case \(firstCase): a case index is 0 or more") }
         if preset != nil && config != nil { throw ValidationError("--preset and --config exclude each other: a config file holds every parameter") }
         do {
             try makeConfig().validate()
@@ -80,8 +83,8 @@ struct Synth: ParsableCommand {
         // refused before any case is written, like the cases themselves
         if report { for name in ["realism.json", "realism.txt"] { try CLI.checkOutput(root.appendingPathComponent(name), force: force, createsFolder: true) } }
         var realism = PhantomRealism()
-        let manifest = try Phantom.writeDataset(to: root, cases: cases, seed: seed,
-                                                config: try makeConfig(), overwrite: force) { done, total, c in
+        let manifest = try Phantom.writeDataset(to: root, cases: cases, seed: seed, config: try makeConfig(),
+                                                firstCase: firstCase, overwrite: force) { done, total, c in
             if report { realism.add(c) }
             let lesions = c.lesions.map { "\($0.subtype.rawValue) \(String(format: "%.1f", $0.volumeML)) mL" }
             reporter.report("[\(done)/\(total)] \(c.name): \(c.scan.shape), "
