@@ -313,6 +313,69 @@ import TestSupport
         }
     }
 
+    @Test("a gantry tilt shears the affine and draws the head where that affine puts it; an untilted case is unchanged by the tilt's settings")
+    func gantryTilt() throws {
+        var flat = Self.realistic(size: 64, maxSlices: 60)
+        flat.acquisition.sliceThicknessMM = [2.5]
+        flat.acquisition.coverageMM = 140...140
+        flat.acquisition.gantryTiltProbability = 0
+        var tilted = flat
+        tilted.acquisition.gantryTiltProbability = 1
+        tilted.acquisition.gantryTiltDegrees = 20...20
+        let a = try Phantom.generate(caseIndex: 2, seed: 13, config: flat)
+        let b = try Phantom.generate(caseIndex: 2, seed: 13, config: tilted)
+        let fa = a.scan.geometry.affine, fb = b.scan.geometry.affine
+        let angle = atan2(fb[2, 1], fb[1, 1]) * 180 / .pi
+        #expect(abs(abs(angle) - 20) < 1e-9, "\(fb)")
+        #expect(fb[2, 2] == fa[2, 2] && fb[1, 2] == 0 && fb[0, 0] == fa[0, 0])   // the slice step stays on the body axis
+        #expect(b.scan.geometry.qformCode == 0 && b.scan.geometry.sformCode > 0)
+        // the sheared sform survives a NIfTI round trip
+        let folder = TemporaryFolder(prefix: "phantom-tilt")
+        defer { folder.cleanup() }
+        let url = folder.url.appendingPathComponent("tilted.nii.gz")
+        try NIfTI.write(b.scan, to: url, datatype: .hounsfieldInt16)
+        let back = try NIfTI.readScan(at: url)
+        for r in 0..<3 { for c in 0..<4 { #expect(abs(back.geometry.affine[r, c] - fb[r, c]) < 1e-4) } }
+
+        // each intracranial voxel of the tilted case, taken to the world by its affine and into
+        // the untilted grid: the untilted case has its intracranial region there too
+        func overlap(_ affine: Affine) -> Double {
+            var both = 0, either = 0
+            let s = b.scan.shape
+            for k in 0..<s.z { for j in 0..<s.y { for i in 0..<s.x {
+                let w = affine.apply(SIMD3(Double(i), Double(j), Double(k)))
+                let q = SIMD3((w.x - fa[0, 3]) / fa[0, 0], (w.y - fa[1, 3]) / fa[1, 1], (w.z - fa[2, 3]) / fa[2, 2])
+                let (qi, qj, qk) = (Int(q.x.rounded()), Int(q.y.rounded()), Int(q.z.rounded()))
+                guard (0..<s.x).contains(qi), (0..<s.y).contains(qj), (0..<a.scan.shape.z).contains(qk) else { continue }
+                let inB = b.intracranial[i, j, k] > 0, inA = a.intracranial[qi, qj, qk] > 0
+                if inA && inB { both += 1 }
+                if inA || inB { either += 1 }
+            } } }
+            return Double(both) / Double(max(1, either))
+        }
+        let sheared = overlap(fb)
+        var unsheared = fb
+        unsheared[1, 1] = fa[1, 1]; unsheared[2, 1] = 0; unsheared[1, 3] = fa[1, 3]; unsheared[2, 3] = fa[2, 3]
+        let ignored = overlap(unsheared)
+        #expect(sheared > 0.85, "tilted head against the untilted one through the sheared affine: \(sheared)")
+        #expect(sheared > ignored + 0.1, "reading the tilted case as axial must fit worse: \(sheared) against \(ignored)")
+
+        // a case the draw leaves untilted is the case of a configuration without tilt
+        var sometimes = flat
+        sometimes.acquisition.gantryTiltProbability = 0.5
+        var untouched = 0
+        for index in 0..<6 {
+            let c = try Phantom.generate(caseIndex: index, seed: 13, config: sometimes)
+            guard c.scan.geometry.qformCode != 0 else { continue }
+            untouched += 1
+            #expect(c.scan.voxels == (try Phantom.generate(caseIndex: index, seed: 13, config: flat)).scan.voxels)
+        }
+        #expect(untouched > 0 && untouched < 6)
+        var bad = flat
+        bad.acquisition.gantryTiltDegrees = 0...45
+        #expect(throws: CTVolumeError.self) { try bad.validate() }
+    }
+
     @Test("the head holder sits behind the head when drawn, and air stays air without it")
     func headHolder() throws {
         for probability in [0.0, 1.0] {

@@ -132,6 +132,12 @@ public enum Phantom {
                                        g2.nextUniform(in: 0...(2 * .pi))))
             }
             extras = Phantom.extras(config: config, thickness: t, head: head, using: &g2)
+            // the tilt from a stream of its own: an untilted case keeps every other draw
+            var gt = SeededGenerator(seed: seed ^ 0xBB67_AE85_84CA_A73B, stream: UInt64(caseIndex))
+            if gt.nextBernoulli(config.acquisition.gantryTiltProbability) {
+                let degrees = gt.nextUniform(in: config.acquisition.gantryTiltDegrees) * (gt.nextBernoulli(0.5) ? 1 : -1)
+                extras?.gantryTilt = degrees * .pi / 180
+            }
         } else {
             t = config.sliceThicknessMM
             nz = drawnSlices
@@ -206,7 +212,17 @@ public enum Phantom {
             affine[0, 3] = dx * Double(n - 1) / 2
             affine[1, 3] = -dx * Double(n - 1) / 2
             affine[2, 3] = tableZ
-            let geometry = Geometry(affine: affine)
+            var geometry = Geometry(affine: affine)
+            if let tilt = extras?.gantryTilt, tilt != 0 {
+                // the column direction rises by sin(tilt) per mm; the slice step stays on the
+                // body axis: a sheared affine, which only the sform can hold
+                affine[1, 1] = dx * cos(tilt)
+                affine[2, 1] = dx * sin(tilt)
+                affine[1, 3] = -dx * Double(n - 1) / 2 * cos(tilt)
+                affine[2, 3] = tableZ - dx * Double(n - 1) / 2 * sin(tilt)
+                geometry = Geometry(affine: affine)
+                geometry.qformCode = 0
+            }
             let shape = GridShape(n, n, nz)
             var scan = ScanVolume(shape: shape, voxels: result.hu, geometry: geometry)
             var mask = MaskVolume(shape: shape, voxels: result.label.map { $0 > 0 ? 1 : 0 }, geometry: geometry)

@@ -116,12 +116,21 @@ public struct PhantomAcquisition: Codable, Sendable, Hashable {
     /// two may be swapped (`ALS`). The affine says the order, so every voxel keeps its place in
     /// the world; readers that go by the affine (``Reorientation``, ``DatasetCase``) see one head.
     public var storedOrientations: [String] = ["LAS", "LAS", "LAS", "LAS", "RAS", "LPS", "LPI", "ALS"]
+    /// Share of cases scanned with the gantry tilted (default 0.15).
+    public var gantryTiltProbability: Double = 0.15
+    /// The tilt of a tilted case, degrees, either sign with equal odds (default 10...25): the
+    /// slice planes turn about the left-right axis while the table steps along the body axis,
+    /// so the file's affine is sheared (its column direction has a superior component, its
+    /// slice step none), as a tilted DICOM series gives. Not resampled, like a tilted series
+    /// read by ``DICOMSeriesReader``.
+    public var gantryTiltDegrees: ClosedRange<Double> = 10...25
 
     /// The defaults above (the realistic preset's).
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case sliceThicknessMM, coverageMM, noiseCorrelationPixels, cuppingHU, storedOrientations
+        case gantryTiltProbability, gantryTiltDegrees
     }
 
     /// Decodes with every key optional (missing keys keep the defaults).
@@ -131,6 +140,7 @@ public struct PhantomAcquisition: Codable, Sendable, Hashable {
         try c.update(&sliceThicknessMM, from: .sliceThicknessMM); try c.update(&coverageMM, from: .coverageMM)
         try c.update(&noiseCorrelationPixels, from: .noiseCorrelationPixels); try c.update(&cuppingHU, from: .cuppingHU)
         try c.update(&storedOrientations, from: .storedOrientations)
+        try c.update(&gantryTiltProbability, from: .gantryTiltProbability); try c.update(&gantryTiltDegrees, from: .gantryTiltDegrees)
     }
 }
 
@@ -173,6 +183,8 @@ extension PhantomConfig {
         c.acquisition.noiseCorrelationPixels = 0.3...2
         c.acquisition.cuppingHU = 0...15
         c.acquisition.storedOrientations = ["LAS", "LAS", "RAS", "LPS", "RPS", "LAI", "LPI", "ALS", "PRS", "ARI"]
+        c.acquisition.gantryTiltProbability = 0.3
+        c.acquisition.gantryTiltDegrees = 5...30
         c.noiseSD = 2...10
         c.psfSigmaMM = 0.35...1.0
         c.pixelSpacingMM = 0.38...0.6
@@ -248,6 +260,8 @@ extension PhantomConfig {
         try range("acquisition.coverageMM", acquisition.coverageMM, 1...400)
         try range("acquisition.noiseCorrelationPixels", acquisition.noiseCorrelationPixels, 0...5)
         try range("acquisition.cuppingHU", acquisition.cuppingHU, -100...100)
+        try probability("acquisition.gantryTiltProbability", acquisition.gantryTiltProbability)
+        try range("acquisition.gantryTiltDegrees", acquisition.gantryTiltDegrees, 0...30)
         for code in acquisition.storedOrientations where !Self.isAxialOrientation(code) {
             throw bad("acquisition.storedOrientations", "\(code) is not a voxel order with axial slices (three letters, one of L/R, A/P, S/I each, the last S or I)")
         }

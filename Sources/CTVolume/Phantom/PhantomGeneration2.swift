@@ -81,6 +81,8 @@ struct Generation2Extras: Sendable {
     var holder: HeadHolder?
     /// The voxel order the case's files are stored in (drawn in LAS, then reordered).
     var storedOrientation = "LAS"
+    /// Gantry tilt, radians (0: axial planes): the slice planes turn about the left-right axis.
+    var gantryTilt = 0.0
     /// Bone share above which a voxel is never labelled blood.
     static let boneShareLimit = 0.05
 

@@ -46,6 +46,10 @@ struct PhantomRenderer: Sendable {
         var baseBone = [Double](repeating: 0, count: n)
         let c = cos(head.rotation), s = sin(head.rotation)
         let cx = Double(nx - 1) / 2, cy = Double(ny - 1) / 2
+        // Generation 2's gantry tilt: row j lies (j - cy) dx cos(tilt) anterior of the field's
+        // centre and (j - cy) dx sin(tilt) above the slice's height (the sheared affine's columns)
+        let tilt = extras?.gantryTilt ?? 0
+        let rowScale = tilt == 0 ? 1 : cos(tilt), rowRise = tilt == 0 ? 0 : sin(tilt)
         let headRadius = max(head.a, head.b) * 1.12 + head.skullThickness + head.scalpThickness + 2
         self.headRadius = headRadius
         // The inner-table radius as a function of angle, tabulated (it holds harmonics and cos/sin).
@@ -56,11 +60,12 @@ struct PhantomRenderer: Sendable {
                 let p = i + nx * j
                 // Rows run from posterior (j = 0) to anterior, as in NIfTI files converted from
                 // DICOM (LAS): the head frame's v (posterior) is minus the row direction.
-                let x = (Double(i) - cx) * dx - head.shiftX, y = (cy - Double(j)) * dx - head.shiftY
+                let x = (Double(i) - cx) * dx - head.shiftX, y = (cy - Double(j)) * dx * rowScale - head.shiftY
                 if let holder = extras?.holder, let h = holder.hu(x: x, y: y) { airHU[p] = h }
                 let u = c * x + s * y, v = -s * x + c * y
                 pu[p] = u; pv[p] = v
                 zShift[p] = head.roll * u + head.pitch * v
+                if tilt != 0 { zShift[p] += (Double(j) - cy) * dx * rowRise }
                 let r = (u * u + v * v).squareRoot()
                 pr[p] = r
                 yRel[p] = y
@@ -79,6 +84,7 @@ struct PhantomRenderer: Sendable {
         }
         self.pu = pu; self.pv = pv; self.pr = pr; self.pphi = pphi; self.rBase = rBase
         let maxZShift = (abs(head.roll) * head.a + abs(head.pitch) * head.b) * 1.15 + 1
+            + abs(rowRise) * (headRadius + abs(head.shiftY)) / max(rowScale, 0.5)
         self.zShift = zShift; self.maxZShift = maxZShift
         self.airHU = airHU
         // generation 2's slice profile reaches 0.2 thickness beyond each end of the stack
