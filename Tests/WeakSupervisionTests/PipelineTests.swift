@@ -285,6 +285,36 @@ final class StageLog: @unchecked Sendable {
         }
     }
 
+    @Test("a sealed test set with phantom settings of its own: written with them, named in the table, part of the data key only when set")
+    func sealedSetWithItsOwnPhantom() throws {
+        let folder = TemporaryFolder(prefix: "ichct-sealed-own", create: false), out = folder.url
+        defer { folder.cleanup() }
+        var config = tinyPipelineConfig()
+        var realistic = PhantomConfig.realistic
+        realistic.size = 64
+        realistic.slices = 6...8
+        realistic.subSlices = 1
+        config.data.sealedTest?.phantom = realistic
+        let pipeline = try Pipeline(config: config, output: out)
+        let table = try pipeline.run()
+        let manifest = { (root: String) in
+            try JSONDecoder().decode(PhantomManifest.self, from: Data(contentsOf: out.appendingPathComponent("data/\(root)/phantom.json")))
+        }
+        #expect(try manifest("test-cases").config == realistic)
+        #expect(try manifest("cases").config == config.data.phantom)
+        #expect(table.evaluatedOn?.contains("phantom settings of their own (generation 2)") == true)
+        // the same run without it: another data key; and nothing of it in the saved configuration
+        var plain = config
+        plain.data.sealedTest?.phantom = nil
+        let other = try Pipeline(config: plain, output: out, overwrite: true)
+        #expect(other.configKey(.data) != pipeline.configKey(.data))
+        let json = String(decoding: try JSONEncoder().encode(plain.data.sealedTest), as: UTF8.self)
+        #expect(!json.contains("phantom\"") && json.contains("phantomSeed"))
+        var bad = config
+        bad.data.sealedTest?.phantom?.size = 3
+        #expect(throws: (any Error).self) { try bad.validate() }
+    }
+
     @Test("run(from:) refuses when an earlier stage has no saved result")
     func fromNeedsEarlierStages() throws {
         let folder = TemporaryFolder(prefix: "ichct-pipeline", create: false), out = folder.url

@@ -296,7 +296,8 @@ extension Pipeline {
     public func testSetDescription(split: PipelineSplit) -> String {
         if let t = config.data.sealedTest {
             if let d = t.dataset { return "sealed test set: \(split.test.count) cases of \(d)" }
-            return "sealed test set: \(split.test.count) phantom cases of seed \(t.phantomSeed), generated apart from the training set (seed \(config.data.phantomSeed))"
+            let own = t.phantom.map { ", with phantom settings of their own (generation \($0.generation))" } ?? ""
+            return "sealed test set: \(split.test.count) phantom cases of seed \(t.phantomSeed), generated apart from the training set (seed \(config.data.phantomSeed))" + own
         }
         return "test split: \(split.test.count) cases held out of the training set (fraction \(config.data.testFraction)); not a sealed set"
     }

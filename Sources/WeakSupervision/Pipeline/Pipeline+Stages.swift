@@ -104,7 +104,7 @@ extension Pipeline {
         if let t = d.sealedTest, t.dataset == nil, let testRoot {
             // Its own seed, and case indices after the training set's, so no name is shared.
             let first = d.dataset == nil ? d.phantomCases : 0
-            try Phantom.writeDataset(to: testRoot, cases: t.phantomCases, seed: t.phantomSeed, config: d.phantom,
+            try Phantom.writeDataset(to: testRoot, cases: t.phantomCases, seed: t.phantomSeed, config: t.phantom ?? d.phantom,
                                      firstCase: first, overwrite: true) { done, total, c in
                 _ = observer(.progress(.data, done: done, total: total, item: "sealed test \(c.name)"))
             }

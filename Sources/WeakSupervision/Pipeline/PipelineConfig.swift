@@ -59,12 +59,17 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var phantomCases: Int
         /// Seed of the phantom test set (default 7; never the training set's seed).
         public var phantomSeed: UInt64
+        /// The phantom test set's own parameters, e.g. the realistic preset for a run trained on
+        /// the randomized one (default nil: the training set's ``DataSettings/phantom``). Left
+        /// out of the saved configuration when nil, so runs made before it existed keep their keys.
+        public var phantom: PhantomConfig?
 
         /// Settings; see the properties for the defaults.
-        public init(dataset: String? = nil, phantomCases: Int = 200, phantomSeed: UInt64 = 7) {
+        public init(dataset: String? = nil, phantomCases: Int = 200, phantomSeed: UInt64 = 7, phantom: PhantomConfig? = nil) {
             self.dataset = dataset
             self.phantomCases = phantomCases
             self.phantomSeed = phantomSeed
+            self.phantom = phantom
         }
     }
 
@@ -330,6 +335,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                 guard t.phantomCases >= 1 else {
                     throw WeakSupervisionError.invalidParameter(name: "data.sealedTest.phantomCases", reason: "\(t.phantomCases): need at least 1")
                 }
+                try t.phantom?.validate()
                 guard data.dataset != nil || t.phantomSeed != data.phantomSeed else {
                     throw WeakSupervisionError.invalidParameter(name: "data.sealedTest.phantomSeed",
                         reason: "\(t.phantomSeed) is the training set's seed; a sealed test set needs its own")
