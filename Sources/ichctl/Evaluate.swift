@@ -44,7 +44,7 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Summarise only the cases whose truth is non-empty (MONAI's ignore_empty): the mean Dice over positive cases.")
     var ignoreEmpty = false
 
-    @Option(help: "Lesion maps (0 background, one label per lesion; e.g. a phantom set's lesions/ folder): a file, or a folder paired with --truth by file name. Each label is then one lesion in the detection; a case without a map uses connected components.")
+    @Option(help: "Lesion maps (0 background, one label 1...255 per lesion; e.g. a phantom set's lesions/ folder): a file, or a folder paired with --truth by case name. Each label is then one lesion in the detection; a case without a map uses connected components. A map must label exactly the truth's voxels.")
     var lesions: String?
 
     @OptionGroup var statistics: StatisticsOptions
@@ -98,8 +98,12 @@ struct Evaluate: ParsableCommand {
         }
         let url: URL
         if isFolder.boolValue {
-            url = given.appendingPathComponent(pair.truth.lastPathComponent)
-            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+            // the truth's file name, or its case name with the other NIfTI extension
+            let name = pair.truth.lastPathComponent
+            let stem = name.hasSuffix(".nii.gz") ? String(name.dropLast(7)) : name.hasSuffix(".nii") ? String(name.dropLast(4)) : name
+            guard let found = [name, stem + ".nii.gz", stem + ".nii"].map({ given.appendingPathComponent($0) })
+                .first(where: { FileManager.default.fileExists(atPath: $0.path) }) else { return nil }
+            url = found
         } else {
             guard pairs == 1 else {
                 throw CTVolumeError.invalidParameter(name: "--lesions", reason: "\(given.path) is a file, but --truth gives \(pairs) cases: pass a folder")
@@ -109,7 +113,8 @@ struct Evaluate: ParsableCommand {
         let header = try NIfTI.readHeader(at: pair.truth)
         let map = try NIfTI.readLabels(at: url, matching: header.geometry, shape: header.shape).voxels
         if let v = map.indices.first(where: { (map[$0] > 0) != truth.voxels[$0] }) {
-            throw CTVolumeError.gridMismatch(path: url.path, reason: "voxel \(v) is \(map[v] > 0 ? "a lesion" : "background") here but \(truth.voxels[v] ? "hemorrhage" : "background") in \(pair.truth.path)")
+            let s = header.shape, i = v % s.x, j = (v / s.x) % s.y, k = v / (s.x * s.y)
+            throw CTVolumeError.gridMismatch(path: url.path, reason: "voxel (\(i), \(j), \(k)) is \(map[v] > 0 ? "lesion \(map[v])" : "background") here but \(truth.voxels[v] ? "hemorrhage" : "background") in \(pair.truth.path); a lesion map must label exactly the mask's voxels")
         }
         return map
     }

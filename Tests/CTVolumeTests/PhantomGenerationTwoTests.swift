@@ -339,7 +339,7 @@ import TestSupport
 
         // each intracranial voxel of the tilted case, taken to the world by its affine and into
         // the untilted grid: the untilted case has its intracranial region there too
-        func overlap(_ affine: Affine) -> Double {
+        func overlap(_ affine: Affine, _ inside: (PhantomCase, Int, Int, Int) -> Bool = { $0.intracranial[$1, $2, $3] > 0 }) -> Double {
             var both = 0, either = 0
             let s = b.scan.shape
             for k in 0..<s.z { for j in 0..<s.y { for i in 0..<s.x {
@@ -347,18 +347,26 @@ import TestSupport
                 let q = SIMD3((w.x - fa[0, 3]) / fa[0, 0], (w.y - fa[1, 3]) / fa[1, 1], (w.z - fa[2, 3]) / fa[2, 2])
                 let (qi, qj, qk) = (Int(q.x.rounded()), Int(q.y.rounded()), Int(q.z.rounded()))
                 guard (0..<s.x).contains(qi), (0..<s.y).contains(qj), (0..<a.scan.shape.z).contains(qk) else { continue }
-                let inB = b.intracranial[i, j, k] > 0, inA = a.intracranial[qi, qj, qk] > 0
+                let inB = inside(b, i, j, k), inA = inside(a, qi, qj, qk)
                 if inA && inB { both += 1 }
                 if inA || inB { either += 1 }
             } } }
             return Double(both) / Double(max(1, either))
         }
+        // structures drawn in a box around their centre (ventricles, blob lesions) and the blood
+        let ventricle = UInt8(1 + PhantomTissue.csfVentricle.rawValue)
+        let ventricles = overlap(fb) { c, i, j, k in c.tissue[i, j, k] == ventricle }
+        let blood = overlap(fb) { c, i, j, k in c.mask[i, j, k] > 0 }
         let sheared = overlap(fb)
         var unsheared = fb
         unsheared[1, 1] = fa[1, 1]; unsheared[2, 1] = 0; unsheared[1, 3] = fa[1, 3]; unsheared[2, 3] = fa[2, 3]
         let ignored = overlap(unsheared)
         #expect(sheared > 0.85, "tilted head against the untilted one through the sheared affine: \(sheared)")
         #expect(sheared > ignored + 0.1, "reading the tilted case as axial must fit worse: \(sheared) against \(ignored)")
+        let axialVentricles = overlap(unsheared) { c, i, j, k in c.tissue[i, j, k] == ventricle }
+        let axialBlood = overlap(unsheared) { c, i, j, k in c.mask[i, j, k] > 0 }
+        #expect(ventricles > 0.75 && ventricles > axialVentricles + 0.1, "ventricles \(ventricles) against \(axialVentricles) read as axial")
+        #expect(blood > axialBlood + 0.2, "blood \(blood) against \(axialBlood) read as axial")
 
         // a case the draw leaves untilted is the case of a configuration without tilt
         var sometimes = flat
@@ -371,6 +379,13 @@ import TestSupport
             #expect(c.scan.voxels == (try Phantom.generate(caseIndex: index, seed: 13, config: flat)).scan.voxels)
         }
         #expect(untouched > 0 && untouched < 6)
+        // the tilt keys are written only when set, and a configuration without them has no tilt
+        let plain = String(decoding: try JSONEncoder().encode(flat.acquisition), as: UTF8.self)
+        #expect(!plain.contains("gantryTilt"))
+        let preset = try JSONEncoder().encode(PhantomConfig.realistic)
+        #expect(String(decoding: preset, as: UTF8.self).contains("\"gantryTiltProbability\":0.15"))
+        #expect(try JSONDecoder().decode(PhantomConfig.self, from: preset) == PhantomConfig.realistic)
+        #expect(try JSONDecoder().decode(PhantomAcquisition.self, from: Data(plain.utf8)).gantryTiltProbability == 0)
         var bad = flat
         bad.acquisition.gantryTiltDegrees = 0...45
         #expect(throws: CTVolumeError.self) { try bad.validate() }

@@ -185,17 +185,23 @@ extension OptimizerTests {
         }
     }
 
-    @Test("Adam's vector and threaded update equals the scalar formula bit for bit",
-          arguments: [(1, Float(0)), (7, 0), (8, 1e-2), (100_003, 0), (100_003, 1e-2)])
-    func vectorUpdateIsExact(count: Int, l2: Float) {
+    @Test("Adam's and AdamW's vector and threaded update equals the scalar formula bit for bit",
+          arguments: [(0, Float(0), false), (1, 0, false), (7, 0, false), (8, 1e-2, false), (100_003, 0, false),
+                      (100_003, 1e-2, false), (9, 1e-2, true), (100_003, 1e-2, true)])
+    func vectorUpdateIsExact(count: Int, decay: Float, decoupled: Bool) {
         var generator = TestGenerator(seed: UInt64(count))
         func draw() -> [Float] { (0..<count).map { _ in Float.random(in: -2...2, using: &generator) } }
         var p = draw(), m = [Float](repeating: 0, count: count), v = m
         let live = Tensor(shape: [count], data: p)
-        let adam = Adam(learningRate: 3e-3, weightDecay: l2)
+        let adam = decoupled ? AdamW(learningRate: 3e-3, weightDecay: decay) : Adam(learningRate: 3e-3, weightDecay: decay)
         for t in 1...3 {
             let g = draw()
-            Self.scalarAdam(p: &p, g: g, m: &m, v: &v, step: t, lr: 3e-3, l2: l2)
+            if decoupled {
+                // AdamW: p (1 - lr λ) first, then Adam without L2
+                let factor = Float(1 - Double(Float(3e-3)) * Double(decay))
+                for i in p.indices { p[i] *= factor }
+            }
+            Self.scalarAdam(p: &p, g: g, m: &m, v: &v, step: t, lr: 3e-3, l2: decoupled ? 0 : decay)
             adam.update(parameters: ["w": live], gradients: ["w": Tensor(shape: [count], data: g)])
         }
         #expect(live.data == p)

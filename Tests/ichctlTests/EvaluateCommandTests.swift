@@ -131,6 +131,6 @@ extension EvaluateCommandTests {
         map[0, 0, 0] = 1
         try NIfTI.write(map, to: maps.appendingPathComponent("a.nii.gz"), overwrite: true)
         let bad = try EvaluateRunner.run(["--pred", pred.path, "--truth", truth.path, "--lesions", maps.path])
-        #expect(bad.status != 0 && bad.stderr.contains("lesions/a.nii.gz") && bad.stderr.contains("voxel 0"))
+        #expect(bad.status != 0 && bad.stderr.contains("lesions/a.nii.gz") && bad.stderr.contains("voxel (0, 0, 0)"))
     }
 }

@@ -72,7 +72,7 @@ public struct Dataset: Sendable, Hashable {
     ///   - requireMasks: every image must have a label file; default false.
     /// - Throws: for INSTANCE, ``CTVolumeError/invalidDataset(path:reason:)`` naming the folder
     ///   or file: a missing root or `data/`, no NIfTI files in `data/`, two files for one case
-    ///   name, a label without an image, an image without a label (with `requireMasks`), a
+    ///   name, a label without an image, a lesion map without a label, an image without a label (with `requireMasks`), a
     ///   malformed `slices.csv` line or a case it lists that has no image; for another layout,
     ///   as ``init(root:layout:requireMasks:)``.
     public init(root: URL, requireMasks: Bool = false) throws {

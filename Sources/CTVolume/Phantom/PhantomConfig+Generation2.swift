@@ -116,8 +116,10 @@ public struct PhantomAcquisition: Codable, Sendable, Hashable {
     /// two may be swapped (`ALS`). The affine says the order, so every voxel keeps its place in
     /// the world; readers that go by the affine (``Reorientation``, ``DatasetCase``) see one head.
     public var storedOrientations: [String] = ["LAS", "LAS", "LAS", "LAS", "RAS", "LPS", "LPI", "ALS"]
-    /// Share of cases scanned with the gantry tilted (default 0.15).
-    public var gantryTiltProbability: Double = 0.15
+    /// Share of cases scanned with the gantry tilted (default 0; the presets: 0.15 realistic,
+    /// 0.3 randomized). 0 here, so that a configuration written before the tilt existed reads
+    /// (and draws) as it did; the tilt keys are written only when they differ from these defaults.
+    public var gantryTiltProbability: Double = 0
     /// The tilt of a tilted case, degrees, either sign with equal odds (default 10...25): the
     /// slice planes turn about the left-right axis while the table steps along the body axis,
     /// so the file's affine is sheared (its column direction has a superior component, its
@@ -125,8 +127,18 @@ public struct PhantomAcquisition: Codable, Sendable, Hashable {
     /// read by ``DICOMSeriesReader``.
     public var gantryTiltDegrees: ClosedRange<Double> = 10...25
 
-    /// The defaults above (the realistic preset's).
+    /// The defaults above (the realistic preset's, but for ``gantryTiltProbability``).
     public init() {}
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sliceThicknessMM, forKey: .sliceThicknessMM); try c.encode(coverageMM, forKey: .coverageMM)
+        try c.encode(noiseCorrelationPixels, forKey: .noiseCorrelationPixels); try c.encode(cuppingHU, forKey: .cuppingHU)
+        try c.encode(storedOrientations, forKey: .storedOrientations)
+        let defaults = PhantomAcquisition()
+        if gantryTiltProbability != defaults.gantryTiltProbability { try c.encode(gantryTiltProbability, forKey: .gantryTiltProbability) }
+        if gantryTiltDegrees != defaults.gantryTiltDegrees { try c.encode(gantryTiltDegrees, forKey: .gantryTiltDegrees) }
+    }
 
     enum CodingKeys: String, CodingKey {
         case sliceThicknessMM, coverageMM, noiseCorrelationPixels, cuppingHU, storedOrientations
@@ -161,6 +173,7 @@ extension PhantomConfig {
         c.noiseSD = 2.5...6
         c.pixelSpacingMM = 0.42...0.5
         c.slices = 16...64
+        c.acquisition.gantryTiltProbability = 0.15
         return c
     }
 

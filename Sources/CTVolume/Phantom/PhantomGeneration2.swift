@@ -40,16 +40,19 @@ struct TextureField: Sendable {
         let h = r.head
         let c = cos(h.rotation), s = sin(h.rotation), dx = r.dx
         let cx = Double(r.nx - 1) / 2, cy = Double(r.ny - 1) / 2
-        let x0 = -cx * dx - h.shiftX, y0 = cy * dx - h.shiftY
+        // rows step dx * rowScale in y and rise dx * rowRise (the gantry tilt; 1 and 0 without)
+        let tilted = r.rowRise != 0
+        let x0 = -cx * dx - h.shiftX, y0 = (tilted ? cy * dx * r.rowScale : cy * dx) - h.shiftY
         let u0 = c * x0 + s * y0, v0 = -s * x0 + c * y0
         var cosI = [Double](repeating: 0, count: r.nx), sinI = cosI
         var cosJ = [Double](repeating: 0, count: r.ny), sinJ = cosJ
         var field = [Double](repeating: 0, count: r.nx * r.ny)
         for w in ku.indices {
-            // the anatomy's height at a pixel is z + roll u + pitch v
+            // the anatomy's height at a pixel is z + roll u + pitch v (+ (j - cy) dx rowRise)
             let KU = ku[w] + kz[w] * h.roll, KV = kv[w] + kz[w] * h.pitch
-            let a = (KU * c - KV * s) * dx, b = -(KU * s + KV * c) * dx
-            let c0 = KU * u0 + KV * v0 + kz[w] * z + phase[w]
+            let a = (KU * c - KV * s) * dx
+            let b = tilted ? -(KU * s + KV * c) * dx * r.rowScale + kz[w] * dx * r.rowRise : -(KU * s + KV * c) * dx
+            let c0 = tilted ? KU * u0 + KV * v0 + kz[w] * (z - cy * dx * r.rowRise) + phase[w] : KU * u0 + KV * v0 + kz[w] * z + phase[w]
             for i in 0..<r.nx { cosI[i] = cos(a * Double(i)); sinI[i] = sin(a * Double(i)) }
             for j in 0..<r.ny { cosJ[j] = cos(b * Double(j) + c0); sinJ[j] = sin(b * Double(j) + c0) }
             for j in 0..<r.ny {

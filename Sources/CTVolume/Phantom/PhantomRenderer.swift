@@ -31,6 +31,9 @@ struct PhantomRenderer: Sendable {
     let extras: Generation2Extras?
     /// What the pixels outside the head hold: air, or the head holder (generation 2).
     let airHU: [Double]
+    /// Generation 2's gantry tilt: a row step is `dx * rowScale` mm in the world's
+    /// anterior-posterior direction and `dx * rowRise` mm up (1 and 0 without tilt).
+    let rowScale: Double, rowRise: Double
 
     init(head: HeadAnatomy, lesions: [LesionModel], nx: Int, ny: Int, nz: Int, subSlices: Int,
          dx: Double, thickness: Double, zStart: Double, noiseSeed: UInt64, extras: Generation2Extras? = nil) {
@@ -50,6 +53,7 @@ struct PhantomRenderer: Sendable {
         // centre and (j - cy) dx sin(tilt) above the slice's height (the sheared affine's columns)
         let tilt = extras?.gantryTilt ?? 0
         let rowScale = tilt == 0 ? 1 : cos(tilt), rowRise = tilt == 0 ? 0 : sin(tilt)
+        self.rowScale = rowScale; self.rowRise = rowRise
         let headRadius = max(head.a, head.b) * 1.12 + head.skullThickness + head.scalpThickness + 2
         self.headRadius = headRadius
         // The inner-table radius as a function of angle, tabulated (it holds harmonics and cos/sin).
@@ -333,10 +337,12 @@ struct PhantomRenderer: Sendable {
     func forEachPixel(cu: Double, cv: Double, radius: Double, _ body: (Int) -> Void) {
         let c = cos(head.rotation), s = sin(head.rotation)
         let x = c * cu - s * cv + head.shiftX, y = s * cu + c * cv + head.shiftY
-        let ci = x / dx + Double(nx - 1) / 2, cj = Double(ny - 1) / 2 - y / dx
-        let rp = radius / dx + 1
+        // a row step covers dx * rowScale mm of y (the gantry tilt; 1 without)
+        let rowStep = rowScale == 1 ? dx : dx * rowScale
+        let ci = x / dx + Double(nx - 1) / 2, cj = Double(ny - 1) / 2 - y / rowStep
+        let rp = radius / dx + 1, rq = radius / rowStep + 1
         let i0 = max(0, Int((ci - rp).rounded(.down))), i1 = min(nx - 1, Int((ci + rp).rounded(.up)))
-        let j0 = max(0, Int((cj - rp).rounded(.down))), j1 = min(ny - 1, Int((cj + rp).rounded(.up)))
+        let j0 = max(0, Int((cj - rq).rounded(.down))), j1 = min(ny - 1, Int((cj + rq).rounded(.up)))
         guard i0 <= i1 && j0 <= j1 else { return }
         for j in j0...j1 { for i in i0...i1 { body(i + nx * j) } }
     }

@@ -55,9 +55,10 @@ public struct LesionDetection: Hashable, Sendable, Codable {
         }
     }
 
-    /// Number of true lesions (3-D components of the truth).
+    /// Number of true lesions (3-D components of the truth, or the labels of a lesion map).
     public var truthLesions: Int { lesionVolumesML.count }
-    /// Volume of each true lesion in mL, in label order (first voxel in storage order first).
+    /// Volume of each true lesion in mL: components in label order (first voxel in storage
+    /// order first); a lesion map's labels in increasing value.
     public var lesionVolumesML: [Double]
     /// Whether each true lesion was found, in the same order.
     public var lesionFound: [Bool]
@@ -216,6 +217,16 @@ public struct LesionDetectionSummary: Hashable, Sendable, Codable {
 }
 
 extension LesionDetectionSummary {
+    /// What a true lesion was in these cases, in words: `26-connected components of the truth`,
+    /// `one per label of the cases' lesion maps`, or, when only some cases had a map, `one per
+    /// label of the lesion map in N of M cases, elsewhere ...`.
+    public func lesionDefinition(connectivity: LesionDetection.Connectivity) -> String {
+        let components = "\(connectivity.rawValue)-connected components of the truth"
+        if casesWithLabelledLesions == 0 { return components }
+        if casesWithLabelledLesions == cases { return "one per label of the cases' lesion maps (a phantom's drawn lesions, however many pieces each)" }
+        return "one per label of the lesion map in \(casesWithLabelledLesions) of \(cases) cases, elsewhere " + components
+    }
+
     private enum CodingKeys: String, CodingKey {
         case cases, lesions, detected, sensitivity, falsePositiveComponentsPerCase, byVolume, casesWithLabelledLesions
     }

@@ -134,7 +134,7 @@ extension SegmentationStatistics {
             for s in diceBySubtype { out += "  \(s.label) (n = \(s.cases)): \(ci(s.dice))\n" }
         }
         let d = detection
-        out += "Lesions (\(settings.detection.connectivity.rawValue)-connected components of the truth, found when ≥ "
+        out += "Lesions (\(d.lesionDefinition(connectivity: settings.detection.connectivity)), found when ≥ "
             + "\(f(settings.detection.minimumCoverage * 100, 0))% covered): \(d.detected) of \(d.lesions) found (\(f(d.sensitivity, 2))); "
             + "\(f(d.falsePositiveComponentsPerCase, 2)) false-positive components per case\n"
         for s in d.byVolume { out += "  \(s.label): \(s.detected) of \(s.lesions)\n" }

@@ -40,14 +40,11 @@ extension ComparisonTable {
         return out.joined(separator: "\n") + "\n"
     }
 
-    /// What a true lesion was in `statistics`' detection: the lesion maps' labels (a phantom's
-    /// drawn lesions), connected components of the truth, or each in some cases.
+    /// What a true lesion was in `statistics`' detection (``LesionDetectionSummary/lesionDefinition(connectivity:)``).
     static func lesionRule(_ statistics: SegmentationStatistics) -> String {
         let d = statistics.detection
-        let components = "3-D components (\(statistics.settings.detection.connectivity.rawValue)-connected) of the truth"
-        if d.casesWithLabelledLesions == 0 { return "Lesions: " + components }
-        if d.casesWithLabelledLesions == d.cases { return "Lesions: one per label of the cases' lesion maps (a phantom's drawn lesions, however many pieces each)" }
-        return "Lesions: one per label of the lesion map in \(d.casesWithLabelledLesions) of \(d.cases) cases, elsewhere " + components
+        let text = d.lesionDefinition(connectivity: statistics.settings.detection.connectivity)
+        return "Lesions: " + (d.casesWithLabelledLesions == 0 ? "3-D " + text : text)
     }
 
     /// The lines of the statistics block (empty before ``withStatistics(_:subtypes:pairs:)``):

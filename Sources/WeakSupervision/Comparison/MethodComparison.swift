@@ -34,11 +34,20 @@ public struct ComparisonCase: Sendable {
         guard lesions.shape == truth.shape else {
             throw WeakSupervisionError.shapeMismatch(what: "\(input.name): lesion map grid", expected: "\(truth.shape)", got: "\(lesions.shape)")
         }
-        let (t, l) = (truth.voxels, lesions.voxels)
-        if let v = t.indices.first(where: { (t[$0] > 0) != (l[$0] > 0) }) {
-            throw WeakSupervisionError.shapeMismatch(what: "\(input.name): lesion map against the reference mask at voxel \(v)",
-                                                     expected: t[v] > 0 ? "a lesion label" : "0", got: "\(l[v])")
+        if let problem = Self.lesionMapMismatch(lesions, truth: truth) {
+            throw WeakSupervisionError.invalidParameter(name: "\(input.name): lesion map", reason: problem)
         }
+    }
+
+    /// Where a lesion map and its mask disagree (the first voxel, as (i, j, k) of their grid,
+    /// and what each holds there), or nil when the map is non-zero exactly where the mask is.
+    /// - Precondition: both on one grid.
+    public static func lesionMapMismatch(_ lesions: MaskVolume, truth: MaskVolume) -> String? {
+        let (t, l) = (truth.voxels, lesions.voxels)
+        guard let v = t.indices.first(where: { (t[$0] > 0) != (l[$0] > 0) }) else { return nil }
+        let s = truth.shape, i = v % s.x, j = (v / s.x) % s.y, k = v / (s.x * s.y)
+        return "voxel (\(i), \(j), \(k)) is \(l[v] > 0 ? "lesion \(l[v])" : "background") in the lesion map but "
+            + "\(t[v] > 0 ? "hemorrhage" : "background") in the mask; a lesion map must label exactly the mask's voxels"
     }
 
     /// Whether the reference holds any hemorrhage voxel (a positive case).

@@ -132,6 +132,9 @@ extension Pipeline {
                 throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
             }
             var lesions = try item.loadLesionLabels()
+            if let map = lesions, let url = item.lesionURL, let problem = ComparisonCase.lesionMapMismatch(map, truth: truth) {
+                throw WeakSupervisionError.invalidParameter(name: url.path, reason: problem + " (\(item.labelURL?.path ?? "the mask"); voxels in the scan's LAS order)")
+            }
             let path = item.imageURL.standardizedFileURL.path
             let own = ownRoots.contains { path.hasPrefix($0) } && saved[item.name] != nil
             let inside: MaskVolume, cam: Volume<Float>, p: [Float]
