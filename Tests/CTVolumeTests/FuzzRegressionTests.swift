@@ -70,6 +70,20 @@ struct FuzzRegressionTests {
         }
     }
 
+    @Test("a header declaring a 37662 x 64547 image in a 3 kB file is refused before 9.7 GB are allocated, naming the file")
+    func dicomImageSizeBeyondFile() throws {
+        let (folder, file) = try Self.inFolder("dicom", "image-size-declares-9gb.dcm")
+        defer { folder.cleanup() }
+        let header = try DICOMHeader.read(at: file)
+        #expect(header.rows * header.columns > 2_000_000_000)
+        #expect {
+            try ScanReader.read(at: folder.url)
+        } throws: { error in
+            guard case CTVolumeError.invalidDICOM(let path, let reason) = error else { return false }
+            return path == file.path && reason.contains("cannot be held by a file")
+        }
+    }
+
     @Test("an impossible Bits Allocated with a JPEG syntax is refused before GDCM's codec asserts")
     func dicomBitsAllocated() throws {
         let (folder, file) = try Self.inFolder("dicom", "bits-allocated-62992-jpeg.dcm")

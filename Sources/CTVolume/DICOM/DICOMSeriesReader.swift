@@ -288,6 +288,9 @@ public enum DICOMSeriesReader {
 
     private static func format(_ value: Double) -> String { String(format: "%.3g", value) }
 
+    /// Decoded bytes of one slice allowed whatever the file's size: 4096 x 4096 floats.
+    static let sliceBytesAlwaysAllowed = 64.0 * 1024 * 1024
+
     private static func check(_ header: DICOMHeader, against first: DICOMHeader?) throws {
         func refuse(_ reason: String) -> CTVolumeError { .invalidDICOM(path: header.url.path, reason: reason) }
         guard header.modality.uppercased() == "CT" else {
@@ -300,6 +303,15 @@ public enum DICOMSeriesReader {
             throw refuse("\(header.numberOfFrames) frames in one file; multi-frame (enhanced) CT is not read")
         }
         guard header.rows > 0, header.columns > 0 else { throw refuse("no image size (Rows/Columns)") }
+        // The decoded slice is allocated before its pixels are read, so a damaged header that
+        // declares a huge image would take gigabytes first (found by fuzzing: 37662 x 64547 in a
+        // 3 kB file). A slice must fit what its file can hold: up to 64 MB of decoded floats
+        // (4096 x 4096) always, beyond that at most 1,000 times the file's size.
+        let decoded = Double(header.rows) * Double(header.columns) * 4
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: header.url.path)[.size] as? NSNumber)?.doubleValue ?? 0
+        guard decoded <= max(Self.sliceBytesAlwaysAllowed, 1000 * fileSize) else {
+            throw refuse("image size \(header.columns) x \(header.rows) cannot be held by a file of \(Int(fileSize)) bytes (a damaged header)")
+        }
         guard let position = header.position, (position * position).sum().isFinite else {
             throw refuse("no usable Image Position (Patient) (0020,0032)")
         }
