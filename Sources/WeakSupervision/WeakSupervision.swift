@@ -1,6 +1,6 @@
 // WeakSupervision: from slice-level labels to voxel masks. The non-neural stages of the
-// method (method.md sections 5, 6 and 10): CAM thresholds, k-means, pseudo-masks, connected
-// components and the baselines of the comparison table. This file holds the module's small
+// method (Docs/method.md: thresholding, k-means pseudo-masks, the comparison): CAM thresholds,
+// k-means, pseudo-masks, connected components and the baselines of the comparison table. This file holds the module's small
 // internal helpers.
 import Dispatch
 

@@ -3,7 +3,7 @@ import CTVolume
 import Foundation
 import WeakSupervision
 
-/// `ichctl baseline`: the intensity threshold baseline of method.md section 10 (HU window
+/// `ichctl baseline`: the intensity threshold baseline of Docs/method.md#6-the-comparison (HU window
 /// inside the intracranial mask) on every scan of a dataset, one uint8 mask per case, so that
 /// `ichctl evaluate` can score it like any other method. Each step is a library call:
 /// ``Dataset``, ``IntracranialMask/compute(_:parameters:)``,

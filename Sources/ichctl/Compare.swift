@@ -4,7 +4,7 @@ import Foundation
 import Metrics
 import WeakSupervision
 
-/// `ichctl compare`: the comparison table of method.md section 10. A thin wrapper over
+/// `ichctl compare`: the comparison table of Docs/method.md#6-the-comparison. A thin wrapper over
 /// ``Pipeline/compare(_:extra:keep:)``.
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,7 +4,7 @@ import Foundation
 import NeuralCore
 import WeakSupervision
 
-/// `ichctl segment`: the test-time refiner (method.md section 7) on one scan, writing a uint8
+/// `ichctl segment`: the test-time refiner (Docs/method.md#5-refinement-unetlite) on one scan, writing a uint8
 /// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``,
 /// then optionally ``ClassifierGated/gate(_:probabilities:positiveAt:)`` with a classifier's
 /// ``ResNetLSTM/classify(_:chunkSize:)``, ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:)``

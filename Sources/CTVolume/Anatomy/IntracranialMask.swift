@@ -1,9 +1,9 @@
 import Foundation
 import ImageCore
 
-/// The intracranial mask of method.md section 2.3: the brain inside the inner table of the
-/// skull, without scalp or bone, grown a little into the inner table so that hemorrhage
-/// blurred by the bone next to it stays in.
+/// The intracranial mask (Docs/ctvolume-preprocessing.md#the-intracranial-mask): the brain inside
+/// the inner table of the skull, without scalp or bone, grown a little into the inner table so
+/// that hemorrhage blurred by the bone next to it stays in.
 ///
 /// Algorithm (per axial slice, then across slices); every length is in millimetres of the
 /// scan's in-plane spacing unless it says pixels:

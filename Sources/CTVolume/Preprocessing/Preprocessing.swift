@@ -1,7 +1,7 @@
 import Foundation
 import ImageCore
 
-/// The network input of method.md section 2, and the way back from network-sized maps to a
+/// The network input of Docs/method.md#0-data-and-preprocessing, and the way back from network-sized maps to a
 /// scan's grid. The arithmetic is `ichnets.preprocess_volume`: resample each axial slice's
 /// HU to `size x size` first (area averaging to shrink, bilinear `align_corners=False` to
 /// grow; see ``Resampler``), then window into channels (see ``Window``).

@@ -5,7 +5,7 @@ import Foundation
 ///     apply(hu) = clamp((hu - (center - width / 2)) / width, 0, 1)
 ///
 /// This is `ichnets.window` for one channel. Several windows stacked give the network's
-/// input channels (``Window/defaults`` = brain, subdural, bone, as in method.md section 2).
+/// input channels (``Window/defaults`` = brain, subdural, bone, as in Docs/method.md#0-data-and-preprocessing).
 public struct Window: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Centre (level) of the window in HU.
     public var center: Float

@@ -3,7 +3,7 @@ import CTVolume
 /// What a segmentation method may look at for one case: the scan and its intracranial mask,
 /// and, when the weakly supervised stages ran, the CAM and the slice probabilities.
 ///
-/// Every row of the comparison table (method.md section 10) is a ``Segmenter`` run on the same
+/// Every row of the comparison table (Docs/method.md#6-the-comparison) is a ``Segmenter`` run on the same
 /// cases, so that methods differ only in what they do with this input.
 public struct SegmentationCase: Sendable {
     /// The case's name (the file stem), for reports and error messages.

@@ -152,7 +152,7 @@ extension CAMMethod {
     ///
     /// The scan is preprocessed as the classifier's configuration says (``ResNetLSTM/preprocess(_:)``:
     /// its `input_size` and windows), all Z slices go through the LSTM in order as one sequence
-    /// (method.md section 3, inference), and each slice's map is resized bilinearly to the
+    /// (Docs/method.md#1-slice-classifier-resnet-lstm, inference), and each slice's map is resized bilinearly to the
     /// slice's original y × x and divided by its maximum.
     ///
     /// - Parameter scan: HU volume.

@@ -54,7 +54,7 @@ public struct ComparisonCase: Sendable {
     public var isPositive: Bool { truth.voxels.contains { $0 > 0 } }
 }
 
-/// One row of the comparison table (method.md section 10): a method scored on every case.
+/// One row of the comparison table (Docs/method.md#6-the-comparison): a method scored on every case.
 ///
 /// Overlap and distance statistics are over the **positive** cases (reference non-empty);
 /// negative cases (empty reference) are counted through their false-positive voxels, since

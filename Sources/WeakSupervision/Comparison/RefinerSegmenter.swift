@@ -2,8 +2,8 @@ import CTVolume
 import Foundation
 import NeuralCore
 
-/// The refiner (a trained UNetLite) as a row of the comparison: method.md section 7's test-time
-/// segmentation (``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``) inside the
+/// The refiner (a trained UNetLite) as a row of the comparison: the test-time segmentation of
+/// Docs/method.md#5-refinement-unetlite (``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``) inside the
 /// case's intracranial mask. Needs neither CAM nor classifier.
 ///
 /// The network is used from one thread at a time (the comparison runs cases in order); the

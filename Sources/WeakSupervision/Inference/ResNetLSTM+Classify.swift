@@ -34,7 +34,7 @@ extension IntensityWindow {
 
 extension ResNetLSTM {
     /// The network input of a whole volume, (Z, C, S, S), with this network's size and windows
-    /// (method.md section 2: resample each slice's HU to S x S, then window).
+    /// (Docs/method.md#0-data-and-preprocessing: resample each slice's HU to S x S, then window).
     public func preprocess(_ scan: ScanVolume) -> Tensor {
         let s = config.inputSize
         let data = Preprocessing.preprocess(scan, size: s, windows: config.windows.map(\.ctWindow))
@@ -43,7 +43,7 @@ extension ResNetLSTM {
 
     /// Per-slice ICH probabilities of a volume: every axial slice preprocessed, the encoder run
     /// on all of them, and the LSTM over the whole volume as one sequence, slices in order
-    /// (method.md section 3, inference). Switches the network to evaluation mode.
+    /// (Docs/method.md#1-slice-classifier-resnet-lstm, inference). Switches the network to evaluation mode.
     ///
     /// - Parameters:
     ///   - scan: a head CT in HU.

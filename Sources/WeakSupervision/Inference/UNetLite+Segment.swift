@@ -22,7 +22,7 @@ extension UNetLite {
         return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: data)
     }
 
-    /// Test-time segmentation of method.md section 7: preprocess every axial slice, run the
+    /// Test-time segmentation of Docs/method.md#5-refinement-unetlite: preprocess every axial slice, run the
     /// network, resize the logits bilinearly (`align_corners=False`) to the slice's original
     /// grid, threshold `sigmoid(logit) >= threshold`, and keep only voxels of the intracranial
     /// mask. Switches the network to evaluation mode.

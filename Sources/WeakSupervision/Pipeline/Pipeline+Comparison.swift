@@ -20,7 +20,7 @@ extension Pipeline {
     /// Name of the pseudo-mask row (``PseudoMaskBuilder`` through the run's settings).
     public static let pseudoMasksRow = "pseudo-masks (CAM and k-means)"
 
-    /// The rows of method.md section 10 built from this run's saved artefacts and configuration:
+    /// The rows of Docs/method.md#6-the-comparison built from this run's saved artefacts and configuration:
     /// threshold 50..90 HU · k-means alone · CAM alone · pseudo-masks · full pipeline · full
     /// pipeline gated by the classifier (with a ``PipelineConfig/classifierGate``) · upper bound
     /// (when trained). The k-means, CAM and pseudo-mask rows use the run's ``PipelineConfig/pseudoMasks``

@@ -2,13 +2,13 @@ import CTVolume
 import Foundation
 import NeuralCore
 
-/// Every choice of a pipeline run (method.md sections 1 to 10), with its default: the data, the
+/// Every choice of a pipeline run (Docs/method.md), with its default: the data, the
 /// case-level split, the classifier, the CAM, the pseudo-mask recipe, the refiner and the
 /// comparison. Codable: a run saves it as `OUT/config.json` and refuses to reuse artefacts made
 /// with another one.
 ///
-/// Presets: ``quick`` (a smoke run, minutes on two cores) and ``full`` (the demo of the issue,
-/// after method.md section 11's prototype recipe).
+/// Presets: ``quick`` (a smoke run, minutes on two cores) and ``full`` (the demo, after the
+/// prototype recipe of Docs/method.md#7-the-pytorch-prototype-behind-the-defaults).
 public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Where the cases come from.
     public struct DataSettings: Codable, Sendable, Equatable {
@@ -165,7 +165,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// epoch is kept, so nothing would ever stop it; ``validate()`` refuses the pair).
     public var classifierPatience: Int?
     /// No early stop before this epoch (nil: 0): a small classifier's validation AUC wanders in
-    /// the first epochs before it climbs (method.md section 11).
+    /// the first epochs before it climbs (Docs/method.md#7-the-pytorch-prototype-behind-the-defaults).
     public var classifierMinimumEpochs: Int?
     /// Stage 2.
     public var cam: CAMSettings

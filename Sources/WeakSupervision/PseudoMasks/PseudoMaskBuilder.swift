@@ -25,7 +25,7 @@ public struct PseudoMaskParts: Sendable {
 }
 
 /// Builds pseudo-ICH masks from a scan, its intracranial mask, its class activation maps and the
-/// classifier's slice probabilities (method.md section 6):
+/// classifier's slice probabilities (Docs/method.md#4-k-means-pseudo-masks):
 ///
 ///     pseudo = removeSmall( hyperdense(k-means over intracranial voxels)
 ///                           AND threshold(CAM) on slices with probability >= positiveAt )

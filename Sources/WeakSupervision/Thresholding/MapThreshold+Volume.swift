@@ -5,7 +5,7 @@ import ImageCore
 
 extension MapThreshold {
     /// Thresholds a CAM volume slice by slice inside the intracranial mask, on the slices the
-    /// classifier calls positive (method.md section 5).
+    /// classifier calls positive (Docs/method.md#3-crf-free-thresholding).
     ///
     ///     out[slice k] = region(cam[k], within: intracranial[k])   when probabilities[k] >= positiveAt
     ///                  = 0                                          otherwise

@@ -73,7 +73,7 @@ func insideValues(map: ArraySlice<Float>, roi: ArraySlice<UInt8>) throws -> [Flo
 
 /// A constant cutoff: keep pixels whose value is greater than `value`.
 ///
-/// The project's prototype used 0.3 on max-normalised Grad-CAM maps (method.md section 11).
+/// The project's prototype used 0.3 on max-normalised Grad-CAM maps (Docs/method.md#7-the-pytorch-prototype-behind-the-defaults).
 /// Any value is accepted: `-infinity` keeps the whole ROI, a value >= the map's maximum or NaN
 /// keeps nothing.
 public struct FixedThreshold: MapThreshold, Hashable {

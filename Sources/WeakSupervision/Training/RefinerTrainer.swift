@@ -6,7 +6,7 @@ import NeuralCore
 /// supervised pipeline, true masks for the fully supervised upper bound (same code, same budget).
 ///
 /// Each epoch uses every slice whose target is non-empty and a fresh seeded sample of
-/// ``RefinerTrainingConfig/negativeFraction`` of the empty ones (method.md section 11: most
+/// ``RefinerTrainingConfig/negativeFraction`` of the empty ones (Docs/method.md#7-the-pytorch-prototype-behind-the-defaults: most
 /// slices are negative), shuffled and cut into batches of slices; each slice and its target get
 /// one seeded draw of the augmentation (geometry on both, intensity on the image only).
 /// Loss = bceWeight · BCE(logits, target) + diceWeight · soft Dice (per slice, smoothing 1).

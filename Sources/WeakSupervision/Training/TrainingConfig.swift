@@ -204,7 +204,7 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// Shuffle every epoch (default `true`).
     public var shuffle: Bool
     /// Share of the empty-target slices drawn afresh each epoch (default 0.25); every slice
-    /// with a non-empty target is used every epoch (method.md section 11).
+    /// with a non-empty target is used every epoch (Docs/method.md#7-the-pytorch-prototype-behind-the-defaults).
     public var negativeFraction: Double
     /// Weight of BCE in the loss (default 1).
     public var bceWeight: Float
