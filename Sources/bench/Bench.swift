@@ -9,6 +9,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of ichct (use a release build).",
-        subcommands: [BenchNIfTI.self, BenchDICOM.self, KMeansBench.self, PseudoMaskBench.self, BenchMetrics.self, BenchPreprocess.self, BenchNetworks.self, BenchPhantom.self, BenchLayers.self]
+        subcommands: [BenchNIfTI.self, BenchDICOM.self, KMeansBench.self, PseudoMaskBench.self, BenchMetrics.self, BenchPreprocess.self, BenchNetworks.self, BenchPhantom.self, BenchLayers.self, BenchConvPeak.self]
     )
 }
