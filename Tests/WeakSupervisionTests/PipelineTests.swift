@@ -12,7 +12,7 @@ import TestSupport
 func tinyPipelineConfig() -> PipelineConfig {
     var c = PipelineConfig.quick
     c.data.phantomCases = 4
-    c.data.phantom.size = 64
+    c.data.phantom = PipelineConfig.phantom(size: 64)   // generation 1 (the presets train on generation 2): fixed 5 mm slices keep the plumbing checks small
     c.data.phantom.slices = 6...6
     c.data.phantom.subSlices = 1
     c.data.validationFraction = 0.25
@@ -285,13 +285,18 @@ final class StageLog: @unchecked Sendable {
         }
     }
 
-    @Test("a sealed test set with phantom settings of its own: written with them, named in the table, part of the data key only when set")
+    @Test("trained on the randomized preset with a sealed set of the realistic one, as the demo presets do: each set written with its own settings, named in the table, part of the data key only when set")
     func sealedSetWithItsOwnPhantom() throws {
         let folder = TemporaryFolder(prefix: "ichct-sealed-own", create: false), out = folder.url
         defer { folder.cleanup() }
         var config = tinyPipelineConfig()
-        var realistic = PhantomConfig.realistic
-        realistic.size = 64
+        // generation 2 on both sides: varied slice thickness, stored orientations and tilts in
+        // training, through every stage
+        var randomized = PipelineConfig.trainingPhantom(size: 64)
+        randomized.slices = 6...8
+        randomized.subSlices = 1
+        config.data.phantom = randomized
+        var realistic = PipelineConfig.testPhantom(size: 64)
         realistic.slices = 6...8
         realistic.subSlices = 1
         config.data.sealedTest?.phantom = realistic
@@ -357,6 +362,14 @@ final class StageLog: @unchecked Sendable {
     func patienceNeedsBest() throws {
         try PipelineConfig.full.validate()
         try PipelineConfig.quick.validate()
+        // the presets train on the randomized phantom and seal a set of the realistic one
+        for (preset, size) in [(PipelineConfig.full, 256), (PipelineConfig.quick, 128)] {
+            var training = PhantomConfig.randomized, test = PhantomConfig.realistic
+            training.size = size
+            test.size = size
+            #expect(preset.data.phantom == training && preset.data.sealedTest?.phantom == test)
+            #expect(preset.data.sealedTest?.phantomSeed != preset.data.phantomSeed)
+        }
         try PipelineConfig().validate()
         var config = PipelineConfig.full
         config.classifier.selection = .last

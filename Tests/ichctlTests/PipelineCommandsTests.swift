@@ -9,7 +9,7 @@ import TestSupport
 func tinyConfig() -> PipelineConfig {
     var c = PipelineConfig.quick
     c.data.phantomCases = 4
-    c.data.phantom.size = 64
+    c.data.phantom = PipelineConfig.phantom(size: 64)   // generation 1 (the presets train on generation 2): fixed 5 mm slices keep the plumbing checks small
     c.data.phantom.slices = 6...6
     c.data.phantom.subSlices = 1
     c.data.validationFraction = 0.25
