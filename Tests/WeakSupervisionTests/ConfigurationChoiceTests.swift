@@ -45,6 +45,46 @@ struct ConfigurationChoiceTests {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(OptimizerSettings.self, from: Data(optimizer.utf8)) }
     }
 
+    @Test("every stored setting of the configuration belongs to a stage key, once; changing it re-keys exactly the stages that read it")
+    func everySettingIsKeyed() throws {
+        let properties = Mirror(reflecting: PipelineConfig.full).children.compactMap(\.label)
+        let keyed = PipelineConfig.settings(readBy: .comparison)   // the comparison reads every stage
+        #expect(Set(keyed) == Set(properties) && keyed.count == properties.count)
+        #expect(PipelineConfig.settings(readBy: .data) == ["data"])
+        #expect(!PipelineConfig.settings(readBy: .upperBound).contains("classifierGate"))
+        #expect(PipelineConfig.settings(readBy: .refiner).contains("classifierGate"))
+        // a change of one setting changes the keys of the stages that read it, and no other
+        let folder = TemporaryFolder(prefix: "ichct-stage-keys")
+        defer { folder.cleanup() }
+        let base = PipelineConfig.full
+        var changes: [(String, PipelineConfig)] = []
+        func changed(_ name: String, _ edit: (inout PipelineConfig) -> Void) { var c = base; edit(&c); changes.append((name, c)) }
+        changed("data") { $0.data.phantomSeed += 1 }
+        changed("classifier") { $0.classifier.epochs += 1 }
+        changed("classifierPatience") { $0.classifierPatience = 3 }
+        changed("classifierMinimumEpochs") { $0.classifierMinimumEpochs = 2 }
+        changed("cam") { $0.cam.layer = "layer2" }
+        changed("pseudoMasks") { $0.pseudoMasks.k = 5 }
+        changed("refiner") { $0.refiner.epochs += 1 }
+        changed("upperBound") { $0.upperBound = false }
+        changed("componentFilter") { $0.componentFilter = [0, 1] }
+        changed("componentCriterion") { $0.componentCriterion = .cases }
+        changed("componentTolerance") { $0.componentTolerance = 0.02 }
+        changed("classifierGate") { $0.classifierGate = 0.6 }
+        changed("growth") { $0.growth = nil }
+        changed("tolerance") { $0.tolerance = 3 }
+        changed("montageCases") { $0.montageCases = 1 }
+        #expect(Set(changes.map(\.0)) == Set(properties))
+        let before = try Pipeline(config: base, output: folder.url)
+        for (name, config) in changes {
+            let after = try Pipeline(config: config, output: folder.url, overwrite: true)
+            for stage in PipelineStage.allCases {
+                let reads = PipelineConfig.settings(readBy: stage).contains(name)
+                #expect((before.configKey(stage) != after.configKey(stage)) == reads, "\(name) and stage \(stage.rawValue)")
+            }
+        }
+    }
+
     @Test("a finished full-demo run's config.json decodes to the current types and gives every stage the key it recorded")
     func savedRunKeepsItsKeys() throws {
         let url = try #require(Bundle.module.url(forResource: "full-demo-2026-12-04", withExtension: "json", subdirectory: "Fixtures/config"))

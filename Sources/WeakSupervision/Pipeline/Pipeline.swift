@@ -92,30 +92,10 @@ public struct Pipeline {
         return r.configKey == configKey(stage)
     }
 
-    /// The JSON of the configuration parts `stage` (and the stages it reads) depends on.
-    public func configKey(_ stage: PipelineStage) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func json<T: Encodable>(_ v: T) -> String { (try? encoder.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "?" }
-        var parts: [String: String] = [:]
-        for s in stage.dependencies + [stage] {
-            switch s {
-            case .data: parts["data"] = json(config.data)
-            case .classifier: parts["classifier"] = json(config.classifier) + json(config.classifierPatience)
-                + (config.classifierMinimumEpochs.map(json) ?? "")
-            case .cams: parts["cam"] = json(config.cam)
-            case .pseudoMasks: parts["pseudoMasks"] = json(config.pseudoMasks)
-            case .refiner, .upperBound: parts["refiner"] = json(config.refiner) + json(config.upperBound) + json(config.componentFilter)
-                + (config.componentCriterion.map(json) ?? "") + (config.componentTolerance.map(json) ?? "")
-                // the gated row's size choice reads the classifier's probabilities (stage cams, on
-                // which the refiner depends anyway); the upper bound has no gated row
-                if s == .refiner, let gate = config.classifierGate { parts["gate"] = json(gate) }
-            case .comparison: parts["comparison"] = json(config.tolerance) + json(config.montageCases)
-                + (config.growth.map(json) ?? "")
-            }
-        }
-        return json(parts)
-    }
+    /// The JSON of the configuration parts `stage` (and the stages it reads) depends on, derived
+    /// from one table that assigns every setting to its stages
+    /// (``PipelineConfig/settings(readBy:)`` lists them).
+    public func configKey(_ stage: PipelineStage) -> String { config.stageKey(stage) }
 
     /// Runs the stages and returns the comparison table.
     ///
