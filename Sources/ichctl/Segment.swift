@@ -8,7 +8,8 @@ import WeakSupervision
 /// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``,
 /// then optionally ``ClassifierGated/gate(_:probabilities:positiveAt:)`` with a classifier's
 /// ``ResNetLSTM/classify(_:chunkSize:)``, ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:)``
-/// and ``IntensityGrowth/grow(_:scan:intracranial:settings:)``: the pipeline's refiner rows, on one scan.
+/// ``IntensityGrowth/grow(_:scan:intracranial:settings:)`` and ``BoneRimFiltered/filter(_:scan:settings:)``:
+/// the pipeline's refiner rows, on one scan.
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Segment hemorrhage in a scan (NIfTI or DICOM folder) with a UNetLite checkpoint.",
@@ -25,7 +26,10 @@ struct Segment: ParsableCommand {
             is classifierGate in RUN/config.json). With --grow-mm D, the mask then grows up to D mm \
             in-plane (4-neighbour steps of the scan's spacing) into neighbouring intracranial voxels \
             whose HU lie in --grow-hu (default 50:90), as the demo's refiner rows do (growth in \
-            RUN/config.json: 2 mm for the full preset).
+            RUN/config.json: 2 mm for the full preset). With --bone-rim-mm R, the 3-D components \
+            whose every voxel lies within R mm (in-plane) of bone (HU ≥ --bone-hu, default 200) are \
+            then dropped: the partial-volume crescents along the inner table (boneRim in \
+            RUN/config.json).
 
             With --run RUN [--row ROW] instead of --model, the run's own method for that row of its \
             table is used, with every setting its pipeline chose: the same mask the table scored.
@@ -37,7 +41,7 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size and growth).")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth and bone rim).")
     var runFolder: String?
 
     @Option(name: .long, help: "With --run: the row to reproduce (pipeline, pipeline-raw, pipeline-gated, upper-bound, ...; default pipeline).")
@@ -77,6 +81,12 @@ struct Segment: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "HU range LO:HI that --grow-mm grows into (default 50:90).")
     var growHu: String?
 
+    @Option(name: .long, help: "Drop 3-D components lying wholly within this many mm (in-plane) of bone, after growth (default 0: none dropped).")
+    var boneRimMm: Double = 0
+
+    @Option(name: .long, help: "HU from which a voxel counts as bone for --bone-rim-mm (default 200).")
+    var boneHu: Double?
+
     @Flag(name: .long, help: "Replace outputs that exist.")
     var force = false
 
@@ -95,6 +105,7 @@ struct Segment: ParsableCommand {
         if runFolder != nil {
             let own = [("--probabilities", probabilities != nil), ("--classifier", classifier != nil), ("--gate-at", gateAt != nil),
                        ("--min-component-ml", minComponentMl != 0), ("--grow-mm", growMm != 0), ("--grow-hu", growHu != nil),
+                       ("--bone-rim-mm", boneRimMm != 0), ("--bone-hu", boneHu != nil),
                        ("--threshold", threshold != 0.5), ("--flip-average", flipAverage)]
             if let set = own.first(where: { $0.1 }) {
                 throw ValidationError("\(set.0) does not go with --run: the run's row decides its settings (or use --model)")
@@ -110,6 +121,11 @@ struct Segment: ParsableCommand {
         guard minComponentMl >= 0 && minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be a volume ≥ 0") }
         guard growMm >= 0 && growMm.isFinite else { throw ValidationError("--grow-mm must be a distance in mm ≥ 0") }
         if growHu != nil && growMm == 0 { throw ValidationError("--grow-hu needs --grow-mm") }
+        guard boneRimMm >= 0 && boneRimMm.isFinite else { throw ValidationError("--bone-rim-mm must be a distance in mm ≥ 0") }
+        if let boneHu {
+            guard boneHu.isFinite else { throw ValidationError("--bone-hu must be a finite HU") }
+            guard boneRimMm > 0 else { throw ValidationError("--bone-hu needs --bone-rim-mm") }
+        }
         _ = try growth()
         // the same file however it is spelled (relative, absolute, through a symlink)
         func key(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
@@ -130,15 +146,22 @@ struct Segment: ParsableCommand {
         }
     }
 
+    /// `--bone-rim-mm` and `--bone-hu` as the library's settings.
+    var boneRimSettings: BoneRimFiltered.Settings {
+        BoneRimFiltered.Settings(boneHU: boneHu ?? BoneRimFiltered.Settings().boneHU, rimMM: boneRimMm)
+    }
+
     struct Summary: BatchRecord {
         let file: String, model: String, out: String, probabilities: String?
         let voxels: Int, intracranialVoxels: Int, volumeMl: Double
         let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double, growMm: Double, growHu: [Double]?, growSteps: Int
+        let boneRimMm: Double?, boneHu: Double?
 
         enum CodingKeys: String, CodingKey {
             case file, model, out, probabilities, voxels, classifier
             case intracranialVoxels = "intracranial_voxels", volumeMl = "volume_ml"
             case gatedSlices = "gated_slices", minComponentMl = "min_component_ml", growMm = "grow_mm", growHu = "grow_hu", growSteps = "grow_steps"
+            case boneRimMm = "bone_rim_mm", boneHu = "bone_hu"
         }
         static let csvColumns = ["out", "voxels", "volume_ml", "intracranial_voxels", "gated_slices"]
         var csvValues: [String] { [out, "\(voxels)", "\(volumeMl)", "\(intracranialVoxels)", gatedSlices.map { "\($0.count)" } ?? ""] }
@@ -219,6 +242,8 @@ struct Segment: ParsableCommand {
         let minComponentMl: Double
         let growMm: Double
         let growHu: String?
+        let boneRimMm: Double?
+        let boneHu: Double?
     }
 
     /// `--list`: every scan of the shard, one mask `DIR/NAME.nii.gz` each.
@@ -226,7 +251,8 @@ struct Segment: ParsableCommand {
         let outputs: (ScanList.Item, URL) -> [URL] = { item, dir in [dir.appendingPathComponent(item.name + ".nii.gz")] }
         let settings = BatchSettings(model: CLI.absolute(model), run: CLI.absolute(runFolder), row: runFolder == nil ? nil : (row ?? "pipeline"),
                                      series: scanInput.series, threshold: threshold, flipAverage: flipAverage,
-                                     classifier: CLI.absolute(classifier), gateAt: gateAt, minComponentMl: minComponentMl, growMm: growMm, growHu: growHu)
+                                     classifier: CLI.absolute(classifier), gateAt: gateAt, minComponentMl: minComponentMl, growMm: growMm, growHu: growHu,
+                                     boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil)
         if let runFolder {
             let row = try RunRow(folder: runFolder, row: row)
             try batch.run(command: "segment", force: force, json: json, settings: settings, outputs: outputs) { item, staged, final in
@@ -275,6 +301,7 @@ struct Segment: ParsableCommand {
             CLI.note("--grow-mm \(growMm): 0 steps on this grid (in-plane spacing \(s.x) x \(s.y) mm); the mask is not grown")
         }
         if steps > 0 { chain = try chain.grown(settings) }
+        if boneRimMm > 0 { chain = try chain.droppingBoneRim(boneRimSettings) }
         let mask = try chain.segment(SegmentationCase(name: file, scan: scan, intracranial: result.intracranial, cam: nil,
                                                       sliceProbabilities: sliceProbabilities))
         if let probURL {
@@ -289,6 +316,6 @@ struct Segment: ParsableCommand {
                        intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
                        classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl,
                        growMm: growMm, growHu: steps > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
-                       growSteps: steps)
+                       growSteps: steps, boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil)
     }
 }

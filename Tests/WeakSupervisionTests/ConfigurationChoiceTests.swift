@@ -72,6 +72,7 @@ struct ConfigurationChoiceTests {
         changed("componentTolerance") { $0.componentTolerance = 0.02 }
         changed("classifierGate") { $0.classifierGate = 0.6 }
         changed("growth") { $0.growth = nil }
+        changed("boneRim") { $0.boneRim = .init(rimMM: 3) }
         changed("tolerance") { $0.tolerance = 3 }
         changed("montageCases") { $0.montageCases = 1 }
         #expect(Set(changes.map(\.0)) == Set(properties))

@@ -113,8 +113,19 @@ struct NetworkCommandsTests {
         // 2 steps add more than 1, and 1 more than none; no voxel of the head (35 HU) lies in 50..90
         let counts = grownMasks.map { $0.voxels.count { $0 > 0 } }, before = halfMask.voxels.count { $0 > 0 }
         #expect(counts[0] > counts[1] && counts[1] > before && counts[2] > before && counts[3] == before, "\(counts), \(before)")
+        // --bone-rim-mm: the library's filter on the mask (with the same growth before it);
+        // the phantom's skull is bone, so some rim exists to test against
+        for (args, settings) in [(["--bone-rim-mm", "20"], BoneRimFiltered.Settings(rimMM: 20)),
+                                 (["--bone-rim-mm", "20", "--bone-hu", "600"], BoneRimFiltered.Settings(boneHU: 600, rimMM: 20)),
+                                 (["--grow-mm", "16", "--grow-hu", "30:40", "--bone-rim-mm", "12"], BoneRimFiltered.Settings(rimMM: 12))] {
+            let rimmed = w.folder.appendingPathComponent("rimmed.nii.gz")
+            try Segment.parse(atMedian + ["--out", rimmed.path, "--force"] + args).run()
+            let before = args.contains("--grow-mm") ? grownMasks[0] : halfMask
+            #expect(try NIfTI.readMask(at: rimmed).voxels == BoneRimFiltered.filter(before, scan: scan, settings: settings).voxels, "\(args)")
+        }
         let classifier = ["--classifier", w.classifier.path]
-        for bad in [["--grow-mm=-1"], ["--grow-mm", "inf"], ["--grow-mm", "2", "--grow-hu", "90:50"], ["--grow-mm", "2", "--grow-hu", "50"],
+        for bad in [["--bone-rim-mm=-1"], ["--bone-rim-mm", "nan"], ["--bone-hu", "300"], ["--bone-rim-mm", "2", "--bone-hu", "inf"],
+                    ["--grow-mm=-1"], ["--grow-mm", "inf"], ["--grow-mm", "2", "--grow-hu", "90:50"], ["--grow-mm", "2", "--grow-hu", "50"],
                     ["--grow-mm", "2", "--grow-hu", "a:b"], ["--grow-hu", "30:40"],
                     classifier + ["--gate-at", "0"], classifier + ["--gate-at", "1"], ["--gate-at", "0.5"], ["--min-component-ml", "-1"],
                     ["--out", w.scan.path], ["--out", w.folder.path + "/./head.nii.gz"], ["--probabilities", w.refiner.path],

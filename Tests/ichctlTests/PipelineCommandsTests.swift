@@ -24,6 +24,8 @@ func tinyConfig() -> PipelineConfig {
     c.refiner.stepsPerEpoch = 2
     c.cam.layer = "layer2"
     c.montageCases = 1
+    // the bone-rim filter on, so that segment --run is checked to reproduce it too
+    c.boneRim = BoneRimFiltered.Settings(rimMM: 4)
     return c
 }
 
@@ -84,6 +86,8 @@ func tinyConfig() -> PipelineConfig {
         #expect(unknownRow.status != 0 && unknownRow.stderr.contains("pipeline-gated"))
         let both = try ICHCTLRunner.run(["segment", "--run", run, "--grow-mm", "2", scanPath, "--out", dir.appendingPathComponent("y.nii.gz").path])
         #expect(both.status != 0 && both.stderr.contains("--grow-mm"))
+        let rim = try ICHCTLRunner.run(["segment", "--run", run, "--bone-rim-mm", "2", scanPath, "--out", dir.appendingPathComponent("y.nii.gz").path])
+        #expect(rim.status != 0 && rim.stderr.contains("--bone-rim-mm"))
         #expect(try ICHCTLRunner.run(["classify", "--run", run, scanPath, "--json"]).status == 0)
         let cam = try ICHCTLRunner.run(["cam", "--run", run, scanPath, "--out", dir.appendingPathComponent("cam.nii.gz").path, "--json"])
         #expect(cam.status == 0, "\(cam.stderr)")

@@ -61,13 +61,15 @@ extension Pipeline {
     /// A refiner row: the stage's network, gated by the classifier when `gate` is given
     /// (``ClassifierGated``), then its small components dropped when the stage chose a minimum
     /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), then grown into the
-    /// blood range with the configuration's ``PipelineConfig/growth`` (``IntensityGrowth``).
+    /// blood range with the configuration's ``PipelineConfig/growth`` (``IntensityGrowth``), then
+    /// its components in the bone rim dropped with ``PipelineConfig/boneRim`` (``BoneRimFiltered``).
     func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil, network: RefinerSegmenter? = nil) throws -> any Segmenter {
         let refiner = try network?.sharingInference(as: name)
             ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
         let base: any Segmenter = gate.map { refiner.gated(at: $0) } ?? refiner
         let filtered = base.filteringComponents(below: try minimumComponentVolume(stage, gated: gate != nil))
-        return try config.growth.map { try filtered.grown($0) } ?? filtered
+        let grown = try config.growth.map { try filtered.grown($0) } ?? filtered
+        return try config.boneRim.map { try grown.droppingBoneRim($0) } ?? grown
     }
 
     /// The short names of the table's rows, in order (the folders under `comparison/masks/`):
@@ -189,11 +191,16 @@ extension Pipeline {
             table.notes = (table.notes ?? []) + ["s/case: the raw, post-processed and gated rows of one refiner share its inference "
                                                  + "on a case; the network's time is counted in the raw row"]
         }
-        let grown = builtIn.compactMap { $0 as? IntensityGrowth }
+        func short(_ v: Double) -> String { String(format: "%g", v) }
+        let rimmed = builtIn.compactMap { $0 as? BoneRimFiltered }
+        let grown = builtIn.compactMap { ($0 as? IntensityGrowth) ?? (($0 as? BoneRimFiltered)?.base as? IntensityGrowth) }
         if let g = grown.first?.settings, g.distanceMM > 0 {
-            func short(_ v: Double) -> String { String(format: "%g", v) }
             table.notes = (table.notes ?? []) + ["grown \(short(g.distanceMM)) mm in-plane into \(short(g.range.lowerBound))..\(short(g.range.upperBound)) HU "
                            + "inside the intracranial mask (IntensityGrowth): \(grown.map(\.name).joined(separator: "; "))"]
+        }
+        if let r = rimmed.first?.settings {
+            table.notes = (table.notes ?? []) + ["components lying wholly within \(short(r.rimMM)) mm (in-plane) of bone (≥ \(short(r.boneHU)) HU) dropped "
+                           + "(BoneRimFiltered): \(rimmed.map(\.name).joined(separator: "; "))"]
         }
         return table
     }

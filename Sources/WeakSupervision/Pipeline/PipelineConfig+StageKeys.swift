@@ -49,7 +49,8 @@ extension PipelineConfig {
         // the refiner depends anyway); the upper bound has no gated row
         KeyPart(name: "gate", stages: [.refiner], settings: [.unlessNil("classifierGate", \.classifierGate)]),
         KeyPart(name: "comparison", stages: [.comparison], settings: [
-            .always("tolerance", \.tolerance), .always("montageCases", \.montageCases), .unlessNil("growth", \.growth)]),
+            .always("tolerance", \.tolerance), .always("montageCases", \.montageCases), .unlessNil("growth", \.growth),
+            .unlessNil("boneRim", \.boneRim)]),
     ] }
 
     /// The settings (stored properties of the configuration, by name) whose change makes

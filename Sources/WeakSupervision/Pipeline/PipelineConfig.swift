@@ -210,6 +210,11 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// on a 128 grid: two voxels as well).
     /// Changes only the comparison (the component sizes are chosen before it).
     public var growth: IntensityGrowth.Settings?
+    /// Drops every refiner row's components that lie wholly within a rim along bone, after
+    /// its growth (``BoneRimFiltered``): the partial-volume crescents at the inner table. nil
+    /// (default, and runs made before this field existed): no such filter.
+    /// Changes only the comparison.
+    public var boneRim: BoneRimFiltered.Settings?
     /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
     public var tolerance: Double
     /// Positive test cases drawn as PNG montages (default 4).
@@ -393,6 +398,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             throw WeakSupervisionError.invalidParameter(name: "classifierGate", reason: "\(g) is not a probability strictly between 0 and 1")
         }
         try growth?.validate()
+        try boneRim?.validate()
         guard tolerance.isFinite && tolerance >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "tolerance", reason: "\(tolerance) is not a distance in mm")
         }

@@ -1,0 +1,85 @@
+import CTVolume
+import Foundation
+import Testing
+import WeakSupervision
+
+@Suite("Bone-rim filter")
+struct BoneRimTests {
+    @Test("bone depth is the exact in-plane distance to the nearest bone pixel of the slice, with its spacing (brute force), infinite on a slice without bone")
+    func boneDepthIsExact() {
+        let shape = GridShape(11, 7, 3)
+        var scan = ScanVolume(shape: shape, repeating: 30, geometry: Geometry(spacing: SIMD3(0.5, 1.25, 5)))
+        var rng = SystemRandomNumberGenerator()
+        var bone: [[(Int, Int)]] = [[], [], []]
+        for z in 0..<2 {
+            for _ in 0..<(z + 2) {
+                let x = Int.random(in: 0..<11, using: &rng), y = Int.random(in: 0..<7, using: &rng)
+                scan.voxels[shape.index(x, y, z)] = Float.random(in: 200...1500, using: &rng)
+                bone[z].append((x, y))
+            }
+        }
+        scan.voxels[shape.index(5, 3, 2)] = 199.9   // just below the threshold: no bone on slice 2
+        let depth = BoneRimFiltered.boneDepth(scan, boneHU: 200)
+        for z in 0..<3 { for y in 0..<7 { for x in 0..<11 {
+            let expected = bone[z].map { (bx, by) -> Double in
+                let dx = Double(x - bx) * 0.5, dy = Double(y - by) * 1.25
+                return (dx * dx + dy * dy).squareRoot()
+            }.min() ?? .infinity
+            let got = depth[shape.index(x, y, z)]
+            #expect(expected.isInfinite ? got.isInfinite : abs(got - expected) < 1e-9, "at \(x), \(y), \(z)")
+        } } }
+    }
+
+    @Test("a crescent within the rim is dropped; a collection against the bone that reaches past the rim keeps every voxel, its rim too; a component far from bone and one on a slice without bone stay")
+    func keepsCoresDropsCrescents() throws {
+        // 1 mm pixels; a wall of bone at x = 0 on slices 0 and 1; slice 2 has none
+        let shape = GridShape(20, 12, 3)
+        let geometry = Geometry(spacing: SIMD3(1, 1, 5))
+        var scan = ScanVolume(shape: shape, repeating: 35, geometry: geometry)
+        for z in 0..<2 { for y in 0..<12 { scan.voxels[shape.index(0, y, z)] = 1200 } }
+        var mask = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
+        func set(_ xs: ClosedRange<Int>, _ ys: ClosedRange<Int>, _ z: Int) {
+            for y in ys { for x in xs { mask.voxels[shape.index(x, y, z)] = 1 } }
+        }
+        set(1...2, 0...3, 0)      // crescent: x 1 and 2, depth 1 and 2 mm
+        set(1...5, 7...10, 0)     // a collection against the bone, 5 mm deep
+        set(12...14, 4...6, 1)    // far from bone
+        set(1...1, 2...4, 2)      // next to where bone would be, on a slice without bone
+        let filtered = BoneRimFiltered.filter(mask, scan: scan, settings: .init(boneHU: 200, rimMM: 2))
+        var expected = mask
+        for y in 0...3 { for x in 1...2 { expected.voxels[shape.index(x, y, 0)] = 0 } }
+        #expect(filtered.voxels == expected.voxels)
+        // a rim of 1.5 mm still drops it (its deepest voxel is at 2 mm: > 1.5 is a core), so it stays
+        let narrow = BoneRimFiltered.filter(mask, scan: scan, settings: .init(boneHU: 200, rimMM: 1.5))
+        #expect(narrow.voxels == mask.voxels)
+        // a rim of 5 mm drops the 5 mm collection too; the far one (11 mm) stays
+        let wide = BoneRimFiltered.filter(mask, scan: scan, settings: .init(boneHU: 200, rimMM: 5))
+        #expect(wide.voxels[shape.index(3, 8, 0)] == 0 && wide.voxels[shape.index(13, 5, 1)] == 1 && wide.voxels[shape.index(1, 3, 2)] == 1)
+        // a bone threshold above the wall's HU: no bone anywhere, nothing dropped
+        #expect(BoneRimFiltered.filter(mask, scan: scan, settings: .init(boneHU: 1500, rimMM: 5)).voxels == mask.voxels)
+        // an empty mask stays empty
+        let empty = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
+        #expect(BoneRimFiltered.filter(empty, scan: scan, settings: .init()).voxels == empty.voxels)
+    }
+
+    @Test("the wrapper filters its base's mask, keeps its name, and refuses settings that are not a finite HU and a distance ≥ 0")
+    func wrapper() throws {
+        let shape = GridShape(8, 8, 1)
+        let geometry = Geometry(spacing: SIMD3(1, 1, 5))
+        var scan = ScanVolume(shape: shape, repeating: 35, geometry: geometry)
+        for y in 0..<8 { scan.voxels[shape.index(0, y, 0)] = 900 }
+        var mask = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
+        mask.voxels[shape.index(1, 1, 0)] = 1
+        mask.voxels[shape.index(6, 6, 0)] = 1
+        let specks = mask
+        let base = ClosureSegmenter(name: "two specks") { _ in specks }
+        let row = try base.droppingBoneRim(.init(rimMM: 2))
+        #expect(row.name == "two specks")
+        let input = SegmentationCase(name: "c", scan: scan, intracranial: MaskVolume(shape: shape, repeating: 1, geometry: geometry))
+        let out = try row.segment(input)
+        #expect(out.voxels.reduce(0) { $0 + Int($1) } == 1 && out.voxels[shape.index(6, 6, 0)] == 1)
+        for bad in [BoneRimFiltered.Settings(boneHU: .nan), .init(rimMM: -1), .init(rimMM: .infinity)] {
+            #expect(throws: WeakSupervisionError.self) { try base.droppingBoneRim(bad) }
+        }
+    }
+}
