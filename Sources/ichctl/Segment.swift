@@ -27,7 +27,8 @@ struct Segment: ParsableCommand {
             in-plane (4-neighbour steps of the scan's spacing) into neighbouring intracranial voxels \
             whose HU lie in --grow-hu (default 50:90), as the demo's refiner rows do (growth in \
             RUN/config.json: 2 mm for the full preset). With --bone-rim-mm R, the 3-D components \
-            whose every voxel lies within R mm (in-plane) of bone (HU ≥ --bone-hu, default 200) are \
+            whose every voxel lies within R mm (in-plane) of the skull (the largest 3-D component \
+            of HU ≥ --bone-hu, default 200) are \
             then dropped: the partial-volume crescents along the inner table (boneRim in \
             RUN/config.json).
 
@@ -84,7 +85,7 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "Drop 3-D components lying wholly within this many mm (in-plane) of bone, after growth (default 0: none dropped).")
     var boneRimMm: Double = 0
 
-    @Option(name: .long, help: "HU from which a voxel counts as bone for --bone-rim-mm (default 200).")
+    @Option(name: .long, parsing: .unconditional, help: "HU from which a voxel counts as bone for --bone-rim-mm (default 200); the skull is the largest 3-D component of such voxels.")
     var boneHu: Double?
 
     @Flag(name: .long, help: "Replace outputs that exist.")

@@ -5,24 +5,33 @@ import WeakSupervision
 
 @Suite("Bone-rim filter")
 struct BoneRimTests {
-    @Test("bone depth is the exact in-plane distance to the nearest bone pixel of the slice, with its spacing (brute force), infinite on a slice without bone")
+    @Test("the skull is the largest bone component; bone depth is the exact in-plane distance to it (brute force, with the spacing), infinite on a slice without it")
     func boneDepthIsExact() {
         let shape = GridShape(11, 7, 3)
         var scan = ScanVolume(shape: shape, repeating: 30, geometry: Geometry(spacing: SIMD3(0.5, 1.25, 5)))
         var rng = SystemRandomNumberGenerator()
-        var bone: [[(Int, Int)]] = [[], [], []]
+        // a skull: the wall x = 0 on slices 0 and 1, with a random walk of bone growing from it
+        var skull = Set<[Int]>()
+        for z in 0..<2 { for y in 0..<7 { skull.insert([0, y, z]) } }
         for z in 0..<2 {
-            for _ in 0..<(z + 2) {
-                let x = Int.random(in: 0..<11, using: &rng), y = Int.random(in: 0..<7, using: &rng)
-                scan.voxels[shape.index(x, y, z)] = Float.random(in: 200...1500, using: &rng)
-                bone[z].append((x, y))
+            var x = 0, y = Int.random(in: 0..<7, using: &rng)
+            for _ in 0..<6 {
+                x = min(x + Int.random(in: 0...1, using: &rng), 6)
+                y = max(0, min(6, y + Int.random(in: -1...1, using: &rng)))
+                skull.insert([x, y, z])
             }
         }
-        scan.voxels[shape.index(5, 3, 2)] = 199.9   // just below the threshold: no bone on slice 2
+        for p in skull { scan.voxels[shape.index(p[0], p[1], p[2])] = Float.random(in: 200...1500, using: &rng) }
+        // a calcification apart from it (and one just below the threshold on slice 2)
+        scan.voxels[shape.index(10, 6, 0)] = 450
+        scan.voxels[shape.index(10, 5, 0)] = 300
+        scan.voxels[shape.index(5, 3, 2)] = 199.9
+        let found = BoneRimFiltered.skull(scan, boneHU: 200)
+        #expect(Set(found.voxels.indices.filter { found.voxels[$0] > 0 }) == Set(skull.map { shape.index($0[0], $0[1], $0[2]) }))
         let depth = BoneRimFiltered.boneDepth(scan, boneHU: 200)
         for z in 0..<3 { for y in 0..<7 { for x in 0..<11 {
-            let expected = bone[z].map { (bx, by) -> Double in
-                let dx = Double(x - bx) * 0.5, dy = Double(y - by) * 1.25
+            let expected = skull.filter { $0[2] == z }.map { p -> Double in
+                let dx = Double(x - p[0]) * 0.5, dy = Double(y - p[1]) * 1.25
                 return (dx * dx + dy * dy).squareRoot()
             }.min() ?? .infinity
             let got = depth[shape.index(x, y, z)]
@@ -45,16 +54,20 @@ struct BoneRimTests {
         set(1...5, 7...10, 0)     // a collection against the bone, 5 mm deep
         set(12...14, 4...6, 1)    // far from bone
         set(1...1, 2...4, 2)      // next to where bone would be, on a slice without bone
+        // a calcification in the middle of slice 1 with a speck of blood against it: not skull
+        for x in 15...16 { scan.voxels[shape.index(x, 9, 1)] = 400 }
+        set(15...16, 10...10, 1)
         let filtered = BoneRimFiltered.filter(mask, scan: scan, settings: .init(boneHU: 200, rimMM: 2))
         var expected = mask
         for y in 0...3 { for x in 1...2 { expected.voxels[shape.index(x, y, 0)] = 0 } }
         #expect(filtered.voxels == expected.voxels)
-        // a rim of 1.5 mm still drops it (its deepest voxel is at 2 mm: > 1.5 is a core), so it stays
+        // with a rim of 1.5 mm the crescent has a core (its deepest voxel lies 2 mm from bone), so it stays
         let narrow = BoneRimFiltered.filter(mask, scan: scan, settings: .init(boneHU: 200, rimMM: 1.5))
         #expect(narrow.voxels == mask.voxels)
         // a rim of 5 mm drops the 5 mm collection too; the far one (11 mm) stays
         let wide = BoneRimFiltered.filter(mask, scan: scan, settings: .init(boneHU: 200, rimMM: 5))
         #expect(wide.voxels[shape.index(3, 8, 0)] == 0 && wide.voxels[shape.index(13, 5, 1)] == 1 && wide.voxels[shape.index(1, 3, 2)] == 1)
+        #expect(wide.voxels[shape.index(15, 10, 1)] == 1)
         // a bone threshold above the wall's HU: no bone anywhere, nothing dropped
         #expect(BoneRimFiltered.filter(mask, scan: scan, settings: .init(boneHU: 1500, rimMM: 5)).voxels == mask.voxels)
         // an empty mask stays empty
@@ -78,7 +91,7 @@ struct BoneRimTests {
         let input = SegmentationCase(name: "c", scan: scan, intracranial: MaskVolume(shape: shape, repeating: 1, geometry: geometry))
         let out = try row.segment(input)
         #expect(out.voxels.reduce(0) { $0 + Int($1) } == 1 && out.voxels[shape.index(6, 6, 0)] == 1)
-        for bad in [BoneRimFiltered.Settings(boneHU: .nan), .init(rimMM: -1), .init(rimMM: .infinity)] {
+        for bad in [BoneRimFiltered.Settings(boneHU: .nan), .init(rimMM: 0), .init(rimMM: -1), .init(rimMM: .infinity)] {
             #expect(throws: WeakSupervisionError.self) { try base.droppingBoneRim(bad) }
         }
     }

@@ -123,6 +123,12 @@ struct NetworkCommandsTests {
             let before = args.contains("--grow-mm") ? grownMasks[0] : halfMask
             #expect(try NIfTI.readMask(at: rimmed).voxels == BoneRimFiltered.filter(before, scan: scan, settings: settings).voxels, "\(args)")
         }
+        // a rim wider than the head drops every component; a bone threshold above every voxel finds no skull and drops none
+        let rimmed = w.folder.appendingPathComponent("rimmed.nii.gz")
+        try Segment.parse(atMedian + ["--out", rimmed.path, "--force", "--bone-rim-mm", "1000"]).run()
+        #expect(try NIfTI.readMask(at: rimmed).voxels.allSatisfy { $0 == 0 })
+        try Segment.parse(atMedian + ["--out", rimmed.path, "--force", "--bone-rim-mm", "1000", "--bone-hu", "100000"]).run()
+        #expect(try NIfTI.readMask(at: rimmed).voxels == halfMask.voxels)
         let classifier = ["--classifier", w.classifier.path]
         for bad in [["--bone-rim-mm=-1"], ["--bone-rim-mm", "nan"], ["--bone-hu", "300"], ["--bone-rim-mm", "2", "--bone-hu", "inf"],
                     ["--grow-mm=-1"], ["--grow-mm", "inf"], ["--grow-mm", "2", "--grow-hu", "90:50"], ["--grow-mm", "2", "--grow-hu", "50"],

@@ -82,6 +82,10 @@ func tinyConfig() -> PipelineConfig {
             let saved = try NIfTI.readMask(at: URL(fileURLWithPath: run + "/comparison/masks/\(row)/\(testCase).nii.gz"))
             #expect(try NIfTI.readMask(at: out).voxels == saved.voxels, "\(row)")
         }
+        // the rows the table scored and segment --run reproduce were built with the bone-rim filter
+        #expect(table.notes?.contains { $0.contains("BoneRimFiltered") } == true)
+        let reopened = try Pipeline(config: try Pipeline.savedConfig(in: URL(fileURLWithPath: run)), output: URL(fileURLWithPath: run))
+        #expect(try reopened.rowMethod("pipeline") is BoneRimFiltered && !(try reopened.rowMethod("pipeline-raw") is BoneRimFiltered))
         let unknownRow = try ICHCTLRunner.run(["segment", "--run", run, "--row", "best", scanPath, "--out", dir.appendingPathComponent("x.nii.gz").path])
         #expect(unknownRow.status != 0 && unknownRow.stderr.contains("pipeline-gated"))
         let both = try ICHCTLRunner.run(["segment", "--run", run, "--grow-mm", "2", scanPath, "--out", dir.appendingPathComponent("y.nii.gz").path])

@@ -2,13 +2,18 @@ import CTVolume
 import ImageCore
 
 /// Runs another segmenter and drops the 3-D components of its mask that lie wholly in the
-/// rim along bone: every voxel of the component within `rimMM` (in-plane) of a voxel at or
-/// above `boneHU` in its axial slice. A component that reaches deeper keeps all its voxels,
-/// rim included.
+/// rim along the skull: every voxel of the component within `rimMM` (in-plane) of a skull voxel
+/// of its axial slice. A component that reaches deeper keeps all its voxels, rim included.
 ///
-///     bone    = scan >= boneHU                       (the whole slice, skull included)
-///     depth   = in-plane distance to bone, mm         (exact EDT of each slice, its spacing)
+///     skull   = the largest 26-connected component of  scan >= boneHU   (the whole volume)
+///     depth   = in-plane distance to the skull, mm     (exact EDT of each slice, its spacing)
 ///     out     = the 26-connected components C of the base mask with  max over C of depth > rimMM
+///
+/// The skull is the largest bone component, so a calcification (pineal, choroid plexus, falx:
+/// small and apart from the skull) is not bone here, and blood next to it is not dropped.
+/// The distance is in-plane: across thick slices the blur is wider than in-plane, and a
+/// crescent whose bone lies in the next slice (at the vertex, over the orbital roofs) has a
+/// large in-plane depth and is kept.
 ///
 /// Why: bone blurs into the brain at the inner table and the skull base, and the voxels it
 /// blurs into take HU of blood (partial volume), in thin crescents along the table. A
@@ -18,16 +23,16 @@ import ImageCore
 /// keeps every voxel, its rim too; a collection thinner than `rimMM` everywhere is lost with
 /// the crescents, which is the price.
 ///
-/// Nothing is added; an empty mask stays empty; a slice without bone has infinite depth, so
-/// nothing on it is dropped for being near bone.
+/// Nothing is added; an empty mask stays empty; a slice without skull has infinite depth, so
+/// nothing on it is dropped.
 public struct BoneRimFiltered: Segmenter {
     /// What counts as bone and how wide its rim is: the part a ``PipelineConfig`` saves.
     public struct Settings: Codable, Sendable, Equatable {
         /// HU at or above which a voxel is bone (default 200: above any blood, 35 to 105 HU,
-        /// by far more than its noise; below the cortical bone of the table, 700 HU and up).
+        /// by several times its noise; below the cortical bone of the table, 700 HU and up).
         public var boneHU: Double
-        /// Components whose every voxel lies within this in-plane distance of bone are dropped
-        /// (mm, ≥ 0; 0 drops only components lying on bone itself).
+        /// Components whose every voxel lies within this in-plane distance of the skull are
+        /// dropped (mm, > 0).
         public var rimMM: Double
 
         /// Settings; see the properties for the defaults (rim 2 mm).
@@ -36,13 +41,13 @@ public struct BoneRimFiltered: Segmenter {
             self.rimMM = rimMM
         }
 
-        /// Throws unless both are finite and the rim ≥ 0.
+        /// Throws unless both are finite and the rim > 0.
         public func validate() throws {
             guard boneHU.isFinite else {
                 throw WeakSupervisionError.invalidParameter(name: "boneRim.boneHU", reason: "\(boneHU) is not a finite HU")
             }
-            guard rimMM.isFinite && rimMM >= 0 else {
-                throw WeakSupervisionError.invalidParameter(name: "boneRim.rimMM", reason: "\(rimMM) is not a distance in mm (finite, ≥ 0)")
+            guard rimMM.isFinite && rimMM > 0 else {
+                throw WeakSupervisionError.invalidParameter(name: "boneRim.rimMM", reason: "\(rimMM) is not a distance in mm (finite, > 0)")
             }
         }
     }
@@ -73,17 +78,30 @@ public struct BoneRimFiltered: Segmenter {
         return Self.filter(mask, scan: input.scan, settings: settings)
     }
 
-    /// In-plane distance (mm) from each voxel to the nearest voxel of its axial slice at or
-    /// above `boneHU`; `.infinity` on a slice without bone. Exact (Felzenszwalb–Huttenlocher)
+    /// The skull: the largest 26-connected component of the voxels at or above `boneHU` (the
+    /// first in storage order on a tie); all zeros when no voxel is.
+    public static func skull(_ scan: ScanVolume, boneHU: Double) -> MaskVolume {
+        let threshold = Float(boneHU)
+        let bone = scan.map { $0 >= threshold ? UInt8(1) : 0 }
+        let components = ConnectedComponents.label(bone, connectivity: .twentySix)
+        guard let largest = components.sizes.indices.max(by: { components.sizes[$0] < components.sizes[$1] }) else { return bone }
+        let label = Int32(largest + 1)
+        var out = bone
+        for v in out.voxels.indices { out.voxels[v] = components.labels[v] == label ? 1 : 0 }
+        return out
+    }
+
+    /// In-plane distance (mm) from each voxel to the nearest skull voxel (``skull(_:boneHU:)``)
+    /// of its axial slice; `.infinity` on a slice without one. Exact (Felzenszwalb–Huttenlocher)
     /// with the scan's x and y spacing.
     public static func boneDepth(_ scan: ScanVolume, boneHU: Double) -> [Double] {
         let w = scan.shape.x, h = scan.shape.y, plane = w * h
         let sx = Double(abs(scan.geometry.spacing.x)), sy = Double(abs(scan.geometry.spacing.y))
-        let threshold = Float(boneHU)
+        let skull = skull(scan, boneHU: boneHU)
         var depth = [Double](repeating: .infinity, count: scan.voxels.count)
         for z in 0..<scan.shape.z {
             let base = z * plane
-            let bone = (0..<plane).map { scan.voxels[base + $0] >= threshold }
+            let bone = (0..<plane).map { skull.voxels[base + $0] > 0 }
             guard bone.contains(true) else { continue }
             let d2 = DistanceTransform.squaredDistances2D(bone, width: w, height: h, spacingX: sx, spacingY: sy)
             for p in 0..<plane { depth[base + p] = d2[p].squareRoot() }
@@ -92,7 +110,7 @@ public struct BoneRimFiltered: Segmenter {
     }
 
     /// `mask` without its 26-connected components whose every voxel lies within
-    /// `settings.rimMM` of bone (``boneDepth(_:boneHU:)``); kept voxels become 1.
+    /// `settings.rimMM` of the skull (``boneDepth(_:boneHU:)``); kept voxels become 1.
     /// - Precondition: `scan` on `mask`'s grid (same shape).
     public static func filter(_ mask: MaskVolume, scan: ScanVolume, settings: Settings) -> MaskVolume {
         precondition(scan.shape == mask.shape, "BoneRimFiltered: scan \(scan.shape) and mask \(mask.shape) differ")
@@ -114,7 +132,7 @@ public struct BoneRimFiltered: Segmenter {
 }
 
 extension Segmenter {
-    /// Components lying wholly within `settings.rimMM` of bone dropped (``BoneRimFiltered``).
+    /// Components lying wholly within `settings.rimMM` of the skull dropped (``BoneRimFiltered``).
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for invalid settings.
     public func droppingBoneRim(_ settings: BoneRimFiltered.Settings) throws -> BoneRimFiltered {
         try BoneRimFiltered(base: self, settings: settings)
