@@ -41,6 +41,18 @@ public struct SegmentationCase: Sendable {
     }
 }
 
+extension SegmentationCase {
+    /// `base`'s mask of this case, once the case is checked (``validate()``) and refused unless
+    /// it lies on the scan's grid: what a wrapper that post-processes its base's mask starts
+    /// from. `wrapper` names the row in the error.
+    func checkedMask(of base: any Segmenter, wrapper: String) throws -> MaskVolume {
+        try validate()
+        let mask = try base.segment(self)
+        try checkSameGrid(scan.shape, mask.shape, what: "\(name): scan and the mask of \(wrapper)")
+        return mask
+    }
+}
+
 /// A method that produces a mask for a case: a row of the comparison table.
 ///
 /// Conform a type to add a row; it receives the same ``SegmentationCase`` as every other method:

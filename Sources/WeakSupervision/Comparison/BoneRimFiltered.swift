@@ -72,10 +72,7 @@ public struct BoneRimFiltered: Segmenter {
     /// - Throws: invalid settings, a mask off the scan's grid, the case's own validation errors and `base`'s.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
         try settings.validate()
-        try input.validate()
-        let mask = try base.segment(input)
-        try checkSameGrid(input.scan.shape, mask.shape, what: "\(input.name): scan and the mask of \(name)")
-        return Self.filter(mask, scan: input.scan, settings: settings)
+        return Self.filter(try input.checkedMask(of: base, wrapper: name), scan: input.scan, settings: settings)
     }
 
     /// The skull: the largest 26-connected component of the voxels at or above `boneHU` (the

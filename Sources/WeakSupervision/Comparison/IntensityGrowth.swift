@@ -88,10 +88,7 @@ public struct IntensityGrowth: Segmenter {
     ///   when `base`'s mask is not on the scan's grid, the case's own validation errors, and `base`'s.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
         try settings.validate()
-        try input.validate()
-        let mask = try base.segment(input)
-        try checkSameGrid(input.scan.shape, mask.shape, what: "\(input.name): scan and the mask of \(name)")
-        return Self.grow(mask, scan: input.scan, intracranial: input.intracranial, settings: settings)
+        return Self.grow(try input.checkedMask(of: base, wrapper: name), scan: input.scan, intracranial: input.intracranial, settings: settings)
     }
 
     /// `mask` grown by `settings` on `scan`'s grid: ``Settings/steps(on:)`` steps into the voxels
