@@ -87,6 +87,25 @@ public struct Geometry: Hashable, Sendable, Codable {
         return .scaling(spacing)
     }
 
-    /// Volume of one voxel in millilitres (mm^3 / 1000).
-    public var voxelVolumeML: Double { spacing.x * spacing.y * spacing.z / 1000 }
+    /// Volume of one voxel in millilitres (mm^3 / 1000): the product of the spacings times the
+    /// ``obliquity``. A gantry-tilted series is stored with a sheared affine whose slice step
+    /// runs along the table: its voxels are `cos(tilt)` of the product. An orthogonal affine, or
+    /// none, gives the product exactly.
+    public var voxelVolumeML: Double { spacing.x * spacing.y * spacing.z / 1000 * obliquity }
+
+    /// The share of the spacings' product a voxel fills: `|det A| / (|a₁| |a₂| |a₃|)` for the
+    /// affine in force (A its 3 x 3 part, aᵢ the columns) when its columns are not orthogonal,
+    /// exactly 1 when they are (within 1e-6 in the cosines between columns) or when there is
+    /// no affine. `cos(tilt)` for a gantry-tilted series.
+    public var obliquity: Double {
+        guard sformCode > 0 || qformCode > 0 else { return 1 }
+        let a = affine
+        let c = (0..<3).map { j in SIMD3(a[0, j], a[1, j], a[2, j]) }
+        let n = c.map { ($0 * $0).sum().squareRoot() }
+        guard n.allSatisfy({ $0 > 0 && $0.isFinite }) else { return 1 }
+        func cosine(_ i: Int, _ j: Int) -> Double { (c[i] * c[j]).sum() / (n[i] * n[j]) }
+        guard abs(cosine(0, 1)) > 1e-6 || abs(cosine(0, 2)) > 1e-6 || abs(cosine(1, 2)) > 1e-6 else { return 1 }
+        let cross = SIMD3(c[1].y * c[2].z - c[1].z * c[2].y, c[1].z * c[2].x - c[1].x * c[2].z, c[1].x * c[2].y - c[1].y * c[2].x)
+        return abs((c[0] * cross).sum()) / (n[0] * n[1] * n[2])
+    }
 }

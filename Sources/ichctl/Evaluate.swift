@@ -130,17 +130,17 @@ struct Evaluate: ParsableCommand {
         }
         try NIfTI.checkSameGrid(predictionHeader, shape: truthVolume.shape, geometry: truthVolume.geometry)
         let predictionVolume = try NIfTI.readScan(at: pair.prediction)
-        let spacing = truthVolume.geometry.spacing
-        return (try mask(predictionVolume, spacing: spacing, label: label, name: "\(pair.name) (prediction)"),
-                try mask(truthVolume, spacing: spacing, label: label, name: "\(pair.name) (truth)"))
+        let spacing = truthVolume.geometry.spacing, voxelML = truthVolume.geometry.voxelVolumeML
+        return (try mask(predictionVolume, spacing: spacing, voxelVolumeML: voxelML, label: label, name: "\(pair.name) (prediction)"),
+                try mask(truthVolume, spacing: spacing, voxelVolumeML: voxelML, label: label, name: "\(pair.name) (truth)"))
     }
 
     /// Foreground is `voxel == label`, or `voxel == 1` for a mask that must be binary.
-    static func mask(_ volume: ScanVolume, spacing: SIMD3<Double>, label: Int?, name: String) throws -> BinaryMask {
+    static func mask(_ volume: ScanVolume, spacing: SIMD3<Double>, voxelVolumeML: Double, label: Int?, name: String) throws -> BinaryMask {
         let shape = maskShape(volume.shape)
         if let label {
             let value = Float(label)
-            return BinaryMask(shape: shape, spacing: spacing, voxels: volume.voxels.map { $0 == value })
+            return BinaryMask(shape: shape, spacing: spacing, voxels: volume.voxels.map { $0 == value }, voxelVolumeML: voxelVolumeML)
         }
         var others = Set<Int>()
         for v in volume.voxels where v != 0 && v != 1 {
@@ -148,7 +148,7 @@ struct Evaluate: ParsableCommand {
             if others.count >= 5 { break }
         }
         if !others.isEmpty { throw MetricsError.notBinary(name: name, values: others.sorted()) }
-        return BinaryMask(shape: shape, spacing: spacing, voxels: volume.voxels.map { $0 == 1 })
+        return BinaryMask(shape: shape, spacing: spacing, voxels: volume.voxels.map { $0 == 1 }, voxelVolumeML: voxelVolumeML)
     }
 
     static func maskShape(_ s: GridShape) -> MaskShape { MaskShape(s.x, s.y, s.z) }

@@ -311,8 +311,7 @@ struct Segment: ParsableCommand {
         }
         try NIfTI.write(orientation.invert(mask, geometry: source.geometry), to: outURL, overwrite: overwrite, descrip: "ichct ICH mask")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
-        let s = scan.geometry.spacing
-        let ml = Double(voxels) * Double(s.x * s.y * s.z) / 1000
+        let ml = Double(voxels) * scan.geometry.voxelVolumeML
         return Summary(file: file, model: model!, out: reportedOut, probabilities: probabilities, voxels: voxels,
                        intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
                        classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl,

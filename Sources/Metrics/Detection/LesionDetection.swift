@@ -128,7 +128,8 @@ extension LesionDetection {
     public init<Label: BinaryInteger>(prediction: BinaryMask, lesionLabels: [Label], settings: Settings = Settings()) {
         precondition(lesionLabels.count == prediction.shape.count,
                      "LesionDetection: \(lesionLabels.count) lesion labels for a \(prediction.shape) grid")
-        let truth = BinaryMask(shape: prediction.shape, spacing: prediction.spacing, voxels: lesionLabels.map { $0 != 0 })
+        let truth = BinaryMask(shape: prediction.shape, spacing: prediction.spacing, voxels: lesionLabels.map { $0 != 0 },
+                               voxelVolumeML: prediction.voxelVolumeML)
         // the predicted components and their false positives as with components
         self.init(prediction: prediction, truth: truth, settings: settings)
         var size: [Int: Int] = [:], covered: [Int: Int] = [:]

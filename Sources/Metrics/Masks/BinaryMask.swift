@@ -14,20 +14,28 @@ public struct BinaryMask: Sendable, Equatable {
     public let spacing: SIMD3<Double>
     /// One flag per voxel, NIfTI order.
     public var voxels: [Bool]
+    /// Volume of one voxel in mL: `sx * sy * sz / 1000`, unless given at `init` (a sheared
+    /// grid, such as a gantry-tilted series, has voxels smaller than that product).
+    public let voxelVolumeML: Double
 
     /// A mask from flags.
     /// - Parameters:
     ///   - shape: the grid size.
     ///   - spacing: voxel size along (x, y, z) in mm; default 1 mm isotropic.
     ///   - voxels: `shape.count` flags in NIfTI order.
-    /// - Precondition: `voxels.count == shape.count`; each spacing is finite and > 0.
-    public init(shape: MaskShape, spacing: SIMD3<Double> = SIMD3(1, 1, 1), voxels: [Bool]) {
+    ///   - voxelVolumeML: the volume of one voxel in mL when it is not the product of the
+    ///     spacings (a sheared grid: `CTVolume`'s `Geometry.voxelVolumeML`); nil (default): the product.
+    /// - Precondition: `voxels.count == shape.count`; each spacing is finite and > 0; a given
+    ///   voxel volume is finite and > 0.
+    public init(shape: MaskShape, spacing: SIMD3<Double> = SIMD3(1, 1, 1), voxels: [Bool], voxelVolumeML: Double? = nil) {
         precondition(voxels.count == shape.count, "BinaryMask: \(voxels.count) voxels for a \(shape) grid")
         precondition(spacing.x > 0 && spacing.y > 0 && spacing.z > 0 && spacing.x.isFinite
                      && spacing.y.isFinite && spacing.z.isFinite, "BinaryMask: spacing \(spacing) must be finite and > 0")
+        precondition(voxelVolumeML.map { $0 > 0 && $0.isFinite } ?? true, "BinaryMask: voxel volume \(voxelVolumeML ?? 0) must be finite and > 0")
         self.shape = shape
         self.spacing = spacing
         self.voxels = voxels
+        self.voxelVolumeML = voxelVolumeML ?? spacing.x * spacing.y * spacing.z / 1000
     }
 
     /// A mask from integer labels: foreground is `label == foreground`, or any non-zero value
@@ -79,10 +87,7 @@ public struct BinaryMask: Sendable, Equatable {
         voxels.withUnsafeBufferPointer { v in v.baseAddress.map { !anyNonZero(UnsafeRawPointer($0), v.count) } ?? true }
     }
 
-    /// Volume of one voxel in mL: `sx * sy * sz / 1000`.
-    public var voxelVolumeML: Double { spacing.x * spacing.y * spacing.z / 1000 }
-
-    /// Foreground volume in mL: `count * sx * sy * sz / 1000`.
+    /// Foreground volume in mL: `count * voxelVolumeML`.
     public var volumeML: Double { Double(foregroundCount) * voxelVolumeML }
 
     /// The smallest box holding every foreground voxel, nil for an empty mask.

@@ -30,10 +30,11 @@ public struct ComponentFiltered: Segmenter {
         Self.filter(try base.segment(input), minimumVolumeML: minimumVolumeML, connectivity: connectivity)
     }
 
-    /// The smallest component kept, in voxels, for a volume in mL on `geometry`'s grid.
+    /// The smallest component kept, in voxels, for a volume in mL on `geometry`'s grid
+    /// (``Geometry/voxelVolumeML``, so a tilted series counts its smaller voxels).
     public static func minimumVoxels(_ minimumVolumeML: Double, geometry: Geometry) -> Int {
         let s = geometry.spacing
-        let voxelMM3 = abs(s.x * s.y * s.z)
+        let voxelMM3 = abs(s.x * s.y * s.z) * geometry.obliquity
         guard minimumVolumeML > 0, voxelMM3 > 0 else { return 0 }
         return Int((minimumVolumeML * 1000 / voxelMM3).rounded(.up))
     }

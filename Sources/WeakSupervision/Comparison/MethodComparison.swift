@@ -260,9 +260,9 @@ public enum MethodComparison {
         init(_ prediction: MaskVolume, _ c: ComparisonCase, tolerance: Double, detection settings: LesionDetection.Settings) {
             precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's")
             let g = c.truth.shape, shape = MaskShape(g.x, g.y, g.z)
-            let spacing = c.input.scan.geometry.spacing
-            let p = BinaryMask(shape: shape, spacing: spacing, voxels: prediction.voxels.map { $0 > 0 })
-            let t = BinaryMask(shape: shape, spacing: spacing, voxels: c.truth.voxels.map { $0 > 0 })
+            let spacing = c.input.scan.geometry.spacing, voxelML = c.input.scan.geometry.voxelVolumeML
+            let p = BinaryMask(shape: shape, spacing: spacing, voxels: prediction.voxels.map { $0 > 0 }, voxelVolumeML: voxelML)
+            let t = BinaryMask(shape: shape, spacing: spacing, voxels: c.truth.voxels.map { $0 > 0 }, voxelVolumeML: voxelML)
             item = SegmentationReport.Case(name: c.input.name, scores: SegmentationScores(prediction: p, truth: t, tolerance: tolerance))
             if let lesions = c.lesions {
                 detection = LesionDetection(prediction: p, lesionLabels: lesions.voxels, settings: settings)
