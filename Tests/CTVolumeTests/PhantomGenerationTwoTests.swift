@@ -391,6 +391,59 @@ import TestSupport
         #expect(throws: CTVolumeError.self) { try bad.validate() }
     }
 
+    @Test("patient motion: a block of consecutive slices after the first shows the head moved, scan and masks together; every other slice and every other draw is the still case's")
+    func motion() throws {
+        var still = Self.realistic(size: 64, maxSlices: 16)
+        still.acquisition.motionProbability = 0
+        still.acquisition.gantryTiltProbability = 0
+        var moving = still
+        moving.acquisition.motionProbability = 1
+        moving.acquisition.motionMM = 4...4
+        moving.acquisition.motionDegrees = 3...3
+        let n = 64 * 64
+        for index in 0..<4 {
+            let a = try Phantom.generate(caseIndex: index, seed: 21, config: still)
+            let b = try Phantom.generate(caseIndex: index, seed: 21, config: moving)
+            #expect(a.scan.shape == b.scan.shape && a.scan.geometry == b.scan.geometry)
+            let nz = a.scan.shape.z
+            func slice<T>(_ v: [T], _ k: Int) -> ArraySlice<T> { v[(k * n)..<((k + 1) * n)] }
+            let differs = (0..<nz).filter { k in slice(a.scan.voxels, k) != slice(b.scan.voxels, k) }
+            // one block, not starting at the first slice
+            #expect(!differs.isEmpty && differs.first! >= 1 && differs == Array(differs.first!...differs.last!), "case \(index): \(differs)")
+            for k in 0..<nz where !differs.contains(k) {
+                #expect(slice(a.mask.voxels, k) == slice(b.mask.voxels, k) && slice(a.intracranial.voxels, k) == slice(b.intracranial.voxels, k))
+            }
+            // in the block, the head moved rigidly: the intracranial region's area is kept (within
+            // the pixelation of its edge) and its centroid moved by about 4 mm
+            let spacing = a.scan.geometry.spacing.x
+            for k in differs {
+                func region(_ c: PhantomCase) -> (area: Int, cx: Double, cy: Double) {
+                    var area = 0, sx = 0.0, sy = 0.0
+                    for p in 0..<n where c.intracranial.voxels[k * n + p] > 0 { area += 1; sx += Double(p % 64); sy += Double(p / 64) }
+                    return (area, sx / Double(max(area, 1)), sy / Double(max(area, 1)))
+                }
+                let ra = region(a), rb = region(b)
+                guard ra.area > 200 else { continue }   // a cap of the head: its centroid says little
+                #expect(abs(Double(rb.area - ra.area)) / Double(ra.area) < 0.05, "case \(index) slice \(k): area \(ra.area) → \(rb.area)")
+                let moved = ((rb.cx - ra.cx) * (rb.cx - ra.cx) + (rb.cy - ra.cy) * (rb.cy - ra.cy)).squareRoot() * spacing
+                #expect(moved > 1.5 && moved < 7, "case \(index) slice \(k): centroid moved \(moved) mm")
+            }
+            #expect(a.lesions.map(\.subtype) == b.lesions.map(\.subtype))
+        }
+        // the keys are written only when set; out-of-range values are refused
+        let encoder = JSONEncoder()
+        #expect(!String(decoding: try encoder.encode(PhantomAcquisition()), as: UTF8.self).contains("motion"))
+        let data = try encoder.encode(moving)
+        let decoded = try JSONDecoder().decode(PhantomConfig.self, from: data)
+        #expect(String(decoding: data, as: UTF8.self).contains("motionProbability") && decoded == moving)
+        for edit in [{ (c: inout PhantomConfig) in c.acquisition.motionProbability = 1.5 }, { $0.acquisition.motionMM = 0...50 },
+                     { $0.acquisition.motionDegrees = -1...2 }] {
+            var bad = moving
+            edit(&bad)
+            #expect(throws: CTVolumeError.self) { try bad.validate() }
+        }
+    }
+
     @Test("the head holder sits behind the head when drawn, and air stays air without it")
     func headHolder() throws {
         for probability in [0.0, 1.0] {

@@ -138,6 +138,14 @@ public enum Phantom {
                 let degrees = gt.nextUniform(in: config.acquisition.gantryTiltDegrees) * (gt.nextBernoulli(0.5) ? 1 : -1)
                 extras?.gantryTilt = degrees * .pi / 180
             }
+            // motion from a stream of its own as well
+            var gm = SeededGenerator(seed: seed ^ 0x3C6E_F372_FE94_F82B, stream: UInt64(caseIndex))
+            if nz >= 2 && gm.nextBernoulli(config.acquisition.motionProbability) {
+                let first = gm.nextInt(in: 1...(nz - 1)), end = gm.nextInt(in: (first + 1)...nz)
+                let mm = gm.nextUniform(in: config.acquisition.motionMM), direction = gm.nextUniform(in: 0...(2 * .pi))
+                let degrees = gm.nextUniform(in: config.acquisition.motionDegrees) * (gm.nextBernoulli(0.5) ? 1 : -1)
+                extras?.motion = (first..<end, degrees * .pi / 180, mm * cos(direction), mm * sin(direction))
+            }
         } else {
             t = config.sliceThicknessMM
             nz = drawnSlices
@@ -200,7 +208,15 @@ public enum Phantom {
             shifted.applyMassEffect(push: -max(-12, min(12, 0.15 * net)))
             let renderer = PhantomRenderer(head: shifted, lesions: lesions, nx: n, ny: n, nz: nz, subSlices: config.subSlices,
                                            dx: dx, thickness: t, zStart: zStart, noiseSeed: noiseSeed, extras: extras)
-            let result = render(renderer)
+            // the slices after the patient moved are drawn with the head's pose moved
+            var moved: (renderer: PhantomRenderer, slices: Range<Int>)?
+            if let m = extras?.motion {
+                var head = shifted
+                head.rotation += m.rotation; head.shiftX += m.shiftX; head.shiftY += m.shiftY
+                moved = (PhantomRenderer(head: head, lesions: lesions, nx: n, ny: n, nz: nz, subSlices: config.subSlices,
+                                         dx: dx, thickness: t, zStart: zStart, noiseSeed: noiseSeed, extras: extras), m.slices)
+            }
+            let result = render(renderer, moved: moved)
             let labelled = result.perSlice.reduce(0) { $0 + $1.reduce(0, +) }
             // A positive case whose lesions all fell outside the stack or below the half-voxel
             // rule is drawn again with fresh lesions (deterministically: the attempt is a stream).
@@ -293,7 +309,7 @@ public enum Phantom {
         var perSlice: [[Int]]
     }
 
-    private static func render(_ r: PhantomRenderer) -> Rendered {
+    private static func render(_ r: PhantomRenderer, moved: (renderer: PhantomRenderer, slices: Range<Int>)? = nil) -> Rendered {
         let count = r.nx * r.ny * r.nz
         let hu = SharedBuffer<Float>(count: count, repeating: 0)
         let label = SharedBuffer<UInt8>(count: count, repeating: 0)
@@ -301,7 +317,8 @@ public enum Phantom {
         let tissue = SharedBuffer<UInt8>(count: count, repeating: 0)
         let perSlice = SharedBuffer<[Int]>(count: r.nz, repeating: [])
         DispatchQueue.concurrentPerform(iterations: r.nz) { k in
-            perSlice.pointer[k] = r.renderSlice(k, hu: hu, label: label, intracranial: ic, tissue: tissue)
+            let renderer = moved.map { $0.slices.contains(k) ? $0.renderer : r } ?? r
+            perSlice.pointer[k] = renderer.renderSlice(k, hu: hu, label: label, intracranial: ic, tissue: tissue)
         }
         return Rendered(hu: hu.array(), label: label.array(), intracranial: ic.array(), tissue: tissue.array(),
                         perSlice: perSlice.array())

@@ -126,8 +126,21 @@ public struct PhantomAcquisition: Codable, Sendable, Hashable {
     /// slice step none), as a tilted DICOM series gives. Not resampled, like a tilted series
     /// read by ``DICOMSeriesReader``.
     public var gantryTiltDegrees: ClosedRange<Double> = 10...25
+    /// Share of cases in which the patient moved during the scan (default 0; the presets: 0.05
+    /// realistic, 0.1 randomized). From a slice drawn uniformly after the first, a block of
+    /// consecutive slices (to the end of the stack or earlier) shows the head displaced
+    /// in-plane and turned: the slice-to-slice misregistration of a sequential scan
+    /// (Barrett & Keat, RadioGraphics 2004). Scan, labels and masks move together. 0 here, so
+    /// that a configuration written before motion existed draws as it did; the motion keys are
+    /// written only when they differ from these defaults.
+    public var motionProbability: Double = 0
+    /// How far a moved head is displaced in-plane, mm, in a direction drawn uniformly (default 1...4).
+    public var motionMM: ClosedRange<Double> = 1...4
+    /// How far it turns in-plane, degrees, either sign (default 0.5...3).
+    public var motionDegrees: ClosedRange<Double> = 0.5...3
 
-    /// The defaults above (the realistic preset's, but for ``gantryTiltProbability``).
+    /// The defaults above (the realistic preset's, but for ``gantryTiltProbability`` and
+    /// ``motionProbability``).
     public init() {}
 
     public func encode(to encoder: Encoder) throws {
@@ -138,11 +151,14 @@ public struct PhantomAcquisition: Codable, Sendable, Hashable {
         let defaults = PhantomAcquisition()
         if gantryTiltProbability != defaults.gantryTiltProbability { try c.encode(gantryTiltProbability, forKey: .gantryTiltProbability) }
         if gantryTiltDegrees != defaults.gantryTiltDegrees { try c.encode(gantryTiltDegrees, forKey: .gantryTiltDegrees) }
+        if motionProbability != defaults.motionProbability { try c.encode(motionProbability, forKey: .motionProbability) }
+        if motionMM != defaults.motionMM { try c.encode(motionMM, forKey: .motionMM) }
+        if motionDegrees != defaults.motionDegrees { try c.encode(motionDegrees, forKey: .motionDegrees) }
     }
 
     enum CodingKeys: String, CodingKey {
         case sliceThicknessMM, coverageMM, noiseCorrelationPixels, cuppingHU, storedOrientations
-        case gantryTiltProbability, gantryTiltDegrees
+        case gantryTiltProbability, gantryTiltDegrees, motionProbability, motionMM, motionDegrees
     }
 
     /// Decodes with every key optional (missing keys keep the defaults).
@@ -153,6 +169,8 @@ public struct PhantomAcquisition: Codable, Sendable, Hashable {
         try c.update(&noiseCorrelationPixels, from: .noiseCorrelationPixels); try c.update(&cuppingHU, from: .cuppingHU)
         try c.update(&storedOrientations, from: .storedOrientations)
         try c.update(&gantryTiltProbability, from: .gantryTiltProbability); try c.update(&gantryTiltDegrees, from: .gantryTiltDegrees)
+        try c.update(&motionProbability, from: .motionProbability); try c.update(&motionMM, from: .motionMM)
+        try c.update(&motionDegrees, from: .motionDegrees)
     }
 }
 
@@ -174,6 +192,7 @@ extension PhantomConfig {
         c.pixelSpacingMM = 0.42...0.5
         c.slices = 16...64
         c.acquisition.gantryTiltProbability = 0.15
+        c.acquisition.motionProbability = 0.05
         return c
     }
 
@@ -198,6 +217,9 @@ extension PhantomConfig {
         c.acquisition.storedOrientations = ["LAS", "LAS", "RAS", "LPS", "RPS", "LAI", "LPI", "ALS", "PRS", "ARI"]
         c.acquisition.gantryTiltProbability = 0.3
         c.acquisition.gantryTiltDegrees = 5...30
+        c.acquisition.motionProbability = 0.1
+        c.acquisition.motionMM = 1...6
+        c.acquisition.motionDegrees = 0.5...5
         c.noiseSD = 2...10
         c.psfSigmaMM = 0.35...1.0
         c.pixelSpacingMM = 0.38...0.6
@@ -275,6 +297,9 @@ extension PhantomConfig {
         try range("acquisition.cuppingHU", acquisition.cuppingHU, -100...100)
         try probability("acquisition.gantryTiltProbability", acquisition.gantryTiltProbability)
         try range("acquisition.gantryTiltDegrees", acquisition.gantryTiltDegrees, 0...30)
+        try probability("acquisition.motionProbability", acquisition.motionProbability)
+        try range("acquisition.motionMM", acquisition.motionMM, 0...20)
+        try range("acquisition.motionDegrees", acquisition.motionDegrees, 0...10)
         for code in acquisition.storedOrientations where !Self.isAxialOrientation(code) {
             throw bad("acquisition.storedOrientations", "\(code) is not a voxel order with axial slices (three letters, one of L/R, A/P, S/I each, the last S or I)")
         }

@@ -86,6 +86,9 @@ struct Generation2Extras: Sendable {
     var storedOrientation = "LAS"
     /// Gantry tilt, radians (0: axial planes): the slice planes turn about the left-right axis.
     var gantryTilt = 0.0
+    /// Patient motion: slices `slices` show the head turned by `rotation` (radians) and
+    /// displaced by (`shiftX`, `shiftY`) mm in-plane.
+    var motion: (slices: Range<Int>, rotation: Double, shiftX: Double, shiftY: Double)?
     /// Bone share above which a voxel is never labelled blood.
     static let boneShareLimit = 0.05
 
