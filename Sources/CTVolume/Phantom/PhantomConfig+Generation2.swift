@@ -183,7 +183,7 @@ extension PhantomConfig {
     /// haematocrit levels, textured parenchyma, partial volume at the inner table, a head
     /// holder, slices of 2.5 to 7 mm, noise of 2.5 to 6 HU at 5 mm (in generation 2
     /// ``PhantomConfig/noiseSD`` holds at 5 mm and grows as 1 / sqrt(thickness)) with varied
-    /// texture. Meant for testing.
+    /// texture, a gantry tilt in 15% of cases and patient motion in 5%. Meant for testing.
     public static var realistic: PhantomConfig {
         var c = PhantomConfig()
         c.generation = 2
@@ -198,7 +198,7 @@ extension PhantomConfig {
 
     /// Generation 2 with wider ranges than ``realistic`` (domain randomization), meant for
     /// training: blood from 35 to 105 HU, stronger textures and artefacts, slices of 1.25 to
-    /// 10 mm, noise of 2 to 10 HU at 5 mm, larger tilts.
+    /// 10 mm, noise of 2 to 10 HU at 5 mm, larger tilts, more and larger motion.
     public static var randomized: PhantomConfig {
         var c = realistic
         c.blood.hyperacute = BloodDensityClass(weight: 0.25, hu: 35...55)
