@@ -25,16 +25,7 @@ struct BenchConvPeak: ParsableCommand {
         func rand(_ shape: [Int], grad: Bool) -> Tensor {
             Tensor(shape: shape, data: Initializers.uniform(count: shape.reduce(1, *), bound: 1, using: &g), requiresGrad: grad)
         }
-        func median(_ body: () -> Void) -> Double {
-            body()   // warm-up
-            var samples: [Double] = []
-            for _ in 0 ..< repeats {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                body()
-                samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            }
-            return samples.sorted()[samples.count / 2]
-        }
+        func median(_ body: () -> Void) -> Double { medianSeconds(repeats: repeats, body) }
         let a = rand([gemm, gemm], grad: false), b = rand([gemm, gemm], grad: false)
         let gemmSeconds = median { _ = a.matmul(b) }
         let peak = 2 * pow(Double(gemm), 3) / gemmSeconds / 1e9

@@ -23,15 +23,7 @@ struct BenchLayers: ParsableCommand {
         func time(_ name: String, _ forward: @escaping () -> Tensor) {
             if let only, !name.contains(only) { return }
             let seed = rand(forward().shape, grad: false)
-            let body = { forward().backward(seed) }
-            body()   // warm-up
-            var samples: [Double] = []
-            for _ in 0 ..< repeats {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                body()
-                samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
-            results[name] = samples.sorted()[samples.count / 2]
+            results[name] = medianSeconds(repeats: repeats) { forward().backward(seed) } * 1e3
         }
         func step(_ y: Tensor) -> Tensor { y }
 

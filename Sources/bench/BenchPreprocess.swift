@@ -47,15 +47,7 @@ struct BenchPreprocess: ParsableCommand {
         return ScanVolume(shape: shape, voxels: hu, geometry: Geometry(spacing: SIMD3(sp, sp, 5)))
     }
 
-    func median(_ body: () throws -> Void) rethrows -> Double {
-        var times: [Double] = []
-        for _ in 0..<max(repeats, 1) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return times.sorted()[times.count / 2]
-    }
+    func median(_ body: () throws -> Void) rethrows -> Double { try medianSeconds(repeats: repeats, warmUp: false, body) }
 
     func run() throws {
         let scan = Self.head(slices: slices, height: height, width: width)
