@@ -23,13 +23,13 @@ struct Segment: ParsableCommand {
             --gate-at) are emptied, as in the demo's "gated by the classifier" row; with \
             --min-component-ml, 3-D components smaller than that volume are dropped (the demo \
             chooses it per refiner: RUN/refiner/components.json, components.gated.json; its gate \
-            is classifierGate in RUN/config.json). With --grow-mm D, the mask then grows up to D mm \
+            is refiner.classifierGate in RUN/config.json). With --grow-mm D, the mask then grows up to D mm \
             in-plane (4-neighbour steps of the scan's spacing) into neighbouring intracranial voxels \
-            whose HU lie in --grow-hu (default 50:90), as the demo's refiner rows do (growth in \
+            whose HU lie in --grow-hu (default 50:90), as the demo's refiner rows do (comparison.growth in \
             RUN/config.json: 2 mm for the full preset). With --bone-rim-mm R, the 3-D components \
             whose every voxel lies within R mm (in-plane) of the skull (the largest 3-D component \
             of HU ≥ --bone-hu, default 200) are \
-            then dropped: the partial-volume crescents along the inner table (boneRim in \
+            then dropped: the partial-volume crescents along the inner table (comparison.boneRim in \
             RUN/config.json).
 
             With --run RUN [--row ROW] instead of --model, the run's own method for that row of its \

@@ -45,14 +45,35 @@ struct ConfigurationChoiceTests {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(OptimizerSettings.self, from: Data(optimizer.utf8)) }
     }
 
+    /// Every setting of a configuration by path, found by reflection: `data`, `cam` and
+    /// `pseudoMasks` whole, every other group's stored properties as `group.property`, and the
+    /// component-size settings' own (`refiner.componentSizes.candidates`, ...).
+    static func settingPaths() -> [String] {
+        var paths: [String] = []
+        for group in Mirror(reflecting: PipelineConfig.full).children {
+            let name = group.label!
+            if ["data", "cam", "pseudoMasks"].contains(name) { paths.append(name); continue }
+            for property in Mirror(reflecting: group.value).children {
+                let path = "\(name).\(property.label!)"
+                if path == "refiner.componentSizes" {
+                    paths += Mirror(reflecting: PipelineConfig.ComponentSizeSettings()).children.map { "\(path).\($0.label!)" }
+                } else {
+                    paths.append(path)
+                }
+            }
+        }
+        return paths
+    }
+
     @Test("every stored setting of the configuration belongs to a stage key, once; changing it re-keys exactly the stages that read it")
     func everySettingIsKeyed() throws {
-        let properties = Mirror(reflecting: PipelineConfig.full).children.compactMap(\.label)
+        let properties = Self.settingPaths()
+        #expect(properties.count == 16 && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim"))
         let keyed = PipelineConfig.settings(readBy: .comparison)   // the comparison reads every stage
         #expect(Set(keyed) == Set(properties) && keyed.count == properties.count)
         #expect(PipelineConfig.settings(readBy: .data) == ["data"])
-        #expect(!PipelineConfig.settings(readBy: .upperBound).contains("classifierGate"))
-        #expect(PipelineConfig.settings(readBy: .refiner).contains("classifierGate"))
+        #expect(!PipelineConfig.settings(readBy: .upperBound).contains("refiner.classifierGate"))
+        #expect(PipelineConfig.settings(readBy: .refiner).contains("refiner.classifierGate"))
         // a change of one setting changes the keys of the stages that read it, and no other
         let folder = TemporaryFolder(prefix: "ichct-stage-keys")
         defer { folder.cleanup() }
@@ -60,21 +81,21 @@ struct ConfigurationChoiceTests {
         var changes: [(String, PipelineConfig)] = []
         func changed(_ name: String, _ edit: (inout PipelineConfig) -> Void) { var c = base; edit(&c); changes.append((name, c)) }
         changed("data") { $0.data.phantomSeed += 1 }
-        changed("classifier") { $0.classifier.epochs += 1 }
-        changed("classifierPatience") { $0.classifierPatience = 3 }
-        changed("classifierMinimumEpochs") { $0.classifierMinimumEpochs = 2 }
+        changed("classifier.training") { $0.classifier.training.epochs += 1 }
+        changed("classifier.patience") { $0.classifier.patience = 3 }
+        changed("classifier.minimumEpochs") { $0.classifier.minimumEpochs = 2 }
         changed("cam") { $0.cam.layer = "layer2" }
         changed("pseudoMasks") { $0.pseudoMasks.k = 5 }
-        changed("refiner") { $0.refiner.epochs += 1 }
-        changed("upperBound") { $0.upperBound = false }
-        changed("componentFilter") { $0.componentFilter = [0, 1] }
-        changed("componentCriterion") { $0.componentCriterion = .cases }
-        changed("componentTolerance") { $0.componentTolerance = 0.02 }
-        changed("classifierGate") { $0.classifierGate = 0.6 }
-        changed("growth") { $0.growth = nil }
-        changed("boneRim") { $0.boneRim = .init(rimMM: 3) }
-        changed("tolerance") { $0.tolerance = 3 }
-        changed("montageCases") { $0.montageCases = 1 }
+        changed("refiner.training") { $0.refiner.training.epochs += 1 }
+        changed("refiner.upperBound") { $0.refiner.upperBound = false }
+        changed("refiner.componentSizes.candidates") { $0.refiner.componentSizes?.candidates = [0, 1] }
+        changed("refiner.componentSizes.criterion") { $0.refiner.componentSizes?.criterion = .cases }
+        changed("refiner.componentSizes.tolerance") { $0.refiner.componentSizes?.tolerance = 0.02 }
+        changed("refiner.classifierGate") { $0.refiner.classifierGate = 0.6 }
+        changed("comparison.growth") { $0.comparison.growth = nil }
+        changed("comparison.boneRim") { $0.comparison.boneRim = .init(rimMM: 3) }
+        changed("comparison.tolerance") { $0.comparison.tolerance = 3 }
+        changed("comparison.montageCases") { $0.comparison.montageCases = 1 }
         #expect(Set(changes.map(\.0)) == Set(properties))
         let before = try Pipeline(config: base, output: folder.url)
         for (name, config) in changes {
@@ -86,14 +107,16 @@ struct ConfigurationChoiceTests {
         }
     }
 
-    @Test("a finished full-demo run's config.json decodes to the current types and gives every stage the key it recorded")
-    func savedRunKeepsItsKeys() throws {
-        let url = try #require(Bundle.module.url(forResource: "full-demo-2026-12-04", withExtension: "json", subdirectory: "Fixtures/config"))
+    @Test("a finished full-demo run's config.json (schema 1) decodes to the current types and gives every stage the key it recorded",
+          arguments: ["full-demo-2026-12-04", "randomized-demo-2026-12-05"])
+    func savedRunKeepsItsKeys(fixture: String) throws {
+        let url = try #require(Bundle.module.url(forResource: fixture, withExtension: "json", subdirectory: "Fixtures/config"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let configData = try JSONSerialization.data(withJSONObject: try #require(object["config"]))
-        let config = try JSONDecoder().decode(PipelineConfig.self, from: configData)
+        let configObject = try #require(object["config"] as? [String: Any])
+        #expect(configObject["schemaVersion"] == nil && configObject["componentFilter"] != nil)
+        let config = try JSONDecoder().decode(PipelineConfig.self, from: try JSONSerialization.data(withJSONObject: configObject))
         #expect(config.pseudoMasks.threshold == .fixed(0.3) && config.pseudoMasks.features == [.smoothedHU(sigmaMM: 1)])
-        #expect(config.classifier.optimizer.kind == .adam && config.classifier.optimizer.schedule == .cosine)
+        #expect(config.classifier.training.optimizer.kind == .adam && config.classifier.training.optimizer.schedule == .cosine)
         let keys = try #require(object["configKeys"] as? [String: String])
         #expect(keys.count == PipelineStage.allCases.count)
         let folder = TemporaryFolder(prefix: "ichct-config-keys")
@@ -102,5 +125,10 @@ struct ConfigurationChoiceTests {
         for stage in PipelineStage.allCases {
             #expect(pipeline.configKey(stage) == keys[stage.rawValue], "\(stage.rawValue)")
         }
+        // written again, it is schema 2 and reads back equal, with the same keys
+        let again = try JSONDecoder().decode(PipelineConfig.self, from: try JSONEncoder().encode(config))
+        #expect(again == config)
+        let reread = try Pipeline(config: again, output: folder.url)
+        for stage in PipelineStage.allCases { #expect(reread.configKey(stage) == keys[stage.rawValue]) }
     }
 }

@@ -18,16 +18,16 @@ func tinyPipelineConfig() -> PipelineConfig {
     c.data.validationFraction = 0.25
     c.data.testFraction = 0
     c.data.sealedTest = .init(phantomCases: 2, phantomSeed: 7)
-    c.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
-    c.classifier.epochs = 1
-    c.classifier.stepsPerEpoch = 2
-    c.classifier.sequenceLength = 6
-    c.refiner.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
-    c.refiner.epochs = 1
-    c.refiner.stepsPerEpoch = 2
+    c.classifier.training.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
+    c.classifier.training.epochs = 1
+    c.classifier.training.stepsPerEpoch = 2
+    c.classifier.training.sequenceLength = 6
+    c.refiner.training.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
+    c.refiner.training.epochs = 1
+    c.refiner.training.stepsPerEpoch = 2
     c.cam.layer = "layer2"
-    c.montageCases = 1
-    c.boneRim = nil   // the rows' exact chains are checked below without it; PipelineCommandsTests run it
+    c.comparison.montageCases = 1
+    c.comparison.boneRim = nil   // the rows' exact chains are checked below without it; PipelineCommandsTests run it
     return c
 }
 
@@ -93,31 +93,31 @@ final class StageLog: @unchecked Sendable {
                     == [Pipeline.pipelineRow, Pipeline.gatedPipelineRow, Pipeline.upperBoundRow, Pipeline.gatedUpperBoundRow])
         #expect(table.notes?.count == 2 && table.text().contains("grown 4 mm in-plane into 50..90 HU") && table.text().contains("share its inference"))
         var plain = config
-        plain.growth = nil
+        plain.comparison.growth = nil
         #expect(try Pipeline(config: plain, output: out, overwrite: true).methods().allSatisfy { !($0 is IntensityGrowth) })
         // each refiner chose its minimum component volume among the configured candidates
         for stage in [PipelineStage.refiner, .upperBound] {
             let record = try #require(try pipeline.componentSelection(stage))
-            #expect(record.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
-            #expect((config.componentFilter ?? []).contains(record.minimumVolumeML))
+            #expect(record.candidates.map(\.minimumVolumeML) == (config.refiner.componentSizes?.candidates ?? []).sorted())
+            #expect((config.refiner.componentSizes?.candidates ?? []).contains(record.minimumVolumeML))
             #expect(try pipeline.minimumComponentVolume(stage) == record.minimumVolumeML)
             // the record names the configured score and tolerance and its choice is one the
             // library makes from its scores (ComparisonTests check the rule itself)
-            let criterion = config.componentCriterion ?? .slices
-            #expect(record.tolerance == config.componentTolerance && record.criterion == criterion)
+            let sizes = try #require(config.refiner.componentSizes), criterion = sizes.criterion
+            #expect(record.tolerance == sizes.tolerance && record.criterion == criterion)
             let scores = record.candidates.map { $0.score(criterion) }
             let chosen = record.candidates.firstIndex { $0.minimumVolumeML == record.minimumVolumeML }!
-            #expect(scores[chosen] >= scores.max()! - (config.componentTolerance ?? 0) - 1e-12)
+            #expect(scores[chosen] >= scores.max()! - (sizes.tolerance ?? 0) - 1e-12)
             #expect(record.candidates.allSatisfy { $0.caseSensitivity != nil && $0.caseSpecificity != nil })
         }
         // the gated rows: their own size choices, the pipeline's refiner's in its stage and the
         // upper bound's in the comparison (its stage does not read the classifier); on every
         // slice the classifier called negative the gated masks are empty
-        #expect(config.classifierGate == 0.5)
+        #expect(config.refiner.classifierGate == 0.5)
         let gatedRecord = try #require(try pipeline.componentSelection(.refiner, gated: true))
-        #expect(gatedRecord.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
+        #expect(gatedRecord.candidates.map(\.minimumVolumeML) == (config.refiner.componentSizes?.candidates ?? []).sorted())
         let upperGated = try #require(try pipeline.componentSelection(.upperBound, gated: true))
-        #expect(upperGated.candidates.map(\.minimumVolumeML) == (config.componentFilter ?? []).sorted())
+        #expect(upperGated.candidates.map(\.minimumVolumeML) == (config.refiner.componentSizes?.candidates ?? []).sorted())
         // each saved gated mask is the refiner's mask, gated by the saved probabilities,
         // filtered at the gated choice, then grown (composed here from the library's parts)
         let probabilities = try pipeline.probabilities()
@@ -129,7 +129,7 @@ final class StageLog: @unchecked Sendable {
             let scan = try #require(dataset[name]).loadScan()
             let inside = try IntracranialMask.compute(scan)
             let raw = try refiner.segment(scan, intracranial: inside).mask
-            let growth = try #require(config.growth)
+            let growth = try #require(config.comparison.growth)
             let expected = IntensityGrowth.grow(ComponentFiltered.filter(ClassifierGated.gate(raw, probabilities: p, positiveAt: 0.5),
                                                                          minimumVolumeML: gatedRecord.minimumVolumeML),
                                                 scan: scan, within: inside, range: growth.range, steps: growth.steps(on: scan.geometry))
@@ -181,8 +181,8 @@ final class StageLog: @unchecked Sendable {
         let folder = TemporaryFolder(prefix: "ichct-pipeline", create: false), out = folder.url
         defer { folder.cleanup() }
         var a = tinyPipelineConfig(), b = a, none = a
-        b.classifierGate = 0.7
-        none.classifierGate = nil
+        b.refiner.classifierGate = 0.7
+        none.refiner.classifierGate = nil
         let pa = try Pipeline(config: a, output: out), pb = try Pipeline(config: b, output: out), pn = try Pipeline(config: none, output: out)
         for stage in PipelineStage.allCases {
             let changes = [PipelineStage.refiner, .comparison].contains(stage)
@@ -193,8 +193,8 @@ final class StageLog: @unchecked Sendable {
         // the refiner's own settings (its prior bias, its weight average) reach the refiner, the
         // upper bound trained with the same settings, and the comparison, and nothing earlier
         var prior = a, averaged = a
-        prior.refiner.priorBias = true
-        averaged.refiner.averageDecay = 0.99
+        prior.refiner.training.priorBias = true
+        averaged.refiner.training.averageDecay = 0.99
         let pp = try Pipeline(config: prior, output: out), pe = try Pipeline(config: averaged, output: out)
         for stage in PipelineStage.allCases {
             let changes = [PipelineStage.refiner, .upperBound, .comparison].contains(stage)
@@ -203,8 +203,8 @@ final class StageLog: @unchecked Sendable {
         }
         // the growth acts after the component choice: it reaches the comparison alone
         var wider = a, ungrown = a
-        wider.growth?.distanceMM = 3
-        ungrown.growth = nil
+        wider.comparison.growth?.distanceMM = 3
+        ungrown.comparison.growth = nil
         let pw = try Pipeline(config: wider, output: out), pu = try Pipeline(config: ungrown, output: out)
         for stage in PipelineStage.allCases {
             #expect((pa.configKey(stage) != pw.configKey(stage)) == (stage == .comparison), "\(stage)")
@@ -229,9 +229,9 @@ final class StageLog: @unchecked Sendable {
         #expect(ran[2] == PipelineStage.allCases.filter { $0 != .data })   // the first replicate's data, linked
         let link = try FileManager.default.destinationOfSymbolicLink(atPath: runs.folder(2).appendingPathComponent("data").path)
         #expect(link == "../replicate-1/data")
-        #expect(summary.seeds == [[config.classifier.seed, config.refiner.seed], [config.classifier.seed + 1, config.refiner.seed + 1]])
+        #expect(summary.seeds == [[config.classifier.training.seed, config.refiner.training.seed], [config.classifier.training.seed + 1, config.refiner.training.seed + 1]])
         let second = try Pipeline.savedConfig(in: runs.folder(2))
-        #expect(second.classifier.seed == config.classifier.seed + 1 && second.data == config.data)
+        #expect(second.classifier.training.seed == config.classifier.training.seed + 1 && second.data == config.data)
         // each row's per-replicate means are the replicate tables' own
         let tables = try (1...2).map { try ComparisonTable.decode(Data(contentsOf: runs.folder($0).appendingPathComponent("comparison/comparison.json"))) }
         let row = try #require(summary.rows.first { $0.method == Pipeline.pipelineRow })
@@ -329,26 +329,8 @@ final class StageLog: @unchecked Sendable {
         #expect(throws: WeakSupervisionError.self) { try pipeline.run(from: .cams) }
     }
 
-    @Test("configurations and component records written before the selection and criterion fields decode, with the old rules")
-    func olderJSONDecodes() throws {
-        // the full preset's JSON without this session's fields, as an older config.json holds it
-        var json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(PipelineConfig.full)) as! [String: Any]
-        #expect(json["componentCriterion"] != nil && json["componentTolerance"] != nil)
-        json["componentCriterion"] = nil
-        json["componentTolerance"] = nil
-        #expect(json["classifierGate"] as? Double == 0.5)
-        json["classifierGate"] = nil
-        #expect(json["growth"] != nil)
-        json["growth"] = nil
-        var classifier = json["classifier"] as! [String: Any]
-        #expect(classifier["selection"] as? String == "best")
-        classifier["selection"] = nil
-        json["classifier"] = classifier
-        let old = try JSONDecoder().decode(PipelineConfig.self, from: try JSONSerialization.data(withJSONObject: json))
-        #expect(old.componentCriterion == nil && old.componentTolerance == nil && old.classifier.selection == nil)
-        #expect(old.classifierGate == nil)   // no gated row, and the refiner's stage key unchanged
-        #expect(old.growth == nil)           // no growth (and no growth part in the comparison's key: gateInStageKeys)
-        try old.validate()
+    @Test("component records written before the criterion and tolerance fields decode, with the old rules")
+    func olderComponentRecordDecodes() throws {
         // a components.json of the previous session: slice scores only
         let record = try JSONDecoder().decode(ComponentSelectionRecord.self, from: Data("""
             {"minimumVolumeML": 0.5, "candidates": [{"minimumVolumeML": 0, "sensitivity": 0.75, "specificity": 0.5},
@@ -373,13 +355,13 @@ final class StageLog: @unchecked Sendable {
         }
         try PipelineConfig().validate()
         var config = PipelineConfig.full
-        config.classifier.selection = .last
-        config.classifierPatience = 4
+        config.classifier.training.selection = .last
+        config.classifier.patience = 4
         #expect(throws: WeakSupervisionError.self) { try config.validate() }
-        config.classifier.selection = .best
+        config.classifier.training.selection = .best
         try config.validate()
         for bad: Float in [0, 1, .nan] {
-            config.classifierGate = bad
+            config.refiner.classifierGate = bad
             #expect(throws: WeakSupervisionError.self) { try config.validate() }
         }
     }

@@ -158,11 +158,11 @@ struct DistributedTrainingTests {
         var c = tinyConfig()
         c.data.phantomCases = 6
         c.data.validationFraction = 0.34
-        c.classifier.epochs = 2
-        c.classifier.stepsPerEpoch = 3
-        c.refiner.epochs = 2
-        c.refiner.stepsPerEpoch = 3
-        c.refiner.batchSize = 4
+        c.classifier.training.epochs = 2
+        c.classifier.training.stepsPerEpoch = 3
+        c.refiner.training.epochs = 2
+        c.refiner.training.stepsPerEpoch = 3
+        c.refiner.training.batchSize = 4
         let config = t.file("tiny.json")
         try JSONEncoder().encode(c).write(to: config)
         let one = t.file("one"), two = t.file("two")

@@ -15,17 +15,17 @@ func tinyConfig() -> PipelineConfig {
     c.data.validationFraction = 0.25
     c.data.testFraction = 0
     c.data.sealedTest = .init(phantomCases: 2, phantomSeed: 7)
-    c.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
-    c.classifier.epochs = 1
-    c.classifier.stepsPerEpoch = 2
-    c.classifier.sequenceLength = 6
-    c.refiner.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
-    c.refiner.epochs = 1
-    c.refiner.stepsPerEpoch = 2
+    c.classifier.training.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
+    c.classifier.training.epochs = 1
+    c.classifier.training.stepsPerEpoch = 2
+    c.classifier.training.sequenceLength = 6
+    c.refiner.training.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
+    c.refiner.training.epochs = 1
+    c.refiner.training.stepsPerEpoch = 2
     c.cam.layer = "layer2"
-    c.montageCases = 1
+    c.comparison.montageCases = 1
     // the bone-rim filter on, so that segment --run is checked to reproduce it too
-    c.boneRim = BoneRimFiltered.Settings(rimMM: 4)
+    c.comparison.boneRim = BoneRimFiltered.Settings(rimMM: 4)
     return c
 }
 

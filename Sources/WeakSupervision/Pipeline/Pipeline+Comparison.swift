@@ -6,7 +6,7 @@ import NeuralCore
 extension Pipeline {
     /// Name of the full-pipeline row (UNetLite trained on pseudo-masks).
     public static let pipelineRow = "full pipeline (UNetLite on pseudo-masks)"
-    /// Name of the classifier-gated pipeline row (``PipelineConfig/classifierGate``).
+    /// Name of the classifier-gated pipeline row (``PipelineConfig/RefinerSettings/classifierGate``).
     public static let gatedPipelineRow = "full pipeline, gated by the classifier"
     /// Name of the upper-bound row (UNetLite trained on true masks, same budget).
     public static let upperBoundRow = "upper bound (UNetLite on true masks)"
@@ -22,7 +22,7 @@ extension Pipeline {
 
     /// The rows of Docs/method.md#6-the-comparison built from this run's saved artefacts and configuration:
     /// threshold 50..90 HU · k-means alone · CAM alone · pseudo-masks · full pipeline · full
-    /// pipeline gated by the classifier (with a ``PipelineConfig/classifierGate``) · upper bound
+    /// pipeline gated by the classifier (with a ``PipelineConfig/RefinerSettings/classifierGate``) · upper bound
     /// (when trained). The k-means, CAM and pseudo-mask rows use the run's ``PipelineConfig/pseudoMasks``
     /// (k-means and pseudo-masks inside its soft-tissue range, the CAM alone inside the whole intracranial mask).
     public func methods() throws -> [any Segmenter] {
@@ -44,14 +44,14 @@ extension Pipeline {
         let refiner = try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.rawPipelineRow)
         rows.append(("pipeline-raw", refiner))
         rows.append(("pipeline", try refinerRow(.refiner, name: Self.pipelineRow, network: refiner)))
-        if let gate = config.classifierGate {
+        if let gate = config.refiner.classifierGate {
             rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate, network: refiner)))
         }
-        if config.upperBound {
+        if config.refiner.upperBound {
             let upper = try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"), name: Self.rawUpperBoundRow)
             rows.append(("upper-bound-raw", upper))
             rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow, network: upper)))
-            if let gate = config.classifierGate {
+            if let gate = config.refiner.classifierGate {
                 rows.append(("upper-bound-gated", try refinerRow(.upperBound, name: Self.gatedUpperBoundRow, gate: gate, network: upper)))
             }
         }
@@ -68,8 +68,8 @@ extension Pipeline {
             ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
         let base: any Segmenter = gate.map { refiner.gated(at: $0) } ?? refiner
         let filtered = base.filteringComponents(below: try minimumComponentVolume(stage, gated: gate != nil))
-        let grown = try config.growth.map { try filtered.grown($0) } ?? filtered
-        return try config.boneRim.map { try grown.droppingBoneRim($0) } ?? grown
+        let grown = try config.comparison.growth.map { try filtered.grown($0) } ?? filtered
+        return try config.comparison.boneRim.map { try grown.droppingBoneRim($0) } ?? grown
     }
 
     /// The short names of the table's rows, in order (the folders under `comparison/masks/`):
@@ -77,10 +77,10 @@ extension Pipeline {
     /// (with a gate), `upper-bound-raw`, `upper-bound`, `upper-bound-gated` (with an upper bound).
     public func rowNames() -> [String] {
         var names = ["threshold", "kmeans", "cam", "pseudo-masks", "pipeline-raw", "pipeline"]
-        if config.classifierGate != nil { names.append("pipeline-gated") }
-        if config.upperBound {
+        if config.refiner.classifierGate != nil { names.append("pipeline-gated") }
+        if config.refiner.upperBound {
             names += ["upper-bound-raw", "upper-bound"]
-            if config.classifierGate != nil { names.append("upper-bound-gated") }
+            if config.refiner.classifierGate != nil { names.append("upper-bound-gated") }
         }
         return names
     }
@@ -93,7 +93,7 @@ extension Pipeline {
         guard rowNames().contains(name) else {
             throw WeakSupervisionError.invalidParameter(name: "row", reason: "\(name) is not a row of this run: \(rowNames().joined(separator: ", "))")
         }
-        if name == "upper-bound-gated", let c = config.componentFilter, !c.isEmpty, try componentSelection(.upperBound, gated: true) == nil {
+        if name == "upper-bound-gated", let c = config.refiner.componentSizes?.candidates, !c.isEmpty, try componentSelection(.upperBound, gated: true) == nil {
             throw WeakSupervisionError.missingInput(method: "row upper-bound-gated",
                 input: "its component choice \(upperBoundGatedSelectionURL.path), made by the comparison stage (run it first)")
         }
@@ -182,7 +182,7 @@ extension Pipeline {
                         subtypes: [String: [String]]? = nil,
                         keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
         let builtIn = try methods()
-        var table = try MethodComparison.run(methods: builtIn + extra, cases: cases, tolerance: config.tolerance,
+        var table = try MethodComparison.run(methods: builtIn + extra, cases: cases, tolerance: config.comparison.tolerance,
                                              detection: statistics.detection, keep: keep)
         table.classification = Self.classification(cases)
         let known = subtypes ?? caseSubtypes()
@@ -230,9 +230,9 @@ extension Pipeline {
 
     func runComparison(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let dataset = try dataset(), split = try split()
-        if config.upperBound, config.classifierGate != nil, let candidates = config.componentFilter, !candidates.isEmpty {
+        if config.refiner.upperBound, config.refiner.classifierGate != nil, let sizes = config.refiner.componentSizes, !sizes.candidates.isEmpty {
             // the gated upper bound's component volume, on the validation cases like every other choice
-            _ = try selectComponentVolume(stage: .upperBound, candidates: candidates, validation: split.validation, in: dataset,
+            _ = try selectComponentVolume(stage: .upperBound, sizes: sizes, validation: split.validation, in: dataset,
                                           gatedOnly: true, observer)
         }
         let items = try cases(split.test, in: dataset)
@@ -244,7 +244,7 @@ extension Pipeline {
         let pipelineIndex = slugs.firstIndex(of: "pipeline"), pseudoIndex = slugs.firstIndex(of: "pseudo-masks")
         let masks = folder(.comparison).appendingPathComponent("masks")
         var pipelineMasks: [Int: MaskVolume] = [:], pseudoMasks: [Int: MaskVolume] = [:]
-        let montageCases = Set(cases.indices.filter { cases[$0].isPositive }.prefix(config.montageCases))
+        let montageCases = Set(cases.indices.filter { cases[$0].isPositive }.prefix(config.comparison.montageCases))
         var table = try compare(cases) { m, i, mask in
             let folder = masks.appendingPathComponent(slugs[m])
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

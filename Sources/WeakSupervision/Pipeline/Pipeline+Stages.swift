@@ -141,7 +141,7 @@ extension Pipeline {
 
     func runClassifier(_ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let dataset = try dataset(), split = try split()
-        let c = config.classifier
+        let c = config.classifier.training
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
         let names = split.train + split.validation
         var prepared: [PreparedCase] = []
@@ -150,7 +150,7 @@ extension Pipeline {
             _ = observer(.progress(.classifier, done: i + 1, total: names.count, item: "prepared \(item.name)"))
         }
         let training = Array(prepared[..<split.train.count]), validation = Array(prepared[split.train.count...])
-        let patience = config.classifierPatience, minimum = config.classifierMinimumEpochs ?? 0
+        let patience = config.classifier.patience, minimum = config.classifier.minimumEpochs
         final class Box: @unchecked Sendable { var sinceBest = 0; var early = false }
         let box = Box()
         let summary = try ClassifierTrainer(config: c).train(
@@ -224,7 +224,7 @@ extension Pipeline {
 
     func runRefiner(stage: PipelineStage, pseudo: Bool, _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
         let dataset = try dataset(), split = try split()
-        let c = config.refiner
+        let c = config.refiner.training
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
         let names = split.train + split.validation
         var prepared: [PreparedCase] = []
@@ -251,8 +251,8 @@ extension Pipeline {
         try writeJSON(summary, to: folder(stage).appendingPathComponent("summary.json"))
         var result: [String: Double] = ["epochs": Double(summary.epochsCompleted), "bestEpoch": Double(summary.bestEpoch ?? 0),
                       "validationDice": summary.bestScore ?? .nan]
-        if let candidates = config.componentFilter, !candidates.isEmpty, !summary.stopped {
-            let (chosen, gated) = try selectComponentVolume(stage: stage, candidates: candidates, validation: split.validation, in: dataset, observer)
+        if let sizes = config.refiner.componentSizes, !sizes.candidates.isEmpty, !summary.stopped {
+            let (chosen, gated) = try selectComponentVolume(stage: stage, sizes: sizes, validation: split.validation, in: dataset, observer)
             result["minimumComponentML"] = chosen
             if let gated { result["minimumComponentML.gated"] = gated }
         }
@@ -262,18 +262,18 @@ extension Pipeline {
     /// Segments the validation cases with the stage's trained refiner and chooses its minimum
     /// component volume from their **slice labels** (``ComponentSizeSelection``); writes
     /// `OUT/<stage>/components.json` (``ComponentSelectionRecord``). For the pipeline's refiner
-    /// with a ``PipelineConfig/classifierGate``, the same masks gated by the classifier's saved
+    /// with a ``PipelineConfig/RefinerSettings/classifierGate``, the same masks gated by the classifier's saved
     /// probabilities (``ClassifierGated``) choose the gated row's volume, `components.gated.json`.
     /// Returns the volumes, ungated and gated (nil without a gate).
     ///
     /// With `gatedOnly` (the upper bound's gated row, chosen at comparison time because the
     /// upper-bound stage does not read the classifier), only the gated choice is made, written
     /// to `OUT/comparison/upper-bound.components.gated.json`.
-    func selectComponentVolume(stage: PipelineStage, candidates: [Double], validation: [String], in dataset: Dataset,
+    func selectComponentVolume(stage: PipelineStage, sizes: PipelineConfig.ComponentSizeSettings, validation: [String], in dataset: Dataset,
                                gatedOnly: Bool = false,
                                _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> (Double, Double?) {
         let model = try UNetLite(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"))
-        let gate = stage == .refiner || gatedOnly ? config.classifierGate : nil
+        let gate = stage == .refiner || gatedOnly ? config.refiner.classifierGate : nil
         let probabilities = gate == nil ? [:] : try probabilities()
         let probabilityFile = folder(.cams).appendingPathComponent("probabilities.json").path
         var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = []
@@ -294,7 +294,7 @@ extension Pipeline {
             }
             _ = observer(.progress(stage, done: i + 1, total: items.count, item: "component size: \(item.name)"))
         }
-        let tolerance = config.componentTolerance, criterion = config.componentCriterion ?? .slices
+        let tolerance = sizes.tolerance, criterion = sizes.criterion, candidates = sizes.candidates
         func choose(_ masks: [MaskVolume], file: URL) throws -> Double {
             let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
                                                                  criterion: criterion, tolerance: tolerance)
@@ -312,7 +312,7 @@ extension Pipeline {
 
     /// The saved choice of a refiner stage (`OUT/<stage>/components.json`, or with `gated`
     /// `components.gated.json`, the classifier-gated row's), nil when the stage made none (no
-    /// ``PipelineConfig/componentFilter`` or no gate, or a run from before they existed).
+    /// ``PipelineConfig/RefinerSettings/componentSizes`` or no gate, or a run from before they existed).
     /// - Throws: a file that exists but does not decode.
     public func componentSelection(_ stage: PipelineStage, gated: Bool = false) throws -> ComponentSelectionRecord? {
         if stage == .upperBound && gated { return try readJSON(ComponentSelectionRecord.self, from: upperBoundGatedSelectionURL) }

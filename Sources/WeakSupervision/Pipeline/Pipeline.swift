@@ -119,7 +119,7 @@ public struct Pipeline {
         for stage in PipelineStage.allCases {
             // every rank decides from the files rank 0 has finished writing
             synchronize()
-            if stage == .upperBound && !config.upperBound { continue }
+            if stage == .upperBound && !config.refiner.upperBound { continue }
             if let from, stage < from {
                 guard isReusable(stage) else {
                     throw WeakSupervisionError.invalidParameter(
@@ -130,7 +130,7 @@ public struct Pipeline {
                 continue
             }
             let mustRun = from != nil || !isReusable(stage) || stage.dependencies.contains(where: ran.contains)
-                || stage.dependencies.contains { d in (d != .upperBound || config.upperBound) && !isReusable(d) }
+                || stage.dependencies.contains { d in (d != .upperBound || config.refiner.upperBound) && !isReusable(d) }
             if !mustRun {
                 _ = observer(.stage(stage, reused: true))
                 continue

@@ -1,23 +1,32 @@
 import Foundation
 
 extension PipelineConfig {
-    /// One setting of the configuration as it enters a stage's key: its property name and its
-    /// JSON (sorted keys), or nil when a nil value leaves it out of the key.
+    /// One setting of the configuration as it enters a stage's key: its path (`group.property`,
+    /// or the group's name when the whole group is one setting) and its JSON (sorted keys), or
+    /// nil when the setting's value leaves it out of the key.
     struct KeyedSetting {
-        /// The stored property of ``PipelineConfig``.
         let property: String
         let json: (PipelineConfig, JSONEncoder) -> String?
 
-        /// Always in the key; a nil optional is written `null`.
-        static func always<T: Encodable>(_ property: String, _ path: KeyPath<PipelineConfig, T>) -> KeyedSetting {
-            KeyedSetting(property: property) { c, e in (try? e.encode(c[keyPath: path])).map { String(decoding: $0, as: UTF8.self) } ?? "?" }
+        private static func text<T: Encodable>(_ value: T, _ encoder: JSONEncoder) -> String {
+            (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
         }
 
-        /// In the key only when set, so that runs made before the setting existed keep their keys.
-        static func unlessNil<T: Encodable>(_ property: String, _ path: KeyPath<PipelineConfig, T?>) -> KeyedSetting {
-            KeyedSetting(property: property) { c, e in
-                c[keyPath: path].map { (try? e.encode($0)).map { String(decoding: $0, as: UTF8.self) } ?? "?" }
-            }
+        /// Always in the key; a nil optional is written `null`.
+        static func always<T: Encodable>(_ property: String, _ value: @escaping (PipelineConfig) -> T) -> KeyedSetting {
+            KeyedSetting(property: property) { c, e in text(value(c), e) }
+        }
+
+        /// In the key only when not nil: a setting whose absence is the rule of runs made before
+        /// it existed, so that their keys stay as they were recorded.
+        static func unlessNil<T: Encodable>(_ property: String, _ value: @escaping (PipelineConfig) -> T?) -> KeyedSetting {
+            KeyedSetting(property: property) { c, e in value(c).map { text($0, e) } }
+        }
+
+        /// In the key only when it differs from `rule`, the value that runs made before the
+        /// setting existed behaved by (written nil then, and left out of their keys).
+        static func unless<T: Encodable & Equatable>(_ property: String, equalTo rule: T, _ value: @escaping (PipelineConfig) -> T?) -> KeyedSetting {
+            KeyedSetting(property: property) { c, e in value(c).flatMap { $0 == rule ? nil : text($0, e) } }
         }
     }
 
@@ -28,34 +37,38 @@ extension PipelineConfig {
         let settings: [KeyedSetting]
     }
 
-    /// Every stored property of the configuration, assigned to the stages that read it: the
-    /// single table ``Pipeline/configKey(_:)`` derives each stage's key from. A stage's key holds
-    /// the parts of the stage and of every stage it depends on, so a changed setting invalidates
-    /// its stage and all that follow from it. A new property must be added here (a test compares
-    /// this table with the type's stored properties), or it would change no key and a run would
-    /// reuse artefacts made without it. The part names and the order within a part are those of
-    /// the keys runs have recorded; a part whose settings are all left out is left out.
+    /// Every setting of the configuration, assigned to the stages that read it: the single
+    /// table ``Pipeline/configKey(_:)`` derives each stage's key from. A stage's key holds the
+    /// parts of the stage and of every stage it depends on, so a changed setting invalidates its
+    /// stage and all that follow from it. A new setting must be added here (a test compares this
+    /// table with the stored properties of the configuration's groups), or it would change no
+    /// key and a run would reuse artefacts made without it. The part names, their order and the
+    /// rules for leaving a setting out are those of the keys runs have recorded since schema
+    /// version 1, whatever the saved layout; a part whose settings are all left out is left out.
     static var keyParts: [KeyPart] { [
-        KeyPart(name: "data", stages: [.data], settings: [.always("data", \.data)]),
+        KeyPart(name: "data", stages: [.data], settings: [.always("data") { $0.data }]),
         KeyPart(name: "classifier", stages: [.classifier], settings: [
-            .always("classifier", \.classifier), .always("classifierPatience", \.classifierPatience),
-            .unlessNil("classifierMinimumEpochs", \.classifierMinimumEpochs)]),
-        KeyPart(name: "cam", stages: [.cams], settings: [.always("cam", \.cam)]),
-        KeyPart(name: "pseudoMasks", stages: [.pseudoMasks], settings: [.always("pseudoMasks", \.pseudoMasks)]),
+            .always("classifier.training") { $0.classifier.training }, .always("classifier.patience") { $0.classifier.patience },
+            .unless("classifier.minimumEpochs", equalTo: 0) { $0.classifier.minimumEpochs }]),
+        KeyPart(name: "cam", stages: [.cams], settings: [.always("cam") { $0.cam }]),
+        KeyPart(name: "pseudoMasks", stages: [.pseudoMasks], settings: [.always("pseudoMasks") { $0.pseudoMasks }]),
         KeyPart(name: "refiner", stages: [.refiner, .upperBound], settings: [
-            .always("refiner", \.refiner), .always("upperBound", \.upperBound), .always("componentFilter", \.componentFilter),
-            .unlessNil("componentCriterion", \.componentCriterion), .unlessNil("componentTolerance", \.componentTolerance)]),
+            .always("refiner.training") { $0.refiner.training }, .always("refiner.upperBound") { $0.refiner.upperBound },
+            .always("refiner.componentSizes.candidates") { $0.refiner.componentSizes?.candidates },
+            .unless("refiner.componentSizes.criterion", equalTo: .slices) { $0.refiner.componentSizes?.criterion },
+            .unlessNil("refiner.componentSizes.tolerance") { $0.refiner.componentSizes?.tolerance }]),
         // the gated row's size choice reads the classifier's probabilities (stage cams, on which
         // the refiner depends anyway); the upper bound has no gated row
-        KeyPart(name: "gate", stages: [.refiner], settings: [.unlessNil("classifierGate", \.classifierGate)]),
+        KeyPart(name: "gate", stages: [.refiner], settings: [.unlessNil("refiner.classifierGate") { $0.refiner.classifierGate }]),
         KeyPart(name: "comparison", stages: [.comparison], settings: [
-            .always("tolerance", \.tolerance), .always("montageCases", \.montageCases), .unlessNil("growth", \.growth),
-            .unlessNil("boneRim", \.boneRim)]),
+            .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
+            .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim }]),
     ] }
 
-    /// The settings (stored properties of the configuration, by name) whose change makes
-    /// `stage` run again: its own and those of every stage it reads, in key order. Every stored
-    /// property is read by at least one stage.
+    /// The settings (by path: `data`, `cam` and `pseudoMasks` as whole groups, the others'
+    /// properties as `group.property`, e.g. `refiner.classifierGate`) whose change makes `stage`
+    /// run again: its own and those of every stage it reads, in key order. Every setting is read
+    /// by at least one stage.
     public static func settings(readBy stage: PipelineStage) -> [String] {
         let stages = Set(stage.dependencies + [stage])
         return keyParts.filter { !$0.stages.isDisjoint(with: stages) }.flatMap { $0.settings.map(\.property) }

@@ -156,92 +156,141 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Stage 1: the slice classifier's training and its early stop.
+    public struct ClassifierSettings: Codable, Sendable, Equatable {
+        /// The training (its own `validationFraction`/`testFraction` are not used: the pipeline splits).
+        public var training: TrainingConfig
+        /// Stop after this many epochs without a better validation AUC (nil: never, the default
+        /// and the presets'). Needs `training.selection` `.best` (under `.last` every epoch is
+        /// kept, so nothing would ever stop it; ``PipelineConfig/validate()`` refuses the pair).
+        public var patience: Int?
+        /// No early stop before this epoch (default 0): a small classifier's validation AUC
+        /// wanders in the first epochs before it climbs (Docs/method.md#7-the-pytorch-prototype-behind-the-defaults).
+        public var minimumEpochs: Int
+
+        /// Settings; see the properties for the defaults.
+        public init(training: TrainingConfig, patience: Int? = nil, minimumEpochs: Int = 0) {
+            self.training = training
+            self.patience = patience
+            self.minimumEpochs = minimumEpochs
+        }
+    }
+
+    /// Stage 5 and the upper bound: the refiner's training, the choice of a minimum component
+    /// volume after it, and the classifier-gated row whose volume is chosen with it.
+    public struct RefinerSettings: Codable, Sendable, Equatable {
+        /// The training, for the pipeline's refiner and, with the same budget, for the upper bound.
+        public var training: RefinerTrainingConfig
+        /// Train the fully supervised upper bound (default true).
+        public var upperBound: Bool
+        /// How the refiner rows' minimum component volume is chosen on the validation cases
+        /// (``ComponentSizeSettings``); nil: no component filter.
+        public var componentSizes: ComponentSizeSettings?
+        /// Adds a comparison row in which the pipeline's refiner keeps voxels only on the slices
+        /// the classifier calls positive (probability ≥ this; ``ClassifierGated``), with its own
+        /// minimum component volume chosen on gated validation masks. nil: no such row. Presets
+        /// and default: 0.5. The row runs the classifier at test time besides the refiner, as the
+        /// CAM and pseudo-mask rows do; the ungated row stays, the paper's "only the U-Net at test
+        /// time". On the full demo, size alone could not both keep the small bleeds and clean the
+        /// negative scans, because a speck and a small bleed have the same size (Docs/pipeline.md).
+        public var classifierGate: Float?
+
+        /// Settings; see the properties for the defaults.
+        public init(training: RefinerTrainingConfig, upperBound: Bool = true,
+                    componentSizes: ComponentSizeSettings? = ComponentSizeSettings(), classifierGate: Float? = 0.5) {
+            self.training = training
+            self.upperBound = upperBound
+            self.componentSizes = componentSizes
+            self.classifierGate = classifierGate
+        }
+    }
+
+    /// The choice of the refiner rows' minimum component volume (pipeline and upper bound
+    /// alike): after training, each refiner segments the validation cases and
+    /// ``ComponentSizeSelection`` picks the candidate whose filtered masks best match the
+    /// validation cases' **labels**; the comparison then drops smaller 3-D components
+    /// (``ComponentFiltered``).
+    public struct ComponentSizeSettings: Codable, Sendable, Equatable {
+        /// Candidate volumes in mL (default ``ComponentSizeSelection/defaultCandidates``); empty:
+        /// nothing to choose, every component kept.
+        public var candidates: [Double]
+        /// The score the candidates are ranked by (default `.slicesAndCases`: the slice-level J
+        /// alone barely moves between 0.1 and 1 mL, while clean negative scans are what the
+        /// volume is for; Docs/pipeline.md).
+        public var criterion: ComponentSizeSelection.Criterion
+        /// Score difference within which candidates count as tied, the largest volume then
+        /// chosen; nil: the best score, the smallest volume on exact ties. Default 0.01, which
+        /// only joins near-exact ties (one validation case moves the case-level J by 0.04 to 0.07).
+        public var tolerance: Double?
+
+        /// Settings; see the properties for the defaults.
+        public init(candidates: [Double] = ComponentSizeSelection.defaultCandidates,
+                    criterion: ComponentSizeSelection.Criterion = .slicesAndCases, tolerance: Double? = 0.01) {
+            self.candidates = candidates
+            self.criterion = criterion
+            self.tolerance = tolerance
+        }
+    }
+
+    /// The comparison on the test cases: what is applied to every refiner row after its gate and
+    /// component filter, and how the table is scored and drawn.
+    public struct ComparisonSettings: Codable, Sendable, Equatable {
+        /// Grows every refiner row's mask (pipeline, gated, upper bound alike) into neighbouring
+        /// voxels of the blood range (``IntensityGrowth``): the refiner's boundary is as coarse as
+        /// its input size, the scan's grid is finer. nil: no growth. Default and `.full`:
+        /// 50...90 HU, 2 mm (two voxels of its 256 grid, one pixel of its refiner at 128);
+        /// `.quick`: 4 mm (its refiner at 64 on a 128 grid: two voxels as well).
+        public var growth: IntensityGrowth.Settings?
+        /// Drops every refiner row's components that lie wholly within a rim along bone, after
+        /// its growth (``BoneRimFiltered``): the partial-volume crescents at the inner table.
+        /// nil (default): no such filter. Presets: 200 HU, 2 mm.
+        public var boneRim: BoneRimFiltered.Settings?
+        /// Surface-Dice tolerance in mm (default 2: a few pixels of a 0.5 to 1 mm grid).
+        public var tolerance: Double
+        /// Positive test cases drawn as PNG montages (default 4).
+        public var montageCases: Int
+
+        /// Settings; see the properties for the defaults.
+        public init(growth: IntensityGrowth.Settings? = IntensityGrowth.Settings(), boneRim: BoneRimFiltered.Settings? = nil,
+                    tolerance: Double = 2, montageCases: Int = 4) {
+            self.growth = growth
+            self.boneRim = boneRim
+            self.tolerance = tolerance
+            self.montageCases = montageCases
+        }
+    }
+
+    /// The version of the saved form this code writes (`"schemaVersion"` in `config.json`).
+    /// Version 1 (no such field) kept every stage's extra settings flat beside the groups;
+    /// it is read and migrated (``init(from:)``).
+    public static let schemaVersion = 2
+
     /// The cases.
     public var data: DataSettings
-    /// Stage 1 (its own `validationFraction`/`testFraction` are not used: the pipeline splits).
-    public var classifier: TrainingConfig
-    /// Stop the classifier after this many epochs without a better validation AUC (nil: never,
-    /// the default and the presets'). Needs `classifier.selection` `.best` (under `.last` every
-    /// epoch is kept, so nothing would ever stop it; ``validate()`` refuses the pair).
-    public var classifierPatience: Int?
-    /// No early stop before this epoch (nil: 0): a small classifier's validation AUC wanders in
-    /// the first epochs before it climbs (Docs/method.md#7-the-pytorch-prototype-behind-the-defaults).
-    public var classifierMinimumEpochs: Int?
+    /// Stage 1.
+    public var classifier: ClassifierSettings
     /// Stage 2.
     public var cam: CAMSettings
     /// Stages 3 and 4.
     public var pseudoMasks: PseudoMaskSettings
-    /// Stage 5, for the pipeline and, with the same budget, for the upper bound.
-    public var refiner: RefinerTrainingConfig
-    /// Train the fully supervised upper bound (default true).
-    public var upperBound: Bool
-    /// Candidate minimum component volumes (mL) for the refiner rows (pipeline and upper bound
-    /// alike): after training, each refiner segments the validation cases and
-    /// ``ComponentSizeSelection`` picks the volume whose filtered masks best match the **slice
-    /// labels** (Youden's J); the comparison then drops smaller 3-D components
-    /// (``ComponentFiltered``). nil or empty: no filtering. Presets:
-    /// ``ComponentSizeSelection/defaultCandidates``.
-    public var componentFilter: [Double]?
-    /// What ``ComponentSizeSelection`` scores the candidates by; nil = `.slices` (the rule of
-    /// runs made before this field existed). Presets: `.slicesAndCases` (the slice-level J alone
-    /// barely moves between 0.1 and 1 mL, while clean negative scans are what the volume is for;
-    /// Docs/pipeline.md).
-    public var componentCriterion: ComponentSizeSelection.Criterion?
-    /// Score difference within which ``ComponentSizeSelection`` counts candidates as tied and
-    /// takes the largest volume; nil = the best score, the smallest volume on exact ties (the
-    /// rule of runs made before this field existed, so their saved choices stay valid).
-    /// Presets: 0.01, which only joins near-exact ties (one validation case moves the
-    /// case-level J by 0.04 to 0.07).
-    public var componentTolerance: Double?
-    /// Adds a comparison row in which the pipeline's refiner keeps voxels only on the slices the
-    /// classifier calls positive (probability ≥ this; ``ClassifierGated``), with its own minimum
-    /// component volume chosen on gated validation masks. nil: no such row (runs made before this
-    /// field existed). Presets and default: 0.5. The row runs the classifier at test time besides
-    /// the refiner, as the CAM and pseudo-mask rows do; the ungated row stays, the paper's
-    /// "only the U-Net at test time". On the full demo, size alone could not both keep the small
-    /// bleeds and clean the negative scans, because a speck and a small bleed have the same size
-    /// (Docs/pipeline.md).
-    public var classifierGate: Float?
-    /// Grows every refiner row's mask (pipeline, gated, upper bound alike), after its gate and
-    /// component filter, into neighbouring voxels of the blood range (``IntensityGrowth``): the
-    /// refiner's boundary is as coarse as its input size, the scan's grid is finer. nil: no
-    /// growth (runs made before this field existed). Default and `.full`: 50...90 HU, 2 mm (two
-    /// voxels of its 256 grid, one pixel of its refiner at 128); `.quick`: 4 mm (its refiner at 64
-    /// on a 128 grid: two voxels as well).
-    /// Changes only the comparison (the component sizes are chosen before it).
-    public var growth: IntensityGrowth.Settings?
-    /// Drops every refiner row's components that lie wholly within a rim along bone, after
-    /// its growth (``BoneRimFiltered``): the partial-volume crescents at the inner table. nil
-    /// (default, and runs made before this field existed): no such filter.
-    /// Changes only the comparison.
-    public var boneRim: BoneRimFiltered.Settings?
-    /// Surface-Dice tolerance in mm for the comparison (default 2: a few pixels of a 0.5 to 1 mm grid).
-    public var tolerance: Double
-    /// Positive test cases drawn as PNG montages (default 4).
-    public var montageCases: Int
+    /// Stage 5 and the upper bound.
+    public var refiner: RefinerSettings
+    /// The comparison.
+    public var comparison: ComparisonSettings
 
-    /// A configuration; see the properties for the defaults. The classifier and refiner
-    /// settings, the component rule and no early stopping follow ``full``; the CAM does not:
-    /// `CAMSettings()`, the method's Grad-CAM at layer3 (``full``: Grad-CAM++).
-    public init(data: DataSettings = DataSettings(), classifier: TrainingConfig = PipelineConfig.full.classifier,
-                classifierPatience: Int? = nil, cam: CAMSettings = CAMSettings(), pseudoMasks: PseudoMaskSettings = PseudoMaskSettings(),
-                refiner: RefinerTrainingConfig = PipelineConfig.full.refiner, upperBound: Bool = true,
-                tolerance: Double = 2, montageCases: Int = 4) {
+    /// A configuration; see the groups for the defaults. The classifier and refiner settings,
+    /// the component rule and no early stopping follow ``full``; the CAM does not:
+    /// `CAMSettings()`, the method's Grad-CAM at layer3 (``full``: Grad-CAM++), and neither does
+    /// the bone rim (off).
+    public init(data: DataSettings = DataSettings(), classifier: ClassifierSettings = PipelineConfig.full.classifier,
+                cam: CAMSettings = CAMSettings(), pseudoMasks: PseudoMaskSettings = PseudoMaskSettings(),
+                refiner: RefinerSettings = PipelineConfig.full.refiner, comparison: ComparisonSettings = ComparisonSettings()) {
         self.data = data
         self.classifier = classifier
-        self.classifierPatience = classifierPatience
-        self.classifierMinimumEpochs = nil
         self.cam = cam
         self.pseudoMasks = pseudoMasks
         self.refiner = refiner
-        self.upperBound = upperBound
-        self.componentFilter = ComponentSizeSelection.defaultCandidates
-        self.componentCriterion = .slicesAndCases
-        self.componentTolerance = 0.01
-        self.classifierGate = 0.5
-        self.growth = IntensityGrowth.Settings()
-        self.tolerance = tolerance
-        self.montageCases = montageCases
+        self.comparison = comparison
     }
 
     /// A phantom of `size` x `size` in-plane (spacing scaled so the head keeps its size),
@@ -284,9 +333,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// the slices with a non-empty target and a fifth of the others, the last epoch kept and
     /// only it validated; small refiner components
     /// dropped at a volume chosen on the validation cases' slice and case labels; a second
-    /// pipeline row gated by the classifier at 0.5 (``classifierGate``); every refiner row's mask
-    /// grown 2 mm in-plane into 50...90 HU (``growth``), then its components lying wholly within
-    /// 2 mm of the skull dropped (``boneRim``).
+    /// pipeline row gated by the classifier at 0.5 (``RefinerSettings/classifierGate``); every refiner row's mask
+    /// grown 2 mm in-plane into 50...90 HU (``ComparisonSettings/growth``), then its components lying wholly within
+    /// 2 mm of the skull dropped (``ComparisonSettings/boneRim``).
     public static var full: PipelineConfig {
         var classifier = TrainingConfig(model: ResNetLSTMConfig(inputSize: 128, width: 16, blocks: [1, 1, 1, 1], hidden: 32),
                                         optimizer: OptimizerSettings(learningRate: 1e-3), epochs: 24, sequenceLength: 16,
@@ -312,12 +361,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // method that only works on the ranges it was trained on shows it in the table.
         let data = DataSettings(phantomCases: 340, phantom: trainingPhantom(size: 256), validationFraction: 40.0 / 340, testFraction: 0,
                                 sealedTest: SealedTestSettings(phantomCases: 200, phantomSeed: 7, phantom: testPhantom(size: 256)))
-        var c = PipelineConfig(data: data, classifier: classifier, refiner: refiner)
+        var c = PipelineConfig(data: data, classifier: ClassifierSettings(training: classifier),
+                               refiner: RefinerSettings(training: refiner, componentSizes: ComponentSizeSettings(), classifierGate: 0.5))
         c.cam = CAMSettings(method: .gradcampp, layer: "layer3")
         // Against the crescents real normal head CTs showed along the inner table (issue 16).
         // Validation cannot rank it: on the 40 validation cases of the first run on the
         // randomized phantom it dropped nothing (Docs/experiments/2026-12-05-randomized-training.md).
-        c.boneRim = BoneRimFiltered.Settings()
+        c.comparison.boneRim = BoneRimFiltered.Settings()
         return c
     }
 
@@ -333,19 +383,19 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         c.data.testFraction = 0
         c.data.validationFraction = 0.15
         c.data.sealedTest = SealedTestSettings(phantomCases: 16, phantomSeed: 7, phantom: testPhantom(size: 128))
-        c.classifier.model = ResNetLSTMConfig(inputSize: 64, width: 8, blocks: [1, 1, 1, 1], hidden: 16)
-        c.classifier.epochs = 8
+        c.classifier.training.model = ResNetLSTMConfig(inputSize: 64, width: 8, blocks: [1, 1, 1, 1], hidden: 16)
+        c.classifier.training.epochs = 8
         c.cam.layer = "layer2"
-        c.refiner.model = UNetLiteConfig(inputSize: 64, widths: [8, 16, 32])
-        c.refiner.epochs = 10
+        c.refiner.training.model = UNetLiteConfig(inputSize: 64, widths: [8, 16, 32])
+        c.refiner.training.epochs = 10
         // ten short epochs at 5e-3 swing widely: keep the best validated one (with the full
         // preset's last epoch the quick upper bound ended on empty masks, Docs/pipeline.md)
-        c.refiner.selection = nil
-        c.refiner.validateEvery = nil
-        c.refiner.negativeFraction = 0.25
-        c.refiner.optimizer.learningRate = 5e-3   // at input 64 and 10 short epochs, 3e-3 leaves both refiners untrained and 1e-2 collapsed the weak one to empty masks (Docs/pipeline.md)
-        c.growth?.distanceMM = 4   // one pixel of the refiner at 64 over the head's field of view: two voxels of 1.9 mm
-        c.montageCases = 2
+        c.refiner.training.selection = nil
+        c.refiner.training.validateEvery = nil
+        c.refiner.training.negativeFraction = 0.25
+        c.refiner.training.optimizer.learningRate = 5e-3   // at input 64 and 10 short epochs, 3e-3 leaves both refiners untrained and 1e-2 collapsed the weak one to empty masks (Docs/pipeline.md)
+        c.comparison.growth?.distanceMM = 4   // one pixel of the refiner at 64 over the head's field of view: two voxels of 1.9 mm
+        c.comparison.montageCases = 2
         return c
     }
 
@@ -380,32 +430,40 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         guard data.validationFraction + data.testFraction < 1 else {
             throw WeakSupervisionError.invalidParameter(name: "data", reason: "validation + test fractions leave no training case")
         }
-        try classifier.validate()
-        try refiner.validate()
+        try classifier.training.validate()
+        try refiner.training.validate()
         guard ["layer1", "layer2", "layer3", "layer4"].contains(cam.layer) else {
             throw WeakSupervisionError.invalidParameter(name: "cam.layer", reason: "\(cam.layer) is not layer1 ... layer4")
         }
         _ = try pseudoMasks.builder()
-        if let p = classifierPatience, p < 1 {
-            throw WeakSupervisionError.invalidParameter(name: "classifierPatience", reason: "\(p) must be at least 1")
+        if let p = classifier.patience, p < 1 {
+            throw WeakSupervisionError.invalidParameter(name: "classifier.patience", reason: "\(p) must be at least 1")
         }
-        if let c = componentFilter, let bad = c.first(where: { !($0.isFinite && $0 >= 0) }) {
-            throw WeakSupervisionError.invalidParameter(name: "componentFilter", reason: "\(bad) is not a volume in mL (finite, ≥ 0)")
-        }
-        if classifierPatience != nil && classifier.selection == .last {
+        if classifier.patience != nil && classifier.training.selection == .last {
             throw WeakSupervisionError.invalidParameter(
-                name: "classifierPatience", reason: "early stopping needs classifier.selection best; with last every epoch is kept, so it never stops")
+                name: "classifier.patience", reason: "early stopping needs classifier.training.selection best; with last every epoch is kept, so it never stops")
         }
-        if let t = componentTolerance, !(t.isFinite && t >= 0) {
-            throw WeakSupervisionError.invalidParameter(name: "componentTolerance", reason: "\(t) must be finite and ≥ 0")
+        guard classifier.minimumEpochs >= 0 else {
+            throw WeakSupervisionError.invalidParameter(name: "classifier.minimumEpochs", reason: "\(classifier.minimumEpochs) must be at least 0")
         }
-        if let g = classifierGate, !(g > 0 && g < 1) {
-            throw WeakSupervisionError.invalidParameter(name: "classifierGate", reason: "\(g) is not a probability strictly between 0 and 1")
+        if let sizes = refiner.componentSizes {
+            if let bad = sizes.candidates.first(where: { !($0.isFinite && $0 >= 0) }) {
+                throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.candidates", reason: "\(bad) is not a volume in mL (finite, ≥ 0)")
+            }
+            if let t = sizes.tolerance, !(t.isFinite && t >= 0) {
+                throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.tolerance", reason: "\(t) must be finite and ≥ 0")
+            }
         }
-        try growth?.validate()
-        try boneRim?.validate()
-        guard tolerance.isFinite && tolerance >= 0 else {
-            throw WeakSupervisionError.invalidParameter(name: "tolerance", reason: "\(tolerance) is not a distance in mm")
+        if let g = refiner.classifierGate, !(g > 0 && g < 1) {
+            throw WeakSupervisionError.invalidParameter(name: "refiner.classifierGate", reason: "\(g) is not a probability strictly between 0 and 1")
+        }
+        try comparison.growth?.validate()
+        try comparison.boneRim?.validate()
+        guard comparison.tolerance.isFinite && comparison.tolerance >= 0 else {
+            throw WeakSupervisionError.invalidParameter(name: "comparison.tolerance", reason: "\(comparison.tolerance) is not a distance in mm")
+        }
+        guard comparison.montageCases >= 0 else {
+            throw WeakSupervisionError.invalidParameter(name: "comparison.montageCases", reason: "\(comparison.montageCases) must be at least 0")
         }
     }
 

@@ -42,8 +42,8 @@ public struct PipelineReplicates {
     /// Replicate `k` of `base` (1-based): classifier and refiner seeds plus `k - 1`.
     public static func config(_ base: PipelineConfig, replicate k: Int) -> PipelineConfig {
         var c = base
-        c.classifier.seed &+= UInt64(k - 1)
-        c.refiner.seed &+= UInt64(k - 1)
+        c.classifier.training.seed &+= UInt64(k - 1)
+        c.refiner.training.seed &+= UInt64(k - 1)
         return c
     }
 
@@ -74,7 +74,7 @@ public struct PipelineReplicates {
         }
         let summary = ReplicateSummary(tables: tables, seeds: (1...count).map {
             let c = Self.config(config, replicate: $0)
-            return [c.classifier.seed, c.refiner.seed]
+            return [c.classifier.training.seed, c.refiner.training.seed]
         }, bootstrap: bootstrap)
         try ComparisonTable.encoder.encode(summary).write(to: output.appendingPathComponent("replicates.json"), options: .atomic)
         try Data(summary.text().utf8).write(to: output.appendingPathComponent("replicates.txt"), options: .atomic)

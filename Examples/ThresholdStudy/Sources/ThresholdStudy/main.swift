@@ -43,12 +43,12 @@ config.data.phantom.slices = 8...10
 config.data.testFraction = 0          // the test cases are a sealed set of their own seed
 config.data.sealedTest = .init(phantomCases: max(2, cases / 4), phantomSeed: 7)
 config.data.validationFraction = 0.2
-config.classifier.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 8)
-config.classifier.epochs = epochs
-config.refiner.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
-config.refiner.epochs = epochs
+config.classifier.training.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 8)
+config.classifier.training.epochs = epochs
+config.refiner.training.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
+config.refiner.training.epochs = epochs
 config.cam.layer = "layer2"
-config.montageCases = 1
+config.comparison.montageCases = 1
 
 let start = Date()
 let pipeline = try Pipeline(config: config, output: out, overwrite: true)
@@ -73,7 +73,7 @@ for (label, threshold) in thresholds {
     rows.append(try config.pseudoMasks.segmenter(threshold: threshold).named("pseudo-masks, \(label)"))
     rows.append(CAMBaseline(threshold: threshold).named("CAM alone, \(label)"))
 }
-let table = try MethodComparison.run(methods: rows, cases: held, tolerance: config.tolerance)
+let table = try MethodComparison.run(methods: rows, cases: held, tolerance: config.comparison.tolerance)
 print("Thresholds compared on the same \(held.count) held-out cases:\n")
 print(table.text())
 let best = table.rows.filter { $0.method.hasPrefix("pseudo-masks") }.max { a, b in
