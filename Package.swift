@@ -84,13 +84,15 @@ let package = Package(
         // generator, temporary folders, fixture numbers, running a built executable); Foundation
         // only, no module of the package, and not a product.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The tiny pipeline configuration the library's and the command line's pipeline tests share.
+        .target(name: "PipelineTestSupport", dependencies: ["WeakSupervision"], path: "Tests/PipelineTestSupport"),
         .testTarget(name: "CTVolumeTests", dependencies: ["CTVolume", "ImageCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore", "TestSupport"], resources: [.copy("Fixtures")]),
         // The method's two networks and their optimizers against PyTorch (they live in WeakSupervision).
         .testTarget(name: "NetworkTests", dependencies: ["WeakSupervision", "NeuralCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "WeakSupervisionTests", dependencies: ["WeakSupervision", "CTVolume", "NeuralCore", "Metrics", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ichctlTests", dependencies: ["ichctl", "TestSupport"]),
+        .testTarget(name: "WeakSupervisionTests", dependencies: ["WeakSupervision", "CTVolume", "NeuralCore", "Metrics", "TestSupport", "PipelineTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ichctlTests", dependencies: ["ichctl", "TestSupport", "PipelineTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

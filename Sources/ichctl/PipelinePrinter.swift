@@ -41,8 +41,9 @@ final class PipelinePrinter: @unchecked Sendable {
             lastScore = ""
             line(reused ? "\(s.rawValue): reusing saved results" : "\(s.rawValue): running")
         case .finished(let s, let seconds, let summary):
-            let shown = summary.keys.sorted().map { k in
-                let v = summary[k]!
+            let values = summary.values
+            let shown = values.keys.sorted().map { k in
+                let v = values[k]!
                 return v == v.rounded() && abs(v) < 1e6 ? "\(k) \(Int(v))" : String(format: "%@ %.3f", k, v)
             }
             line("\(s.rawValue): done in \(TrainingPrinter.duration(seconds))  " + shown.joined(separator: "  "))

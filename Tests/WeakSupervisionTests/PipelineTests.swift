@@ -5,37 +5,19 @@ import NeuralCore
 import Testing
 import WeakSupervision
 import TestSupport
+import PipelineTestSupport
 
-/// A pipeline small enough for a debug build: 4 phantom cases of 64 x 64 x 6 and a sealed test
-/// set of 2 of another seed, networks of a
-/// few channels, one short epoch each. It checks the plumbing, not the numbers.
-func tinyPipelineConfig() -> PipelineConfig {
-    var c = PipelineConfig.quick
-    c.data.phantomCases = 4
-    c.data.phantom = PipelineConfig.phantom(size: 64)   // generation 1 (the presets train on generation 2): fixed 5 mm slices keep the plumbing checks small
-    c.data.phantom.slices = 6...6
-    c.data.phantom.subSlices = 1
-    c.data.validationFraction = 0.25
-    c.data.testFraction = 0
-    c.data.sealedTest = .init(phantomCases: 2, phantomSeed: 7)
-    c.classifier.training.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
-    c.classifier.training.epochs = 1
-    c.classifier.training.stepsPerEpoch = 2
-    c.classifier.training.sequenceLength = 6
-    c.refiner.training.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
-    c.refiner.training.epochs = 1
-    c.refiner.training.stepsPerEpoch = 2
-    c.cam.layer = "layer2"
-    c.comparison.montageCases = 1
-    c.comparison.boneRim = nil   // the rows' exact chains are checked below without it; PipelineCommandsTests run it
-    return c
-}
+// tinyPipelineConfig() (PipelineTestSupport): the rows' exact chains are checked below without
+// the bone-rim filter; PipelineCommandsTests run it.
 
 /// Records which stages ran and which were reused.
 final class StageLog: @unchecked Sendable {
     var ran: [PipelineStage] = [], reused: [PipelineStage] = []
+    /// The summary each finished stage reported.
+    var summaries: [PipelineStage: any PipelineStageSummary] = [:]
     func observe(_ event: PipelineEvent) -> TrainingControl {
         if case .stage(let s, let r) = event { if r { reused.append(s) } else { ran.append(s) } }
+        if case .finished(let s, _, let summary) = event { summaries[s] = summary }
         return .proceed
     }
 }
@@ -87,6 +69,25 @@ final class StageLog: @unchecked Sendable {
             #expect(fm.fileExists(atPath: out.appendingPathComponent("cams/\(name).nii.gz").path))
         }
         for stage in PipelineStage.allCases { #expect(try pipeline.record(stage) != nil) }
+        // each stage reported its typed summary, and its record reads back as the same value
+        let data = try #require(try pipeline.summary(DataStage()))
+        #expect(data == DataStage.Summary(cases: 6, train: split.train.count, validation: split.validation.count, test: split.test.count))
+        #expect(first.summaries[.data] as? DataStage.Summary == data)
+        let classifier = try #require(try pipeline.summary(ClassifierStage()))
+        #expect(classifier.epochs == config.classifier.training.epochs && !classifier.earlyStopped)
+        #expect(first.summaries[.classifier] as? ClassifierStage.Summary == classifier)
+        #expect(try pipeline.summary(CAMStage())?.cases == 6 && first.summaries[.cams] as? CAMStage.Summary == (try pipeline.summary(CAMStage())))
+        #expect(try pipeline.summary(PseudoMaskStage())?.cases == split.train.count + split.validation.count)
+        let refinerSummary = try #require(try pipeline.summary(RefinerStage.pipeline))
+        #expect(refinerSummary.minimumComponentML == (try pipeline.minimumComponentVolume(.refiner)))
+        #expect(refinerSummary.gatedMinimumComponentML == (try pipeline.minimumComponentVolume(.refiner, gated: true)))
+        #expect(first.summaries[.refiner] as? RefinerStage.Summary == refinerSummary)
+        let upper = try #require(try pipeline.summary(RefinerStage.upperBound))
+        #expect(upper.minimumComponentML == (try pipeline.minimumComponentVolume(.upperBound)) && upper.gatedMinimumComponentML == nil)
+        let comparison = try #require(try pipeline.summary(ComparisonStage()))
+        #expect(comparison.cases == split.test.count && Set(comparison.dice.keys) == Set(pipeline.rowNames()))
+        #expect(comparison.dice["pipeline"].map { $0.sameOrBothNaN(table[Pipeline.pipelineRow]!.meanDice) } == true)
+        #expect(first.summaries[.comparison] as? ComparisonStage.Summary == comparison)
         // the refiner rows, and only they, grow their masks into the blood range (the saved gated
         // masks are checked below), and the table says so under the rows
         #expect(try pipeline.methods().filter { $0 is IntensityGrowth }.map(\.name)

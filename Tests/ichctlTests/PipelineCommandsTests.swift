@@ -4,30 +4,11 @@ import NeuralCore
 import Testing
 import WeakSupervision
 import TestSupport
+import PipelineTestSupport
 
-/// A pipeline configuration small enough for a debug build (4 cases of 64 x 64 x 6, a sealed test set of 2).
-func tinyConfig() -> PipelineConfig {
-    var c = PipelineConfig.quick
-    c.data.phantomCases = 4
-    c.data.phantom = PipelineConfig.phantom(size: 64)   // generation 1 (the presets train on generation 2): fixed 5 mm slices keep the plumbing checks small
-    c.data.phantom.slices = 6...6
-    c.data.phantom.subSlices = 1
-    c.data.validationFraction = 0.25
-    c.data.testFraction = 0
-    c.data.sealedTest = .init(phantomCases: 2, phantomSeed: 7)
-    c.classifier.training.model = ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1, 1, 1, 1], hidden: 4)
-    c.classifier.training.epochs = 1
-    c.classifier.training.stepsPerEpoch = 2
-    c.classifier.training.sequenceLength = 6
-    c.refiner.training.model = UNetLiteConfig(inputSize: 32, widths: [4, 8])
-    c.refiner.training.epochs = 1
-    c.refiner.training.stepsPerEpoch = 2
-    c.cam.layer = "layer2"
-    c.comparison.montageCases = 1
-    // the bone-rim filter on, so that segment --run is checked to reproduce it too
-    c.comparison.boneRim = BoneRimFiltered.Settings(rimMM: 4)
-    return c
-}
+/// The tiny pipeline (PipelineTestSupport) with the bone-rim filter on, so that segment --run is
+/// checked to reproduce it too.
+func tinyConfig() -> PipelineConfig { tinyPipelineConfig(boneRim: BoneRimFiltered.Settings(rimMM: 4)) }
 
 @Suite(.serialized) struct PipelineCommandsTests {
     @Test("demo on a tiny configuration, then compare on its folder; another configuration is refused without --force")

@@ -143,17 +143,16 @@ public struct Pipeline {
                 try FileManager.default.createDirectory(at: folder(stage), withIntermediateDirectories: true)
             }
             synchronize()
-            let training = [PipelineStage.classifier, .refiner, .upperBound].contains(stage)
             // the other ranks take part in the training stages only
-            guard isWriter || training else { continue }
-            let outcome = try runStage(stage, observer: observer)
-            if outcome.stopped {
+            let runner = stage.runner
+            guard isWriter || runner.runsOnEveryRank else { continue }
+            let (summary, stopped) = try perform(runner, observer: observer)
+            if stopped {
                 throw WeakSupervisionError.stopped(stage: stage.rawValue, resumeFolder: folder(stage).path)
             }
-            guard isWriter else { continue }
-            let summary = outcome.summary
+            guard isWriter, let summary else { continue }
             let seconds = Date().timeIntervalSince(start)
-            let record = PipelineStageRecord(stage: stage, configKey: configKey(stage), seconds: seconds, summary: summary,
+            let record = PipelineStageRecord(stage: stage, configKey: configKey(stage), seconds: seconds, summary: summary.values,
                                              finished: ISO8601DateFormatter().string(from: Date()))
             try writeJSON(record, to: folder(stage).appendingPathComponent("stage.json"))
             _ = observer(.finished(stage, seconds: seconds, summary: summary))
@@ -162,16 +161,18 @@ public struct Pipeline {
         return try ComparisonTable.decode(Data(contentsOf: folder(.comparison).appendingPathComponent("comparison.json")))
     }
 
-    private func runStage(_ stage: PipelineStage, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> StageOutcome {
-        switch stage {
-        case .data: return try runData(observer)
-        case .classifier: return try runClassifier(observer)
-        case .cams: return try runCAMs(observer)
-        case .pseudoMasks: return try runPseudoMasks(observer)
-        case .refiner: return try runRefiner(stage: .refiner, pseudo: true, observer)
-        case .upperBound: return try runRefiner(stage: .upperBound, pseudo: false, observer)
-        case .comparison: return try runComparison(observer)
-        }
+    /// Runs one stage type, its summary type erased for the record.
+    private func perform<R: PipelineStageRunner>(_ runner: R, observer: @escaping (PipelineEvent) -> TrainingControl) throws
+        -> (summary: (any PipelineStageSummary)?, stopped: Bool) {
+        let outcome = try runner.run(in: self, observer: observer)
+        return (outcome.summary, outcome.stopped)
+    }
+
+    /// The typed summary of a finished stage, e.g. `try pipeline.summary(ClassifierStage())?.validationAUC`;
+    /// nil when the stage has not completed.
+    /// - Throws: a record that exists but does not decode.
+    public func summary<R: PipelineStageRunner>(_ runner: R) throws -> R.Summary? {
+        try record(runner.stage).map { R.Summary(values: $0.summary) }
     }
 
     func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
@@ -180,11 +181,4 @@ public struct Pipeline {
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try encoder.encode(value).write(to: url, options: .atomic)
     }
-}
-
-/// What running one stage gave: the numbers its record keeps, and whether the observer stopped
-/// it before it finished (then nothing is recorded and the run throws ``WeakSupervisionError/stopped(stage:resumeFolder:)``).
-struct StageOutcome {
-    var summary: [String: Double]
-    var stopped = false
 }

@@ -49,7 +49,8 @@ public struct PipelineStageRecord: Codable, Sendable, Equatable {
     public var configKey: String
     /// Wall-clock seconds the stage took.
     public var seconds: Double
-    /// A few numbers worth keeping (e.g. best validation AUC, pseudo-mask Dice on training cases).
+    /// The stage's numbers, name → number: its runner's ``PipelineStageRunner/Summary``
+    /// (``PipelineStageSummary/values``); ``Pipeline/summary(_:)`` reads them typed.
     public var summary: [String: Double]
     /// When it finished (ISO 8601).
     public var finished: String
@@ -59,8 +60,8 @@ public struct PipelineStageRecord: Codable, Sendable, Equatable {
 public enum PipelineEvent: Sendable {
     /// A stage starts (`reused` false) or is skipped because its saved artefacts match (`reused` true).
     case stage(PipelineStage, reused: Bool)
-    /// A stage finished.
-    case finished(PipelineStage, seconds: Double, summary: [String: Double])
+    /// A stage finished, with its typed summary (e.g. ``ClassifierStage/Summary``).
+    case finished(PipelineStage, seconds: Double, summary: any PipelineStageSummary)
     /// Progress over cases within a stage: (stage, done, total, case name).
     case progress(PipelineStage, done: Int, total: Int, item: String)
     /// An event of a training stage (classifier, refiner, upper bound).

@@ -1,0 +1,61 @@
+import CTVolume
+import Foundation
+import Metrics
+import NeuralCore
+
+/// Stage 2: the CAM and slice probabilities of every case with the trained classifier. Reads
+/// ``PipelineConfig/cam``.
+public struct CAMStage: PipelineStageRunner {
+    /// The CAM stage's numbers.
+    public struct Summary: PipelineStageSummary {
+        /// Cases given a CAM (training, validation and test).
+        public var cases: Int
+        /// Slice AUC of the classifier's probabilities on the validation cases (NaN without both classes).
+        public var validationAUC: Double
+
+        public init(cases: Int, validationAUC: Double) {
+            self.cases = cases
+            self.validationAUC = validationAUC
+        }
+
+        public init(values: [String: Double]) {
+            self.init(cases: values.count("cases"), validationAUC: values.number("validationAUC"))
+        }
+
+        public var values: [String: Double] { ["cases": Double(cases), "validationAUC": validationAUC] }
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.cases == b.cases && a.validationAUC.sameSummaryNumber(b.validationAUC)
+        }
+    }
+
+    public init() {}
+
+    public var stage: PipelineStage { .cams }
+
+    public var artefacts: [String] { ["NAME.nii.gz (the CAM, 0...1 per slice)", "probabilities.json (slice probabilities per case)"] }
+
+    public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
+        let dataset = try pipeline.dataset(), split = try pipeline.split()
+        let settings = pipeline.config.cam, folder = pipeline.folder(.cams)
+        let model = try ResNetLSTM(contentsOf: pipeline.folder(.classifier).appendingPathComponent("classifier.safetensors"))
+        let method = try CAM.method(settings.method, model: model, layer: settings.layer)
+        let names = split.train + split.validation + split.test
+        var probabilities: [String: [Float]] = [:]
+        var scores: [Double] = [], labels: [Bool] = []
+        for (i, item) in try pipeline.cases(names, in: dataset).enumerated() {
+            let scan = try item.loadScan()
+            let result = try method.volume(scan)
+            try NIfTI.write(result.map, to: folder.appendingPathComponent("\(item.name).nii.gz"),
+                            datatype: .int16(slope: 1 / 32000, intercept: 0), overwrite: true, descrip: "ichct \(method.name) \(settings.layer)")
+            probabilities[item.name] = result.probabilities
+            if split.validation.contains(item.name) {
+                scores += result.probabilities.map(Double.init)
+                labels += try item.sliceLabels().map { $0 > 0.5 }
+            }
+            _ = observer(.progress(.cams, done: i + 1, total: names.count, item: item.name))
+        }
+        try pipeline.writeJSON(probabilities, to: folder.appendingPathComponent("probabilities.json"))
+        return PipelineStageOutcome(summary: Summary(cases: names.count, validationAUC: SliceClassification.rocAUC(scores: scores, labels: labels)))
+    }
+}

@@ -1,0 +1,64 @@
+import CTVolume
+import Foundation
+import Metrics
+import NeuralCore
+
+/// Stages 3 and 4: the pseudo-masks of the training and validation cases, from their CAMs,
+/// slice probabilities and k-means on intensities (``PipelineConfig/PseudoMaskSettings/segmenter(threshold:)``).
+/// Reads ``PipelineConfig/pseudoMasks``.
+public struct PseudoMaskStage: PipelineStageRunner {
+    /// The pseudo-mask stage's numbers.
+    public struct Summary: PipelineStageSummary {
+        /// Cases given a pseudo-mask.
+        public var cases: Int
+        /// Mean pseudo-mask voxels per case.
+        public var voxelsPerCase: Double
+        /// Mean Dice of the pseudo-masks against the true masks of the positive cases that have
+        /// one (NaN without): reported only, never used by training.
+        public var trainingDice: Double
+
+        public init(cases: Int, voxelsPerCase: Double, trainingDice: Double) {
+            self.cases = cases
+            self.voxelsPerCase = voxelsPerCase
+            self.trainingDice = trainingDice
+        }
+
+        public init(values: [String: Double]) {
+            self.init(cases: values.count("cases"), voxelsPerCase: values.number("voxelsPerCase"), trainingDice: values.number("trainingDice"))
+        }
+
+        public var values: [String: Double] { ["cases": Double(cases), "voxelsPerCase": voxelsPerCase, "trainingDice": trainingDice] }
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.cases == b.cases && a.voxelsPerCase.sameSummaryNumber(b.voxelsPerCase) && a.trainingDice.sameSummaryNumber(b.trainingDice)
+        }
+    }
+
+    public init() {}
+
+    public var stage: PipelineStage { .pseudoMasks }
+
+    public var artefacts: [String] { ["NAME.nii.gz (the pseudo-mask of each training and validation case)"] }
+
+    public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
+        let dataset = try pipeline.dataset(), split = try pipeline.split(), probabilities = try pipeline.probabilities()
+        let segmenter = try pipeline.config.pseudoMasks.segmenter()
+        let folder = pipeline.folder(.pseudoMasks)
+        let names = split.train + split.validation
+        var dice: [Double] = [], voxels = 0
+        for (i, item) in try pipeline.cases(names, in: dataset).enumerated() {
+            let scan = try item.loadScan()
+            let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try pipeline.intracranial(item.name),
+                                                              cam: try pipeline.cam(item.name), sliceProbabilities: probabilities[item.name]))
+            try NIfTI.write(mask, to: folder.appendingPathComponent("\(item.name).nii.gz"), overwrite: true, descrip: "ichct pseudo-mask")
+            voxels += mask.voxels.reduce(0) { $0 + Int($1) }
+            // Reported only (how good the weak targets are); never used by training.
+            if let truth = try item.loadMask(), truth.voxels.contains(where: { $0 > 0 }) {
+                dice.append(ConfusionCounts(prediction: mask.voxels.map { $0 > 0 }, truth: truth.voxels.map { $0 > 0 }).dice)
+            }
+            _ = observer(.progress(.pseudoMasks, done: i + 1, total: names.count, item: item.name))
+        }
+        return PipelineStageOutcome(summary: Summary(cases: names.count, voxelsPerCase: Double(voxels) / Double(max(names.count, 1)),
+                                                     trainingDice: dice.isEmpty ? .nan : dice.reduce(0, +) / Double(dice.count)))
+    }
+}

@@ -1,0 +1,171 @@
+import CTVolume
+import Foundation
+import Metrics
+import NeuralCore
+
+/// Stage 5, and the fully supervised upper bound: UNetLite trained on the pseudo-masks
+/// (``pipeline``) or on the true masks (``upperBound``) of the training cases with the same
+/// budget, validated on the validation cases; then, with
+/// ``PipelineConfig/RefinerSettings/componentSizes``, the minimum component volume chosen on the
+/// validation cases' labels (and for the pipeline's refiner with a
+/// ``PipelineConfig/RefinerSettings/classifierGate``, the gated row's). Reads
+/// ``PipelineConfig/refiner``; trains on every rank of a data-parallel run.
+public struct RefinerStage: PipelineStageRunner {
+    /// What the refiner learns from.
+    public enum Target: String, Sendable, Codable {
+        /// The pseudo-masks of stage 4: the weakly supervised pipeline.
+        case pseudoMasks
+        /// The true masks: the upper bound.
+        case trueMasks
+    }
+
+    /// The refiner stage's numbers.
+    public struct Summary: PipelineStageSummary {
+        /// Epochs trained.
+        public var epochs: Int
+        /// The epoch kept (0: none).
+        public var bestEpoch: Int
+        /// Validation Dice of the kept epoch against the stage's targets (NaN when not validated).
+        public var validationDice: Double
+        /// The minimum component volume chosen (mL); nil without a component choice.
+        public var minimumComponentML: Double?
+        /// The gated row's minimum component volume (mL); nil without a gate or component choice.
+        public var gatedMinimumComponentML: Double?
+
+        public init(epochs: Int, bestEpoch: Int, validationDice: Double, minimumComponentML: Double? = nil, gatedMinimumComponentML: Double? = nil) {
+            self.epochs = epochs
+            self.bestEpoch = bestEpoch
+            self.validationDice = validationDice
+            self.minimumComponentML = minimumComponentML
+            self.gatedMinimumComponentML = gatedMinimumComponentML
+        }
+
+        public init(values: [String: Double]) {
+            self.init(epochs: values.count("epochs"), bestEpoch: values.count("bestEpoch"), validationDice: values.number("validationDice"),
+                      minimumComponentML: values["minimumComponentML"], gatedMinimumComponentML: values["minimumComponentML.gated"])
+        }
+
+        public var values: [String: Double] {
+            var v = ["epochs": Double(epochs), "bestEpoch": Double(bestEpoch), "validationDice": validationDice]
+            v["minimumComponentML"] = minimumComponentML
+            v["minimumComponentML.gated"] = gatedMinimumComponentML
+            return v
+        }
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.minimumComponentML == b.minimumComponentML
+                && a.gatedMinimumComponentML == b.gatedMinimumComponentML && a.validationDice.sameSummaryNumber(b.validationDice)
+        }
+    }
+
+    /// What this refiner learns from.
+    public var target: Target
+
+    /// The pipeline's refiner, on the pseudo-masks (stage ``PipelineStage/refiner``).
+    public static let pipeline = RefinerStage(target: .pseudoMasks)
+    /// The upper bound, on the true masks (stage ``PipelineStage/upperBound``).
+    public static let upperBound = RefinerStage(target: .trueMasks)
+
+    /// A refiner stage learning from `target`.
+    public init(target: Target) { self.target = target }
+
+    public var stage: PipelineStage { target == .pseudoMasks ? .refiner : .upperBound }
+
+    public var runsOnEveryRank: Bool { true }
+
+    public var artefacts: [String] {
+        ["refiner.safetensors", "refiner.resume.safetensors", "summary.json (TrainingSummary)",
+         "components.json (the component choice, ComponentSelectionRecord)", "components.gated.json (the gated row's, pipeline refiner only)"]
+    }
+
+    public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
+        let stage = self.stage, pseudo = target == .pseudoMasks
+        let dataset = try pipeline.dataset(), split = try pipeline.split()
+        let c = pipeline.config.refiner.training
+        let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
+        let names = split.train + split.validation
+        var prepared: [PreparedCase] = []
+        for (i, item) in try pipeline.cases(names, in: dataset).enumerated() {
+            let scan = try item.loadScan()
+            let mask: MaskVolume
+            if pseudo {
+                mask = try NIfTI.readMask(at: pipeline.folder(.pseudoMasks).appendingPathComponent("\(item.name).nii.gz"), matching: scan)
+            } else {
+                guard let truth = try item.loadMask() else {
+                    throw WeakSupervisionError.missingInput(method: "upper bound", input: "the true mask of case \(item.name)")
+                }
+                mask = truth
+            }
+            prepared.append(try PreparedCase(name: item.name, scan: scan, labels: mask.sliceLabels, mask: mask, size: c.model.inputSize, windows: windows))
+            _ = observer(.progress(stage, done: i + 1, total: names.count, item: "prepared \(item.name)"))
+        }
+        let folder = pipeline.folder(stage)
+        let summary = try RefinerTrainer(config: c).train(
+            training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
+            outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), overwrite: true,
+            observer: TrainingCallback { observer(.training(stage, $0)) }, communicator: pipeline.communicator)
+        // the component choice segments the validation cases: rank 0's work alone
+        guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: summary.stopped) }
+        try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json"))
+        var result = Summary(epochs: summary.epochsCompleted, bestEpoch: summary.bestEpoch ?? 0, validationDice: summary.bestScore ?? .nan)
+        if let sizes = pipeline.config.refiner.componentSizes, !sizes.candidates.isEmpty, !summary.stopped {
+            let (chosen, gated) = try pipeline.selectComponentVolume(stage: stage, sizes: sizes, validation: split.validation, in: dataset, observer)
+            result.minimumComponentML = chosen
+            result.gatedMinimumComponentML = gated
+        }
+        return PipelineStageOutcome(summary: result, stopped: summary.stopped)
+    }
+}
+
+extension Pipeline {
+    /// Segments the validation cases with the stage's trained refiner and chooses its minimum
+    /// component volume from their **slice labels** (``ComponentSizeSelection``); writes
+    /// `OUT/<stage>/components.json` (``ComponentSelectionRecord``). For the pipeline's refiner
+    /// with a ``PipelineConfig/RefinerSettings/classifierGate``, the same masks gated by the classifier's saved
+    /// probabilities (``ClassifierGated``) choose the gated row's volume, `components.gated.json`.
+    /// Returns the volumes, ungated and gated (nil without a gate).
+    ///
+    /// With `gatedOnly` (the upper bound's gated row, chosen at comparison time because the
+    /// upper-bound stage does not read the classifier), only the gated choice is made, written
+    /// to `OUT/comparison/upper-bound.components.gated.json`.
+    func selectComponentVolume(stage: PipelineStage, sizes: PipelineConfig.ComponentSizeSettings, validation: [String], in dataset: Dataset,
+                               gatedOnly: Bool = false,
+                               _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> (Double, Double?) {
+        let model = try UNetLite(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"))
+        let gate = stage == .refiner || gatedOnly ? config.refiner.classifierGate : nil
+        let probabilities = gate == nil ? [:] : try probabilities()
+        let probabilityFile = folder(.cams).appendingPathComponent("probabilities.json").path
+        var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = []
+        let items = try cases(validation, in: dataset)
+        for (i, item) in items.enumerated() {
+            let scan = try item.loadScan()
+            let mask = try model.segment(scan, intracranial: try intracranial(item.name)).mask
+            masks.append(mask)
+            labels.append(try item.sliceLabels().map { $0 > 0.5 })
+            if let gate {
+                guard let p = probabilities[item.name] else {
+                    throw WeakSupervisionError.missingInput(method: "classifier gate", input: "the slice probabilities of case \(item.name) in \(probabilityFile)")
+                }
+                guard p.count == mask.shape.z else {
+                    throw WeakSupervisionError.shapeMismatch(what: "\(item.name): slice probabilities in \(probabilityFile)", expected: "\(mask.shape.z)", got: "\(p.count)")
+                }
+                gated.append(ClassifierGated.gate(mask, probabilities: p, positiveAt: gate))
+            }
+            _ = observer(.progress(stage, done: i + 1, total: items.count, item: "component size: \(item.name)"))
+        }
+        let tolerance = sizes.tolerance, criterion = sizes.criterion, candidates = sizes.candidates
+        func choose(_ masks: [MaskVolume], file: URL) throws -> Double {
+            let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
+                                                                 criterion: criterion, tolerance: tolerance)
+            let volume = masks.isEmpty ? 0 : chosen   // no validation case: nothing to choose on, keep every component
+            try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored, criterion: criterion, tolerance: tolerance),
+                          to: file)
+            return volume
+        }
+        if gatedOnly {
+            return (.nan, try choose(gated, file: upperBoundGatedSelectionURL))
+        }
+        let plain = try choose(masks, file: folder(stage).appendingPathComponent("components.json"))
+        return (plain, gate == nil ? nil : try choose(gated, file: folder(stage).appendingPathComponent("components.gated.json")))
+    }
+}
