@@ -69,17 +69,7 @@ struct ResNetLSTMTests {
         let net = try ResNetLSTM(contentsOf: fixtureURL("\(name).safetensors"))
         net.train()
         let io = try fixtureTensors("\(name).io.safetensors")
-        let out = net(io["input"]!)
-        let outErr = scaledError(out.data, io["train.logits"]!.data)
-        #expect(outErr <= 1e-4, "train logits scaled error \(outErr)")
-        let loss = binaryCrossEntropyWithLogits(out, targets: io["labels"]!)
-        #expect(abs(loss.item - io["train.loss"]!.item) <= 1e-5 * abs(io["train.loss"]!.item))
-        loss.backward()
-        for (key, p) in net.namedParameters() {
-            let want = try #require(io["train.grad.\(key)"])
-            let err = scaledError(p.grad?.data ?? [], want.data)
-            #expect(err <= 1e-4, "grad \(key) scaled error \(err)")
-        }
+        try expectTrainParity(net, io: io, targets: "labels") { net($0) }
         for (key, b) in net.namedBuffers() {
             let err = absoluteError(b.data, io["train.state.\(key)"]!.data)
             #expect(err <= 1e-5, "buffer \(key) absolute error \(err)")

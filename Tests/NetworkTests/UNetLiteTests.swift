@@ -63,17 +63,7 @@ struct UNetLiteTests {
         let net = try UNetLite(contentsOf: url)
         net.train()
         let io = try fixtureTensors("unet_a.io.safetensors")
-        let out = net(io["input"]!)
-        let outErr = scaledError(out.data, io["train.logits"]!.data)
-        #expect(outErr <= 1e-4, "train logits scaled error \(outErr)")
-        let loss = binaryCrossEntropyWithLogits(out, targets: io["target"]!)
-        #expect(abs(loss.item - io["train.loss"]!.item) <= 1e-5 * abs(io["train.loss"]!.item))
-        loss.backward()
-        for (key, p) in net.namedParameters() {
-            let want = try #require(io["train.grad.\(key)"])
-            let err = scaledError(p.grad?.data ?? [], want.data)
-            #expect(err <= 1e-4, "grad \(key) scaled error \(err)")
-        }
+        try expectTrainParity(net, io: io, targets: "target") { net($0) }
         let buffers = io.filter { $0.key.hasPrefix("train.state.") }
         #expect(buffers.count == net.namedBuffers().count)
         for (key, b) in net.namedBuffers() {
