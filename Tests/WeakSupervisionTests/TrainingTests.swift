@@ -88,6 +88,41 @@ struct TrainingTests {
     private let resumeConfig = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: .adam, learningRate: 1e-3, warmupSteps: 1),
                                               epochs: 2, sequenceLength: 4, batchSize: 2, seed: 11)
 
+    @Test("each trainer refuses an initial checkpoint of the other network, and starting over its own outputs without overwrite, naming them")
+    func refusesForeignStarts() throws {
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
+        let classifierCheckpoint = try Checkpoint(contentsOf: fixtureFile("train_step.classifier.safetensors"))
+        let refinerCheckpoint = try Checkpoint(contentsOf: fixtureFile("train_step.refiner.safetensors"))
+        let classifierCase = patternCase("a", z: 8, s: 32, labels: [0, 0, 1, 1, 1, 0, 0, 0])
+        let refinerCase = patternCase("r", z: 4, s: 16, labels: [0, 1, 1, 0], masks: [Float](repeating: 0, count: 4 * 256))
+        let classifier = TrainingConfig(model: tinyClassifier, epochs: 1, sequenceLength: 4, batchSize: 2, validationFraction: 0, augmentation: .none)
+        let refiner = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8, 16]), epochs: 1, batchSize: 4,
+                                            validationFraction: 0, augmentation: .none)
+        do {
+            _ = try ClassifierTrainer(config: classifier).train(training: [classifierCase], validation: [],
+                                                                outputs: TrainingOutputs(model: dir.appendingPathComponent("c.safetensors")),
+                                                                initial: refinerCheckpoint)
+            Issue.record("a UNetLite checkpoint started a classifier")
+        } catch WeakSupervisionError.shapeMismatch(let what, _, let got) {
+            #expect(what == "initial checkpoint" && got.contains("unet"))
+        }
+        #expect(throws: WeakSupervisionError.self) {
+            try RefinerTrainer(config: refiner).train(training: [refinerCase], validation: [],
+                                                      outputs: TrainingOutputs(model: dir.appendingPathComponent("r.safetensors")),
+                                                      initial: classifierCheckpoint)
+        }
+        // the refiner's own outputs, then a fresh start over them
+        let outputs = TrainingOutputs(model: dir.appendingPathComponent("r.safetensors"))
+        _ = try RefinerTrainer(config: refiner).train(training: [refinerCase], validation: [], outputs: outputs, overwrite: true)
+        do {
+            _ = try RefinerTrainer(config: refiner).train(training: [refinerCase], validation: [], outputs: outputs)
+            Issue.record("started over existing outputs")
+        } catch WeakSupervisionError.invalidParameter(_, let reason) {
+            #expect(reason.contains(outputs.model.path) && reason.contains("already exists"))
+        }
+    }
+
     @Test("classifier: 2 epochs straight = stopped (end of epoch 1, or mid-epoch) + resumed, bit for bit")
     func classifierResume() throws {
         let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url

@@ -86,20 +86,11 @@ public struct ClassifierTrainer {
             throw WeakSupervisionError.shapeMismatch(what: "case \(item.name)", expected: "\(c.model.inChannels)x\(c.model.inputSize)x\(c.model.inputSize) slices",
                                                      got: "\(item.channels)x\(item.size)x\(item.size)")
         }
-        if resume == nil && !overwrite {
-            for url in [outputs.model, outputs.resume] where FileManager.default.fileExists(atPath: url.path) {
-                throw WeakSupervisionError.invalidParameter(name: "output", reason: "\(url.path) already exists (overwrite it, or resume from it)")
-            }
-        }
+        try outputs.refuseExisting(unless: resume != nil || overwrite)
         let parallel = DataParallel(communicator)
         let model = ResNetLSTM(config: c.model, seed: c.seed)
         model.synchronizeBatchStatistics(parallel?.sync)
-        if let initial {
-            guard initial.config == .resnetLSTM(c.model) else {
-                throw WeakSupervisionError.shapeMismatch(what: "initial checkpoint", expected: ModelConfig.resnetLSTM(c.model).jsonString, got: initial.config.jsonString)
-            }
-            try model.load(safeTensors: SafeTensors(tensors: initial.tensors), source: "initial checkpoint")
-        }
+        try initial?.loadInitialWeights(into: model, as: .resnetLSTM(c.model))
         model.train()
         let optimizer = c.optimizer.makeOptimizer()
         let posWeight = c.posWeight ?? Self.posWeight(for: training)

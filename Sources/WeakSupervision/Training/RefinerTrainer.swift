@@ -67,20 +67,11 @@ public struct RefinerTrainer {
             }
             guard item.masks != nil else { throw WeakSupervisionError.missingInput(method: "refiner training", input: "target masks for case \(item.name)") }
         }
-        if resume == nil && !overwrite {
-            for url in [outputs.model, outputs.resume] where FileManager.default.fileExists(atPath: url.path) {
-                throw WeakSupervisionError.invalidParameter(name: "output", reason: "\(url.path) already exists (overwrite it, or resume from it)")
-            }
-        }
+        try outputs.refuseExisting(unless: resume != nil || overwrite)
         let parallel = DataParallel(communicator)
         let model = UNetLite(config: c.model, seed: c.seed)
         model.synchronizeBatchStatistics(parallel?.sync)
-        if let initial {
-            guard initial.config == .unetLite(c.model) else {
-                throw WeakSupervisionError.shapeMismatch(what: "initial checkpoint", expected: ModelConfig.unetLite(c.model).jsonString, got: initial.config.jsonString)
-            }
-            try model.load(safeTensors: SafeTensors(tensors: initial.tensors), source: "initial checkpoint")
-        }
+        try initial?.loadInitialWeights(into: model, as: .unetLite(c.model))
         model.train()
         let optimizer = c.optimizer.makeOptimizer()
         // Items: (case, slice), in case then slice order.

@@ -30,6 +30,31 @@ public struct TrainingOutputs: Sendable, Equatable {
     }
 }
 
+extension TrainingOutputs {
+    /// Refuses to start a run over a model or resume file that exists, unless `allowed` (the
+    /// run resumes, or the caller asked to overwrite).
+    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the file.
+    func refuseExisting(unless allowed: Bool) throws {
+        guard !allowed else { return }
+        for url in [model, resume] where FileManager.default.fileExists(atPath: url.path) {
+            throw WeakSupervisionError.invalidParameter(name: "output", reason: "\(url.path) already exists (overwrite it, or resume from it)")
+        }
+    }
+}
+
+extension Checkpoint {
+    /// Loads these weights into `model` as a run's starting point (fine-tuning), after checking
+    /// that the checkpoint is of the architecture `config` the run trains.
+    /// - Throws: ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` for another
+    ///   architecture; the loader's errors for tensors that do not fit.
+    func loadInitialWeights(into model: Module, as config: ModelConfig) throws {
+        guard self.config == config else {
+            throw WeakSupervisionError.shapeMismatch(what: "initial checkpoint", expected: config.jsonString, got: self.config.jsonString)
+        }
+        try model.load(safeTensors: SafeTensors(tensors: tensors), source: "initial checkpoint")
+    }
+}
+
 /// The part of a run's state that is not tensors, saved as JSON in the resume file.
 struct TrainingProgress: Codable, Equatable {
     var kind: String
