@@ -337,7 +337,7 @@ final class StageLog: @unchecked Sendable {
             {"minimumVolumeML": 0.5, "candidates": [{"minimumVolumeML": 0, "sensitivity": 0.75, "specificity": 0.5},
                                                     {"minimumVolumeML": 0.5, "sensitivity": 0.5, "specificity": 1}]}
             """.utf8))
-        #expect(record.criterion == nil && record.tolerance == nil)
+        #expect(record.criterion == .slices && record.tolerance == nil)
         #expect(record.candidates[0].caseSensitivity == nil && record.candidates[1].youden == 0.5)
         #expect(record.candidates[1].caseYouden == -1)   // missing case scores count 0
     }

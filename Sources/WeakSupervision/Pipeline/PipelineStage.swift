@@ -86,17 +86,29 @@ public struct ComponentSelectionRecord: Codable, Sendable, Equatable {
     public var minimumVolumeML: Double
     /// Every candidate, smallest first.
     public var candidates: [ComponentSizeSelection.Candidate]
-    /// The score the choice used (nil in records written before it existed: slices).
-    public var criterion: ComponentSizeSelection.Criterion?
+    /// The score the choice used (`.slices` in a record written before this field existed,
+    /// the rule of that time).
+    public var criterion: ComponentSizeSelection.Criterion
     /// The score tolerance the choice used (nil: none, the best score, the smallest on exact ties).
     public var tolerance: Double?
 
     /// A record.
     public init(minimumVolumeML: Double, candidates: [ComponentSizeSelection.Candidate],
-                criterion: ComponentSizeSelection.Criterion? = nil, tolerance: Double? = nil) {
+                criterion: ComponentSizeSelection.Criterion = .slices, tolerance: Double? = nil) {
         self.minimumVolumeML = minimumVolumeML
         self.candidates = candidates
         self.criterion = criterion
         self.tolerance = tolerance
+    }
+
+    private enum CodingKeys: String, CodingKey { case minimumVolumeML, candidates, criterion, tolerance }
+
+    /// Reads a record; one without `criterion` (written before it existed) was chosen by `.slices`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(minimumVolumeML: try c.decode(Double.self, forKey: .minimumVolumeML),
+                  candidates: try c.decode([ComponentSizeSelection.Candidate].self, forKey: .candidates),
+                  criterion: try c.decodeIfPresent(ComponentSizeSelection.Criterion.self, forKey: .criterion) ?? .slices,
+                  tolerance: try c.decodeIfPresent(Double.self, forKey: .tolerance))
     }
 }
