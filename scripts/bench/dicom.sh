@@ -13,14 +13,11 @@ REPEATS=${1:-5}
 ROUNDS=${2:-3}
 PYTHON="${PYTHON:-$(bash scripts/python-env.sh)}"
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-swift build -c release --product bench >"$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; exit 1; }
-BENCH=$(swift build -c release --show-bin-path 2>/dev/null)/bench
+source scripts/bench/side_by_side.sh
+release_bench
 "$PYTHON" scripts/bench/dicom.py --make "$TMP/explicit" --syntax explicit
 "$PYTHON" scripts/bench/dicom.py --make "$TMP/rle" --syntax rle
 
-source scripts/bench/side_by_side.sh
 for f in explicit rle; do
     side_by_side "$f (512x512x40 int16 series -> float32 HU)" pydicom \
         "\"$BENCH\" dicom \"$TMP/$f\" --repeats $REPEATS" \

@@ -13,14 +13,11 @@ REPEATS=${1:-10}
 ROUNDS=${2:-3}
 PYTHON="${PYTHON:-$(bash scripts/python-env.sh)}"
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-swift build -c release --product bench >"$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; exit 1; }
-BENCH=$(swift build -c release --show-bin-path 2>/dev/null)/bench
+source scripts/bench/side_by_side.sh
+release_bench
 "$PYTHON" scripts/bench/nifti.py --make "$TMP/ct.nii.gz"
 "$PYTHON" -c "import gzip,shutil,sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2],'wb'))" "$TMP/ct.nii.gz" "$TMP/ct.nii"
 
-source scripts/bench/side_by_side.sh
 for f in ct.nii.gz ct.nii; do
     side_by_side "$f (512x512x40 int16 -> float32 HU)" nibabel \
         "\"$BENCH\" nifti \"$TMP/$f\" --repeats $REPEATS" \
