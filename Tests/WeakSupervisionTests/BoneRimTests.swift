@@ -95,4 +95,35 @@ struct BoneRimTests {
             #expect(throws: WeakSupervisionError.self) { try base.droppingBoneRim(bad) }
         }
     }
+
+    @Test("wrappers sharing a bone depth give the masks each would alone; another scan under the same name is measured anew")
+    func sharedDepthIsExact() throws {
+        let shape = GridShape(12, 8, 2)
+        let geometry = Geometry(spacing: SIMD3(1, 1, 5))
+        // two scans: bone along x = 0, or along x = 11
+        func scan(boneAt x: Int) -> ScanVolume {
+            var s = ScanVolume(shape: shape, repeating: 35, geometry: geometry)
+            for z in 0..<2 { for y in 0..<8 { s.voxels[shape.index(x, y, z)] = 1000 } }
+            return s
+        }
+        var mask = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
+        for y in 1...3 { mask.voxels[shape.index(1, y, 0)] = 1; mask.voxels[shape.index(10, y, 1)] = 1 }   // one speck at each wall
+        let specks = mask
+        let base = ClosureSegmenter(name: "specks") { _ in specks }
+        let first = try base.droppingBoneRim(.init(rimMM: 2))
+        let second = first.sharingBoneDepth(around: base.named("other row"))
+        #expect(second.name == "other row" && second.settings == first.settings)
+        let alone = try base.droppingBoneRim(.init(rimMM: 2))
+        func input(_ s: ScanVolume) -> SegmentationCase {
+            SegmentationCase(name: "same name", scan: s, intracranial: MaskVolume(shape: shape, repeating: 1, geometry: geometry))
+        }
+        let a = input(scan(boneAt: 0)), b = input(scan(boneAt: 11))
+        let onA = try first.segment(a), onB = try alone.segment(b)
+        #expect(onA.voxels != onB.voxels)   // so a stale depth would show
+        #expect(onA.voxels[shape.index(1, 2, 0)] == 0 && onA.voxels[shape.index(10, 2, 1)] == 1)
+        #expect(try second.segment(a).voxels == onA.voxels)
+        #expect(try second.segment(b).voxels == onB.voxels)
+        #expect(try first.segment(b).voxels == onB.voxels)
+        #expect(try second.segment(a).voxels == alone.segment(a).voxels)
+    }
 }

@@ -56,6 +56,8 @@ public struct BoneRimFiltered: Segmenter {
     public var base: any Segmenter
     /// Bone threshold and rim width; checked again on every ``segment(_:)``.
     public var settings: Settings
+    /// The last case's bone depth, shared by the wrappers made by ``sharingBoneDepth(as:)``.
+    let memo: BoneDepthMemo
 
     /// A wrapper of `base`; the row keeps `base`'s name.
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for invalid settings.
@@ -63,6 +65,17 @@ public struct BoneRimFiltered: Segmenter {
         try settings.validate()
         self.base = base
         self.settings = settings
+        memo = BoneDepthMemo()
+    }
+
+    /// The same filter (same settings) around another base, sharing this wrapper's last bone
+    /// depth: rows that filter the same case in turn (as ``MethodComparison`` goes case by case)
+    /// label the skull and measure the distances once. A case is recognised by its grid, affine
+    /// and every voxel of its scan.
+    public func sharingBoneDepth(around base: any Segmenter) -> BoneRimFiltered {
+        var copy = self
+        copy.base = base
+        return copy
     }
 
     /// `base`'s name.
@@ -72,7 +85,12 @@ public struct BoneRimFiltered: Segmenter {
     /// - Throws: invalid settings, a mask off the scan's grid, the case's own validation errors and `base`'s.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
         try settings.validate()
-        return Self.filter(try input.checkedMask(of: base, wrapper: name), scan: input.scan, settings: settings)
+        let mask = try input.checkedMask(of: base, wrapper: name)
+        guard mask.voxels.contains(where: { $0 > 0 }) else { return mask }
+        let depth = memo.value(for: BoneDepthKey(input.scan, boneHU: settings.boneHU)) {
+            Self.boneDepth(input.scan, boneHU: settings.boneHU)
+        }
+        return Self.filter(mask, depth: depth, rimMM: settings.rimMM)
     }
 
     /// The skull: the largest 26-connected component of the voxels at or above `boneHU` (the
@@ -112,12 +130,16 @@ public struct BoneRimFiltered: Segmenter {
     public static func filter(_ mask: MaskVolume, scan: ScanVolume, settings: Settings) -> MaskVolume {
         precondition(scan.shape == mask.shape, "BoneRimFiltered: scan \(scan.shape) and mask \(mask.shape) differ")
         guard mask.voxels.contains(where: { $0 > 0 }) else { return mask }
-        let depth = boneDepth(scan, boneHU: settings.boneHU)
+        return filter(mask, depth: boneDepth(scan, boneHU: settings.boneHU), rimMM: settings.rimMM)
+    }
+
+    /// ``filter(_:scan:settings:)`` with the bone depth given (one value per voxel of `mask`).
+    static func filter(_ mask: MaskVolume, depth: [Double], rimMM: Double) -> MaskVolume {
         let components = ConnectedComponents.label(mask, connectivity: .twentySix)
         var deep = [Bool](repeating: false, count: components.sizes.count + 1)
         for v in mask.voxels.indices {
             let l = Int(components.labels[v])
-            if l > 0 && depth[v] > settings.rimMM { deep[l] = true }
+            if l > 0 && depth[v] > rimMM { deep[l] = true }
         }
         var out = mask
         for v in out.voxels.indices {
@@ -133,5 +155,20 @@ extension Segmenter {
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for invalid settings.
     public func droppingBoneRim(_ settings: BoneRimFiltered.Settings) throws -> BoneRimFiltered {
         try BoneRimFiltered(base: self, settings: settings)
+    }
+}
+
+/// The last scan whose bone depth a ``BoneRimFiltered`` computed, and that depth.
+typealias BoneDepthMemo = LastResultMemo<BoneDepthKey, [Double]>
+
+/// What makes two bone depths the same: the scan (grid, affine, every voxel) and the bone threshold.
+struct BoneDepthKey: Equatable {
+    let shape: GridShape, affine: Affine, boneHU: Double, scanHash: UInt64
+
+    init(_ scan: ScanVolume, boneHU: Double) {
+        shape = scan.shape
+        affine = scan.geometry.affine
+        self.boneHU = boneHU
+        scanHash = scan.contentHash
     }
 }

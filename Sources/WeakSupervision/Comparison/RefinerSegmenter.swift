@@ -52,48 +52,63 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
 
     /// The refined mask of the case, restricted to its intracranial mask.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
-        let key = InferenceMemo.Key(input, threshold: threshold, flipAveraging: flipAveraging)
-        if let mask = memo.mask(for: key) { return mask }
-        let mask = try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging).mask
-        memo.store(mask, for: key)
-        return mask
+        try memo.value(for: InferenceKey(input, threshold: threshold, flipAveraging: flipAveraging)) {
+            try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging).mask
+        }
     }
 }
 
-/// The last case a network segmented and its mask (one entry: the comparison goes case by case).
-final class InferenceMemo: @unchecked Sendable {
-    struct Key: Equatable {
-        let name: String, shape: GridShape, affine: Affine, threshold: Float, flipAveraging: Bool
-        let scanHash: UInt64, intracranialHash: UInt64
+/// The last case a network segmented, and its mask.
+typealias InferenceMemo = LastResultMemo<InferenceKey, MaskVolume>
 
-        init(_ input: SegmentationCase, threshold: Float, flipAveraging: Bool) {
-            name = input.name
-            shape = input.scan.shape
-            affine = input.scan.geometry.affine
-            // every voxel (FNV-1a over the bit patterns): a case changed anywhere is a new case
-            scanHash = input.scan.voxels.withUnsafeBufferPointer { v in
-                v.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1.bitPattern)) &* 0x100_0000_01b3 }
-            }
-            intracranialHash = input.intracranial.voxels.withUnsafeBufferPointer { v in
-                v.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
-            }
-            self.threshold = threshold
-            self.flipAveraging = flipAveraging
+/// What makes two refiner inferences the same: the case (name, grid, affine, every voxel of its
+/// scan and intracranial mask) and the inference settings.
+struct InferenceKey: Equatable {
+    let name: String, shape: GridShape, affine: Affine, threshold: Float, flipAveraging: Bool
+    let scanHash: UInt64, intracranialHash: UInt64
+
+    init(_ input: SegmentationCase, threshold: Float, flipAveraging: Bool) {
+        name = input.name
+        shape = input.scan.shape
+        affine = input.scan.geometry.affine
+        scanHash = input.scan.contentHash
+        intracranialHash = input.intracranial.voxels.withUnsafeBufferPointer { v in
+            v.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
         }
+        self.threshold = threshold
+        self.flipAveraging = flipAveraging
     }
+}
 
+/// One key and its value, the last stored (one entry: the comparison goes case by case, so the
+/// rows wrapping one computation find the case they share), safe across threads.
+final class LastResultMemo<Key: Equatable, Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var key: Key?
-    private var value: MaskVolume?
+    private var value: Value?
 
-    func mask(for key: Key) -> MaskVolume? {
+    /// The stored value when `key` is the stored key.
+    func value(for key: Key) -> Value? {
         lock.lock(); defer { lock.unlock() }
         return self.key == key ? value : nil
     }
 
-    func store(_ mask: MaskVolume, for key: Key) {
+    /// The stored value for `key`, or `compute()`'s, stored.
+    func value(for key: Key, compute: () throws -> Value) rethrows -> Value {
+        if let v = value(for: key) { return v }
+        let v = try compute()
         lock.lock(); defer { lock.unlock() }
         self.key = key
-        value = mask
+        value = v
+        return v
+    }
+}
+
+extension ScanVolume {
+    /// FNV-1a over the bit patterns of every voxel: a scan changed anywhere hashes anew.
+    var contentHash: UInt64 {
+        voxels.withUnsafeBufferPointer { v in
+            v.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1.bitPattern)) &* 0x100_0000_01b3 }
+        }
     }
 }

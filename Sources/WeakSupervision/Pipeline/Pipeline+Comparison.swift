@@ -41,18 +41,20 @@ extension Pipeline {
         ]
         // one network per refiner stage, its inference shared by the raw, post-processed and
         // gated rows (each case is segmented once, then wrapped three ways)
+        // one bone-rim filter whose depth of a case the post-processed rows share
+        let rim = try config.comparison.boneRim.map { try BoneRimFiltered(base: builder, settings: $0) }
         let refiner = try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.rawPipelineRow)
         rows.append(("pipeline-raw", refiner))
-        rows.append(("pipeline", try refinerRow(.refiner, name: Self.pipelineRow, network: refiner)))
+        rows.append(("pipeline", try refinerRow(.refiner, name: Self.pipelineRow, network: refiner, rim: rim)))
         if let gate = config.refiner.classifierGate {
-            rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate, network: refiner)))
+            rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate, network: refiner, rim: rim)))
         }
         if config.refiner.upperBound {
             let upper = try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"), name: Self.rawUpperBoundRow)
             rows.append(("upper-bound-raw", upper))
-            rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow, network: upper)))
+            rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow, network: upper, rim: rim)))
             if let gate = config.refiner.classifierGate {
-                rows.append(("upper-bound-gated", try refinerRow(.upperBound, name: Self.gatedUpperBoundRow, gate: gate, network: upper)))
+                rows.append(("upper-bound-gated", try refinerRow(.upperBound, name: Self.gatedUpperBoundRow, gate: gate, network: upper, rim: rim)))
             }
         }
         return rows
@@ -61,15 +63,19 @@ extension Pipeline {
     /// A refiner row: the stage's network, gated by the classifier when `gate` is given
     /// (``ClassifierGated``), then its small components dropped when the stage chose a minimum
     /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), then grown into the
-    /// blood range with the configuration's ``PipelineConfig/growth`` (``IntensityGrowth``), then
-    /// its components in the bone rim dropped with ``PipelineConfig/boneRim`` (``BoneRimFiltered``).
-    func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil, network: RefinerSegmenter? = nil) throws -> any Segmenter {
+    /// blood range with the configuration's ``PipelineConfig/ComparisonSettings/growth`` (``IntensityGrowth``), then
+    /// its components in the bone rim dropped with ``PipelineConfig/ComparisonSettings/boneRim`` (``BoneRimFiltered``).
+    /// `rim`, when given, is the bone-rim filter to share the depth of a case with (its settings
+    /// are the configuration's).
+    func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil, network: RefinerSegmenter? = nil,
+                    rim: BoneRimFiltered? = nil) throws -> any Segmenter {
         let refiner = try network?.sharingInference(as: name)
             ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
         let base: any Segmenter = gate.map { refiner.gated(at: $0) } ?? refiner
         let filtered = base.filteringComponents(below: try minimumComponentVolume(stage, gated: gate != nil))
         let grown = try config.comparison.growth.map { try filtered.grown($0) } ?? filtered
-        return try config.comparison.boneRim.map { try grown.droppingBoneRim($0) } ?? grown
+        guard let settings = config.comparison.boneRim else { return grown }
+        return try rim?.sharingBoneDepth(around: grown) ?? grown.droppingBoneRim(settings)
     }
 
     /// The short names of the table's rows, in order (the folders under `comparison/masks/`):

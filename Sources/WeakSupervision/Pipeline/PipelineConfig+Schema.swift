@@ -17,9 +17,10 @@ import Foundation
 ///
 /// A migrated configuration gives every stage the key its run recorded (the stage keys are
 /// written from the settings' values, not from the saved layout; tested on the saved
-/// configurations of two full-demo runs), so a version-1 run is reused as it stands. Its one
-/// exception: a version-1 run with an empty `componentFilter` list (no preset made one) keys its
-/// refiner stages anew.
+/// configurations of two full-demo runs), so a version-1 run is reused as it stands. Two
+/// hand-made version-1 files are the exceptions (no preset wrote either): an empty
+/// `componentFilter` list, and `componentCriterion` written out as `"slices"`; both mean what
+/// their migrated values mean, but their refiner stages get new keys and run again.
 extension PipelineConfig {
     private enum CodingKeys: String, CodingKey {
         case schemaVersion, data, classifier, cam, pseudoMasks, refiner, comparison
