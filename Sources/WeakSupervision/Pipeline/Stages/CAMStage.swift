@@ -13,22 +13,27 @@ public struct CAMStage: PipelineStageRunner {
         /// Slice AUC of the classifier's probabilities on the validation cases (NaN without both classes).
         public var validationAUC: Double
 
+        /// A summary of these numbers.
         public init(cases: Int, validationAUC: Double) {
             self.cases = cases
             self.validationAUC = validationAUC
         }
 
+        /// The summary a record's numbers give (``PipelineStageSummary/init(values:)``).
         public init(values: [String: Double]) {
             self.init(cases: values.count("cases"), validationAUC: values.number("validationAUC"))
         }
 
+        /// The numbers under the names stage records have always used.
         public var values: [String: Double] { ["cases": Double(cases), "validationAUC": validationAUC] }
 
+        /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
             a.cases == b.cases && a.validationAUC.sameSummaryNumber(b.validationAUC)
         }
     }
 
+    /// A summary of these numbers.
     public init() {}
 
     public var stage: PipelineStage { .cams }

@@ -19,6 +19,7 @@ public struct ClassifierStage: PipelineStageRunner {
         /// Whether the early stop ended the training before its last epoch.
         public var earlyStopped: Bool
 
+        /// A summary of these numbers.
         public init(epochs: Int, bestEpoch: Int, validationAUC: Double, earlyStopped: Bool) {
             self.epochs = epochs
             self.bestEpoch = bestEpoch
@@ -26,20 +27,24 @@ public struct ClassifierStage: PipelineStageRunner {
             self.earlyStopped = earlyStopped
         }
 
+        /// The summary a record's numbers give (``PipelineStageSummary/init(values:)``).
         public init(values: [String: Double]) {
             self.init(epochs: values.count("epochs"), bestEpoch: values.count("bestEpoch"),
                       validationAUC: values.number("validationAUC"), earlyStopped: values["earlyStopped"] == 1)
         }
 
+        /// The numbers under the names stage records have always used.
         public var values: [String: Double] {
             ["epochs": Double(epochs), "bestEpoch": Double(bestEpoch), "validationAUC": validationAUC, "earlyStopped": earlyStopped ? 1 : 0]
         }
 
+        /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
             a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.earlyStopped == b.earlyStopped && a.validationAUC.sameSummaryNumber(b.validationAUC)
         }
     }
 
+    /// A summary of these numbers.
     public init() {}
 
     public var stage: PipelineStage { .classifier }

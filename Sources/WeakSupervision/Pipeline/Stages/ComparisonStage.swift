@@ -19,6 +19,7 @@ public struct ComparisonStage: PipelineStageRunner {
         /// Mean false-positive voxels of each row, by row name.
         public var falsePositiveVoxels: [String: Double]
 
+        /// A summary of these numbers.
         public init(cases: Int, auc: Double, dice: [String: Double], falsePositiveVoxels: [String: Double]) {
             self.cases = cases
             self.auc = auc
@@ -26,6 +27,7 @@ public struct ComparisonStage: PipelineStageRunner {
             self.falsePositiveVoxels = falsePositiveVoxels
         }
 
+        /// The summary a record's numbers give (``PipelineStageSummary/init(values:)``).
         public init(values: [String: Double]) {
             func rows(_ prefix: String) -> [String: Double] {
                 Dictionary(uniqueKeysWithValues: values.compactMap { k, v in k.hasPrefix(prefix) ? (String(k.dropFirst(prefix.count)), v) : nil })
@@ -33,6 +35,7 @@ public struct ComparisonStage: PipelineStageRunner {
             self.init(cases: values.count("cases"), auc: values.number("auc"), dice: rows("dice."), falsePositiveVoxels: rows("fp."))
         }
 
+        /// The numbers under the names stage records have always used.
         public var values: [String: Double] {
             var v: [String: Double] = ["cases": Double(cases), "auc": auc]
             for (row, d) in dice { v["dice.\(row)"] = d }
@@ -40,6 +43,7 @@ public struct ComparisonStage: PipelineStageRunner {
             return v
         }
 
+        /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
             func same(_ x: [String: Double], _ y: [String: Double]) -> Bool {
                 x.count == y.count && x.allSatisfy { k, v in y[k].map(v.sameSummaryNumber) ?? false }
@@ -48,6 +52,7 @@ public struct ComparisonStage: PipelineStageRunner {
         }
     }
 
+    /// A summary of these numbers.
     public init() {}
 
     public var stage: PipelineStage { .comparison }

@@ -13,6 +13,7 @@ public struct DataStage: PipelineStageRunner {
         /// Training, validation and test cases of the split.
         public var train: Int, validation: Int, test: Int
 
+        /// A summary of these numbers.
         public init(cases: Int, train: Int, validation: Int, test: Int) {
             self.cases = cases
             self.train = train
@@ -20,15 +21,18 @@ public struct DataStage: PipelineStageRunner {
             self.test = test
         }
 
+        /// The summary a record's numbers give (``PipelineStageSummary/init(values:)``).
         public init(values: [String: Double]) {
             self.init(cases: values.count("cases"), train: values.count("train"), validation: values.count("validation"), test: values.count("test"))
         }
 
+        /// The numbers under the names stage records have always used.
         public var values: [String: Double] {
             ["cases": Double(cases), "train": Double(train), "validation": Double(validation), "test": Double(test)]
         }
     }
 
+    /// A summary of these numbers.
     public init() {}
 
     public var stage: PipelineStage { .data }

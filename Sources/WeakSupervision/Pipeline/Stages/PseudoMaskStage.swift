@@ -17,23 +17,28 @@ public struct PseudoMaskStage: PipelineStageRunner {
         /// one (NaN without): reported only, never used by training.
         public var trainingDice: Double
 
+        /// A summary of these numbers.
         public init(cases: Int, voxelsPerCase: Double, trainingDice: Double) {
             self.cases = cases
             self.voxelsPerCase = voxelsPerCase
             self.trainingDice = trainingDice
         }
 
+        /// The summary a record's numbers give (``PipelineStageSummary/init(values:)``).
         public init(values: [String: Double]) {
             self.init(cases: values.count("cases"), voxelsPerCase: values.number("voxelsPerCase"), trainingDice: values.number("trainingDice"))
         }
 
+        /// The numbers under the names stage records have always used.
         public var values: [String: Double] { ["cases": Double(cases), "voxelsPerCase": voxelsPerCase, "trainingDice": trainingDice] }
 
+        /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
             a.cases == b.cases && a.voxelsPerCase.sameSummaryNumber(b.voxelsPerCase) && a.trainingDice.sameSummaryNumber(b.trainingDice)
         }
     }
 
+    /// A summary of these numbers.
     public init() {}
 
     public var stage: PipelineStage { .pseudoMasks }

@@ -32,6 +32,7 @@ public struct RefinerStage: PipelineStageRunner {
         /// The gated row's minimum component volume (mL); nil without a gate or component choice.
         public var gatedMinimumComponentML: Double?
 
+        /// A summary of these numbers.
         public init(epochs: Int, bestEpoch: Int, validationDice: Double, minimumComponentML: Double? = nil, gatedMinimumComponentML: Double? = nil) {
             self.epochs = epochs
             self.bestEpoch = bestEpoch
@@ -40,11 +41,13 @@ public struct RefinerStage: PipelineStageRunner {
             self.gatedMinimumComponentML = gatedMinimumComponentML
         }
 
+        /// The summary a record's numbers give (``PipelineStageSummary/init(values:)``).
         public init(values: [String: Double]) {
             self.init(epochs: values.count("epochs"), bestEpoch: values.count("bestEpoch"), validationDice: values.number("validationDice"),
                       minimumComponentML: values["minimumComponentML"], gatedMinimumComponentML: values["minimumComponentML.gated"])
         }
 
+        /// The numbers under the names stage records have always used.
         public var values: [String: Double] {
             var v = ["epochs": Double(epochs), "bestEpoch": Double(bestEpoch), "validationDice": validationDice]
             v["minimumComponentML"] = minimumComponentML
@@ -52,6 +55,7 @@ public struct RefinerStage: PipelineStageRunner {
             return v
         }
 
+        /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
             a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.minimumComponentML == b.minimumComponentML
                 && a.gatedMinimumComponentML == b.gatedMinimumComponentML && a.validationDice.sameSummaryNumber(b.validationDice)
