@@ -62,10 +62,15 @@ public struct BoneRimFiltered: Segmenter {
     /// A wrapper of `base`; the row keeps `base`'s name.
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for invalid settings.
     public init(base: any Segmenter, settings: Settings = Settings()) throws {
+        try self.init(base: base, settings: settings, sharing: BoneDepthMemo())
+    }
+
+    /// A wrapper whose bone depth of the last case is `memo`, shared with other wrappers.
+    init(base: any Segmenter, settings: Settings, sharing memo: BoneDepthMemo) throws {
         try settings.validate()
         self.base = base
         self.settings = settings
-        memo = BoneDepthMemo()
+        self.memo = memo
     }
 
     /// The same filter (same settings) around another base, sharing this wrapper's last bone

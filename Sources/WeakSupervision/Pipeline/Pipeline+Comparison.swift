@@ -40,9 +40,9 @@ extension Pipeline {
             ("pseudo-masks", try config.pseudoMasks.segmenter()),
         ]
         // one network per refiner stage, its inference shared by the raw, post-processed and
-        // gated rows (each case is segmented once, then wrapped three ways)
-        // one bone-rim filter whose depth of a case the post-processed rows share
-        let rim = try config.comparison.boneRim.map { try BoneRimFiltered(base: builder, settings: $0) }
+        // gated rows (each case is segmented once, then wrapped three ways); one bone depth per
+        // case, shared by the post-processed rows
+        let rim = BoneDepthMemo()
         let refiner = try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.rawPipelineRow)
         rows.append(("pipeline-raw", refiner))
         rows.append(("pipeline", try refinerRow(.refiner, name: Self.pipelineRow, network: refiner, rim: rim)))
@@ -65,17 +65,16 @@ extension Pipeline {
     /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), then grown into the
     /// blood range with the configuration's ``PipelineConfig/ComparisonSettings/growth`` (``IntensityGrowth``), then
     /// its components in the bone rim dropped with ``PipelineConfig/ComparisonSettings/boneRim`` (``BoneRimFiltered``).
-    /// `rim`, when given, is the bone-rim filter to share the depth of a case with (its settings
-    /// are the configuration's).
+    /// `rim`, when given, holds the bone depth of a case that rows share.
     func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil, network: RefinerSegmenter? = nil,
-                    rim: BoneRimFiltered? = nil) throws -> any Segmenter {
+                    rim: BoneDepthMemo? = nil) throws -> any Segmenter {
         let refiner = try network?.sharingInference(as: name)
             ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
         let base: any Segmenter = gate.map { refiner.gated(at: $0) } ?? refiner
         let filtered = base.filteringComponents(below: try minimumComponentVolume(stage, gated: gate != nil))
         let grown = try config.comparison.growth.map { try filtered.grown($0) } ?? filtered
         guard let settings = config.comparison.boneRim else { return grown }
-        return try rim?.sharingBoneDepth(around: grown) ?? grown.droppingBoneRim(settings)
+        return try BoneRimFiltered(base: grown, settings: settings, sharing: rim ?? BoneDepthMemo())
     }
 
     /// The short names of the table's rows, in order (the folders under `comparison/masks/`):
