@@ -56,7 +56,7 @@ public struct BoneRimFiltered: Segmenter {
     public var base: any Segmenter
     /// Bone threshold and rim width; checked again on every ``segment(_:)``.
     public var settings: Settings
-    /// The last case's bone depth, shared by the wrappers made by ``sharingBoneDepth(as:)``.
+    /// The last case's bone depth, shared with the wrappers made by ``sharingBoneDepth(around:)`` (and, in a pipeline, by its post-processed refiner rows).
     let memo: BoneDepthMemo
 
     /// A wrapper of `base`; the row keeps `base`'s name.
