@@ -22,6 +22,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -46,6 +47,36 @@ void quiet() {
         gdcm::Trace::SetError(false);
     });
 }
+
+/// Every use of GDCM in this process holds this lock shared; the fork of a decoding child holds
+/// it exclusively. So no other thread is inside GDCM when a child is forked, and the child never
+/// inherits GDCM's state half-way through another thread's call (a dictionary being built, a
+/// static being initialised, an exception being unwound): a child that needed such state would
+/// wait forever on a lock that no thread of its own holds. (Seen once under the address
+/// sanitizer, with test suites reading DICOM in parallel: the child's 5-minute timeout.) Writers
+/// are preferred, so a stream of header reads cannot hold a fork back; no thread takes it twice.
+class GDCMUse {
+public:
+    static pthread_rwlock_t *lock() {
+        static pthread_rwlock_t *shared = [] {
+            auto *l = new pthread_rwlock_t;
+            pthread_rwlockattr_t attr;
+            pthread_rwlockattr_init(&attr);
+            pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+            pthread_rwlock_init(l, &attr);
+            pthread_rwlockattr_destroy(&attr);
+            return l;
+        }();
+        return shared;
+    }
+    /// Holds the lock shared (a use of GDCM in this process) for the scope.
+    struct Shared {
+        Shared() { pthread_rwlock_rdlock(lock()); }
+        ~Shared() { pthread_rwlock_unlock(lock()); }
+        Shared(const Shared &) = delete;
+        Shared &operator=(const Shared &) = delete;
+    };
+};
 
 void set_error(char *error, size_t size, const std::string &message) {
     if (error == nullptr || size == 0) return;
@@ -496,6 +527,7 @@ void convert(const char *raw, float *out, size_t count) {
 }  // namespace
 
 static int read_header(const char *path, ichct_dicom_header *h, char *error, size_t error_size) {
+    GDCMUse::Shared using_gdcm;
     quiet();
     std::memset(h, 0, sizeof *h);
     bool magic = has_dicm_magic(path);
@@ -583,7 +615,6 @@ static int decode_isolated(const char *path, float *out, size_t expected, char *
 static bool native_pixels(const std::string &syntax);
 
 static int read_pixels(const char *path, float *out, size_t expected, char *error, size_t error_size) {
-    quiet();
     std::string syntax;
     WalkInfo walked;
     {
@@ -612,6 +643,7 @@ static int read_pixels(const char *path, float *out, size_t expected, char *erro
     // the meta group's syntax, GDCM's reading of it, and a pixel data element of defined length
     // (GDCM may read a damaged file otherwise than the walk, e.g. as fragments).
     if (native_pixels(syntax) && native_pixels(walked.syntax) && !walked.encapsulated) {
+        GDCMUse::Shared using_gdcm;
         return decode_pixels(path, out, expected, error, error_size);
     }
     return decode_isolated(path, out, expected, error, error_size);
@@ -679,12 +711,17 @@ static int decode_isolated(const char *path, float *out, size_t expected, char *
         return 2;
     }
     std::fflush(nullptr);
+    // No other thread inside GDCM while forking (see GDCMUse); the parent lets go after the
+    // fork, the child never touches the lock again.
+    pthread_rwlock_wrlock(GDCMUse::lock());
     pid_t child = fork();
+    int fork_errno = errno;
+    if (child != 0) pthread_rwlock_unlock(GDCMUse::lock());
     if (child < 0) {
         close(fds[0]);
         close(fds[1]);
         munmap(region, bytes);
-        set_error(error, error_size, std::string("cannot start the decoding process: ") + std::strerror(errno));
+        set_error(error, error_size, std::string("cannot start the decoding process: ") + std::strerror(fork_errno));
         return 2;
     }
     if (child == 0) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 @testable import CTVolume
 import TestSupport
 
@@ -247,5 +248,36 @@ struct DICOMEdgeCaseTests {
             try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(name), withDestinationURL: source.appendingPathComponent(name))
         }
         #expect(try DICOMSeriesReader.read(folder: dir).scan.voxels == DICOMFixture.read("axial").scan.voxels)
+    }
+
+    /// Compressed pixels are decoded in a forked child. A child forked while another thread was
+    /// inside GDCM once waited forever on GDCM's state (the 5-minute timeout, under the address
+    /// sanitizer with suites reading DICOM in parallel); forks now wait until no thread is in
+    /// GDCM. Each round here mixes header reads, native pixel reads and forked decodes on many
+    /// threads at once.
+    @Test("header reads, native reads and forked decodes on many threads at once finish, each as on one thread")
+    func concurrentReads() throws {
+        let files = ["axial", "jpeg-lossless", "rle"].flatMap { folder in
+            ["IM0124", "IM0238", "IM0564"].map { DICOMFixture.url(folder).appendingPathComponent($0) }
+        }
+        let expected = try files.map { url -> [Float] in try DICOMHeader.read(at: url).readStoredPixels() }
+        let results = Mutex<[Int: [Float]]>([:]), failures = Mutex<[String]>([])
+        for round in 0..<4 {
+            DispatchQueue.concurrentPerform(iterations: files.count * 2) { k in
+                let url = files[k % files.count]
+                do {
+                    let header = try DICOMHeader.read(at: url)
+                    if k < files.count {
+                        let pixels = try header.readStoredPixels()
+                        results.withLock { $0[k] = pixels }
+                    }
+                } catch {
+                    failures.withLock { $0.append("round \(round), \(url.lastPathComponent): \(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+            for k in files.indices { #expect(results.withLock { $0[k] } == expected[k], "round \(round), \(files[k].path)") }
+            results.withLock { $0 = [:] }
+        }
     }
 }
