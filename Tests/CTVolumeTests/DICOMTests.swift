@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import Synchronization
 @testable import CTVolume
 import TestSupport
 
@@ -261,23 +260,30 @@ struct DICOMEdgeCaseTests {
             ["IM0124", "IM0238", "IM0564"].map { DICOMFixture.url(folder).appendingPathComponent($0) }
         }
         let expected = try files.map { url -> [Float] in try DICOMHeader.read(at: url).readStoredPixels() }
-        let results = Mutex<[Int: [Float]]>([:]), failures = Mutex<[String]>([])
         for round in 0..<4 {
+            let outcome = ConcurrentOutcome()
             DispatchQueue.concurrentPerform(iterations: files.count * 2) { k in
                 let url = files[k % files.count]
                 do {
                     let header = try DICOMHeader.read(at: url)
-                    if k < files.count {
-                        let pixels = try header.readStoredPixels()
-                        results.withLock { $0[k] = pixels }
-                    }
+                    if k < files.count { outcome.set(k, try header.readStoredPixels()) }
                 } catch {
-                    failures.withLock { $0.append("round \(round), \(url.lastPathComponent): \(error)") }
+                    outcome.fail("round \(round), \(url.lastPathComponent): \(error)")
                 }
             }
-            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
-            for k in files.indices { #expect(results.withLock { $0[k] } == expected[k], "round \(round), \(files[k].path)") }
-            results.withLock { $0 = [:] }
+            let (pixels, failures) = outcome.snapshot()
+            #expect(failures.isEmpty, "\(failures)")
+            for k in files.indices { #expect(pixels[k] == expected[k], "round \(round), \(files[k].path)") }
         }
+    }
+
+    /// What the threads of ``concurrentReads()`` found (an `NSLock`, which the thread sanitizer
+    /// sees, unlike the futex of `Synchronization.Mutex`).
+    final class ConcurrentOutcome: @unchecked Sendable {
+        private let lock = NSLock()
+        private var pixels: [Int: [Float]] = [:], failures: [String] = []
+        func set(_ k: Int, _ p: [Float]) { lock.withLock { pixels[k] = p } }
+        func fail(_ message: String) { lock.withLock { failures.append(message) } }
+        func snapshot() -> ([Int: [Float]], [String]) { lock.withLock { (pixels, failures) } }
     }
 }
