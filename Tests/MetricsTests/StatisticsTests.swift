@@ -221,6 +221,51 @@ enum StatisticsFixture {
         #expect(s.casesWithLabelledLesions == 1 && s.lesions == 6)
     }
 
+    /// Labels that are exactly the truth's 26-connected components (numbered here by a flood
+    /// fill in storage order) give what the components give, for any label type: the lesion-map
+    /// path (which scans only the labelled voxels) against the component path, on random masks.
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5])
+    func lesionMapOfTheComponentsAgreesWithTheComponents(seed: UInt64) {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let shape = MaskShape(11, 9, 6), spacing = SIMD3(0.5, 0.5, 2.0)
+        let t = (0..<shape.count).map { _ in uniform() < 0.12 }, p = (0..<shape.count).map { _ in uniform() < 0.15 }
+        var labels = [Int](repeating: 0, count: shape.count), next = 0
+        for seedVoxel in 0..<shape.count where t[seedVoxel] && labels[seedVoxel] == 0 {
+            next += 1
+            labels[seedVoxel] = next
+            var stack = [seedVoxel]
+            while let v = stack.popLast() {
+                let (x, y, z) = (v % shape.x, v / shape.x % shape.y, v / (shape.x * shape.y))
+                for dz in -1...1 { for dy in -1...1 { for dx in -1...1 {
+                    let (a, b, c) = (x + dx, y + dy, z + dz)
+                    guard a >= 0, a < shape.x, b >= 0, b < shape.y, c >= 0, c < shape.z else { continue }
+                    let w = shape.index(a, b, c)
+                    if t[w] && labels[w] == 0 { labels[w] = next; stack.append(w) }
+                } } }
+            }
+        }
+        #expect(next > 3, "a random mask with several lesions")
+        let prediction = BinaryMask(shape: shape, spacing: spacing, voxels: p)
+        let truth = BinaryMask(shape: shape, spacing: spacing, voxels: t)
+        for coverage in [0.0, 0.3] {
+            let settings = LesionDetection.Settings(minimumCoverage: coverage)
+            let byComponents = LesionDetection(prediction: prediction, truth: truth, settings: settings)
+            for byLabels in [LesionDetection(prediction: prediction, lesionLabels: labels.map(UInt8.init), settings: settings),
+                             LesionDetection(prediction: prediction, lesionLabels: labels.map(Int32.init), settings: settings),
+                             LesionDetection(prediction: prediction, lesionLabels: labels, settings: settings)] {
+                #expect(byLabels.lesionSource == .labels)
+                #expect(byLabels.lesionVolumesML == byComponents.lesionVolumesML)
+                #expect(byLabels.lesionFound == byComponents.lesionFound)
+                #expect(byLabels.predictedComponents == byComponents.predictedComponents)
+                #expect(byLabels.falsePositiveComponents == byComponents.falsePositiveComponents)
+            }
+        }
+    }
+
     @Test func detectionsWrittenBeforeLesionMapsReadAsComponents() throws {
         let shape = MaskShape(3, 1, 1)
         let m = BinaryMask(shape: shape, voxels: [true, false, true])

@@ -86,15 +86,8 @@ public struct LesionDetection: Hashable, Sendable, Codable {
         // Both masks are background outside the bounding box of both, and cropping keeps the
         // storage order, so components and their numbering are those of the whole grid.
         let pair = MaskPair(prediction: prediction, truth: truth)
-        let s = pair.shape
-        let manhattan: Int
-        switch settings.connectivity {
-        case .six: manhattan = 1
-        case .eighteen: manhattan = 2
-        case .twentySix: manhattan = 3
-        }
-        let offsets = ComponentLabelling.backwardOffsets(maximumManhattan: manhattan)
-        let t = pair.truth, p = pair.prediction
+        let s = pair.shape, t = pair.truth, p = pair.prediction
+        let offsets = Self.backwardOffsets(settings.connectivity)
         let lesions = ComponentLabelling.label(nx: s.x, ny: s.y, nz: s.z, backward: offsets) { t[$0] }
         let components = ComponentLabelling.label(nx: s.x, ny: s.y, nz: s.z, backward: offsets) { p[$0] }
         var covered = [Int](repeating: 0, count: lesions.sizes.count)
@@ -111,6 +104,15 @@ public struct LesionDetection: Hashable, Sendable, Codable {
         predictedComponents = components.sizes.count
         falsePositiveComponents = touches.filter { !$0 }.count
     }
+
+    /// The backward neighbour offsets of a connectivity.
+    static func backwardOffsets(_ connectivity: Connectivity) -> [(Int, Int, Int)] {
+        switch connectivity {
+        case .six: ComponentLabelling.backwardOffsets(maximumManhattan: 1)
+        case .eighteen: ComponentLabelling.backwardOffsets(maximumManhattan: 2)
+        case .twentySix: ComponentLabelling.backwardOffsets(maximumManhattan: 3)
+        }
+    }
 }
 
 extension LesionDetection {
@@ -125,16 +127,45 @@ extension LesionDetection {
     ///   - lesionLabels: one value per voxel of `prediction`'s grid, NIfTI order; 0 is background.
     ///   - settings: the rule.
     /// - Precondition: `lesionLabels.count == prediction.shape.count`; `settings` are valid.
+    @inlinable
     public init<Label: BinaryInteger>(prediction: BinaryMask, lesionLabels: [Label], settings: Settings = Settings()) {
         precondition(lesionLabels.count == prediction.shape.count,
                      "LesionDetection: \(lesionLabels.count) lesion labels for a \(prediction.shape) grid")
-        let truth = BinaryMask(shape: prediction.shape, spacing: prediction.spacing, voxels: lesionLabels.map { $0 != 0 },
-                               voxelVolumeML: prediction.voxelVolumeML)
-        // the predicted components and their false positives as with components
-        self.init(prediction: prediction, truth: truth, settings: settings)
+        // Inlined, so that this scan over every voxel is specialized for the caller's label
+        // type; the rest works on the labelled voxels alone.
+        var voxels: [Int] = [], labels: [Int] = []
+        lesionLabels.withUnsafeBufferPointer { map in
+            for v in 0..<map.count where map[v] != 0 {
+                voxels.append(v)
+                labels.append(Int(map[v]))
+            }
+        }
+        self.init(prediction: prediction, labelledVoxels: voxels, labels: labels, settings: settings)
+    }
+
+    /// ``init(prediction:lesionLabels:settings:)`` from the labelled voxels (storage indices,
+    /// ascending) and their non-zero labels.
+    @usableFromInline
+    init(prediction: BinaryMask, labelledVoxels: [Int], labels: [Int], settings: Settings) {
+        precondition(settings.minimumCoverage >= 0 && settings.minimumCoverage <= 1, "LesionDetection: coverage \(settings.minimumCoverage)")
+        self.settings = settings
+        lesionSource = .labels
+        // The predicted components inside the bounding box of both masks (their numbering is
+        // that of the whole grid, as with components); one that holds no labelled voxel is a
+        // false positive.
+        var labelled = [Bool](repeating: false, count: prediction.shape.count)
+        for v in labelledVoxels { labelled[v] = true }
+        let pair = MaskPair(prediction: prediction, truth: BinaryMask(shape: prediction.shape, spacing: prediction.spacing,
+                                                                     voxels: labelled, voxelVolumeML: prediction.voxelVolumeML))
+        let s = pair.shape, t = pair.truth, p = pair.prediction
+        let components = ComponentLabelling.label(nx: s.x, ny: s.y, nz: s.z, backward: Self.backwardOffsets(settings.connectivity)) { p[$0] }
+        var touches = [Bool](repeating: false, count: components.sizes.count)
+        for v in 0..<s.count where p[v] && t[v] { touches[Int(components.labels[v]) - 1] = true }
+        predictedComponents = components.sizes.count
+        falsePositiveComponents = touches.filter { !$0 }.count
+        // every label that occurs is one lesion, in increasing value
         var size: [Int: Int] = [:], covered: [Int: Int] = [:]
-        for (v, label) in lesionLabels.enumerated() where label != 0 {
-            let key = Int(label)
+        for (v, key) in zip(labelledVoxels, labels) {
             size[key, default: 0] += 1
             if prediction.voxels[v] { covered[key, default: 0] += 1 }
         }
@@ -145,7 +176,6 @@ extension LesionDetection {
             let c = covered[key] ?? 0
             return c > 0 && Double(c) >= settings.minimumCoverage * Double(size[key]!)
         }
-        lesionSource = .labels
     }
 
     private enum CodingKeys: String, CodingKey {
