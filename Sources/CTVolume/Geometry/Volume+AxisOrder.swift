@@ -13,20 +13,34 @@ extension Volume {
         let n = [shape.x, shape.y, shape.z]
         let m = order.map { n[$0] }
         let stored = GridShape(m[0], m[1], m[2])
-        var indices = [Int](repeating: 0, count: stored.count)
-        var v = 0
-        for k in 0..<m[2] {
-            for j in 0..<m[1] {
-                for i in 0..<m[0] {
-                    let s = [i, j, k]
-                    var l = [0, 0, 0]
-                    for a in 0..<3 { l[order[a]] = reversed[a] ? m[a] - 1 - s[a] : s[a] }
-                    indices[v] = shape.index(l[0], l[1], l[2])
-                    v += 1
+        // Stored axis a walks the source axis order[a], backwards when reversed[a]: one start
+        // offset and one step per stored axis, so the copy is three strided loops.
+        let sourceStride = [1, shape.x, shape.x * shape.y]
+        var start = 0, step = [0, 0, 0]
+        for a in 0..<3 {
+            let st = sourceStride[order[a]]
+            if reversed[a] { start += (m[a] - 1) * st; step[a] = -st } else { step[a] = st }
+        }
+        let (s0, s1, s2) = (step[0], step[1], step[2])
+        let voxels = self.voxels.withUnsafeBufferPointer { source in
+            [Voxel](unsafeUninitializedCapacity: stored.count) { out, count in
+                var v = 0, plane = start
+                for _ in 0..<m[2] {
+                    var row = plane
+                    for _ in 0..<m[1] {
+                        var index = row
+                        for _ in 0..<m[0] {
+                            (out.baseAddress! + v).initialize(to: source[index])
+                            v += 1
+                            index += s0
+                        }
+                        row += s1
+                    }
+                    plane += s2
                 }
+                count = v
             }
         }
-        let voxels = indices.map { self.voxels[$0] }
         func moved(_ a: Affine) -> Affine {
             var rows = [Double](repeating: 0, count: 16)
             rows[15] = 1
