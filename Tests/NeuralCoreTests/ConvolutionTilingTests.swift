@@ -89,4 +89,36 @@ struct ConvolutionTilingTests {
         #expect(relativeError(x.grad!.data, dx.map { Float($0) }) < 1e-5, "input gradient \(t)")
         if let b { #expect(relativeError(b.grad!.data, db.map { Float($0) }) < 1e-5, "bias gradient \(t)") }
     }
+
+    /// im2col against its definition, value for value: every kernel offset (i, j) and output
+    /// pixel (oy, ox) of a tile holds the input at (oy·s − p + i, ox·s − p + j), or 0 outside.
+    /// Strides above 1 take the phase-split path; odd widths, paddings larger than the kernel
+    /// reach and partial tiles included.
+    @Test(arguments: [(h: 9, w: 11, k: 3, s: 1, p: 1), (h: 9, w: 11, k: 3, s: 2, p: 1), (h: 16, w: 16, k: 7, s: 2, p: 3),
+                      (h: 13, w: 17, k: 1, s: 2, p: 0), (h: 10, w: 15, k: 5, s: 3, p: 2), (h: 7, w: 8, k: 3, s: 2, p: 4),
+                      (h: 12, w: 9, k: 4, s: 4, p: 1)])
+    func im2colMatchesDefinition(_ t: (h: Int, w: Int, k: Int, s: Int, p: Int)) {
+        let g = WindowGeometry(height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.s, padding: t.p)
+        let x = (0 ..< t.h * t.w).map { Float($0) * 0.5 + 1 }
+        for tile in [0 ..< g.outH, 1 ..< max(1, g.outH - 1)] where !tile.isEmpty {
+            let ld = tile.count * g.outW + 3, offset = 2
+            var col = [Float](repeating: .nan, count: t.k * t.k * ld)
+            x.withUnsafeBufferPointer { src in
+                col.withUnsafeMutableBufferPointer { ConvKernels.im2col(src.baseAddress!, g, $0.baseAddress!, colOffset: offset, ld: ld, outRows: tile) }
+            }
+            var mismatches = 0
+            for i in 0 ..< t.k {
+                for j in 0 ..< t.k {
+                    for oy in tile {
+                        for ox in 0 ..< g.outW {
+                            let u = oy * t.s - t.p + i, v = ox * t.s - t.p + j
+                            let expected: Float = (u >= 0 && u < t.h && v >= 0 && v < t.w) ? x[u * t.w + v] : 0
+                            if col[(i * t.k + j) * ld + offset + (oy - tile.lowerBound) * g.outW + ox] != expected { mismatches += 1 }
+                        }
+                    }
+                }
+            }
+            #expect(mismatches == 0, "\(t), tile \(tile)")
+        }
+    }
 }
