@@ -52,7 +52,7 @@ public struct ComparisonStage: PipelineStageRunner {
         }
     }
 
-    /// A summary of these numbers.
+    /// The stage; it holds no settings of its own (``run(in:observer:)`` reads the pipeline's configuration).
     public init() {}
 
     public var stage: PipelineStage { .comparison }

@@ -32,7 +32,7 @@ public struct DataStage: PipelineStageRunner {
         }
     }
 
-    /// A summary of these numbers.
+    /// The stage; it holds no settings of its own (``run(in:observer:)`` reads the pipeline's configuration).
     public init() {}
 
     public var stage: PipelineStage { .data }
