@@ -1,4 +1,5 @@
 import Foundation
+import ImageCore
 
 /// The collective operations of data-parallel training: every rank calls the same operations
 /// in the same order, and each call returns the same result on every rank.
@@ -59,12 +60,11 @@ extension Communicator {
     /// A fingerprint of `module`'s parameters and buffers (their bit patterns, hashed in name
     /// order) gathered from every rank: equal on all ranks when the ranks hold the same weights.
     public func fingerprints(of module: Module) -> [UInt64] {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a over the Float bit patterns
+        var fnv = FNV1a()   // over the Float bit patterns
         for (_, t) in module.namedParameters() + module.namedBuffers() {
-            for v in t.data {
-                hash = (hash ^ UInt64(v.bitPattern)) &* 0x0000_0100_0000_01b3
-            }
+            fnv.combine(t.data) { UInt64($0.bitPattern) }
         }
+        let hash = fnv.value
         // a UInt64 does not fit a Double exactly: send it as two 32-bit halves
         let all = gather([Double(hash >> 32), Double(hash & 0xffff_ffff)])
         return all.map { (UInt64($0[0]) << 32) | UInt64($0[1]) }

@@ -1,5 +1,6 @@
 import CTVolume
 import Foundation
+import ImageCore
 import NeuralCore
 
 /// The refiner (a trained UNetLite) as a row of the comparison: the test-time segmentation of
@@ -72,9 +73,9 @@ struct InferenceKey: Equatable {
         shape = input.scan.shape
         affine = input.scan.geometry.affine
         scanHash = input.scan.contentHash
-        intracranialHash = input.intracranial.voxels.withUnsafeBufferPointer { v in
-            v.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
-        }
+        var h = FNV1a()
+        h.combine(input.intracranial.voxels) { UInt64($0) }
+        intracranialHash = h.value
         self.threshold = threshold
         self.flipAveraging = flipAveraging
     }
@@ -107,8 +108,8 @@ final class LastResultMemo<Key: Equatable, Value>: @unchecked Sendable {
 extension ScanVolume {
     /// FNV-1a over the bit patterns of every voxel: a scan changed anywhere hashes anew.
     var contentHash: UInt64 {
-        voxels.withUnsafeBufferPointer { v in
-            v.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1.bitPattern)) &* 0x100_0000_01b3 }
-        }
+        var h = FNV1a()
+        h.combine(voxels) { UInt64($0.bitPattern) }
+        return h.value
     }
 }

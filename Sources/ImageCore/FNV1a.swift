@@ -1,0 +1,29 @@
+/// FNV-1a over 64-bit words (Fowler, Noll and Vo; offset basis 0xcbf29ce484222325, prime
+/// 0x100000001b3): a fingerprint of a run of values that changes when any value changes. Not a
+/// cryptographic hash; used to recognise a case or a set of weights within a process or across
+/// ranks.
+///
+///     var h = FNV1a()
+///     h.combine(values) { UInt64($0.bitPattern) }
+///     let fingerprint = h.value
+package struct FNV1a: Sendable, Hashable {
+    /// The hash so far.
+    package var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// An empty hash (the offset basis).
+    package init() {}
+
+    /// Mixes in one word.
+    @inlinable
+    package mutating func combine(_ word: UInt64) {
+        value = (value ^ word) &* 0x100_0000_01b3
+    }
+
+    /// Mixes in every element of `values` in order, each as the word `bits` gives.
+    @inlinable
+    package mutating func combine<C: Collection>(_ values: C, bits: (C.Element) -> UInt64) {
+        var h = value
+        for v in values { h = (h ^ bits(v)) &* 0x100_0000_01b3 }
+        value = h
+    }
+}
