@@ -25,4 +25,21 @@ import Testing
         reversed.combine(words.reversed()) { $0 }
         #expect(reversed != all)
     }
+
+    @Test func typedOverloadsEqualTheGenericForm() {
+        var g = SeededGenerator(seed: 99)
+        let floats = (0 ..< 1000).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: g.next())) }
+        let bytes = (0 ..< 1000).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+        var a = FNV1a(), b = FNV1a()
+        a.combine(floats) { UInt64($0.bitPattern) }
+        b.combine(bitPatternsOf: floats)
+        #expect(a == b)
+        var c = FNV1a(), d = FNV1a()
+        c.combine(bytes) { UInt64($0) }
+        d.combine(bytes: bytes)
+        #expect(c == d)
+        var e = FNV1a()
+        e.combine(bytes: Array("foobar".utf8))
+        #expect(e.value == 0x8594_4171_f739_67e8)
+    }
 }

@@ -62,7 +62,7 @@ extension Communicator {
     public func fingerprints(of module: Module) -> [UInt64] {
         var fnv = FNV1a()   // over the Float bit patterns
         for (_, t) in module.namedParameters() + module.namedBuffers() {
-            fnv.combine(t.data) { UInt64($0.bitPattern) }
+            fnv.combine(bitPatternsOf: t.data)
         }
         let hash = fnv.value
         // a UInt64 does not fit a Double exactly: send it as two 32-bit halves

@@ -74,7 +74,7 @@ struct InferenceKey: Equatable {
         affine = input.scan.geometry.affine
         scanHash = input.scan.contentHash
         var h = FNV1a()
-        h.combine(input.intracranial.voxels) { UInt64($0) }
+        h.combine(bytes: input.intracranial.voxels)
         intracranialHash = h.value
         self.threshold = threshold
         self.flipAveraging = flipAveraging
@@ -109,7 +109,7 @@ extension ScanVolume {
     /// FNV-1a over the bit patterns of every voxel: a scan changed anywhere hashes anew.
     var contentHash: UInt64 {
         var h = FNV1a()
-        h.combine(voxels) { UInt64($0.bitPattern) }
+        h.combine(bitPatternsOf: voxels)
         return h.value
     }
 }
