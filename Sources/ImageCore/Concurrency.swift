@@ -28,7 +28,9 @@ package final class SharedBuffer<T>: @unchecked Sendable {
     package let count: Int
 
     /// A buffer of `count` copies of `value`, released with the buffer.
-    /// - Precondition: `count` ≥ 0.
+    /// - Precondition: `count` ≥ 0. Inlinable, so that the fill is specialized for the caller's
+    /// element type (unspecialized, it copied a byte at a time through value witnesses).
+    @inlinable
     package init(count: Int, repeating value: T) {
         self.count = count
         pointer = .allocate(capacity: count)
