@@ -92,11 +92,14 @@ struct ConvolutionTilingTests {
 
     /// im2col against its definition, value for value: every kernel offset (i, j) and output
     /// pixel (oy, ox) of a tile holds the input at (oy·s − p + i, ox·s − p + j), or 0 outside.
-    /// Strides above 1 take the phase-split path; odd widths, paddings larger than the kernel
-    /// reach and partial tiles included.
+    /// Odd widths, paddings larger than the kernel reach and partial tiles included; the widths
+    /// reach every branch of ``RowCopy`` (runs of 1-3, 4-7, 8-15, 16-63 and 64 or more floats;
+    /// stride 2 with whole 16- and 4-wide shuffles and a scalar tail, up to the end of the input).
     @Test(arguments: [(h: 9, w: 11, k: 3, s: 1, p: 1), (h: 9, w: 11, k: 3, s: 2, p: 1), (h: 16, w: 16, k: 7, s: 2, p: 3),
                       (h: 13, w: 17, k: 1, s: 2, p: 0), (h: 10, w: 15, k: 5, s: 3, p: 2), (h: 7, w: 8, k: 3, s: 2, p: 4),
-                      (h: 12, w: 9, k: 4, s: 4, p: 1)])
+                      (h: 12, w: 9, k: 4, s: 4, p: 1), (h: 5, w: 3, k: 3, s: 1, p: 1), (h: 5, w: 6, k: 3, s: 1, p: 1),
+                      (h: 5, w: 37, k: 3, s: 1, p: 1), (h: 4, w: 70, k: 3, s: 1, p: 1), (h: 6, w: 130, k: 7, s: 2, p: 3),
+                      (h: 5, w: 67, k: 3, s: 2, p: 1), (h: 5, w: 64, k: 1, s: 2, p: 0), (h: 5, w: 41, k: 2, s: 2, p: 0)])
     func im2colMatchesDefinition(_ t: (h: Int, w: Int, k: Int, s: Int, p: Int)) {
         let g = WindowGeometry(height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.s, padding: t.p)
         let x = (0 ..< t.h * t.w).map { Float($0) * 0.5 + 1 }
