@@ -90,6 +90,37 @@ struct ConvolutionTilingTests {
         if let b { #expect(relativeError(b.grad!.data, db.map { Float($0) }) < 1e-5, "bias gradient \(t)") }
     }
 
+    /// The weight gradient from the columns the forward pass kept equals, bit for bit, the one
+    /// from columns built again (the path of convolutions over ``ConvColumns/limit``), and so do
+    /// the output and the input gradient: tiled (several tiles per image, a partial last tile),
+    /// batched small maps (one chunk), strided, pointwise.
+    @Test(arguments: [
+        Case(n: 3, c: 2, o: 4, h: 130, w: 131, k: 7, stride: 2, padding: 3, bias: false),
+        Case(n: 2, c: 16, o: 5, h: 32, w: 32, k: 3, stride: 1, padding: 1, bias: true),
+        Case(n: 4, c: 6, o: 8, h: 12, w: 11, k: 3, stride: 2, padding: 1, bias: true),
+        Case(n: 3, c: 5, o: 7, h: 9, w: 9, k: 1, stride: 1, padding: 0, bias: false),
+    ])
+    func keptColumnsEqualRebuiltOnes(_ t: Case) {
+        func run(limit: Int?) -> (y: [Float], dw: [Float], dx: [Float]) {
+            ConvColumns.$limitOverride.withValue(limit) {
+                let x = randomTensor([t.n, t.c, t.h, t.w], seed: 21)
+                let wt = randomTensor([t.o, t.c, t.k, t.k], seed: 22, scale: 0.5)
+                let b = t.bias ? randomTensor([t.o], seed: 23) : nil
+                let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
+                (y * randomTensor(y.shape, seed: 24, requiresGrad: false)).sum().backward()
+                return (y.data, wt.grad!.data, x.grad!.data)
+            }
+        }
+        let kept = run(limit: nil), rebuilt = run(limit: 0)
+        #expect(kept.y == rebuilt.y, "forward \(t)")
+        #expect(kept.dw == rebuilt.dw, "weight gradient \(t)")
+        #expect(kept.dx == rebuilt.dx, "input gradient \(t)")
+        #expect(ConvColumns.keep(count: 10, for: randomTensor([2, 2, 1, 1], seed: 1)) != nil)
+        #expect(ConvColumns.keep(count: ConvColumns.limit + 1, for: randomTensor([2, 2, 1, 1], seed: 1)) == nil)
+        #expect(withoutGradients { ConvColumns.keep(count: 10, for: randomTensor([2, 2, 1, 1], seed: 1)) } == nil)
+        #expect(ConvColumns.keep(count: 10, for: randomTensor([2, 2, 1, 1], seed: 1, requiresGrad: false)) == nil)
+    }
+
     /// im2col against its definition, value for value: every kernel offset (i, j) and output
     /// pixel (oy, ox) of a tile holds the input at (oy·s − p + i, ox·s − p + j), or 0 outside.
     /// Odd widths, paddings larger than the kernel reach and partial tiles included; the widths

@@ -83,14 +83,25 @@ struct TiledConv {
         }
     }
 
-    /// y = conv(x, w) (+ bias), written into every element of y (N, O, Ho, Wo).
-    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
+    /// Where tile `t`'s columns (k × rows·Wo) start in a kept copy of every tile's columns
+    /// (``ConvColumns``: k·N·P floats, image by image, each image's tiles in row order).
+    @inline(__always)
+    func keptOffset(_ t: Int) -> Int {
+        let (img, rows) = tile(t)
+        return img * k * p + k * rows.lowerBound * g.outW
+    }
+
+    /// y = conv(x, w) (+ bias), written into every element of y (N, O, Ho, Wo). With `keep`
+    /// (k·N·P floats), every tile's columns are built there and left for ``weightGradient(_:_:_:kept:)``.
+    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
+                 keep: UnsafeMutablePointer<Float>? = nil) {
         let src = SharedPointer(x), wt = SharedPointer(w), out = SharedPointer(y)
-        let b = bias.map { SharedPointer($0) }
+        let b = bias.map { SharedPointer($0) }, kept = keep.map { SharedPointer($0) }
         let plan = self
-        TiledConv.dynamicTiles(count: n * tilesPerImage, scratch: k * rowsPerTile * g.outW) { t, col in
+        TiledConv.dynamicTiles(count: n * tilesPerImage, scratch: keep == nil ? k * rowsPerTile * g.outW : 1) { t, scratch in
             let (img, rows) = plan.tile(t)
             let cols = rows.count * plan.g.outW
+            let col = kept.map { $0.base + plan.keptOffset(t) } ?? scratch
             plan.fillColumns(UnsafePointer(src.base), image: img, rows: rows, col)
             let dst = out.base + img * plan.o * plan.p + rows.lowerBound * plan.g.outW
             BLAS.call(false, false, plan.o, cols, plan.k, 1, UnsafePointer(wt.base), plan.k, UnsafePointer(col), cols, 0, dst, plan.p)
@@ -103,22 +114,31 @@ struct TiledConv {
         }
     }
 
-    /// dw (O × k, row-major) += Σ over images and pixels of gy · columns(x)ᵀ.
-    func weightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>) {
+    /// dw (O × k, row-major) += Σ over images and pixels of gy · columns(x)ᵀ; the columns are
+    /// read from `kept` (what ``forward(_:_:_:_:keep:)`` left) or built again.
+    func weightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                        kept: UnsafePointer<Float>? = nil) {
         let total = n * tilesPerImage
         let workers = max(1, min(Threading.threadCount, total))
         let src = SharedPointer(x), grad = SharedPointer(gy), target = SharedPointer(dw)
+        let columns = kept.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
         let plan = self, size = o * k
         ScratchPool.shared.with(count: max(1, (workers - 1) * size)) { partials in
             let part = SharedPointer(partials)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let acc = worker == 0 ? target.base : part.base + (worker - 1) * size
                 if worker > 0 { acc.update(repeating: 0, count: size) }
-                ScratchPool.shared.with(count: plan.k * plan.rowsPerTile * plan.g.outW) { col in
+                ScratchPool.shared.with(count: columns == nil ? plan.k * plan.rowsPerTile * plan.g.outW : 1) { scratch in
                     for t in total * worker / workers ..< total * (worker + 1) / workers {
                         let (img, rows) = plan.tile(t)
                         let cols = rows.count * plan.g.outW
-                        plan.fillColumns(UnsafePointer(src.base), image: img, rows: rows, col)
+                        let col: UnsafeMutablePointer<Float>
+                        if let columns {
+                            col = columns.base + plan.keptOffset(t)
+                        } else {
+                            col = scratch
+                            plan.fillColumns(UnsafePointer(src.base), image: img, rows: rows, col)
+                        }
                         let gt = grad.base + img * plan.o * plan.p + rows.lowerBound * plan.g.outW
                         BLAS.call(false, true, plan.o, plan.k, cols, 1, UnsafePointer(gt), plan.p, UnsafePointer(col), cols, 1, acc, plan.k)
                     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// 2-D convolution (cross-correlation, as PyTorch), im2col + `cblas_sgemm`, batched over images.
 ///
 /// y[n, o, oy, ox] = b[o] + Σ_{c,i,j} w[o, c, i, j] · x[n, c, oy·s − p + i, ox·s − p + j]
@@ -6,7 +8,9 @@
 /// Images are processed in chunks whose im2col matrix (C·k·k rows, chunk·Ho·Wo columns) fits a
 /// reusable scratch buffer, so one large GEMM `W (O × Ck²) · col (Ck² × chunk·HoWo)` covers
 /// several images when feature maps are small. Backward: dW += G · colᵀ, dcol = Wᵀ · G, then
-/// col2im; the columns are recomputed rather than stored (memory over a little time).
+/// col2im. When the weight gradient will be needed, the forward pass keeps its columns for it
+/// if they fit ``ConvColumns/limit`` (the classifier's every convolution); larger ones are
+/// built again in the backward pass (memory over a little time).
 ///
 /// - Parameters:
 ///   - x: input (N, C, H, W).
@@ -25,17 +29,18 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     precondition(g.outH > 0 && g.outW > 0, "conv2d: kernel \(weight.shape[2])x\(weight.shape[3]) larger than padded input \(x.shape)")
     let plan = ConvPlan(n: n, c: c, o: o, g: g)
     let tiled = TiledConv.applies(plan) ? TiledConv(n: n, c: c, o: o, g: g) : nil
+    let kept = ConvColumns.keep(count: plan.k * n * plan.p, for: weight)
     let out = Tensor(shape: [n, o, g.outH, g.outW]) { y in
         x.withUnsafeBufferPointer { px in
             weight.withUnsafeBufferPointer { pw in
                 if let tiled {
                     if let bias {
-                        bias.withUnsafeBufferPointer { pb in tiled.forward(px.baseAddress!, pw.baseAddress!, pb.baseAddress!, y.baseAddress!) }
+                        bias.withUnsafeBufferPointer { pb in tiled.forward(px.baseAddress!, pw.baseAddress!, pb.baseAddress!, y.baseAddress!, keep: kept?.pointer) }
                     } else {
-                        tiled.forward(px.baseAddress!, pw.baseAddress!, nil, y.baseAddress!)
+                        tiled.forward(px.baseAddress!, pw.baseAddress!, nil, y.baseAddress!, keep: kept?.pointer)
                     }
                 } else {
-                    plan.forward(px.baseAddress!, pw.baseAddress!, bias?.data, y.baseAddress!)
+                    plan.forward(px.baseAddress!, pw.baseAddress!, bias?.data, y.baseAddress!, keep: kept?.pointer)
                 }
             }
         }
@@ -67,9 +72,9 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
                     if tiled == nil {
                         // Small maps: both gradients from one pass over the batched chunks.
                         if needs[0] { dx = [Float](repeating: 0, count: x.count) }
-                        plan.backward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, &dw, &dx)
+                        plan.backward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, &dw, &dx, kept: kept?.pointer)
                     } else if let tiled, dw != nil {
-                        dw!.withUnsafeMutableBufferPointer { tiled.weightGradient(px.baseAddress!, pg.baseAddress!, $0.baseAddress!) }
+                        dw!.withUnsafeMutableBufferPointer { tiled.weightGradient(px.baseAddress!, pg.baseAddress!, $0.baseAddress!, kept: kept?.pointer) }
                     }
                     if needs[0], let tiled {
                         if tiled.inputGradientIsConvolution {
@@ -89,6 +94,38 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
             }
         }
         return needs.count > 2 ? [gx, gw, gb] : [gx, gw]
+    }
+}
+
+/// The columns of a convolution's forward pass, kept for its weight gradient: the backward
+/// pass then multiplies them again instead of building them again. Building them (im2col) was a
+/// fifth of the classifier's training step (a profile of the full demo): short rows of small
+/// maps, and every second float of the stride-2 convolutions.
+final class ConvColumns: @unchecked Sendable {
+    /// k·N·P floats, uninitialised until the forward pass fills them.
+    let pointer: UnsafeMutablePointer<Float>
+
+    private init(count: Int) { pointer = .allocate(capacity: count) }
+    deinit { pointer.deallocate() }
+
+    /// Floats one convolution may keep: 2^23 (32 MB). Every convolution of the demo
+    /// classifier's training step (32 slices at 128) fits, 88 MB in all; of ResNet-18 at 256 on
+    /// 8 slices, the stages from 32 x 32 down (the stem and the 64 x 64 stage are built again, so
+    /// that the step's peak memory stays below PyTorch's). `ICHCT_CONV_KEEP` overrides it (0:
+    /// never keep).
+    static let limit: Int = {
+        if let s = ProcessInfo.processInfo.environment["ICHCT_CONV_KEEP"], let v = Int(s), v >= 0 { return v }
+        return 1 << 23
+    }()
+
+    /// Replaces ``limit`` on the current task (tests: 0 takes the path that builds the columns again).
+    @TaskLocal static var limitOverride: Int? = nil
+
+    /// Room for `count` floats when a graph is being recorded, the weight will get a gradient
+    /// and `count` is within ``limit``; else `nil`.
+    static func keep(count: Int, for weight: Tensor) -> ConvColumns? {
+        guard GradientMode.enabled, weight.requiresGrad, count > 0, count <= (limitOverride ?? limit) else { return nil }
+        return ConvColumns(count: count)
     }
 }
 
@@ -127,13 +164,17 @@ struct ConvPlan {
         }
     }
 
-    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
-        ScratchPool.shared.with(count: k * chunk * p) { col in
+    /// With `keep` (k·N·P floats), the columns of the chunk of images `first ..<` are built at
+    /// `keep + first·k·P` and left there for ``backward(_:_:_:_:_:kept:)``.
+    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: [Float]?, _ y: UnsafeMutablePointer<Float>,
+                 keep: UnsafeMutablePointer<Float>? = nil) {
+        ScratchPool.shared.with(count: keep == nil ? k * chunk * p : 1) { scratch in
             ScratchPool.shared.with(count: o * chunk * p) { tmp in
                 var first = 0
                 while first < n {
                     let count = min(chunk, n - first)
                     let cols = count * p
+                    let col = keep.map { $0 + first * k * p } ?? scratch
                     fillColumns(x, first: first, count: count, col)
                     let direct = count == 1
                     let target = direct ? y + first * o * p : tmp
@@ -156,8 +197,10 @@ struct ConvPlan {
         }
     }
 
+    /// dw += G · colᵀ (the columns from `kept`, as ``forward(_:_:_:_:keep:)`` left them, or built
+    /// again) and dx += col2im(Wᵀ · G), chunk by chunk.
     func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
-                  _ dw: inout [Float]?, _ dx: inout [Float]?) {
+                  _ dw: inout [Float]?, _ dx: inout [Float]?, kept: UnsafePointer<Float>? = nil) {
         ScratchPool.shared.with(count: k * chunk * p) { col in
             ScratchPool.shared.with(count: o * chunk * p) { gtmp in
                 var first = 0
@@ -178,9 +221,15 @@ struct ConvPlan {
                         gmat = UnsafePointer(gtmp)
                     }
                     if dw != nil {
-                        fillColumns(x, first: first, count: count, col)
+                        let columns: UnsafePointer<Float>
+                        if let kept {
+                            columns = kept + first * k * p
+                        } else {
+                            fillColumns(x, first: first, count: count, col)
+                            columns = UnsafePointer(col)
+                        }
                         dw!.withUnsafeMutableBufferPointer { pdw in
-                            BLAS.gemm(transA: false, transB: true, m: o, n: k, k: cols, a: gmat, lda: cols, b: col, ldb: cols, beta: 1, c: pdw.baseAddress!, ldc: k)
+                            BLAS.gemm(transA: false, transB: true, m: o, n: k, k: cols, a: gmat, lda: cols, b: columns, ldb: cols, beta: 1, c: pdw.baseAddress!, ldc: k)
                         }
                     }
                     if dx != nil {
