@@ -97,6 +97,12 @@ func padded(_ mask: BinaryMask, by pad: Int) -> BinaryMask {
         let farQueries = [far.index(299, 1, 19), far.index(3, 1, 2), far.index(150, 0, 10)]
         #expect(EuclideanDistanceTransform.squaredDistances(toFeatures: farFeatures, shape: far, spacing: farSpacing,
                                                             at: farQueries) == farQueries.map { farField[$0] })
+        // Every voxel a query: the budget shrinks to its floor and most queries fall back.
+        #expect(EuclideanDistanceTransform.searchBudget(voxels: far.count, queries: far.count) == 64)
+        #expect(EuclideanDistanceTransform.searchBudget(voxels: far.count, queries: 3) == 4096)
+        let everyVoxel = Array(0..<far.count)
+        #expect(EuclideanDistanceTransform.squaredDistances(toFeatures: farFeatures, shape: far, spacing: farSpacing,
+                                                            at: everyVoxel) == farField)
         // A deep grid takes the full z pass.
         let deep = MaskShape(3, 2, 70)
         let deepFeatures = (0..<deep.count).map { $0 % 37 == 5 }

@@ -50,9 +50,12 @@ public enum EuclideanDistanceTransform {
     /// around it outward, stopping once the offset alone exceeds the best value found. For a
     /// sparse set of surface voxels near the features that costs far less than the two full
     /// passes; a query whose search grows past a budget (far from every feature) falls back
-    /// to the full pass along x and a search along z. Grids deeper than 64 slices take the
-    /// full transform. The values are bit for bit those of the full transform.
-    /// Complexity: O(voxels + queries * budget).
+    /// to the full pass along x and a search along z. The budget shrinks as the queries grow
+    /// (``searchBudget(voxels:queries:)``), so the searches together cost at most a few passes.
+    /// Grids deeper than 64 slices take the full transform. The values are those of the full
+    /// transform, but for the last bit where two sources are almost equally near (the search
+    /// takes the exact minimum; the envelope's rounded crossing points may pick the other).
+    /// Complexity: O(voxels + queries * budget), budget = max(64, min(4096, 8 voxels / queries)).
     public static func squaredDistances(toFeatures features: [Bool], shape: MaskShape, spacing: SIMD3<Double>,
                                         at queries: [Int]) -> [Double] {
         precondition(features.count == shape.count, "EuclideanDistanceTransform: \(features.count) voxels for a \(shape) grid")
@@ -64,6 +67,7 @@ public enum EuclideanDistanceTransform {
         var out = [Double](repeating: .infinity, count: queries.count)
         guard shape.count > 0, !queries.isEmpty else { return out }
         var unresolved = [Bool](repeating: false, count: queries.count)
+        let budget = searchBudget(voxels: shape.count, queries: queries.count)
         features.withUnsafeBufferPointer { feat in
             field.withUnsafeMutableBufferPointer { buffer in
                 let f = Shared(reading: feat.baseAddress!)
@@ -77,7 +81,7 @@ public enum EuclideanDistanceTransform {
                             let u = Shared(flags.baseAddress!)
                             parallelChunks(q.count, minimumChunk: 256) { range in
                                 for n in range {
-                                    if let value = searchXZ(o, shape: shape, spacing: spacing, at: qs.value[n]) {
+                                    if let value = searchXZ(o, shape: shape, spacing: spacing, at: qs.value[n], budget: budget) {
                                         r.value[n] = value
                                     } else {
                                         u.value[n] = true
@@ -101,13 +105,23 @@ public enum EuclideanDistanceTransform {
         return out
     }
 
+    /// The evaluations one query may spend in ``searchXZ(_:shape:spacing:at:budget:)`` before it
+    /// falls back to the full pass along x: 4096, but no more than 8 per voxel of the grid over
+    /// all queries, so that many queries far from every feature (a prediction full of false
+    /// positives in slices without truth) cost about what the full pass would, not 4096 each;
+    /// at least 64. The values do not depend on it, only the time.
+    package static func searchBudget(voxels: Int, queries: Int) -> Int {
+        min(4096, max(64, 8 * voxels / max(1, queries)))
+    }
+
     /// The squared distance at voxel `index` from the field after the y pass, by searching
     /// slices outward along z and, in each, voxels outward along x, stopping as soon as the
     /// offset alone exceeds the best value. The value is `dz² + (dx² + Y)`, associated as the
     /// separable passes associate it, so it is the one the full transform gives. Nil when the
     /// search grows past its budget (a query far from every feature).
     @inline(__always)
-    private static func searchXZ(_ y: Shared<Double>, shape: MaskShape, spacing: SIMD3<Double>, at index: Int) -> Double? {
+    private static func searchXZ(_ y: Shared<Double>, shape: MaskShape, spacing: SIMD3<Double>, at index: Int,
+                                 budget: Int) -> Double? {
         let (nx, ny, nz) = (shape.x, shape.y, shape.z)
         let plane = nx * ny
         let k = index / plane
@@ -145,7 +159,7 @@ public enum EuclideanDistanceTransform {
                 }
                 evaluations += 2 * sx + 1
             }
-            if evaluations > 4096 { return nil }
+            if evaluations > budget { return nil }
             step += 1
         }
         return best
