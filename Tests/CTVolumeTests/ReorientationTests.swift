@@ -69,6 +69,30 @@ import Testing
         #expect(seen.count == 48)   // 48 distinct orientations were exercised
     }
 
+    /// The copy is specialized for UInt8, Float and Int16 voxels and generic for the rest:
+    /// every voxel type moves its voxels the same way (the Double volume holds the indices).
+    @Test func everyVoxelTypeIsStoredInTheSameOrder() {
+        let original = Self.las()
+        let indices = Volume<Double>(shape: original.shape, voxels: original.voxels.map(Double.init), geometry: original.geometry)
+        for order in Self.orders {
+            for reversed in Self.flips {
+                let expected = indices.storedInAxisOrder(order, reversed: reversed).voxels
+                let asFloat = original.storedInAxisOrder(order, reversed: reversed)
+                let asBytes = original.map { UInt8($0) }.storedInAxisOrder(order, reversed: reversed)
+                let asInt16 = original.map { Int16($0) - 30 }.storedInAxisOrder(order, reversed: reversed)
+                let asInt32 = original.map { Int32($0) }.storedInAxisOrder(order, reversed: reversed)
+                #expect(asFloat.voxels.map(Double.init) == expected, "\(order) \(reversed)")
+                #expect(asBytes.voxels.map(Double.init) == expected, "\(order) \(reversed)")
+                #expect(asInt16.voxels.map { Double($0 + 30) } == expected, "\(order) \(reversed)")
+                #expect(asInt32.voxels.map(Double.init) == expected, "\(order) \(reversed)")
+                #expect(asBytes.shape == asFloat.shape && asInt16.geometry == asFloat.geometry)
+            }
+        }
+        // and the expected order is the explicit one of the first test
+        let file = indices.storedInAxisOrder([2, 0, 1], reversed: [true, false, true])
+        #expect(file[0, 0, 0] == 3 * 5 + 2 * 20 && file[2, 4, 1] == 4 + 2 * 5)
+    }
+
     @Test func aMaskMadeOnTheCanonicalVolumeLandsOnTheStoredVoxelsOfTheSameWorldPoints() {
         let original = Self.las()
         let file = Self.stored(original, order: [1, 0, 2], reversed: [true, false, true])   // i and j swapped, head to foot

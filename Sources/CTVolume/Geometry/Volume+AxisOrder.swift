@@ -21,25 +21,18 @@ extension Volume {
             let st = sourceStride[order[a]]
             if reversed[a] { start += (m[a] - 1) * st; step[a] = -st } else { step[a] = st }
         }
-        let (s0, s1, s2) = (step[0], step[1], step[2])
-        let voxels = self.voxels.withUnsafeBufferPointer { source in
-            [Voxel](unsafeUninitializedCapacity: stored.count) { out, count in
-                var v = 0, plane = start
-                for _ in 0..<m[2] {
-                    var row = plane
-                    for _ in 0..<m[1] {
-                        var index = row
-                        for _ in 0..<m[0] {
-                            (out.baseAddress! + v).initialize(to: source[index])
-                            v += 1
-                            index += s0
-                        }
-                        row += s1
-                    }
-                    plane += s2
-                }
-                count = v
-            }
+        let steps = (step[0], step[1], step[2]), counts = (m[0], m[1], m[2])
+        // The common voxel types take a copy specialized for them: called from another module,
+        // this generic method would otherwise move every voxel through value witnesses.
+        let voxels: [Voxel]
+        if Voxel.self == UInt8.self {
+            voxels = unsafeBitCast(Self.stridedCopy(unsafeBitCast(self.voxels, to: [UInt8].self), start: start, steps: steps, counts: counts), to: [Voxel].self)
+        } else if Voxel.self == Float.self {
+            voxels = unsafeBitCast(Self.stridedCopy(unsafeBitCast(self.voxels, to: [Float].self), start: start, steps: steps, counts: counts), to: [Voxel].self)
+        } else if Voxel.self == Int16.self {
+            voxels = unsafeBitCast(Self.stridedCopy(unsafeBitCast(self.voxels, to: [Int16].self), start: start, steps: steps, counts: counts), to: [Voxel].self)
+        } else {
+            voxels = Self.stridedCopy(self.voxels, start: start, steps: steps, counts: counts)
         }
         func moved(_ a: Affine) -> Affine {
             var rows = [Double](repeating: 0, count: 16)
@@ -58,5 +51,29 @@ extension Volume {
         let g = Geometry(spacing: SIMD3(s[order[0]], s[order[1]], s[order[2]]), qformCode: geometry.qformCode, qform: moved(geometry.qform),
                          sformCode: geometry.sformCode, sform: moved(geometry.sform))
         return Volume(shape: stored, voxels: voxels, geometry: g)
+    }
+
+    /// `counts.2` planes of `counts.1` rows of `counts.0` elements of `source`, from `start`,
+    /// stepping `steps.0` along a row, `steps.1` between rows and `steps.2` between planes.
+    private static func stridedCopy<T>(_ source: [T], start: Int, steps: (Int, Int, Int), counts: (Int, Int, Int)) -> [T] {
+        source.withUnsafeBufferPointer { source in
+            [T](unsafeUninitializedCapacity: counts.0 * counts.1 * counts.2) { out, count in
+                var v = 0, plane = start
+                for _ in 0..<counts.2 {
+                    var row = plane
+                    for _ in 0..<counts.1 {
+                        var index = row
+                        for _ in 0..<counts.0 {
+                            (out.baseAddress! + v).initialize(to: source[index])
+                            v += 1
+                            index += steps.0
+                        }
+                        row += steps.1
+                    }
+                    plane += steps.2
+                }
+                count = v
+            }
+        }
     }
 }
