@@ -119,6 +119,15 @@ final class StageLog: @unchecked Sendable {
         #expect(gatedRecord.candidates.map(\.minimumVolumeML) == (config.refiner.componentSizes?.candidates ?? []).sorted())
         let upperGated = try #require(try pipeline.componentSelection(.upperBound, gated: true))
         #expect(upperGated.candidates.map(\.minimumVolumeML) == (config.refiner.componentSizes?.candidates ?? []).sorted())
+        // the comparison's gated choice read the upper bound's kept validation masks: each is
+        // the upper bound's own segmentation of the case
+        let upperNet = try UNetLite(contentsOf: out.appendingPathComponent("upper-bound/refiner.safetensors"))
+        for name in split.validation {
+            let kept = try NIfTI.readMask(at: out.appendingPathComponent("upper-bound/validation/\(name).nii.gz"))
+            let item = try #require(try pipeline.dataset()[name])
+            let mask = try upperNet.segment(try item.loadScan(), intracranial: try pipeline.intracranial(name)).mask
+            #expect(kept.voxels == mask.voxels && kept.shape == mask.shape, "kept validation mask of \(name)")
+        }
         // each saved gated mask is the refiner's mask, gated by the saved probabilities,
         // filtered at the gated choice, then grown (composed here from the library's parts)
         let probabilities = try pipeline.probabilities()

@@ -79,7 +79,8 @@ public struct RefinerStage: PipelineStageRunner {
 
     public var artefacts: [String] {
         ["refiner.safetensors", "refiner.resume.safetensors", "summary.json (TrainingSummary)",
-         "components.json (the component choice, ComponentSelectionRecord)", "components.gated.json (the gated row's, pipeline refiner only)"]
+         "components.json (the component choice, ComponentSelectionRecord)", "components.gated.json (the gated row's, pipeline refiner only)",
+         "validation/NAME.nii.gz (the upper bound's validation masks, read by the comparison's gated choice)"]
     }
 
     public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
@@ -141,9 +142,24 @@ extension Pipeline {
         let probabilityFile = folder(.cams).appendingPathComponent("probabilities.json").path
         var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = []
         let items = try cases(validation, in: dataset)
+        // The upper bound keeps its validation masks, so that the comparison's gated choice
+        // reads them instead of running the network again (the stage folder holds them only
+        // once the stage has finished, and is emptied whenever it runs again).
+        let kept = folder(.upperBound).appendingPathComponent("validation")
+        if stage == .upperBound && !gatedOnly {
+            try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
+        }
         for (i, item) in items.enumerated() {
-            let scan = try item.loadScan()
-            let mask = try model.segment(scan, intracranial: try intracranial(item.name)).mask
+            let keptURL = kept.appendingPathComponent("\(item.name).nii.gz")
+            let mask: MaskVolume
+            if stage == .upperBound && gatedOnly, let saved = try? NIfTI.readMask(at: keptURL) {
+                mask = saved
+            } else {
+                mask = try model.segment(try item.loadScan(), intracranial: try intracranial(item.name)).mask
+                if stage == .upperBound && !gatedOnly {
+                    try NIfTI.write(mask, to: keptURL, overwrite: true, descrip: "ichct upper bound, validation")
+                }
+            }
             masks.append(mask)
             labels.append(try item.sliceLabels().map { $0 > 0.5 })
             if let gate {
