@@ -1,4 +1,5 @@
 import CTVolume
+import ImageCore
 import Foundation
 import Metrics
 import NeuralCore
@@ -131,9 +132,39 @@ extension Pipeline {
     public func comparisonCases(_ items: [DatasetCase], progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> [ComparisonCase] {
         let ownRoots = ([datasetRoot] + (testRoot.map { [$0] } ?? [])).map { $0.standardizedFileURL.path + "/" }
         let saved = (try? probabilities()) ?? [:]
+        let own = items.map { item in
+            let path = item.imageURL.standardizedFileURL.path
+            return ownRoots.contains { path.hasPrefix($0) } && saved[item.name] != nil
+        }
+        var loaded = [ComparisonCase?](repeating: nil, count: items.count)
+        var done = 0
+        // This run's own cases only read files: two at a time (decompression is most of it).
+        let ownIndices = items.indices.filter { own[$0] }
+        if !ownIndices.isEmpty {
+            let intracranialFolder = folder(.data).appendingPathComponent("intracranial"), camFolder = folder(.cams)
+            let results = SharedBuffer<Result<ComparisonCase, Error>?>(count: ownIndices.count, repeating: nil)
+            let lock = NSLock()
+            var finished = 0
+            let workers = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
+            parallelFor(workers) { w in
+                for n in stride(from: w, to: ownIndices.count, by: workers) {
+                    let item = items[ownIndices[n]]
+                    results.pointer[n] = Result {
+                        try Self.savedComparisonCase(item, probabilities: saved[item.name]!,
+                                                     intracranial: intracranialFolder.appendingPathComponent("\(item.name).nii.gz"),
+                                                     cam: camFolder.appendingPathComponent("\(item.name).nii.gz"))
+                    }
+                    lock.lock()
+                    finished += 1
+                    progress(finished, items.count, item.name)
+                    lock.unlock()
+                }
+            }
+            for (n, i) in ownIndices.enumerated() { loaded[i] = try results.pointer[n]!.get() }
+            done = ownIndices.count
+        }
         var method: (any CAMMethod)?
-        var out: [ComparisonCase] = []
-        for (i, item) in items.enumerated() {
+        for (i, item) in items.enumerated() where !own[i] {
             var scan = try item.loadScan()
             guard var truth = try item.loadMask() else {
                 throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
@@ -142,34 +173,40 @@ extension Pipeline {
             if let map = lesions, let url = item.lesionURL, let problem = ComparisonCase.lesionMapMismatch(map, truth: truth) {
                 throw WeakSupervisionError.invalidParameter(name: url.path, reason: problem + " (\(item.labelURL?.path ?? "the mask"); voxels in the scan's LAS order)")
             }
-            let path = item.imageURL.standardizedFileURL.path
-            let own = ownRoots.contains { path.hasPrefix($0) } && saved[item.name] != nil
-            let inside: MaskVolume, cam: Volume<Float>, p: [Float]
-            if own {
-                inside = try intracranial(item.name)
-                cam = try self.cam(item.name)
-                p = saved[item.name]!
-            } else {
-                // A case from elsewhere is brought to the networks' voxel order (LAS), its truth
-                // with it: the scores do not depend on the voxel order, the networks do.
-                let orientation = Reorientation(scan)
-                scan = orientation.apply(scan)
-                truth = orientation.apply(truth)
-                lesions = lesions.map(orientation.apply)
-                if method == nil {
-                    let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
-                    method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
-                }
-                inside = try IntracranialMask.compute(scan)
-                let result = try method!.volume(scan)
-                cam = result.map
-                p = result.probabilities
+            // A case from elsewhere is brought to the networks' voxel order (LAS), its truth
+            // with it: the scores do not depend on the voxel order, the networks do.
+            let orientation = Reorientation(scan)
+            scan = orientation.apply(scan)
+            truth = orientation.apply(truth)
+            lesions = lesions.map(orientation.apply)
+            if method == nil {
+                let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
+                method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
             }
-            out.append(ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: cam, sliceProbabilities: p),
-                                      truth: truth, lesions: lesions))
-            progress(i + 1, items.count, item.name)
+            let inside = try IntracranialMask.compute(scan)
+            let result = try method!.volume(scan)
+            loaded[i] = ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: result.map,
+                                                               sliceProbabilities: result.probabilities),
+                                       truth: truth, lesions: lesions)
+            done += 1
+            progress(done, items.count, item.name)
         }
-        return out
+        return loaded.map { $0! }
+    }
+
+    /// A case of this run's dataset with its saved intracranial mask, CAM and probabilities.
+    private static func savedComparisonCase(_ item: DatasetCase, probabilities: [Float], intracranial: URL, cam: URL) throws -> ComparisonCase {
+        let scan = try item.loadScan()
+        guard let truth = try item.loadMask() else {
+            throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
+        }
+        let lesions = try item.loadLesionLabels()
+        if let map = lesions, let url = item.lesionURL, let problem = ComparisonCase.lesionMapMismatch(map, truth: truth) {
+            throw WeakSupervisionError.invalidParameter(name: url.path, reason: problem + " (\(item.labelURL?.path ?? "the mask"); voxels in the scan's LAS order)")
+        }
+        return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: try NIfTI.readMask(at: intracranial),
+                                                      cam: try NIfTI.readScan(at: cam), sliceProbabilities: probabilities),
+                              truth: truth, lesions: lesions)
     }
 
     /// Compares ``methods()`` on `cases` and adds the classifier's slice scores on them.
