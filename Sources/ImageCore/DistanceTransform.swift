@@ -62,7 +62,8 @@ package enum DistanceTransform {
     /// Squared Euclidean distance (in the units of the spacing) from every pixel of a
     /// row-major `height x width` image to the nearest `true` pixel, 0 on `true` pixels;
     /// `.infinity` everywhere when the image has none, and an empty result for an empty
-    /// image. Rows (along x, `spacingX` apart) first, then columns (along y).
+    /// image. Rows (along x, `spacingX` apart) first, by two sweeps on the binary image, then
+    /// columns (along y) by the lower envelope.
     /// - Precondition: `pixels.count == width * height`.
     package static func squaredDistances2D(_ pixels: [Bool], width: Int, height: Int,
                                            spacingX: Double, spacingY: Double) -> [Double] {
@@ -90,7 +91,30 @@ package enum DistanceTransform {
                                     }
                                 }
                             }
-                            pass(lines: height, count: width, start: { $0 * width }, stride: 1, spacing: spacingX)
+                            // Along rows the input is binary: the nearest true pixel of the row, by a
+                            // sweep each way (the same values the envelope gives on 0 and +inf).
+                            pixels.withUnsafeBufferPointer { b in
+                                for row in 0..<height {
+                                    let s = row * width
+                                    var last = -1
+                                    for i in 0..<width {
+                                        if b[s + i] { last = i }
+                                        if last >= 0 {
+                                            let e = Double(i - last) * spacingX
+                                            d[s + i] = e * e
+                                        }
+                                    }
+                                    guard last >= 0 else { continue }
+                                    last = -1
+                                    for i in stride(from: width - 1, through: 0, by: -1) {
+                                        if b[s + i] { last = i }
+                                        if last >= 0 {
+                                            let e = Double(last - i) * spacingX
+                                            if e * e < d[s + i] { d[s + i] = e * e }
+                                        }
+                                    }
+                                }
+                            }
                             pass(lines: width, count: height, start: { $0 }, stride: width, spacing: spacingY)
                         }
                     }
