@@ -138,30 +138,18 @@ extension Pipeline {
         }
         var loaded = [ComparisonCase?](repeating: nil, count: items.count)
         var done = 0
-        // This run's own cases only read files: two at a time (decompression is most of it).
+        // This run's own cases only read files: a few at a time (decompression is most of it).
         let ownIndices = items.indices.filter { own[$0] }
-        if !ownIndices.isEmpty {
-            let intracranialFolder = folder(.data).appendingPathComponent("intracranial"), camFolder = folder(.cams)
-            let results = SharedBuffer<Result<ComparisonCase, Error>?>(count: ownIndices.count, repeating: nil)
-            let lock = NSLock()
-            var finished = 0
-            let workers = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
-            parallelFor(workers) { w in
-                for n in stride(from: w, to: ownIndices.count, by: workers) {
-                    let item = items[ownIndices[n]]
-                    results.pointer[n] = Result {
-                        try Self.savedComparisonCase(item, probabilities: saved[item.name]!,
-                                                     intracranial: intracranialFolder.appendingPathComponent("\(item.name).nii.gz"),
-                                                     cam: camFolder.appendingPathComponent("\(item.name).nii.gz"))
-                    }
-                    lock.lock()
-                    finished += 1
-                    progress(finished, items.count, item.name)
-                    lock.unlock()
-                }
-            }
-            for (n, i) in ownIndices.enumerated() { loaded[i] = try results.pointer[n]!.get() }
-            done = ownIndices.count
+        let intracranialFolder = folder(.data).appendingPathComponent("intracranial"), camFolder = folder(.cams)
+        try forEachInOrderedChunks(count: ownIndices.count) { n in
+            let item = items[ownIndices[n]]
+            return try Self.savedComparisonCase(item, probabilities: saved[item.name]!,
+                                                intracranial: intracranialFolder.appendingPathComponent("\(item.name).nii.gz"),
+                                                cam: camFolder.appendingPathComponent("\(item.name).nii.gz"))
+        } deliver: { n, loadedCase in
+            loaded[ownIndices[n]] = loadedCase
+            done += 1
+            progress(done, items.count, loadedCase.input.name)
         }
         var method: (any CAMMethod)?
         for (i, item) in items.enumerated() where !own[i] {

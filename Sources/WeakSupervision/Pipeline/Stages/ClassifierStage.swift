@@ -1,5 +1,6 @@
 import CTVolume
 import Foundation
+import ImageCore
 import Metrics
 import NeuralCore
 
@@ -61,8 +62,12 @@ public struct ClassifierStage: PipelineStageRunner {
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
         let names = split.train + split.validation
         var prepared: [PreparedCase] = []
-        for (i, item) in try pipeline.cases(names, in: dataset).enumerated() {
-            prepared.append(try PreparedCase(loading: item, size: c.model.inputSize, windows: windows))
+        let items = try pipeline.cases(names, in: dataset)
+        // a few cases at a time: reading and preprocessing are serial per case
+        try forEachInOrderedChunks(count: items.count) { i in
+            try PreparedCase(loading: items[i], size: c.model.inputSize, windows: windows)
+        } deliver: { i, item in
+            prepared.append(item)
             _ = observer(.progress(.classifier, done: i + 1, total: names.count, item: "prepared \(item.name)"))
         }
         let training = Array(prepared[..<split.train.count]), validation = Array(prepared[split.train.count...])

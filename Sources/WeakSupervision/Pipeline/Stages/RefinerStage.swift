@@ -1,5 +1,6 @@
 import CTVolume
 import Foundation
+import ImageCore
 import Metrics
 import NeuralCore
 
@@ -90,18 +91,23 @@ public struct RefinerStage: PipelineStageRunner {
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
         let names = split.train + split.validation
         var prepared: [PreparedCase] = []
-        for (i, item) in try pipeline.cases(names, in: dataset).enumerated() {
+        let items = try pipeline.cases(names, in: dataset), pseudoFolder = pipeline.folder(.pseudoMasks)
+        // a few cases at a time: reading and preprocessing are serial per case
+        try forEachInOrderedChunks(count: items.count) { i in
+            let item = items[i]
             let scan = try item.loadScan()
             let mask: MaskVolume
             if pseudo {
-                mask = try NIfTI.readMask(at: pipeline.folder(.pseudoMasks).appendingPathComponent("\(item.name).nii.gz"), matching: scan)
+                mask = try NIfTI.readMask(at: pseudoFolder.appendingPathComponent("\(item.name).nii.gz"), matching: scan)
             } else {
                 guard let truth = try item.loadMask() else {
                     throw WeakSupervisionError.missingInput(method: "upper bound", input: "the true mask of case \(item.name)")
                 }
                 mask = truth
             }
-            prepared.append(try PreparedCase(name: item.name, scan: scan, labels: mask.sliceLabels, mask: mask, size: c.model.inputSize, windows: windows))
+            return try PreparedCase(name: item.name, scan: scan, labels: mask.sliceLabels, mask: mask, size: c.model.inputSize, windows: windows)
+        } deliver: { i, item in
+            prepared.append(item)
             _ = observer(.progress(stage, done: i + 1, total: names.count, item: "prepared \(item.name)"))
         }
         let folder = pipeline.folder(stage)
