@@ -140,12 +140,9 @@ extension Pipeline {
         var done = 0
         // This run's own cases only read files: a few at a time (decompression is most of it).
         let ownIndices = items.indices.filter { own[$0] }
-        let intracranialFolder = folder(.data).appendingPathComponent("intracranial"), camFolder = folder(.cams)
         try forEachInOrderedChunks(count: ownIndices.count) { n in
             let item = items[ownIndices[n]]
-            return try Self.savedComparisonCase(item, probabilities: saved[item.name]!,
-                                                intracranial: intracranialFolder.appendingPathComponent("\(item.name).nii.gz"),
-                                                cam: camFolder.appendingPathComponent("\(item.name).nii.gz"))
+            return try savedComparisonCase(item, probabilities: saved[item.name]!)
         } deliver: { n, loadedCase in
             loaded[ownIndices[n]] = loadedCase
             done += 1
@@ -183,7 +180,7 @@ extension Pipeline {
     }
 
     /// A case of this run's dataset with its saved intracranial mask, CAM and probabilities.
-    private static func savedComparisonCase(_ item: DatasetCase, probabilities: [Float], intracranial: URL, cam: URL) throws -> ComparisonCase {
+    private func savedComparisonCase(_ item: DatasetCase, probabilities: [Float]) throws -> ComparisonCase {
         let scan = try item.loadScan()
         guard let truth = try item.loadMask() else {
             throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
@@ -192,8 +189,8 @@ extension Pipeline {
         if let map = lesions, let url = item.lesionURL, let problem = ComparisonCase.lesionMapMismatch(map, truth: truth) {
             throw WeakSupervisionError.invalidParameter(name: url.path, reason: problem + " (\(item.labelURL?.path ?? "the mask"); voxels in the scan's LAS order)")
         }
-        return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: try NIfTI.readMask(at: intracranial),
-                                                      cam: try NIfTI.readScan(at: cam), sliceProbabilities: probabilities),
+        return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: try intracranial(item.name),
+                                                      cam: try cam(item.name), sliceProbabilities: probabilities),
                               truth: truth, lesions: lesions)
     }
 

@@ -51,13 +51,13 @@ public struct CAMStage: PipelineStageRunner {
         // Each CAM is written (quantized, gzipped: most of the stage's time) on a background
         // queue while the next case runs through the network; at most two wait to be written.
         let writing = DispatchQueue(label: "ichct.cams.write"), waiting = DispatchSemaphore(value: 2)
-        let failure = FirstError()
+        let failure = ErrorBox()
         defer { writing.sync {} }   // no write outlives the stage, also when it throws
         let descrip = "ichct \(method.name) \(settings.layer)"
         for (i, item) in try pipeline.cases(names, in: dataset).enumerated() {
             let scan = try item.loadScan()
             let result = try method.volume(scan)
-            try failure.rethrow()
+            if let error = failure.first { throw error }
             waiting.wait()
             let map = result.map, url = folder.appendingPathComponent("\(item.name).nii.gz")
             writing.async {
@@ -65,7 +65,7 @@ public struct CAMStage: PipelineStageRunner {
                 do {
                     try NIfTI.write(map, to: url, datatype: .int16(slope: 1 / 32000, intercept: 0), overwrite: true, descrip: descrip)
                 } catch {
-                    failure.record(error)
+                    failure.record(i, error)
                 }
             }
             probabilities[item.name] = result.probabilities
@@ -76,29 +76,8 @@ public struct CAMStage: PipelineStageRunner {
             _ = observer(.progress(.cams, done: i + 1, total: names.count, item: item.name))
         }
         writing.sync {}
-        try failure.rethrow()
+        if let error = failure.first { throw error }
         try pipeline.writeJSON(probabilities, to: folder.appendingPathComponent("probabilities.json"))
         return PipelineStageOutcome(summary: Summary(cases: names.count, validationAUC: SliceClassification.rocAUC(scores: scores, labels: labels)))
-    }
-}
-
-/// The first error of work done on another queue, rethrown where the caller waits for it.
-final class FirstError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-
-    /// Keeps `error` unless one is already kept.
-    func record(_ error: any Error) {
-        lock.lock()
-        defer { lock.unlock() }
-        if self.error == nil { self.error = error }
-    }
-
-    /// Throws the kept error, if any.
-    func rethrow() throws {
-        lock.lock()
-        let e = error
-        lock.unlock()
-        if let e { throw e }
     }
 }

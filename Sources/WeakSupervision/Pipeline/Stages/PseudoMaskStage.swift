@@ -1,5 +1,6 @@
 import CTVolume
 import Foundation
+import ImageCore
 import Metrics
 import NeuralCore
 
@@ -51,17 +52,26 @@ public struct PseudoMaskStage: PipelineStageRunner {
         let folder = pipeline.folder(.pseudoMasks)
         let names = split.train + split.validation
         var dice: [Double] = [], voxels = 0
-        for (i, item) in try pipeline.cases(names, in: dataset).enumerated() {
+        let items = try pipeline.cases(names, in: dataset)
+        // A few cases at a time (each case's mask depends on its own files only); the summary
+        // adds them up in case order.
+        try forEachInOrderedChunks(count: items.count) { i -> (voxels: Int, dice: Double?) in
+            let item = items[i]
             let scan = try item.loadScan()
-            let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try pipeline.intracranial(item.name),
-                                                              cam: try pipeline.cam(item.name), sliceProbabilities: probabilities[item.name]))
+            let mask = try segmenter.segment(SegmentationCase(
+                name: item.name, scan: scan, intracranial: try pipeline.intracranial(item.name), cam: try pipeline.cam(item.name),
+                sliceProbabilities: probabilities[item.name]))
             try NIfTI.write(mask, to: folder.appendingPathComponent("\(item.name).nii.gz"), overwrite: true, descrip: "ichct pseudo-mask")
-            voxels += mask.voxels.reduce(0) { $0 + Int($1) }
             // Reported only (how good the weak targets are); never used by training.
+            var dice: Double?
             if let truth = try item.loadMask(), truth.voxels.contains(where: { $0 > 0 }) {
-                dice.append(ConfusionCounts(prediction: mask.voxels.map { $0 > 0 }, truth: truth.voxels.map { $0 > 0 }).dice)
+                dice = ConfusionCounts(prediction: mask.voxels.map { $0 > 0 }, truth: truth.voxels.map { $0 > 0 }).dice
             }
-            _ = observer(.progress(.pseudoMasks, done: i + 1, total: names.count, item: item.name))
+            return (mask.voxels.reduce(0) { $0 + Int($1) }, dice)
+        } deliver: { i, result in
+            voxels += result.voxels
+            if let d = result.dice { dice.append(d) }
+            _ = observer(.progress(.pseudoMasks, done: i + 1, total: names.count, item: items[i].name))
         }
         return PipelineStageOutcome(summary: Summary(cases: names.count, voxelsPerCase: Double(voxels) / Double(max(names.count, 1)),
                                                      trainingDice: dice.isEmpty ? .nan : dice.reduce(0, +) / Double(dice.count)))
