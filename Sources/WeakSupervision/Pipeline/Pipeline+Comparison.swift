@@ -150,14 +150,7 @@ extension Pipeline {
         }
         var method: (any CAMMethod)?
         for (i, item) in items.enumerated() where !own[i] {
-            var scan = try item.loadScan()
-            guard var truth = try item.loadMask() else {
-                throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
-            }
-            var lesions = try item.loadLesionLabels()
-            if let map = lesions, let url = item.lesionURL, let problem = ComparisonCase.lesionMapMismatch(map, truth: truth) {
-                throw WeakSupervisionError.invalidParameter(name: url.path, reason: problem + " (\(item.labelURL?.path ?? "the mask"); voxels in the scan's LAS order)")
-            }
+            var (scan, truth, lesions) = try Self.scanAndReference(item)
             // A case from elsewhere is brought to the networks' voxel order (LAS), its truth
             // with it: the scores do not depend on the voxel order, the networks do.
             let orientation = Reorientation(scan)
@@ -179,8 +172,8 @@ extension Pipeline {
         return loaded.map { $0! }
     }
 
-    /// A case of this run's dataset with its saved intracranial mask, CAM and probabilities.
-    private func savedComparisonCase(_ item: DatasetCase, probabilities: [Float]) throws -> ComparisonCase {
+    /// A comparison case's scan, reference mask (required) and lesion map (checked against it).
+    private static func scanAndReference(_ item: DatasetCase) throws -> (ScanVolume, MaskVolume, MaskVolume?) {
         let scan = try item.loadScan()
         guard let truth = try item.loadMask() else {
             throw WeakSupervisionError.missingInput(method: "comparison", input: "the reference mask of case \(item.name) (\(item.imageURL.path))")
@@ -189,6 +182,12 @@ extension Pipeline {
         if let map = lesions, let url = item.lesionURL, let problem = ComparisonCase.lesionMapMismatch(map, truth: truth) {
             throw WeakSupervisionError.invalidParameter(name: url.path, reason: problem + " (\(item.labelURL?.path ?? "the mask"); voxels in the scan's LAS order)")
         }
+        return (scan, truth, lesions)
+    }
+
+    /// A case of this run's dataset with its saved intracranial mask, CAM and probabilities.
+    private func savedComparisonCase(_ item: DatasetCase, probabilities: [Float]) throws -> ComparisonCase {
+        let (scan, truth, lesions) = try Self.scanAndReference(item)
         return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: try intracranial(item.name),
                                                       cam: try cam(item.name), sliceProbabilities: probabilities),
                               truth: truth, lesions: lesions)
