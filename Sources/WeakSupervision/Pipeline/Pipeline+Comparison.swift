@@ -125,7 +125,9 @@ extension Pipeline {
     /// Comparison cases: scan, true mask (and lesion map, where the dataset has one:
     /// ``DatasetCase/loadLesionLabels()``), intracranial mask, CAM and slice probabilities. A case
     /// of this run's dataset uses the saved intracranial mask and CAM; any other case (e.g. from
-    /// another dataset) gets them computed with the run's classifier and CAM settings.
+    /// another dataset) gets them computed with the run's classifier and CAM settings. The run's
+    /// own cases are read first, a few at a time, then the others one by one; the result keeps
+    /// the order of `items`.
     ///
     /// - Parameter items: the cases (each needs a mask file: it is the reference).
     /// - Throws: a case without mask, and reading or CAM errors.

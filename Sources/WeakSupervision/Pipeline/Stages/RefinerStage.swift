@@ -136,9 +136,11 @@ extension Pipeline {
     /// probabilities (``ClassifierGated``) choose the gated row's volume, `components.gated.json`.
     /// Returns the volumes, ungated and gated (nil without a gate).
     ///
+    /// For the upper bound, the validation masks are also written to `OUT/upper-bound/validation/`.
     /// With `gatedOnly` (the upper bound's gated row, chosen at comparison time because the
-    /// upper-bound stage does not read the classifier), only the gated choice is made, written
-    /// to `OUT/comparison/upper-bound.components.gated.json`.
+    /// upper-bound stage does not read the classifier), only the gated choice is made, from
+    /// those kept masks (a case without one is segmented again), written to
+    /// `OUT/comparison/upper-bound.components.gated.json`.
     func selectComponentVolume(stage: PipelineStage, sizes: PipelineConfig.ComponentSizeSettings, validation: [String], in dataset: Dataset,
                                gatedOnly: Bool = false,
                                _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> (Double, Double?) {
@@ -149,8 +151,9 @@ extension Pipeline {
         var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = []
         let items = try cases(validation, in: dataset)
         // The upper bound keeps its validation masks, so that the comparison's gated choice
-        // reads them instead of running the network again (the stage folder holds them only
-        // once the stage has finished, and is emptied whenever it runs again).
+        // reads them instead of running the network again. They always belong to the folder's
+        // network: the pipeline empties a stage's folder whenever the stage runs, and the
+        // comparison runs only after the upper-bound stage has finished.
         let kept = folder(.upperBound).appendingPathComponent("validation")
         if stage == .upperBound && !gatedOnly {
             try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
