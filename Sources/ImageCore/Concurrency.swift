@@ -28,13 +28,24 @@ package final class SharedBuffer<T>: @unchecked Sendable {
     package let count: Int
 
     /// A buffer of `count` copies of `value`, released with the buffer.
-    /// - Precondition: `count` ≥ 0. Inlinable, so that the fill is specialized for the caller's
-    /// element type (unspecialized, it copied a byte at a time through value witnesses).
+    ///
+    /// The fill copies the first element into doubling runs (`initialize(from:count:)`, one
+    /// block copy per run for trivial types). `initialize(repeating:count:)` went through
+    /// value witnesses one element at a time even when inlinable: 4% of phantom generation,
+    /// three byte masks per case.
+    /// - Precondition: `count` ≥ 0.
     @inlinable
     package init(count: Int, repeating value: T) {
         self.count = count
         pointer = .allocate(capacity: count)
-        pointer.initialize(repeating: value, count: count)
+        guard count > 0 else { return }
+        pointer.initialize(to: value)
+        var filled = 1
+        while filled < count {
+            let run = min(filled, count - filled)
+            (pointer + filled).initialize(from: pointer, count: run)
+            filled += run
+        }
     }
 
     deinit {

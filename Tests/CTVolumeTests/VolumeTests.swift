@@ -17,6 +17,26 @@ import Testing
         #expect(watched == nil)
     }
 
+    /// The fill by doubling runs: every element the value, for counts that are and are not
+    /// powers of two, for bytes, floats and a class (each copy retained once: the buffer's
+    /// release leaves the object alive with the caller only).
+    @Test func sharedBufferFillsEveryElement() {
+        for count in [0, 1, 2, 3, 7, 8, 9, 1000, 65_537] {
+            let bytes = SharedBuffer<UInt8>(count: count, repeating: 0xA5)
+            #expect(bytes.array() == [UInt8](repeating: 0xA5, count: count), "count \(count)")
+            let floats = SharedBuffer<Float>(count: count, repeating: -1.5)
+            #expect(floats.array() == [Float](repeating: -1.5, count: count), "count \(count)")
+        }
+        final class Probe {}
+        var probe = Probe()
+        do {
+            let buffer = SharedBuffer<Probe>(count: 5, repeating: probe)
+            #expect((0..<5).allSatisfy { buffer.pointer[$0] === probe })
+            #expect(!isKnownUniquelyReferenced(&probe))
+        }
+        #expect(isKnownUniquelyReferenced(&probe))
+    }
+
     /// The parallel chunk loop of the data stages: every item once, results delivered in index
     /// order whatever the scheduling, the first error in index order thrown after its chunk,
     /// later chunks never started.
