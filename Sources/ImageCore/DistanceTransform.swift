@@ -91,30 +91,7 @@ package enum DistanceTransform {
                                     }
                                 }
                             }
-                            // Along rows the input is binary: the nearest true pixel of the row, by a
-                            // sweep each way (the same values the envelope gives on 0 and +inf).
-                            pixels.withUnsafeBufferPointer { b in
-                                for row in 0..<height {
-                                    let s = row * width
-                                    var last = -1
-                                    for i in 0..<width {
-                                        if b[s + i] { last = i }
-                                        if last >= 0 {
-                                            let e = Double(i - last) * spacingX
-                                            d[s + i] = e * e
-                                        }
-                                    }
-                                    guard last >= 0 else { continue }
-                                    last = -1
-                                    for i in stride(from: width - 1, through: 0, by: -1) {
-                                        if b[s + i] { last = i }
-                                        if last >= 0 {
-                                            let e = Double(last - i) * spacingX
-                                            if e * e < d[s + i] { d[s + i] = e * e }
-                                        }
-                                    }
-                                }
-                            }
+                            rowSweeps(pixels, width: width, height: height, spacingX: spacingX, into: d)
                             pass(lines: width, count: height, start: { $0 }, stride: width, spacing: spacingY)
                         }
                     }
@@ -122,5 +99,95 @@ package enum DistanceTransform {
             }
         }
         return d
+    }
+
+    /// Along rows the input is binary: each pixel's squared distance to the nearest true pixel
+    /// of its row, by a sweep each way (the values the lower envelope gives on 0 and +inf);
+    /// rows without a true pixel are left as they are.
+    @usableFromInline
+    static func rowSweeps(_ pixels: [Bool], width: Int, height: Int, spacingX: Double, into d: UnsafeMutableBufferPointer<Double>) {
+        pixels.withUnsafeBufferPointer { b in
+            for row in 0..<height {
+                let s = row * width
+                var last = -1
+                for i in 0..<width {
+                    if b[s + i] { last = i }
+                    if last >= 0 {
+                        let e = Double(i - last) * spacingX
+                        d[s + i] = e * e
+                    }
+                }
+                guard last >= 0 else { continue }
+                last = -1
+                for i in stride(from: width - 1, through: 0, by: -1) {
+                    if b[s + i] { last = i }
+                    if last >= 0 {
+                        let e = Double(last - i) * spacingX
+                        if e * e < d[s + i] { d[s + i] = e * e }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether each pixel of a row-major `height x width` image lies within squared distance
+    /// `limit` of a `true` pixel: `squaredDistances2D(...)[p] <= limit`, the test of a dilation
+    /// or erosion by a disk, without the exact transform of the far pixels.
+    ///
+    /// The rows are swept as in ``squaredDistances2D(_:width:height:spacingX:spacingY:)``; each
+    /// output row then takes, eight columns at a time, the minimum of `(j·sy)² + row value`
+    /// over the rows `j` away with `(j·sy)² <= limit` (no farther row can pass). That is the
+    /// definition's minimum over the same rounded terms the envelope writes, so the answer is
+    /// the transform's except where a distance lies within the last bit of `limit` (the
+    /// envelope may pick the other of two nearly equal terms; callers add a margin to
+    /// `limit` far above that). O(width · height · rows within reach): the intracranial mask's
+    /// closings and erosions (a few mm to 15 mm) at a fraction of the envelope's time.
+    /// - Precondition: `pixels.count == width * height`; `limit` finite.
+    package static func withinSquaredDistance2D(_ pixels: [Bool], width: Int, height: Int,
+                                                spacingX: Double, spacingY: Double, limit: Double) -> [Bool] {
+        guard width > 0, height > 0, limit >= 0 else { return pixels.map { $0 && limit >= 0 } }
+        var d = pixels.map { $0 ? 0.0 : Double.infinity }
+        d.withUnsafeMutableBufferPointer { rowSweeps(pixels, width: width, height: height, spacingX: spacingX, into: $0) }
+        // rows within reach: every j with (j·sy)² <= limit, computed as the terms are
+        var reach = 0
+        while reach + 1 < height {
+            let e = Double(reach + 1) * spacingY
+            guard e * e <= limit else { break }
+            reach += 1
+        }
+        let offsets = (0...reach).map { j -> Double in let e = Double(j) * spacingY; return e * e }
+        var out = [Bool](repeating: false, count: width * height)
+        var acc = [Double](repeating: 0, count: width)
+        d.withUnsafeBufferPointer { d in
+            acc.withUnsafeMutableBufferPointer { acc in
+                out.withUnsafeMutableBufferPointer { out in
+                    let a = UnsafeMutableRawPointer(acc.baseAddress!)
+                    let vectorEnd = width & ~7
+                    for row in 0..<height {
+                        for x in 0..<width { acc[x] = .infinity }
+                        for q in max(0, row - reach)...min(height - 1, row + reach) {
+                            let c = offsets[abs(row - q)]
+                            let src = UnsafeRawPointer(d.baseAddress! + q * width)
+                            var x = 0
+                            while x < vectorEnd {
+                                let v = src.loadUnaligned(fromByteOffset: x &* 8, as: SIMD8<Double>.self) + SIMD8(repeating: c)
+                                let m = a.loadUnaligned(fromByteOffset: x &* 8, as: SIMD8<Double>.self)
+                                // a compare and a blend (pointwiseMin compiles to a branch per lane)
+                                a.storeBytes(of: m.replacing(with: v, where: v .< m), toByteOffset: x &* 8, as: SIMD8<Double>.self)
+                                x &+= 8
+                            }
+                            while x < width {
+                                let v = d[q * width + x] + c
+                                if v < acc[x] { acc[x] = v }
+                                x &+= 1
+                            }
+                        }
+                        let o = row * width
+                        for x in 0..<width { out[o + x] = acc[x] <= limit }
+                    }
+                }
+            }
+        }
+        return out
     }
 }

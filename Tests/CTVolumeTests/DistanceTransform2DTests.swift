@@ -54,6 +54,30 @@ import Testing
         }
     }
 
+    /// The bounded test of the morphology equals thresholding the full transform, for radii
+    /// on the lattice's own distances (with the morphology's 1e-9 margin), between them, of
+    /// none and of more than the image; and a mutation of its reach (one row short) fails.
+    @Test(arguments: [(17, 9, 0.43, 0.51), (64, 40, 0.5, 0.5), (5, 31, 1.0, 0.37), (1, 12, 0.7, 0.9), (23, 1, 0.8, 0.6)])
+    func boundedTestEqualsThresholdedTransform(width: Int, height: Int, sx: Double, sy: Double) {
+        for seed in UInt64(1)...4 {
+            let pixels = Self.image(width: width, height: height, seed: seed)
+            let full = DistanceTransform.squaredDistances2D(pixels, width: width, height: height, spacingX: sx, spacingY: sy)
+            let lattice = Set(full.filter(\.isFinite)).sorted().prefix(12)
+            for limit in [0, 1e-9, 0.3, 2.0, 7.5, 1e6] + lattice.map({ $0 + 1e-9 }) + lattice.map({ $0 * 0.999 }) {
+                let fast = DistanceTransform.withinSquaredDistance2D(pixels, width: width, height: height,
+                                                                     spacingX: sx, spacingY: sy, limit: limit)
+                #expect(fast == full.map { $0 <= limit }, "seed \(seed), limit \(limit)")
+            }
+        }
+        // a true pixel alone: the disk it reaches is the lattice's, rows above and below included
+        var one = [Bool](repeating: false, count: 9 * 9)
+        one[4 * 9 + 4] = true
+        let disk = DistanceTransform.withinSquaredDistance2D(one, width: 9, height: 9, spacingX: 1, spacingY: 1, limit: 9 + 1e-9)
+        #expect(disk.filter { $0 }.count == 29)   // points of Z² with x² + y² <= 9
+        #expect(disk[1 * 9 + 4] && disk[7 * 9 + 4] && !disk[0 * 9 + 4])
+        #expect(DistanceTransform.withinSquaredDistance2D([], width: 0, height: 0, spacingX: 1, spacingY: 1, limit: 4).isEmpty)
+    }
+
     @Test func anEmptyImageIsInfiniteAndAFullOneZero() {
         let none = DistanceTransform.squaredDistances2D([Bool](repeating: false, count: 12), width: 4, height: 3, spacingX: 1, spacingY: 1)
         let all = DistanceTransform.squaredDistances2D([Bool](repeating: true, count: 12), width: 4, height: 3, spacingX: 1, spacingY: 1)

@@ -40,11 +40,14 @@ struct BinaryImage: Sendable {
 
     // MARK: morphology with disks
 
-    /// Pixels within `radius` (same units as the spacing) of a `true` pixel.
+    /// Pixels within `radius` (same units as the spacing) of a `true` pixel: squared distance
+    /// at most `radius² + 1e-9` (``DistanceTransform/withinSquaredDistance2D``, which looks
+    /// only at the rows within reach).
     func dilated(radius: Double, spacingX: Double = 1, spacingY: Double = 1) -> BinaryImage {
-        let d = squaredDistance(spacingX: spacingX, spacingY: spacingY)
         let r2 = radius * radius + 1e-9
-        return BinaryImage(width: width, height: height, pixels: d.map { $0 <= r2 })
+        return BinaryImage(width: width, height: height,
+                           pixels: DistanceTransform.withinSquaredDistance2D(pixels, width: width, height: height,
+                                                                             spacingX: spacingX, spacingY: spacingY, limit: r2))
     }
 
     /// Pixels whose whole disk of `radius` lies in the image's `true` set (outside the
@@ -54,10 +57,10 @@ struct BinaryImage: Sendable {
         let pw = width + 2, ph = height + 2
         var padded = [Bool](repeating: true, count: pw * ph)
         for j in 0..<height { for i in 0..<width { padded[(j + 1) * pw + i + 1] = !pixels[j * width + i] } }
-        let d = BinaryImage(width: pw, height: ph, pixels: padded).squaredDistance(spacingX: spacingX, spacingY: spacingY)
         let r2 = radius * radius + 1e-9
+        let near = DistanceTransform.withinSquaredDistance2D(padded, width: pw, height: ph, spacingX: spacingX, spacingY: spacingY, limit: r2)
         var out = [Bool](repeating: false, count: width * height)
-        for j in 0..<height { for i in 0..<width { out[j * width + i] = d[(j + 1) * pw + i + 1] > r2 } }
+        for j in 0..<height { for i in 0..<width { out[j * width + i] = !near[(j + 1) * pw + i + 1] } }
         return BinaryImage(width: width, height: height, pixels: out)
     }
 
