@@ -18,24 +18,7 @@ public func maxPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, paddin
             argmax.withUnsafeMutableBufferPointer { pa in
                 let src = SharedPointer(px.baseAddress!), dst = SharedPointer(y.baseAddress!), arg = SharedPointer(pa.baseAddress!)
                 Parallel.forEach(planes, costPerItem: oh * ow * k * k) { plane in
-                    let p = src.base + plane * hw, q = dst.base + plane * oh * ow, a = arg.base + plane * oh * ow
-                    for oy in 0 ..< oh {
-                        let y0 = oy * s - padding
-                        let ys = max(0, y0), ye = min(g.height, y0 + k)
-                        for ox in 0 ..< ow {
-                            let x0 = ox * s - padding
-                            let xs = max(0, x0), xe = min(g.width, x0 + k)
-                            var best = -Float.infinity, where_ = ys * g.width + xs
-                            for iy in ys ..< ye {
-                                for ix in xs ..< xe {
-                                    let v = p[iy * g.width + ix]
-                                    if v > best || v.isNaN { best = v; where_ = iy * g.width + ix; if v.isNaN { break } }
-                                }
-                            }
-                            q[oy * ow + ox] = best
-                            a[oy * ow + ox] = Int32(where_)
-                        }
-                    }
+                    MaxPoolPlane.forward(src.base + plane * hw, g, dst.base + plane * oh * ow, arg.base + plane * oh * ow)
                 }
             }
         }
@@ -159,4 +142,83 @@ public final class AdaptiveAvgPool2d: Module {
     }
     /// Pools (N, C, H, W) to (N, C, outH, outW).
     override public func forward(_ x: Tensor) -> Tensor { adaptiveAvgPool2d(x, outputSize: outputSize) }
+}
+
+/// One plane of ``maxPool2d(_:kernelSize:stride:padding:)``'s forward pass.
+enum MaxPoolPlane {
+    /// The outputs `ox0 ..< ox1` of row `oy`, one window at a time: the definition (padding is
+    /// −∞; the first maximum in row-major window order; a NaN wins, the first of its row).
+    @inline(__always)
+    static func scalar(_ p: UnsafePointer<Float>, _ g: WindowGeometry, _ q: UnsafeMutablePointer<Float>, _ a: UnsafeMutablePointer<Int32>,
+                       oy: Int, ox0: Int, ox1: Int) {
+        let k = g.kernelH, s = g.stride, ow = g.outW
+        let y0 = oy * s - g.padding
+        let ys = max(0, y0), ye = min(g.height, y0 + k)
+        for ox in ox0 ..< ox1 {
+            let x0 = ox * s - g.padding
+            let xs = max(0, x0), xe = min(g.width, x0 + k)
+            var best = -Float.infinity, where_ = ys * g.width + xs
+            for iy in ys ..< ye {
+                for ix in xs ..< xe {
+                    let v = p[iy * g.width + ix]
+                    if v > best || v.isNaN { best = v; where_ = iy * g.width + ix; if v.isNaN { break } }
+                }
+            }
+            q[oy * ow + ox] = best
+            a[oy * ow + ox] = Int32(where_)
+        }
+    }
+
+    /// The plane's outputs: windows that lie wholly inside the row, eight outputs at a time
+    /// for strides 1 and 2 (a vector per window tap, `>` and a blend: the same first maximum
+    /// in the same order), the rest and any eight whose windows hold a NaN by ``scalar``.
+    /// Results equal ``scalar``'s everywhere (values and argmax).
+    static func forward(_ p: UnsafePointer<Float>, _ g: WindowGeometry, _ q: UnsafeMutablePointer<Float>, _ a: UnsafeMutablePointer<Int32>) {
+        let k = g.kernelH, s = g.stride, pad = g.padding, ow = g.outW, w = g.width
+        // ox whose window columns ox·s − pad ..< ox·s − pad + k lie in 0 ..< w
+        let first = (pad + s - 1) / s
+        let last = w - k + pad >= 0 ? (w - k + pad) / s : -1   // inclusive
+        guard s <= 2, last - first + 1 >= 8 else {
+            for oy in 0 ..< g.outH { scalar(p, g, q, a, oy: oy, ox0: 0, ox1: ow) }
+            return
+        }
+        let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &* Int32(s)
+        let raw = UnsafeRawPointer(p)
+        for oy in 0 ..< g.outH {
+            let y0 = oy * s - pad
+            let ys = max(0, y0), ye = min(g.height, y0 + k)
+            scalar(p, g, q, a, oy: oy, ox0: 0, ox1: first)
+            var ox = first
+            while ox + 8 <= last + 1 {
+                let x0 = ox * s - pad
+                var best = SIMD8<Float>(repeating: -.infinity)
+                var index = SIMD8<Int32>(repeating: Int32(ys * w + x0)) &+ lanes
+                var nan = SIMDMask<SIMD8<Int32>>(repeating: false)
+                for iy in ys ..< ye {
+                    for ix in 0 ..< k {
+                        let at = iy * w + x0 + ix
+                        let v: SIMD8<Float>
+                        if s == 1 {
+                            v = raw.loadUnaligned(fromByteOffset: at &* 4, as: SIMD8<Float>.self)
+                        } else {
+                            // the 8 window taps are every second float of 15 from `at`
+                            v = SIMD8(p[at], p[at + 2], p[at + 4], p[at + 6], p[at + 8], p[at + 10], p[at + 12], p[at + 14])
+                        }
+                        let more = v .> best
+                        best.replace(with: v, where: more)
+                        index.replace(with: SIMD8<Int32>(repeating: Int32(at)) &+ lanes, where: more)
+                        nan .|= v .!= v
+                    }
+                }
+                if any(nan) {
+                    scalar(p, g, q, a, oy: oy, ox0: ox, ox1: ox + 8)
+                } else {
+                    UnsafeMutableRawPointer(q + oy * ow + ox).storeBytes(of: best, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(a + oy * ow + ox).storeBytes(of: index, as: SIMD8<Int32>.self)
+                }
+                ox += 8
+            }
+            scalar(p, g, q, a, oy: oy, ox0: ox, ox1: ow)
+        }
+    }
 }
