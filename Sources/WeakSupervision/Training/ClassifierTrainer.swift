@@ -1,5 +1,6 @@
 import Foundation
 import CTVolume
+import ImageCore
 import Metrics
 import NeuralCore
 
@@ -125,16 +126,24 @@ public struct ClassifierTrainer {
             let stride = channels * size * size
             var x = [Float](), y = [Float](), own = 0
             x.reserveCapacity(batch.count * t * stride)
+            var mine: [(sequence: SliceSequence, draw: AugmentationDraw?)] = []
             for (j, i) in batch.enumerated() {
-                let s = sequences[i]
-                let item = training[s.caseIndex]
                 // every rank draws every item's augmentation, so the streams stay in step
                 let draw = augment ? c.augmentation.draw(size: size, using: &generator) : nil
                 guard parallel?.owns(j) ?? true else { continue }
-                var values = item.slices[(s.start * stride)..<((s.start + t) * stride)]
-                draw?.apply(to: &values, size: size, intensity: true)
-                x += values
-                y += item.labels[s.start..<(s.start + t)]
+                mine.append((sequences[i], draw))
+            }
+            // the drawn augmentations applied on every core, each sequence into its own slot
+            let augmented = SharedBuffer<ArraySlice<Float>>(count: mine.count, repeating: [])
+            parallelFor(mine.count) { n in
+                let s = mine[n].sequence
+                var values = training[s.caseIndex].slices[(s.start * stride)..<((s.start + t) * stride)]
+                mine[n].draw?.apply(to: &values, size: size, intensity: true)
+                augmented.pointer[n] = values
+            }
+            for (n, (s, _)) in mine.enumerated() {
+                x += augmented.pointer[n]
+                y += training[s.caseIndex].labels[s.start..<(s.start + t)]
                 own += 1
             }
             model.zeroGrad()
