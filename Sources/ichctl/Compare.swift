@@ -5,7 +5,7 @@ import Metrics
 import WeakSupervision
 
 /// `ichctl compare`: the comparison table of Docs/method.md#6-the-comparison. A thin wrapper over
-/// ``Pipeline/compare(_:extra:keep:)``.
+/// ``Pipeline/compare(_:extra:statistics:subtypes:visit:keep:)`` on the dataset's cases.
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare every method (baselines, pseudo-masks, full pipeline, upper bound) on held-out cases.",
@@ -64,9 +64,10 @@ struct Compare: ParsableCommand {
         } else {
             items = try Dataset(root: dataURL, requireMasks: true).cases
         }
-        let cases = try pipeline.comparisonCases(items) { done, total, name in reporter.report("loaded \(done)/\(total) \(name)") }
-        var table = try pipeline.compare(cases, statistics: statistics.settings,
-                                         subtypes: own ? nil : Pipeline.subtypes(inDataset: dataURL))
+        // the cases stream through the rows, one loaded ahead: memory for a few cases, any number of them
+        var table = try pipeline.compare(items, statistics: statistics.settings,
+                                         subtypes: own ? nil : Pipeline.subtypes(inDataset: dataURL),
+                                         visit: { i, c in reporter.report("case \(i + 1)/\(items.count) \(c.input.name)") })
         table.evaluatedOn = own
             ? pipeline.testSetDescription(split: try pipeline.split())
             : "\(items.count) cases of \(dataURL.path) (all its cases)"

@@ -77,6 +77,59 @@ private struct Cases {
         #expect(n.secondsPerCase >= 0)
     }
 
+    @Test("cases streamed one at a time give the table of the loaded list; each is loaded once, in order, visited before any row; a failing load stops the run")
+    func streamedCasesGiveTheSameTable() throws {
+        let c = Cases()
+        let empty = c.mask([])
+        let pos = c.mask([c.shape.index(3, 3, 1), c.shape.index(0, 0, 0)])
+        let methods: [any Segmenter] = [Stored(name: "perfect", masks: c.truth),
+                                        Stored(name: "noisy", masks: ["pos": pos, "neg1": c.mask([1, 2, 3]), "neg2": empty])]
+        let listed = try MethodComparison.run(methods: methods, cases: c.cases, tolerance: 1)
+
+        final class Log: @unchecked Sendable {
+            let lock = NSLock()
+            var events: [String] = []
+            func add(_ e: String) { lock.lock(); events.append(e); lock.unlock() }
+        }
+        let log = Log()
+        let streamed = try MethodComparison.run(methods: methods, caseCount: c.cases.count, loading: { i in
+            log.add("load \(i)")
+            return c.cases[i]
+        }, tolerance: 1, visit: { i, item in
+            log.add("visit \(i) \(item.input.name)")
+        }, keep: { m, i, _ in
+            log.add("keep \(m) \(i)")
+        })
+        var a = listed, b = streamed
+        for k in a.rows.indices { a.rows[k].secondsPerCase = 0; b.rows[k].secondsPerCase = 0 }
+        #expect(try a.jsonData() == b.jsonData())
+        // loads in order, each once; case i is visited before any row keeps it, and loaded
+        // before any row sees it
+        #expect(log.events.filter { $0.hasPrefix("load") } == ["load 0", "load 1", "load 2"])
+        for i in 0..<3 {
+            let visit = try #require(log.events.firstIndex { $0.hasPrefix("visit \(i) ") })
+            #expect(log.events.firstIndex(of: "keep 0 \(i)").map { $0 > visit } == true)
+            if i < 2 { #expect(log.events.firstIndex(of: "load \(i + 1)")! < log.events.firstIndex(of: "keep 0 \(i + 1)")!) }
+        }
+        #expect(log.events.filter { $0.hasPrefix("visit") } == ["visit 0 pos", "visit 1 neg1", "visit 2 neg2"])
+
+        // a load that fails: its error, after the cases before it were segmented; nothing after it
+        struct Unreadable: Error {}
+        let failing = Log()
+        #expect(throws: Unreadable.self) {
+            try MethodComparison.run(methods: methods, caseCount: 3, loading: { i in
+                failing.add("load \(i)")
+                if i == 1 { throw Unreadable() }
+                return c.cases[i]
+            }, keep: { m, i, _ in failing.add("keep \(m) \(i)") })
+        }
+        #expect(failing.events == ["load 0", "load 1", "keep 0 0", "keep 1 0"] || failing.events == ["load 0", "keep 0 0", "load 1", "keep 1 0"]
+                || failing.events == ["load 0", "keep 0 0", "keep 1 0", "load 1"])
+        #expect(throws: WeakSupervisionError.self) {
+            try MethodComparison.run(methods: methods, caseCount: 0, loading: { c.cases[$0] })
+        }
+    }
+
     @Test("JSON keeps non-finite numbers as strings and reads back; the text table shows every row")
     func jsonAndText() throws {
         let c = Cases()

@@ -1,5 +1,6 @@
 import CTVolume
 import Foundation
+import ImageCore
 import Metrics
 
 /// One held-out case of a comparison: what a method may look at (``SegmentationCase``) and
@@ -192,17 +193,58 @@ public enum MethodComparison {
         guard !methods.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison methods") }
         guard !cases.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison cases") }
         for c in cases { try c.validate() }
+        return try run(methods: methods, caseCount: cases.count, loading: { cases[$0] }, tolerance: tolerance,
+                       detection: detection, keep: keep)
+    }
+
+    /// Scores every method on cases loaded one at a time, so that only a few cases are in
+    /// memory at once, whatever their number and size: a large test set of 512 x 512 scans
+    /// fits where loading all of it would not. The same table as
+    /// ``run(methods:cases:tolerance:detection:keep:)`` on the same cases.
+    ///
+    /// Case i + 1 is loaded on a background queue while the methods run on case i (`load` is
+    /// called once per index, in order, one call at a time, on that queue); each loaded case is
+    /// validated, then handed to `visit` (on the calling thread, before any method sees it), e.g.
+    /// to collect slice probabilities or keep a few cases for pictures.
+    ///
+    /// - Parameters:
+    ///   - methods: the rows, in order. - caseCount: the number of cases (at least 1).
+    ///   - load: case `i` for `i` in `0 ..< caseCount`.
+    ///   - tolerance, detection, keep: as for ``run(methods:cases:tolerance:detection:keep:)``.
+    ///   - visit: called with (case index, case) once per case, in order.
+    /// - Throws: as ``run(methods:cases:tolerance:detection:keep:)``, and whatever `load` throws
+    ///   (after the cases before it were scored; no load is left running).
+    public static func run(methods: [any Segmenter], caseCount: Int, loading load: @escaping (Int) throws -> ComparisonCase,
+                           tolerance: Double = SegmentationScores.defaultTolerance,
+                           detection: LesionDetection.Settings = LesionDetection.Settings(),
+                           visit: (Int, ComparisonCase) throws -> Void = { _, _ in },
+                           keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
+        try detection.validate()
+        guard !methods.isEmpty else { throw WeakSupervisionError.emptyInput(what: "comparison methods") }
+        guard caseCount > 0 else { throw WeakSupervisionError.emptyInput(what: "comparison cases") }
         // Cases in the outer loop: every row sees case i before any row sees case i + 1, so rows
         // that share a network (RefinerSegmenter's memo) run it once per case. Case i's
         // predictions are scored on a background queue while case i + 1 is segmented (scores are
         // pure functions of the masks, so the table does not depend on the timing); at most two
-        // cases' predictions wait to be scored.
-        let results = ScoredResults(methods: methods.count, cases: cases.count)
+        // cases' predictions wait to be scored, and at most one case is being loaded ahead.
+        let results = ScoredResults(methods: methods.count, cases: caseCount)
         let scoring = DispatchQueue(label: "ichct.comparison.scoring")
         let waiting = DispatchSemaphore(value: 2)
-        defer { scoring.sync {} }   // no scoring work outlives the call, also when a method throws
         var seconds = [Double](repeating: 0, count: methods.count)
-        for (i, c) in cases.enumerated() {
+        var names: [String] = [], positive: [Bool] = []
+        let loader = CaseLoader(UncheckedSendable(load))
+        defer {
+            loader.finish()       // no load outlives the call, also when a method throws
+            scoring.sync {}       // nor any scoring work
+        }
+        loader.start(0)
+        for i in 0..<caseCount {
+            let c = try loader.take()
+            if i + 1 < caseCount { loader.start(i + 1) }
+            try c.validate()
+            names.append(c.input.name)
+            positive.append(c.isPositive)
+            try visit(i, c)
             var predictions: [MaskVolume] = []
             for (m, method) in methods.enumerated() {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -222,9 +264,35 @@ public enum MethodComparison {
         }
         scoring.sync {}
         let rows = methods.indices.map { m in
-            row(method: methods[m].name, results.row(m), cases: cases, tolerance: tolerance, secondsPerCase: seconds[m] / Double(cases.count))
+            row(method: methods[m].name, results.row(m), positive: positive, tolerance: tolerance, secondsPerCase: seconds[m] / Double(caseCount))
         }
-        return ComparisonTable(rows: rows, caseNames: cases.map(\.input.name), tolerance: tolerance)
+        return ComparisonTable(rows: rows, caseNames: names, tolerance: tolerance)
+    }
+
+    /// Loads one case ahead on its own queue: `start(i)` begins case i, `take()` waits for it.
+    private final class CaseLoader: @unchecked Sendable {
+        let load: UncheckedSendable<(Int) throws -> ComparisonCase>
+        let queue = DispatchQueue(label: "ichct.comparison.loading")
+        let group = DispatchGroup()
+        var result: Result<ComparisonCase, Error>?
+
+        init(_ load: UncheckedSendable<(Int) throws -> ComparisonCase>) { self.load = load }
+
+        func start(_ i: Int) {
+            group.enter()
+            queue.async {
+                self.result = Result { try self.load.value(i) }
+                self.group.leave()
+            }
+        }
+
+        func take() throws -> ComparisonCase {
+            group.wait()
+            defer { result = nil }
+            return try result!.get()
+        }
+
+        func finish() { group.wait() }
     }
 
     /// Scores given predictions (one per case, on its grid) as one row.
@@ -240,7 +308,7 @@ public enum MethodComparison {
                              secondsPerCase: Double = .nan) -> ComparisonRow {
         precondition(predictions.count == cases.count, "score: \(predictions.count) predictions for \(cases.count) cases")
         let scored = zip(predictions, cases).map { ScoredCase($0, $1, tolerance: tolerance, detection: detection) }
-        return row(method: method, scored, cases: cases, tolerance: tolerance, secondsPerCase: secondsPerCase)
+        return row(method: method, scored, positive: cases.map(\.isPositive), tolerance: tolerance, secondsPerCase: secondsPerCase)
     }
 
     /// Scored cases per method, filled by the scoring queue (one writer at a time, read after it drains).
@@ -274,12 +342,12 @@ public enum MethodComparison {
     }
 
     /// The row of scored cases: statistics over the positive ones, false positives over the others.
-    static func row(method: String, _ scored: [ScoredCase], cases: [ComparisonCase], tolerance: Double,
+    static func row(method: String, _ scored: [ScoredCase], positive: [Bool], tolerance: Double,
                     secondsPerCase: Double) -> ComparisonRow {
         var positiveCases: [SegmentationReport.Case] = []
         var falsePositives: [Int] = []
-        for (s, c) in zip(scored, cases) {
-            if c.isPositive { positiveCases.append(s.item) } else { falsePositives.append(s.predictedVoxels) }
+        for (s, isPositive) in zip(scored, positive) {
+            if isPositive { positiveCases.append(s.item) } else { falsePositives.append(s.predictedVoxels) }
         }
         let summary = SegmentationReport(cases: positiveCases, tolerance: tolerance).summary
         let meanFP = falsePositives.isEmpty ? Double.nan : Double(falsePositives.reduce(0, +)) / Double(falsePositives.count)

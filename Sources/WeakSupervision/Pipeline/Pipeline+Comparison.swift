@@ -152,26 +152,53 @@ extension Pipeline {
         }
         var method: (any CAMMethod)?
         for (i, item) in items.enumerated() where !own[i] {
-            var (scan, truth, lesions) = try Self.scanAndReference(item)
-            // A case from elsewhere is brought to the networks' voxel order (LAS), its truth
-            // with it: the scores do not depend on the voxel order, the networks do.
-            let orientation = Reorientation(scan)
-            scan = orientation.apply(scan)
-            truth = orientation.apply(truth)
-            lesions = lesions.map(orientation.apply)
             if method == nil {
                 let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
                 method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
             }
-            let inside = try IntracranialMask.compute(scan)
-            let result = try method!.volume(scan)
-            loaded[i] = ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: result.map,
-                                                               sliceProbabilities: result.probabilities),
-                                       truth: truth, lesions: lesions)
+            loaded[i] = try Self.computedComparisonCase(item, method: method!)
             done += 1
             progress(done, items.count, item.name)
         }
         return loaded.map { $0! }
+    }
+
+    /// Loads the comparison cases of `items` one at a time, each as ``comparisonCases(_:progress:)``
+    /// loads it (the run's own from its saved files, any other with its intracranial mask and
+    /// CAM computed), for the streaming ``compare(_:extra:statistics:subtypes:visit:keep:)``.
+    /// The returned function must be called from one thread at a time.
+    public func comparisonCaseLoader(_ items: [DatasetCase]) throws -> (Int) throws -> ComparisonCase {
+        let ownRoots = ([datasetRoot] + (testRoot.map { [$0] } ?? [])).map { $0.standardizedFileURL.path + "/" }
+        let saved = (try? probabilities()) ?? [:]
+        let camSettings = (folder(.classifier).appendingPathComponent("classifier.safetensors"), config.cam.method, config.cam.layer)
+        var method: (any CAMMethod)?   // made on the first case from elsewhere
+        return { [self] i in
+            let item = items[i]
+            let path = item.imageURL.standardizedFileURL.path
+            if ownRoots.contains(where: { path.hasPrefix($0) }), let p = saved[item.name] {
+                return try savedComparisonCase(item, probabilities: p)
+            }
+            if method == nil {
+                method = try CAM.method(camSettings.1, model: try ResNetLSTM(contentsOf: camSettings.0), layer: camSettings.2)
+            }
+            return try Self.computedComparisonCase(item, method: method!)
+        }
+    }
+
+    /// A case from elsewhere, brought to the networks' voxel order (LAS), its truth with it (the
+    /// scores do not depend on the voxel order, the networks do), with its intracranial mask
+    /// and CAM computed.
+    private static func computedComparisonCase(_ item: DatasetCase, method: any CAMMethod) throws -> ComparisonCase {
+        var (scan, truth, lesions) = try scanAndReference(item)
+        let orientation = Reorientation(scan)
+        scan = orientation.apply(scan)
+        truth = orientation.apply(truth)
+        lesions = lesions.map(orientation.apply)
+        let inside = try IntracranialMask.compute(scan)
+        let result = try method.volume(scan)
+        return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: result.map,
+                                                      sliceProbabilities: result.probabilities),
+                              truth: truth, lesions: lesions)
     }
 
     /// A comparison case's scan, reference mask (required) and lesion map (checked against it).
@@ -213,6 +240,44 @@ extension Pipeline {
         var table = try MethodComparison.run(methods: builtIn + extra, cases: cases, tolerance: config.comparison.tolerance,
                                              detection: statistics.detection, keep: keep)
         table.classification = Self.classification(cases)
+        return try finish(table, builtIn: builtIn, statistics: statistics, subtypes: subtypes)
+    }
+
+    /// ``compare(_:extra:statistics:subtypes:keep:)`` on dataset cases loaded one at a time
+    /// (``comparisonCaseLoader(_:)``, one case ahead of the methods), so that a test set of any
+    /// size and resolution needs the memory of a few cases only. The same table.
+    ///
+    /// - Parameters:
+    ///   - items: the cases (each needs a mask file: it is the reference).
+    ///   - extra, statistics, subtypes, keep: as for ``compare(_:extra:statistics:subtypes:keep:)``.
+    ///   - visit: called with (case index, loaded case) once per case, in order, before any row
+    ///     segments it.
+    public func compare(_ items: [DatasetCase], extra: [any Segmenter] = [],
+                        statistics: SegmentationStatistics.Settings = SegmentationStatistics.Settings(),
+                        subtypes: [String: [String]]? = nil,
+                        visit: (Int, ComparisonCase) throws -> Void = { _, _ in },
+                        keep: (Int, Int, MaskVolume) throws -> Void = { _, _, _ in }) throws -> ComparisonTable {
+        let builtIn = try methods()
+        var scores: [Double] = [], labels: [Bool] = [], everyCaseScored = true
+        var table = try MethodComparison.run(methods: builtIn + extra, caseCount: items.count, loading: try comparisonCaseLoader(items),
+                                             tolerance: config.comparison.tolerance, detection: statistics.detection,
+                                             visit: { i, c in
+                                                 if let p = c.input.sliceProbabilities, everyCaseScored {
+                                                     scores += p.map(Double.init)
+                                                     labels += c.truth.sliceLabels.map { $0 > 0.5 }
+                                                 } else {
+                                                     everyCaseScored = false
+                                                 }
+                                                 try visit(i, c)
+                                             }, keep: keep)
+        table.classification = everyCaseScored ? SliceClassificationScores(scores: scores, labels: labels) : nil
+        return try finish(table, builtIn: builtIn, statistics: statistics, subtypes: subtypes)
+    }
+
+    /// The table's statistics and notes, after its rows.
+    private func finish(_ scored: ComparisonTable, builtIn: [any Segmenter], statistics: SegmentationStatistics.Settings,
+                        subtypes: [String: [String]]?) throws -> ComparisonTable {
+        var table = scored
         let known = subtypes ?? caseSubtypes()
         table = try table.withStatistics(statistics, subtypes: known.isEmpty ? nil : known, pairs: Self.pairedRows)
         if builtIn.contains(where: { ($0 as? RefinerSegmenter)?.name == Self.rawPipelineRow }) {

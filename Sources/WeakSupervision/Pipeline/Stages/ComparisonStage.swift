@@ -72,25 +72,26 @@ public struct ComparisonStage: PipelineStageRunner {
                                           gatedOnly: true, observer)
         }
         let items = try pipeline.cases(split.test, in: dataset)
-        let cases = try pipeline.comparisonCases(items) { done, total, name in
-            _ = observer(.progress(.comparison, done: done, total: total, item: "loaded \(name)"))
-        }
         let rows = try pipeline.rows()
         let slugs = rows.map(\.slug)
         let pipelineIndex = slugs.firstIndex(of: "pipeline"), pseudoIndex = slugs.firstIndex(of: "pseudo-masks")
         let masks = pipeline.folder(.comparison).appendingPathComponent("masks")
         var pipelineMasks: [Int: MaskVolume] = [:], pseudoMasks: [Int: MaskVolume] = [:]
-        let montageCases = Set(cases.indices.filter { cases[$0].isPositive }.prefix(config.comparison.montageCases))
-        var table = try pipeline.compare(cases) { m, i, mask in
+        // The cases stream through (one loaded ahead of the rows); the first positive ones are
+        // kept for the montages.
+        var montageCases: [Int: ComparisonCase] = [:]
+        var table = try pipeline.compare(items, visit: { i, c in
+            if c.isPositive && montageCases.count < config.comparison.montageCases { montageCases[i] = c }
+        }) { m, i, mask in
             let folder = masks.appendingPathComponent(slugs[m])
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             // scored in LAS; written on the case file's own grid, to pair with its label file
-            try NIfTI.write(try items[i].onStoredGrid(mask), to: folder.appendingPathComponent("\(cases[i].input.name).nii.gz"),
+            try NIfTI.write(try items[i].onStoredGrid(mask), to: folder.appendingPathComponent("\(items[i].name).nii.gz"),
                             overwrite: true, descrip: "ichct \(slugs[m])")
-            if montageCases.contains(i) && m == pipelineIndex { pipelineMasks[i] = mask }
-            if montageCases.contains(i) && m == pseudoIndex { pseudoMasks[i] = mask }
-            _ = observer(.progress(.comparison, done: i * rows.count + m + 1, total: rows.count * cases.count,
-                                   item: "\(slugs[m]) \(cases[i].input.name)"))
+            if montageCases[i] != nil && m == pipelineIndex { pipelineMasks[i] = mask }
+            if montageCases[i] != nil && m == pseudoIndex { pseudoMasks[i] = mask }
+            _ = observer(.progress(.comparison, done: i * rows.count + m + 1, total: rows.count * items.count,
+                                   item: "\(slugs[m]) \(items[i].name)"))
         }
         table.evaluatedOn = pipeline.testSetDescription(split: split)
         let out = pipeline.folder(.comparison)
@@ -98,12 +99,12 @@ public struct ComparisonStage: PipelineStageRunner {
         try Data(table.text().utf8).write(to: out.appendingPathComponent("comparison.txt"), options: .atomic)
         try Data(table.csv().utf8).write(to: out.appendingPathComponent("comparison.csv"), options: .atomic)
         try Data(table.summaryCSV().utf8).write(to: out.appendingPathComponent("comparison-summary.csv"), options: .atomic)
-        let montages = try pipeline.writeMontages(cases: cases, indices: montageCases.sorted(), pipeline: pipelineMasks, pseudo: pseudoMasks)
+        let montages = try pipeline.writeMontages(cases: montageCases, pipeline: pipelineMasks, pseudo: pseudoMasks)
         let images = try montages.map { try ComparisonTable.ReportImage(caption: $0.lastPathComponent, png: Data(contentsOf: $0)) }
         try Data(table.html(title: "ichct comparison: \(pipeline.output.lastPathComponent)", images: images).utf8)
             .write(to: out.appendingPathComponent("report.html"), options: .atomic)
         return PipelineStageOutcome(summary: Summary(
-            cases: cases.count, auc: table.classification?.auc ?? .nan,
+            cases: items.count, auc: table.classification?.auc ?? .nan,
             dice: Dictionary(uniqueKeysWithValues: zip(slugs, table.rows.map(\.meanDice))),
             falsePositiveVoxels: Dictionary(uniqueKeysWithValues: zip(slugs, table.rows.map(\.meanFalsePositiveVoxels)))))
     }
@@ -114,12 +115,12 @@ extension Pipeline {
     /// CAM as a heat map, the true mask outlined in green) and `NAME.masks.png` (true mask green,
     /// pseudo-mask yellow, full pipeline red, brain window).
     @discardableResult
-    func writeMontages(cases: [ComparisonCase], indices: [Int], pipeline: [Int: MaskVolume], pseudo: [Int: MaskVolume]) throws -> [URL] {
+    func writeMontages(cases: [Int: ComparisonCase], pipeline: [Int: MaskVolume], pseudo: [Int: MaskVolume]) throws -> [URL] {
         var written: [URL] = []
         let folder = folder(.comparison).appendingPathComponent("montages")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for i in indices {
-            let c = cases[i]
+        for i in cases.keys.sorted() {
+            let c = cases[i]!
             let positive = c.truth.sliceLabels.indices.filter { c.truth.sliceLabels[$0] > 0.5 }
             let step = max(1, (positive.count + 7) / 8)
             let slices = Array(stride(from: 0, to: positive.count, by: step).map { positive[$0] }.prefix(8))
