@@ -132,12 +132,8 @@ extension Pipeline {
     /// - Parameter items: the cases (each needs a mask file: it is the reference).
     /// - Throws: a case without mask, and reading or CAM errors.
     public func comparisonCases(_ items: [DatasetCase], progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> [ComparisonCase] {
-        let ownRoots = ([datasetRoot] + (testRoot.map { [$0] } ?? [])).map { $0.standardizedFileURL.path + "/" }
-        let saved = (try? probabilities()) ?? [:]
-        let own = items.map { item in
-            let path = item.imageURL.standardizedFileURL.path
-            return ownRoots.contains { path.hasPrefix($0) } && saved[item.name] != nil
-        }
+        let (saved, savedProbabilities) = savedCaseLookup()
+        let own = items.map { savedProbabilities($0) != nil }
         var loaded = [ComparisonCase?](repeating: nil, count: items.count)
         var done = 0
         // This run's own cases only read files: a few at a time (decompression is most of it).
@@ -152,10 +148,7 @@ extension Pipeline {
         }
         var method: (any CAMMethod)?
         for (i, item) in items.enumerated() where !own[i] {
-            if method == nil {
-                let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
-                method = try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
-            }
+            if method == nil { method = try runCAMMethod() }
             loaded[i] = try Self.computedComparisonCase(item, method: method!)
             done += 1
             progress(done, items.count, item.name)
@@ -168,21 +161,31 @@ extension Pipeline {
     /// CAM computed), for the streaming ``compare(_:extra:statistics:subtypes:visit:keep:)``.
     /// The returned function must be called from one thread at a time.
     public func comparisonCaseLoader(_ items: [DatasetCase]) throws -> (Int) throws -> ComparisonCase {
-        let ownRoots = ([datasetRoot] + (testRoot.map { [$0] } ?? [])).map { $0.standardizedFileURL.path + "/" }
-        let saved = (try? probabilities()) ?? [:]
-        let camSettings = (folder(.classifier).appendingPathComponent("classifier.safetensors"), config.cam.method, config.cam.layer)
+        let (_, savedProbabilities) = savedCaseLookup()
         var method: (any CAMMethod)?   // made on the first case from elsewhere
         return { [self] i in
             let item = items[i]
-            let path = item.imageURL.standardizedFileURL.path
-            if ownRoots.contains(where: { path.hasPrefix($0) }), let p = saved[item.name] {
-                return try savedComparisonCase(item, probabilities: p)
-            }
-            if method == nil {
-                method = try CAM.method(camSettings.1, model: try ResNetLSTM(contentsOf: camSettings.0), layer: camSettings.2)
-            }
+            if let p = savedProbabilities(item) { return try savedComparisonCase(item, probabilities: p) }
+            if method == nil { method = try runCAMMethod() }
             return try Self.computedComparisonCase(item, method: method!)
         }
+    }
+
+    /// The run's saved slice probabilities, and for a case its saved probabilities when it is one
+    /// of this run's own cases (under the dataset or sealed test root, with saved results), else nil.
+    private func savedCaseLookup() -> ([String: [Float]], (DatasetCase) -> [Float]?) {
+        let ownRoots = ([datasetRoot] + (testRoot.map { [$0] } ?? [])).map { $0.standardizedFileURL.path + "/" }
+        let saved = (try? probabilities()) ?? [:]
+        return (saved, { item in
+            let path = item.imageURL.standardizedFileURL.path
+            return ownRoots.contains { path.hasPrefix($0) } ? saved[item.name] : nil
+        })
+    }
+
+    /// The run's CAM method on its classifier (for cases that have no saved CAM).
+    private func runCAMMethod() throws -> any CAMMethod {
+        let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
+        return try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
     }
 
     /// A case from elsewhere, brought to the networks' voxel order (LAS), its truth with it (the
