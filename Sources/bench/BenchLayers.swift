@@ -12,6 +12,8 @@ struct BenchLayers: ParsableCommand {
     @Option(help: "Threads for NeuralCore and OpenBLAS.") var threads = 2
     @Option(help: "Timed repetitions per case (the median is reported).") var repeats = 5
     @Option(help: "Run only the cases whose name contains this text.") var only: String?
+    @Option(help: "Time this convolution instead of the cases: N,C,H,W,O,k,stride,padding (repeatable; the input gets a gradient).")
+    var conv: [String] = []
 
     func run() throws {
         Threading.setThreadCount(threads)
@@ -26,9 +28,23 @@ struct BenchLayers: ParsableCommand {
             results[name] = medianSeconds(repeats: repeats) { forward().backward(seed) } * 1e3
         }
         func step(_ y: Tensor) -> Tensor { y }
+        if !conv.isEmpty {
+            for spec in conv {
+                let v = spec.split(separator: ",").compactMap { Int($0) }
+                guard v.count == 8 else { throw ValidationError("--conv \(spec): expected N,C,H,W,O,k,stride,padding") }
+                let x = rand([v[0], v[1], v[2], v[3]]), w = rand([v[4], v[1], v[5], v[5]])
+                time("conv_" + spec) { conv2d(x, weight: w, stride: v[6], padding: v[7]) }
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["threads": threads, "ms": results], options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
 
         let x1 = rand([16, 3, 128, 128], grad: false), w1 = rand([64, 3, 7, 7])
         time("conv7x7s2_16x3x128_to64") { step(conv2d(x1, weight: w1, stride: 2, padding: 3)) }
+        // the demo classifier's stem: 32 slices at 128, width 16
+        let x1d = rand([32, 3, 128, 128], grad: false), w1d = rand([16, 3, 7, 7])
+        time("conv7x7s2_32x3x128_to16") { step(conv2d(x1d, weight: w1d, stride: 2, padding: 3)) }
         let x2 = rand([16, 64, 32, 32]), w2 = rand([64, 64, 3, 3])
         time("conv3x3_16x64x32") { step(conv2d(x2, weight: w2, padding: 1)) }
         let x3 = rand([16, 256, 8, 8]), w3 = rand([256, 256, 3, 3])

@@ -41,6 +41,9 @@ def bench(name, fn):
 
 x1, w1 = rand(16, 3, 128, 128, grad=False), rand(64, 3, 7, 7)
 bench("conv7x7s2_16x3x128_to64", lambda: F.conv2d(x1, w1, stride=2, padding=3))
+# the demo classifier's stem: 32 slices at 128, width 16
+x1d, w1d = rand(32, 3, 128, 128, grad=False), rand(16, 3, 7, 7)
+bench("conv7x7s2_32x3x128_to16", lambda: F.conv2d(x1d, w1d, stride=2, padding=3))
 x2, w2 = rand(16, 64, 32, 32), rand(64, 64, 3, 3)
 bench("conv3x3_16x64x32", lambda: F.conv2d(x2, w2, padding=1))
 x3, w3 = rand(16, 256, 8, 8), rand(256, 256, 3, 3)
