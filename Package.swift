@@ -48,13 +48,17 @@ let package = Package(
         // default MPI's headers.
         .target(name: "CMPI", path: "Sources/CMPI", linkerSettings: [.linkedLibrary("mpi")]),
 
+        // Package-internal: direct convolution kernels in C (AVX-512 intrinsics behind a run-time
+        // check of the CPU; NeuralCore keeps its im2col path where they do not run).
+        .target(name: "CConvKernels", path: "Sources/CConvKernels"),
+
         // Package-internal: the one implementation of what several modules need (the seeded
         // generator, component labelling). Not a product; CTVolume re-exports its public part.
         .target(name: "ImageCore"),
 
         // Library modules.
         .target(name: "CTVolume", dependencies: ["ImageCore", "CNIfTI", "CPNG", "CGDCM"]),
-        .target(name: "NeuralCore", dependencies: ["ImageCore", "CCBLAS", "CLAPACKE", "CMPI"]),
+        .target(name: "NeuralCore", dependencies: ["ImageCore", "CCBLAS", "CLAPACKE", "CMPI", "CConvKernels"]),
         .target(name: "Metrics", dependencies: ["ImageCore"]),
         .target(name: "WeakSupervision", dependencies: ["ImageCore", "CTVolume", "NeuralCore", "Metrics"]),
 

@@ -41,53 +41,25 @@ struct ConvolutionTilingTests {
         Case(n: 3, c: 7, o: 16, h: 33, w: 32, k: 3, stride: 1, padding: 1, bias: false),
     ])
     func matchesDefinition(_ t: Case) {
-        let x = randomTensor([t.n, t.c, t.h, t.w], seed: 11)
-        let wt = randomTensor([t.o, t.c, t.k, t.k], seed: 12, scale: 0.5)
-        let b = t.bias ? randomTensor([t.o], seed: 13) : nil
-        let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
-        let oh = (t.h + 2 * t.padding - t.k) / t.stride + 1, ow = (t.w + 2 * t.padding - t.k) / t.stride + 1
-        #expect(y.shape == [t.n, t.o, oh, ow])
-        let plan = ConvPlan(n: t.n, c: t.c, o: t.o, g: WindowGeometry(height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.stride, padding: t.padding))
-        #expect(TiledConv.applies(plan), "the case must take the tiled path")
-        let r = randomTensor(y.shape, seed: 14, requiresGrad: false)
-        (y * r).sum().backward()
-
-        let xs = x.data, ws = wt.data, rs = r.data
-        var ref = [Float](repeating: 0, count: y.count)
-        var dw = [Double](repeating: 0, count: wt.count), dx = [Double](repeating: 0, count: x.count)
-        var db = [Double](repeating: 0, count: t.o)
-        for img in 0 ..< t.n {
-            for oc in 0 ..< t.o {
-                for i in 0 ..< oh {
-                    for j in 0 ..< ow {
-                        let yi = ((img * t.o + oc) * oh + i) * ow + j
-                        let rv = Double(rs[yi])
-                        var acc = Double(b?.data[oc] ?? 0)
-                        for ch in 0 ..< t.c {
-                            for a in 0 ..< t.k {
-                                let u = i * t.stride - t.padding + a
-                                if u < 0 || u >= t.h { continue }
-                                for bb in 0 ..< t.k {
-                                    let v = j * t.stride - t.padding + bb
-                                    if v < 0 || v >= t.w { continue }
-                                    let xi = ((img * t.c + ch) * t.h + u) * t.w + v
-                                    let wi = ((oc * t.c + ch) * t.k + a) * t.k + bb
-                                    acc += Double(ws[wi]) * Double(xs[xi])
-                                    dw[wi] += rv * Double(xs[xi])
-                                    dx[xi] += rv * Double(ws[wi])
-                                }
-                            }
-                        }
-                        ref[yi] = Float(acc)
-                        db[oc] += rv
-                    }
-                }
-            }
+        // the im2col paths only (the direct kernels have their own suite)
+        DirectConv.$override.withValue(false) {
+            let x = randomTensor([t.n, t.c, t.h, t.w], seed: 11)
+            let wt = randomTensor([t.o, t.c, t.k, t.k], seed: 12, scale: 0.5)
+            let b = t.bias ? randomTensor([t.o], seed: 13) : nil
+            let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
+            let oh = (t.h + 2 * t.padding - t.k) / t.stride + 1, ow = (t.w + 2 * t.padding - t.k) / t.stride + 1
+            #expect(y.shape == [t.n, t.o, oh, ow])
+            let plan = ConvPlan(n: t.n, c: t.c, o: t.o, g: WindowGeometry(height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.stride, padding: t.padding))
+            #expect(TiledConv.applies(plan), "the case must take the tiled path")
+            #expect(!DirectConv.applies(plan))
+            let r = randomTensor(y.shape, seed: 14, requiresGrad: false)
+            (y * r).sum().backward()
+            let ref = convolutionByDefinition(x: x, w: wt, bias: b, r: r, stride: t.stride, padding: t.padding)
+            #expect(relativeError(y.data, ref.y) < 1e-5, "forward \(t)")
+            #expect(relativeError(wt.grad!.data, ref.dw) < 1e-5, "weight gradient \(t)")
+            #expect(relativeError(x.grad!.data, ref.dx) < 1e-5, "input gradient \(t)")
+            if let b { #expect(relativeError(b.grad!.data, ref.db) < 1e-5, "bias gradient \(t)") }
         }
-        #expect(relativeError(y.data, ref) < 1e-5, "forward \(t)")
-        #expect(relativeError(wt.grad!.data, dw.map { Float($0) }) < 1e-5, "weight gradient \(t)")
-        #expect(relativeError(x.grad!.data, dx.map { Float($0) }) < 1e-5, "input gradient \(t)")
-        if let b { #expect(relativeError(b.grad!.data, db.map { Float($0) }) < 1e-5, "bias gradient \(t)") }
     }
 
     /// The weight gradient from the columns the forward pass kept equals, bit for bit, the one
@@ -102,14 +74,14 @@ struct ConvolutionTilingTests {
     ])
     func keptColumnsEqualRebuiltOnes(_ t: Case) {
         func run(limit: Int?) -> (y: [Float], dw: [Float], dx: [Float]) {
-            ConvColumns.$limitOverride.withValue(limit) {
+            DirectConv.$override.withValue(false) { ConvColumns.$limitOverride.withValue(limit) {
                 let x = randomTensor([t.n, t.c, t.h, t.w], seed: 21)
                 let wt = randomTensor([t.o, t.c, t.k, t.k], seed: 22, scale: 0.5)
                 let b = t.bias ? randomTensor([t.o], seed: 23) : nil
                 let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
                 (y * randomTensor(y.shape, seed: 24, requiresGrad: false)).sum().backward()
                 return (y.data, wt.grad!.data, x.grad!.data)
-            }
+            } }
         }
         let kept = run(limit: nil), rebuilt = run(limit: 0)
         #expect(kept.y == rebuilt.y, "forward \(t)")

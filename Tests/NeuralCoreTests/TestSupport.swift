@@ -79,3 +79,46 @@ func elementwiseGradientError(_ inputs: [Tensor], step: Float = 1e-2, _ f: () ->
 func weightedSum(_ y: Tensor, seed: UInt64 = 99) -> Tensor {
     (y * randomTensor(y.shape, seed: seed, requiresGrad: false)).sum()
 }
+
+/// A convolution evaluated from its definition in Double, with the exact gradients of the loss
+/// Σ y ⊙ r: y[n,o,i,j] = b[o] + Σ w[o,c,a,b'] x[n,c,i·s−p+a, j·s−p+b'] (0 outside),
+/// dW[o,c,a,b'] = Σ r[n,o,i,j] x[n,c,…], dx[n,c,u,v] = Σ r[n,o,i,j] w[o,c,…], db[o] = Σ r.
+/// `x` is (N, C, H, W), `w` (O, C, k, k), `r` the shape of y.
+func convolutionByDefinition(x: Tensor, w: Tensor, bias: Tensor?, r: Tensor, stride: Int, padding: Int)
+    -> (y: [Float], dw: [Float], dx: [Float], db: [Float]) {
+    let n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3], o = w.shape[0], k = w.shape[2]
+    let oh = (h + 2 * padding - k) / stride + 1, ow = (wd + 2 * padding - k) / stride + 1
+    let xs = x.data, ws = w.data, rs = r.data, bs = bias?.data
+    var ref = [Float](repeating: 0, count: n * o * oh * ow)
+    var dw = [Double](repeating: 0, count: w.count), dx = [Double](repeating: 0, count: x.count)
+    var db = [Double](repeating: 0, count: o)
+    for img in 0 ..< n {
+        for oc in 0 ..< o {
+            for i in 0 ..< oh {
+                for j in 0 ..< ow {
+                    let yi = ((img * o + oc) * oh + i) * ow + j
+                    let rv = Double(rs[yi])
+                    var acc = Double(bs?[oc] ?? 0)
+                    for ch in 0 ..< c {
+                        for a in 0 ..< k {
+                            let u = i * stride - padding + a
+                            if u < 0 || u >= h { continue }
+                            for bb in 0 ..< k {
+                                let v = j * stride - padding + bb
+                                if v < 0 || v >= wd { continue }
+                                let xi = ((img * c + ch) * h + u) * wd + v
+                                let wi = ((oc * c + ch) * k + a) * k + bb
+                                acc += Double(ws[wi]) * Double(xs[xi])
+                                dw[wi] += rv * Double(xs[xi])
+                                dx[xi] += rv * Double(ws[wi])
+                            }
+                        }
+                    }
+                    ref[yi] = Float(acc)
+                    db[oc] += rv
+                }
+            }
+        }
+    }
+    return (ref, dw.map { Float($0) }, dx.map { Float($0) }, db.map { Float($0) })
+}

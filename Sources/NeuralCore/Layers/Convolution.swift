@@ -28,12 +28,19 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     let g = WindowGeometry(height: x.shape[2], width: x.shape[3], kernelH: weight.shape[2], kernelW: weight.shape[3], stride: stride, padding: padding)
     precondition(g.outH > 0 && g.outW > 0, "conv2d: kernel \(weight.shape[2])x\(weight.shape[3]) larger than padded input \(x.shape)")
     let plan = ConvPlan(n: n, c: c, o: o, g: g)
-    let tiled = TiledConv.applies(plan) ? TiledConv(n: n, c: c, o: o, g: g) : nil
-    let kept = ConvColumns.keep(count: plan.k * n * plan.p, for: weight)
+    let direct = DirectConv.applies(plan) ? DirectConv(n: n, c: c, o: o, g: g) : nil
+    let tiled = direct == nil && TiledConv.applies(plan) ? TiledConv(n: n, c: c, o: o, g: g) : nil
+    let kept = direct == nil ? ConvColumns.keep(count: plan.k * n * plan.p, for: weight) : nil
     let out = Tensor(shape: [n, o, g.outH, g.outW]) { y in
         x.withUnsafeBufferPointer { px in
             weight.withUnsafeBufferPointer { pw in
-                if let tiled {
+                if let direct {
+                    if let bias {
+                        bias.withUnsafeBufferPointer { pb in direct.forward(px.baseAddress!, pw.baseAddress!, pb.baseAddress!, y.baseAddress!) }
+                    } else {
+                        direct.forward(px.baseAddress!, pw.baseAddress!, nil, y.baseAddress!)
+                    }
+                } else if let tiled {
                     if let bias {
                         bias.withUnsafeBufferPointer { pb in tiled.forward(px.baseAddress!, pw.baseAddress!, pb.baseAddress!, y.baseAddress!, keep: kept?.pointer) }
                     } else {
@@ -69,7 +76,23 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
                 gy.withUnsafeBufferPointer { pg in
                     var dw: [Float]? = needs[1] ? [Float](repeating: 0, count: weight.count) : nil
                     var dx: [Float]? = nil
-                    if tiled == nil {
+                    if let direct {
+                        if dw != nil {
+                            dw!.withUnsafeMutableBufferPointer { direct.weightGradient(px.baseAddress!, pg.baseAddress!, $0.baseAddress!) }
+                        }
+                        if needs[0] {
+                            if direct.inputGradientIsConvolution {
+                                dx = [Float](unsafeUninitializedCapacity: x.count) { buffer, initialized in
+                                    direct.inputGradient(pg.baseAddress!, pw.baseAddress!, buffer.baseAddress!)
+                                    initialized = x.count
+                                }
+                            } else {
+                                var none: [Float]? = nil
+                                dx = [Float](repeating: 0, count: x.count)
+                                plan.backward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, &none, &dx)
+                            }
+                        }
+                    } else if tiled == nil {
                         // Small maps: both gradients from one pass over the batched chunks.
                         if needs[0] { dx = [Float](repeating: 0, count: x.count) }
                         plan.backward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, &dw, &dx, kept: kept?.pointer)
