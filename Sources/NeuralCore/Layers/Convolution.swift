@@ -1,16 +1,18 @@
 import Foundation
 
-/// 2-D convolution (cross-correlation, as PyTorch), im2col + `cblas_sgemm`, batched over images.
+/// 2-D convolution (cross-correlation, as PyTorch), batched over images.
 ///
 /// y[n, o, oy, ox] = b[o] + Σ_{c,i,j} w[o, c, i, j] · x[n, c, oy·s − p + i, ox·s − p + j]
 /// (zero outside the image). Output extent: ⌊(H + 2p − k) / s⌋ + 1.
 ///
-/// Images are processed in chunks whose im2col matrix (C·k·k rows, chunk·Ho·Wo columns) fits a
-/// reusable scratch buffer, so one large GEMM `W (O × Ck²) · col (Ck² × chunk·HoWo)` covers
-/// several images when feature maps are small. Backward: dW += G · colᵀ, dcol = Wᵀ · G, then
-/// col2im. When the weight gradient will be needed, the forward pass keeps its columns for it
-/// if they fit ``ConvColumns/limit`` (the classifier's every convolution); larger ones are
-/// built again in the backward pass (memory over a little time).
+/// Few output channels over wide maps run in direct AVX-512 kernels where the CPU has them
+/// (``DirectConv``: no column matrix); large maps otherwise in spatial tiles (``TiledConv``);
+/// the rest with im2col + `cblas_sgemm`: images in chunks whose im2col matrix (C·k·k rows,
+/// chunk·Ho·Wo columns) fits a reusable scratch buffer, so one large GEMM
+/// `W (O × Ck²) · col (Ck² × chunk·HoWo)` covers several images when feature maps are small.
+/// Backward: dW += G · colᵀ, dcol = Wᵀ · G, then col2im. When the weight gradient will be
+/// needed, the im2col forms keep their forward columns for it if they fit ``ConvColumns/limit``;
+/// larger ones are built again in the backward pass (memory over a little time).
 ///
 /// - Parameters:
 ///   - x: input (N, C, H, W).
@@ -131,11 +133,11 @@ final class ConvColumns: @unchecked Sendable {
     private init(count: Int) { pointer = .allocate(capacity: count) }
     deinit { pointer.deallocate() }
 
-    /// Floats one convolution may keep: 2^23 (32 MB). Every convolution of the demo
-    /// classifier's training step (32 slices at 128) fits, 88 MB in all; of ResNet-18 at 256 on
-    /// 8 slices, the stages from 32 x 32 down (the stem and the 64 x 64 stage are built again, so
-    /// that the step's peak memory stays below PyTorch's). `ICHCT_CONV_KEEP` overrides it (0:
-    /// never keep).
+    /// Floats one convolution may keep: 2^23 (32 MB). Every im2col convolution of the demo
+    /// classifier's training step (32 slices at 128) fits; of ResNet-18 at 256 on 8 slices, the
+    /// stages from 32 x 32 down (the stem and the 64 x 64 stage are built again, so that the
+    /// step's peak memory stays below PyTorch's). The direct kernels keep nothing.
+    /// `ICHCT_CONV_KEEP` overrides it (0: never keep).
     static let limit: Int = {
         if let s = ProcessInfo.processInfo.environment["ICHCT_CONV_KEEP"], let v = Int(s), v >= 0 { return v }
         return 1 << 23
