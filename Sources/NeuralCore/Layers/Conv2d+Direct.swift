@@ -102,50 +102,30 @@ struct DirectConv {
         }
     }
 
-    /// dw (O, C, k, k) += the weight gradient over every image. Each worker sums a fixed,
-    /// contiguous range of work items into its own buffer and the buffers are added in worker
-    /// order, so the result depends on the thread count only.
+    /// dw (O, C, k, k) += the weight gradient over every image, by fixed per-worker ranges of
+    /// work items (``TiledConv/sumPerWorker(items:size:into:scratch:_:)``: the result depends on
+    /// the thread count only).
     func weightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>) {
-        let total = n * itemsPerImage
-        let workers = max(1, min(Threading.threadCount, total))
-        let src = SharedPointer(x), grad = SharedPointer(gy), target = SharedPointer(dw)
-        let plan = self, size = o * c * g.kernelH * g.kernelW
-        let inPlane = c * g.height * g.width, outPlane = o * g.outH * g.outW, scratchCount = scratchFloats
-        ScratchPool.shared.with(count: max(1, (workers - 1) * size)) { partials in
-            let part = SharedPointer(partials)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let acc = worker == 0 ? target.base : part.base + (worker - 1) * size
-                if worker > 0 { acc.update(repeating: 0, count: size) }
-                ScratchPool.shared.with(count: scratchCount) { scratch in
-                    for t in total * worker / workers ..< total * (worker + 1) / workers {
-                        let (img, rows) = plan.item(t)
-                        var s = plan.shape
-                        ichct_conv_weight_grad_rows(&s, src.base + img * inPlane, grad.base + img * outPlane, acc,
-                                                    Int32(rows.lowerBound), Int32(rows.upperBound), scratch)
-                    }
-                }
-            }
-            for worker in 1 ..< workers {
-                let s = partials + (worker - 1) * size
-                for i in 0 ..< size { dw[i] += s[i] }
+        let src = SharedPointer(x), grad = SharedPointer(gy)
+        let plan = self
+        let inPlane = c * g.height * g.width, outPlane = o * g.outH * g.outW
+        TiledConv.sumPerWorker(items: n * itemsPerImage, size: o * c * g.kernelH * g.kernelW, into: dw,
+                               scratch: scratchFloats) { range, acc, scratch in
+            for t in range {
+                let (img, rows) = plan.item(t)
+                var s = plan.shape
+                ichct_conv_weight_grad_rows(&s, src.base + img * inPlane, grad.base + img * outPlane, acc,
+                                            Int32(rows.lowerBound), Int32(rows.upperBound), scratch)
             }
         }
     }
 
-    /// Whether the input gradient is the forward pass of the adjoint convolution.
-    var inputGradientIsConvolution: Bool {
-        g.stride == 1 && g.kernelH == g.kernelW && g.padding <= g.kernelH - 1
-    }
-
     /// dx (N, C, H, W) = conv(gy padded by k − 1 − p, flipped transposed kernel), written into
-    /// every element of dx: the adjoint runs here when it is wide enough, else tiled. Needs
-    /// ``inputGradientIsConvolution``.
+    /// every element of dx, with these kernels. Needs the window's ``WindowGeometry/adjoint``.
     func inputGradient(_ gy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
-        let kk = g.kernelH
-        let flipped = TiledConv.flippedTransposedKernel(w, o: o, c: c, k: kk)
-        let back = WindowGeometry(height: g.outH, width: g.outW, kernelH: kk, kernelW: kk, stride: 1, padding: kk - 1 - g.padding)
+        let flipped = TiledConv.flippedTransposedKernel(w, o: o, c: c, k: g.kernelH)
         flipped.withUnsafeBufferPointer { pf in
-            DirectConv(n: n, c: o, o: c, g: back).forward(gy, pf.baseAddress!, nil, dx)
+            DirectConv(n: n, c: o, o: c, g: g.adjoint!).forward(gy, pf.baseAddress!, nil, dx)
         }
     }
 }

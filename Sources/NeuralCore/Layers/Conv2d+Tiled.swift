@@ -118,52 +118,62 @@ struct TiledConv {
     /// read from `kept` (what ``forward(_:_:_:_:keep:)`` left) or built again.
     func weightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                         kept: UnsafePointer<Float>? = nil) {
-        let total = n * tilesPerImage
-        let workers = max(1, min(Threading.threadCount, total))
-        let src = SharedPointer(x), grad = SharedPointer(gy), target = SharedPointer(dw)
+        let src = SharedPointer(x), grad = SharedPointer(gy)
         let columns = kept.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
-        let plan = self, size = o * k
+        let plan = self
+        TiledConv.sumPerWorker(items: n * tilesPerImage, size: o * k, into: dw,
+                               scratch: columns == nil ? k * rowsPerTile * g.outW : 1) { range, acc, scratch in
+            for t in range {
+                let (img, rows) = plan.tile(t)
+                let cols = rows.count * plan.g.outW
+                let col: UnsafeMutablePointer<Float>
+                if let columns {
+                    col = columns.base + plan.keptOffset(t)
+                } else {
+                    col = scratch
+                    plan.fillColumns(UnsafePointer(src.base), image: img, rows: rows, col)
+                }
+                let gt = grad.base + img * plan.o * plan.p + rows.lowerBound * plan.g.outW
+                BLAS.call(false, true, plan.o, plan.k, cols, 1, UnsafePointer(gt), plan.p, UnsafePointer(col), cols, 1, acc, plan.k)
+            }
+        }
+    }
+
+    /// Sums a gradient of `size` floats over work items `0..<items` into `target` (+=):
+    /// `body(range, accumulator, scratch)` adds the items of `range` into `accumulator`. Each of
+    /// up to ``Threading/threadCount`` workers takes a fixed, contiguous range of items and its
+    /// own accumulator (the first worker `target` itself, the others zeroed buffers, added to
+    /// `target` in worker order), so the result depends on the thread count only. Each worker
+    /// gets a scratch buffer of `scratch` floats.
+    static func sumPerWorker(items total: Int, size: Int, into target: UnsafeMutablePointer<Float>, scratch: Int,
+                             _ body: (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let workers = max(1, min(Threading.threadCount, total))
+        let dst = SharedPointer(target)
         ScratchPool.shared.with(count: max(1, (workers - 1) * size)) { partials in
             let part = SharedPointer(partials)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let acc = worker == 0 ? target.base : part.base + (worker - 1) * size
-                if worker > 0 { acc.update(repeating: 0, count: size) }
-                ScratchPool.shared.with(count: columns == nil ? plan.k * plan.rowsPerTile * plan.g.outW : 1) { scratch in
-                    for t in total * worker / workers ..< total * (worker + 1) / workers {
-                        let (img, rows) = plan.tile(t)
-                        let cols = rows.count * plan.g.outW
-                        let col: UnsafeMutablePointer<Float>
-                        if let columns {
-                            col = columns.base + plan.keptOffset(t)
-                        } else {
-                            col = scratch
-                            plan.fillColumns(UnsafePointer(src.base), image: img, rows: rows, col)
-                        }
-                        let gt = grad.base + img * plan.o * plan.p + rows.lowerBound * plan.g.outW
-                        BLAS.call(false, true, plan.o, plan.k, cols, 1, UnsafePointer(gt), plan.p, UnsafePointer(col), cols, 1, acc, plan.k)
+            withoutActuallyEscaping(body) { body in
+                let box = UncheckedSendable(body)
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let acc = worker == 0 ? dst.base : part.base + (worker - 1) * size
+                    if worker > 0 { acc.update(repeating: 0, count: size) }
+                    ScratchPool.shared.with(count: scratch) { buffer in
+                        box.value(total * worker / workers ..< total * (worker + 1) / workers, acc, buffer)
                     }
                 }
             }
             for worker in 1 ..< workers {
                 let s = partials + (worker - 1) * size
-                for i in 0 ..< size { dw[i] += s[i] }
+                for i in 0 ..< size { target[i] += s[i] }
             }
         }
     }
 
-    /// Whether the input gradient of this stride-1 convolution can be computed as a convolution.
-    var inputGradientIsConvolution: Bool {
-        g.stride == 1 && g.kernelH == g.kernelW && g.padding <= g.kernelH - 1
-    }
-
     /// dx (N, C, H, W) = conv(gy padded by k − 1 − p, flipped transposed kernel), written into
-    /// every element of dx. Needs ``inputGradientIsConvolution``.
+    /// every element of dx. Needs the window's ``WindowGeometry/adjoint``.
     func inputGradient(_ gy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
-        let kk = g.kernelH
-        let flipped = TiledConv.flippedTransposedKernel(w, o: o, c: c, k: kk)
-        let back = WindowGeometry(height: g.outH, width: g.outW, kernelH: kk, kernelW: kk, stride: 1, padding: kk - 1 - g.padding)
+        let flipped = TiledConv.flippedTransposedKernel(w, o: o, c: c, k: g.kernelH)
         flipped.withUnsafeBufferPointer { pf in
-            TiledConv(n: n, c: o, o: c, g: back).forward(gy, pf.baseAddress!, nil, dx)
+            TiledConv(n: n, c: o, o: c, g: g.adjoint!).forward(gy, pf.baseAddress!, nil, dx)
         }
     }
 

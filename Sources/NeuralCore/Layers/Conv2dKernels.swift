@@ -6,6 +6,15 @@ struct WindowGeometry {
     var outH: Int { (height + 2 * padding - kernelH) / stride + 1 }
     var outW: Int { (width + 2 * padding - kernelW) / stride + 1 }
 
+    /// The window of the adjoint of a stride-1 square convolution: its input gradient is the
+    /// convolution of the output gradient, padded by k − 1 − p, with the flipped, transposed
+    /// kernel (``TiledConv/flippedTransposedKernel(_:o:c:k:)``), over the output's extent. `nil`
+    /// for other convolutions (their input gradient takes col2im).
+    var adjoint: WindowGeometry? {
+        guard stride == 1, kernelH == kernelW, padding <= kernelH - 1 else { return nil }
+        return WindowGeometry(height: outH, width: outW, kernelH: kernelH, kernelW: kernelW, stride: 1, padding: kernelH - 1 - padding)
+    }
+
     /// Output columns `ox` whose input column `ox*stride - padding + j` lies inside `0..<width`.
     @inline(__always)
     func validRange(offset j: Int, extent: Int, outExtent: Int) -> Range<Int> {

@@ -82,18 +82,6 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
                         if dw != nil {
                             dw!.withUnsafeMutableBufferPointer { direct.weightGradient(px.baseAddress!, pg.baseAddress!, $0.baseAddress!) }
                         }
-                        if needs[0] {
-                            if direct.inputGradientIsConvolution {
-                                dx = [Float](unsafeUninitializedCapacity: x.count) { buffer, initialized in
-                                    direct.inputGradient(pg.baseAddress!, pw.baseAddress!, buffer.baseAddress!)
-                                    initialized = x.count
-                                }
-                            } else {
-                                var none: [Float]? = nil
-                                dx = [Float](repeating: 0, count: x.count)
-                                plan.backward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, &none, &dx)
-                            }
-                        }
                     } else if tiled == nil {
                         // Small maps: both gradients from one pass over the batched chunks.
                         if needs[0] { dx = [Float](repeating: 0, count: x.count) }
@@ -101,10 +89,16 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
                     } else if let tiled, dw != nil {
                         dw!.withUnsafeMutableBufferPointer { tiled.weightGradient(px.baseAddress!, pg.baseAddress!, $0.baseAddress!, kept: kept?.pointer) }
                     }
-                    if needs[0], let tiled {
-                        if tiled.inputGradientIsConvolution {
+                    if needs[0], direct != nil || tiled != nil {
+                        // the direct and tiled forms: a stride-1 input gradient is the adjoint's
+                        // forward pass in the same form; others take col2im
+                        if g.adjoint != nil {
                             dx = [Float](unsafeUninitializedCapacity: x.count) { buffer, initialized in
-                                tiled.inputGradient(pg.baseAddress!, pw.baseAddress!, buffer.baseAddress!)
+                                if let direct {
+                                    direct.inputGradient(pg.baseAddress!, pw.baseAddress!, buffer.baseAddress!)
+                                } else {
+                                    tiled!.inputGradient(pg.baseAddress!, pw.baseAddress!, buffer.baseAddress!)
+                                }
                                 initialized = x.count
                             }
                         } else {
