@@ -22,6 +22,13 @@
 #define BLOCK_TAPS 4
 #define MAX_KERNEL_W 16
 
+// The sixteen register blocks each kernel is instantiated for: 1 to 4 output channels by 1 to 4
+// vectors (forward) or taps (weight gradient), the full 4 x 4 first; CASE(a, b) is the switch
+// case `a * 8 + b`.
+#define EVERY_BLOCK(CASE) \
+    CASE(4, 4) CASE(4, 3) CASE(4, 2) CASE(4, 1) CASE(3, 4) CASE(3, 3) CASE(3, 2) CASE(3, 1) \
+    CASE(2, 4) CASE(2, 3) CASE(2, 2) CASE(2, 1) CASE(1, 4) CASE(1, 3) CASE(1, 2) CASE(1, 1)
+
 // Floats of one phase row: every vector the kernels load from it (the output's vectors, shifted
 // by up to (kernel_w - 1) / stride) stays inside it.
 static int phase_width(const ichct_conv_shape *s) {
@@ -141,12 +148,7 @@ static void forward_rows(const ichct_conv_shape *s, const float *x, const float 
             const int no = s->outputs - o0 < BLOCK_OUT ? s->outputs - o0 : BLOCK_OUT;
             for (int v0 = 0; v0 < nv; v0 += BLOCK_VEC) {
                 const int nvec = nv - v0 < BLOCK_VEC ? nv - v0 : BLOCK_VEC;
-                switch (no * 8 + nvec) {
-                    FORWARD_CASE(4, 4) FORWARD_CASE(4, 3) FORWARD_CASE(4, 2) FORWARD_CASE(4, 1)
-                    FORWARD_CASE(3, 4) FORWARD_CASE(3, 3) FORWARD_CASE(3, 2) FORWARD_CASE(3, 1)
-                    FORWARD_CASE(2, 4) FORWARD_CASE(2, 3) FORWARD_CASE(2, 2) FORWARD_CASE(2, 1)
-                    FORWARD_CASE(1, 4) FORWARD_CASE(1, 3) FORWARD_CASE(1, 2) FORWARD_CASE(1, 1)
-                }
+                switch (no * 8 + nvec) { EVERY_BLOCK(FORWARD_CASE) }
             }
         }
     }
@@ -202,12 +204,7 @@ static void weight_grad_rows(const ichct_conv_shape *s, const float *x, const fl
         for (int c = 0; c < s->channels; c++) {
             for (int t0 = 0; t0 < kk; t0 += BLOCK_TAPS) {
                 const int nt = kk - t0 < BLOCK_TAPS ? kk - t0 : BLOCK_TAPS;
-                switch (no * 8 + nt) {
-                    WEIGHT_CASE(4, 4) WEIGHT_CASE(4, 3) WEIGHT_CASE(4, 2) WEIGHT_CASE(4, 1)
-                    WEIGHT_CASE(3, 4) WEIGHT_CASE(3, 3) WEIGHT_CASE(3, 2) WEIGHT_CASE(3, 1)
-                    WEIGHT_CASE(2, 4) WEIGHT_CASE(2, 3) WEIGHT_CASE(2, 2) WEIGHT_CASE(2, 1)
-                    WEIGHT_CASE(1, 4) WEIGHT_CASE(1, 3) WEIGHT_CASE(1, 2) WEIGHT_CASE(1, 1)
-                }
+                switch (no * 8 + nt) { EVERY_BLOCK(WEIGHT_CASE) }
             }
         }
     }

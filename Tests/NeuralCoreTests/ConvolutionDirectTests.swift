@@ -11,10 +11,7 @@ import Testing
 /// (the kernels then never run).
 @Suite("Direct convolution kernels against the definition")
 struct ConvolutionDirectTests {
-    struct Case: Sendable, CustomStringConvertible {
-        let n: Int, c: Int, o: Int, h: Int, w: Int, k: Int, stride: Int, padding: Int, bias: Bool
-        var description: String { "\(n)x\(c)x\(h)x\(w) -> \(o), k\(k) s\(stride) p\(padding)\(bias ? " bias" : "")" }
-    }
+    typealias Case = ConvolutionCase
 
     @Test(.enabled(if: DirectConv.available), arguments: [
         // the classifier's stem: 7 x 7, stride 2, padding 3, 64 outputs wide

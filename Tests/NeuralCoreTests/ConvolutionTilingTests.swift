@@ -9,10 +9,7 @@ import Testing
 /// loss Σ y ⊙ r: dW[o,c,a,b'] = Σ r[n,o,i,j] x[n,c,…], dx[n,c,u,v] = Σ r[n,o,i,j] w[o,c,…], db[o] = Σ r.
 @Suite("Tiled convolution against the direct definition")
 struct ConvolutionTilingTests {
-    struct Case: Sendable, CustomStringConvertible {
-        let n: Int, c: Int, o: Int, h: Int, w: Int, k: Int, stride: Int, padding: Int, bias: Bool
-        var description: String { "\(n)x\(c)x\(h)x\(w) -> \(o), k\(k) s\(stride) p\(padding)\(bias ? " bias" : "")" }
-    }
+    typealias Case = ConvolutionCase
 
     @Test("which convolutions take the tiled path: large maps, and stride-1 k x k few-channel maps of 32 x 32 over several images only")
     func tilingRule() {

@@ -80,6 +80,12 @@ func weightedSum(_ y: Tensor, seed: UInt64 = 99) -> Tensor {
     (y * randomTensor(y.shape, seed: seed, requiresGrad: false)).sum()
 }
 
+/// One convolution of the path suites: N images of C x H x W into O channels, a k x k kernel.
+struct ConvolutionCase: Sendable, CustomStringConvertible {
+    let n: Int, c: Int, o: Int, h: Int, w: Int, k: Int, stride: Int, padding: Int, bias: Bool
+    var description: String { "\(n)x\(c)x\(h)x\(w) -> \(o), k\(k) s\(stride) p\(padding)\(bias ? " bias" : "")" }
+}
+
 /// A convolution evaluated from its definition in Double, with the exact gradients of the loss
 /// Σ y ⊙ r: y[n,o,i,j] = b[o] + Σ w[o,c,a,b'] x[n,c,i·s−p+a, j·s−p+b'] (0 outside),
 /// dW[o,c,a,b'] = Σ r[n,o,i,j] x[n,c,…], dx[n,c,u,v] = Σ r[n,o,i,j] w[o,c,…], db[o] = Σ r.

@@ -18,8 +18,10 @@ import Foundation
 /// col2im path. Used when the CPU has AVX-512 (``available``) and ``applies(_:)`` holds;
 /// results differ from the im2col path's by rounding only (another summation order).
 struct DirectConv {
+    /// Images, input and output channels, and the window.
     let n: Int, c: Int, o: Int
     let g: WindowGeometry
+    /// One image's shape as the C kernels take it.
     let shape: ichct_conv_shape
     /// Output rows per work item, work items per image.
     let rowsPerItem: Int, itemsPerImage: Int
@@ -83,6 +85,7 @@ struct DirectConv {
         return (img, r0 ..< min(g.outH, r0 + rowsPerItem))
     }
 
+    /// Floats of scratch one work item needs (its padded input window).
     var scratchFloats: Int {
         var s = shape
         return ichct_conv_scratch_floats(&s, Int32(rowsPerItem))
