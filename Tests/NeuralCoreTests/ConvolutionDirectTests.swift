@@ -34,18 +34,7 @@ struct ConvolutionDirectTests {
             let g = WindowGeometry(height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.stride, padding: t.padding)
             let plan = ConvPlan(n: t.n, c: t.c, o: t.o, g: g)
             #expect(DirectConv.applies(plan), "the case must take the direct path")
-            let x = randomTensor([t.n, t.c, t.h, t.w], seed: 31)
-            let wt = randomTensor([t.o, t.c, t.k, t.k], seed: 32, scale: 0.5)
-            let b = t.bias ? randomTensor([t.o], seed: 33) : nil
-            let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
-            #expect(y.shape == [t.n, t.o, g.outH, g.outW])
-            let r = randomTensor(y.shape, seed: 34, requiresGrad: false)
-            (y * r).sum().backward()
-            let ref = convolutionByDefinition(x: x, w: wt, bias: b, r: r, stride: t.stride, padding: t.padding)
-            #expect(relativeError(y.data, ref.y) < 1e-5, "forward \(t)")
-            #expect(relativeError(wt.grad!.data, ref.dw) < 1e-5, "weight gradient \(t)")
-            #expect(relativeError(x.grad!.data, ref.dx) < 1e-5, "input gradient \(t)")
-            if let b { #expect(relativeError(b.grad!.data, ref.db) < 1e-5, "bias gradient \(t)") }
+            expectConvolutionMatchesDefinition(t, seed: 31)
             if t.h >= 300 { #expect(DirectConv(n: t.n, c: t.c, o: t.o, g: g).itemsPerImage > 1, "several work items per image") }
         }
     }

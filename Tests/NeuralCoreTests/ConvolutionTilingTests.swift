@@ -40,22 +40,10 @@ struct ConvolutionTilingTests {
     func matchesDefinition(_ t: Case) {
         // the im2col paths only (the direct kernels have their own suite)
         DirectConv.$override.withValue(false) {
-            let x = randomTensor([t.n, t.c, t.h, t.w], seed: 11)
-            let wt = randomTensor([t.o, t.c, t.k, t.k], seed: 12, scale: 0.5)
-            let b = t.bias ? randomTensor([t.o], seed: 13) : nil
-            let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
-            let oh = (t.h + 2 * t.padding - t.k) / t.stride + 1, ow = (t.w + 2 * t.padding - t.k) / t.stride + 1
-            #expect(y.shape == [t.n, t.o, oh, ow])
             let plan = ConvPlan(n: t.n, c: t.c, o: t.o, g: WindowGeometry(height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.stride, padding: t.padding))
             #expect(TiledConv.applies(plan), "the case must take the tiled path")
             #expect(!DirectConv.applies(plan))
-            let r = randomTensor(y.shape, seed: 14, requiresGrad: false)
-            (y * r).sum().backward()
-            let ref = convolutionByDefinition(x: x, w: wt, bias: b, r: r, stride: t.stride, padding: t.padding)
-            #expect(relativeError(y.data, ref.y) < 1e-5, "forward \(t)")
-            #expect(relativeError(wt.grad!.data, ref.dw) < 1e-5, "weight gradient \(t)")
-            #expect(relativeError(x.grad!.data, ref.dx) < 1e-5, "input gradient \(t)")
-            if let b { #expect(relativeError(b.grad!.data, ref.db) < 1e-5, "bias gradient \(t)") }
+            expectConvolutionMatchesDefinition(t, seed: 11)
         }
     }
 

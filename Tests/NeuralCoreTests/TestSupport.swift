@@ -1,6 +1,7 @@
 import Foundation
 import NeuralCore
 import TestSupport
+import Testing
 
 /// A tensor of uniform values in [-1, 1).
 func randomTensor(_ shape: [Int], seed: UInt64, requiresGrad: Bool = true, scale: Float = 1) -> Tensor {
@@ -84,6 +85,26 @@ func weightedSum(_ y: Tensor, seed: UInt64 = 99) -> Tensor {
 struct ConvolutionCase: Sendable, CustomStringConvertible {
     let n: Int, c: Int, o: Int, h: Int, w: Int, k: Int, stride: Int, padding: Int, bias: Bool
     var description: String { "\(n)x\(c)x\(h)x\(w) -> \(o), k\(k) s\(stride) p\(padding)\(bias ? " bias" : "")" }
+}
+
+/// Runs `t` through `conv2d` (inputs drawn from seeds `seed` to `seed + 3`), backpropagates
+/// Σ y ⊙ r and expects the output shape, the output and the weight, input and bias gradients
+/// within 1e-5 relative of ``convolutionByDefinition(x:w:bias:r:stride:padding:)``. The caller
+/// picks the path (and checks that it is taken).
+func expectConvolutionMatchesDefinition(_ t: ConvolutionCase, seed: UInt64) {
+    let x = randomTensor([t.n, t.c, t.h, t.w], seed: seed)
+    let wt = randomTensor([t.o, t.c, t.k, t.k], seed: seed + 1, scale: 0.5)
+    let b = t.bias ? randomTensor([t.o], seed: seed + 2) : nil
+    let y = conv2d(x, weight: wt, bias: b, stride: t.stride, padding: t.padding)
+    let oh = (t.h + 2 * t.padding - t.k) / t.stride + 1, ow = (t.w + 2 * t.padding - t.k) / t.stride + 1
+    #expect(y.shape == [t.n, t.o, oh, ow])
+    let r = randomTensor(y.shape, seed: seed + 3, requiresGrad: false)
+    (y * r).sum().backward()
+    let ref = convolutionByDefinition(x: x, w: wt, bias: b, r: r, stride: t.stride, padding: t.padding)
+    #expect(relativeError(y.data, ref.y) < 1e-5, "forward \(t)")
+    #expect(relativeError(wt.grad!.data, ref.dw) < 1e-5, "weight gradient \(t)")
+    #expect(relativeError(x.grad!.data, ref.dx) < 1e-5, "input gradient \(t)")
+    if let b { #expect(relativeError(b.grad!.data, ref.db) < 1e-5, "bias gradient \(t)") }
 }
 
 /// A convolution evaluated from its definition in Double, with the exact gradients of the loss
