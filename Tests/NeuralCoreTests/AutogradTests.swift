@@ -164,6 +164,50 @@ struct GraphMemoryTests {
         }
         #expect(boxes.allSatisfy { $0.tensor == nil }, "\(boxes.filter { $0.tensor != nil }.count) tensors leaked")
     }
+
+    /// A recorded graph keeps only what backward closures read: the input of a ReLU, the terms
+    /// of a sum and the parts of a concatenation go as soon as the forward pass has used them,
+    /// while the graph lives, and the gradients are those of the definition.
+    @Test func intermediatesNoBackwardReadsAreFreedDuringForward() {
+        let x = Tensor(shape: [4], data: [-1, 2, -3, 4], requiresGrad: true)
+        let reluInput = WeakBox(), term = WeakBox(), part = WeakBox(), product = WeakBox()
+        let loss: Tensor
+        do {
+            let a = x * 2                                  // d relu(2x)/dx = 2 where x > 0
+            reluInput.tensor = a
+            let r = a.relu()
+            let b = x + 1
+            term.tensor = b
+            let s = r + b                                  // relu(2x) + x + 1
+            let c = s * 3
+            part.tensor = c
+            let joined = Tensor.concatenate([c, x], axis: 0)
+            let p = joined * joined                        // reads `joined`: its values stay
+            product.tensor = joined
+            loss = p.sum()
+        }
+        #expect(loss.node != nil)
+        #expect(reluInput.tensor == nil && term.tensor == nil && part.tensor == nil && product.tensor == nil)
+        // loss = Σ (3 (relu(2x) + x + 1))² + Σ x²; d/dx = 2 · 3 s · 3 · (2·[x > 0] + 1) + 2x.
+        loss.backward()
+        let xs = x.data
+        let expected = xs.map { v -> Float in
+            let s = max(2 * v, 0) + v + 1
+            return 18 * s * (v > 0 ? 3 : 1) + 2 * v
+        }
+        #expect(x.grad?.data == expected)
+    }
+
+    /// After `backward()` without `retainGraph`, a result that is still held is a leaf again
+    /// (its node is released), as it was before the graph kept places instead of tensors.
+    @Test func backwardReleasesTheNodesOfHeldResults() {
+        let x = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+        let h = x * 3
+        let loss = (h * h).sum()
+        loss.backward()
+        #expect(h.node == nil && loss.node == nil && h.requiresGrad)
+        #expect(x.grad?.data == [18, 36])
+    }
 }
 
 /// Products large enough to be split over threads (rows or columns, transposed or not) against

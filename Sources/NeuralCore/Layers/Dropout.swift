@@ -12,8 +12,9 @@ public func dropout(_ x: Tensor, p: Float, using generator: inout some RandomNum
     for i in 0 ..< x.count where generator.next() >= threshold { mask[i] = scale }
     let m = mask
     let out = Tensor(shape: x.shape, data: Kernel.binary(.mul, x.data, m))
+    let inputShape = x.shape   // not its values: the mask is all backward reads
     return Tensor.record(out, parents: [x], name: "dropout") { g, _ in
-        [Tensor(shape: x.shape, data: Kernel.binary(.mul, g.data, m))]
+        [Tensor(shape: inputShape, data: Kernel.binary(.mul, g.data, m))]
     }
 }
 

@@ -24,8 +24,10 @@ public func maxPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, paddin
         }
     }
     let indices = argmax
+    // The input's size, not its values: nothing backward reads them.
+    let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "maxPool2d") { gy, _ in
-        var dx = [Float](repeating: 0, count: x.count)
+        var dx = [Float](repeating: 0, count: inputCount)
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)
@@ -38,7 +40,7 @@ public func maxPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, paddin
                 }
             }
         }
-        return [Tensor(shape: x.shape, data: dx)]
+        return [Tensor(shape: inputShape, data: dx)]
     }
 }
 
@@ -70,8 +72,10 @@ public func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
             }
         }
     }
+    // The input's size, not its values: nothing backward reads them.
+    let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "adaptiveAvgPool2d") { gy, _ in
-        var dx = [Float](repeating: 0, count: x.count)
+        var dx = [Float](repeating: 0, count: inputCount)
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)
@@ -88,7 +92,7 @@ public func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
                 }
             }
         }
-        return [Tensor(shape: x.shape, data: dx)]
+        return [Tensor(shape: inputShape, data: dx)]
     }
 }
 
@@ -106,8 +110,10 @@ public func globalAvgPool2d(_ x: Tensor) -> Tensor {
             }
         }
     }
+    // The input's size, not its values: nothing backward reads them.
+    let inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "globalAvgPool2d") { gy, _ in
-        [Tensor(shape: x.shape) { d in
+        [Tensor(shape: inputShape) { d in
             for plane in 0 ..< planes {
                 let v = gy.data[plane] / Float(hw)
                 (d.baseAddress! + plane * hw).update(repeating: v, count: hw)

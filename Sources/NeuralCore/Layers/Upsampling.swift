@@ -50,8 +50,10 @@ public func bilinearResize(_ x: Tensor, height outH: Int, width outW: Int) -> Te
             }
         }
     }
+    // The input's size, not its values: nothing backward reads them.
+    let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "bilinearResize") { gy, _ in
-        var dx = [Float](repeating: 0, count: x.count)
+        var dx = [Float](repeating: 0, count: inputCount)
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)
@@ -73,7 +75,7 @@ public func bilinearResize(_ x: Tensor, height outH: Int, width outW: Int) -> Te
                 }
             }
         }
-        return [Tensor(shape: x.shape, data: dx)]
+        return [Tensor(shape: inputShape, data: dx)]
     }
 }
 

@@ -103,6 +103,9 @@ extension Tensor {
         let ad = a.broadcastData(to: shape), bd = b.broadcastData(to: shape)
         let out = Tensor(shape: shape, data: Kernel.binary(op, ad, bd))
         let sa = a.shape, sb = b.shape
+        // Only products and quotients read the inputs' values backward (sums keep none).
+        let keepsValues = op == .mul || op == .div
+        let savedA = keepsValues ? ad : [], savedB = keepsValues ? bd : []
         let name: String
         switch op { case .add: name = "add"; case .sub: name = "sub"; case .mul: name = "mul"; case .div: name = "div" }
         return record(out, parents: [a, b], name: name) { g, needs in
@@ -113,15 +116,15 @@ extension Tensor {
                 let gb = needs[1] ? Tensor(shape: shape, data: Kernel.map(g.data) { s, d, n in for i in 0 ..< n { d[i] = -s[i] } }).sumData(toShape: sb) : nil
                 return [needs[0] ? g.sumData(toShape: sa) : nil, gb]
             case .mul:
-                let ga = needs[0] ? Tensor(shape: shape, data: Kernel.binary(.mul, g.data, bd)).sumData(toShape: sa) : nil
-                let gb = needs[1] ? Tensor(shape: shape, data: Kernel.binary(.mul, g.data, ad)).sumData(toShape: sb) : nil
+                let ga = needs[0] ? Tensor(shape: shape, data: Kernel.binary(.mul, g.data, savedB)).sumData(toShape: sa) : nil
+                let gb = needs[1] ? Tensor(shape: shape, data: Kernel.binary(.mul, g.data, savedA)).sumData(toShape: sb) : nil
                 return [ga, gb]
             case .div:
-                let ga = needs[0] ? Tensor(shape: shape, data: Kernel.binary(.div, g.data, bd)).sumData(toShape: sa) : nil
+                let ga = needs[0] ? Tensor(shape: shape, data: Kernel.binary(.div, g.data, savedB)).sumData(toShape: sa) : nil
                 var gb: Tensor? = nil
                 if needs[1] {
                     // d(a/b)/db = -a / b^2
-                    let q = Kernel.binary(.div, Kernel.binary(.mul, g.data, ad), Kernel.binary(.mul, bd, bd))
+                    let q = Kernel.binary(.div, Kernel.binary(.mul, g.data, savedA), Kernel.binary(.mul, savedB, savedB))
                     gb = Tensor(shape: shape, data: Kernel.map(q) { s, d, n in for i in 0 ..< n { d[i] = -s[i] } }).sumData(toShape: sb)
                 }
                 return [ga, gb]
