@@ -27,14 +27,15 @@ public func maxPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, paddin
     // The input's size, not its values: nothing backward reads them.
     let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "maxPool2d") { gy, _ in
-        var dx = [Float](repeating: 0, count: inputCount)
+        var dx = [Float](unsafeUninitializedCapacity: inputCount) { _, n in n = inputCount }   // planes zeroed below
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)
                 indices.withUnsafeBufferPointer { pa in
                     let arg = SharedPointer(pa.baseAddress!)
-                    Parallel.forEach(planes, costPerItem: oh * ow) { plane in
+                    Parallel.forEach(planes, costPerItem: hw) { plane in
                         let d = dst.base + plane * hw, q = src.base + plane * oh * ow, a = arg.base + plane * oh * ow
+                        d.update(repeating: 0, count: hw)
                         for i in 0 ..< oh * ow { d[Int(a[i])] += q[i] }
                     }
                 }
@@ -75,12 +76,13 @@ public func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
     // The input's size, not its values: nothing backward reads them.
     let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "adaptiveAvgPool2d") { gy, _ in
-        var dx = [Float](repeating: 0, count: inputCount)
+        var dx = [Float](unsafeUninitializedCapacity: inputCount) { _, n in n = inputCount }   // planes zeroed below
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)
                 Parallel.forEach(planes, costPerItem: h * w) { plane in
                     let d = dst.base + plane * h * w, q = src.base + plane * oh * ow
+                    d.update(repeating: 0, count: h * w)
                     for oy in 0 ..< oh {
                         let (y0, y1) = rows[oy]
                         for ox in 0 ..< ow {

@@ -53,12 +53,13 @@ public func bilinearResize(_ x: Tensor, height outH: Int, width outW: Int) -> Te
     // The input's size, not its values: nothing backward reads them.
     let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "bilinearResize") { gy, _ in
-        var dx = [Float](repeating: 0, count: inputCount)
+        var dx = [Float](unsafeUninitializedCapacity: inputCount) { _, n in n = inputCount }   // planes zeroed below
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)
                 Parallel.forEach(planes, costPerItem: 8 * outH * outW) { plane in
                     let d = dst.base + plane * h * w, q = src.base + plane * outH * outW
+                    d.update(repeating: 0, count: h * w)
                     for oy in 0 ..< outH {
                         let r0 = d + rows.i0[oy] * w, r1 = d + rows.i1[oy] * w
                         let a0 = rows.l0[oy], a1 = rows.l1[oy]
