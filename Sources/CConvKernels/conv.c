@@ -6,9 +6,9 @@
 // row), so that the columns a kernel tap reads for sixteen consecutive outputs are sixteen
 // consecutive floats of one phase row at any stride.
 //
-// Forward: a register block of 4 output channels x 4 vectors (64 columns) of one output row;
-// for every tap, four vector loads of the window and one broadcast weight per channel feed 16
-// fused multiply-adds. Weight gradient: a block of 4 output channels x up to 5 taps of one
+// Forward: a register block of 4 output channels x 4 vectors (64 columns) of one output row, or
+// for maps at most sixteen wide (one vector a row) x 4 output rows; for every tap, four vector
+// loads of the window and one broadcast weight per channel feed 16 fused multiply-adds. Weight gradient: a block of 4 output channels x up to 5 taps of one
 // input channel (a kernel's taps split into blocks as even as possible: 3 x 3 as 5 and 4, 7 x 7
 // as nine of 5 and one of 4; 20 accumulators, 4 gradient vectors and one window vector fit the
 // 32 registers); for every vector of sixteen output columns, four loads of the output gradient
@@ -103,10 +103,13 @@ int ichct_conv_direct_available(void) {
 
 #pragma clang attribute push(__attribute__((target("avx512f,fma"))), apply_to = function)
 
+// The block's vectors are nvec consecutive vectors of output row oy from vector v0 on
+// (by_rows 0), or vector v0 of nvec consecutive output rows from oy on (by_rows 1: maps at most
+// sixteen wide, one vector per row, where a row alone would give too few accumulators).
 static inline __attribute__((always_inline)) void forward_block(
     const ichct_conv_shape *s, const float *window, int wr, int pw, const int *offsets, int local_row,
     const float *w, int o0, const int nout, int v0, const int nvec, __mmask16 last_mask, int last_vec,
-    const float *bias, float *y, int oy) {
+    const float *bias, float *y, int oy, const int by_rows) {
     const int cin = s->channels, kh = s->kernel_h, kw = s->kernel_w, st = s->stride, kk = kh * kw;
     __m512 acc[BLOCK_OUT][BLOCK_VEC];
     for (int a = 0; a < nout; a++) {
@@ -118,10 +121,12 @@ static inline __attribute__((always_inline)) void forward_block(
         for (int i = 0; i < kh; i++) {
             const float *row = window + ((size_t)(c * wr + local_row * st + i) * st) * pw + (size_t)v0 * 16;
             const float *wrow = w + ((size_t)o0 * cin + c) * kk + (size_t)i * kw;
+            // next vector: sixteen columns on, or st window rows (one output row) down
+            const size_t step = by_rows ? (size_t)st * st * pw : 16;
             for (int j = 0; j < kw; j++) {
                 const float *src = row + offsets[j];
                 __m512 xv[BLOCK_VEC];
-                for (int v = 0; v < nvec; v++) xv[v] = _mm512_loadu_ps(src + 16 * v);
+                for (int v = 0; v < nvec; v++) xv[v] = _mm512_loadu_ps(src + step * v);
                 for (int a = 0; a < nout; a++) {
                     const __m512 wb = _mm512_set1_ps(wrow[(size_t)a * channel_stride + j]);
                     for (int v = 0; v < nvec; v++) acc[a][v] = _mm512_fmadd_ps(wb, xv[v], acc[a][v]);
@@ -132,7 +137,8 @@ static inline __attribute__((always_inline)) void forward_block(
     for (int a = 0; a < nout; a++) {
         float *dst = y + ((size_t)(o0 + a) * s->out_h + oy) * s->out_w + (size_t)v0 * 16;
         for (int v = 0; v < nvec; v++) {
-            if (v0 + v == last_vec) _mm512_mask_storeu_ps(dst + 16 * v, last_mask, acc[a][v]);
+            if (by_rows) _mm512_mask_storeu_ps(dst + (size_t)s->out_w * v, last_mask, acc[a][v]);
+            else if (v0 + v == last_vec) _mm512_mask_storeu_ps(dst + 16 * v, last_mask, acc[a][v]);
             else _mm512_storeu_ps(dst + 16 * v, acc[a][v]);
         }
     }
@@ -140,7 +146,12 @@ static inline __attribute__((always_inline)) void forward_block(
 
 #define FORWARD_CASE(NO, NV) \
     case (NO) * 8 + (NV): \
-        forward_block(s, window, wr, pw, offsets, local_row, w, o0, NO, v0, NV, last_mask, last_vec, bias, y, oy); \
+        forward_block(s, window, wr, pw, offsets, local_row, w, o0, NO, v0, NV, last_mask, last_vec, bias, y, oy, 0); \
+        break;
+
+#define FORWARD_ROWS_CASE(NO, NR) \
+    case (NO) * 8 + (NR): \
+        forward_block(s, window, wr, pw, offsets, local_row, w, o0, NO, 0, NR, last_mask, 0, bias, y, oy, 1); \
         break;
 
 static void forward_rows(const ichct_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
@@ -153,6 +164,17 @@ static void forward_rows(const ichct_conv_shape *s, const float *x, const float 
     const int tail = s->out_w - 16 * last_vec;
     const __mmask16 last_mask = (__mmask16)((1u << tail) - 1u);
     const float *window = scratch;
+    if (nv == 1) {
+        // one vector per row: blocks of 4 output channels x 4 rows
+        for (int oy = row_begin; oy < row_end; oy += BLOCK_VEC) {
+            const int local_row = oy - row_begin, nr = row_end - oy < BLOCK_VEC ? row_end - oy : BLOCK_VEC;
+            for (int o0 = 0; o0 < s->outputs; o0 += BLOCK_OUT) {
+                const int no = s->outputs - o0 < BLOCK_OUT ? s->outputs - o0 : BLOCK_OUT;
+                switch (no * 8 + nr) { EVERY_BLOCK(FORWARD_ROWS_CASE) }
+            }
+        }
+        return;
+    }
     for (int oy = row_begin; oy < row_end; oy++) {
         const int local_row = oy - row_begin;
         for (int o0 = 0; o0 < s->outputs; o0 += BLOCK_OUT) {
