@@ -10,10 +10,16 @@
 # backward, Adam) or inference, ITER timed iterations after a warm-up; slices/s from the median
 # and from the best iteration (the machine is shared: the best is the least disturbed), the
 # ratio Swift/PyTorch of the best, GFLOP/s (median), peak RSS.
+#
+# ROUNDS (default 2) alternates the two sides that many times per row (Swift, PyTorch, Swift,
+# PyTorch, ...), so that a disturbance of the shared machine, or its drift, does not fall on one
+# side only: each side's best is its best iteration over all rounds, its median the median of
+# its rounds' medians, its peak RSS the largest. ROUNDS=1 is one run of each.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON="${PYTHON:-$(bash scripts/python-env.sh)}"
 ITER="${ITER:-3}"
+ROUNDS="${ROUNDS:-2}"
 THREADS="${THREADS:-2}"
 if [ "${1:-}" = "--small" ]; then
     RESNET=(--size 64 --width 8 --blocks 1,1,1,1 --hidden 16 --sequence 4)
@@ -28,13 +34,30 @@ out="$(mktemp)"
 for net in resnet_lstm unet_lite; do
     if [ "$net" = resnet_lstm ]; then args=("${RESNET[@]}"); else args=("${UNET[@]}"); fi
     for mode in train infer; do
-        "$BENCH" networks --network "$net" --mode "$mode" --iterations "$ITER" --threads "$THREADS" "${args[@]}" | tee -a "$out"
-        "$PYTHON" scripts/bench/networks.py --network "$net" --mode "$mode" --iterations "$ITER" --threads "$THREADS" "${args[@]}" | tee -a "$out"
+        for _ in $(seq "$ROUNDS"); do
+            "$BENCH" networks --network "$net" --mode "$mode" --iterations "$ITER" --threads "$THREADS" "${args[@]}" | tee -a "$out"
+            "$PYTHON" scripts/bench/networks.py --network "$net" --mode "$mode" --iterations "$ITER" --threads "$THREADS" "${args[@]}" | tee -a "$out"
+        done
     done
 done
 "$PYTHON" - "$out" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+# One row per side, network and mode over its rounds: the best iteration of all, the median
+# of the rounds' medians (and of their GFLOP/s and phases), the largest peak RSS.
+rows = []
+for key in sorted({(r["impl"], r["network"], r["mode"]) for r in runs}):
+    group = [r for r in runs if (r["impl"], r["network"], r["mode"]) == key]
+    row = dict(group[0])
+    row["best_slices_per_s"] = max(r["best_slices_per_s"] for r in group)
+    for field in ("slices_per_s", "gflops", "forward_s", "backward_s", "optimizer_s"):
+        if field in row:
+            row[field] = statistics.median(r[field] for r in group)
+    row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in group)
+    row["rounds"] = len(group)
+    rows.append(row)
+print()
+print(f"{rows[0]['rounds']} round(s) per side, alternated; {rows[0]['iterations']} timed iterations each")
 print()
 print("| network | mode | slices | Swift slices/s (median / best) | PyTorch slices/s (median / best) | Swift / PyTorch (best) | Swift GFLOP/s | PyTorch GFLOP/s | Swift peak RSS MB | PyTorch peak RSS MB |")
 print("|---|---|---|---|---|---|---|---|---|---|")
