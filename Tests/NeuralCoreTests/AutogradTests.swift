@@ -208,6 +208,18 @@ struct GraphMemoryTests {
         #expect(h.node == nil && loss.node == nil && h.requiresGrad)
         #expect(x.grad?.data == [18, 36])
     }
+
+    /// A graph recorded on a result before an earlier backward pass released that result's node
+    /// ends there: the result gets its gradient, as a leaf would, and nothing reaches further.
+    @Test func aGraphOnAReleasedResultEndsThere() {
+        let x = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+        let h = x * 3
+        let second = (h * 2).sum()      // recorded while h still has its node
+        (h * h).sum().backward()        // releases h's node: x.grad = 2h · 3
+        second.backward()
+        #expect(h.grad?.data == [2, 2])
+        #expect(x.grad?.data == [18, 36])
+    }
 }
 
 /// Products large enough to be split over threads (rows or columns, transposed or not) against

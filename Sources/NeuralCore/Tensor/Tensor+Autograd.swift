@@ -220,6 +220,8 @@ enum Autograd {
                 guard relevant[id] == true, let (_, g) = grads[id] else { continue }
                 let inputs = node.inputs
                 let needs = inputs.map { $0.requiresGrad && $0.vertex.flatMap({ relevant[$0] }) == true }
+                // A node released by an earlier pass has no inputs left: its output is a leaf now,
+                // its gradient stays in the result (for `.grad`) and the pass ends there.
                 guard needs.contains(true) else { continue }
                 let parentGrads = node.backward(g, needs)
                 precondition(parentGrads.count == inputs.count, "\(node.name): backward returned \(parentGrads.count) gradients for \(inputs.count) inputs")
