@@ -8,16 +8,18 @@
 //
 // Forward: a register block of 4 output channels x 4 vectors (64 columns) of one output row, or
 // for maps at most sixteen wide (one vector a row) x 4 output rows; for every tap, four vector
-// loads of the window and one broadcast weight per channel feed 16 fused multiply-adds. Weight gradient: a block of 4 output channels x up to 5 taps of one
-// input channel (a kernel's taps split into blocks as even as possible: 3 x 3 as 5 and 4, 7 x 7
-// as nine of 5 and one of 4; 20 accumulators, 4 gradient vectors and one window vector fit the
-// 32 registers); for every vector of sixteen output columns, four loads of the output gradient
-// and one of the window per tap feed 4 fused multiply-adds per tap, summed over the rows and
-// columns of the call; then the lanes of sixteen accumulators at a time are summed (in
-// _mm512_reduce_add_ps's order) and added to dw. Every dw element's sum runs over the rows,
-// columns and lanes in the same order whatever the blocking: 4-tap blocks with one reduction
-// per accumulator gave the same bits, 20 to 25% slower (one 16-float vector per iteration and
-// ten shuffles per accumulator were too much for short rows).
+// loads of the window and one broadcast weight per channel feed 16 fused multiply-adds.
+//
+// Weight gradient: a block of 4 output channels x up to 5 taps of one input channel (a kernel's
+// taps in blocks as even as possible: 3 x 3 as 5 and 4, 7 x 7 as nine of 5 and one of 4; 20
+// accumulators, 4 gradient vectors and one window vector fit the 32 registers); for every vector
+// of sixteen output columns, four loads of the output gradient and one of the window per tap feed
+// 4 fused multiply-adds per tap, summed over the rows and columns of the call; then the lanes of
+// sixteen accumulators at a time are summed with shuffles, in the order _mm512_reduce_add_ps
+// takes, and added to dw. Each dw element's sum runs over the rows, columns and lanes in the same
+// order whatever the blocking. (Blocks of 4 taps, which left a block of one tap with 4 dependent
+// chains, and one reduction of about ten instructions per accumulator after as few as 16
+// iterations on short rows, were 20 to 25% slower with the same bits.)
 #include "ichct_conv.h"
 
 #include <stdint.h>
@@ -27,6 +29,7 @@
 #define BLOCK_VEC 4
 #define BLOCK_TAPS 5
 #define MAX_KERNEL_W 16
+_Static_assert(BLOCK_OUT * BLOCK_TAPS <= 32, "weight_block sums at most two groups of 16 accumulators");
 
 // The sixteen register blocks the forward kernel is instantiated for: 1 to 4 output channels by
 // 1 to 4 vectors, the full 4 x 4 first; CASE(a, b) is the switch case `a * 8 + b`.

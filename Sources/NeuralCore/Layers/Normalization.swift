@@ -79,7 +79,7 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: 
         var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
         let needDx = needs[0]
         // Every element is written below when needed (no zeroing pass over a whole activation).
-        var dx = needDx ? [Float](unsafeUninitializedCapacity: x.count) { _, n in n = x.count } : [0]
+        var dx = needDx ? Kernel.uninitialized(x.count) : [0]
         let gamma = weight.data
         x.withUnsafeBufferPointer { px in
             g.withUnsafeBufferPointer { pg in

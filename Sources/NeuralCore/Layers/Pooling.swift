@@ -27,7 +27,7 @@ public func maxPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, paddin
     // The input's size, not its values: nothing backward reads them.
     let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "maxPool2d") { gy, _ in
-        var dx = [Float](unsafeUninitializedCapacity: inputCount) { _, n in n = inputCount }   // planes zeroed below
+        var dx = Kernel.uninitialized(inputCount)   // planes zeroed below
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)
@@ -76,7 +76,7 @@ public func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
     // The input's size, not its values: nothing backward reads them.
     let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "adaptiveAvgPool2d") { gy, _ in
-        var dx = [Float](unsafeUninitializedCapacity: inputCount) { _, n in n = inputCount }   // planes zeroed below
+        var dx = Kernel.uninitialized(inputCount)   // planes zeroed below
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)

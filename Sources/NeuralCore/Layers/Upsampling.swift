@@ -53,7 +53,7 @@ public func bilinearResize(_ x: Tensor, height outH: Int, width outW: Int) -> Te
     // The input's size, not its values: nothing backward reads them.
     let inputCount = x.count, inputShape = x.shape
     return Tensor.record(out, parents: [x], name: "bilinearResize") { gy, _ in
-        var dx = [Float](unsafeUninitializedCapacity: inputCount) { _, n in n = inputCount }   // planes zeroed below
+        var dx = Kernel.uninitialized(inputCount)   // planes zeroed below
         dx.withUnsafeMutableBufferPointer { pdx in
             gy.withUnsafeBufferPointer { pg in
                 let dst = SharedPointer(pdx.baseAddress!), src = SharedPointer(pg.baseAddress!)

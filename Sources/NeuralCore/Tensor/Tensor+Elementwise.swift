@@ -28,6 +28,12 @@ enum Kernel {
         }
     }
 
+    /// `count` floats left unwritten, for a result its caller writes in full before anything
+    /// reads it (an input gradient): no zeroing pass over a whole activation.
+    static func uninitialized(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    }
+
     /// `out[i] = f(a[i])` where `f` runs on whole chunks (`body(src, dst, count)`).
     static func map(_ a: [Float], cost: Int = 1, _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> [Float] {
         let n = a.count
