@@ -124,16 +124,31 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .long, help: "Data-parallel training over the ranks of mpirun (mpirun -np N ichctl train ... --distributed): each rank computes its share of every batch of --batch-size, and the weights are those of one process with that batch. Rank 0 writes the outputs and prints.")
     var distributed = false
 
+    @Flag(name: .long, help: "With --distributed: each rank preprocesses only its shard of the cases (positions r, r + N, ... of the training and validation lists) and keeps the others' labels (and targets) only; each item of a batch is computed by the rank that holds its case. The weights stay one process's; a rank holds about 1/N of the data, and a batch's shares are as uneven as its cases' holders.")
+    var shardData = false
+
     @Option(name: .long, help: "Threads of this process's loops and matrix products (default: all cores; with --distributed, the cores divided by the ranks on this node).")
     var threads: Int?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+        if shardData && !distributed { throw ValidationError("--shard-data shards the data over the ranks of --distributed; add --distributed (and run under mpirun)") }
     }
 
     /// The ranks (MPI's world with --distributed, else none); see ``CLI/withRanks(distributed:threads:quiet:_:)``.
     func withRanks(_ body: (_ communicator: (any Communicator)?, _ quiet: Bool) throws -> Void) throws {
         try CLI.withRanks(distributed: distributed, threads: threads, quiet: quiet, body)
+    }
+
+    /// The progress line before the cases are prepared, saying what each rank prepares.
+    func preparing(_ cases: String, _ communicator: (any Communicator)?) -> String {
+        "preparing \(cases)" + (communicator.map { shardData ? ", each rank its shard of 1/\($0.size)" : " on each of \($0.size) ranks" } ?? "")
+    }
+
+    /// The cases this rank preprocesses: its shard with --shard-data, else every case.
+    func shard(of communicator: (any Communicator)?) throws -> Shard {
+        guard shardData, let communicator else { return .whole }
+        return try Shard(index: communicator.rank, count: communicator.size)
     }
 
     /// The resume file `--resume` names: the file itself, or, when it is a model written by a
@@ -291,9 +306,8 @@ struct TrainClassifier: ParsableCommand {
         let dataset = try Dataset(root: URL(fileURLWithPath: common.data))
         try common.withRanks { communicator, quiet in
             let printer = TrainingPrinter(quiet: quiet)
-            printer.reporter.report("preparing \(dataset.cases.count) cases at \(config.model.inputSize)x\(config.model.inputSize)"
-                                    + (communicator.map { " on each of \($0.size) ranks" } ?? ""))
-            let (training, validation) = try trainer.prepare(dataset: dataset)
+            printer.reporter.report(common.preparing("\(dataset.cases.count) cases at \(config.model.inputSize)x\(config.model.inputSize)", communicator))
+            let (training, validation) = try trainer.prepare(dataset: dataset, shard: try common.shard(of: communicator))
             let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
                                             resume: resume, overwrite: common.force,
                                             observer: printer, communicator: communicator)
@@ -368,7 +382,9 @@ struct TrainRefiner: ParsableCommand {
         let dataset = try Dataset(root: URL(fileURLWithPath: common.data))
         try common.withRanks { communicator, quiet in
             let printer = TrainingPrinter(quiet: quiet)
-            let (training, validation, skipped) = try trainer.prepare(dataset: dataset, masks: URL(fileURLWithPath: masks))
+            printer.reporter.report(common.preparing("\(dataset.cases.count) cases with their masks at \(config.model.inputSize)x\(config.model.inputSize)", communicator))
+            let (training, validation, skipped) = try trainer.prepare(dataset: dataset, masks: URL(fileURLWithPath: masks),
+                                                                      shard: try common.shard(of: communicator))
             if !skipped.isEmpty && !quiet { CLI.note("left out \(skipped.count) case(s) without a mask in \(masks): \(skipped.prefix(5).joined(separator: ", "))\(skipped.count > 5 ? ", ..." : "")") }
             let summary = try trainer.train(training: training, validation: validation, outputs: outputs,
                                             resume: resume, overwrite: common.force,

@@ -78,6 +78,28 @@ struct DistributedTrainingTests {
         #expect(control > 1e-2, "batch 1 against batch 2: \(control)")
     }
 
+    @Test("--shard-data: each rank preprocesses its shard of the cases, an item goes to its case's rank, and the weights are 1 process's (1e-4)",
+          arguments: ["classifier", "refiner"])
+    func shardedDataEqualsOneProcess(network: String) throws {
+        let t = try Self.dataset()
+        defer { t.cleanup() }
+        let data = t.file("data").path
+        let base = (network == "classifier" ? Self.classifier : Self.refiner + ["--masks", data + "/label"])
+            + ["--data", data, "--epochs", "2", "--steps", "3", "--batch-size", "2"]
+        let one = t.file("one.safetensors"), two = t.file("two.safetensors")
+        var r = try Self.train(base + ["--out", one.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try Self.mpirun(2, base.filter { $0 != "--quiet" } + ["--out", two.path, "--shard-data"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect((r.stdout + r.stderr).contains("each rank its shard of 1/2"), "\(r.stderr)")
+        let difference = try Self.relativeDifference(one, two)
+        #expect(difference < 1e-4, "2 ranks on sharded data against 1 process: \(difference)")
+        // without the ranks to hold the shards, the flag is refused before any work
+        r = try Self.train(base + ["--out", t.file("alone.safetensors").path, "--shard-data"])
+        #expect(r.status != 0 && r.stderr.contains("--shard-data"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: t.file("alone.safetensors").path))
+    }
+
     @Test("3 ranks with batches of 2 (a rank without an item takes part as a placeholder) equal 1 process")
     func placeholderRank() throws {
         let t = try Self.dataset()

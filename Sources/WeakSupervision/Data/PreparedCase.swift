@@ -45,6 +45,28 @@ public struct PreparedCase: Sendable {
         self.masks = masks
     }
 
+    /// A case's outline: its name, labels and targets without its slices. A rank of a
+    /// data-parallel run that shards the data holds the cases other ranks own this way: the
+    /// epoch plan needs every case's slice count (and, for the refiner, every target), only the
+    /// owner reads the slices (``ClassifierTrainer/prepare(dataset:shard:)``).
+    ///
+    /// - Parameters:
+    ///   - name: case name. - size: S. - channels: C (of the slices the owner holds).
+    ///   - labels: Z values. - masks: Z·S·S values or `nil`.
+    public init(outlineNamed name: String, size: Int, channels: Int, labels: [Float], masks: [Float]? = nil) {
+        precondition(size > 0 && channels > 0, "PreparedCase: size and channels must be positive")
+        precondition(masks == nil || masks!.count == labels.count * size * size, "PreparedCase \(name): masks must be (Z, S, S)")
+        self.name = name
+        self.size = size
+        self.channels = channels
+        self.slices = []
+        self.labels = labels
+        self.masks = masks
+    }
+
+    /// Whether this case holds its slices (`false` for an outline, ``init(outlineNamed:size:channels:labels:masks:)``).
+    public var holdsSlices: Bool { slices.count == labels.count * sliceStride }
+
     /// Preprocesses a scan (``Preprocessing/preprocess(_:size:windows:)``) with its slice labels
     /// and, optionally, a mask on its grid.
     ///
@@ -60,21 +82,24 @@ public struct PreparedCase: Sendable {
         guard labels.count == scan.shape.z else {
             throw WeakSupervisionError.shapeMismatch(what: "\(name): slice labels", expected: "\(scan.shape.z) (one per slice)", got: "\(labels.count)")
         }
-        var targets: [Float]?
-        if let mask {
-            guard mask.shape == scan.shape else {
-                throw WeakSupervisionError.shapeMismatch(what: "\(name): mask grid", expected: "\(scan.shape)", got: "\(mask.shape)")
-            }
-            let resampler = Resampler.network(height: scan.shape.y, width: scan.shape.x, size: size)
-            var out: [Float] = []
-            out.reserveCapacity(scan.shape.z * size * size)
-            for k in 0..<scan.shape.z {
-                out += resampler(mask.slice(k).map { $0 > 0 ? Float(1) : 0 }).map { min(max($0, 0), 1) }
-            }
-            targets = out
-        }
+        let targets = try mask.map { try Self.targets($0, scan: scan, name: name, size: size) }
         self.init(name: name, size: size, channels: windows.count,
                   slices: Preprocessing.preprocess(scan, size: size, windows: windows), labels: labels, masks: targets)
+    }
+
+    /// A mask on the scan's grid as (Z, S, S) targets in [0, 1]: each slice's voxels > 0 as 1,
+    /// resampled to S as the scan's slices are.
+    static func targets(_ mask: MaskVolume, scan: ScanVolume, name: String, size: Int) throws -> [Float] {
+        guard mask.shape == scan.shape else {
+            throw WeakSupervisionError.shapeMismatch(what: "\(name): mask grid", expected: "\(scan.shape)", got: "\(mask.shape)")
+        }
+        let resampler = Resampler.network(height: scan.shape.y, width: scan.shape.x, size: size)
+        var out: [Float] = []
+        out.reserveCapacity(scan.shape.z * size * size)
+        for k in 0..<scan.shape.z {
+            out += resampler(mask.slice(k).map { $0 > 0 ? Float(1) : 0 }).map { min(max($0, 0), 1) }
+        }
+        return out
     }
 
     /// Loads and preprocesses a dataset case: its scan, its weak labels (from its mask or
@@ -98,6 +123,29 @@ public struct PreparedCase: Sendable {
             labels = try item.sliceLabels()
         }
         try self.init(name: item.name, scan: scan, labels: labels, mask: mask, size: size, windows: windows)
+    }
+
+    /// A dataset case's outline (``init(outlineNamed:size:channels:labels:masks:)``): its weak
+    /// labels as ``init(loading:maskURL:size:windows:)`` reads them and, with `maskURL`, its
+    /// targets, without preprocessing its scan (which is read only to place a mask on its grid).
+    ///
+    /// - Parameters:
+    ///   - item: the case. - maskURL: as for ``init(loading:maskURL:size:windows:)``.
+    ///   - size: S. - channels: C, the windows the owner of the case preprocesses.
+    /// - Throws: as ``init(loading:maskURL:size:windows:)``.
+    public init(outlineLoading item: DatasetCase, maskURL: URL? = nil, size: Int, channels: Int) throws {
+        guard let maskURL else {
+            self.init(outlineNamed: item.name, size: size, channels: channels, labels: try item.sliceLabels())
+            return
+        }
+        let scan = try item.loadScan()
+        let mask = try item.loadMask(from: maskURL, scan: scan)
+        let labels = (try? item.sliceLabels()) ?? mask.sliceLabels
+        guard labels.count == scan.shape.z else {
+            throw WeakSupervisionError.shapeMismatch(what: "\(item.name): slice labels", expected: "\(scan.shape.z) (one per slice)", got: "\(labels.count)")
+        }
+        self.init(outlineNamed: item.name, size: size, channels: channels, labels: labels,
+                  masks: try Self.targets(mask, scan: scan, name: item.name, size: size))
     }
 
     /// Slice `k`'s C·S·S input values.

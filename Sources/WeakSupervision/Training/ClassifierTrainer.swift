@@ -31,14 +31,23 @@ public struct ClassifierTrainer {
     /// Splits a dataset's cases (``DatasetSplit``, seeded by ``TrainingConfig/seed``) and
     /// preprocesses the training and validation cases into memory.
     ///
-    /// - Parameter dataset: the cases; weak labels from masks or `slices.csv`.
+    /// - Parameters:
+    ///   - dataset: the cases; weak labels from masks or `slices.csv`.
+    ///   - shard: for data-parallel training on sharded data, this rank's shard
+    ///     (`Shard(index: rank, count: ranks)`): the cases at positions K, K + N, ... of each list
+    ///     are preprocessed, the others kept as outlines (their labels only,
+    ///     ``PreparedCase/init(outlineLoading:maskURL:size:channels:)``), and ``train(training:validation:outputs:resume:initial:overwrite:observer:communicator:)``
+    ///     with the same ranks sends each item to the rank that holds its case. Default
+    ///     ``Shard/whole``: every case on every rank.
     /// - Returns: training and validation cases (test cases, if any fraction, left out).
-    public func prepare(dataset: Dataset) throws -> (training: [PreparedCase], validation: [PreparedCase]) {
+    public func prepare(dataset: Dataset, shard: Shard = .whole) throws -> (training: [PreparedCase], validation: [PreparedCase]) {
         try config.validate()
         let split = try Self.split(dataset.cases, validationFraction: config.validationFraction, testFraction: config.testFraction, seed: config.seed)
         let windows = config.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
-        let load = { (c: DatasetCase) in try PreparedCase(loading: c, size: self.config.model.inputSize, windows: windows) }
-        return (try split.train.map(load), try split.validation.map(load))
+        let size = config.model.inputSize
+        let hold = { (c: DatasetCase) in try PreparedCase(loading: c, size: size, windows: windows) }
+        let outline = { (c: DatasetCase) in try PreparedCase(outlineLoading: c, size: size, channels: windows.count) }
+        return (try shard.prepare(split.train, hold: hold, outline: outline), try shard.prepare(split.validation, hold: hold, outline: outline))
     }
 
     /// The case-level split every trainer uses: ``DatasetSplit`` drawing from a ``SeededGenerator``
@@ -72,7 +81,9 @@ public struct ClassifierTrainer {
     ///     its share of every global batch of ``TrainingConfig/batchSize``, and the weights are
     ///     those of one process with that batch); rank 0 alone writes the outputs. nil (default)
     ///     or one rank: this process alone. Every rank must be given the same configuration
-    ///     and cases.
+    ///     and cases, or on sharded data each its own shard of the same lists
+    ///     (``prepare(dataset:shard:)``: outlines of the cases other ranks hold), in which case
+    ///     each item is computed by the rank that holds its case.
     /// - Returns: the run's summary.
     /// - Throws: invalid configuration or data, existing outputs, a foreign resume file, a
     ///   non-finite loss, ranks that end with different weights, and file errors.
@@ -88,7 +99,7 @@ public struct ClassifierTrainer {
                                                      got: "\(item.channels)x\(item.size)x\(item.size)")
         }
         try outputs.refuseExisting(unless: resume != nil || overwrite)
-        let parallel = DataParallel(communicator)
+        let parallel = try DataParallel.over(communicator, training: training, validation: validation)
         let model = ResNetLSTM(config: c.model, seed: c.seed)
         model.synchronizeBatchStatistics(parallel?.sync)
         try initial?.loadInitialWeights(into: model, as: .resnetLSTM(c.model))
@@ -130,7 +141,7 @@ public struct ClassifierTrainer {
             for (j, i) in batch.enumerated() {
                 // every rank draws every item's augmentation, so the streams stay in step
                 let draw = augment ? c.augmentation.draw(size: size, using: &generator) : nil
-                guard parallel?.owns(j) ?? true else { continue }
+                guard parallel?.owns(j, case: sequences[i].caseIndex) ?? true else { continue }
                 mine.append((sequences[i], draw))
             }
             // the drawn augmentations applied on every core, each sequence into its own slot

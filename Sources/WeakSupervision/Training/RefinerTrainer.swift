@@ -30,7 +30,10 @@ public struct RefinerTrainer {
     ///
     /// - Parameters:
     ///   - dataset: the scans. - masks: folder of target masks (pseudo or true).
-    public func prepare(dataset: Dataset, masks: URL) throws -> (training: [PreparedCase], validation: [PreparedCase], skipped: [String]) {
+    ///   - shard: this rank's shard for data-parallel training on sharded data, as for
+    ///     ``ClassifierTrainer/prepare(dataset:shard:)``; outlines keep their targets (the epoch
+    ///     plan and the crops need every case's), not their slices. Default ``Shard/whole``.
+    public func prepare(dataset: Dataset, masks: URL, shard: Shard = .whole) throws -> (training: [PreparedCase], validation: [PreparedCase], skipped: [String]) {
         try config.validate()
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: masks.path) else {
             throw WeakSupervisionError.invalidParameter(name: "masks", reason: "\(masks.path): no such folder, or it cannot be listed")
@@ -45,8 +48,10 @@ public struct RefinerTrainer {
         }
         let split = try ClassifierTrainer.split(usable, validationFraction: config.validationFraction, testFraction: config.testFraction, seed: config.seed)
         let windows = config.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
-        let load = { (c: DatasetCase) in try PreparedCase(loading: c, maskURL: files[c.name], size: self.config.model.inputSize, windows: windows) }
-        return (try split.train.map(load), try split.validation.map(load),
+        let size = config.model.inputSize
+        let hold = { (c: DatasetCase) in try PreparedCase(loading: c, maskURL: files[c.name], size: size, windows: windows) }
+        let outline = { (c: DatasetCase) in try PreparedCase(outlineLoading: c, maskURL: files[c.name], size: size, channels: windows.count) }
+        return (try shard.prepare(split.train, hold: hold, outline: outline), try shard.prepare(split.validation, hold: hold, outline: outline),
                 dataset.cases.filter { files[$0.name] == nil }.map(\.name))
     }
 
@@ -68,7 +73,7 @@ public struct RefinerTrainer {
             guard item.masks != nil else { throw WeakSupervisionError.missingInput(method: "refiner training", input: "target masks for case \(item.name)") }
         }
         try outputs.refuseExisting(unless: resume != nil || overwrite)
-        let parallel = DataParallel(communicator)
+        let parallel = try DataParallel.over(communicator, training: training, validation: validation)
         let model = UNetLite(config: c.model, seed: c.seed)
         model.synchronizeBatchStatistics(parallel?.sync)
         try initial?.loadInitialWeights(into: model, as: .unetLite(c.model))
@@ -107,7 +112,7 @@ public struct RefinerTrainer {
             var x = [Float](), y = [Float](), own = 0
             for (j, i) in batch.enumerated() {
                 let (ci, k) = items[i]
-                let mine = parallel?.owns(j) ?? true
+                let mine = parallel?.owns(j, case: ci) ?? true
                 // every rank draws every item's augmentation and crop, so the streams stay in step
                 let draw = augment ? c.augmentation.draw(size: size, using: &generator) : nil
                 guard mine || side < size else { continue }
