@@ -79,12 +79,25 @@ public struct PreparedCase: Sendable {
     /// - Throws: ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` when labels or mask
     ///   do not fit the scan.
     public init(name: String, scan: ScanVolume, labels: [Float], mask: MaskVolume? = nil, size: Int, windows: [Window]) throws {
-        guard labels.count == scan.shape.z else {
-            throw WeakSupervisionError.shapeMismatch(what: "\(name): slice labels", expected: "\(scan.shape.z) (one per slice)", got: "\(labels.count)")
-        }
+        try Self.check(labels, scan: scan, name: name)
         let targets = try mask.map { try Self.targets($0, scan: scan, name: name, size: size) }
         self.init(name: name, size: size, channels: windows.count,
                   slices: Preprocessing.preprocess(scan, size: size, windows: windows), labels: labels, masks: targets)
+    }
+
+    /// Throws unless there is one label per slice of `scan`.
+    static func check(_ labels: [Float], scan: ScanVolume, name: String) throws {
+        guard labels.count == scan.shape.z else {
+            throw WeakSupervisionError.shapeMismatch(what: "\(name): slice labels", expected: "\(scan.shape.z) (one per slice)", got: "\(labels.count)")
+        }
+    }
+
+    /// A dataset case's scan, its mask from `maskURL` on the scan's grid, and its weak labels
+    /// (the case's own, else the mask's), as both loading initialisers read them.
+    static func read(_ item: DatasetCase, maskURL: URL) throws -> (scan: ScanVolume, mask: MaskVolume, labels: [Float]) {
+        let scan = try item.loadScan()
+        let mask = try item.loadMask(from: maskURL, scan: scan)
+        return (scan, mask, (try? item.sliceLabels()) ?? mask.sliceLabels)
     }
 
     /// A mask on the scan's grid as (Z, S, S) targets in [0, 1]: each slice's voxels > 0 as 1,
@@ -112,17 +125,13 @@ public struct PreparedCase: Sendable {
     /// - Throws: CTVolume's reading errors (naming the file) and the errors of
     ///   ``init(name:scan:labels:mask:size:windows:)``.
     public init(loading item: DatasetCase, maskURL: URL? = nil, size: Int, windows: [Window]) throws {
-        let scan = try item.loadScan()
-        var mask: MaskVolume?
-        var labels: [Float]
         if let maskURL {
-            let m = try item.loadMask(from: maskURL, scan: scan)
-            mask = m
-            labels = (try? item.sliceLabels()) ?? m.sliceLabels
+            let (scan, mask, labels) = try Self.read(item, maskURL: maskURL)
+            try self.init(name: item.name, scan: scan, labels: labels, mask: mask, size: size, windows: windows)
         } else {
-            labels = try item.sliceLabels()
+            let scan = try item.loadScan()
+            try self.init(name: item.name, scan: scan, labels: try item.sliceLabels(), size: size, windows: windows)
         }
-        try self.init(name: item.name, scan: scan, labels: labels, mask: mask, size: size, windows: windows)
     }
 
     /// A dataset case's outline (``init(outlineNamed:size:channels:labels:masks:)``): its weak
@@ -138,12 +147,8 @@ public struct PreparedCase: Sendable {
             self.init(outlineNamed: item.name, size: size, channels: channels, labels: try item.sliceLabels())
             return
         }
-        let scan = try item.loadScan()
-        let mask = try item.loadMask(from: maskURL, scan: scan)
-        let labels = (try? item.sliceLabels()) ?? mask.sliceLabels
-        guard labels.count == scan.shape.z else {
-            throw WeakSupervisionError.shapeMismatch(what: "\(item.name): slice labels", expected: "\(scan.shape.z) (one per slice)", got: "\(labels.count)")
-        }
+        let (scan, mask, labels) = try Self.read(item, maskURL: maskURL)
+        try Self.check(labels, scan: scan, name: item.name)
         self.init(outlineNamed: item.name, size: size, channels: channels, labels: labels,
                   masks: try Self.targets(mask, scan: scan, name: item.name, size: size))
     }
