@@ -54,14 +54,19 @@ struct DistributedTrainingTests {
     static let refiner = ["train", "refiner", "--size", "32", "--widths", "4,8", "--val-fraction", "0.34", "--seed", "3", "--quiet",
                           "--keep", "last", "--negative-fraction", "0.5"]
 
+    /// `network`'s training on `data`: 2 epochs of 3 steps, batches of 2.
+    private static func run(of network: String, data: String) -> [String] {
+        (network == "classifier" ? classifier : refiner + ["--masks", data + "/label"])
+            + ["--data", data, "--epochs", "2", "--steps", "3", "--batch-size", "2"]
+    }
+
     @Test("classifier and refiner: 2 ranks x batch 1 end with the weights of 1 process x batch 2 (1e-4 relative), and batch 1 alone does not",
           arguments: ["classifier", "refiner"])
     func ranksEqualOneProcess(network: String) throws {
         let t = try Self.dataset()
         defer { t.cleanup() }
         let data = t.file("data").path
-        let base = (network == "classifier" ? Self.classifier : Self.refiner + ["--masks", data + "/label"])
-            + ["--data", data, "--epochs", "2", "--steps", "3", "--batch-size", "2"]
+        let base = Self.run(of: network, data: data)
         let one = t.file("one.safetensors"), two = t.file("two.safetensors"), small = t.file("small.safetensors")
         var r = try Self.train(base + ["--out", one.path])
         #expect(r.status == 0, "\(r.stderr)")
@@ -84,8 +89,7 @@ struct DistributedTrainingTests {
         let t = try Self.dataset()
         defer { t.cleanup() }
         let data = t.file("data").path
-        let base = (network == "classifier" ? Self.classifier : Self.refiner + ["--masks", data + "/label"])
-            + ["--data", data, "--epochs", "2", "--steps", "3", "--batch-size", "2"]
+        let base = Self.run(of: network, data: data)
         let one = t.file("one.safetensors"), two = t.file("two.safetensors")
         var r = try Self.train(base + ["--out", one.path])
         #expect(r.status == 0, "\(r.stderr)")
