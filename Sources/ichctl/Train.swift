@@ -350,6 +350,9 @@ struct TrainRefiner: ParsableCommand {
     @Option(name: .long, help: "Train on square crops of this side, holding a target pixel when the slice has one (default: whole slices).")
     var cropSize: Int?
 
+    @Option(name: .long, help: "With --crop-size: share of crops on slices with blood that hold a target pixel; the others lie anywhere (nnU-Net's foreground oversampling: 0.33; default 1).")
+    var cropForeground: Double?
+
     func validate() throws { _ = try parsedWidths() }
 
     private func parsedWidths() throws -> [Int] {
@@ -374,7 +377,8 @@ struct TrainRefiner: ParsableCommand {
                 testFraction: common.testFraction, negativeFraction: negativeFraction,
                 augmentation: common.augmentation(.flipsAndShifts),
                 selection: common.selection, averageDecay: common.averageDecay,
-                priorBias: priorBias ? true : nil, cropSize: cropSize, validateEvery: common.validateEvery)
+                priorBias: priorBias ? true : nil, cropSize: cropSize, validateEvery: common.validateEvery,
+                cropForeground: cropForeground)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

@@ -40,6 +40,37 @@ struct RefinerCropTests {
         #expect(empty.count > 40)
     }
 
+    @Test("a foreground share below 1 puts about that share of a target slice's crops on a target pixel; 1 draws as before")
+    func foregroundShare() {
+        // one target pixel in a corner: a window anywhere holds it with probability 1/81 (9 x 9 origins)
+        let size = 16, crop = 8
+        var target = [Float](repeating: 0, count: size * size)
+        target[0] = 1
+        for share in [0.0, 0.33, 0.75] {
+            var generator = SeededGenerator(seed: 11)
+            let n = 3000
+            let holding = (0..<n).filter { _ in
+                RefinerTrainer.cropOrigin(target: target[...], size: size, crop: crop, foreground: share, using: &generator) == (0, 0)
+            }.count
+            // expected: share + (1 − share)/81; binomial sd at most 0.0092 for n = 3000, bound at 4 sd
+            let expected = share + (1 - share) / 81
+            #expect(abs(Double(holding) / Double(n) - expected) < 0.037, "share \(share): \(holding) of \(n)")
+        }
+        var g1 = SeededGenerator(seed: 4), g2 = SeededGenerator(seed: 4)
+        for _ in 0..<50 {
+            #expect(RefinerTrainer.cropOrigin(target: target[...], size: size, crop: crop, foreground: 1, using: &g1)
+                    == RefinerTrainer.cropOrigin(target: target[...], size: size, crop: crop, using: &g2))
+        }
+        #expect(g1 == g2)
+        var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), cropSize: 8, cropForeground: 0.33)
+        #expect(throws: Never.self) { try config.validate() }
+        for (crop, share) in [(8, 1.5), (8, -0.1), (nil, 0.5)] as [(Int?, Double)] {
+            config.cropSize = crop
+            config.cropForeground = share
+            #expect(throws: WeakSupervisionError.self, "\(String(describing: crop)), \(share)") { try config.validate() }
+        }
+    }
+
     @Test("crop cuts the same window from every channel")
     func cropValues() {
         let size = 6, channels = 2

@@ -136,18 +136,20 @@ func tinyConfig() -> PipelineConfig { tinyPipelineConfig(boneRim: BoneRimFiltere
         let refinerArgs = ["train", "refiner", "--data", run + "/data/cases", "--masks", masks, "--epochs", "2", "--steps", "1",
                            "--size", "32", "--widths", "4,8", "--val-fraction", "0.34", "--keep", "last"]
         let refined = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r.safetensors").path, "--validate-every", "2",
-                                                          "--prior-bias", "--crop-size", "16", "--json"])
+                                                          "--prior-bias", "--crop-size", "16", "--crop-foreground", "0.33", "--json"])
         #expect(refined.status == 0, "\(refined.stderr)")
         let refinerConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r.resume.safetensors"))
-        #expect(refinerConfig.validateEvery == 2 && refinerConfig.priorBias == true && refinerConfig.cropSize == 16)
+        #expect(refinerConfig.validateEvery == 2 && refinerConfig.priorBias == true && refinerConfig.cropSize == 16
+                && refinerConfig.cropForeground == 0.33)
         let refinerSummary = try decoder.decode(TrainingSummary.self, from: Data(refined.stdout.utf8))
         #expect(refinerSummary.history.map { $0.validationScore == nil } == [true, false])
         let plainRefiner = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r0.safetensors").path, "--quiet"])
         #expect(plainRefiner.status == 0, "\(plainRefiner.stderr)")
         #expect(!plainRefiner.stderr.contains("epoch"))
         let plainConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r0.resume.safetensors"))
-        #expect(plainConfig.validateEvery == nil && plainConfig.priorBias == nil && plainConfig.cropSize == nil)
-        for (bad, words) in [(["--crop-size", "15"], "crop size"), (["--validate-every", "0"], "validate every")] {
+        #expect(plainConfig.validateEvery == nil && plainConfig.priorBias == nil && plainConfig.cropSize == nil && plainConfig.cropForeground == nil)
+        for (bad, words) in [(["--crop-size", "15"], "crop size"), (["--validate-every", "0"], "validate every"),
+                             (["--crop-foreground", "0.5"], "crop foreground")] {
             let out = dir.appendingPathComponent("bad-refiner.safetensors")
             let refused = try ICHCTLRunner.run(refinerArgs + ["--out", out.path] + bad)
             #expect(refused.status != 0 && refused.stderr.contains(words), "\(bad): \(refused.stderr)")

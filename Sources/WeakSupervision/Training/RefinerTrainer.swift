@@ -122,7 +122,7 @@ public struct RefinerTrainer {
                     draw.apply(to: &target, size: size, intensity: false)
                 }
                 if side < size {
-                    let (y0, x0) = Self.cropOrigin(target: target, size: size, crop: side, using: &generator)
+                    let (y0, x0) = Self.cropOrigin(target: target, size: size, crop: side, foreground: c.cropForeground, using: &generator)
                     guard mine else { continue }
                     image = Self.crop(image, channels: channels, size: size, y0: y0, x0: x0, crop: side)
                     target = Self.crop(target, channels: 1, size: size, y0: y0, x0: x0, crop: side)
@@ -194,10 +194,17 @@ public struct RefinerTrainer {
 
     /// The top-left corner of a `crop`-sided window of a `size`-sided slice: one that holds a
     /// target pixel (> 0) drawn uniformly when there is one, else anywhere; two or three draws.
-    static func cropOrigin(target: ArraySlice<Float>, size: Int, crop: Int, using generator: inout SeededGenerator) -> (Int, Int) {
+    /// With a `foreground` share below 1, a first draw decides whether a slice with target
+    /// pixels gets such a window (with that probability) or one anywhere.
+    static func cropOrigin(target: ArraySlice<Float>, size: Int, crop: Int, foreground share: Double? = nil,
+                           using generator: inout SeededGenerator) -> (Int, Int) {
         let foreground = target.indices.filter { target[$0] > 0 }
         let last = size - crop
-        if foreground.isEmpty {
+        var anywhere = foreground.isEmpty
+        if !anywhere, let share, share < 1 {
+            anywhere = !generator.nextBernoulli(share)
+        }
+        if anywhere {
             return (generator.nextInt(in: 0...last), generator.nextInt(in: 0...last))
         }
         let pick = foreground[generator.nextInt(in: 0...(foreground.count - 1))] - target.startIndex

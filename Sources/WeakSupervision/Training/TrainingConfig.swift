@@ -233,6 +233,13 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// an empty one it lies anywhere. Validation and inference use whole slices. `nil` (default)
     /// = whole slices.
     public var cropSize: Int?
+    /// With ``cropSize``: the share of crops on slices with a non-empty target that are made
+    /// to hold a target pixel; the others lie anywhere on the slice, as nnU-Net oversamples
+    /// foreground in a third of its patches rather than in all. Crops that always hold blood
+    /// show the network little of the tissue around it, and BatchNorm's statistics gathered on
+    /// them lean towards blood. `nil` (default) = 1: every such crop holds a target pixel (and
+    /// the draws are those of configurations written before this field).
+    public var cropForeground: Double?
     /// Validate every this many epochs, and always after the last (`nil`, default: every
     /// epoch). Epochs left unvalidated report no score; under ``ModelSelection/best`` they are
     /// kept only while no validated epoch has a score. With ``ModelSelection/last`` the scores
@@ -246,7 +253,7 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
                 testFraction: Double = 0, shuffle: Bool = true, negativeFraction: Double = 0.25, bceWeight: Float = 1,
                 diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil,
                 averageDecay: Float? = nil, priorBias: Bool? = nil, cropSize: Int? = nil,
-                validateEvery: Int? = nil) {
+                validateEvery: Int? = nil, cropForeground: Double? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
@@ -265,6 +272,7 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
         self.priorBias = priorBias
         self.cropSize = cropSize
         self.validateEvery = validateEvery
+        self.cropForeground = cropForeground
     }
 
     /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
@@ -288,6 +296,14 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
             let factor = 1 << (model.widths.count - 1)
             guard cropSize > 0, cropSize < model.inputSize, cropSize % factor == 0 else {
                 throw WeakSupervisionError.invalidParameter(name: "crop size", reason: "\(cropSize) must be a multiple of \(factor) below the input size \(model.inputSize)")
+            }
+        }
+        if let cropForeground {
+            guard (0...1).contains(cropForeground) else {
+                throw WeakSupervisionError.invalidParameter(name: "crop foreground", reason: "\(cropForeground) is outside 0...1")
+            }
+            guard cropSize != nil else {
+                throw WeakSupervisionError.invalidParameter(name: "crop foreground", reason: "needs a crop size (whole slices are not cropped)")
             }
         }
     }
