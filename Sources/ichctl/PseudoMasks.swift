@@ -40,7 +40,7 @@ struct PseudoMasks: ParsableCommand {
     @Option(name: .long, help: "Residual stage the CAM explains (layer1 ... layer4).")
     var layer: String = "layer3"
 
-    @Option(name: .long, help: "k-means features, comma-separated: hu, smoothed:SIGMA_MM.")
+    @Option(name: .long, help: "k-means features, comma-separated: hu, smoothed:SIGMA_MM, depth:SIGMA_MM (smoothed, then corrected for the brightening towards the skull).")
     var features: String = "smoothed:1"
 
     @Option(name: .long, help: "Connected components (8-connected, per slice) below this many voxels are dropped.")

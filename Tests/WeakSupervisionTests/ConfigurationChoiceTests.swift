@@ -14,7 +14,8 @@ struct ConfigurationChoiceTests {
             #expect(choice.description == canonical)
         }
         let features: [(String, FeatureChoice, String)] = [("hu", .hu, "hu"), ("smoothed:1", .smoothedHU(sigmaMM: 1), "smoothed:1"),
-                                                           ("smoothed:1.5", .smoothedHU(sigmaMM: 1.5), "smoothed:1.5")]
+                                                           ("smoothed:1.5", .smoothedHU(sigmaMM: 1.5), "smoothed:1.5"),
+                                                           ("depth:1", .depthCorrectedHU(sigmaMM: 1), "depth:1"), ("DEPTH:0", .depthCorrectedHU(sigmaMM: 0), "depth:0")]
         for (text, choice, canonical) in features {
             #expect(try FeatureChoice(parsing: text) == choice, "\(text)")
             #expect(choice.description == canonical)
@@ -22,6 +23,7 @@ struct ConfigurationChoiceTests {
         #expect(try ThresholdChoice.percentile(90).threshold() is PercentileThreshold)
         #expect(try ThresholdChoice.otsu.threshold() is OtsuThreshold)
         if case .smoothedHU(let s) = FeatureChoice.smoothedHU(sigmaMM: 2).feature { #expect(s == 2) } else { Issue.record("not smoothed") }
+        if case .depthCorrectedHU(let s) = FeatureChoice.depthCorrectedHU(sigmaMM: 1).feature { #expect(s == 1) } else { Issue.record("not depth-corrected") }
     }
 
     @Test("text that names no threshold, feature, optimizer or schedule is refused when parsed or decoded, naming it")
@@ -29,7 +31,7 @@ struct ConfigurationChoiceTests {
         for bad in ["p101", "pp", "nan", "inf", "", "0.3x"] {
             #expect(throws: WeakSupervisionError.self, "\(bad)") { try ThresholdChoice(parsing: bad) }
         }
-        for bad in ["smoothed:0", "smoothed:-1", "smoothed:", "hounsfield"] {
+        for bad in ["smoothed:0", "smoothed:-1", "smoothed:", "hounsfield", "depth:-1", "depth:", "depth:inf"] {
             #expect(throws: WeakSupervisionError.self, "\(bad)") { try FeatureChoice(parsing: bad) }
         }
         var json = String(decoding: try JSONEncoder().encode(PipelineConfig.full), as: UTF8.self)

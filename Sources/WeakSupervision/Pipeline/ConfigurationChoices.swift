@@ -68,12 +68,16 @@ public enum ThresholdChoice: Sendable, Hashable, Codable, LosslessStringConverti
 }
 
 /// A k-means feature of the pseudo-mask recipe (the Codable part of ``VoxelFeature``).
-/// Text form: `hu`, or `smoothed:SIGMA_MM` (e.g. `smoothed:1`).
+/// Text form: `hu`, `smoothed:SIGMA_MM` (e.g. `smoothed:1`) or `depth:SIGMA_MM` (e.g.
+/// `depth:1`: smoothed, then corrected for the brightening towards the skull; `depth:0`
+/// corrects the plain HU).
 public enum FeatureChoice: Sendable, Hashable, Codable, LosslessStringConvertible, ExpressibleByStringLiteral {
     /// ``VoxelFeature/hu``.
     case hu
     /// ``VoxelFeature/smoothedHU(sigmaMM:)``.
     case smoothedHU(sigmaMM: Double)
+    /// ``VoxelFeature/depthCorrectedHU(sigmaMM:)``.
+    case depthCorrectedHU(sigmaMM: Double)
 
     /// A choice from its text form, or nil.
     public init?(_ description: String) {
@@ -90,13 +94,17 @@ public enum FeatureChoice: Sendable, Hashable, Codable, LosslessStringConvertibl
             self = .smoothedHU(sigmaMM: s)
             return
         }
-        throw WeakSupervisionError.invalidParameter(name: "features", reason: "\"\(text)\" is not hu or smoothed:SIGMA_MM")
+        if t.hasPrefix("depth:"), let s = Double(t.dropFirst("depth:".count)), s.isFinite, s >= 0 {
+            self = .depthCorrectedHU(sigmaMM: s)
+            return
+        }
+        throw WeakSupervisionError.invalidParameter(name: "features", reason: "\"\(text)\" is not hu, smoothed:SIGMA_MM or depth:SIGMA_MM")
     }
 
     /// A literal in the text form (`"hu"`, `"smoothed:1"`); a literal that does not parse is a
     /// programming error and stops the program.
     public init(stringLiteral value: String) {
-        guard let parsed = Self(value) else { preconditionFailure("FeatureChoice: \"\(value)\" is not hu or smoothed:SIGMA_MM") }
+        guard let parsed = Self(value) else { preconditionFailure("FeatureChoice: \"\(value)\" is not hu, smoothed:SIGMA_MM or depth:SIGMA_MM") }
         self = parsed
     }
 
@@ -105,6 +113,7 @@ public enum FeatureChoice: Sendable, Hashable, Codable, LosslessStringConvertibl
         switch self {
         case .hu: return "hu"
         case .smoothedHU(let s): return "smoothed:" + ChoiceText.number(s)
+        case .depthCorrectedHU(let s): return "depth:" + ChoiceText.number(s)
         }
     }
 
@@ -113,6 +122,7 @@ public enum FeatureChoice: Sendable, Hashable, Codable, LosslessStringConvertibl
         switch self {
         case .hu: return .hu
         case .smoothedHU(let s): return .smoothedHU(sigmaMM: s)
+        case .depthCorrectedHU(let s): return .depthCorrectedHU(sigmaMM: s)
         }
     }
 

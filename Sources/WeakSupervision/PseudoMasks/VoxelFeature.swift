@@ -14,6 +14,22 @@ public enum VoxelFeature: Sendable {
     /// `gaussian_filter` default) and zero outside the image; sigma in voxels is
     /// `sigmaMM / spacing` along x and y.
     case smoothedHU(sigmaMM: Double)
+    /// Hounsfield units (smoothed as ``smoothedHU(sigmaMM:)`` when `sigmaMM` > 0) with the scan's
+    /// own brightening towards the skull taken out: beam hardening (cupping) and the inner
+    /// table's partial volume raise the brain next to the bone by up to tens of HU, into the
+    /// range of blood, and k-means then calls a crescent along the inner table hyperdense.
+    ///
+    ///     band(v)   = floor(depth(v) / spacing)  for depth < depthCorrectionMM, else one deep band
+    ///     out(v)    = value(v) - median(band(v)) + median(deep band)
+    ///
+    /// `depth` is the in-plane distance to the skull (``BoneRimFiltered/boneDepth(_:boneHU:)``
+    /// at ``boneHU``), `spacing` the finer in-plane voxel side, and each median is taken over
+    /// the mask's voxels of that band on every slice of the scan: the profile is estimated per
+    /// scan, from the scan, and no HU value is assumed. Blood is a minority of every band, so
+    /// the medians follow the tissue: a bleed keeps its contrast against the tissue at its own
+    /// depth. Bands of fewer than ``minimumBandVoxels`` voxels are not corrected; a scan without
+    /// bone is returned as the plain (smoothed) values.
+    case depthCorrectedHU(sigmaMM: Double)
     /// Any per-voxel value the caller computed (texture, distance to the skull, ...), on the
     /// scan's grid. k-means is scale-sensitive: bring it to a scale comparable with HU.
     case custom(name: String, values: ScanVolume)
@@ -23,6 +39,7 @@ public enum VoxelFeature: Sendable {
         switch self {
         case .hu: return "hu"
         case .smoothedHU(let s): return "hu-smoothed-\(s)mm"
+        case .depthCorrectedHU(let s): return "hu-depth-corrected-\(s)mm"
         case .custom(let name, _): return name
         }
     }
@@ -42,10 +59,48 @@ public enum VoxelFeature: Sendable {
             }
             let sx = sigmaMM / scan.geometry.spacing.x, sy = sigmaMM / scan.geometry.spacing.y
             return maskedGaussian(scan, mask: intracranial, sigmaX: sx, sigmaY: sy)
+        case .depthCorrectedHU(let sigmaMM):
+            guard sigmaMM.isFinite, sigmaMM >= 0 else {
+                throw WeakSupervisionError.invalidParameter(name: "smoothing sigma", reason: "\(sigmaMM) mm is not finite and ≥ 0")
+            }
+            let base = sigmaMM > 0 ? try VoxelFeature.smoothedHU(sigmaMM: sigmaMM).values(scan: scan, intracranial: intracranial) : scan.voxels
+            return Self.correctDepth(base, scan: scan, intracranial: intracranial)
         case .custom(let name, let v):
             try checkSameGrid(scan.shape, v.shape, what: "scan and custom feature '\(name)'")
             return v.voxels
         }
+    }
+
+    /// How deep below the skull ``depthCorrectedHU(sigmaMM:)`` follows the profile, in mm
+    /// (20): cupping and the inner table's partial volume act within a few millimetres; deeper
+    /// tissue forms one band, the reference.
+    public static let depthCorrectionMM = 20.0
+    /// HU from which a voxel counts as bone for the depth (200, as ``BoneRimFiltered/Settings``):
+    /// above any blood or brain, below cortical bone.
+    public static let boneHU = 200.0
+    /// A band with fewer mask voxels than this (32) keeps its values: too few for a median.
+    public static let minimumBandVoxels = 32
+
+    /// `values` with the median of each depth band moved to the deep band's (see
+    /// ``depthCorrectedHU(sigmaMM:)``); voxels outside `intracranial` keep their values.
+    static func correctDepth(_ values: [Float], scan: ScanVolume, intracranial: MaskVolume) -> [Float] {
+        let depth = BoneRimFiltered.boneDepth(scan, boneHU: boneHU)
+        let spacing = min(abs(scan.geometry.spacing.x), abs(scan.geometry.spacing.y))
+        guard spacing > 0 else { return values }
+        let deep = Int((depthCorrectionMM / spacing).rounded(.up))
+        func band(_ d: Double) -> Int { d < depthCorrectionMM ? min(Int(d / spacing), deep - 1) : deep }
+        var members = [[Float]](repeating: [], count: deep + 1)
+        for v in values.indices where intracranial.voxels[v] > 0 { members[band(depth[v])].append(values[v]) }
+        func median(_ a: [Float]) -> Float {
+            let s = a.sorted(), n = s.count
+            return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+        }
+        guard members[deep].count >= minimumBandVoxels else { return values }
+        let reference = median(members[deep])
+        let offset = members.map { $0.count >= minimumBandVoxels ? reference - median($0) : 0 }
+        var out = values
+        for v in out.indices where intracranial.voxels[v] > 0 { out[v] += offset[band(depth[v])] }
+        return out
     }
 }
 
