@@ -91,11 +91,8 @@ public enum VoxelFeature: Sendable {
         func band(_ d: Double) -> Int { d < depthCorrectionMM ? min(Int(d / spacing), deep - 1) : deep }
         var members = [[Float]](repeating: [], count: deep + 1)
         for v in values.indices where intracranial.voxels[v] > 0 { members[band(depth[v])].append(values[v]) }
-        func median(_ a: [Float]) -> Float {
-            let s = a.sorted(), n = s.count
-            return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
-        }
         guard members[deep].count >= minimumBandVoxels else { return values }
+        let median = { (band: [Float]) in PercentileThreshold.percentile(band, 50) }
         let reference = median(members[deep])
         let offset = members.map { $0.count >= minimumBandVoxels ? reference - median($0) : 0 }
         var out = values
