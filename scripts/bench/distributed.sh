@@ -6,8 +6,9 @@
 #
 # Each configuration trains for 5 and for 25 steps; (time at 25 − time at 5) / 20 is the time
 # of a step without the start-up and data preparation. Networks and batches are the full
-# preset's: the classifier at input 128 (width 16, blocks 1,1,1,1, hidden 32, sequences of 16,
-# batch 2) and the refiner at input 128 (widths 16-128, batch 8), on 16 phantom cases of
+# preset's as it stood until 2026-12-06: the classifier at input 128 (width 16, blocks 1,1,1,1,
+# hidden 32, sequences of 16, batch 2) and the refiner at input 128 (widths 16-128, batch 8;
+# the preset's refiner now trains on crops of 128 at widths 8-64), on 16 phantom cases of
 # 256 x 256 x 28 (seed 11) in ${WORK:-/tmp/ichct-bench-distributed}.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
