@@ -23,7 +23,9 @@ struct Segment: ParsableCommand {
             --gate-at) are emptied, as in the demo's "gated by the classifier" row; with \
             --min-component-ml, 3-D components smaller than that volume are dropped (the demo \
             chooses it per refiner: RUN/refiner/components.json, components.gated.json; its gate \
-            is refiner.classifierGate in RUN/config.json). With --grow-mm D, the mask then grows up to D mm \
+            is refiner.classifierGate in RUN/config.json); with --keep-above P as well, a smaller \
+            component is kept when the network's probability reaches P in one of its voxels \
+            (refiner.componentSizes.supportThreshold in RUN/config.json). With --grow-mm D, the mask then grows up to D mm \
             in-plane (4-neighbour steps of the scan's spacing) into neighbouring intracranial voxels \
             whose HU lie in --grow-hu (default 50:90), as the demo's refiner rows do (comparison.growth in \
             RUN/config.json: 2 mm for the full preset). With --bone-rim-mm R, the 3-D components \
@@ -76,6 +78,9 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "Drop 3-D components smaller than this volume in mL (default 0: keep all).")
     var minComponentMl: Double = 0
 
+    @Option(name: .long, help: "With --min-component-ml: keep a smaller component when the network's probability reaches this in one of its voxels (default: size alone decides).")
+    var keepAbove: Float?
+
     @Option(name: .long, help: "Grow the mask up to this many mm in-plane into intracranial voxels of the --grow-hu range (default 0: no growth; the full demo: 2).")
     var growMm: Double = 0
 
@@ -105,7 +110,7 @@ struct Segment: ParsableCommand {
         }
         if runFolder != nil {
             let own = [("--probabilities", probabilities != nil), ("--classifier", classifier != nil), ("--gate-at", gateAt != nil),
-                       ("--min-component-ml", minComponentMl != 0), ("--grow-mm", growMm != 0), ("--grow-hu", growHu != nil),
+                       ("--min-component-ml", minComponentMl != 0), ("--keep-above", keepAbove != nil), ("--grow-mm", growMm != 0), ("--grow-hu", growHu != nil),
                        ("--bone-rim-mm", boneRimMm != 0), ("--bone-hu", boneHu != nil),
                        ("--threshold", threshold != 0.5), ("--flip-average", flipAverage)]
             if let set = own.first(where: { $0.1 }) {
@@ -120,6 +125,10 @@ struct Segment: ParsableCommand {
             guard gateAt > 0 && gateAt < 1 else { throw ValidationError("--gate-at must lie strictly between 0 and 1") }
         }
         guard minComponentMl >= 0 && minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be a volume ≥ 0") }
+        if let keepAbove {
+            guard minComponentMl > 0 else { throw ValidationError("--keep-above needs --min-component-ml") }
+            guard keepAbove > 0 && keepAbove <= 1 else { throw ValidationError("--keep-above must be a probability in (0, 1]") }
+        }
         guard growMm >= 0 && growMm.isFinite else { throw ValidationError("--grow-mm must be a distance in mm ≥ 0") }
         if growHu != nil && growMm == 0 { throw ValidationError("--grow-hu needs --grow-mm") }
         guard boneRimMm >= 0 && boneRimMm.isFinite else { throw ValidationError("--bone-rim-mm must be a distance in mm ≥ 0") }
@@ -155,13 +164,13 @@ struct Segment: ParsableCommand {
     struct Summary: BatchRecord {
         let file: String, model: String, out: String, probabilities: String?
         let voxels: Int, intracranialVoxels: Int, volumeMl: Double
-        let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double, growMm: Double, growHu: [Double]?, growSteps: Int
+        let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double, keepAbove: Float?, growMm: Double, growHu: [Double]?, growSteps: Int
         let boneRimMm: Double?, boneHu: Double?
 
         enum CodingKeys: String, CodingKey {
             case file, model, out, probabilities, voxels, classifier
             case intracranialVoxels = "intracranial_voxels", volumeMl = "volume_ml"
-            case gatedSlices = "gated_slices", minComponentMl = "min_component_ml", growMm = "grow_mm", growHu = "grow_hu", growSteps = "grow_steps"
+            case gatedSlices = "gated_slices", minComponentMl = "min_component_ml", keepAbove = "keep_above", growMm = "grow_mm", growHu = "grow_hu", growSteps = "grow_steps"
             case boneRimMm = "bone_rim_mm", boneHu = "bone_hu"
         }
         static let csvColumns = ["out", "voxels", "volume_ml", "intracranial_voxels", "gated_slices"]
@@ -241,6 +250,7 @@ struct Segment: ParsableCommand {
         let classifier: String?
         let gateAt: Float?
         let minComponentMl: Double
+        let keepAbove: Float?
         let growMm: Double
         let growHu: String?
         let boneRimMm: Double?
@@ -252,7 +262,7 @@ struct Segment: ParsableCommand {
         let outputs: (ScanList.Item, URL) -> [URL] = { item, dir in [dir.appendingPathComponent(item.name + ".nii.gz")] }
         let settings = BatchSettings(model: CLI.absolute(model), run: CLI.absolute(runFolder), row: runFolder == nil ? nil : (row ?? "pipeline"),
                                      series: scanInput.series, threshold: threshold, flipAverage: flipAverage,
-                                     classifier: CLI.absolute(classifier), gateAt: gateAt, minComponentMl: minComponentMl, growMm: growMm, growHu: growHu,
+                                     classifier: CLI.absolute(classifier), gateAt: gateAt, minComponentMl: minComponentMl, keepAbove: keepAbove, growMm: growMm, growHu: growHu,
                                      boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil)
         if let runFolder {
             let row = try RunRow(folder: runFolder, row: row)
@@ -295,7 +305,8 @@ struct Segment: ParsableCommand {
         let network = result.mask
         var chain: any Segmenter = ClosureSegmenter(name: "segment") { _ in network }
         if sliceProbabilities != nil { chain = chain.gated(at: at) }
-        chain = chain.filteringComponents(below: minComponentMl)
+        let support = keepAbove.map { at in ClosureSegmenter(name: "support") { _ in result.thresholded(at: at) } }
+        chain = chain.filteringComponents(below: minComponentMl, support: support)
         let settings = try growth(), steps = settings.steps(on: scan.geometry)
         if growMm > 0 && steps == 0 {
             let s = scan.geometry.spacing
@@ -314,7 +325,7 @@ struct Segment: ParsableCommand {
         let ml = Double(voxels) * scan.geometry.voxelVolumeML
         return Summary(file: file, model: model!, out: reportedOut, probabilities: probabilities, voxels: voxels,
                        intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
-                       classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl,
+                       classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl, keepAbove: keepAbove,
                        growMm: growMm, growHu: steps > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
                        growSteps: steps, boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil)
     }

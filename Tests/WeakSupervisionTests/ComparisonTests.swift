@@ -238,6 +238,14 @@ private struct Cases {
         #expect(try other.segment(b).voxels == alone.segment(b).voxels)
         #expect(try shared.segment(b).voxels == alone.segment(b).voxels)
         #expect(try alone.segment(a).voxels == first.voxels)
+        // another threshold shares the probabilities: its mask is the one a network at that threshold makes
+        let higher = shared.sharingInference(as: "support", threshold: 0.6)
+        #expect(higher.threshold == 0.6 && higher.name == "support")
+        let direct = try model.segment(a.scan, intracranial: a.intracranial, threshold: 0.6)
+        _ = try shared.segment(a)
+        #expect(try higher.segment(a).voxels == direct.mask.voxels)
+        #expect(direct.mask.voxels != first.voxels)   // the two thresholds differ on this case
+        #expect(try shared.refined(a).thresholded(at: 0.6).voxels == direct.mask.voxels)
     }
 
     @Test("a prediction on another grid and an empty case list are refused")
@@ -311,6 +319,56 @@ private struct Cases {
         let wrapped = ComponentFiltered(base: Stored(name: "noisy", masks: ["pos": mask]), minimumVolumeML: 0.004)
         #expect(wrapped.name == "noisy")
         #expect((try wrapped.segment(c.cases[0].input)).voxels == c.mask(blob).voxels)
+    }
+
+    @Test("component filter with a support: a small component touching the support's mask stays whole, an untouched one goes; the support adds no voxel")
+    func supportedComponentFilter() throws {
+        let c = Cases()   // voxels of 0.002 mL
+        let i = { (x: Int, y: Int, z: Int) in c.shape.index(x, y, z) }
+        // a 3-voxel lesion across both slices, a 2-voxel speck, a lone voxel; the filter's minimum is 4 voxels
+        let lesion = [i(2, 2, 0), i(3, 2, 0), i(2, 2, 1)], speck = [i(6, 6, 0), i(6, 7, 0)], lone = [i(0, 7, 1)]
+        let mask = c.mask(lesion + speck + lone)
+        // the support touches one voxel of the lesion, and a voxel outside every component
+        let support = c.mask([i(2, 2, 1), i(5, 0, 0)])
+        let kept = ComponentFiltered.filter(mask, minimumVolumeML: 0.008, support: support)
+        #expect(kept.voxels == c.mask(lesion).voxels)
+        #expect(ComponentFiltered.filter(mask, minimumVolumeML: 0.008).voxels.allSatisfy { $0 == 0 })
+        // at a volume every component reaches, the support changes nothing; an empty support is size alone
+        #expect(ComponentFiltered.filter(mask, minimumVolumeML: 0.002, support: support).voxels == mask.voxels)
+        #expect(ComponentFiltered.filter(mask, minimumVolumeML: 0.004, support: c.mask([])).voxels == c.mask(lesion + speck).voxels)
+        // as a wrapper and through the modifier: the support is a segmenter run on the same case
+        let base = Stored(name: "noisy", masks: ["pos": mask])
+        let supported = base.filteringComponents(below: 0.008, support: Stored(name: "sure", masks: ["pos": support]))
+        #expect(supported.name == "noisy")
+        #expect(try supported.segment(c.cases[0].input).voxels == c.mask(lesion).voxels)
+        // a support on another grid is refused, naming the case and the support
+        let wrongGrid = MaskVolume(shape: GridShape(4, 4, 2), repeating: 1, geometry: c.geometry)
+        let bad = base.filteringComponents(below: 0.008, support: Stored(name: "sure", masks: ["pos": wrongGrid]))
+        #expect(throws: WeakSupervisionError.self) { try bad.segment(c.cases[0].input) }
+        do { _ = try bad.segment(c.cases[0].input) } catch { #expect("\(error)".contains("pos") && "\(error)".contains("sure")) }
+    }
+
+    @Test("component size with supports: a supported small lesion counts as found at every candidate, so a larger volume clears the specks and keeps it")
+    func supportedComponentSizeSelection() throws {
+        let c = Cases()
+        let i = { (x: Int, y: Int, z: Int) in c.shape.index(x, y, z) }
+        // case 1 (positive slice 1): a 2-voxel lesion; case 2 (negative): a 3-voxel speck
+        let masks = [c.mask([i(2, 2, 1), i(3, 2, 1)]), c.mask([i(6, 6, 0), i(7, 6, 0), i(6, 7, 0)])]
+        let labels = [[false, true], [false, false]]
+        let candidates = [0, 0.01]
+        // by size alone, 0.01 loses the lesion as it clears the speck
+        let (alone, scoredAlone) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates, criterion: .slicesAndCases)
+        #expect(scoredAlone[1].sensitivity == 0 && scoredAlone[1].caseSensitivity == 0)
+        // the network is sure of the lesion (its support touches it), not of the speck
+        let supports = [c.mask([i(2, 2, 1)]), c.mask([])]
+        let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
+                                                             criterion: .slicesAndCases, supports: supports)
+        #expect(scored[1].sensitivity == 1 && scored[1].specificity == 1 && scored[1].caseYouden == 1)
+        #expect(chosen == 0.01)
+        // what the selection counted is what the filter keeps
+        #expect(ComponentFiltered.filter(masks[0], minimumVolumeML: chosen, support: supports[0]).voxels == masks[0].voxels)
+        #expect(ComponentFiltered.filter(masks[1], minimumVolumeML: chosen, support: supports[1]).voxels.allSatisfy { $0 == 0 })
+        #expect(alone == 0)   // 0: slices J 1 + 2/3 − 1, cases 1 + 0 − 1; 0.01: slices 0 + 1 − 1, cases 0 + 1 − 1
     }
 
     @Test("classifier gate: slices called negative are emptied, positive ones keep every voxel; the boundary probability keeps; no probabilities is refused")

@@ -129,5 +129,19 @@ struct ConfigurationSchemaTests {
         c = .full
         c.refiner.classifierGate = 1
         #expect(throws: (any Error).self) { try c.validate() }
+        for bad: Float in [0, -0.5, 1.01, .nan] {
+            c = .full
+            c.refiner.componentSizes?.supportThreshold = bad
+            #expect(throws: WeakSupervisionError.self) { try c.validate() }
+            do { try c.validate() } catch { #expect("\(error)".contains("refiner.componentSizes.supportThreshold")) }
+        }
+        c = .full
+        c.refiner.componentSizes?.supportThreshold = 1
+        try c.validate()
+        // set, it is saved and read back; unset, the saved file has no such key (older runs read the same)
+        let saved = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        let unset = String(decoding: try JSONEncoder().encode(PipelineConfig.full), as: UTF8.self)
+        #expect(saved.contains("supportThreshold") && !unset.contains("supportThreshold"))
+        #expect(try JSONDecoder().decode(PipelineConfig.self, from: Data(saved.utf8)) == c)
     }
 }

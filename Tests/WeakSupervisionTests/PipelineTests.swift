@@ -148,6 +148,24 @@ final class StageLog: @unchecked Sendable {
                 #expect(gated.voxels[(z * gated.shape.sliceCount)..<((z + 1) * gated.shape.sliceCount)].allSatisfy { $0 == 0 })
             }
         }
+        // with a support threshold, a refiner row keeps the small components in which the
+        // network's probability reaches it (composed here from the library's parts)
+        var supportedConfig = config
+        supportedConfig.refiner.componentSizes?.supportThreshold = 0.7
+        let supported = try Pipeline(config: supportedConfig, output: out, overwrite: true)
+        let gatedRow = try supported.rowMethod("pipeline-gated")
+        for name in split.test {
+            let scan = try #require(dataset[name]).loadScan()
+            let inside = try IntracranialMask.compute(scan)
+            let result = try refiner.segment(scan, intracranial: inside)
+            let p = try #require(probabilities[name])
+            let growth = try #require(config.comparison.growth)
+            let filtered = ComponentFiltered.filter(ClassifierGated.gate(result.mask, probabilities: p, positiveAt: 0.5),
+                                                    minimumVolumeML: gatedRecord.minimumVolumeML, support: result.thresholded(at: 0.7))
+            let expected = IntensityGrowth.grow(filtered, scan: scan, within: inside, range: growth.range, steps: growth.steps(on: scan.geometry))
+            let input = SegmentationCase(name: name, scan: scan, intracranial: inside, cam: nil, sliceProbabilities: p)
+            #expect(try gatedRow.segment(input).voxels == expected.voxels, "\(name)")
+        }
 
         // the data stage's intracranial masks (computed a few cases at a time in parallel) are
         // each case's own

@@ -4,9 +4,16 @@ import CTVolume
 /// volume: the isolated specks a refiner leaves on negative scans.
 ///
 ///     out = base mask without its components of fewer than ceil(minimumVolumeML · 1000 / voxel mm³) voxels
+///           that share no voxel with the support's mask
 ///
 /// The voxel volume comes from the scan's spacing, so one setting means the same on every
 /// grid. 0 keeps everything. ``ComponentSizeSelection`` chooses the volume from slice labels.
+///
+/// A speck and a small bleed have the same size, so size alone deletes real 0.5 mL bleeds
+/// (issue 16). With a ``support``, a component below the volume is kept when it shares a voxel
+/// with the support's mask of the same case: the refiner's own mask at a higher probability
+/// (hysteresis, ``RefinerSegmenter/threshold``: what the network is sure of), the pseudo-masks,
+/// or any other method's mask. The support only keeps components; it never adds a voxel.
 public struct ComponentFiltered: Segmenter {
     /// The method whose masks are filtered.
     public var base: any Segmenter
@@ -14,20 +21,32 @@ public struct ComponentFiltered: Segmenter {
     public var minimumVolumeML: Double
     /// Neighbourhood of the components (default 26).
     public var connectivity: Connectivity3D
+    /// A method whose mask keeps the small components it touches (nil: size alone decides).
+    public var support: (any Segmenter)?
 
     /// A wrapper of `base`; the row keeps `base`'s name.
-    public init(base: any Segmenter, minimumVolumeML: Double, connectivity: Connectivity3D = .twentySix) {
+    public init(base: any Segmenter, minimumVolumeML: Double, connectivity: Connectivity3D = .twentySix, support: (any Segmenter)? = nil) {
         self.base = base
         self.minimumVolumeML = minimumVolumeML
         self.connectivity = connectivity
+        self.support = support
     }
 
     /// `base`'s name.
     public var name: String { base.name }
 
-    /// `base`'s mask without its small components.
+    /// `base`'s mask without its small components (those the support's mask touches kept).
+    /// - Throws: `base`'s or the support's errors; a support mask on another grid.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
-        Self.filter(try base.segment(input), minimumVolumeML: minimumVolumeML, connectivity: connectivity)
+        let mask = try base.segment(input)
+        // the support runs only when there is something small to keep or drop
+        guard let support, minimumVolumeML > 0 else { return Self.filter(mask, minimumVolumeML: minimumVolumeML, connectivity: connectivity) }
+        let kept = try support.segment(input)
+        guard kept.shape == mask.shape else {
+            throw WeakSupervisionError.shapeMismatch(what: "\(input.name): the component filter's support (\(support.name))",
+                                                     expected: "\(mask.shape)", got: "\(kept.shape)")
+        }
+        return Self.filter(mask, minimumVolumeML: minimumVolumeML, connectivity: connectivity, support: kept)
     }
 
     /// The smallest component kept, in voxels, for a volume in mL on `geometry`'s grid
@@ -39,10 +58,30 @@ public struct ComponentFiltered: Segmenter {
         return Int((minimumVolumeML * 1000 / voxelMM3).rounded(.up))
     }
 
-    /// `mask` without its components below `minimumVolumeML` (kept voxels become 1).
-    public static func filter(_ mask: MaskVolume, minimumVolumeML: Double, connectivity: Connectivity3D = .twentySix) -> MaskVolume {
-        ConnectedComponents.removingSmall(mask, minimumSize: minimumVoxels(minimumVolumeML, geometry: mask.geometry),
-                                          scope: .volume(connectivity))
+    /// `mask` without its components below `minimumVolumeML` (kept voxels become 1); with
+    /// `support`, a component that shares a voxel (> 0) with it is kept at any size.
+    /// - Precondition: `support`, when given, has `mask`'s shape.
+    public static func filter(_ mask: MaskVolume, minimumVolumeML: Double, connectivity: Connectivity3D = .twentySix,
+                              support: MaskVolume? = nil) -> MaskVolume {
+        let minimum = minimumVoxels(minimumVolumeML, geometry: mask.geometry)
+        guard let support, minimum > 1 else {
+            return ConnectedComponents.removingSmall(mask, minimumSize: minimum, scope: .volume(connectivity))
+        }
+        precondition(support.shape == mask.shape, "ComponentFiltered: support \(support.shape), mask \(mask.shape)")
+        let c = ConnectedComponents.label(mask, connectivity: connectivity)
+        let keep = supportedSizes(c, support: support)
+        var out = mask.voxels.map { $0 > 0 ? UInt8(1) : 0 }
+        for v in out.indices where c.labels[v] > 0 && keep[Int(c.labels[v]) - 1] < minimum { out[v] = 0 }
+        return MaskVolume(shape: mask.shape, voxels: out, geometry: mask.geometry)
+    }
+
+    /// The components' sizes with every component that shares a voxel with `support` counted
+    /// as `Int.max` (kept by any minimum).
+    static func supportedSizes(_ c: ComponentLabels, support: MaskVolume?) -> [Int] {
+        guard let support else { return c.sizes }
+        var sizes = c.sizes
+        for v in c.labels.indices where c.labels[v] > 0 && support.voxels[v] > 0 { sizes[Int(c.labels[v]) - 1] = .max }
+        return sizes
     }
 }
 
@@ -123,24 +162,30 @@ public enum ComponentSizeSelection {
     /// mask, one label per axial slice) and returns them with the chosen volume: the largest
     /// candidate whose score under `criterion` is at least the best score − `tolerance`, or,
     /// with `tolerance` nil, the smallest of the best; the smallest when all score the same.
+    /// With `supports` (one mask per case, on its grid), a component that shares a voxel with its
+    /// case's support is kept by every candidate, as ``ComponentFiltered`` with that support keeps it.
     ///
-    /// - Precondition: one label array per mask, each as long as its mask has slices; `tolerance` ≥ 0.
+    /// - Precondition: one label array (and support, when given) per mask, each as long as its mask has slices; `tolerance` ≥ 0.
     public static func select(masks: [MaskVolume], sliceLabels: [[Bool]], candidates: [Double] = defaultCandidates,
                               connectivity: Connectivity3D = .twentySix, criterion: Criterion = .slices,
-                              tolerance: Double? = nil) -> (minimumVolumeML: Double, candidates: [Candidate]) {
+                              tolerance: Double? = nil, supports: [MaskVolume]? = nil) -> (minimumVolumeML: Double, candidates: [Candidate]) {
         precondition(tolerance.map { $0 >= 0 && $0.isFinite } ?? true, "ComponentSizeSelection: tolerance \(tolerance!) must be finite and ≥ 0")
         precondition(masks.count == sliceLabels.count, "ComponentSizeSelection: \(masks.count) masks, \(sliceLabels.count) label arrays")
+        precondition(supports.map { $0.count == masks.count } ?? true, "ComponentSizeSelection: \(supports!.count) supports, \(masks.count) masks")
         // Label each mask once; a slice keeps a voxel under a candidate exactly when its largest
         // component (3-D size, seen from this slice) reaches the candidate's voxel count.
         var largest: [[Int]] = []
-        for (mask, labels) in zip(masks, sliceLabels) {
+        for (i, (mask, labels)) in zip(masks, sliceLabels).enumerated() {
             precondition(labels.count == mask.shape.z, "ComponentSizeSelection: \(labels.count) labels for \(mask.shape.z) slices")
+            precondition(supports.map { $0[i].shape == mask.shape } ?? true, "ComponentSizeSelection: support \(i) is not on its mask's grid")
             let components = ConnectedComponents.label(mask, connectivity: connectivity)
+            // a supported component is kept by every candidate (ComponentFiltered's rule)
+            let sizes = ComponentFiltered.supportedSizes(components, support: supports?[i])
             let n = mask.shape.sliceCount
             var perSlice = [Int](repeating: 0, count: mask.shape.z)
             for k in 0..<mask.shape.z {
                 for v in (k * n)..<((k + 1) * n) where components.labels[v] > 0 {
-                    perSlice[k] = max(perSlice[k], components.sizes[Int(components.labels[v]) - 1])
+                    perSlice[k] = max(perSlice[k], sizes[Int(components.labels[v]) - 1])
                 }
             }
             largest.append(perSlice)

@@ -21,8 +21,8 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     /// ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``).
     public var flipAveraging: Bool
 
-    /// Shared by segmenters over the same network and settings (see ``sharingInference(as:)``):
-    /// the last case's mask, so that rows wrapping one network run it once per case.
+    /// Shared by segmenters over the same network (see ``sharingInference(as:)``): the last
+    /// case's probabilities, so that rows wrapping one network run it once per case, at any threshold.
     let memo: InferenceMemo
 
     /// A segmenter over `model`.
@@ -34,13 +34,15 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
         memo = InferenceMemo()
     }
 
-    /// The same network and settings under another row name, sharing this segmenter's last
-    /// result: when both segment the same case in turn (as ``MethodComparison`` does, case by
-    /// case), the network runs once. A case is recognised by its name, grid, affine and every
-    /// voxel of its scan and intracranial mask.
-    public func sharingInference(as name: String) -> RefinerSegmenter {
+    /// The same network and settings under another row name (and, with `threshold`, another
+    /// probability threshold), sharing this segmenter's last result: when both segment the same
+    /// case in turn (as ``MethodComparison`` does, case by case), the network runs once. A case
+    /// is recognised by its name, grid, affine and every voxel of its scan and intracranial
+    /// mask; the flip averaging must match, the threshold need not (the probabilities are kept).
+    public func sharingInference(as name: String, threshold: Float? = nil) -> RefinerSegmenter {
         var copy = self
         copy.renamed = name
+        if let threshold { copy.threshold = threshold }
         return copy
     }
 
@@ -53,22 +55,28 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
 
     /// The refined mask of the case, restricted to its intracranial mask.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
-        try memo.value(for: InferenceKey(input, threshold: threshold, flipAveraging: flipAveraging)) {
-            try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging).mask
+        try refined(input).thresholded(at: threshold)
+    }
+
+    /// The network's whole result on the case (mask at ``threshold``, probabilities, the
+    /// intracranial mask), from the shared inference when the case was just segmented.
+    public func refined(_ input: SegmentationCase) throws -> RefinedSegmentation {
+        try memo.value(for: InferenceKey(input, flipAveraging: flipAveraging)) {
+            try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging)
         }
     }
 }
 
-/// The last case a network segmented, and its mask.
-typealias InferenceMemo = LastResultMemo<InferenceKey, MaskVolume>
+/// The last case a network segmented, and its result.
+typealias InferenceMemo = LastResultMemo<InferenceKey, RefinedSegmentation>
 
 /// What makes two refiner inferences the same: the case (name, grid, affine, every voxel of its
-/// scan and intracranial mask) and the inference settings.
+/// scan and intracranial mask) and the inference settings (the threshold is applied afterwards).
 struct InferenceKey: Equatable {
-    let name: String, shape: GridShape, affine: Affine, threshold: Float, flipAveraging: Bool
+    let name: String, shape: GridShape, affine: Affine, flipAveraging: Bool
     let scanHash: UInt64, intracranialHash: UInt64
 
-    init(_ input: SegmentationCase, threshold: Float, flipAveraging: Bool) {
+    init(_ input: SegmentationCase, flipAveraging: Bool) {
         name = input.name
         shape = input.scan.shape
         affine = input.scan.geometry.affine
@@ -76,7 +84,6 @@ struct InferenceKey: Equatable {
         var h = FNV1a()
         h.combine(bytes: input.intracranial.voxels)
         intracranialHash = h.value
-        self.threshold = threshold
         self.flipAveraging = flipAveraging
     }
 }

@@ -64,10 +64,13 @@ extension Segmenter {
     public func gated(at positiveAt: Float = 0.5) -> ClassifierGated { ClassifierGated(base: self, positiveAt: positiveAt) }
 
     /// 3-D components (joined by `connectivity`, default 26) smaller than `minimumVolumeML`
-    /// (mL, from the voxel size of the mask's geometry) dropped (``ComponentFiltered``); a
-    /// volume of 0 or less, or NaN, keeps every component and returns this segmenter unwrapped.
-    public func filteringComponents(below minimumVolumeML: Double, connectivity: Connectivity3D = .twentySix) -> any Segmenter {
-        minimumVolumeML > 0 ? ComponentFiltered(base: self, minimumVolumeML: minimumVolumeML, connectivity: connectivity) : self
+    /// (mL, from the voxel size of the mask's geometry) dropped (``ComponentFiltered``), except
+    /// those that share a voxel with `support`'s mask of the case (e.g. the same refiner at a
+    /// higher ``RefinerSegmenter/threshold``); a volume of 0 or less, or NaN, keeps every
+    /// component and returns this segmenter unwrapped.
+    public func filteringComponents(below minimumVolumeML: Double, connectivity: Connectivity3D = .twentySix,
+                                    support: (any Segmenter)? = nil) -> any Segmenter {
+        minimumVolumeML > 0 ? ComponentFiltered(base: self, minimumVolumeML: minimumVolumeML, connectivity: connectivity, support: support) : self
     }
 
     /// The mask grown by `settings` (``IntensityGrowth``): into neighbouring intracranial

@@ -12,6 +12,14 @@ public struct RefinedSegmentation: Sendable {
     public var probabilities: Volume<Float>
     /// The intracranial mask that restricted ``mask``.
     public var intracranial: MaskVolume
+
+    /// The mask at another threshold: 1 where the probability is at least `threshold` inside
+    /// the intracranial mask (``mask`` itself at the threshold it was made with).
+    public func thresholded(at threshold: Float) -> MaskVolume {
+        var out = [UInt8](repeating: 0, count: probabilities.voxels.count)
+        for i in out.indices where probabilities.voxels[i] >= threshold && intracranial.voxels[i] > 0 { out[i] = 1 }
+        return MaskVolume(shape: mask.shape, voxels: out, geometry: mask.geometry)
+    }
 }
 
 extension UNetLite {

@@ -63,7 +63,8 @@ extension Pipeline {
 
     /// A refiner row: the stage's network, gated by the classifier when `gate` is given
     /// (``ClassifierGated``), then its small components dropped when the stage chose a minimum
-    /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), then grown into the
+    /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), those where the
+    /// network's probability reaches ``PipelineConfig/ComponentSizeSettings/supportThreshold`` kept, then grown into the
     /// blood range with the configuration's ``PipelineConfig/ComparisonSettings/growth`` (``IntensityGrowth``), then
     /// its components in the bone rim dropped with ``PipelineConfig/ComparisonSettings/boneRim`` (``BoneRimFiltered``).
     /// `rim`, when given, holds the bone depth of a case that rows share.
@@ -72,7 +73,8 @@ extension Pipeline {
         let refiner = try network?.sharingInference(as: name)
             ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
         let base: any Segmenter = gate.map { refiner.gated(at: $0) } ?? refiner
-        let filtered = base.filteringComponents(below: try minimumComponentVolume(stage, gated: gate != nil))
+        let support = config.refiner.componentSizes?.supportThreshold.map { refiner.sharingInference(as: "\(name) support", threshold: $0) }
+        let filtered = base.filteringComponents(below: try minimumComponentVolume(stage, gated: gate != nil), support: support)
         let grown = try config.comparison.growth.map { try filtered.grown($0) } ?? filtered
         guard let settings = config.comparison.boneRim else { return grown }
         return try BoneRimFiltered(base: grown, settings: settings, sharing: rim ?? BoneDepthMemo())

@@ -222,13 +222,20 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// chosen; nil: the best score, the smallest volume on exact ties. Default 0.01, which
         /// only joins near-exact ties (one validation case moves the case-level J by 0.04 to 0.07).
         public var tolerance: Double?
+        /// A component below the chosen volume is kept when the refiner's probability reaches
+        /// this in one of its voxels (hysteresis: ``ComponentFiltered/support`` is the refiner's
+        /// own mask at this threshold), in the selection on the validation cases as in every
+        /// refiner row; nil (default): size alone decides. Must lie in (0, 1].
+        public var supportThreshold: Float?
 
         /// Settings; see the properties for the defaults.
         public init(candidates: [Double] = ComponentSizeSelection.defaultCandidates,
-                    criterion: ComponentSizeSelection.Criterion = .slicesAndCases, tolerance: Double? = 0.01) {
+                    criterion: ComponentSizeSelection.Criterion = .slicesAndCases, tolerance: Double? = 0.01,
+                    supportThreshold: Float? = nil) {
             self.candidates = candidates
             self.criterion = criterion
             self.tolerance = tolerance
+            self.supportThreshold = supportThreshold
         }
     }
 
@@ -466,6 +473,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             }
             if let t = sizes.tolerance, !(t.isFinite && t >= 0) {
                 throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.tolerance", reason: "\(t) must be finite and ≥ 0")
+            }
+            if let t = sizes.supportThreshold, !(t > 0 && t <= 1) {
+                throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.supportThreshold", reason: "\(t) is not a probability in (0, 1]")
             }
         }
         if let g = refiner.classifierGate, !(g > 0 && g < 1) {

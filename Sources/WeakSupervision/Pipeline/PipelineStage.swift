@@ -91,17 +91,21 @@ public struct ComponentSelectionRecord: Codable, Sendable, Equatable {
     public var criterion: ComponentSizeSelection.Criterion
     /// The score tolerance the choice used (nil: none, the best score, the smallest on exact ties).
     public var tolerance: Double?
+    /// The refiner probability that kept a smaller component in the choice
+    /// (``PipelineConfig/ComponentSizeSettings/supportThreshold``; nil: size alone).
+    public var supportThreshold: Float?
 
     /// A record.
     public init(minimumVolumeML: Double, candidates: [ComponentSizeSelection.Candidate],
-                criterion: ComponentSizeSelection.Criterion = .slices, tolerance: Double? = nil) {
+                criterion: ComponentSizeSelection.Criterion = .slices, tolerance: Double? = nil, supportThreshold: Float? = nil) {
         self.minimumVolumeML = minimumVolumeML
         self.candidates = candidates
         self.criterion = criterion
         self.tolerance = tolerance
+        self.supportThreshold = supportThreshold
     }
 
-    private enum CodingKeys: String, CodingKey { case minimumVolumeML, candidates, criterion, tolerance }
+    private enum CodingKeys: String, CodingKey { case minimumVolumeML, candidates, criterion, tolerance, supportThreshold }
 
     /// Reads a record; one without `criterion` (written before it existed) was chosen by `.slices`.
     public init(from decoder: any Decoder) throws {
@@ -109,6 +113,7 @@ public struct ComponentSelectionRecord: Codable, Sendable, Equatable {
         self.init(minimumVolumeML: try c.decode(Double.self, forKey: .minimumVolumeML),
                   candidates: try c.decode([ComponentSizeSelection.Candidate].self, forKey: .candidates),
                   criterion: try c.decodeIfPresent(ComponentSizeSelection.Criterion.self, forKey: .criterion) ?? .slices,
-                  tolerance: try c.decodeIfPresent(Double.self, forKey: .tolerance))
+                  tolerance: try c.decodeIfPresent(Double.self, forKey: .tolerance),
+                  supportThreshold: try c.decodeIfPresent(Float.self, forKey: .supportThreshold))
     }
 }

@@ -148,7 +148,9 @@ extension Pipeline {
         let gate = stage == .refiner || gatedOnly ? config.refiner.classifierGate : nil
         let probabilities = gate == nil ? [:] : try probabilities()
         let probabilityFile = folder(.cams).appendingPathComponent("probabilities.json").path
-        var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = []
+        var masks: [MaskVolume] = [], gated: [MaskVolume] = [], labels: [[Bool]] = [], supports: [MaskVolume] = []
+        // hysteresis: the network's own mask at the support threshold keeps the small components it touches
+        let supportThreshold = sizes.supportThreshold
         let items = try cases(validation, in: dataset)
         // The upper bound keeps its validation masks, so that the comparison's gated choice
         // reads them instead of running the network again. They always belong to the folder's
@@ -160,16 +162,25 @@ extension Pipeline {
         }
         for (i, item) in items.enumerated() {
             let keptURL = kept.appendingPathComponent("\(item.name).nii.gz")
-            let mask: MaskVolume
-            if stage == .upperBound && gatedOnly, let saved = try? NIfTI.readMask(at: keptURL) {
+            let supportURL = kept.appendingPathComponent("\(item.name).support.nii.gz")
+            let mask: MaskVolume, support: MaskVolume?
+            // the kept masks (and, with a support threshold, their supports), when all are there
+            let saved = stage == .upperBound && gatedOnly ? try? NIfTI.readMask(at: keptURL) : nil
+            let savedSupport = saved.flatMap { m in supportThreshold == nil ? nil : try? NIfTI.readMask(at: supportURL, matching: m) }
+            if let saved, supportThreshold == nil || savedSupport != nil {
                 mask = saved
+                support = savedSupport
             } else {
-                mask = try model.segment(try item.loadScan(), intracranial: try intracranial(item.name)).mask
+                let result = try model.segment(try item.loadScan(), intracranial: try intracranial(item.name))
+                mask = result.mask
+                support = supportThreshold.map { result.thresholded(at: $0) }
                 if stage == .upperBound && !gatedOnly {
                     try NIfTI.write(mask, to: keptURL, overwrite: true, descrip: "ichct upper bound, validation")
+                    if let support { try NIfTI.write(support, to: supportURL, overwrite: true, descrip: "ichct upper bound, support") }
                 }
             }
             masks.append(mask)
+            if let support { supports.append(support) }
             labels.append(try item.sliceLabels().map { $0 > 0.5 })
             if let gate {
                 guard let p = probabilities[item.name] else {
@@ -185,9 +196,11 @@ extension Pipeline {
         let tolerance = sizes.tolerance, criterion = sizes.criterion, candidates = sizes.candidates
         func choose(_ masks: [MaskVolume], file: URL) throws -> Double {
             let (chosen, scored) = ComponentSizeSelection.select(masks: masks, sliceLabels: labels, candidates: candidates,
-                                                                 criterion: criterion, tolerance: tolerance)
+                                                                 criterion: criterion, tolerance: tolerance,
+                                                                 supports: supportThreshold == nil ? nil : supports)
             let volume = masks.isEmpty ? 0 : chosen   // no validation case: nothing to choose on, keep every component
-            try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored, criterion: criterion, tolerance: tolerance),
+            try writeJSON(ComponentSelectionRecord(minimumVolumeML: volume, candidates: scored, criterion: criterion, tolerance: tolerance,
+                                                   supportThreshold: supportThreshold),
                           to: file)
             return volume
         }
