@@ -81,4 +81,45 @@ struct TrainingDataTests {
             try PreparedCase(name: "m", scan: scan, labels: [0], size: 4, windows: Window.defaults)
         }
     }
+
+    @Test("a case prepared from a scan keeps HU and windows it when read: every slice, range and the whole array equal Preprocessing.preprocess bit for bit")
+    func keptAsHounsfield() throws {
+        // a non-square scan with values across every window (air to bone), shrunk and grown
+        let shape = GridShape(12, 10, 5), geometry = Geometry(spacing: SIMD3(0.8, 0.9, 3))
+        let voxels: [Float] = (0..<shape.count).map { (i: Int) -> Float in
+            let base = Float((i * 7919) % 3001) - 1000
+            return base + 0.37 * Float(i % 11)
+        }
+        let scan = ScanVolume(shape: shape, voxels: voxels, geometry: geometry)
+        for size in [6, 16] {
+            let windows = [Window.brain, .subdural, .bone, Window(center: -600, width: 1500)]
+            let item = try PreparedCase(name: "hu", scan: scan, labels: [0, 1, 0, 1, 1], size: size, windows: windows)
+            let expected = Preprocessing.preprocess(scan, size: size, windows: windows)
+            #expect(item.windows == windows && item.channels == 4 && item.holdsSlices)
+            let bits: [UInt32] = item.slices.map { $0.bitPattern }, expectedBits: [UInt32] = expected.map { $0.bitPattern }
+            #expect(bits == expectedBits, "size \(size)")
+            let stride = item.sliceStride
+            for k in 0..<5 { #expect(Array(item.slice(k)) == Array(expected[(k * stride)..<((k + 1) * stride)])) }
+            #expect(Array(item.slices(1..<4)) == Array(expected[(1 * stride)..<(4 * stride)]))
+            #expect(item.slices(2..<2).isEmpty)
+            // setting the array stores the values as given
+            var edited = item
+            edited.slices = [Float](repeating: 0.5, count: expected.count)
+            #expect(edited.windows == nil && edited.slice(3).allSatisfy { $0 == 0.5 } && edited.holdsSlices)
+            // the same case laid out by hand reads the same
+            let given = PreparedCase(name: "hu", size: size, channels: 4, slices: expected, labels: item.labels)
+            #expect(Array(given.slices(1..<4)) == Array(item.slices(1..<4)))
+        }
+        // targets read back as given, whether all 0 or 1 (kept a byte each) or fractions
+        let binary: [Float] = (0..<(3 * 4)).map { $0 % 3 == 0 ? 1 : 0 }, fractional: [Float] = binary.map { $0 * 0.25 } + [0.5]
+        let b = PreparedCase(name: "b", size: 2, channels: 1, slices: [Float](repeating: 0, count: 12), labels: [1, 0, 1], masks: binary)
+        #expect(b.masks == binary && Array(b.mask(2)) == Array(binary[8..<12]) && Array(b.masks(1..<3)) == Array(binary[4..<12]))
+        var f = PreparedCase(name: "f", size: 2, channels: 1, slices: [Float](repeating: 0, count: 12), labels: [1, 0, 1],
+                             masks: Array(fractional.prefix(12)))
+        #expect(f.masks == Array(fractional.prefix(12)) && Array(f.mask(0)) == Array(fractional[0..<4]))
+        f.masks = binary
+        #expect(f.masks == binary)
+        f.masks = nil
+        #expect(f.masks == nil)
+    }
 }

@@ -3,7 +3,11 @@ import CTVolume
 
 /// One case ready for training: every axial slice preprocessed once and kept in memory.
 ///
-/// `slices` is `Preprocessing.preprocess`'s layout, (Z, C, S, S) row-major; `labels` holds one
+/// `slices` is `Preprocessing.preprocess`'s layout, (Z, C, S, S) row-major. A case prepared
+/// from a scan keeps one resampled HU plane per slice and windows it when a slice is read
+/// (``slice(_:)``, ``slices(_:)``): the values `Preprocessing.preprocess` gives, bit for bit,
+/// in a third of the memory with the three default windows (the full preset's refiner cases at
+/// 256 held 4 bytes x 3 windows x 65,536 pixels per slice). `labels` holds one
 /// weak label per slice (0 or 1); `masks`, for the refiner, holds per-slice targets (Z, S, S)
 /// in [0, 1]: the fraction of each network pixel covered by the mask (area averaging of the
 /// 0/1 mask as the scan itself is resampled), so small lesions are not lost by a threshold.
@@ -14,12 +18,59 @@ public struct PreparedCase: Sendable {
     public var size: Int
     /// Channels C (one per window).
     public var channels: Int
-    /// (Z, C, S, S) network input.
-    public var slices: [Float]
+    /// (Z, C, S, S) network input. Reading the whole array builds it (for a case kept as HU,
+    /// ``init(name:size:hounsfield:windows:labels:masks:)``); training reads a few slices at a
+    /// time (``slices(_:)``). Setting it stores the values as given.
+    public var slices: [Float] {
+        get {
+            if case .windowed(let values) = storage { return values }   // also an outline's empty array
+            return Array(slices(0..<sliceCount))
+        }
+        set { storage = .windowed(newValue) }
+    }
     /// Z weak labels.
     public var labels: [Float]
     /// (Z, S, S) segmentation targets in [0, 1], when prepared for the refiner.
-    public var masks: [Float]?
+    /// Reading it builds the array from the kept targets: those that are all 0 or 1 (a mask
+    /// on a grid of the network's side, the full preset's case) are kept as one byte each.
+    public var masks: [Float]? {
+        get {
+            switch targets {
+            case nil: return nil
+            case .values(let v)?: return v
+            case .binary(let b)?: return b.map { Float($0) }
+            }
+        }
+        set { targets = newValue.map(Targets.init) }
+    }
+
+    /// What the targets are kept as.
+    enum Targets: Sendable {
+        /// Any values in [0, 1].
+        case values([Float])
+        /// Every value 0 or 1, a byte each.
+        case binary([UInt8])
+
+        init(_ values: [Float]) {
+            self = values.allSatisfy { $0 == 0 || $0 == 1 } ? .binary(values.map { $0 == 1 ? 1 : 0 }) : .values(values)
+        }
+    }
+    var targets: Targets?
+
+    /// What the slices are kept as.
+    enum Storage: Sendable {
+        /// (Z, C, S, S) windowed values.
+        case windowed([Float])
+        /// (Z, S, S) resampled HU, and the windows that make the channels.
+        case hounsfield([Float], [Window])
+    }
+    var storage: Storage
+
+    /// The windows of a case kept as HU (nil when its slices were given as values).
+    public var windows: [Window]? {
+        if case .hounsfield(_, let w) = storage { return w }
+        return nil
+    }
 
     /// Z, the number of axial slices.
     public var sliceCount: Int { labels.count }
@@ -40,9 +91,29 @@ public struct PreparedCase: Sendable {
         self.name = name
         self.size = size
         self.channels = channels
-        self.slices = slices
+        self.storage = .windowed(slices)
         self.labels = labels
-        self.masks = masks
+        self.targets = masks.map(Targets.init)
+    }
+
+    /// A case kept as resampled HU, windowed when read: `hounsfield` holds Z·S·S values (each
+    /// slice already at the network side S, e.g. a scan's slices through `Resampler.network`),
+    /// and slice `k`'s channel `c` is `windows[c].apply` of its plane.
+    ///
+    /// - Parameters:
+    ///   - name: case name. - size: S. - hounsfield: Z·S·S values. - windows: the C channels.
+    ///   - labels: Z values. - masks: Z·S·S values or `nil`.
+    public init(name: String, size: Int, hounsfield: [Float], windows: [Window], labels: [Float], masks: [Float]? = nil) {
+        precondition(size > 0 && !windows.isEmpty, "PreparedCase: size and windows must be positive")
+        precondition(hounsfield.count == labels.count * size * size,
+                     "PreparedCase \(name): \(hounsfield.count) HU values for \(labels.count) slices of \(size)x\(size)")
+        precondition(masks == nil || masks!.count == labels.count * size * size, "PreparedCase \(name): masks must be (Z, S, S)")
+        self.name = name
+        self.size = size
+        self.channels = windows.count
+        self.storage = .hounsfield(hounsfield, windows)
+        self.labels = labels
+        self.targets = masks.map(Targets.init)
     }
 
     /// A case's outline: its name, labels and targets without its slices. A rank of a
@@ -59,13 +130,18 @@ public struct PreparedCase: Sendable {
         self.name = name
         self.size = size
         self.channels = channels
-        self.slices = []
+        self.storage = .windowed([])
         self.labels = labels
-        self.masks = masks
+        self.targets = masks.map(Targets.init)
     }
 
     /// Whether this case holds its slices (`false` for an outline, ``init(outlineNamed:size:channels:labels:masks:)``).
-    public var holdsSlices: Bool { slices.count == labels.count * sliceStride }
+    public var holdsSlices: Bool {
+        switch storage {
+        case .windowed(let values): return values.count == labels.count * sliceStride
+        case .hounsfield(let hu, _): return hu.count == labels.count * size * size
+        }
+    }
 
     /// Preprocesses a scan (``Preprocessing/preprocess(_:size:windows:)``) with its slice labels
     /// and, optionally, a mask on its grid.
@@ -81,8 +157,10 @@ public struct PreparedCase: Sendable {
     public init(name: String, scan: ScanVolume, labels: [Float], mask: MaskVolume? = nil, size: Int, windows: [Window]) throws {
         try Self.check(labels, scan: scan, name: name)
         let targets = try mask.map { try Self.targets($0, scan: scan, name: name, size: size) }
-        self.init(name: name, size: size, channels: windows.count,
-                  slices: Preprocessing.preprocess(scan, size: size, windows: windows), labels: labels, masks: targets)
+        // Preprocessing.preprocess resamples each slice's HU this way, then windows it
+        let resampler = Resampler.network(height: scan.shape.y, width: scan.shape.x, size: size)
+        self.init(name: name, size: size, hounsfield: resampler.resizeStack(scan.voxels, count: scan.shape.z),
+                  windows: windows, labels: labels, masks: targets)
     }
 
     /// Throws unless there is one label per slice of `scan`.
@@ -154,14 +232,45 @@ public struct PreparedCase: Sendable {
     }
 
     /// Slice `k`'s C·S·S input values.
-    public func slice(_ k: Int) -> ArraySlice<Float> {
-        slices[(k * sliceStride)..<((k + 1) * sliceStride)]
+    public func slice(_ k: Int) -> ArraySlice<Float> { slices(k..<(k + 1)) }
+
+    /// The C·S·S input values of the slices in `range`, back to back: a view of the values
+    /// given, or the windows applied to the kept HU planes (`Preprocessing.preprocess`'s
+    /// arithmetic, the same floats).
+    public func slices(_ range: Range<Int>) -> ArraySlice<Float> {
+        switch storage {
+        case .windowed(let values):
+            return values[(range.lowerBound * sliceStride)..<(range.upperBound * sliceStride)]
+        case .hounsfield(let hu, let windows):
+            let plane = size * size
+            var out = [Float](repeating: 0, count: range.count * sliceStride)
+            hu.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for (j, k) in range.enumerated() {
+                        let s = src.baseAddress! + k * plane
+                        for (c, w) in windows.enumerated() {
+                            let d = dst.baseAddress! + (j * windows.count + c) * plane
+                            let lo = w.lower, width = w.width
+                            for i in 0..<plane { d[i] = min(max((s[i] - lo) / width, 0), 1) }
+                        }
+                    }
+                }
+            }
+            return out[...]
+        }
     }
 
     /// Slice `k`'s S·S target (requires ``masks``).
-    public func mask(_ k: Int) -> ArraySlice<Float> {
-        let plane = size * size
-        return masks![(k * plane)..<((k + 1) * plane)]
+    public func mask(_ k: Int) -> ArraySlice<Float> { masks(k..<(k + 1)) }
+
+    /// The S·S targets of the slices in `range`, back to back (requires ``masks``).
+    public func masks(_ range: Range<Int>) -> ArraySlice<Float> {
+        let plane = size * size, span = (range.lowerBound * plane)..<(range.upperBound * plane)
+        switch targets {
+        case nil: preconditionFailure("PreparedCase \(name): no targets")
+        case .values(let v)?: return v[span]
+        case .binary(let b)?: return b[span].map { Float($0) }[...]
+        }
     }
 }
 

@@ -148,7 +148,7 @@ public struct ClassifierTrainer {
             let augmented = SharedBuffer<ArraySlice<Float>>(count: mine.count, repeating: [])
             parallelFor(mine.count) { n in
                 let s = mine[n].sequence
-                var values = training[s.caseIndex].slices[(s.start * stride)..<((s.start + t) * stride)]
+                var values = training[s.caseIndex].slices(s.start..<(s.start + t))
                 mine[n].draw?.apply(to: &values, size: size, intensity: true)
                 augmented.pointer[n] = values
             }

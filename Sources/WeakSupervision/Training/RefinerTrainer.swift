@@ -154,8 +154,8 @@ public struct RefinerTrainer {
             for (v, item) in validation.enumerated() where parallel?.validates(v) ?? true {
                 for start in stride(from: 0, to: item.sliceCount, by: 16) {
                     let n = min(16, item.sliceCount - start)
-                    let x = Tensor(shape: [n, channels, size, size], data: Array(item.slices[(start * item.sliceStride)..<((start + n) * item.sliceStride)]))
-                    let y = Tensor(shape: [n, 1, size, size], data: Array(item.masks![(start * plane)..<((start + n) * plane)]))
+                    let x = Tensor(shape: [n, channels, size, size], data: Array(item.slices(start..<(start + n))))
+                    let y = Tensor(shape: [n, 1, size, size], data: Array(item.masks(start..<(start + n))))
                     let (logits, loss) = withoutGradients { () -> (Tensor, Tensor) in
                         let l = model(x)
                         return (l, Self.loss(l, y, bceWeight: c.bceWeight, diceWeight: c.diceWeight))
