@@ -70,7 +70,7 @@ struct ConfigurationChoiceTests {
     @Test("every stored setting of the configuration belongs to a stage key, once; changing it re-keys exactly the stages that read it")
     func everySettingIsKeyed() throws {
         let properties = Self.settingPaths()
-        #expect(properties.count == 17 && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim"))
+        #expect(properties.count == 18 && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim"))
         let keyed = PipelineConfig.settings(readBy: .comparison)   // the comparison reads every stage
         #expect(Set(keyed) == Set(properties) && keyed.count == properties.count)
         #expect(PipelineConfig.settings(readBy: .data) == ["data"])
@@ -95,6 +95,7 @@ struct ConfigurationChoiceTests {
         changed("refiner.componentSizes.tolerance") { $0.refiner.componentSizes?.tolerance = 0.02 }
         changed("refiner.componentSizes.supportThreshold") { $0.refiner.componentSizes?.supportThreshold = 0.9 }
         changed("refiner.classifierGate") { $0.refiner.classifierGate = 0.6 }
+        changed("refiner.restartsOnCollapse") { $0.refiner.restartsOnCollapse = 3 }
         changed("comparison.growth") { $0.comparison.growth = nil }
         changed("comparison.boneRim") { $0.comparison.boneRim = .init(rimMM: 3) }
         changed("comparison.tolerance") { $0.comparison.tolerance = 3 }

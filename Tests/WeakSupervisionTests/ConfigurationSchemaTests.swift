@@ -52,6 +52,7 @@ struct ConfigurationSchemaTests {
         var full = PipelineConfig.full
         full.classifier.patience = 4
         full.classifier.minimumEpochs = 6
+        full.refiner.restartsOnCollapse = 0   // schema 1 had no restarts: its runs never restarted
         let old = try Self.versionOne(full)
         #expect(old["componentFilter"] != nil && old["classifierGate"] as? Double == 0.5 && old["schemaVersion"] == nil)
         let migrated = try Self.decode(old)
@@ -135,6 +136,13 @@ struct ConfigurationSchemaTests {
             #expect(throws: WeakSupervisionError.self) { try c.validate() }
             do { try c.validate() } catch { #expect("\(error)".contains("refiner.componentSizes.supportThreshold")) }
         }
+        c = .full
+        c.refiner.restartsOnCollapse = -1
+        #expect(throws: WeakSupervisionError.invalidParameter(name: "refiner.restartsOnCollapse", reason: "-1 must be at least 0")) { try c.validate() }
+        // 0 is not written, so older runs' files read the same; any other count reads back
+        c.refiner.restartsOnCollapse = 0
+        #expect(!String(decoding: try JSONEncoder().encode(c), as: UTF8.self).contains("restartsOnCollapse"))
+        #expect(try JSONDecoder().decode(PipelineConfig.self, from: try JSONEncoder().encode(PipelineConfig.full)).refiner.restartsOnCollapse == 2)
         c = .full
         c.refiner.componentSizes?.supportThreshold = 1
         try c.validate()

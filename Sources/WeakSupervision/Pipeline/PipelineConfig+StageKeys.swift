@@ -61,6 +61,9 @@ extension PipelineConfig {
         // the gated row's size choice reads the classifier's probabilities (stage cams, on which
         // the refiner depends anyway); the upper bound has no gated row
         KeyPart(name: "gate", stages: [.refiner], settings: [.unlessNil("refiner.classifierGate") { $0.refiner.classifierGate }]),
+        // a restart changes the networks only when one collapsed; keys of runs without it stay
+        KeyPart(name: "restarts", stages: [.refiner, .upperBound], settings: [
+            .unless("refiner.restartsOnCollapse", equalTo: 0) { $0.refiner.restartsOnCollapse }]),
         KeyPart(name: "comparison", stages: [.comparison], settings: [
             .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
             .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim }]),

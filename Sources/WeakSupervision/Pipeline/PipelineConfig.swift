@@ -194,14 +194,43 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// time". On the full demo, size alone could not both keep the small bleeds and clean the
         /// negative scans, because a speck and a small bleed have the same size (Docs/pipeline.md).
         public var classifierGate: Float?
+        /// When a refiner's kept model scores a validation Dice of at most
+        /// ``RefinerStage/collapsedDice`` (it calls everything background), train it again with
+        /// the next seed, at most this many times (``RefinerStage/trainGuarded(seed:restarts:note:train:)``);
+        /// applies to the pipeline's refiner and the upper bound alike. Default 0 (never);
+        /// presets 2.
+        public var restartsOnCollapse: Int
 
         /// Settings; see the properties for the defaults.
         public init(training: RefinerTrainingConfig, upperBound: Bool = true,
-                    componentSizes: ComponentSizeSettings? = ComponentSizeSettings(), classifierGate: Float? = 0.5) {
+                    componentSizes: ComponentSizeSettings? = ComponentSizeSettings(), classifierGate: Float? = 0.5,
+                    restartsOnCollapse: Int = 0) {
             self.training = training
             self.upperBound = upperBound
             self.componentSizes = componentSizes
             self.classifierGate = classifierGate
+            self.restartsOnCollapse = restartsOnCollapse
+        }
+
+        private enum CodingKeys: String, CodingKey { case training, upperBound, componentSizes, classifierGate, restartsOnCollapse }
+
+        /// Reads settings; a file without `restartsOnCollapse` (written before it existed) means 0.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(training: try c.decode(RefinerTrainingConfig.self, forKey: .training), upperBound: try c.decode(Bool.self, forKey: .upperBound),
+                      componentSizes: try c.decodeIfPresent(ComponentSizeSettings.self, forKey: .componentSizes),
+                      classifierGate: try c.decodeIfPresent(Float.self, forKey: .classifierGate),
+                      restartsOnCollapse: try c.decodeIfPresent(Int.self, forKey: .restartsOnCollapse) ?? 0)
+        }
+
+        /// Writes settings; `restartsOnCollapse` only when it is not 0, so that older runs' files read the same.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(training, forKey: .training)
+            try c.encode(upperBound, forKey: .upperBound)
+            try c.encodeIfPresent(componentSizes, forKey: .componentSizes)
+            try c.encodeIfPresent(classifierGate, forKey: .classifierGate)
+            if restartsOnCollapse != 0 { try c.encode(restartsOnCollapse, forKey: .restartsOnCollapse) }
         }
     }
 
@@ -378,6 +407,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         var c = PipelineConfig(data: data, classifier: ClassifierSettings(training: classifier),
                                refiner: RefinerSettings(training: refiner, componentSizes: ComponentSizeSettings(), classifierGate: 0.5))
         c.cam = CAMSettings(method: .gradcampp, layer: "layer3")
+        // one of nine refiners trained on foreground-held crops ended calling everything
+        // background (Docs/experiments/2026-12-06-full-resolution-refiner.md): train it again
+        c.refiner.restartsOnCollapse = 2
         // 3 openings: the pseudo-masks' false voxels lie in crescents along the inner table (18
         // of their 27 mL per positive validation case), which a refiner at 256 learns; 3
         // iterations drop structures thinner than 7 pixels (chosen on validation, same log)
@@ -477,6 +509,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             if let t = sizes.supportThreshold, !(t > 0 && t <= 1) {
                 throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.supportThreshold", reason: "\(t) is not a probability in (0, 1]")
             }
+        }
+        guard refiner.restartsOnCollapse >= 0 else {
+            throw WeakSupervisionError.invalidParameter(name: "refiner.restartsOnCollapse", reason: "\(refiner.restartsOnCollapse) must be at least 0")
         }
         if let g = refiner.classifierGate, !(g > 0 && g < 1) {
             throw WeakSupervisionError.invalidParameter(name: "refiner.classifierGate", reason: "\(g) is not a probability strictly between 0 and 1")

@@ -32,33 +32,41 @@ public struct RefinerStage: PipelineStageRunner {
         public var minimumComponentML: Double?
         /// The gated row's minimum component volume (mL); nil without a gate or component choice.
         public var gatedMinimumComponentML: Double?
+        /// Trainings started again because the kept model had collapsed
+        /// (``PipelineConfig/RefinerSettings/restartsOnCollapse``); the kept network was trained
+        /// with the configured seed + this.
+        public var restarts: Int
 
         /// A summary of these numbers.
-        public init(epochs: Int, bestEpoch: Int, validationDice: Double, minimumComponentML: Double? = nil, gatedMinimumComponentML: Double? = nil) {
+        public init(epochs: Int, bestEpoch: Int, validationDice: Double, minimumComponentML: Double? = nil, gatedMinimumComponentML: Double? = nil,
+                    restarts: Int = 0) {
             self.epochs = epochs
             self.bestEpoch = bestEpoch
             self.validationDice = validationDice
             self.minimumComponentML = minimumComponentML
             self.gatedMinimumComponentML = gatedMinimumComponentML
+            self.restarts = restarts
         }
 
         /// The summary a record's numbers give (``PipelineStageSummary/init(values:)``).
         public init(values: [String: Double]) {
             self.init(epochs: values.count("epochs"), bestEpoch: values.count("bestEpoch"), validationDice: values.number("validationDice"),
-                      minimumComponentML: values["minimumComponentML"], gatedMinimumComponentML: values["minimumComponentML.gated"])
+                      minimumComponentML: values["minimumComponentML"], gatedMinimumComponentML: values["minimumComponentML.gated"],
+                      restarts: values.count("restarts"))
         }
 
-        /// The numbers under the names stage records have always used.
+        /// The numbers under the names stage records have always used (`restarts` only when there were any).
         public var values: [String: Double] {
             var v = ["epochs": Double(epochs), "bestEpoch": Double(bestEpoch), "validationDice": validationDice]
             v["minimumComponentML"] = minimumComponentML
             v["minimumComponentML.gated"] = gatedMinimumComponentML
+            if restarts > 0 { v["restarts"] = Double(restarts) }
             return v
         }
 
         /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
-            a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.minimumComponentML == b.minimumComponentML
+            a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.minimumComponentML == b.minimumComponentML && a.restarts == b.restarts
                 && a.gatedMinimumComponentML == b.gatedMinimumComponentML && a.validationDice.sameSummaryNumber(b.validationDice)
         }
     }
@@ -111,20 +119,55 @@ public struct RefinerStage: PipelineStageRunner {
             _ = observer(.progress(stage, done: i + 1, total: names.count, item: "prepared \(item.name)"))
         }
         let folder = pipeline.folder(stage)
-        let summary = try RefinerTrainer(config: c).train(
-            training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
-            outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), overwrite: true,
-            observer: TrainingCallback { observer(.training(stage, $0)) }, communicator: pipeline.communicator)
+        let (summary, restarts) = try Self.trainGuarded(seed: c.seed, restarts: pipeline.config.refiner.restartsOnCollapse, note: {
+            _ = observer(.progress(stage, done: 0, total: 0, item: $0))
+        }) { seed in
+            var attempt = c
+            attempt.seed = seed
+            return try RefinerTrainer(config: attempt).train(
+                training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
+                outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), overwrite: true,
+                observer: TrainingCallback { observer(.training(stage, $0)) }, communicator: pipeline.communicator)
+        }
         // the component choice segments the validation cases: rank 0's work alone
         guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: summary.stopped) }
         try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json"))
-        var result = Summary(epochs: summary.epochsCompleted, bestEpoch: summary.bestEpoch ?? 0, validationDice: summary.bestScore ?? .nan)
+        var result = Summary(epochs: summary.epochsCompleted, bestEpoch: summary.bestEpoch ?? 0, validationDice: summary.bestScore ?? .nan,
+                             restarts: restarts)
         if let sizes = pipeline.config.refiner.componentSizes, !sizes.candidates.isEmpty, !summary.stopped {
             let (chosen, gated) = try pipeline.selectComponentVolume(stage: stage, sizes: sizes, validation: split.validation, in: dataset, observer)
             result.minimumComponentML = chosen
             result.gatedMinimumComponentML = gated
         }
         return PipelineStageOutcome(summary: result, stopped: summary.stopped)
+    }
+}
+
+extension RefinerStage {
+    /// The validation Dice at or below which a refiner counts as collapsed: a network that
+    /// outlines anything scores far above it (the full preset's weak refiner 0.22 against its
+    /// pseudo-masks, its upper bound 0.64), one that calls every pixel background scores 0.
+    public static let collapsedDice = 0.01
+
+    /// Runs `train(seed)`, and while the kept model's validation Dice is finite and at most
+    /// ``collapsedDice`` (all background: what one of nine runs with foreground-held crops did
+    /// on validation, Docs/experiments/2026-12-06-full-resolution-refiner.md), again with
+    /// `seed + 1`, `seed + 2`, ..., at most `restarts` more times; each restart is announced
+    /// through `note`. A stopped training or one without a validation score is never restarted.
+    /// The score is the same on every rank of a data-parallel run (its counts are summed over
+    /// the ranks), so all ranks restart together. Returns the last training's summary and the
+    /// number of restarts.
+    public static func trainGuarded(seed: UInt64, restarts: Int, note: (String) -> Void = { _ in },
+                                    train: (UInt64) throws -> TrainingSummary) rethrows -> (summary: TrainingSummary, restarts: Int) {
+        var summary = try train(seed)
+        var done = 0
+        while done < restarts, !summary.stopped, let score = summary.bestScore, score.isFinite, score <= collapsedDice {
+            done += 1
+            note(String(format: "validation Dice %.3f: the network calls everything background; training again with seed %llu (restart %d of at most %d)",
+                        score, seed &+ UInt64(done), done, restarts))
+            summary = try train(seed &+ UInt64(done))
+        }
+        return (summary, done)
     }
 }
 
