@@ -346,6 +346,12 @@ private struct Cases {
         let bad = base.filteringComponents(below: 0.008, support: Stored(name: "sure", masks: ["pos": wrongGrid]))
         #expect(throws: WeakSupervisionError.self) { try bad.segment(c.cases[0].input) }
         do { _ = try bad.segment(c.cases[0].input) } catch { #expect("\(error)".contains("pos") && "\(error)".contains("sure")) }
+        // the classifier as the support: the intracranial voxels of the slices it is sure of
+        // (case `pos`: 0.1 on slice 0, 0.9 on slice 1); a small component on slice 1 stays, one on slice 0 goes
+        let classifierSure = ClosureSegmenter(name: "classifier ≥ 0.8") { $0.intracranial }.gated(at: 0.8)
+        let specks = c.mask([i(1, 1, 0), i(5, 5, 1)])
+        let byClassifier = Stored(name: "specks", masks: ["pos": specks]).filteringComponents(below: 0.004, support: classifierSure)
+        #expect(try byClassifier.segment(c.cases[0].input).voxels == c.mask([i(5, 5, 1)]).voxels)
     }
 
     @Test("component size with supports: a supported small lesion counts as found at every candidate, so a larger volume clears the specks and keeps it")
