@@ -127,7 +127,9 @@ struct Segment: ParsableCommand {
         guard minComponentMl >= 0 && minComponentMl.isFinite else { throw ValidationError("--min-component-ml must be a volume ≥ 0") }
         if let keepAbove {
             guard minComponentMl > 0 else { throw ValidationError("--keep-above needs --min-component-ml") }
-            guard keepAbove > 0 && keepAbove <= 1 else { throw ValidationError("--keep-above must be a probability in (0, 1]") }
+            guard keepAbove > threshold && keepAbove <= 1 else {
+                throw ValidationError("--keep-above must be a probability above --threshold (\(threshold)) and at most 1: at or below it every component supports itself")
+            }
         }
         guard growMm >= 0 && growMm.isFinite else { throw ValidationError("--grow-mm must be a distance in mm ≥ 0") }
         if growHu != nil && growMm == 0 { throw ValidationError("--grow-hu needs --grow-mm") }

@@ -101,6 +101,15 @@ struct ConfigurationChoiceTests {
         changed("comparison.tolerance") { $0.comparison.tolerance = 3 }
         changed("comparison.montageCases") { $0.comparison.montageCases = 1 }
         #expect(Set(changes.map(\.0)) == Set(properties))
+        // two settings of one part written the same way must not give one key
+        var toleranceOnly = base, supportOnly = base
+        toleranceOnly.refiner.componentSizes?.tolerance = 0.9
+        supportOnly.refiner.componentSizes?.tolerance = nil
+        supportOnly.refiner.componentSizes?.supportThreshold = 0.9
+        let keyFolder = TemporaryFolder(prefix: "ichct-stage-keys-parts")
+        defer { keyFolder.cleanup() }
+        #expect(try Pipeline(config: toleranceOnly, output: keyFolder.url).configKey(.refiner)
+                    != Pipeline(config: supportOnly, output: keyFolder.url, overwrite: true).configKey(.refiner))
         let before = try Pipeline(config: base, output: folder.url)
         for (name, config) in changes {
             let after = try Pipeline(config: config, output: folder.url, overwrite: true)

@@ -130,7 +130,7 @@ struct ConfigurationSchemaTests {
         c = .full
         c.refiner.classifierGate = 1
         #expect(throws: (any Error).self) { try c.validate() }
-        for bad: Float in [0, -0.5, 1.01, .nan] {
+        for bad: Float in [0, -0.5, 0.5, 1.01, .nan] {
             c = .full
             c.refiner.componentSizes?.supportThreshold = bad
             #expect(throws: WeakSupervisionError.self) { try c.validate() }

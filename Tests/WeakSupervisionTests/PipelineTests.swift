@@ -148,10 +148,19 @@ final class StageLog: @unchecked Sendable {
                 #expect(gated.voxels[(z * gated.shape.sliceCount)..<((z + 1) * gated.shape.sliceCount)].allSatisfy { $0 == 0 })
             }
         }
-        // with a support threshold, a refiner row keeps the small components in which the
-        // network's probability reaches it (composed here from the library's parts)
+        // with a support threshold in the size choice's record, a refiner row keeps the small
+        // components in which the network's probability reaches it (composed here from the
+        // library's parts); the record, not the configuration, says which threshold the volume
+        // was chosen with
+        let gatedRecordURL = out.appendingPathComponent("refiner/components.gated.json")
+        let savedRecord = try Data(contentsOf: gatedRecordURL)
+        var withSupport = gatedRecord
+        withSupport.supportThreshold = 0.7
+        let recordEncoder = JSONEncoder()   // as the pipeline writes its records (NaN scores as text)
+        recordEncoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try recordEncoder.encode(withSupport).write(to: gatedRecordURL)
         var supportedConfig = config
-        supportedConfig.refiner.componentSizes?.supportThreshold = 0.7
+        supportedConfig.refiner.componentSizes?.supportThreshold = 0.9   // not what the record says: the record decides
         let supported = try Pipeline(config: supportedConfig, output: out, overwrite: true)
         let gatedRow = try supported.rowMethod("pipeline-gated")
         for name in split.test {
@@ -166,6 +175,7 @@ final class StageLog: @unchecked Sendable {
             let input = SegmentationCase(name: name, scan: scan, intracranial: inside, cam: nil, sliceProbabilities: p)
             #expect(try gatedRow.segment(input).voxels == expected.voxels, "\(name)")
         }
+        try savedRecord.write(to: gatedRecordURL)
 
         // the data stage's intracranial masks (computed a few cases at a time in parallel) are
         // each case's own

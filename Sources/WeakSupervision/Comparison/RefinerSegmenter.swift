@@ -21,7 +21,7 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     /// ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``).
     public var flipAveraging: Bool
 
-    /// Shared by segmenters over the same network (see ``sharingInference(as:)``): the last
+    /// Shared by segmenters over the same network (see ``sharingInference(as:threshold:)``): the last
     /// case's probabilities, so that rows wrapping one network run it once per case, at any threshold.
     let memo: InferenceMemo
 
@@ -55,15 +55,18 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
 
     /// The refined mask of the case, restricted to its intracranial mask.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
-        try refined(input).thresholded(at: threshold)
+        try refined(input).mask
     }
 
     /// The network's whole result on the case (mask at ``threshold``, probabilities, the
     /// intracranial mask), from the shared inference when the case was just segmented.
     public func refined(_ input: SegmentationCase) throws -> RefinedSegmentation {
-        try memo.value(for: InferenceKey(input, flipAveraging: flipAveraging)) {
+        var result = try memo.value(for: InferenceKey(input, flipAveraging: flipAveraging)) {
             try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging)
         }
+        // the memo holds the mask of whichever sharer ran first; this one's is at its own threshold
+        result.mask = result.thresholded(at: threshold)
+        return result
     }
 }
 

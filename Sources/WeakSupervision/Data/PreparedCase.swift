@@ -243,6 +243,9 @@ public struct PreparedCase: Sendable {
             return values[(range.lowerBound * sliceStride)..<(range.upperBound * sliceStride)]
         case .hounsfield(let hu, let windows):
             let plane = size * size
+            // the pointers below are unchecked: the layout must be the one the case was made with
+            precondition(range.lowerBound >= 0 && range.upperBound <= sliceCount && hu.count == sliceCount * plane && channels == windows.count,
+                         "PreparedCase \(name): slices \(range) of \(sliceCount), or its size, channels or labels changed after it was made")
             var out = [Float](repeating: 0, count: range.count * sliceStride)
             hu.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
@@ -259,6 +262,9 @@ public struct PreparedCase: Sendable {
             return out[...]
         }
     }
+
+    /// Whether the case has refiner targets (without building ``masks``).
+    public var hasTargets: Bool { targets != nil }
 
     /// Slice `k`'s S·S target (requires ``masks``).
     public func mask(_ k: Int) -> ArraySlice<Float> { masks(k..<(k + 1)) }

@@ -64,7 +64,9 @@ extension Pipeline {
     /// A refiner row: the stage's network, gated by the classifier when `gate` is given
     /// (``ClassifierGated``), then its small components dropped when the stage chose a minimum
     /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), those where the
-    /// network's probability reaches ``PipelineConfig/ComponentSizeSettings/supportThreshold`` kept, then grown into the
+    /// network's probability reaches the support threshold that choice was made with kept
+    /// (``ComponentSelectionRecord/supportThreshold``, from
+    /// ``PipelineConfig/ComponentSizeSettings/supportThreshold``), then grown into the
     /// blood range with the configuration's ``PipelineConfig/ComparisonSettings/growth`` (``IntensityGrowth``), then
     /// its components in the bone rim dropped with ``PipelineConfig/ComparisonSettings/boneRim`` (``BoneRimFiltered``).
     /// `rim`, when given, holds the bone depth of a case that rows share.
@@ -73,8 +75,10 @@ extension Pipeline {
         let refiner = try network?.sharingInference(as: name)
             ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
         let base: any Segmenter = gate.map { refiner.gated(at: $0) } ?? refiner
-        let support = config.refiner.componentSizes?.supportThreshold.map { refiner.sharingInference(as: "\(name) support", threshold: $0) }
-        let filtered = base.filteringComponents(below: try minimumComponentVolume(stage, gated: gate != nil), support: support)
+        // the record's threshold, not the configuration's: the volume was chosen with it
+        let record = try componentSelection(stage, gated: gate != nil)
+        let support = record?.supportThreshold.map { refiner.sharingInference(as: "\(name) support", threshold: $0) }
+        let filtered = base.filteringComponents(below: record?.minimumVolumeML ?? 0, support: support)
         let grown = try config.comparison.growth.map { try filtered.grown($0) } ?? filtered
         guard let settings = config.comparison.boneRim else { return grown }
         return try BoneRimFiltered(base: grown, settings: settings, sharing: rim ?? BoneDepthMemo())

@@ -57,7 +57,8 @@ extension PipelineConfig {
             .always("refiner.componentSizes.candidates") { $0.refiner.componentSizes?.candidates },
             .unless("refiner.componentSizes.criterion", equalTo: .slices) { $0.refiner.componentSizes?.criterion },
             .unlessNil("refiner.componentSizes.tolerance") { $0.refiner.componentSizes?.tolerance },
-            .unlessNil("refiner.componentSizes.supportThreshold") { $0.refiner.componentSizes?.supportThreshold }]),
+            // labelled: a bare number after the optional tolerance could read as another tolerance
+            .unlessNil("refiner.componentSizes.supportThreshold") { $0.refiner.componentSizes?.supportThreshold.map { "supportThreshold=\($0)" } }]),
         // the gated row's size choice reads the classifier's probabilities (stage cams, on which
         // the refiner depends anyway); the upper bound has no gated row
         KeyPart(name: "gate", stages: [.refiner], settings: [.unlessNil("refiner.classifierGate") { $0.refiner.classifierGate }]),

@@ -254,7 +254,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// A component below the chosen volume is kept when the refiner's probability reaches
         /// this in one of its voxels (hysteresis: ``ComponentFiltered/support`` is the refiner's
         /// own mask at this threshold), in the selection on the validation cases as in every
-        /// refiner row; nil (default): size alone decides. Must lie in (0, 1].
+        /// refiner row; nil (default): size alone decides. Must lie in (0.5, 1]: at the rows'
+        /// own threshold or below, every component would support itself.
         public var supportThreshold: Float?
 
         /// Settings; see the properties for the defaults.
@@ -506,8 +507,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             if let t = sizes.tolerance, !(t.isFinite && t >= 0) {
                 throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.tolerance", reason: "\(t) must be finite and ≥ 0")
             }
-            if let t = sizes.supportThreshold, !(t > 0 && t <= 1) {
-                throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.supportThreshold", reason: "\(t) is not a probability in (0, 1]")
+            // at or below the rows' own threshold (0.5) the support is the whole mask: no filter at all
+            if let t = sizes.supportThreshold, !(t > 0.5 && t <= 1) {
+                throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.supportThreshold",
+                                                            reason: "\(t) is not a probability in (0.5, 1] (the refiner rows threshold at 0.5)")
             }
         }
         guard refiner.restartsOnCollapse >= 0 else {

@@ -70,7 +70,7 @@ public struct RefinerTrainer {
                 throw WeakSupervisionError.shapeMismatch(what: "case \(item.name)", expected: "\(channels)x\(size)x\(size) slices",
                                                          got: "\(item.channels)x\(item.size)x\(item.size)")
             }
-            guard item.masks != nil else { throw WeakSupervisionError.missingInput(method: "refiner training", input: "target masks for case \(item.name)") }
+            guard item.hasTargets else { throw WeakSupervisionError.missingInput(method: "refiner training", input: "target masks for case \(item.name)") }
         }
         try outputs.refuseExisting(unless: resume != nil || overwrite)
         let parallel = try DataParallel.over(communicator, training: training, validation: validation)

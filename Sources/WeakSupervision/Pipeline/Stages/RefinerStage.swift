@@ -87,9 +87,10 @@ public struct RefinerStage: PipelineStageRunner {
     public var runsOnEveryRank: Bool { true }
 
     public var artefacts: [String] {
-        ["refiner.safetensors", "refiner.resume.safetensors", "summary.json (TrainingSummary)",
+        ["refiner.safetensors", "refiner.resume.safetensors", "summary.json (TrainingSummary, of the last training when there were restarts)",
          "components.json (the component choice, ComponentSelectionRecord)", "components.gated.json (the gated row's, pipeline refiner only)",
-         "validation/NAME.nii.gz (the upper bound's validation masks, read by the comparison's gated choice)"]
+         "validation/NAME.nii.gz (the upper bound's validation masks, read by the comparison's gated choice)",
+         "validation/NAME.support.nii.gz (with a support threshold: the upper bound's masks at it, read with them)"]
     }
 
     public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
@@ -119,15 +120,20 @@ public struct RefinerStage: PipelineStageRunner {
             _ = observer(.progress(stage, done: i + 1, total: names.count, item: "prepared \(item.name)"))
         }
         let folder = pipeline.folder(stage)
+        let stop = StopRequest()
         let (summary, restarts) = try Self.trainGuarded(seed: c.seed, restarts: pipeline.config.refiner.restartsOnCollapse, note: {
             _ = observer(.progress(stage, done: 0, total: 0, item: $0))
-        }) { seed in
+        }, stopRequested: { stop.requested }) { seed in
             var attempt = c
             attempt.seed = seed
             return try RefinerTrainer(config: attempt).train(
                 training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
                 outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), overwrite: true,
-                observer: TrainingCallback { observer(.training(stage, $0)) }, communicator: pipeline.communicator)
+                observer: TrainingCallback { event in
+                    let control = observer(.training(stage, event))
+                    if case .stop = control { stop.requested = true }
+                    return control
+                }, communicator: pipeline.communicator)
         }
         // the component choice segments the validation cases: rank 0's work alone
         guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: summary.stopped) }
@@ -143,6 +149,11 @@ public struct RefinerStage: PipelineStageRunner {
     }
 }
 
+/// Whether an observer asked a training to stop (read after it returns).
+private final class StopRequest: @unchecked Sendable {
+    var requested = false
+}
+
 extension RefinerStage {
     /// The validation Dice at or below which a refiner counts as collapsed: a network that
     /// outlines anything scores far above it (the full preset's weak refiner 0.22 against its
@@ -153,18 +164,19 @@ extension RefinerStage {
     /// ``collapsedDice`` (all background: what one of nine runs with foreground-held crops did
     /// on validation, Docs/experiments/2026-12-06-full-resolution-refiner.md), again with
     /// `seed + 1`, `seed + 2`, ..., at most `restarts` more times; each restart is announced
-    /// through `note`. A stopped training or one without a validation score is never restarted.
+    /// through `note`. A stopped training, one without a validation score, or one during which
+    /// `stopRequested()` became true (a stop asked for in its last epoch) is never restarted.
     /// The score is the same on every rank of a data-parallel run (its counts are summed over
     /// the ranks), so all ranks restart together. Returns the last training's summary and the
     /// number of restarts.
-    public static func trainGuarded(seed: UInt64, restarts: Int, note: (String) -> Void = { _ in },
+    public static func trainGuarded(seed: UInt64, restarts: Int, note: (String) -> Void = { _ in }, stopRequested: () -> Bool = { false },
                                     train: (UInt64) throws -> TrainingSummary) rethrows -> (summary: TrainingSummary, restarts: Int) {
         var summary = try train(seed)
         var done = 0
-        while done < restarts, !summary.stopped, let score = summary.bestScore, score.isFinite, score <= collapsedDice {
+        while done < restarts, !summary.stopped, !stopRequested(), let score = summary.bestScore, score.isFinite, score <= collapsedDice {
             done += 1
-            note(String(format: "validation Dice %.3f: the network calls everything background; training again with seed %llu (restart %d of at most %d)",
-                        score, seed &+ UInt64(done), done, restarts))
+            note(String(format: "validation Dice %.3f: the network collapsed (Dice at most %.2f); training again with seed %llu (restart %ld of at most %ld)",
+                        score, collapsedDice, seed &+ UInt64(done), done, restarts))
             summary = try train(seed &+ UInt64(done))
         }
         return (summary, done)
