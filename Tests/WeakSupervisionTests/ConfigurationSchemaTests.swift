@@ -53,6 +53,7 @@ struct ConfigurationSchemaTests {
         full.classifier.patience = 4
         full.classifier.minimumEpochs = 6
         full.refiner.restartsOnCollapse = 0   // schema 1 had no restarts: its runs never restarted
+        full.refiner.componentSizes?.supportThreshold = nil   // nor a support
         let old = try Self.versionOne(full)
         #expect(old["componentFilter"] != nil && old["classifierGate"] as? Double == 0.5 && old["schemaVersion"] == nil)
         let migrated = try Self.decode(old)
@@ -148,7 +149,9 @@ struct ConfigurationSchemaTests {
         try c.validate()
         // set, it is saved and read back; unset, the saved file has no such key (older runs read the same)
         let saved = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
-        let unset = String(decoding: try JSONEncoder().encode(PipelineConfig.full), as: UTF8.self)
+        var withoutSupport = PipelineConfig.full
+        withoutSupport.refiner.componentSizes?.supportThreshold = nil
+        let unset = String(decoding: try JSONEncoder().encode(withoutSupport), as: UTF8.self)
         #expect(saved.contains("supportThreshold") && !unset.contains("supportThreshold"))
         #expect(try JSONDecoder().decode(PipelineConfig.self, from: Data(saved.utf8)) == c)
     }

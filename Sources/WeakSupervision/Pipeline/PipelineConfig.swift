@@ -370,7 +370,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// Adam 3e-3 (short budgets, see Docs/training-and-cam.md), 3 epochs of 300 steps drawn from
     /// the slices with a non-empty target and a fifth of the others, the last epoch kept and
     /// only it validated; small refiner components
-    /// dropped at a volume chosen on the validation cases' slice and case labels; a second
+    /// dropped at a volume chosen on the validation cases' slice and case labels, unless the
+    /// refiner's probability reaches 0.95 in them; a refiner that collapses to background trained
+    /// again with the next seed (twice at most); a second
     /// pipeline row gated by the classifier at 0.5 (``RefinerSettings/classifierGate``); every refiner row's mask
     /// grown 2 mm in-plane into 50...90 HU (``ComparisonSettings/growth``), then its components lying wholly within
     /// 2 mm of the skull dropped (``ComparisonSettings/boneRim``).
@@ -411,6 +413,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // one of nine refiners trained on foreground-held crops ended calling everything
         // background (Docs/experiments/2026-12-06-full-resolution-refiner.md): train it again
         c.refiner.restartsOnCollapse = 2
+        // a small component in which the refiner's probability reaches 0.95 is kept at any size
+        // (issue 16: the 1 mL filter deleted every validation lesion under 5 mL); chosen on
+        // validation by a rule fixed beforehand, the one level of 0.8, 0.9 and 0.95 that kept
+        // the false blood per negative case within 1 mL of size alone
+        // (Docs/experiments/2026-12-06-small-component-support.md)
+        c.refiner.componentSizes?.supportThreshold = 0.95
         // 3 openings: the pseudo-masks' false voxels lie in crescents along the inner table (18
         // of their 27 mL per positive validation case), which a refiner at 256 learns; 3
         // iterations drop structures thinner than 7 pixels (chosen on validation, same log)
@@ -441,6 +449,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         c.refiner.training.cropSize = nil        // whole slices of 64, as before the full preset's crops
         c.refiner.training.cropForeground = nil
         c.pseudoMasks.opening = 1                // a pixel of 128 in-plane is twice the full preset's
+        c.refiner.componentSizes?.supportThreshold = nil   // not chosen for a refiner at 64
         c.refiner.training.epochs = 10
         // ten short epochs at 5e-3 swing widely: keep the best validated one (with the full
         // preset's last epoch the quick upper bound ended on empty masks, Docs/pipeline.md)
