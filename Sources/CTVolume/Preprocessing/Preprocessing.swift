@@ -41,16 +41,24 @@ public enum Preprocessing {
                     defer { hu.deallocate() }
                     resampler.apply(UnsafeBufferPointer(rebasing: ib[(k * shape.sliceCount)..<((k + 1) * shape.sliceCount)]),
                                     into: hu, scratch: scratch)
-                    let dst = base.value.baseAddress! + k * channels * plane
-                    for (c, w) in windows.enumerated() {
-                        let lo = w.lower, width = w.width
-                        let d = dst + c * plane
-                        for i in 0..<plane { d[i] = min(max((hu[i] - lo) / width, 0), 1) }
-                    }
+                    window(UnsafePointer(hu.baseAddress!), count: plane, windows: windows,
+                           into: base.value.baseAddress! + k * channels * plane)
                 }
             }
         }
         return out
+    }
+
+    /// Windows `count` HU values into `windows.count` consecutive runs of `count` values at
+    /// `output` (run `c` holding `windows[c].apply` of each value): the channels of one slice,
+    /// as ``preprocess(_:size:windows:)`` makes them from its resampled plane. A caller that
+    /// keeps resampled HU and windows it later gets the same floats by calling this.
+    public static func window(_ hu: UnsafePointer<Float>, count: Int, windows: [Window], into output: UnsafeMutablePointer<Float>) {
+        for (c, w) in windows.enumerated() {
+            let lo = w.lower, width = w.width
+            let d = output + c * count
+            for i in 0..<count { d[i] = min(max((hu[i] - lo) / width, 0), 1) }
+        }
     }
 
     /// Axial slice `k` of `volume` as network input: `C * S * S` values laid out `(C, S, S)`,

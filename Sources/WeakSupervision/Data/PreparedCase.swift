@@ -250,12 +250,8 @@ public struct PreparedCase: Sendable {
             hu.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
                     for (j, k) in range.enumerated() {
-                        let s = src.baseAddress! + k * plane
-                        for (c, w) in windows.enumerated() {
-                            let d = dst.baseAddress! + (j * windows.count + c) * plane
-                            let lo = w.lower, width = w.width
-                            for i in 0..<plane { d[i] = min(max((s[i] - lo) / width, 0), 1) }
-                        }
+                        Preprocessing.window(src.baseAddress! + k * plane, count: plane, windows: windows,
+                                             into: dst.baseAddress! + j * sliceStride)
                     }
                 }
             }

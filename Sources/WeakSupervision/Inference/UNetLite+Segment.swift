@@ -16,9 +16,16 @@ public struct RefinedSegmentation: Sendable {
     /// The mask at another threshold: 1 where the probability is at least `threshold` inside
     /// the intracranial mask (``mask`` itself at the threshold it was made with).
     public func thresholded(at threshold: Float) -> MaskVolume {
-        var out = [UInt8](repeating: 0, count: probabilities.voxels.count)
-        for i in out.indices where probabilities.voxels[i] >= threshold && intracranial.voxels[i] > 0 { out[i] = 1 }
-        return MaskVolume(shape: mask.shape, voxels: out, geometry: mask.geometry)
+        MaskVolume(shape: mask.shape, voxels: Self.mask(probabilities.voxels, inside: intracranial, at: threshold), geometry: mask.geometry)
+    }
+
+    /// 1 where `probabilities[i] >= threshold` and the intracranial mask holds voxel `i`, else 0:
+    /// the one rule ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)`` and
+    /// ``thresholded(at:)`` both apply.
+    static func mask(_ probabilities: [Float], inside: MaskVolume, at threshold: Float) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: probabilities.count)
+        for i in out.indices where probabilities[i] >= threshold && inside.voxels[i] > 0 { out[i] = 1 }
+        return out
     }
 }
 
@@ -76,8 +83,7 @@ extension UNetLite {
         }
         let resized = z > 0 ? Preprocessing.resizeToVolume(logits, size: s, shape: scan.shape) : []
         let probabilities = resized.map { 1 / (1 + Foundation.exp(-$0)) }
-        var mask = [UInt8](repeating: 0, count: scan.shape.count)
-        for i in 0..<mask.count where probabilities[i] >= threshold && inside.voxels[i] > 0 { mask[i] = 1 }
+        let mask = RefinedSegmentation.mask(probabilities, inside: inside, at: threshold)
         return RefinedSegmentation(
             mask: MaskVolume(shape: scan.shape, voxels: mask, geometry: scan.geometry),
             probabilities: Volume(shape: scan.shape, voxels: probabilities, geometry: scan.geometry),
