@@ -44,6 +44,7 @@ final class InterruptFlag {
 extension ModelSelection: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension ScheduleKind: ExpressibleByArgument {}
+extension SlicePooling: ExpressibleByArgument {}
 
 /// `ichctl train`: the classifier (stage 1) and the refiner (stage 5). Thin wrappers over
 /// ``ClassifierTrainer`` and ``RefinerTrainer``.
@@ -269,6 +270,9 @@ struct TrainClassifier: ParsableCommand {
     @Option(name: .long, help: "LSTM hidden size.")
     var hidden: Int = 128
 
+    @Option(name: .long, help: "How a slice's feature maps reach the LSTM: average (the method's) or max (a slice as positive as its most positive cell).")
+    var pooling: SlicePooling = .average
+
     @Option(name: .long, help: "BCE pos_weight (default: negatives / positives of the training slices).")
     var posWeight: Float?
 
@@ -294,7 +298,7 @@ struct TrainClassifier: ParsableCommand {
             try CLI.checkOutput(outputs.model, force: common.force)
             try CLI.checkOutput(outputs.resume, force: common.force)
             config = TrainingConfig(
-                model: ResNetLSTMConfig(inputSize: size, width: width, blocks: try parsedBlocks(), hidden: hidden),
+                model: ResNetLSTMConfig(inputSize: size, width: width, blocks: try parsedBlocks(), hidden: hidden, pooling: pooling),
                 optimizer: common.optimizerSettings(), sequenceLength: seqLen, stepsPerEpoch: common.steps, seed: common.seed,
                 validationFraction: common.valFraction, testFraction: common.testFraction,
                 augmentation: common.augmentation(Augmentation()), posWeight: posWeight,

@@ -42,7 +42,7 @@ struct OptimizerTests {
     /// computed there (`train.grad.*`) must give `step1.*` (parameters after torch's first step).
     @Test("first step equals torch's from the same parameters and gradients", arguments: [
         ("unet_a", "sgd"), ("unet_a", "nesterov"), ("unet_a", "adam"), ("unet_a", "adamw"),
-        ("classifier_b", "sgd"), ("classifier_b", "adam"),
+        ("classifier_b", "sgd"), ("classifier_b", "adam"), ("classifier_c", "adam"),
     ])
     func firstStep(net: String, optimizer name: String) throws {
         let start = try fixtureTensors("\(net).safetensors")

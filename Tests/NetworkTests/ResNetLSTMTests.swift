@@ -37,7 +37,7 @@ private func gradCAM(_ net: ResNetLSTM, sequence: Tensor, size: (Int, Int)) -> T
 
 @Suite("ResNetLSTM against the PyTorch reference")
 struct ResNetLSTMTests {
-    @Test("state names, order and shapes are the reference's state_dict", arguments: ["classifier_a", "classifier_b"])
+    @Test("state names, order and shapes are the reference's state_dict", arguments: ["classifier_a", "classifier_b", "classifier_c"])
     func names(net name: String) throws {
         let net = try ResNetLSTM(contentsOf: fixtureURL("\(name).safetensors"))
         #expect(net.orderedStateDict().map(\.key) == (try torchKeyOrder(name)))
@@ -49,7 +49,7 @@ struct ResNetLSTMTests {
         for (key, t) in fresh.orderedStateDict() { #expect(file.tensors[key]?.shape == t.shape, "\(key)") }
     }
 
-    @Test("eval-mode logits and feature maps equal torch's (rel 1e-4)", arguments: ["classifier_a", "classifier_b"])
+    @Test("eval-mode logits and feature maps equal torch's (rel 1e-4)", arguments: ["classifier_a", "classifier_b", "classifier_c"])
     func evalParity(net name: String) throws {
         let net = try ResNetLSTM(contentsOf: fixtureURL("\(name).safetensors"))
         let io = try fixtureTensors("\(name).io.safetensors")
@@ -64,7 +64,7 @@ struct ResNetLSTMTests {
     }
 
     @Test("train mode: logits, BN running statistics, BCE loss and every gradient equal torch's",
-          arguments: ["classifier_a", "classifier_b"])
+          arguments: ["classifier_a", "classifier_b", "classifier_c"])
     func trainParity(net name: String) throws {
         let net = try ResNetLSTM(contentsOf: fixtureURL("\(name).safetensors"))
         net.train()
@@ -76,7 +76,7 @@ struct ResNetLSTMTests {
         }
     }
 
-    @Test("Grad-CAM through featureMaps/head equals ichnets.grad_cam", arguments: ["classifier_a", "classifier_b"])
+    @Test("Grad-CAM through featureMaps/head equals ichnets.grad_cam", arguments: ["classifier_a", "classifier_b", "classifier_c"])
     func gradCAMParity(net name: String) throws {
         let net = try ResNetLSTM(contentsOf: fixtureURL("\(name).safetensors"))
         let io = try fixtureTensors("\(name).io.safetensors")
@@ -90,20 +90,51 @@ struct ResNetLSTMTests {
         }
     }
 
-    @Test("two optimizer steps in train mode equal torch's (parameters and BN state, 1e-5)", arguments: ["sgd", "adam"])
-    func optimizerSteps(name: String) throws {
-        let net = try ResNetLSTM(contentsOf: fixtureURL("classifier_b.safetensors"))
+    @Test("two optimizer steps in train mode equal torch's (parameters and BN state, 1e-5)",
+          arguments: [("classifier_b", "sgd"), ("classifier_b", "adam"), ("classifier_c", "adam")])
+    func optimizerSteps(net file: String, name: String) throws {
+        let net = try ResNetLSTM(contentsOf: fixtureURL("\(file).safetensors"))
         net.train()
-        let io = try fixtureTensors("classifier_b.io.safetensors")
+        let io = try fixtureTensors("\(file).io.safetensors")
         let optimizer = fixtureOptimizer(name)
         for step in 1...2 {
             net.zeroGrad()
             let loss = binaryCrossEntropyWithLogits(net(io["input"]!), targets: io["labels"]!)
             loss.backward()
             optimizer.update(model: net, gradients: net.parameterGradients())
-            let expected = try fixtureTensors("classifier_b.\(name).safetensors", prefix: "step\(step).")
+            let expected = try fixtureTensors("\(file).\(name).safetensors", prefix: "step\(step).")
             #expect(abs(loss.item - expected["loss"]!.item) <= 1e-5)
-            expectState(net, equals: expected, tolerance: 1e-5, "\(name) step \(step)")
+            expectState(net, equals: expected, tolerance: 1e-5, "\(file) \(name) step \(step)")
         }
+    }
+
+    @Test("max pooling reads the maps' maximum: the fixture's pooling and the average network differ")
+    func maxPooling() throws {
+        let net = try ResNetLSTM(contentsOf: fixtureURL("classifier_c.safetensors"))
+        #expect(net.config.pooling == .max)
+        let io = try fixtureTensors("classifier_c.io.safetensors")
+        let x = io["input"]!
+        let (b, t) = (x.shape[0], x.shape[1])
+        let maps = withoutGradients { net.featureMaps(x.flattened(from: 0, to: 1)) }
+        #expect(maps.shape[2] == 3 && maps.shape[3] == 3)
+        // the head on maps whose every cell holds its channel's maximum gives the same logits
+        let (c, cells) = (maps.shape[1], maps.shape[2] * maps.shape[3])
+        var flat = maps.data
+        for plane in 0..<(b * t * c) {
+            let peak = flat[(plane * cells)..<((plane + 1) * cells)].max()!
+            for i in (plane * cells)..<((plane + 1) * cells) { flat[i] = peak }
+        }
+        let filled = Tensor(shape: maps.shape, data: flat)
+        let logits = withoutGradients { net.head(maps, batch: b, time: t) }
+        let same = withoutGradients { net.head(filled, batch: b, time: t) }
+        #expect(absoluteError(logits.data, same.data) <= 1e-6)
+        // the same weights read with the mean give other logits
+        var config = net.config
+        config.pooling = .average
+        let averaged = ResNetLSTM(config: config, seed: 0)
+        try averaged.load(stateDict: net.stateDict())
+        averaged.eval()
+        let other = withoutGradients { averaged.head(maps, batch: b, time: t) }
+        #expect(absoluteError(logits.data, other.data) > 1e-3)
     }
 }

@@ -136,11 +136,15 @@ class ResNetLSTM(nn.Module):
     BasicBlocks of width `width * 2**i`, stride 1 for the first stage and 2 after. The stages'
     output is averaged over space, run through `lstm` (batch-first, one layer, bidirectional by
     default) and `fc`. State names and shapes are those Swift's `ResNetLSTM` reads and writes
-    (Docs/checkpoints.md#networks).
+    (Docs/checkpoints.md#networks). With `pooling="max"` the stages' output is reduced by its
+    spatial maximum instead of its mean (Swift's `SlicePooling.max`).
     """
 
-    def __init__(self, in_channels=3, width=64, blocks=(2, 2, 2, 2), hidden=128, bidirectional=True):
+    def __init__(self, in_channels=3, width=64, blocks=(2, 2, 2, 2), hidden=128, bidirectional=True, pooling="average"):
         super().__init__()
+        if pooling not in ("average", "max"):
+            raise ValueError(f"unknown pooling {pooling!r} (expected 'average' or 'max')")
+        self.pooling = pooling
         self.conv1 = _conv(in_channels, width, 7, 2)
         self.bn1 = nn.BatchNorm2d(width)
         channels = width
@@ -166,8 +170,9 @@ class ResNetLSTM(nn.Module):
         return x
 
     def head(self, maps, b, t):
-        """Feature maps of B*T slices -> (B, T) logits: spatial mean, LSTM over T, `fc`."""
-        sequence, _ = self.lstm(maps.mean(dim=(2, 3)).reshape(b, t, -1))
+        """Feature maps of B*T slices -> (B, T) logits: spatial mean (or max), LSTM over T, `fc`."""
+        pooled = maps.amax(dim=(2, 3)) if self.pooling == "max" else maps.mean(dim=(2, 3))
+        sequence, _ = self.lstm(pooled.reshape(b, t, -1))
         return self.fc(sequence).squeeze(-1)
 
     def forward(self, x):
@@ -254,10 +259,15 @@ class UNetLite(nn.Module):
 # Configurations and checkpoints (Docs/checkpoints.md#checkpoint-format)
 # ------------------------------------------------------------------------------------------
 
-def classifier_config(size=256, width=64, blocks=(2, 2, 2, 2), hidden=128, bidirectional=True, windows=DEFAULT_WINDOWS):
-    """The `ichct.config` of a ResNetLSTM (keys in the order the checkpoints carry them)."""
-    return {"kind": "resnet_lstm", "input_size": size, "width": width, "blocks": list(blocks),
-            "hidden": hidden, "bidirectional": bidirectional, "windows": windows}
+def classifier_config(size=256, width=64, blocks=(2, 2, 2, 2), hidden=128, bidirectional=True, windows=DEFAULT_WINDOWS,
+                      pooling="average"):
+    """The `ichct.config` of a ResNetLSTM (keys in the order the checkpoints carry them;
+    `pooling` only when it is not the default "average", as Swift writes it)."""
+    config = {"kind": "resnet_lstm", "input_size": size, "width": width, "blocks": list(blocks),
+              "hidden": hidden, "bidirectional": bidirectional, "windows": windows}
+    if pooling != "average":
+        config["pooling"] = pooling
+    return config
 
 
 def refiner_config(size=256, widths=(16, 32, 64, 128), windows=DEFAULT_WINDOWS):
@@ -271,7 +281,8 @@ def build(config: dict) -> nn.Module:
     kind = config["kind"]
     channels = len(config["windows"])
     if kind == "resnet_lstm":
-        return ResNetLSTM(channels, config["width"], tuple(config["blocks"]), config["hidden"], config["bidirectional"])
+        return ResNetLSTM(channels, config["width"], tuple(config["blocks"]), config["hidden"], config["bidirectional"],
+                          config.get("pooling", "average"))
     if kind == "unet_lite":
         return UNetLite(channels, tuple(config["widths"]))
     raise ValueError(f"unknown model kind {kind!r} (expected 'resnet_lstm' or 'unet_lite')")

@@ -58,24 +58,68 @@ public struct ResNetLSTMConfig: Codable, Sendable, Equatable {
     public var bidirectional: Bool
     /// Intensity windows, one input channel each.
     public var windows: [IntensityWindow]
+    /// How each slice's feature maps become the vector the LSTM reads (default
+    /// ``SlicePooling/average``, the method's).
+    public var pooling: SlicePooling
 
     /// A classifier configuration; every parameter has the method's default.
     public init(inputSize: Int = 256, width: Int = 64, blocks: [Int] = [2, 2, 2, 2], hidden: Int = 128,
-                bidirectional: Bool = true, windows: [IntensityWindow] = IntensityWindow.defaults) {
+                bidirectional: Bool = true, windows: [IntensityWindow] = IntensityWindow.defaults,
+                pooling: SlicePooling = .average) {
         self.inputSize = inputSize
         self.width = width
         self.blocks = blocks
         self.hidden = hidden
         self.bidirectional = bidirectional
         self.windows = windows
+        self.pooling = pooling
     }
 
     /// Input channels: one per window.
     public var inChannels: Int { windows.count }
 
     enum CodingKeys: String, CodingKey {
-        case inputSize = "input_size", width, blocks, hidden, bidirectional, windows
+        case inputSize = "input_size", width, blocks, hidden, bidirectional, windows, pooling
     }
+
+    /// Decodes the JSON form; a missing `pooling` is ``SlicePooling/average`` (every
+    /// checkpoint written before the key existed).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputSize = try c.decode(Int.self, forKey: .inputSize)
+        width = try c.decode(Int.self, forKey: .width)
+        blocks = try c.decode([Int].self, forKey: .blocks)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        bidirectional = try c.decode(Bool.self, forKey: .bidirectional)
+        windows = try c.decode([IntensityWindow].self, forKey: .windows)
+        pooling = try c.decodeIfPresent(SlicePooling.self, forKey: .pooling) ?? .average
+    }
+
+    /// Encodes the JSON form; `pooling` is written only when it is not the default, so the
+    /// configuration (and every stage key made from it) of an average-pooled network reads as
+    /// it did before the key existed.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputSize, forKey: .inputSize)
+        try c.encode(width, forKey: .width)
+        try c.encode(blocks, forKey: .blocks)
+        try c.encode(hidden, forKey: .hidden)
+        try c.encode(bidirectional, forKey: .bidirectional)
+        try c.encode(windows, forKey: .windows)
+        if pooling != .average { try c.encode(pooling, forKey: .pooling) }
+    }
+}
+
+/// How ``ResNetLSTM`` reduces a slice's last feature maps (C × h × w) to the C numbers the
+/// LSTM reads.
+public enum SlicePooling: String, Codable, Sendable, CaseIterable {
+    /// The spatial mean of each channel (the method's, torchvision's `avgpool`): a finding that
+    /// fills one cell of h · w contributes 1/(h·w) of its response.
+    case average
+    /// The spatial maximum of each channel (`amax` over h and w): a slice is as positive as its
+    /// most positive cell, the pooling of multiple-instance learning, where a slice is
+    /// positive when any part of it shows blood.
+    case max
 }
 
 /// Architecture of the refiner ``UNetLite`` (JSON kind `unet_lite`).

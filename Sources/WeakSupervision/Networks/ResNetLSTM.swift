@@ -51,7 +51,7 @@ public final class BasicBlock: Module {
 ///
 /// Encoder: `conv1` 7x7/2 (no bias), `bn1`, ReLU, 3x3/2 max pooling (padding 1), stages
 /// `layer1` … `layerK` of ``BasicBlock``s (widths w·2ⁱ, stride 1 for the first stage and 2
-/// after), global average pooling. Sequence: `lstm` (batch-first, PyTorch gate order and two
+/// after), global average pooling (or global max pooling, ``SlicePooling``). Sequence: `lstm` (batch-first, PyTorch gate order and two
 /// biases, optionally bidirectional), `fc` Linear(hidden·directions → 1) on every step.
 /// Input (B, T, C, S, S), output (B, T) logits. State names are PyTorch's
 /// (`layer2.0.downsample.1.running_mean`, `lstm.weight_hh_l0_reverse`, `fc.bias`).
@@ -147,7 +147,8 @@ public final class ResNetLSTM: Module, CheckpointedNetwork {
         return h
     }
 
-    /// Per-slice logits from feature maps: spatial mean, LSTM over each sequence, `fc`.
+    /// Per-slice logits from feature maps: spatial mean (or maximum, ``ResNetLSTMConfig/pooling``),
+    /// LSTM over each sequence, `fc`.
     ///
     /// - Parameters:
     ///   - maps: (B·T, C, h, w), sequence-major (sequence b's slices are rows b·T ..< (b+1)·T).
@@ -155,7 +156,15 @@ public final class ResNetLSTM: Module, CheckpointedNetwork {
     /// - Returns: (B, T).
     public func head(_ maps: Tensor, batch b: Int, time t: Int) -> Tensor {
         precondition(maps.rank == 4 && maps.shape[0] == b * t, "ResNetLSTM.head: \(maps.shape) is not (\(b)·\(t), C, h, w)")
-        let pooled = maps.mean(axes: [2, 3]).reshaped([b, t, maps.shape[1]])
+        let pooled: Tensor
+        switch config.pooling {
+        case .average:
+            pooled = maps.mean(axes: [2, 3]).reshaped([b, t, maps.shape[1]])
+        case .max:
+            // one window over the whole square map: its maximum, the gradient to the argmax
+            precondition(maps.shape[2] == maps.shape[3], "ResNetLSTM.head: max pooling needs square maps, got \(maps.shape)")
+            pooled = maxPool2d(maps, kernelSize: maps.shape[2]).reshaped([b, t, maps.shape[1]])
+        }
         let sequence = lstm(pooled)
         return fc(sequence).squeezed(axis: 2)
     }
