@@ -273,6 +273,9 @@ struct TrainClassifier: ParsableCommand {
     @Option(name: .long, help: "How a slice's feature maps reach the LSTM: average (the method's) or max (a slice as positive as its most positive cell).")
     var pooling: SlicePooling = .average
 
+    @Option(name: .long, help: "Weigh each training slice so that, within each of B bands of distance from the scan's middle slice, positives and negatives weigh the same (instead of one pos_weight).")
+    var positionBalance: Int?
+
     @Option(name: .long, help: "BCE pos_weight (default: negatives / positives of the training slices).")
     var posWeight: Float?
 
@@ -302,7 +305,8 @@ struct TrainClassifier: ParsableCommand {
                 optimizer: common.optimizerSettings(), sequenceLength: seqLen, stepsPerEpoch: common.steps, seed: common.seed,
                 validationFraction: common.valFraction, testFraction: common.testFraction,
                 augmentation: common.augmentation(Augmentation()), posWeight: posWeight,
-                selection: common.selection, averageDecay: common.averageDecay, validateEvery: common.validateEvery)
+                selection: common.selection, averageDecay: common.averageDecay, validateEvery: common.validateEvery,
+                positionBalance: positionBalance)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

@@ -46,6 +46,76 @@ struct TrainingTests {
         }
     }
 
+    @Test("position weights: within each band positives and negatives weigh the same, mean 1 (analytic)")
+    func positionWeights() throws {
+        // five slices: d = 1, 0.5, 0, 0.5, 1, so with two bands the middle slice is band 0 and
+        // the rest band 1. Band 0 holds two positives only: weight 1. Band 1 holds 2 positives
+        // and 6 negatives of 8: 8 / 4 = 2 and 8 / 12 = 2/3. The raw weights sum to 10 over 10
+        // slices, so dividing by the mean leaves them.
+        let a = patternCase("a", z: 5, s: 8, labels: [0, 1, 1, 1, 0])
+        let b = patternCase("b", z: 5, s: 8, labels: [0, 0, 1, 0, 0])
+        let w = ClassifierTrainer.positionWeights(for: [a, b], bands: 2)
+        let third = Float(2) / 3
+        let want: [[Float]] = [[third, 2, 1, 2, third], [third, third, 1, third, third]]
+        for (got, expected) in zip(w.joined(), want.joined()) { #expect(abs(got - expected) <= 1e-6) }
+        // the reversed slice order (feet first) gives the reversed weights
+        let r = patternCase("a", z: 5, s: 8, labels: [0, 1, 1, 1, 0].reversed())
+        #expect(ClassifierTrainer.positionWeights(for: [r, b], bands: 2)[0] == w[0].reversed())
+        // random labels over cases of other lengths: every band balanced, weights averaging 1
+        var generator = SplitMix64(state: 5)
+        let cases = (0..<6).map { i in
+            patternCase("r\(i)", z: 7 + 3 * i, s: 8, labels: (0..<(7 + 3 * i)).map { _ in Float(generator.next() % 3 == 0 ? 1 : 0) })
+        }
+        let weights = ClassifierTrainer.positionWeights(for: cases, bands: 4)
+        let all = weights.joined()
+        #expect(abs(all.reduce(0, +) / Float(all.count) - 1) <= 1e-5)
+        var sums = [[Float]](repeating: [0, 0], count: 4)
+        for (item, ws) in zip(cases, weights) {
+            let n = item.labels.count
+            for k in 0..<n {
+                let d = abs(Double(k) / Double(n - 1) - 0.5) * 2
+                sums[min(Int(d * 4), 3)][item.labels[k] > 0.5 ? 1 : 0] += ws[k]
+            }
+        }
+        for s in sums where s[0] > 0 && s[1] > 0 { #expect(abs(s[0] - s[1]) <= 1e-4 * s[0]) }
+        #expect(sums.filter { $0[0] > 0 && $0[1] > 0 }.count >= 3)
+    }
+
+    @Test("with position balance the loss is BCE weighted slice by slice, and pos_weight is refused beside it")
+    func positionBalancedStep() throws {
+        let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
+        defer { folder.cleanup() }
+        let item = patternCase("a", z: 8, s: 32, labels: [0, 0, 1, 1, 1, 0, 0, 0])
+        var config = TrainingConfig(model: tinyClassifier, optimizer: OptimizerSettings(kind: .sgd, learningRate: 0.1, momentum: 0.9),
+                                    epochs: 1, sequenceLength: 4, batchSize: 2, validationFraction: 0, shuffle: false,
+                                    augmentation: .none, positionBalance: 2)
+        let initial = try Checkpoint(contentsOf: fixtureFile("train_step.classifier.safetensors"))
+        var losses: [Float] = []
+        _ = try ClassifierTrainer(config: config).train(
+            training: [item], validation: [], outputs: TrainingOutputs(model: dir.appendingPathComponent("c.safetensors")),
+            initial: initial,
+            observer: TrainingCallback { event in
+                if case .step(let s) = event { losses.append(s.loss) }
+                return .proceed
+            })
+        // the same step written out: the initial network in training mode on both sequences
+        let net = try ResNetLSTM(contentsOf: fixtureFile("train_step.classifier.safetensors"))
+        net.train()
+        let x = Tensor(shape: [2, 4, 3, 32, 32], data: item.slices)
+        let y = Tensor(shape: [2, 4], data: item.labels)
+        let weights = Tensor(shape: [2, 4], data: ClassifierTrainer.positionWeights(for: [item], bands: 2)[0])
+        let logits = net(x)
+        let want = binaryCrossEntropyWithLogits(logits, targets: y, weights: weights).item
+        #expect(losses.count == 1 && abs(losses[0] - want) <= 1e-5 * want)
+        let unbalanced = binaryCrossEntropyWithLogits(logits, targets: y, posWeight: ClassifierTrainer.posWeight(for: [item])).item
+        #expect(abs(losses[0] - unbalanced) > 1e-3)
+        config.posWeight = 2
+        #expect(throws: WeakSupervisionError.self) { try config.validate() }
+        config.posWeight = nil
+        config.positionBalance = 0
+        #expect(throws: WeakSupervisionError.self) { try config.validate() }
+    }
+
     @Test("one refiner step (BCE + soft Dice, SGD) equals PyTorch's (1e-5)")
     func refinerStepParity() throws {
         let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url

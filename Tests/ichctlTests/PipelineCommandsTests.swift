@@ -49,8 +49,16 @@ func tinyConfig() -> PipelineConfig { tinyPipelineConfig(boneRim: BoneRimFiltere
         let rsnaTrain = try ICHCTLRunner.run(["train", "classifier", "--data", datasets.appendingPathComponent("rsna").path,
                                               "--out", dir.appendingPathComponent("rsna.safetensors").path, "--epochs", "1", "--steps", "1",
                                               "--size", "32", "--width", "4", "--blocks", "1,1,1,1", "--hidden", "4", "--seq-len", "6",
-                                              "--val-fraction", "0.34", "--json", "--quiet"])
+                                              "--val-fraction", "0.34", "--pooling", "max", "--position-balance", "3", "--json", "--quiet"])
         #expect(rsnaTrain.status == 0, "\(rsnaTrain.stderr)")
+        // the options reach the checkpoint (pooling) and are refused together with --pos-weight
+        let maxPooled = try ResNetLSTM(contentsOf: dir.appendingPathComponent("rsna.safetensors"))
+        #expect(maxPooled.config.pooling == .max)
+        let balanced = try ICHCTLRunner.run(["train", "classifier", "--data", datasets.appendingPathComponent("rsna").path,
+                                         "--out", dir.appendingPathComponent("rsna2.safetensors").path, "--epochs", "1",
+                                         "--position-balance", "3", "--pos-weight", "2", "--quiet"])
+        #expect(balanced.status != 0 && balanced.stderr.contains("pos_weight"), "\(balanced.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("rsna2.safetensors").path))
 
         // segment --run RUN --row ROW on a test case writes the very mask the table scored for
         // that row; classify and cam --run use the run's classifier (and CAM settings)

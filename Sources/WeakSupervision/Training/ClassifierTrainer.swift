@@ -10,7 +10,9 @@ import NeuralCore
 /// are shuffled with the epoch's seeded stream, grouped into batches of B sequences of equal
 /// length (the batch order shuffled again), each sequence augmented with one seeded draw
 /// (``Augmentation``); loss = BCE with logits over all slices of the batch with
-/// `pos_weight` = negatives / positives of the training slices (unless set); one
+/// `pos_weight` = negatives / positives of the training slices (unless set), or with
+/// ``TrainingConfig/positionBalance`` per-slice weights that balance the labels within bands
+/// of position (``positionWeights(for:bands:)``); one
 /// optimizer step per batch at the schedule's rate. After the epoch, every validation case
 /// runs as one sequence of all its slices (evaluation mode) and the slice AUC
 /// (``SliceClassification/rocAUC(scores:labels:)``) decides whether the model is kept.
@@ -66,6 +68,46 @@ public struct ClassifierTrainer {
         return positives > 0 && negatives > 0 ? Float(negatives) / Float(positives) : 1
     }
 
+    /// Per-slice loss weights that make a slice's position in its scan carry no label
+    /// (``TrainingConfig/positionBalance``).
+    ///
+    /// Slice k of a case of n slices lies at distance d = |k/(n − 1) − 1/2| · 2 ∈ [0, 1] from
+    /// the middle (d = 0 when n = 1), folded so that the stored slice order (head first or
+    /// feet first) does not matter; band b = min(⌊d · B⌋, B − 1). Over all slices of `cases`,
+    /// a band of T slices, P positive and N negative, gives each positive T / (2P) and each
+    /// negative T / (2N), so its positives and negatives weigh T/2 each; a band without
+    /// positives or without negatives weighs each slice 1. The weights are then divided by
+    /// their mean, so they average 1 over the slices, as unweighted BCE does.
+    ///
+    /// - Returns: one weight per slice of each case, in the cases' order.
+    public static func positionWeights(for cases: [PreparedCase], bands: Int) -> [[Float]] {
+        precondition(bands >= 1, "positionWeights: bands must be ≥ 1")
+        func band(_ k: Int, _ n: Int) -> Int {
+            let d = n > 1 ? abs(Double(k) / Double(n - 1) - 0.5) * 2 : 0
+            return min(Int(d * Double(bands)), bands - 1)
+        }
+        var positives = [Int](repeating: 0, count: bands), totals = [Int](repeating: 0, count: bands)
+        for item in cases {
+            for (k, label) in item.labels.enumerated() {
+                let b = band(k, item.labels.count)
+                totals[b] += 1
+                if label > 0.5 { positives[b] += 1 }
+            }
+        }
+        var weights = cases.map { item in
+            item.labels.enumerated().map { k, label -> Double in
+                let b = band(k, item.labels.count)
+                let (p, t) = (positives[b], totals[b])
+                guard p > 0 && p < t else { return 1 }
+                return label > 0.5 ? Double(t) / (2 * Double(p)) : Double(t) / (2 * Double(t - p))
+            }
+        }
+        let count = weights.reduce(0) { $0 + $1.count }
+        let mean = count > 0 ? weights.reduce(0) { $0 + $1.reduce(0, +) } / Double(count) : 1
+        for i in weights.indices { weights[i] = weights[i].map { $0 / mean } }
+        return weights.map { $0.map(Float.init) }
+    }
+
     /// Trains from scratch (or resumes) and writes the outputs.
     ///
     /// - Parameters:
@@ -105,7 +147,9 @@ public struct ClassifierTrainer {
         try initial?.loadInitialWeights(into: model, as: .resnetLSTM(c.model))
         model.train()
         let optimizer = c.optimizer.makeOptimizer()
-        let posWeight = c.posWeight ?? Self.posWeight(for: training)
+        // the position balance weighs positives within each band; otherwise one pos_weight
+        let sliceWeights = c.positionBalance.map { Self.positionWeights(for: training, bands: $0) }
+        let posWeight = sliceWeights != nil ? 1 : c.posWeight ?? Self.posWeight(for: training)
         var sequences: [SliceSequence] = []
         for (i, item) in training.enumerated() {
             sequences += SliceSequence.covering(caseIndex: i, sliceCount: item.sliceCount, length: c.sequenceLength)
@@ -135,7 +179,7 @@ public struct ClassifierTrainer {
         let step: ([Int], inout SeededGenerator) -> Float = { batch, generator in
             let t = sequences[batch[0]].length
             let stride = channels * size * size
-            var x = [Float](), y = [Float](), own = 0
+            var x = [Float](), y = [Float](), w = [Float](), own = 0
             x.reserveCapacity(batch.count * t * stride)
             var mine: [(sequence: SliceSequence, draw: AugmentationDraw?)] = []
             for (j, i) in batch.enumerated() {
@@ -155,6 +199,7 @@ public struct ClassifierTrainer {
             for (n, (s, _)) in mine.enumerated() {
                 x += augmented.pointer[n]
                 y += training[s.caseIndex].labels[s.start..<(s.start + t)]
+                if let sliceWeights { w += sliceWeights[s.caseIndex][s.start..<(s.start + t)] }
                 own += 1
             }
             model.zeroGrad()
@@ -163,12 +208,14 @@ public struct ClassifierTrainer {
                 // this rank has no item of the batch: a zero sequence that adds nothing
                 x = [Float](repeating: 0, count: t * stride)
                 y = [Float](repeating: 0, count: t)
+                w = [Float](repeating: 0, count: sliceWeights == nil ? 0 : t)
             }
             parallel?.sync.isPlaceholder = placeholder
             defer { parallel?.sync.isPlaceholder = false }
             let rows = max(own, 1)
             let logits = model(Tensor(shape: [rows, t, channels, size, size], data: x))
-            let loss = binaryCrossEntropyWithLogits(logits, targets: Tensor(shape: [rows, t], data: y), posWeight: posWeight)
+            let loss = binaryCrossEntropyWithLogits(logits, targets: Tensor(shape: [rows, t], data: y), posWeight: posWeight,
+                                                    weights: sliceWeights == nil ? nil : Tensor(shape: [rows, t], data: w))
             return DataParallel.step(loss, parallel: parallel, own: own, total: batch.count, model: model, optimizer: optimizer)
         }
 

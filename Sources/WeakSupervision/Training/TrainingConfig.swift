@@ -116,13 +116,21 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// are only reported, so validating the last epoch alone saves the whole-slice passes over
     /// the validation cases that the other epochs would cost.
     public var validateEvery: Int?
+    /// Bands of a slice's distance from the middle of its scan, B: when set, each training
+    /// slice's loss is weighted so that within every band positive and negative slices weigh
+    /// the same (``ClassifierTrainer/positionWeights(for:bands:)``), and `posWeight` must be
+    /// nil. Slice position then predicts no label, so the network cannot score a slice by
+    /// where it lies in the head (where bleeds are common) instead of by what it shows.
+    /// `nil` (default) = the scalar `pos_weight`; optional so that configurations written
+    /// before it decode, and keep their JSON, unchanged.
+    public var positionBalance: Int?
 
     /// A configuration; every default as documented on the properties.
     public init(model: ResNetLSTMConfig = ResNetLSTMConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 10,
                 sequenceLength: Int = 16, batchSize: Int = 2, stepsPerEpoch: Int? = nil, seed: UInt64 = 0,
                 validationFraction: Double = 0.15, testFraction: Double = 0, shuffle: Bool = true,
                 augmentation: Augmentation = Augmentation(), posWeight: Float? = nil, selection: ModelSelection? = nil,
-                averageDecay: Float? = nil, validateEvery: Int? = nil) {
+                averageDecay: Float? = nil, validateEvery: Int? = nil, positionBalance: Int? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
@@ -138,12 +146,19 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         self.selection = selection
         self.averageDecay = averageDecay
         self.validateEvery = validateEvery
+        self.positionBalance = positionBalance
     }
 
     /// Throws ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the first bad field.
     public func validate() throws {
         try optimizer.validate()
         try augmentation.validate()
+        if let bands = positionBalance {
+            guard bands >= 1 else { throw WeakSupervisionError.invalidParameter(name: "position balance", reason: "\(bands) must be ≥ 1 (bands)") }
+            guard posWeight == nil else {
+                throw WeakSupervisionError.invalidParameter(name: "position balance", reason: "weights positives itself; pos_weight must not be set with it")
+            }
+        }
         try Self.checkAverage(averageDecay)
         try Self.checkValidateEvery(validateEvery)
         try Self.checkCommon(epochs: epochs, batchSize: batchSize, stepsPerEpoch: stepsPerEpoch,
