@@ -32,6 +32,9 @@ struct Segment: ParsableCommand {
             whose every voxel lies within R mm (in-plane) of the skull (the largest 3-D component \
             of HU ≥ --bone-hu, default 200) are \
             then dropped: the partial-volume crescents along the inner table (comparison.boneRim in \
+            RUN/config.json). With --min-contrast-hu C, the components whose mean HU exceeds the median \
+            of the intracranial 0..100 HU voxels within --contrast-ring-mm (default 4) around them by \
+            less than C are dropped last: brain brightened towards the skull (comparison.contrast in \
             RUN/config.json).
 
             With --run RUN [--row ROW] instead of --model, the run's own method for that row of its \
@@ -93,6 +96,12 @@ struct Segment: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "HU from which a voxel counts as bone for --bone-rim-mm (default 200); the skull is the largest 3-D component of such voxels.")
     var boneHu: Double?
 
+    @Option(name: .long, parsing: .unconditional, help: "Drop 3-D components whose mean HU exceeds the median of the tissue around them by less than this, last (e.g. 15; default: none dropped).")
+    var minContrastHu: Double?
+
+    @Option(name: .long, help: "Width in mm (in-plane) of the ring of tissue --min-contrast-hu compares with (default 4).")
+    var contrastRingMm: Double?
+
     @Flag(name: .long, help: "Replace outputs that exist.")
     var force = false
 
@@ -112,6 +121,7 @@ struct Segment: ParsableCommand {
             let own = [("--probabilities", probabilities != nil), ("--classifier", classifier != nil), ("--gate-at", gateAt != nil),
                        ("--min-component-ml", minComponentMl != 0), ("--keep-above", keepAbove != nil), ("--grow-mm", growMm != 0), ("--grow-hu", growHu != nil),
                        ("--bone-rim-mm", boneRimMm != 0), ("--bone-hu", boneHu != nil),
+                       ("--min-contrast-hu", minContrastHu != nil), ("--contrast-ring-mm", contrastRingMm != nil),
                        ("--threshold", threshold != 0.5), ("--flip-average", flipAverage)]
             if let set = own.first(where: { $0.1 }) {
                 throw ValidationError("\(set.0) does not go with --run: the run's row decides its settings (or use --model)")
@@ -138,6 +148,11 @@ struct Segment: ParsableCommand {
             guard boneHu.isFinite else { throw ValidationError("--bone-hu must be a finite HU") }
             guard boneRimMm > 0 else { throw ValidationError("--bone-hu needs --bone-rim-mm") }
         }
+        if let minContrastHu { guard minContrastHu.isFinite else { throw ValidationError("--min-contrast-hu must be a finite HU") } }
+        if let contrastRingMm {
+            guard minContrastHu != nil else { throw ValidationError("--contrast-ring-mm needs --min-contrast-hu") }
+            guard contrastRingMm > 0 && contrastRingMm.isFinite else { throw ValidationError("--contrast-ring-mm must be a distance in mm > 0") }
+        }
         _ = try growth()
         // the same file however it is spelled (relative, absolute, through a symlink)
         func key(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
@@ -158,6 +173,11 @@ struct Segment: ParsableCommand {
         }
     }
 
+    /// `--min-contrast-hu` and `--contrast-ring-mm` as the library's settings (nil: no contrast filter).
+    var contrastSettings: ContrastFiltered.Settings? {
+        minContrastHu.map { ContrastFiltered.Settings(minimumContrastHU: $0, ringMM: contrastRingMm ?? ContrastFiltered.Settings().ringMM) }
+    }
+
     /// `--bone-rim-mm` and `--bone-hu` as the library's settings.
     var boneRimSettings: BoneRimFiltered.Settings {
         BoneRimFiltered.Settings(boneHU: boneHu ?? BoneRimFiltered.Settings().boneHU, rimMM: boneRimMm)
@@ -168,12 +188,14 @@ struct Segment: ParsableCommand {
         let voxels: Int, intracranialVoxels: Int, volumeMl: Double
         let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double, keepAbove: Float?, growMm: Double, growHu: [Double]?, growSteps: Int
         let boneRimMm: Double?, boneHu: Double?
+        let minContrastHu: Double?, contrastRingMm: Double?
 
         enum CodingKeys: String, CodingKey {
             case file, model, out, probabilities, voxels, classifier
             case intracranialVoxels = "intracranial_voxels", volumeMl = "volume_ml"
             case gatedSlices = "gated_slices", minComponentMl = "min_component_ml", keepAbove = "keep_above", growMm = "grow_mm", growHu = "grow_hu", growSteps = "grow_steps"
             case boneRimMm = "bone_rim_mm", boneHu = "bone_hu"
+            case minContrastHu = "min_contrast_hu", contrastRingMm = "contrast_ring_mm"
         }
         static let csvColumns = ["out", "voxels", "volume_ml", "intracranial_voxels", "gated_slices"]
         var csvValues: [String] { [out, "\(voxels)", "\(volumeMl)", "\(intracranialVoxels)", gatedSlices.map { "\($0.count)" } ?? ""] }
@@ -257,6 +279,8 @@ struct Segment: ParsableCommand {
         let growHu: String?
         let boneRimMm: Double?
         let boneHu: Double?
+        let minContrastHu: Double?
+        let contrastRingMm: Double?
     }
 
     /// `--list`: every scan of the shard, one mask `DIR/NAME.nii.gz` each.
@@ -265,7 +289,8 @@ struct Segment: ParsableCommand {
         let settings = BatchSettings(model: CLI.absolute(model), run: CLI.absolute(runFolder), row: runFolder == nil ? nil : (row ?? "pipeline"),
                                      series: scanInput.series, threshold: threshold, flipAverage: flipAverage,
                                      classifier: CLI.absolute(classifier), gateAt: gateAt, minComponentMl: minComponentMl, keepAbove: keepAbove, growMm: growMm, growHu: growHu,
-                                     boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil)
+                                     boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil,
+                                     minContrastHu: contrastSettings?.minimumContrastHU, contrastRingMm: contrastSettings?.ringMM)
         if let runFolder {
             let row = try RunRow(folder: runFolder, row: row)
             try batch.run(command: "segment", force: force, json: json, settings: settings, outputs: outputs) { item, staged, final in
@@ -316,6 +341,7 @@ struct Segment: ParsableCommand {
         }
         if steps > 0 { chain = try chain.grown(settings) }
         if boneRimMm > 0 { chain = try chain.droppingBoneRim(boneRimSettings) }
+        if let contrast = contrastSettings { chain = try chain.droppingFaintComponents(contrast) }
         let mask = try chain.segment(SegmentationCase(name: file, scan: scan, intracranial: result.intracranial, cam: nil,
                                                       sliceProbabilities: sliceProbabilities))
         if let probURL {
@@ -329,6 +355,7 @@ struct Segment: ParsableCommand {
                        intracranialVoxels: result.intracranial.voxels.reduce(0) { $0 + Int($1) }, volumeMl: ml,
                        classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl, keepAbove: keepAbove,
                        growMm: growMm, growHu: steps > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
-                       growSteps: steps, boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil)
+                       growSteps: steps, boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil,
+                       minContrastHu: contrastSettings?.minimumContrastHU, contrastRingMm: contrastSettings?.ringMM)
     }
 }

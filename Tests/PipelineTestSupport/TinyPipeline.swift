@@ -2,8 +2,9 @@ import WeakSupervision
 
 /// A pipeline small enough for a debug build: 4 phantom cases of 64 x 64 x 6 and a sealed test
 /// set of 2 of another seed, networks of a few channels, one short epoch each, one montage. It
-/// checks the plumbing, not the numbers. `boneRim`: the comparison's bone-rim filter (nil: off).
-public func tinyPipelineConfig(boneRim: BoneRimFiltered.Settings? = nil) -> PipelineConfig {
+/// checks the plumbing, not the numbers. `boneRim`, `contrast`: the comparison's bone-rim and
+/// contrast filters (nil: off).
+public func tinyPipelineConfig(boneRim: BoneRimFiltered.Settings? = nil, contrast: ContrastFiltered.Settings? = nil) -> PipelineConfig {
     var c = PipelineConfig.quick
     c.data.phantomCases = 4
     c.data.phantom = PipelineConfig.phantom(size: 64)   // generation 1 (the presets train on generation 2): fixed 5 mm slices keep the plumbing checks small
@@ -22,5 +23,6 @@ public func tinyPipelineConfig(boneRim: BoneRimFiltered.Settings? = nil) -> Pipe
     c.cam.layer = "layer2"
     c.comparison.montageCases = 1
     c.comparison.boneRim = boneRim
+    c.comparison.contrast = contrast
     return c
 }

@@ -133,6 +133,14 @@ struct NetworkCommandsTests {
             let before = args.contains("--grow-mm") ? grownMasks[0] : halfMask
             #expect(try NIfTI.readMask(at: rimmed).voxels == BoneRimFiltered.filter(before, scan: scan, settings: settings).voxels, "\(args)")
         }
+        // --min-contrast-hu: the library's contrast filter, last (after growth and rim)
+        for (args, settings, before) in [(["--min-contrast-hu", "5"], ContrastFiltered.Settings(minimumContrastHU: 5), halfMask),
+                                         (["--min-contrast-hu", "-3", "--contrast-ring-mm", "2"], ContrastFiltered.Settings(minimumContrastHU: -3, ringMM: 2), halfMask),
+                                         (["--grow-mm", "16", "--grow-hu", "30:40", "--min-contrast-hu", "1"], ContrastFiltered.Settings(minimumContrastHU: 1), grownMasks[0])] {
+            let faint = w.folder.appendingPathComponent("faint.nii.gz")
+            try Segment.parse(atMedian + ["--out", faint.path, "--force"] + args).run()
+            #expect(try NIfTI.readMask(at: faint).voxels == ContrastFiltered.filter(before, scan: scan, intracranial: inside, settings: settings).voxels, "\(args)")
+        }
         // a rim wider than the head drops every component; a bone threshold above every voxel finds no skull and drops none
         let rimmed = w.folder.appendingPathComponent("rimmed.nii.gz")
         try Segment.parse(atMedian + ["--out", rimmed.path, "--force", "--bone-rim-mm", "1000"]).run()
@@ -141,6 +149,7 @@ struct NetworkCommandsTests {
         #expect(try NIfTI.readMask(at: rimmed).voxels == halfMask.voxels)
         let classifier = ["--classifier", w.classifier.path]
         for bad in [["--bone-rim-mm=-1"], ["--bone-rim-mm", "nan"], ["--bone-hu", "300"], ["--bone-rim-mm", "2", "--bone-hu", "inf"],
+                    ["--contrast-ring-mm", "2"], ["--min-contrast-hu", "nan"], ["--min-contrast-hu", "5", "--contrast-ring-mm", "0"],
                     ["--grow-mm=-1"], ["--grow-mm", "inf"], ["--grow-mm", "2", "--grow-hu", "90:50"], ["--grow-mm", "2", "--grow-hu", "50"],
                     ["--grow-mm", "2", "--grow-hu", "a:b"], ["--grow-hu", "30:40"],
                     classifier + ["--gate-at", "0"], classifier + ["--gate-at", "1"], ["--gate-at", "0.5"], ["--min-component-ml", "-1"],

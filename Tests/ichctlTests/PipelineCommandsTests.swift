@@ -8,7 +8,9 @@ import PipelineTestSupport
 
 /// The tiny pipeline (PipelineTestSupport) with the bone-rim filter on, so that segment --run is
 /// checked to reproduce it too.
-func tinyConfig() -> PipelineConfig { tinyPipelineConfig(boneRim: BoneRimFiltered.Settings(rimMM: 4)) }
+func tinyConfig() -> PipelineConfig {
+    tinyPipelineConfig(boneRim: BoneRimFiltered.Settings(rimMM: 4), contrast: ContrastFiltered.Settings(minimumContrastHU: 5))
+}
 
 @Suite(.serialized) struct PipelineCommandsTests {
     @Test("demo on a tiny configuration, then compare on its folder; another configuration is refused without --force")
@@ -74,7 +76,11 @@ func tinyConfig() -> PipelineConfig { tinyPipelineConfig(boneRim: BoneRimFiltere
         // the rows the table scored and segment --run reproduce were built with the bone-rim filter
         #expect(table.notes?.contains { $0.contains("BoneRimFiltered") } == true)
         let reopened = try Pipeline(config: try Pipeline.savedConfig(in: URL(fileURLWithPath: run)), output: URL(fileURLWithPath: run))
-        #expect(try reopened.rowMethod("pipeline") is BoneRimFiltered && !(try reopened.rowMethod("pipeline-raw") is BoneRimFiltered))
+        // ... and the contrast filter after it, on the post-processed rows only
+        #expect(table.notes?.contains { $0.contains("ContrastFiltered") } == true)
+        #expect(((try reopened.rowMethod("pipeline")) as? ContrastFiltered)?.base is BoneRimFiltered)
+        let raw = try reopened.rowMethod("pipeline-raw")
+        #expect(!(raw is ContrastFiltered) && !(raw is BoneRimFiltered))
         let unknownRow = try ICHCTLRunner.run(["segment", "--run", run, "--row", "best", scanPath, "--out", dir.appendingPathComponent("x.nii.gz").path])
         #expect(unknownRow.status != 0 && unknownRow.stderr.contains("pipeline-gated"))
         let both = try ICHCTLRunner.run(["segment", "--run", run, "--grow-mm", "2", scanPath, "--out", dir.appendingPathComponent("y.nii.gz").path])

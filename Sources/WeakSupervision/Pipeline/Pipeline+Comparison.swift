@@ -68,7 +68,8 @@ extension Pipeline {
     /// (``ComponentSelectionRecord/supportThreshold``, from
     /// ``PipelineConfig/ComponentSizeSettings/supportThreshold``), then grown into the
     /// blood range with the configuration's ``PipelineConfig/ComparisonSettings/growth`` (``IntensityGrowth``), then
-    /// its components in the bone rim dropped with ``PipelineConfig/ComparisonSettings/boneRim`` (``BoneRimFiltered``).
+    /// its components in the bone rim dropped with ``PipelineConfig/ComparisonSettings/boneRim`` (``BoneRimFiltered``),
+    /// then those not denser than their surroundings with ``PipelineConfig/ComparisonSettings/contrast`` (``ContrastFiltered``).
     /// `rim`, when given, holds the bone depth of a case that rows share.
     func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil, network: RefinerSegmenter? = nil,
                     rim: BoneDepthMemo? = nil) throws -> any Segmenter {
@@ -80,8 +81,8 @@ extension Pipeline {
         let support = record?.supportThreshold.map { refiner.sharingInference(as: "\(name) support", threshold: $0) }
         let filtered = base.filteringComponents(below: record?.minimumVolumeML ?? 0, support: support)
         let grown = try config.comparison.growth.map { try filtered.grown($0) } ?? filtered
-        guard let settings = config.comparison.boneRim else { return grown }
-        return try BoneRimFiltered(base: grown, settings: settings, sharing: rim ?? BoneDepthMemo())
+        let rimmed = try config.comparison.boneRim.map { try BoneRimFiltered(base: grown, settings: $0, sharing: rim ?? BoneDepthMemo()) as any Segmenter } ?? grown
+        return try config.comparison.contrast.map { try ContrastFiltered(base: rimmed, settings: $0) } ?? rimmed
     }
 
     /// The short names of the table's rows, in order (the folders under `comparison/masks/`):
@@ -294,8 +295,11 @@ extension Pipeline {
                                                  + "on a case; the network's time is counted in the raw row"]
         }
         func short(_ v: Double) -> String { String(format: "%g", v) }
-        let rimmed = builtIn.compactMap { $0 as? BoneRimFiltered }
-        let grown = builtIn.compactMap { ($0 as? IntensityGrowth) ?? (($0 as? BoneRimFiltered)?.base as? IntensityGrowth) }
+        let contrasted = builtIn.compactMap { $0 as? ContrastFiltered }
+        // the filters in the order refinerRow wraps them: growth, bone rim, contrast
+        let outer = builtIn.map { ($0 as? ContrastFiltered)?.base ?? $0 }
+        let rimmed = outer.compactMap { $0 as? BoneRimFiltered }
+        let grown = outer.compactMap { ($0 as? IntensityGrowth) ?? (($0 as? BoneRimFiltered)?.base as? IntensityGrowth) }
         if let g = grown.first?.settings, g.distanceMM > 0 {
             table.notes = (table.notes ?? []) + ["grown \(short(g.distanceMM)) mm in-plane into \(short(g.range.lowerBound))..\(short(g.range.upperBound)) HU "
                            + "inside the intracranial mask (IntensityGrowth): \(grown.map(\.name).joined(separator: "; "))"]
@@ -303,6 +307,11 @@ extension Pipeline {
         if let r = rimmed.first?.settings {
             table.notes = (table.notes ?? []) + ["components lying wholly within \(short(r.rimMM)) mm (in-plane) of bone (≥ \(short(r.boneHU)) HU) dropped "
                            + "(BoneRimFiltered): \(rimmed.map(\.name).joined(separator: "; "))"]
+        }
+        if let c = contrasted.first?.settings {
+            table.notes = (table.notes ?? []) + ["components whose mean HU exceeds the median of the intracranial \(short(c.ringHU.lowerBound))..\(short(c.ringHU.upperBound)) HU "
+                           + "voxels within \(short(c.ringMM)) mm (in-plane) around them by less than \(short(c.minimumContrastHU)) HU dropped "
+                           + "(ContrastFiltered): \(contrasted.map(\.name).joined(separator: "; "))"]
         }
         return table
     }

@@ -67,7 +67,8 @@ extension PipelineConfig {
             .unless("refiner.restartsOnCollapse", equalTo: 0) { $0.refiner.restartsOnCollapse }]),
         KeyPart(name: "comparison", stages: [.comparison], settings: [
             .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
-            .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim }]),
+            .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim },
+            .unlessNil("comparison.contrast") { $0.comparison.contrast }]),
     ] }
 
     /// The settings (by path: `data`, `cam` and `pseudoMasks` as whole groups, the others'

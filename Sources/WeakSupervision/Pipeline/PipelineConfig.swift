@@ -282,6 +282,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// its growth (``BoneRimFiltered``): the partial-volume crescents at the inner table.
         /// nil (default): no such filter. Presets: 200 HU, 2 mm.
         public var boneRim: BoneRimFiltered.Settings?
+        /// Drops every refiner row's components that are not denser than the tissue around
+        /// them, after its growth and bone rim (``ContrastFiltered``): brain brightened towards
+        /// the skull. nil (default): no such filter.
+        public var contrast: ContrastFiltered.Settings?
         /// Surface-Dice tolerance in mm (default 2: a few pixels of a 0.5 to 1 mm grid).
         public var tolerance: Double
         /// Positive test cases drawn as PNG montages (default 4).
@@ -289,9 +293,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
         /// Settings; see the properties for the defaults.
         public init(growth: IntensityGrowth.Settings? = IntensityGrowth.Settings(), boneRim: BoneRimFiltered.Settings? = nil,
-                    tolerance: Double = 2, montageCases: Int = 4) {
+                    contrast: ContrastFiltered.Settings? = nil, tolerance: Double = 2, montageCases: Int = 4) {
             self.growth = growth
             self.boneRim = boneRim
+            self.contrast = contrast
             self.tolerance = tolerance
             self.montageCases = montageCases
         }
@@ -530,6 +535,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
         try comparison.growth?.validate()
         try comparison.boneRim?.validate()
+        try comparison.contrast?.validate()
         guard comparison.tolerance.isFinite && comparison.tolerance >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "comparison.tolerance", reason: "\(comparison.tolerance) is not a distance in mm")
         }
