@@ -70,7 +70,8 @@ struct ConfigurationChoiceTests {
     @Test("every stored setting of the configuration belongs to a stage key, once; changing it re-keys exactly the stages that read it")
     func everySettingIsKeyed() throws {
         let properties = Self.settingPaths()
-        #expect(properties.count == 18 && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim"))
+        #expect(properties.count == 19 && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim")
+                && properties.contains("comparison.contrast"))
         let keyed = PipelineConfig.settings(readBy: .comparison)   // the comparison reads every stage
         #expect(Set(keyed) == Set(properties) && keyed.count == properties.count)
         #expect(PipelineConfig.settings(readBy: .data) == ["data"])
@@ -98,6 +99,7 @@ struct ConfigurationChoiceTests {
         changed("refiner.restartsOnCollapse") { $0.refiner.restartsOnCollapse = 3 }
         changed("comparison.growth") { $0.comparison.growth = nil }
         changed("comparison.boneRim") { $0.comparison.boneRim = .init(rimMM: 3) }
+        changed("comparison.contrast") { $0.comparison.contrast = .init(minimumContrastHU: 10) }
         changed("comparison.tolerance") { $0.comparison.tolerance = 3 }
         changed("comparison.montageCases") { $0.comparison.montageCases = 1 }
         #expect(Set(changes.map(\.0)) == Set(properties))

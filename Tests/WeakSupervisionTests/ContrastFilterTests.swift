@@ -43,10 +43,10 @@ struct ContrastFilterTests {
         inside.geometry = scan.geometry; mask.geometry = scan.geometry
         var rng = SplitMix64(state: 3)
         for v in scan.voxels.indices { scan.voxels[v] = Float(Int(rng.next() % 140) - 20) }   // -20 ... 119 HU
-        for x in 0..<25 { inside.voxels[s.index(x, 20, 1)] = 0 }                            // a row outside the head
+        for x in 0..<25 { inside.voxels[s.index(x, 15, 1)] = 0 }                            // a row outside the head, 2 mm away
         let component = [(12, 12, 1), (13, 12, 1), (12, 13, 1)]
         for (x, y, z) in component { mask.voxels[s.index(x, y, z)] = 1 }
-        mask.voxels[s.index(16, 12, 1)] = 1      // another component, 2 mm away: not ring
+        mask.voxels[s.index(16, 12, 1)] = 1      // another component, 1.5 mm away: not ring
         // expected ring by brute force
         var ring: [Float] = []
         for y in 0..<25 { for x in 0..<25 {
@@ -65,19 +65,59 @@ struct ContrastFilterTests {
         #expect(measured[0].voxels == 3 && measured[0].ringVoxels == ring.count && measured[0].ringMedianHU == median)
         let mean = component.map { Double(scan.voxels[s.index($0.0, $0.1, $0.2)]) }.reduce(0, +) / 3
         #expect(abs(measured[0].meanHU - mean) < 1e-9)
+        // the row outside the head and the other component lie within the ring's reach: without
+        // their exclusion the ring would be larger
+        var reach = 0
+        for y in 0..<25 { for x in 0..<25 where !component.contains(where: { $0.0 == x && $0.1 == y }) {
+            let v = s.index(x, y, 1)
+            guard scan.voxels[v] >= 0, scan.voxels[v] <= 100 else { continue }
+            let d = component.map { c -> Double in
+                let dx = Double(x - c.0) * 0.5, dy = Double(y - c.1)
+                return (dx * dx + dy * dy).squareRoot()
+            }.min()!
+            if d <= 4 { reach += 1 }
+        } }
+        #expect(reach > ring.count + 1)
+    }
+
+    @Test("a component over several slices takes its ring from each of its slices; the threshold keeps a contrast equal to it")
+    func slicesAndThreshold() throws {
+        var (scan, inside, mask) = Self.head(GridShape(20, 20, 3))
+        let s = scan.shape
+        // a bleed of 70 HU on slices 0 and 1; around it 30 HU on slice 0 and 40 on slice 1
+        for v in scan.voxels.indices where v / (20 * 20) == 1 { scan.voxels[v] = 40 }
+        for v in scan.voxels.indices where v / (20 * 20) == 0 { scan.voxels[v] = 30 }
+        for z in 0...1 { for y in 8...11 { for x in 8...11 { scan.voxels[s.index(x, y, z)] = 70; mask.voxels[s.index(x, y, z)] = 1 } } }
+        let measured = ContrastFiltered.measure(mask, scan: scan, intracranial: inside, settings: .init())
+        #expect(measured.count == 1 && measured[0].voxels == 32 && measured[0].meanHU == 70)
+        // the ring holds as many voxels of 30 as of 40: its median is 35, the contrast 35
+        #expect(measured[0].ringMedianHU == 35 && measured[0].contrastHU == 35)
+        #expect(measured[0].ringVoxels % 2 == 0 && measured[0].ringVoxels > 0)
+        #expect(ContrastFiltered.filter(mask, scan: scan, intracranial: inside, settings: .init(minimumContrastHU: 35)).voxels == mask.voxels)
+        #expect(ContrastFiltered.filter(mask, scan: scan, intracranial: inside, settings: .init(minimumContrastHU: 35.001)).voxels.allSatisfy { $0 == 0 })
     }
 
     @Test("too few ring voxels keeps a component; an empty mask stays empty; the wrapper keeps the base's name and refuses bad settings")
     func edges() throws {
         var (scan, inside, mask) = Self.head(GridShape(9, 9, 1))
         let s = scan.shape
+        let empty = MaskVolume(shape: s, repeating: 0, geometry: scan.geometry)
         // the component fills the head but for a few voxels, which are bone
         for v in inside.voxels.indices { inside.voxels[v] = 0 }
         for y in 2...6 { for x in 2...6 { inside.voxels[s.index(x, y, 0)] = 1 } }
         for y in 3...5 { for x in 3...5 { mask.voxels[s.index(x, y, 0)] = 1 } }
         for v in scan.voxels.indices where inside.voxels[v] > 0 && mask.voxels[v] == 0 { scan.voxels[v] = 400 }
         #expect(ContrastFiltered.filter(mask, scan: scan, intracranial: inside, settings: .init()).voxels == mask.voxels)
-        let empty = MaskVolume(shape: s, repeating: 0, geometry: scan.geometry)
+        // the component's HU equals the brain's (35): with k ring voxels of brain it goes when k
+        // reaches minimumRingVoxels, and stays below (too few to judge)
+        let ringOrder = (2...6).flatMap { y in (2...6).map { x in s.index(x, y, 0) } }.filter { mask.voxels[$0] == 0 }
+        #expect(ringOrder.count == 16)
+        for k in [1, 9, 10, 16] {
+            var brain = scan
+            for v in ringOrder.prefix(k) { brain.voxels[v] = 35 }
+            let out = ContrastFiltered.filter(mask, scan: brain, intracranial: inside, settings: .init())
+            #expect(out.voxels == (k < 10 ? mask.voxels : empty.voxels), "\(k) ring voxels")
+        }
         #expect(ContrastFiltered.filter(empty, scan: scan, intracranial: inside, settings: .init()).voxels == empty.voxels)
         let fixed = mask
         let base = ClosureSegmenter(name: "net") { _ in fixed }

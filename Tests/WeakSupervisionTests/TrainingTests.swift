@@ -112,8 +112,10 @@ struct TrainingTests {
         config.posWeight = 2
         #expect(throws: WeakSupervisionError.self) { try config.validate() }
         config.posWeight = nil
-        config.positionBalance = 0
-        #expect(throws: WeakSupervisionError.self) { try config.validate() }
+        for bands in [0, 1001] {
+            config.positionBalance = bands
+            #expect(throws: WeakSupervisionError.self) { try config.validate() }
+        }
     }
 
     @Test("one refiner step (BCE + soft Dice, SGD) equals PyTorch's (1e-5)")

@@ -154,7 +154,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try optimizer.validate()
         try augmentation.validate()
         if let bands = positionBalance {
-            guard bands >= 1 else { throw WeakSupervisionError.invalidParameter(name: "position balance", reason: "\(bands) must be ≥ 1 (bands)") }
+            guard (1...1000).contains(bands) else {
+                throw WeakSupervisionError.invalidParameter(name: "position balance", reason: "\(bands) must lie in 1...1000 (bands)")
+            }
             guard posWeight == nil else {
                 throw WeakSupervisionError.invalidParameter(name: "position balance", reason: "weights positives itself; pos_weight must not be set with it")
             }
