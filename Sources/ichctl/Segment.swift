@@ -8,7 +8,8 @@ import WeakSupervision
 /// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``,
 /// then optionally ``ClassifierGated/gate(_:probabilities:positiveAt:)`` with a classifier's
 /// ``ResNetLSTM/classify(_:chunkSize:)``, ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:support:)``
-/// ``IntensityGrowth/grow(_:scan:intracranial:settings:)`` and ``BoneRimFiltered/filter(_:scan:settings:)``:
+/// ``IntensityGrowth/grow(_:scan:intracranial:settings:)``, ``BoneRimFiltered/filter(_:scan:settings:)`` and
+/// ``ContrastFiltered/filter(_:scan:intracranial:settings:)``:
 /// the pipeline's refiner rows, on one scan.
 struct Segment: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +48,7 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth and bone rim).")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth, bone rim and contrast filter).")
     var runFolder: String?
 
     @Option(name: .long, help: "With --run: the row to reproduce (pipeline, pipeline-raw, pipeline-gated, upper-bound, ...; default pipeline).")

@@ -29,10 +29,10 @@ for f in sorted((data / "label").glob("*.nii.gz")):
     n = lab.shape[2]
     assert len(logits) == n, f"{name}: {len(logits)} scores for {n} slices"
     zooms = lab_img.header.get_zooms()
-    head_first = nib.aff2axcodes(lab_img.affine)[2] == "S"
+    rising = nib.aff2axcodes(lab_img.affine)[2] == "S"   # slice index grows towards the head
     for k in range(n):
         S.append(1 / (1 + np.exp(-logits[k]))); L.append(lab[:, :, k].any())
-        Z.append((k if head_first else n - 1 - k) / max(n - 1, 1))
+        Z.append((k if rising else n - 1 - k) / max(n - 1, 1))
         A.append(((scan[:, :, k] > 15) & (scan[:, :, k] < 60)).sum() * zooms[0] * zooms[1] / 100)
         ML.append(lab[:, :, k].sum() * np.prod(zooms[:3]) / 1000)
     NEG += [not lab.any()] * n

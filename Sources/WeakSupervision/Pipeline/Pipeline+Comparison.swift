@@ -99,7 +99,7 @@ extension Pipeline {
     }
 
     /// The method of one row of the run's table (see ``rowNames()``), with the run's models and
-    /// every post-processing step its pipeline chose (gate, component size, growth, bone rim), so that a
+    /// every post-processing step its pipeline chose (gate, component size, growth, bone rim, contrast), so that a
     /// Swift program or `ichctl segment --run` reproduces the row on any scan.
     /// - Throws: an unknown row name (the message lists them), missing models.
     public func rowMethod(_ name: String) throws -> any Segmenter {

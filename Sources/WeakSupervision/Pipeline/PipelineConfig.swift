@@ -322,8 +322,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
     /// A configuration; see the groups for the defaults. The classifier and refiner settings,
     /// the component rule and no early stopping follow ``full``; the CAM does not:
-    /// `CAMSettings()`, the method's Grad-CAM at layer3 (``full``: Grad-CAM++), and neither does
-    /// the bone rim (off).
+    /// `CAMSettings()`, the method's Grad-CAM at layer3 (``full``: Grad-CAM++), and neither do
+    /// the bone rim and the contrast filter (off).
     public init(data: DataSettings = DataSettings(), classifier: ClassifierSettings = PipelineConfig.full.classifier,
                 cam: CAMSettings = CAMSettings(), pseudoMasks: PseudoMaskSettings = PseudoMaskSettings(),
                 refiner: RefinerSettings = PipelineConfig.full.refiner, comparison: ComparisonSettings = ComparisonSettings()) {
