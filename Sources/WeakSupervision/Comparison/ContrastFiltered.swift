@@ -1,5 +1,6 @@
 import CTVolume
 import ImageCore
+import Metrics
 
 /// Runs another segmenter and drops the 3-D components of its mask that are not denser than
 /// the tissue around them: a bleed is blood against brain, not a bright patch of brain.
@@ -160,7 +161,7 @@ public struct ContrastFiltered: Segmenter {
         let limit2 = settings.ringMM * settings.ringMM
         let (lo, hi) = (Float(settings.ringHU.lowerBound), Float(settings.ringHU.upperBound))
         return (0..<count).map { c in
-            var ring: [Float] = []
+            var ring: [Double] = []
             for (z, b) in boxes[c] {
                 let x0 = max(0, b.x0 - rx), x1 = min(w - 1, b.x1 + rx), y0 = max(0, b.y0 - ry), y1 = min(h - 1, b.y1 + ry)
                 let bw = x1 - x0 + 1, bh = y1 - y0 + 1
@@ -174,13 +175,11 @@ public struct ContrastFiltered: Segmenter {
                         let i = (y - y0) * bw + (x - x0), v = z * plane + y * w + x
                         guard d2[i] > 0 && d2[i] <= limit2, mask.voxels[v] == 0, intracranial.voxels[v] > 0 else { continue }
                         let hu = scan.voxels[v]
-                        if hu >= lo && hu <= hi { ring.append(hu) }
+                        if hu >= lo && hu <= hi { ring.append(Double(hu)) }
                     }
                 }
             }
-            ring.sort()
-            let median: Double? = ring.isEmpty ? nil
-                : ring.count % 2 == 1 ? Double(ring[ring.count / 2]) : (Double(ring[ring.count / 2 - 1]) + Double(ring[ring.count / 2])) / 2
+            let median: Double? = ring.isEmpty ? nil : NumPyReductions.median(ring)
             return Component(label: c + 1, voxels: components.sizes[c], meanHU: sums[c] / Double(components.sizes[c]),
                              ringVoxels: ring.count, ringMedianHU: median)
         }

@@ -76,8 +76,8 @@ public struct ClassifierTrainer {
     /// feet first) does not matter; band b = min(⌊d · B⌋, B − 1). Over all slices of `cases`,
     /// a band of T slices, P positive and N negative, gives each positive T / (2P) and each
     /// negative T / (2N), so its positives and negatives weigh T/2 each; a band without
-    /// positives or without negatives weighs each slice 1. The weights are then divided by
-    /// their mean, so they average 1 over the slices, as unweighted BCE does.
+    /// positives or without negatives weighs each slice 1. Every band's weights thus sum to its
+    /// slice count, so they average 1 over the slices, as unweighted BCE does.
     ///
     /// - Returns: one weight per slice of each case, in the cases' order.
     public static func positionWeights(for cases: [PreparedCase], bands: Int) -> [[Float]] {
@@ -94,18 +94,14 @@ public struct ClassifierTrainer {
                 if label > 0.5 { positives[b] += 1 }
             }
         }
-        var weights = cases.map { item in
-            item.labels.enumerated().map { k, label -> Double in
+        return cases.map { item in
+            item.labels.enumerated().map { k, label -> Float in
                 let b = band(k, item.labels.count)
                 let (p, t) = (positives[b], totals[b])
                 guard p > 0 && p < t else { return 1 }
-                return label > 0.5 ? Double(t) / (2 * Double(p)) : Double(t) / (2 * Double(t - p))
+                return Float(label > 0.5 ? Double(t) / (2 * Double(p)) : Double(t) / (2 * Double(t - p)))
             }
         }
-        let count = weights.reduce(0) { $0 + $1.count }
-        let mean = count > 0 ? weights.reduce(0) { $0 + $1.reduce(0, +) } / Double(count) : 1
-        for i in weights.indices { weights[i] = weights[i].map { $0 / mean } }
-        return weights.map { $0.map(Float.init) }
     }
 
     /// Trains from scratch (or resumes) and writes the outputs.
