@@ -105,6 +105,22 @@ struct CAMTests {
         }
     }
 
+    @Test("Grad-CAM++ where its denominator is exactly 0: α is 0 there, the map finite")
+    func gradCAMPlusPlusSingularDenominator() throws {
+        // Channel 0: Σ A g³ = 1e-7 · (−1)³ = −1e-7 exactly, so at the position with g = 0 MONAI's
+        // denominator 2g² + Σ A g³ + 1e-7 is exactly 0 and α = 0/0 (NaN, and NaN · ReLU(0) = NaN
+        // poisons the whole map). Channel 1: an ordinary channel, written out from the formula.
+        let (a1, g1): ([Double], [Double]) = ([1, 2], [0.5, 0.25])
+        let input = CAMSliceInput(channels: 2, height: 1, width: 2,
+                                  activations: [1e-7, 0] + a1.map(Float.init), gradients: [-1, 0] + g1.map(Float.init), logit: 0.3)
+        let map = GradCAMPlusPlus(model: net).combine(input)
+        #expect(map.allSatisfy { $0.isFinite })
+        let s = zip(a1, g1).reduce(0) { $0 + $1.0 * pow($1.1, 3) }
+        let w1 = g1.reduce(0) { $0 + $1 * $1 / (2 * $1 * $1 + s + 1e-7) * max(exp(0.3) * $1, 0) }
+        // channel 0 adds nothing: α = 0 at g = 0, ReLU(exp(S)·g) = 0 at g = −1
+        #expect(scaledError(map, a1.map { Float(max(w1 * $0, 0)) }) <= 1e-6)
+    }
+
     @Test("encoderHead then encoderTail is featureMaps at every cut")
     func stageSplit() throws {
         net.eval()

@@ -37,7 +37,9 @@ public struct GradCAM: GradientCAMMethod {
 /// written as MONAI's `GradCAMpp.compute_map` computes it. With Y = exp(S) for the slice's
 /// logit S, the higher derivatives of Y are exp(S)·g², exp(S)·g³, and exp(S) cancels in α:
 ///
-///     α_c,ij = g²_c,ij / (D_c,ij + 1e-7),   D = 2 g² + Σ_ab A_c,ab g³_c,ab   (D := 1 where D = 0)
+///     α_c,ij = g²_c,ij / (D_c,ij + 1e-7),   D = 2 g² + Σ_ab A_c,ab g³_c,ab   (D := 1 where D = 0;
+///              α := 0 where D + 1e-7 = 0, which MONAI does not guard: its α is ∞ or 0/0
+///              there, and one such position makes the whole map NaN)
 ///     w_c    = Σ_ij α_c,ij · ReLU(exp(S) · g_c,ij)
 ///     cam    = ReLU(Σ_c w_c A_c)
 ///
@@ -76,7 +78,11 @@ public struct GradCAMPlusPlus: GradientCAMMethod {
                 let g2 = g * g
                 var d = 2 * g2 + s
                 if d == 0 { d = 1 }
-                let alpha = g2 / (d + 1e-7)
+                // MONAI guards d = 0 but not d + 1e-7 = 0, which Σ A g³ ≈ −1e-7 reaches (a
+                // classifier's slice had −1.02e-7): there α = 0 instead of ∞ or 0/0, either of
+                // which made the whole map NaN. Everywhere else, MONAI's value.
+                let denominator = d + 1e-7
+                let alpha = denominator == 0 ? 0 : g2 / denominator
                 wc += alpha * max(score * g, 0)
             }
             weights[c] = wc
