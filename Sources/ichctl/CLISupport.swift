@@ -175,6 +175,7 @@ extension ThresholdChoice: ExpressibleByArgument {
 }
 
 extension CAM.Kind: ExpressibleByArgument {}
+extension PipelineConfig.PseudoMaskSettings.PositiveSlices: ExpressibleByArgument {}
 
 extension CLI {
     /// A path made absolute and standard (for settings saved in batch records).

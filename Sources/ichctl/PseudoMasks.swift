@@ -12,7 +12,8 @@ struct PseudoMasks: ParsableCommand {
         abstract: "Write k-means pseudo-masks of every case of a dataset from a classifier's CAMs.",
         discussion: """
             For each case: the intracranial mask, the classifier's CAM and slice probabilities, \
-            the CAM thresholded on slices with probability >= 0.5, intersected with the hyperdense \
+            the CAM thresholded on slices with probability >= 0.5 (or, with --positive-slices labels, \
+            on the slices the dataset labels positive), intersected with the hyperdense \
             k-means cluster (centroid inside 40..100 HU) of the soft-tissue voxels (--tissue), \
             components below --min-size dropped, thin structures opened away (--opening). \
             Writes OUT/NAME.nii.gz (uint8 on the scan's grid), the training targets of \
@@ -51,6 +52,9 @@ struct PseudoMasks: ParsableCommand {
 
     @Option(name: .long, parsing: .unconditional, help: "Soft-tissue HU range k-means runs in, LO:HI (default -100:150).")
     var tissue: String = "-100:150"
+
+    @Option(name: .long, help: "Which slices get a pseudo-mask: classifier (probability >= 0.5) or labels (the dataset's weak labels; a case labelled negative gets an empty mask).")
+    var positiveSlices: PipelineConfig.PseudoMaskSettings.PositiveSlices = .classifier
 
     @Option(name: .long, help: "k-means seed.")
     var seed: UInt64 = 0
@@ -92,8 +96,8 @@ struct PseudoMasks: ParsableCommand {
         let tissueHU = try ValueRange.parse(tissue, name: "--tissue")
         let settings = PipelineConfig.PseudoMaskSettings(k: k, features: try parsedFeatures(),
                                                          threshold: threshold, minimumComponentSize: minSize, seed: seed,
-                                                         tissueHU: tissueHU, opening: opening)
-        let segmenter = try settings.segmenter()
+                                                         tissueHU: tissueHU, opening: opening, positiveSlices: positiveSlices)
+        _ = try settings.segmenter()   // a bad setting fails before the first case
         let dataset = try Dataset(root: URL(fileURLWithPath: data))
         let outURL = URL(fileURLWithPath: out)
         let targets = dataset.cases.map { outURL.appendingPathComponent("\($0.name).nii.gz") }
@@ -106,8 +110,9 @@ struct PseudoMasks: ParsableCommand {
         for (i, item) in dataset.cases.enumerated() {
             let scan = try item.loadScan()
             let result = try method.volume(scan)
-            let mask = try segmenter.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try IntracranialMask.compute(scan),
-                                                              cam: result.map, sliceProbabilities: result.probabilities))
+            let mask = try settings.pseudoMask(of: SegmentationCase(name: item.name, scan: scan, intracranial: try IntracranialMask.compute(scan),
+                                                                    cam: result.map, sliceProbabilities: result.probabilities),
+                                               labels: { try item.sliceLabels() })
             // computed in LAS (the networks' order), written on the image file's own grid
             try NIfTI.write(try item.onStoredGrid(mask), to: targets[i], overwrite: force, descrip: "ichct pseudo-mask")
             let row = Row(name: item.name, voxels: mask.voxels.reduce(0) { $0 + Int($1) },

@@ -47,6 +47,29 @@ struct ConfigurationSchemaTests {
         }
     }
 
+    @Test("pseudoMasks.positiveSlices: absent unless set (old keys stay), read back, and a new key for the pseudo-masks and refiner only")
+    func positiveSlicesSetting() throws {
+        let folder = TemporaryFolder(prefix: "ichct-positive-slices")
+        defer { folder.cleanup() }
+        var config = PipelineConfig.full
+        let before = try Self.object(config)
+        #expect((before["pseudoMasks"] as? [String: Any])?["positiveSlices"] == nil)
+        let old = try Pipeline(config: config, output: folder.url)
+        config.pseudoMasks.positiveSlices = .labels
+        var o = try Self.object(config)
+        #expect((o["pseudoMasks"] as? [String: Any])?["positiveSlices"] as? String == "labels")
+        #expect(try Self.decode(o) == config)
+        let new = try Pipeline(config: config, output: folder.url, overwrite: true)
+        for stage in PipelineStage.allCases {
+            let reads = stage.dependencies.contains(.pseudoMasks) || stage == .pseudoMasks
+            #expect((old.configKey(stage) != new.configKey(stage)) == reads, "\(stage)")
+        }
+        var group = try #require(o["pseudoMasks"] as? [String: Any])
+        group["positiveSlices"] = "oracle"
+        o["pseudoMasks"] = group
+        #expect(throws: DecodingError.self) { try Self.decode(o) }
+    }
+
     @Test("a schema-1 configuration migrates to the same settings, and keeps every stage key")
     func migratesVersionOne() throws {
         var full = PipelineConfig.full

@@ -212,6 +212,32 @@ final class StageLog: @unchecked Sendable {
         #expect(fourth.reused == [.data, .classifier, .cams, .upperBound])
         #expect(fourth.ran == [.pseudoMasks, .refiner, .comparison])
         #expect(try Pipeline.savedConfig(in: out) == changed)
+
+        // Pseudo-masks on the labelled-positive slices: each training and validation case's saved
+        // mask is the settings' pseudoMask(of:labels:) with its weak labels, empty on the slices
+        // labelled negative; the classifier's calls decide nothing there.
+        var byLabels = changed
+        byLabels.pseudoMasks.positiveSlices = .labels
+        let fifth = StageLog()
+        let labelled = try Pipeline(config: byLabels, output: out, overwrite: true)
+        _ = try labelled.run(observer: fifth.observe)
+        #expect(fifth.ran == [.pseudoMasks, .refiner, .comparison])
+        var gateMatters = false
+        for name in split.train + split.validation {
+            let item = try #require(dataset[name])
+            let saved = try NIfTI.readMask(at: out.appendingPathComponent("pseudo-masks/\(name).nii.gz"))
+            let labels = try item.sliceLabels(), p = try #require(probabilities[name])
+            let input = SegmentationCase(name: name, scan: try item.loadScan(), intracranial: try labelled.intracranial(name),
+                                         cam: try labelled.cam(name), sliceProbabilities: p)
+            #expect(saved.voxels == (try byLabels.pseudoMasks.pseudoMask(of: input, labels: { labels })).voxels, "\(name)")
+            let plane = saved.shape.sliceCount
+            for z in 0..<saved.shape.z where labels[z] < 0.5 {
+                #expect(saved.voxels[(z * plane)..<((z + 1) * plane)].allSatisfy { $0 == 0 }, "\(name) slice \(z)")
+            }
+            gateMatters = gateMatters || zip(labels, p).contains { ($0 >= 0.5) != ($1 >= 0.5) }
+        }
+        // the tiny classifier disagrees with the labels somewhere, so the check above has teeth
+        #expect(gateMatters)
     }
 
     @Test("the gate is part of the refiner's and the comparison's stage keys, not the upper bound's or earlier ones; no gate, no key part; the refiner's own settings reach the refiner, the upper bound and the comparison")

@@ -126,6 +126,38 @@ private struct Phantom {
         for (a, b) in zip(got, f.doubles("expected")) { #expect(close(Double(a), b, rtol: 1e-6, atol: 1e-4)) }
     }
 
+    @Test("positiveSlices .labels gates by the weak labels (≥ 0.5), ignores the probabilities and positiveAt; .classifier never reads the labels")
+    func labelGatedPseudoMasks() throws {
+        struct Unread: Error {}
+        let p = Phantom()
+        func onSlices(_ slices: Set<Int>) -> [UInt8] {
+            var m = p.truth
+            for k in 0..<4 where !slices.contains(k) { for j in 0..<16 { for i in 0..<16 { m[i, j, k] = 0 } } }
+            return m.voxels
+        }
+        var settings = PipelineConfig.PseudoMaskSettings(features: [.hu], minimumComponentSize: 2, tissueHU: nil, opening: nil)
+        // The classifier's slices (probabilities 0.1, 0.9, 0.8, 0.2): both bleeding slices; labels never read.
+        #expect(try settings.pseudoMask(of: p.segmentationCase, labels: { throw Unread() }).voxels == p.truth.voxels)
+        settings.positiveSlices = .classifier
+        #expect(try settings.pseudoMask(of: p.segmentationCase, labels: { throw Unread() }).voxels == p.truth.voxels)
+        settings.positiveSlices = .labels
+        // Labels disagree with the classifier: only the labelled slice keeps its bleed.
+        #expect(try settings.pseudoMask(of: p.segmentationCase, labels: { [0, 1, 0, 0] }).voxels == onSlices([1]))
+        // The classifier missed every slice, the labels did not.
+        var missed = p.segmentationCase
+        missed.sliceProbabilities = [0, 0, 0, 0]
+        #expect(try settings.pseudoMask(of: missed, labels: { [0, 0.6, 1, 0.4] }).voxels == onSlices([1, 2]))
+        // A case labelled negative is empty whatever the classifier says.
+        #expect(try settings.pseudoMask(of: p.segmentationCase, labels: { [0, 0, 0, 0] }).voxels.allSatisfy { $0 == 0 })
+        // positiveAt is the classifier's threshold only.
+        settings.positiveAt = 2
+        #expect(try settings.pseudoMask(of: p.segmentationCase, labels: { [0, 1, 1, 0] }).voxels == p.truth.voxels)
+        #expect(try settings.segmenter().segment(p.segmentationCase).voxels.allSatisfy { $0 == 0 })
+        // Labels must be one per slice; the labels' own errors pass through.
+        #expect(throws: WeakSupervisionError.self) { try settings.pseudoMask(of: p.segmentationCase, labels: { [0, 1, 1] }) }
+        #expect(throws: Unread.self) { try settings.pseudoMask(of: p.segmentationCase, labels: { throw Unread() }) }
+    }
+
     @Test func mismatchedInputsThrow() throws {
         let p = Phantom()
         let small = MaskVolume(shape: GridShape(16, 16, 3), repeating: 1, geometry: unitGeometry)

@@ -118,6 +118,25 @@ func tinyConfig() -> PipelineConfig {
                                           "--data", run + "/data/cases", "--out", masks])
         #expect(twice.status != 0 && twice.stderr.contains("--force"))
 
+        // --positive-slices labels: masks only on the slices the dataset labels positive
+        let byLabels = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
+                                             "--data", run + "/data/cases", "--out", dir.appendingPathComponent("pseudo-labels").path,
+                                             "--layer", "layer2", "--positive-slices", "labels", "--json"])
+        #expect(byLabels.status == 0, "\(byLabels.stderr)")
+        let labelRows = try #require(try JSONSerialization.jsonObject(with: Data(byLabels.stdout.utf8)) as? [[String: Any]])
+        let cases = try Dataset(root: URL(fileURLWithPath: run + "/data/cases")).cases
+        #expect(labelRows.count == cases.count && cases.contains { (try? $0.sliceLabels().contains(1)) == true })
+        for (row, item) in zip(labelRows, cases) {
+            let labelled = try item.sliceLabels().filter { $0 >= 0.5 }.count
+            #expect(row["name"] as? String == item.name)
+            #expect((row["positive_slices"] as? Int ?? .max) <= labelled, "\(item.name)")
+            if labelled == 0 { #expect(row["voxels"] as? Int == 0, "\(item.name)") }
+        }
+        let badGate = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
+                                            "--data", run + "/data/cases", "--out", dir.appendingPathComponent("pseudo-bad").path,
+                                            "--positive-slices", "oracle"])
+        #expect(badGate.status != 0 && badGate.stderr.contains("--positive-slices"))
+
         // train classifier --keep last: the last epoch's model is written and reported as kept.
         let trainArgs = ["train", "classifier", "--data", run + "/data/cases", "--epochs", "2", "--steps", "1", "--size", "32",
                          "--width", "4", "--blocks", "1,1,1,1", "--hidden", "4", "--seq-len", "6", "--val-fraction", "0.34"]

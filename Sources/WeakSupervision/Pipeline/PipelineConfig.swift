@@ -114,13 +114,30 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// training and validation cases it raised the pseudo-masks' Dice from 0.36 to 0.41 and
         /// halved their voxels).
         public var opening: Int?
+        /// Which slices of a training or validation case get a pseudo-mask (nil: ``PositiveSlices/classifier``).
+        /// Only the pseudo-mask stage reads it: the comparison's CAM and pseudo-mask rows run on
+        /// cases whose labels the method may not know, and always follow the classifier.
+        public var positiveSlices: PositiveSlices?
+
+        /// Where the pseudo-mask stage takes its positive slices from.
+        public enum PositiveSlices: String, Codable, Sendable, CaseIterable {
+            /// The slices the classifier calls positive (probability ≥ ``positiveAt``), as on a
+            /// case without labels; the paper's recipe.
+            case classifier
+            /// The slices whose weak label is positive (``DatasetCase/sliceLabels()``, ≥ 0.5): the
+            /// labels the classifier was trained on, as weakly supervised segmentation usually
+            /// makes its pseudo-masks from an image's own class labels. A case labelled negative
+            /// gets an empty pseudo-mask, and every labelled-positive slice gets its CAM region.
+            case labels
+        }
 
         /// Settings; see the properties.
         public init(k: Int = 4, features: [FeatureChoice] = [.smoothedHU(sigmaMM: 1)], bloodRange: ClosedRange<Double> = 40...100,
                     threshold: ThresholdChoice = .fixed(0.3), positiveAt: Float = 0.5, minimumComponentSize: Int = 8, seed: UInt64 = 0,
-                    tissueHU: ClosedRange<Double>? = -100...150, opening: Int? = 1) {
+                    tissueHU: ClosedRange<Double>? = -100...150, opening: Int? = 1, positiveSlices: PositiveSlices? = nil) {
             self.tissueHU = tissueHU
             self.opening = opening
+            self.positiveSlices = positiveSlices
             self.k = k
             self.features = features
             self.bloodRange = bloodRange
@@ -146,6 +163,31 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             let restricted: any Segmenter = tissueHU.map { b.restricted(to: $0) } ?? b
             guard let opening, opening > 0 else { return restricted }
             return restricted.opened(iterations: opening)
+        }
+
+        /// The pseudo-mask of one case as the pseudo-mask stage makes it: ``segmenter(threshold:)``
+        /// on the slices ``positiveSlices`` names. With ``PositiveSlices/labels``, `labels` is read
+        /// (and `probabilities` is not): a slice is positive when its label is ≥ 0.5, whatever
+        /// ``positiveAt`` says.
+        ///
+        /// - Parameters:
+        ///   - case: the scan, its intracranial mask and CAM; its `sliceProbabilities` are the classifier's.
+        ///   - labels: the case's weak labels, one per axial slice in the scan's order (read only
+        ///     with ``PositiveSlices/labels``).
+        /// - Throws: errors of `labels`; ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` when
+        ///   the labels are not one per slice; the segmenter's errors.
+        public func pseudoMask(of item: SegmentationCase, labels: () throws -> [Float]) throws -> MaskVolume {
+            guard positiveSlices == .labels else { return try segmenter().segment(item) }
+            let weak = try labels()
+            guard weak.count == item.scan.shape.z else {
+                throw WeakSupervisionError.shapeMismatch(what: "\(item.name): weak labels", expected: "\(item.scan.shape.z) (one per slice)",
+                                                         got: "\(weak.count)")
+            }
+            var byLabels = self
+            byLabels.positiveAt = 0.5
+            var gated = item
+            gated.sliceProbabilities = weak.map { $0 >= 0.5 ? 1 : 0 }
+            return try byLabels.segmenter().segment(gated)
         }
 
         /// k-means alone (the builder's hyperdense cluster on every slice) inside ``tissueHU``.

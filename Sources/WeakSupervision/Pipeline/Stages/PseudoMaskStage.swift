@@ -5,7 +5,8 @@ import Metrics
 import NeuralCore
 
 /// Stages 3 and 4: the pseudo-masks of the training and validation cases, from their CAMs,
-/// slice probabilities and k-means on intensities (``PipelineConfig/PseudoMaskSettings/segmenter(threshold:)``).
+/// slice probabilities (or, with ``PipelineConfig/PseudoMaskSettings/positiveSlices`` `.labels`,
+/// their weak labels) and k-means on intensities (``PipelineConfig/PseudoMaskSettings/pseudoMask(of:labels:)``).
 /// Reads ``PipelineConfig/pseudoMasks``.
 public struct PseudoMaskStage: PipelineStageRunner {
     /// The pseudo-mask stage's numbers.
@@ -48,7 +49,8 @@ public struct PseudoMaskStage: PipelineStageRunner {
 
     public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
         let dataset = try pipeline.dataset(), split = try pipeline.split(), probabilities = try pipeline.probabilities()
-        let segmenter = try pipeline.config.pseudoMasks.segmenter()
+        let settings = pipeline.config.pseudoMasks
+        _ = try settings.segmenter()   // a bad setting fails before the first case
         let folder = pipeline.folder(.pseudoMasks)
         let names = split.train + split.validation
         var dice: [Double] = [], voxels = 0
@@ -58,9 +60,9 @@ public struct PseudoMaskStage: PipelineStageRunner {
         try forEachInOrderedChunks(count: items.count) { i -> (voxels: Int, dice: Double?) in
             let item = items[i]
             let scan = try item.loadScan()
-            let mask = try segmenter.segment(SegmentationCase(
+            let mask = try settings.pseudoMask(of: SegmentationCase(
                 name: item.name, scan: scan, intracranial: try pipeline.intracranial(item.name), cam: try pipeline.cam(item.name),
-                sliceProbabilities: probabilities[item.name]))
+                sliceProbabilities: probabilities[item.name]), labels: { try item.sliceLabels() })
             try NIfTI.write(mask, to: folder.appendingPathComponent("\(item.name).nii.gz"), overwrite: true, descrip: "ichct pseudo-mask")
             // Reported only (how good the weak targets are); never used by training.
             var dice: Double?

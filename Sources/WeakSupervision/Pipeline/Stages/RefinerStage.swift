@@ -94,7 +94,7 @@ public struct RefinerStage: PipelineStageRunner {
     }
 
     public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
-        let stage = self.stage, pseudo = target == .pseudoMasks
+        let stage = self.stage, pseudo = target == .pseudoMasks, byLabels = pipeline.config.pseudoMasks.positiveSlices == .labels
         let dataset = try pipeline.dataset(), split = try pipeline.split()
         let c = pipeline.config.refiner.training
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
@@ -114,7 +114,12 @@ public struct RefinerStage: PipelineStageRunner {
                 }
                 mask = truth
             }
-            return try PreparedCase(name: item.name, scan: scan, labels: mask.sliceLabels, mask: mask, size: c.model.inputSize, windows: windows)
+            // The slices labelled negative are the refiner's negatives (RefinerTrainer): with
+            // pseudo-masks made on the labelled-positive slices, a positive slice whose
+            // pseudo-mask came out empty still holds blood, and is left out rather than taught as
+            // background.
+            let labels = pseudo && byLabels ? try item.sliceLabels() : mask.sliceLabels
+            return try PreparedCase(name: item.name, scan: scan, labels: labels, mask: mask, size: c.model.inputSize, windows: windows)
         } deliver: { i, item in
             prepared.append(item)
             _ = observer(.progress(stage, done: i + 1, total: names.count, item: "prepared \(item.name)"))
