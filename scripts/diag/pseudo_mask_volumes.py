@@ -9,8 +9,9 @@ RUN/data/cases/label/NAME.nii.gz, with RUN/data/intracranial/NAME.nii.gz for the
 the intracranial edge. The pseudo-masks are stored in the pipeline's voxel order and the labels
 in the files' own, so every volume is brought to RAS first (nibabel `as_closest_canonical`) and
 the grids are checked to agree. Prints, in mL: true blood inside the pseudo-masks, false volume
-on positive cases (and the part of it within 4 mm in-plane of the intracranial edge), volume on
-negative cases; and slices holding a pseudo-mask, and those of them without blood.
+on positive cases (and the parts of it within 4 mm in-plane of the intracranial edge, on slices
+without blood, and within 5 mm in-plane of true blood on its slice), volume on negative cases;
+and slices holding a pseudo-mask, and those of them without blood.
 """
 import json
 import sys
@@ -28,7 +29,8 @@ def canonical(path):
 
 run, count = Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 120
 names = json.load(open(run / "data/split.json"))["train"][:count]
-totals = dict(true_ml=0.0, false_ml_positive_cases=0.0, false_ml_within_4mm_of_edge=0.0, ml_negative_cases=0.0,
+totals = dict(true_ml=0.0, false_ml_positive_cases=0.0, false_ml_within_4mm_of_edge=0.0,
+              false_ml_on_slices_without_blood=0.0, false_ml_within_5mm_of_blood=0.0, ml_negative_cases=0.0,
               slices=0, slices_with_pseudo_mask=0, of_them_without_blood=0)
 for name in names:
     pimg, p = canonical(run / "pseudo-masks" / f"{name}.nii.gz")
@@ -43,6 +45,12 @@ for name in names:
         totals["true_ml"] += (p & t).sum() * voxel_ml
         totals["false_ml_positive_cases"] += (p & ~t).sum() * voxel_ml
         totals["false_ml_within_4mm_of_edge"] += (p & ~t & (edge <= 4)).sum() * voxel_ml
+        bleeding_slice = t.any(axis=(0, 1))
+        totals["false_ml_on_slices_without_blood"] += (p[:, :, ~bleeding_slice]).sum() * voxel_ml
+        near = np.zeros_like(t)
+        for k in np.flatnonzero(bleeding_slice):
+            near[:, :, k] = ndimage.distance_transform_edt(~t[:, :, k], sampling=zooms[:2]) <= 5
+        totals["false_ml_within_5mm_of_blood"] += (p & ~t & near).sum() * voxel_ml
     else:
         totals["ml_negative_cases"] += p.sum() * voxel_ml
     marked, bleeding = p.any(axis=(0, 1)), t.any(axis=(0, 1))
