@@ -8,6 +8,6 @@ struct ICHCTL: AsyncParsableCommand {
         commandName: "ichctl",
         abstract: "Weakly supervised intracranial hemorrhage segmentation for head CT.",
         version: "0.1.0",
-        subcommands: [Inspect.self, Convert.self, Baseline.self, Evaluate.self, Render.self, Synth.self, Classify.self, Segment.self, Train.self, CAMCommand.self, PseudoMasks.self, Compare.self, Demo.self]
+        subcommands: [Inspect.self, Convert.self, Baseline.self, Evaluate.self, Render.self, Synth.self, Classify.self, Segment.self, Train.self, CAMCommand.self, PseudoMasks.self, Compare.self, CompareRuns.self, Demo.self]
     )
 }

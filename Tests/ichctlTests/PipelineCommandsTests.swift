@@ -35,6 +35,31 @@ func tinyConfig() -> PipelineConfig {
         #expect(again.caseNames == table.caseNames)
         #expect(again.rows.map(\.falsePositiveVoxels) == table.rows.map(\.falsePositiveVoxels))
 
+        // compare-runs: the run's own table (a folder) against the same table as a file, twice as
+        // replicates: every difference 0; the run's comparison.json and compare --json agree
+        let tableFile = dir.appendingPathComponent("table.json")
+        try Data(compare.stdout.utf8).write(to: tableFile)
+        let runs = try ICHCTLRunner.run(["compare-runs", "--base", run, "--arm", "\(tableFile.path),\(tableFile.path)",
+                                         "--row", Pipeline.pipelineRow, "--resamples", "200", "--json"])
+        #expect(runs.status == 0, "\(runs.stderr)")
+        let pairedDecoder = JSONDecoder()
+        pairedDecoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let paired = try pairedDecoder.decode(ReplicateComparison.self, from: Data(runs.stdout.utf8))
+        let pipelineRow = try #require(paired[Pipeline.pipelineRow])
+        #expect(paired.rows.count == 1 && pipelineRow.base.dice == pipelineRow.arm.dice)
+        #expect(pipelineRow.arm.dicePerReplicate.count == 2 && pipelineRow.dice.difference.estimate == 0)
+        let runsText = try ICHCTLRunner.run(["compare-runs", "--base", tableFile.path, "--arm", run])
+        #expect(runsText.status == 0 && runsText.stdout.contains("+0.000 [+0.000, +0.000]") && runsText.stdout.contains(Pipeline.gatedPipelineRow))
+        // a table file that is not one, a folder that is not a run, and an unknown row are named
+        let notTable = dir.appendingPathComponent("not-a-table.json")
+        try Data("{}".utf8).write(to: notTable)
+        let badTable = try ICHCTLRunner.run(["compare-runs", "--base", run, "--arm", notTable.path])
+        #expect(badTable.status != 0 && badTable.stderr.contains(notTable.path), "\(badTable.stderr)")
+        let badFolder = try ICHCTLRunner.run(["compare-runs", "--base", run, "--arm", dir.path])
+        #expect(badFolder.status != 0 && badFolder.stderr.contains(dir.path) && badFolder.stderr.contains("comparison.json"))
+        let badRow = try ICHCTLRunner.run(["compare-runs", "--base", run, "--arm", tableFile.path, "--row", "best"])
+        #expect(badRow.status != 0 && badRow.stderr.contains(run) && badRow.stderr.contains("'best'"), "\(badRow.stderr)")
+
         let text = try ICHCTLRunner.run(["compare", "--data", run])
         #expect(text.status == 0)
         #expect(text.stdout.contains(Pipeline.pipelineRow) && text.stdout.contains(Pipeline.gatedPipelineRow))

@@ -1,5 +1,9 @@
 """One row of `ichctl compare --json` tables, averaged over runs (seeds), paired between two arms.
 
+In the package: `ichctl compare-runs --base ... --arm ...` (`ReplicateComparison`) does the same
+with every row, intervals on the mL too, and the project's bootstrap; this script is kept because
+the logs of 2026-12-06 quote its output.
+
 Run: ichctl compare --data VALIDATION --run RUN --json > TABLE.json     # for every run
      python3 scripts/diag/compare_seeds.py ROW BASE1.json[,BASE2.json...] ARM1.json[,ARM2.json...]
 
