@@ -5,8 +5,8 @@ import NeuralCore
 import Testing
 import WeakSupervision
 
-/// A method that returns a stored mask per case name.
-private struct Stored: Segmenter {
+/// A method that returns a stored mask per case name (also used by ReplicateComparisonTests).
+struct Stored: Segmenter {
     let name: String
     let masks: [String: MaskVolume]
     func segment(_ input: SegmentationCase) throws -> MaskVolume { masks[input.name]! }

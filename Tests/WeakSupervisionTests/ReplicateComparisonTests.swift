@@ -4,13 +4,6 @@ import Metrics
 import Testing
 import WeakSupervision
 
-/// A method that returns a stored mask per case name.
-private struct Stored: Segmenter {
-    let name: String
-    let masks: [String: MaskVolume]
-    func segment(_ input: SegmentationCase) throws -> MaskVolume { masks[input.name]! }
-}
-
 /// Three positive cases (a 2 x 2 bleed of 4 voxels each) and two negative ones, 8 x 8 x 2 at
 /// 1 x 1 x 2 mm (a voxel is 0.002 mL); tables of one row "m" whose masks are built per case.
 private struct Arms {
