@@ -66,7 +66,7 @@ struct CompareRuns: ParsableCommand {
         let comparison: ReplicateComparison
         do {
             comparison = try ReplicateComparison(base: try basePaths.map(Self.table), arm: try armPaths.map(Self.table),
-                                                 methods: rows.isEmpty ? nil : rows,
+                                                 methods: rows.isEmpty ? nil : rows.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } },
                                                  bootstrap: BootstrapSettings(resamples: resamples, seed: seed))
         } catch WeakSupervisionError.invalidParameter(let name, let reason) {
             // the library names a table by its arm and place; the user gave a path

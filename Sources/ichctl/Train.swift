@@ -334,7 +334,8 @@ struct TrainRefiner: ParsableCommand {
             --masks holds one mask per case (NAME.nii.gz on the scan's grid): pseudo-masks for the \
             weakly supervised pipeline, or the dataset's label folder for the fully supervised \
             upper bound (same code, same budget). Every slice with a non-empty mask and a fresh \
-            sample of --negative-fraction of the empty ones per epoch; BCE + soft Dice; seeded \
+            sample of --negative-fraction of the empty ones per epoch (with --labelled-negatives, \
+            only of those the dataset labels negative); BCE + soft Dice; seeded \
             flips and shifts. Cases without a mask in --masks are left out.
             """)
 
@@ -361,6 +362,9 @@ struct TrainRefiner: ParsableCommand {
     @Option(name: .long, help: "With --crop-size: share of crops on slices with blood that hold a target pixel; the others lie anywhere (nnU-Net's foreground oversampling: 0.33; default 1).")
     var cropForeground: Double?
 
+    @Flag(name: .long, help: "Leave out slices the dataset labels positive whose mask is empty, rather than drawing them as negatives (for pseudo-masks made with --positive-slices labels).")
+    var labelledNegatives = false
+
     func validate() throws { _ = try parsedWidths() }
 
     private func parsedWidths() throws -> [Int] {
@@ -386,7 +390,7 @@ struct TrainRefiner: ParsableCommand {
                 augmentation: common.augmentation(.flipsAndShifts),
                 selection: common.selection, averageDecay: common.averageDecay,
                 priorBias: priorBias ? true : nil, cropSize: cropSize, validateEvery: common.validateEvery,
-                cropForeground: cropForeground)
+                cropForeground: cropForeground, labelledNegatives: labelledNegatives ? true : nil)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

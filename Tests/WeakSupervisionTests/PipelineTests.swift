@@ -215,18 +215,27 @@ final class StageLog: @unchecked Sendable {
 
         // Pseudo-masks on the labelled-positive slices: each training and validation case's saved
         // mask is the settings' pseudoMask(of:labels:) with its weak labels, empty on the slices
-        // labelled negative; the classifier's calls decide nothing there.
+        // labelled negative; the classifier's calls decide nothing there. To show that, its saved
+        // probabilities are set to 0 on every slice first: gated by them, every mask would be empty.
+        let probabilitiesFile = out.appendingPathComponent("cams/probabilities.json")
+        let zeros = probabilities.mapValues { [Float](repeating: 0, count: $0.count) }
+        try JSONEncoder().encode(zeros).write(to: probabilitiesFile)
+        let resumeFile = out.appendingPathComponent("refiner/refiner.resume.safetensors")
+        #expect(try RefinerTrainer.config(ofResumeFile: resumeFile).labelledNegatives == nil)
         var byLabels = changed
         byLabels.pseudoMasks.positiveSlices = .labels
         let fifth = StageLog()
         let labelled = try Pipeline(config: byLabels, output: out, overwrite: true)
         _ = try labelled.run(observer: fifth.observe)
         #expect(fifth.ran == [.pseudoMasks, .refiner, .comparison])
+        // the refiner's negatives followed the labels (the stage set the trainer's setting)
+        #expect(try RefinerTrainer.config(ofResumeFile: resumeFile).labelledNegatives == true)
+        #expect(try RefinerTrainer.config(ofResumeFile: out.appendingPathComponent("upper-bound/refiner.resume.safetensors")).labelledNegatives == nil)
         var gateMatters = false
         for name in split.train + split.validation {
             let item = try #require(dataset[name])
             let saved = try NIfTI.readMask(at: out.appendingPathComponent("pseudo-masks/\(name).nii.gz"))
-            let labels = try item.sliceLabels(), p = try #require(probabilities[name])
+            let labels = try item.sliceLabels(), p = try #require(zeros[name])
             let input = SegmentationCase(name: name, scan: try item.loadScan(), intracranial: try labelled.intracranial(name),
                                          cam: try labelled.cam(name), sliceProbabilities: p)
             #expect(saved.voxels == (try byLabels.pseudoMasks.pseudoMask(of: input, labels: { labels })).voxels, "\(name)")
@@ -234,9 +243,10 @@ final class StageLog: @unchecked Sendable {
             for z in 0..<saved.shape.z where labels[z] < 0.5 {
                 #expect(saved.voxels[(z * plane)..<((z + 1) * plane)].allSatisfy { $0 == 0 }, "\(name) slice \(z)")
             }
-            gateMatters = gateMatters || zip(labels, p).contains { ($0 >= 0.5) != ($1 >= 0.5) }
+            #expect(try byLabels.pseudoMasks.segmenter().segment(input).voxels.allSatisfy { $0 == 0 })
+            gateMatters = gateMatters || saved.voxels.contains { $0 > 0 }
         }
-        // the tiny classifier disagrees with the labels somewhere, so the check above has teeth
+        // some case has a pseudo-mask, which the classifier's (zeroed) calls would have emptied
         #expect(gateMatters)
     }
 

@@ -146,7 +146,9 @@ private struct Phantom {
         // The classifier missed every slice, the labels did not.
         var missed = p.segmentationCase
         missed.sliceProbabilities = [0, 0, 0, 0]
-        #expect(try settings.pseudoMask(of: missed, labels: { [0, 0.6, 1, 0.4] }).voxels == onSlices([1, 2]))
+        #expect(try settings.pseudoMask(of: missed, labels: { [0, 0.6, 1, 0] }).voxels == onSlices([1, 2]))
+        // A label is positive from 0.5: 0.4 on a bleeding slice is not.
+        #expect(try settings.pseudoMask(of: missed, labels: { [0, 1, 0.4, 0] }).voxels == onSlices([1]))
         // A case labelled negative is empty whatever the classifier says.
         #expect(try settings.pseudoMask(of: p.segmentationCase, labels: { [0, 0, 0, 0] }).voxels.allSatisfy { $0 == 0 })
         // positiveAt is the classifier's threshold only.

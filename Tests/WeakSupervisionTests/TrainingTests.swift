@@ -307,13 +307,13 @@ struct TrainingTests {
         #expect(throws: WeakSupervisionError.self) { try config.validate() }
     }
 
-    @Test("refiner epochs: a slice labelled positive whose target is empty is neither a positive nor a negative")
+    @Test("refiner epochs with labelledNegatives: a slice labelled positive whose target is empty is neither a positive nor a negative; without, a negative")
     func refinerLeavesOutLabelledPositiveEmptySlices() throws {
         let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
         defer { folder.cleanup() }
         var masks = [Float](repeating: 0, count: 6 * 256)
         for i in 4..<9 { for j in 5..<11 { masks[256 + i * 16 + j] = 1 } }   // a disc on slice 1 only
-        let config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]),
+        var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]),
                                            optimizer: OptimizerSettings(kind: .sgd, learningRate: 1e-3, momentum: 0), epochs: 1,
                                            batchSize: 1, validationFraction: 0, shuffle: false, negativeFraction: 1, augmentation: .none)
         func steps(labels: [Float]) throws -> Int {
@@ -327,6 +327,9 @@ struct TrainingTests {
                 })
             return count
         }
+        // Without the setting (the presets) the labels do not matter: every empty slice is a negative.
+        #expect(try steps(labels: [0, 1, 1, 1, 0, 0]) == 6)
+        config.labelledNegatives = true
         // Labels that agree with the targets: the positive slice and all five empty ones.
         #expect(try steps(labels: [0, 1, 0, 0, 0, 0]) == 6)
         // Slices 2 and 3 labelled positive, their targets empty: left out.

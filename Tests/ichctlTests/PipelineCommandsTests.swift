@@ -152,11 +152,34 @@ func tinyConfig() -> PipelineConfig {
         let cases = try Dataset(root: URL(fileURLWithPath: run + "/data/cases")).cases
         #expect(labelRows.count == cases.count && cases.contains { (try? $0.sliceLabels().contains(1)) == true })
         for (row, item) in zip(labelRows, cases) {
-            let labelled = try item.sliceLabels().filter { $0 >= 0.5 }.count
+            let labels = try item.sliceLabels()
             #expect(row["name"] as? String == item.name)
-            #expect((row["positive_slices"] as? Int ?? .max) <= labelled, "\(item.name)")
-            if labelled == 0 { #expect(row["voxels"] as? Int == 0, "\(item.name)") }
+            #expect((row["positive_slices"] as? Int ?? .max) <= labels.filter { $0 >= 0.5 }.count, "\(item.name)")
+            // every slice the written mask marks is labelled positive (both in the networks' order)
+            let written = try item.loadMask(from: dir.appendingPathComponent("pseudo-labels/\(item.name).nii.gz"))
+            for (z, marked) in written.sliceLabels.enumerated() where marked > 0 { #expect(labels[z] >= 0.5, "\(item.name) slice \(z)") }
+            #expect(written.voxels.contains { $0 > 0 } == ((row["voxels"] as? Int ?? 0) > 0))
         }
+        // The same scans labelled negative on every slice by a table (no masks): the option must
+        // empty every mask, where the classifier's calls (the run above) marked some.
+        let relabelled = dir.appendingPathComponent("relabelled")
+        try FileManager.default.createDirectory(at: relabelled.appendingPathComponent("data"), withIntermediateDirectories: true)
+        var slicesTable = "case,slice,label\n"
+        for item in cases {
+            try FileManager.default.copyItem(at: item.imageURL, to: relabelled.appendingPathComponent("data/\(item.name).nii.gz"))
+            for z in 0..<(try item.sliceLabels().count) { slicesTable += "\(item.name),\(z),0\n" }
+        }
+        try Data(slicesTable.utf8).write(to: relabelled.appendingPathComponent("slices.csv"))
+        let classifierMarked = try cases.contains { item in
+            try item.loadMask(from: URL(fileURLWithPath: masks + "/\(item.name).nii.gz")).voxels.contains { $0 > 0 }
+        }
+        #expect(classifierMarked)
+        let allNegative = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
+                                                "--data", relabelled.path, "--out", dir.appendingPathComponent("pseudo-none").path,
+                                                "--layer", "layer2", "--positive-slices", "labels", "--json"])
+        #expect(allNegative.status == 0, "\(allNegative.stderr)")
+        let noneRows = try #require(try JSONSerialization.jsonObject(with: Data(allNegative.stdout.utf8)) as? [[String: Any]])
+        #expect(noneRows.count == cases.count && noneRows.allSatisfy { $0["voxels"] as? Int == 0 })
         let badGate = try ICHCTLRunner.run(["pseudo-masks", "--model", run + "/classifier/classifier.safetensors",
                                             "--data", run + "/data/cases", "--out", dir.appendingPathComponent("pseudo-bad").path,
                                             "--positive-slices", "oracle"])

@@ -178,7 +178,7 @@ public struct ReplicateComparison: Sendable, Codable {
         let confidence = rows.first.map { Int(($0.dice.difference.confidence * 100).rounded()) } ?? 95
         out.append("\(positiveCases) positive and \(negativeCases) negative cases; each case's score averaged over an arm's replicates "
                    + "(base \(n.base), arm \(n.arm)), then arm − base bootstrapped over cases (\(confidence)% interval). "
-                   + "Dice over positive cases (its replicates' range in brackets); mL called blood over negative cases; "
+                   + "Dice over positive cases (its replicates' range in parentheses); mL called blood over negative cases; "
                    + "clean: no voxel in any replicate.")
         if let evaluatedOn { out.append("evaluated on: \(evaluatedOn)") }
         return out.joined(separator: "\n") + "\n"

@@ -115,8 +115,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// halved their voxels).
         public var opening: Int?
         /// Which slices of a training or validation case get a pseudo-mask (nil: ``PositiveSlices/classifier``).
-        /// Only the pseudo-mask stage reads it: the comparison's CAM and pseudo-mask rows run on
-        /// cases whose labels the method may not know, and always follow the classifier.
+        /// The pseudo-mask stage reads it, and the refiner stage, whose negatives then follow the
+        /// labels too (``RefinerTrainingConfig/labelledNegatives``). The comparison's CAM and
+        /// pseudo-mask rows run on cases whose labels the method may not know, and always follow
+        /// the classifier.
         public var positiveSlices: PositiveSlices?
 
         /// Where the pseudo-mask stage takes its positive slices from.
@@ -127,7 +129,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             /// The slices whose weak label is positive (``DatasetCase/sliceLabels()``, ≥ 0.5): the
             /// labels the classifier was trained on, as weakly supervised segmentation usually
             /// makes its pseudo-masks from an image's own class labels. A case labelled negative
-            /// gets an empty pseudo-mask, and every labelled-positive slice gets its CAM region.
+            /// gets an empty pseudo-mask, and every labelled-positive slice goes through the
+            /// recipe (CAM region AND hyperdense cluster, opened, small components dropped),
+            /// including those the classifier scored low.
             case labels
         }
 

@@ -7,9 +7,9 @@ import NeuralCore
 ///
 /// Each epoch uses every slice whose target is non-empty and a fresh seeded sample of
 /// ``RefinerTrainingConfig/negativeFraction`` of the empty ones (Docs/method.md#7-the-pytorch-prototype-behind-the-defaults: most
-/// slices are negative) whose weak label (``PreparedCase/labels``) is negative: a slice labelled
-/// positive with an empty target (a pseudo-mask that found nothing there) holds blood and is not
-/// taught as background, so it is left out. Shuffled and cut into batches of slices; each slice and its target get
+/// slices are negative; with ``RefinerTrainingConfig/labelledNegatives``, only those whose weak
+/// label is negative: a slice labelled positive with an empty target holds blood the target
+/// missed, and is left out rather than taught as background). Shuffled and cut into batches of slices; each slice and its target get
 /// one seeded draw of the augmentation (geometry on both, intensity on the image only).
 /// Loss = bceWeight · BCE(logits, target) + diceWeight · soft Dice (per slice, smoothing 1).
 /// After each epoch, every slice of the validation cases is segmented (logit > 0) and the
@@ -87,10 +87,10 @@ public struct RefinerTrainer {
             for k in 0..<item.sliceCount {
                 if item.mask(k).contains(where: { $0 > 0 }) {
                     positives.append(items.count)
-                } else if item.labels[k] < 0.5 {
+                } else if c.labelledNegatives != true || item.labels[k] < 0.5 {
                     negatives.append(items.count)
                 } else {
-                    continue   // labelled positive, empty target: neither (see the type's doc)
+                    continue   // labelledNegatives: labelled positive, empty target, neither (see the type's doc)
                 }
                 items.append((ci, k))
             }

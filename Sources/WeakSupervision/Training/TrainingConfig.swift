@@ -263,6 +263,13 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// are only reported, so validating the last epoch alone saves the whole-slice passes over
     /// the validation cases that the other epochs would cost.
     public var validateEvery: Int?
+    /// `true`: an empty-target slice is a negative only when its weak label
+    /// (``PreparedCase/labels``) is negative too; a slice labelled positive whose target is empty
+    /// (a pseudo-mask that found nothing on a bleeding slice) is left out of training rather than
+    /// taught as background. `nil` (default, the presets) = every empty-target slice may be drawn
+    /// as a negative. The pipeline's refiner stage sets it with `pseudoMasks.positiveSlices:
+    /// labels`.
+    public var labelledNegatives: Bool?
 
     /// A configuration; every default as documented on the properties.
     public init(model: UNetLiteConfig = UNetLiteConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 6,
@@ -270,7 +277,8 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
                 testFraction: Double = 0, shuffle: Bool = true, negativeFraction: Double = 0.25, bceWeight: Float = 1,
                 diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil,
                 averageDecay: Float? = nil, priorBias: Bool? = nil, cropSize: Int? = nil,
-                validateEvery: Int? = nil, cropForeground: Double? = nil) {
+                validateEvery: Int? = nil, cropForeground: Double? = nil, labelledNegatives: Bool? = nil) {
+        self.labelledNegatives = labelledNegatives
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs

@@ -114,10 +114,9 @@ public struct RefinerStage: PipelineStageRunner {
                 }
                 mask = truth
             }
-            // The slices labelled negative are the refiner's negatives (RefinerTrainer): with
-            // pseudo-masks made on the labelled-positive slices, a positive slice whose
-            // pseudo-mask came out empty still holds blood, and is left out rather than taught as
-            // background.
+            // With pseudo-masks made on the labelled-positive slices, the refiner's negatives
+            // follow the labels too (RefinerTrainingConfig.labelledNegatives, set below): a
+            // positive slice whose pseudo-mask came out empty still holds blood.
             let labels = pseudo && byLabels ? try item.sliceLabels() : mask.sliceLabels
             return try PreparedCase(name: item.name, scan: scan, labels: labels, mask: mask, size: c.model.inputSize, windows: windows)
         } deliver: { i, item in
@@ -131,6 +130,7 @@ public struct RefinerStage: PipelineStageRunner {
         }, stopRequested: { stop.requested }) { seed in
             var attempt = c
             attempt.seed = seed
+            if pseudo && byLabels { attempt.labelledNegatives = true }
             return try RefinerTrainer(config: attempt).train(
                 training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
                 outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), overwrite: true,
