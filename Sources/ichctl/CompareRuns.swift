@@ -46,19 +46,17 @@ struct CompareRuns: ParsableCommand {
 
     static func paths(_ list: String) -> [String] { list.split(separator: ",").map(String.init).filter { !$0.isEmpty } }
 
-    /// A table from a JSON file, or from a run folder's comparison/comparison.json.
+    /// A table from a JSON file, or the one a run folder saved (``Pipeline/savedTable(in:)``).
     static func table(_ path: String) throws -> ComparisonTable {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw CLIError.invalid("\(path): no such file or folder") }
-        let file = isFolder.boolValue ? URL(fileURLWithPath: path).appendingPathComponent("comparison/comparison.json") : URL(fileURLWithPath: path)
-        guard let data = try? Data(contentsOf: file) else {
-            throw CLIError.invalid("\(path): \(isFolder.boolValue ? "a folder without comparison/comparison.json (not a finished run?)" : "cannot be read")")
-        }
         do {
+            if isFolder.boolValue { return try Pipeline.savedTable(in: URL(fileURLWithPath: path)) }
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { throw CLIError.invalid("\(path): cannot be read") }
             return try ComparisonTable.decode(data)
-        } catch {
-            throw CLIError.invalid("\(file.path): not a comparison table (`ichctl compare --json`): \(error)")
-        }
+        } catch let error as DecodingError {
+            throw CLIError.invalid("\(path): not a comparison table (`ichctl compare --json`): \(error)")
+        }   // Pipeline.savedTable's own error names the folder
     }
 
     func run() throws {

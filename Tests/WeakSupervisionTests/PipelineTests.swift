@@ -63,6 +63,14 @@ final class StageLog: @unchecked Sendable {
         for name in split.train + split.validation {
             #expect(fm.fileExists(atPath: out.appendingPathComponent("pseudo-masks/\(name).nii.gz").path))
         }
+        // the saved table reads back as the one the run returned; a folder without one is refused by name
+        let saved = try Pipeline.savedTable(in: out)
+        #expect(saved.caseNames == table.caseNames && saved.rows.map(\.meanDice).description == table.rows.map(\.meanDice).description)
+        #expect(throws: WeakSupervisionError.invalidParameter(
+            name: out.appendingPathComponent("data").path,
+            reason: "no comparison table saved as comparison/comparison.json (not a run, or its comparison stage has not finished)")) {
+            try Pipeline.savedTable(in: out.appendingPathComponent("data"))
+        }
         for name in split.test {
             #expect(fm.fileExists(atPath: out.appendingPathComponent("comparison/masks/pipeline/\(name).nii.gz").path))
             #expect(fm.fileExists(atPath: out.appendingPathComponent("comparison/masks/pipeline-gated/\(name).nii.gz").path))

@@ -69,6 +69,22 @@ public struct Pipeline {
 
     static func configURL(in output: URL) -> URL { output.appendingPathComponent("config.json") }
 
+    /// The comparison table a finished run saved on its sealed test cases
+    /// (`OUT/comparison/comparison.json`, ``ComparisonTable/jsonData()``).
+    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the folder when it
+    ///   holds no saved table (not a run, or its comparison stage has not finished); decoding
+    ///   errors of a damaged file.
+    public static func savedTable(in output: URL) throws -> ComparisonTable {
+        let url = tableURL(in: output)
+        guard let data = try? Data(contentsOf: url) else {
+            throw WeakSupervisionError.invalidParameter(
+                name: output.path, reason: "no comparison table saved as comparison/comparison.json (not a run, or its comparison stage has not finished)")
+        }
+        return try ComparisonTable.decode(data)
+    }
+
+    static func tableURL(in output: URL) -> URL { output.appendingPathComponent(PipelineStage.comparison.rawValue).appendingPathComponent("comparison.json") }
+
     /// The folder of a stage's artefacts.
     public func folder(_ stage: PipelineStage) -> URL { output.appendingPathComponent(stage.rawValue) }
 
@@ -158,7 +174,7 @@ public struct Pipeline {
             _ = observer(.finished(stage, seconds: seconds, summary: summary))
         }
         synchronize()
-        return try ComparisonTable.decode(Data(contentsOf: folder(.comparison).appendingPathComponent("comparison.json")))
+        return try Self.savedTable(in: output)
     }
 
     /// Runs one stage type, its summary type erased for the record.

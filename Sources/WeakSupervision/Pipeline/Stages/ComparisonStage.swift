@@ -95,7 +95,7 @@ public struct ComparisonStage: PipelineStageRunner {
         }
         table.evaluatedOn = pipeline.testSetDescription(split: split)
         let out = pipeline.folder(.comparison)
-        try table.jsonData().write(to: out.appendingPathComponent("comparison.json"), options: .atomic)
+        try table.jsonData().write(to: Pipeline.tableURL(in: pipeline.output), options: .atomic)
         try Data(table.text().utf8).write(to: out.appendingPathComponent("comparison.txt"), options: .atomic)
         try Data(table.csv().utf8).write(to: out.appendingPathComponent("comparison.csv"), options: .atomic)
         try Data(table.summaryCSV().utf8).write(to: out.appendingPathComponent("comparison-summary.csv"), options: .atomic)
