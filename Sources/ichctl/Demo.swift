@@ -38,6 +38,9 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: "Re-run from this stage: data, classifier, cams, pseudo-masks, refiner, upper-bound, comparison.")
     var from: String?
 
+    @Option(name: .long, help: "Stop after this stage (e.g. refiner): no sealed test case is segmented or scored; judge the run on validation cases with `ichctl compare --data VALIDATION --run OUT`.")
+    var through: String?
+
     @Option(name: .long, help: "Override the number of phantom cases.")
     var cases: Int?
 
@@ -65,6 +68,12 @@ struct Demo: ParsableCommand {
     func validate() throws {
         if let from, PipelineStage(rawValue: from) == nil {
             throw ValidationError("--from: \(from) is not one of \(PipelineStage.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let through, PipelineStage(rawValue: through) == nil {
+            throw ValidationError("--through: \(through) is not one of \(PipelineStage.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let from, let through, let a = PipelineStage(rawValue: from), let b = PipelineStage(rawValue: through), a > b {
+            throw ValidationError("--through \(through) comes before --from \(from)")
         }
         if let cases, cases < 3 { throw ValidationError("--cases must be at least 3") }
         if quick && config != nil { throw ValidationError("--quick and --config exclude each other") }
@@ -101,12 +110,18 @@ struct Demo: ParsableCommand {
             throw CLIError.invalid("\(out): exists and is not a pipeline run folder (pass --force to write into it, or choose another --out)")
         }
         let printer = PipelinePrinter(quiet: quiet, forced: progress)
+        let last = through.flatMap(PipelineStage.init(rawValue:)).flatMap { $0 == .comparison ? nil : $0 }
         if replicates > 1 {
             let runs = try PipelineReplicates(config: settings, output: outURL, count: replicates, overwrite: force)
-            let summary = try runs.run { k, event in
+            let observe = { (k: Int, event: PipelineEvent) -> TrainingControl in
                 if case .stage(let s, let reused) = event, !reused, s == .data || s == .classifier { printer.note("replicate \(k) of \(replicates)") }
                 return printer.observe(event)
             }
+            if let last {
+                try runs.run(through: last, observer: observe)
+                return try printStopped(after: last, folders: (1...replicates).map { runs.folder($0) })
+            }
+            let summary = try runs.run(observer: observe)
             if json { return try CLI.printJSON(summary) }
             print(summary.text(), terminator: "")
             print("artefacts: \(out)/replicate-1 ... replicate-\(replicates) (each a whole run), \(out)/replicates.txt, replicates.json")
@@ -115,6 +130,11 @@ struct Demo: ParsableCommand {
         var pipeline = try Pipeline(config: settings, output: outURL, overwrite: force)
         pipeline.communicator = communicator
         let start = Date()
+        if let last {
+            try pipeline.run(from: from.flatMap(PipelineStage.init(rawValue:)), through: last, observer: printer.observe)
+            guard communicator?.isWriter ?? true else { return }
+            return try printStopped(after: last, folders: [outURL])
+        }
         let table = try pipeline.run(from: from.flatMap(PipelineStage.init(rawValue:)), observer: printer.observe)
         guard communicator?.isWriter ?? true else { return }
         if json { return try CLI.printJSON(table) }
@@ -125,5 +145,24 @@ struct Demo: ParsableCommand {
         }
         print("stage times (as saved): " + times.joined(separator: ", ") + "; this run \(TrainingPrinter.duration(Date().timeIntervalSince(start)))")
         print("artefacts: \(out) (comparison/comparison.txt, comparison/montages/*.png, refiner/refiner.safetensors, ...)")
+    }
+
+    /// After `--through`: the stages each run folder finished, with their saved times (JSON: one
+    /// object per folder), and how to judge it without the sealed set.
+    private func printStopped(after last: PipelineStage, folders: [URL]) throws {
+        struct Stopped: Encodable { let folder: String; let stoppedAfter: String; let stageSeconds: [String: Double] }
+        var rows: [Stopped] = []
+        for folder in folders {
+            let pipeline = try Pipeline(config: try Pipeline.savedConfig(in: folder), output: folder)
+            var seconds: [String: Double] = [:]
+            for stage in PipelineStage.allCases where stage <= last { if let r = try pipeline.record(stage) { seconds[stage.rawValue] = r.seconds } }
+            rows.append(Stopped(folder: folder.path, stoppedAfter: last.rawValue, stageSeconds: seconds))
+        }
+        if json { return try CLI.printJSON(rows) }
+        for r in rows {
+            let times = PipelineStage.allCases.compactMap { s in r.stageSeconds[s.rawValue].map { "\(s.rawValue) \(TrainingPrinter.duration($0))" } }
+            print("\(r.folder): stopped after \(last.rawValue); stage times (as saved): \(times.joined(separator: ", "))")
+        }
+        print("no sealed test case was segmented or scored; judge on validation cases: ichctl compare --data VALIDATION --run \(folders[0].path) --json")
     }
 }

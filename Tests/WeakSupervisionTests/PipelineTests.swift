@@ -258,6 +258,25 @@ final class StageLog: @unchecked Sendable {
         #expect(gateMatters)
     }
 
+    @Test("run(through:) stops after its stage with no comparison (and no sealed table); run() then reuses what it finished; through before from is refused")
+    func runThrough() throws {
+        let folder = TemporaryFolder(prefix: "ichct-pipeline", create: false), out = folder.url
+        defer { folder.cleanup() }
+        let pipeline = try Pipeline(config: tinyPipelineConfig(), output: out)
+        let first = StageLog()
+        try pipeline.run(through: .pseudoMasks, observer: first.observe)
+        #expect(first.ran == [.data, .classifier, .cams, .pseudoMasks])
+        #expect(try pipeline.record(.refiner) == nil && pipeline.record(.comparison) == nil)
+        #expect(!FileManager.default.fileExists(atPath: pipeline.folder(.comparison).path))
+        #expect(throws: WeakSupervisionError.self) { try Pipeline.savedTable(in: out) }
+        #expect(throws: WeakSupervisionError.self) { try pipeline.run(from: .refiner, through: .cams) }
+        let second = StageLog()
+        let table = try pipeline.run(observer: second.observe)
+        #expect(second.reused == [.data, .classifier, .cams, .pseudoMasks])
+        #expect(second.ran == [.refiner, .upperBound, .comparison])
+        #expect(!table.rows.isEmpty)
+    }
+
     @Test("the gate is part of the refiner's and the comparison's stage keys, not the upper bound's or earlier ones; no gate, no key part; the refiner's own settings reach the refiner, the upper bound and the comparison")
     func gateInStageKeys() throws {
         let folder = TemporaryFolder(prefix: "ichct-pipeline", create: false), out = folder.url

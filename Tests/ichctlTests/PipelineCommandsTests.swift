@@ -21,6 +21,15 @@ func tinyConfig() -> PipelineConfig {
         try JSONEncoder().encode(tinyConfig()).write(to: configURL)
         let run = dir.appendingPathComponent("run").path
 
+        // --through refiner stops before the upper bound and the comparison (no sealed case is
+        // scored) and reports the stages it finished; the full demo below resumes from there
+        let partial = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--out", run, "--quiet", "--through", "refiner", "--json"])
+        #expect(partial.status == 0, "\(partial.stderr)")
+        let stopped = try #require(try JSONSerialization.jsonObject(with: Data(partial.stdout.utf8)) as? [[String: Any]])
+        #expect(stopped.count == 1 && stopped.first?["stoppedAfter"] as? String == "refiner")
+        #expect(Set((stopped.first?["stageSeconds"] as? [String: Any])?.keys.map { $0 } ?? []) == ["data", "classifier", "cams", "pseudo-masks", "refiner"])
+        #expect(!FileManager.default.fileExists(atPath: run + "/comparison") && !FileManager.default.fileExists(atPath: run + "/upper-bound"))
+
         let demo = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--out", run, "--quiet", "--json"])
         #expect(demo.status == 0, "\(demo.stderr)")
         let table = try ComparisonTable.decode(Data(demo.stdout.utf8))
@@ -259,6 +268,10 @@ func tinyConfig() -> PipelineConfig {
         let stage = try ICHCTLRunner.run(["demo", "--from", "bogus", "--out", dir.path])
         #expect(stage.status != 0)
         #expect(stage.stderr.contains("pseudo-masks"))
+        let through = try ICHCTLRunner.run(["demo", "--through", "sealed", "--out", dir.path])
+        #expect(through.status != 0 && through.stderr.contains("--through") && through.stderr.contains("upper-bound"))
+        let backwards = try ICHCTLRunner.run(["demo", "--from", "refiner", "--through", "cams", "--out", dir.path])
+        #expect(backwards.status != 0 && backwards.stderr.contains("--through cams comes before --from refiner"))
         let compare = try ICHCTLRunner.run(["compare", "--data", dir.path])
         #expect(compare.status != 0)
         #expect(compare.stderr.contains("not a pipeline run folder"))

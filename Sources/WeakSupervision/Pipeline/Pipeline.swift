@@ -125,6 +125,31 @@ public struct Pipeline {
     @discardableResult
     public func run(from: PipelineStage? = nil,
                     observer: @escaping (PipelineEvent) -> TrainingControl = { _ in .proceed }) throws -> ComparisonTable {
+        try runStages(from: from, through: .comparison, observer: observer)
+        return try Self.savedTable(in: output)
+    }
+
+    /// Runs the stages as ``run(from:observer:)`` does, up to and including `last`, and stops.
+    ///
+    /// With `last` before ``PipelineStage/comparison`` no sealed test case is segmented or
+    /// scored: a run can be trained as far as its refiner and judged on validation cases
+    /// (``compare(_:extra:statistics:subtypes:visit:keep:)`` on them, `ichctl compare --data
+    /// VALIDATION --run OUT`) without a sealed number being computed. The data stage still
+    /// writes the sealed cases (their images and masks are not read by any later stage up to
+    /// `last`). A later ``run(from:observer:)`` reuses every stage this one finished.
+    ///
+    /// - Throws: `from` after `last`, an earlier stage missing for `from`, and every error of the stages.
+    public func run(from: PipelineStage? = nil, through last: PipelineStage,
+                    observer: @escaping (PipelineEvent) -> TrainingControl = { _ in .proceed }) throws {
+        try runStages(from: from, through: last, observer: observer)
+    }
+
+    private func runStages(from: PipelineStage?, through last: PipelineStage,
+                           observer: @escaping (PipelineEvent) -> TrainingControl) throws {
+        if let from, from > last {
+            throw WeakSupervisionError.invalidParameter(
+                name: "through", reason: "stage \(last.rawValue) comes before the first stage to run, \(from.rawValue)")
+        }
         // every rank has built its Pipeline (and a caller has checked the folder) before rank 0 writes
         synchronize()
         if isWriter {
@@ -132,7 +157,7 @@ public struct Pipeline {
             try writeJSON(config, to: Self.configURL(in: output))
         }
         var ran = Set<PipelineStage>()
-        for stage in PipelineStage.allCases {
+        for stage in PipelineStage.allCases where stage <= last {
             // every rank decides from the files rank 0 has finished writing
             synchronize()
             if stage == .upperBound && !config.refiner.upperBound { continue }
@@ -174,7 +199,6 @@ public struct Pipeline {
             _ = observer(.finished(stage, seconds: seconds, summary: summary))
         }
         synchronize()
-        return try Self.savedTable(in: output)
     }
 
     /// Runs one stage type, its summary type erased for the record.

@@ -55,9 +55,30 @@ public struct PipelineReplicates {
     /// - Returns: the summary, also written as `replicates.json` and `replicates.txt`.
     @discardableResult
     public func run(observer: @escaping (Int, PipelineEvent) -> TrainingControl = { _, _ in .proceed }) throws -> ReplicateSummary {
+        var tables: [ComparisonTable] = []
+        try eachReplicate { k, pipeline in tables.append(try pipeline.run { observer(k, $0) }) }
+        let summary = ReplicateSummary(tables: tables, seeds: (1...count).map {
+            let c = Self.config(config, replicate: $0)
+            return [c.classifier.training.seed, c.refiner.training.seed]
+        }, bootstrap: bootstrap)
+        try ComparisonTable.encoder.encode(summary).write(to: output.appendingPathComponent("replicates.json"), options: .atomic)
+        try Data(summary.text().utf8).write(to: output.appendingPathComponent("replicates.txt"), options: .atomic)
+        return summary
+    }
+
+    /// Runs (or reuses) every replicate in turn up to and including `last`
+    /// (``Pipeline/run(from:through:observer:)``): with `last` before the comparison, no sealed
+    /// number is computed, and the replicates can be judged on validation cases
+    /// (``ReplicateComparison`` of their tables on them). Nothing is summarised.
+    public func run(through last: PipelineStage, observer: @escaping (Int, PipelineEvent) -> TrainingControl = { _, _ in .proceed }) throws {
+        try eachReplicate { k, pipeline in try pipeline.run(through: last) { observer(k, $0) } }
+    }
+
+    /// Builds each replicate's pipeline (replicates after the first linking the first one's
+    /// data stage) and hands it to `body`, in replicate order.
+    private func eachReplicate(_ body: (Int, Pipeline) throws -> Void) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: output, withIntermediateDirectories: true)
-        var tables: [ComparisonTable] = []
         for k in 1...count {
             let c = Self.config(config, replicate: k)
             let pipeline = try Pipeline(config: c, output: folder(k), overwrite: overwrite)
@@ -70,15 +91,8 @@ public struct PipelineReplicates {
                     try fm.createSymbolicLink(atPath: link.path, withDestinationPath: "../replicate-1/data")
                 }
             }
-            tables.append(try pipeline.run { observer(k, $0) })
+            try body(k, pipeline)
         }
-        let summary = ReplicateSummary(tables: tables, seeds: (1...count).map {
-            let c = Self.config(config, replicate: $0)
-            return [c.classifier.training.seed, c.refiner.training.seed]
-        }, bootstrap: bootstrap)
-        try ComparisonTable.encoder.encode(summary).write(to: output.appendingPathComponent("replicates.json"), options: .atomic)
-        try Data(summary.text().utf8).write(to: output.appendingPathComponent("replicates.txt"), options: .atomic)
-        return summary
     }
 }
 
