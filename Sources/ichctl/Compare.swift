@@ -11,7 +11,8 @@ struct Compare: ParsableCommand {
         abstract: "Compare every method (baselines, pseudo-masks, full pipeline, upper bound) on held-out cases.",
         discussion: """
             --data is either a pipeline run folder (from `ichctl demo`): its test cases are \
-            compared with its models; or a dataset (INSTANCE layout with label/ masks): all its \
+            compared with its models (or, with --split validation, its validation cases: no \
+            sealed number computed); or a dataset (INSTANCE layout with label/ masks): all its \
             cases are compared with the models of the run given by --run. One row per method, \
             the metrics of Metrics over positive cases, false-positive voxels over negative \
             cases, and the time each method took per case; then every row's mean Dice with its \
@@ -25,6 +26,11 @@ struct Compare: ParsableCommand {
 
     @Option(name: .customLong("run"), help: "The run folder whose models and settings to use when --data is a dataset.")
     var runFolder: String?
+
+    @Option(name: .long, help: "With a run folder as --data: score its test cases (test, the default: the sealed set, to report) or its validation cases (validation: where choices are made; no sealed number is computed).")
+    var split: SplitChoice = .test
+
+    enum SplitChoice: String, ExpressibleByArgument, CaseIterable { case test, validation }
 
     @Flag(name: .long, help: "Progress on stderr even off a terminal.")
     var progress = false
@@ -54,13 +60,16 @@ struct Compare: ParsableCommand {
         }
         let outputs = [csv, summaryCSV, report].compactMap { $0 }.map { URL(fileURLWithPath: $0) }
         for url in outputs { try CLI.checkOutput(url, force: force) }
-        let own = isRun && runFolder == nil   // the run's own sealed test cases
+        let own = isRun && runFolder == nil   // the run's own test (or validation) cases
+        if split == .validation && !own {
+            throw CLIError.invalid("--split validation scores a run's own validation cases: pass the run folder as --data, without --run")
+        }
         let runURL = own ? dataURL : URL(fileURLWithPath: runFolder!)
         let pipeline = try Pipeline(config: try Pipeline.savedConfig(in: runURL), output: runURL)
         let reporter = ProgressReporter(forced: progress)
         let items: [DatasetCase]
         if own {
-            items = try pipeline.testCases()
+            items = split == .validation ? try pipeline.validationCases() : try pipeline.testCases()
         } else {
             items = try Dataset(root: dataURL, requireMasks: true).cases
         }
@@ -69,7 +78,7 @@ struct Compare: ParsableCommand {
                                          subtypes: own ? nil : Pipeline.subtypes(inDataset: dataURL),
                                          visit: { i, c in reporter.report("case \(i + 1)/\(items.count) \(c.input.name)") })
         table.evaluatedOn = own
-            ? pipeline.testSetDescription(split: try pipeline.split())
+            ? (split == .validation ? pipeline.validationSetDescription(split: try pipeline.split()) : pipeline.testSetDescription(split: try pipeline.split()))
             : "\(items.count) cases of \(dataURL.path) (all its cases)"
         if let csv { try Data(table.csv().utf8).write(to: URL(fileURLWithPath: csv), options: .atomic) }
         if let summaryCSV { try Data(table.summaryCSV().utf8).write(to: URL(fileURLWithPath: summaryCSV), options: .atomic) }

@@ -29,6 +29,14 @@ func tinyConfig() -> PipelineConfig {
         #expect(stopped.count == 1 && stopped.first?["stoppedAfter"] as? String == "refiner")
         #expect(Set((stopped.first?["stageSeconds"] as? [String: Any])?.keys.map { $0 } ?? []) == ["data", "classifier", "cams", "pseudo-masks", "refiner"])
         #expect(!FileManager.default.fileExists(atPath: run + "/comparison") && !FileManager.default.fileExists(atPath: run + "/upper-bound"))
+        // such a run is scored on its own validation cases, without the upper bound it has not trained
+        let onValidation = try ICHCTLRunner.run(["compare", "--data", run, "--split", "validation", "--json"])
+        #expect(onValidation.status == 0, "\(onValidation.stderr)")
+        let validationTable = try ComparisonTable.decode(Data(onValidation.stdout.utf8))
+        let runSplit = try Pipeline(config: try Pipeline.savedConfig(in: URL(fileURLWithPath: run)), output: URL(fileURLWithPath: run)).split()
+        #expect(validationTable.caseNames == runSplit.validation && validationTable.evaluatedOn?.hasPrefix("validation split") == true)
+        #expect(validationTable.rows.count == 7 && validationTable[Pipeline.upperBoundRow] == nil && validationTable[Pipeline.pipelineRow] != nil)
+        #expect(!FileManager.default.fileExists(atPath: run + "/comparison"))
 
         let demo = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--out", run, "--quiet", "--json"])
         #expect(demo.status == 0, "\(demo.stderr)")
@@ -270,6 +278,8 @@ func tinyConfig() -> PipelineConfig {
         #expect(stage.stderr.contains("pseudo-masks"))
         let through = try ICHCTLRunner.run(["demo", "--through", "sealed", "--out", dir.path])
         #expect(through.status != 0 && through.stderr.contains("--through") && through.stderr.contains("upper-bound"))
+        let otherSplit = try ICHCTLRunner.run(["compare", "--data", dir.path, "--run", dir.path, "--split", "validation"])
+        #expect(otherSplit.status != 0 && otherSplit.stderr.contains("--split validation"))
         let backwards = try ICHCTLRunner.run(["demo", "--from", "refiner", "--through", "cams", "--out", dir.path])
         #expect(backwards.status != 0 && backwards.stderr.contains("--through cams comes before --from refiner"))
         let compare = try ICHCTLRunner.run(["compare", "--data", dir.path])

@@ -41,6 +41,18 @@ extension Pipeline {
         try cases(split().test, in: dataset())
     }
 
+    /// The validation cases of the run (``PipelineSplit/validation``) as dataset cases: where
+    /// every choice is made. ``compare(_:extra:statistics:subtypes:visit:keep:)`` on them scores
+    /// a run without a sealed number (`ichctl compare --data RUN --split validation`).
+    public func validationCases() throws -> [DatasetCase] {
+        try cases(split().validation, in: dataset())
+    }
+
+    /// What a table on the validation cases was evaluated on.
+    public func validationSetDescription(split: PipelineSplit) -> String {
+        "validation split: \(split.validation.count) cases held out of training (phantom seed \(config.data.phantomSeed)); every choice is made on them"
+    }
+
     /// Per case name, the hemorrhage subtypes its truth holds, from the `phantom.json` manifests
     /// of the run's phantom sets (empty when no set has one, e.g. a real dataset).
     public func caseSubtypes() -> [String: [String]] {

@@ -24,7 +24,8 @@ extension Pipeline {
     /// The rows of Docs/method.md#6-the-comparison built from this run's saved artefacts and configuration:
     /// threshold 50..90 HU · k-means alone · CAM alone · pseudo-masks · full pipeline · full
     /// pipeline gated by the classifier (with a ``PipelineConfig/RefinerSettings/classifierGate``) · upper bound
-    /// (when trained). The k-means, CAM and pseudo-mask rows use the run's ``PipelineConfig/pseudoMasks``
+    /// (when its stage has finished: a run stopped before it, ``run(from:through:observer:)``,
+    /// can still be compared on validation cases). The k-means, CAM and pseudo-mask rows use the run's ``PipelineConfig/pseudoMasks``
     /// (k-means and pseudo-masks inside its soft-tissue range, the CAM alone inside the whole intracranial mask).
     public func methods() throws -> [any Segmenter] {
         try rows().map(\.method)
@@ -50,7 +51,7 @@ extension Pipeline {
         if let gate = config.refiner.classifierGate {
             rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate, network: refiner, rim: rim)))
         }
-        if config.refiner.upperBound {
+        if hasUpperBound {
             let upper = try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"), name: Self.rawUpperBoundRow)
             rows.append(("upper-bound-raw", upper))
             rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow, network: upper, rim: rim)))
@@ -87,11 +88,12 @@ extension Pipeline {
 
     /// The short names of the table's rows, in order (the folders under `comparison/masks/`):
     /// `threshold`, `kmeans`, `cam`, `pseudo-masks`, `pipeline-raw`, `pipeline`, `pipeline-gated`
-    /// (with a gate), `upper-bound-raw`, `upper-bound`, `upper-bound-gated` (with an upper bound).
+    /// (with a gate), `upper-bound-raw`, `upper-bound`, `upper-bound-gated` (with an upper bound
+    /// whose stage has finished).
     public func rowNames() -> [String] {
         var names = ["threshold", "kmeans", "cam", "pseudo-masks", "pipeline-raw", "pipeline"]
         if config.refiner.classifierGate != nil { names.append("pipeline-gated") }
-        if config.refiner.upperBound {
+        if hasUpperBound {
             names += ["upper-bound-raw", "upper-bound"]
             if config.refiner.classifierGate != nil { names.append("upper-bound-gated") }
         }
@@ -112,6 +114,10 @@ extension Pipeline {
         }
         return try rows().first { $0.slug == name }!.method
     }
+
+    /// Whether the table has upper-bound rows: the configuration trains it and its stage has
+    /// finished (a saved record).
+    var hasUpperBound: Bool { config.refiner.upperBound && ((try? record(.upperBound)) ?? nil) != nil }
 
     /// Whether a row's method reads the classifier's CAM or slice probabilities.
     public static func rowNeedsClassifier(_ name: String) -> Bool {
