@@ -55,6 +55,28 @@ import TestSupport
         #expect(try NIfTI.readScan(at: halves).voxels == source.voxels)
     }
 
+    @Test("storedValues gives, bit for bit, what a file written with the datatype reads back; it refuses what write refuses")
+    func storedValuesMatchTheFile() throws {
+        let folder = TemporaryFolder(); defer { folder.cleanup() }
+        let shape = GridShape(7, 5, 3)
+        // values in 0...1 with every last bit used, as a CAM's: most are not multiples of the slope
+        let values = (0..<shape.count).map { Float(sin(Double($0) * 12.9898) * 43758.5453).magnitude.truncatingRemainder(dividingBy: 1) }
+        let source = ScanVolume(shape: shape, voxels: values, geometry: Geometry(spacing: SIMD3(1, 1, 2)))
+        for (i, datatype) in [NIfTIDatatype.int16(slope: 1 / 32000, intercept: 0), .int16(slope: 0.37, intercept: -3), .float32, .float64].enumerated() {
+            let url = folder.file("v\(i).nii.gz")
+            try NIfTI.write(source, to: url, datatype: datatype)
+            let back = try NIfTI.readScan(at: url).voxels
+            let stored = try NIfTI.storedValues(values, datatype: datatype)
+            #expect(stored.map(\.bitPattern) == back.map(\.bitPattern), "\(datatype)")
+            if case .int16 = datatype { #expect(stored != values, "\(datatype) rounds") }
+        }
+        let whole = values.map { ($0 * 255).rounded() }
+        try NIfTI.write(ScanVolume(shape: shape, voxels: whole, geometry: source.geometry), to: folder.file("u.nii"), datatype: .uint8)
+        #expect(try NIfTI.storedValues(whole, datatype: .uint8) == NIfTI.readScan(at: folder.file("u.nii")).voxels)
+        #expect(throws: CTVolumeError.self) { try NIfTI.storedValues([Float.nan], datatype: .float32) }
+        #expect(throws: CTVolumeError.self) { try NIfTI.storedValues([2], datatype: .int16(slope: 1 / 32000, intercept: 0)) }
+    }
+
     @Test func float64AndUInt8() throws {
         let folder = TemporaryFolder(); defer { folder.cleanup() }
         var source = Self.scan(Geometry(spacing: SIMD3(0.5, 0.5, 5)))

@@ -63,6 +63,13 @@ final class StageLog: @unchecked Sendable {
         for name in split.train + split.validation {
             #expect(fm.fileExists(atPath: out.appendingPathComponent("pseudo-masks/\(name).nii.gz").path))
         }
+        // a CAM computed for a scan now (segment --run, another dataset's comparison) holds the
+        // very values the CAM stage saved for it, so the CAM and pseudo-mask rows match either way
+        for name in split.test {
+            let item = try #require(try pipeline.dataset()[name])
+            let now = try pipeline.segmentationCase(name: name, scan: try item.loadScan(), classifier: true)
+            #expect(try #require(now.cam).voxels.map(\.bitPattern) == (try pipeline.cam(name)).voxels.map(\.bitPattern), "\(name)")
+        }
         // the saved table reads back as the one the run returned; a folder without one is refused by name
         let saved = try Pipeline.savedTable(in: out)
         #expect(saved.caseNames == table.caseNames && saved.rows.map(\.meanDice).description == table.rows.map(\.meanDice).description)

@@ -108,8 +108,8 @@ func tinyConfig() -> PipelineConfig {
         // that row; classify and cam --run use the run's classifier (and CAM settings)
         let testCase = table.caseNames[0]
         let scanPath = run + "/data/test-cases/data/\(testCase).nii.gz"
-        for row in ["pipeline", "pipeline-gated", "upper-bound-raw"] {
-            let out = dir.appendingPathComponent("\(row).nii.gz")
+        for row in ["pipeline", "pipeline-gated", "upper-bound-raw", "cam", "pseudo-masks"] {
+            let out = dir.appendingPathComponent("row-\(row).nii.gz")
             let segmented = try ICHCTLRunner.run(["segment", "--run", run, "--row", row, scanPath, "--out", out.path])
             #expect(segmented.status == 0, "\(segmented.stderr)")
             let saved = try NIfTI.readMask(at: URL(fileURLWithPath: run + "/comparison/masks/\(row)/\(testCase).nii.gz"))

@@ -53,6 +53,35 @@ extension NIfTI {
                   slope: 1, intercept: 0, to: url, overwrite: overwrite, descrip: descrip)
     }
 
+    /// The values a reader gets back from `values` written with `datatype`
+    /// (``write(_:to:datatype:overwrite:descrip:)``, then ``read(at:)``), without a file: integer
+    /// storage rounds them as the writer does and scales the raw numbers as the reader does
+    /// (``NIfTIScaling``); float storage keeps them. For code that uses a volume both as computed
+    /// and from the file it saved, and needs the same numbers either way.
+    ///
+    /// - Parameters:
+    ///   - values: the intensities.
+    ///   - datatype: the storage.
+    ///   - path: the name errors give.
+    /// - Throws: as `write` does for these values: `.nonFiniteVoxels`, `.invalidParameter`.
+    public static func storedValues(_ values: [Float], datatype: NIfTIDatatype, path: String = "values") throws -> [Float] {
+        let bad = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+        if bad > 0 { throw CTVolumeError.nonFiniteVoxels(path: path, count: bad) }
+        let (slope, intercept) = datatype.slopeIntercept
+        guard slope.isFinite, slope != 0, intercept.isFinite else {
+            throw CTVolumeError.invalidParameter(name: "datatype", reason: "slope \(slope) and intercept \(intercept) must be finite, slope non-zero")
+        }
+        let scaling = try NIfTIScaling.resolve(slope: slope, intercept: intercept, path: path)
+        switch datatype {
+        case .float32, .float64:
+            return values
+        case .uint8:
+            return try quantize(values, as: UInt8.self, slope: 1, intercept: 0, path: path).map { scaling.apply(Float($0)) }
+        case .int16:
+            return try quantize(values, as: Int16.self, slope: slope, intercept: intercept, path: path).map { scaling.apply(Float($0)) }
+        }
+    }
+
     // MARK: - Internals
 
     /// nifti_clib prints diagnostics at its default debug level 1; this module reports errors itself.

@@ -180,6 +180,21 @@ public struct CAMVolume: Sendable {
 
 /// Helpers shared by the CAM methods.
 public enum CAM {
+    /// How the pipeline's CAM stage saves maps: int16 with slope 1/32000 (0...1 in steps of
+    /// about 3.1e-5; a fifth of float32's size, gzipped).
+    public static let storage = NIfTIDatatype.int16(slope: 1 / 32000, intercept: 0)
+
+    /// `map` with the values its saved file holds (``storage``, ``NIfTI/storedValues(_:datatype:path:)``).
+    /// The pipeline's rows read a run's own cases' CAMs from the CAM stage's files and compute
+    /// any other scan's; both go through this, so a row gives the same mask either way (a
+    /// full-precision map differs by up to 1.6e-5, and a few voxels crossed the CAM threshold).
+    /// - Throws: a value not finite, or above 32767 / 32000 (a CAM lies in 0...1).
+    public static func asStored(_ map: Volume<Float>) throws -> Volume<Float> {
+        var out = map
+        out.voxels = try NIfTI.storedValues(map.voxels, datatype: storage, path: "CAM")
+        return out
+    }
+
     /// Resizes raw maps (T, h, w) to (T, height, width) bilinearly with `align_corners=False`
     /// (`F.interpolate`), then divides each slice by its own maximum, clamped below at 1e-12,
     /// so a map's peak is 1 and an all-zero map stays zero (`ichnets.grad_cam`).

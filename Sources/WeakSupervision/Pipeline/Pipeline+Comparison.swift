@@ -125,14 +125,15 @@ extension Pipeline {
     }
 
     /// A scan as the run's methods take it: its intracranial mask and, with `classifier`, the
-    /// CAM and slice probabilities of the run's classifier and CAM settings. The scan must be
+    /// CAM (at the precision the CAM stage saves, ``CAM/asStored(_:)``) and slice probabilities
+    /// of the run's classifier and CAM settings. The scan must be
     /// in the networks' voxel order (``Reorientation``).
     public func segmentationCase(name: String, scan: ScanVolume, classifier: Bool) throws -> SegmentationCase {
         let inside = try IntracranialMask.compute(scan)
         guard classifier else { return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: nil, sliceProbabilities: nil) }
         let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
         let result = try CAM.method(config.cam.method, model: model, layer: config.cam.layer).volume(scan)
-        return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: result.map, sliceProbabilities: result.probabilities)
+        return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map), sliceProbabilities: result.probabilities)
     }
 
     /// Comparison cases: scan, true mask (and lesion map, where the dataset has one:
@@ -203,7 +204,7 @@ extension Pipeline {
 
     /// A case from elsewhere, brought to the networks' voxel order (LAS), its truth with it (the
     /// scores do not depend on the voxel order, the networks do), with its intracranial mask
-    /// and CAM computed.
+    /// and CAM computed (at the precision the CAM stage saves, ``CAM/asStored(_:)``).
     private static func computedComparisonCase(_ item: DatasetCase, method: any CAMMethod) throws -> ComparisonCase {
         var (scan, truth, lesions) = try scanAndReference(item)
         let orientation = Reorientation(scan)
@@ -212,7 +213,7 @@ extension Pipeline {
         lesions = lesions.map(orientation.apply)
         let inside = try IntracranialMask.compute(scan)
         let result = try method.volume(scan)
-        return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: result.map,
+        return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map),
                                                       sliceProbabilities: result.probabilities),
                               truth: truth, lesions: lesions)
     }

@@ -63,7 +63,7 @@ public struct CAMStage: PipelineStageRunner {
             writing.async {
                 defer { waiting.signal() }
                 do {
-                    try NIfTI.write(map, to: url, datatype: .int16(slope: 1 / 32000, intercept: 0), overwrite: true, descrip: descrip)
+                    try NIfTI.write(map, to: url, datatype: CAM.storage, overwrite: true, descrip: descrip)
                 } catch {
                     failure.record(i, error)
                 }
