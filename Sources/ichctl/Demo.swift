@@ -38,7 +38,7 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: "Re-run from this stage: data, classifier, cams, pseudo-masks, refiner, upper-bound, comparison.")
     var from: String?
 
-    @Option(name: .long, help: "Stop after this stage (e.g. refiner): no sealed test case is segmented or scored; judge the run on validation cases with `ichctl compare --data VALIDATION --run OUT`.")
+    @Option(name: .long, help: "Stop after this stage (e.g. refiner): no sealed test case is segmented or scored; judge the run with `ichctl compare --data OUT --split validation`.")
     var through: String?
 
     @Option(name: .long, help: "Override the number of phantom cases.")
@@ -163,6 +163,7 @@ struct Demo: ParsableCommand {
             let times = PipelineStage.allCases.compactMap { s in r.stageSeconds[s.rawValue].map { "\(s.rawValue) \(TrainingPrinter.duration($0))" } }
             print("\(r.folder): stopped after \(last.rawValue); stage times (as saved): \(times.joined(separator: ", "))")
         }
-        print("no sealed test case was segmented or scored; judge on validation cases: ichctl compare --data VALIDATION --run \(folders[0].path) --json")
+        print("no sealed test case was segmented or scored; judge on the validation cases: ichctl compare --data \(folders[0].path) --split validation --json"
+              + (folders.count > 1 ? " (each folder), then ichctl compare-runs on those tables" : ""))
     }
 }

@@ -50,7 +50,8 @@ extension Pipeline {
 
     /// What a table on the validation cases was evaluated on.
     public func validationSetDescription(split: PipelineSplit) -> String {
-        "validation split: \(split.validation.count) cases held out of training (phantom seed \(config.data.phantomSeed)); every choice is made on them"
+        let source = config.data.dataset.map { "of \($0)" } ?? "of the phantom set of seed \(config.data.phantomSeed)"
+        return "validation split: \(split.validation.count) cases \(source) held out of training (split seed \(config.data.splitSeed)); every choice is made on them"
     }
 
     /// Per case name, the hemorrhage subtypes its truth holds, from the `phantom.json` manifests
