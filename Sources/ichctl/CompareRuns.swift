@@ -65,15 +65,9 @@ struct CompareRuns: ParsableCommand {
         do {
             comparison = try ReplicateComparison(base: try basePaths.map(Self.table), arm: try armPaths.map(Self.table),
                                                  methods: rows.isEmpty ? nil : rows.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } },
-                                                 bootstrap: BootstrapSettings(resamples: resamples, seed: seed))
+                                                 bootstrap: BootstrapSettings(resamples: resamples, seed: seed), sources: basePaths + armPaths)
         } catch WeakSupervisionError.invalidParameter(let name, let reason) {
-            // the library names a table by its arm and place; the user gave a path
-            let parts = name.split(separator: " ")
-            if parts.count == 3, parts[1] == "table", let k = Int(parts[2]) {
-                let list = parts[0] == "base" ? basePaths : armPaths
-                if k >= 1 && k <= list.count { throw CLIError.invalid("\(list[k - 1]): \(reason)") }
-            }
-            throw CLIError.invalid("\(name): \(reason)")
+            throw CLIError.invalid("\(name): \(reason)")   // the name is the file the user gave
         }
         if json {
             FileHandle.standardOutput.write(try comparison.jsonData())

@@ -116,6 +116,14 @@ private func dice(_ k: Int) -> Double { 2 * Double(k) / Double(4 + k) }
         } catch WeakSupervisionError.invalidParameter(let name, let reason) {
             #expect(name == "base table 1" && reason.contains("'other'"))
         }
+        // with sources, errors name them
+        do {
+            _ = try ReplicateComparison(base: [t], arm: [t, fewer], sources: ["b.json", "a1.json", "a2.json"])
+            Issue.record("tables on other cases were accepted")
+        } catch WeakSupervisionError.invalidParameter(let name, let reason) {
+            #expect(name == "a2.json" && reason.contains("b.json"))
+        }
+        #expect(throws: WeakSupervisionError.self) { try ReplicateComparison(base: [t], arm: [t], sources: ["only one"]) }
         // same names, but case b is negative in the second table's reference
         var cases = f.cases
         cases[1].truth = MaskVolume(shape: f.shape, repeating: 0, geometry: f.geometry)

@@ -83,41 +83,46 @@ public struct ReplicateComparison: Sendable, Codable {
     ///   - arm: the other arm's tables (at least one).
     ///   - methods: the rows to compare (nil: every row present in all tables).
     ///   - bootstrap: resamples, confidence and seed of every interval.
+    ///   - sources: what errors call each table, base tables first, then the arm's (e.g. the
+    ///     files they were read from); nil: "base table 1", "arm table 2", ...
     /// - Throws: ``WeakSupervisionError/emptyInput(what:)`` for an arm without tables,
-    ///   ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the table (e.g. "arm
-    ///   table 2") whose cases differ from the base's first, or whose references disagree on
-    ///   which cases are positive, a requested row missing from a table (named), no row
-    ///   common to all tables, or invalid bootstrap settings.
+    ///   ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the table whose cases
+    ///   differ from the base's first, or whose references disagree on which cases are
+    ///   positive, a requested row missing from a table (named), no row common to all tables,
+    ///   `sources` of the wrong count, or invalid bootstrap settings.
     public init(base: [ComparisonTable], arm: [ComparisonTable], methods: [String]? = nil,
-                bootstrap: BootstrapSettings = BootstrapSettings()) throws {
+                bootstrap: BootstrapSettings = BootstrapSettings(), sources: [String]? = nil) throws {
         try bootstrap.validate()
         guard let first = base.first else { throw WeakSupervisionError.emptyInput(what: "the base arm's comparison tables") }
         guard !arm.isEmpty else { throw WeakSupervisionError.emptyInput(what: "the other arm's comparison tables") }
-        let labelled = base.enumerated().map { ("base table \($0.offset + 1)", $0.element) }
-            + arm.enumerated().map { ("arm table \($0.offset + 1)", $0.element) }
+        if let sources, sources.count != base.count + arm.count {
+            throw WeakSupervisionError.invalidParameter(name: "sources", reason: "\(sources.count) names for \(base.count + arm.count) tables")
+        }
+        let names = sources ?? (base.indices.map { "base table \($0 + 1)" } + arm.indices.map { "arm table \($0 + 1)" })
+        let labelled = Array(zip(names, base + arm))
         for (label, table) in labelled where table.caseNames != first.caseNames {
             let missing = Set(first.caseNames).subtracting(table.caseNames).sorted().prefix(3)
             let extra = Set(table.caseNames).subtracting(first.caseNames).sorted().prefix(3)
             throw WeakSupervisionError.invalidParameter(
-                name: label, reason: "its cases differ from base table 1's (\(table.caseNames.count) against \(first.caseNames.count)"
+                name: label, reason: "its cases differ from \(names[0])'s (\(table.caseNames.count) against \(first.caseNames.count)"
                     + (missing.isEmpty ? "" : "; missing \(missing.joined(separator: ", "))")
-                    + (extra.isEmpty ? "" : "; not in base table 1: \(extra.joined(separator: ", "))")
+                    + (extra.isEmpty ? "" : "; not in \(names[0]): \(extra.joined(separator: ", "))")
                     + (missing.isEmpty && extra.isEmpty ? "; another order" : "") + ")")
         }
-        let names = methods ?? first.rows.map(\.method).filter { m in labelled.allSatisfy { $0.1[m] != nil } }
+        let compared = methods ?? first.rows.map(\.method).filter { m in labelled.allSatisfy { $0.1[m] != nil } }
         if let methods {
             for m in methods { for (label, table) in labelled where table[m] == nil {
                 throw WeakSupervisionError.invalidParameter(name: label, reason: "no row '\(m)'; its rows: \(table.rows.map(\.method).joined(separator: "; "))")
             } }
         }
-        guard let anyRow = names.first.flatMap({ first[$0] }) else {
+        guard let anyRow = compared.first.flatMap({ first[$0] }) else {
             throw WeakSupervisionError.invalidParameter(name: "rows", reason: "no row is present in every table of both arms")
         }
         let positive = anyRow.cases.map { $0.scores.truthVolumeML > 0 }
         for (label, table) in labelled {
-            for row in table.rows where names.contains(row.method) && row.cases.map({ $0.scores.truthVolumeML > 0 }) != positive {
+            for row in table.rows where compared.contains(row.method) && row.cases.map({ $0.scores.truthVolumeML > 0 }) != positive {
                 throw WeakSupervisionError.invalidParameter(
-                    name: label, reason: "row '\(row.method)' calls other cases positive than base table 1 (another reference?)")
+                    name: label, reason: "row '\(row.method)' calls other cases positive than \(names[0]) (another reference?)")
             }
         }
         caseNames = first.caseNames
@@ -141,7 +146,7 @@ public struct ReplicateComparison: Sendable, Codable {
                               millilitresPerNegativeCase: ml.isEmpty ? .nan : NumPyReductions.mean(ml),
                               cleanNegativeCases: clean), dice, ml)
         }
-        rows = names.map { method in
+        rows = compared.map { method in
             let (b, bd, bm) = scores(base, method), (a, ad, am) = scores(arm, method)
             return Row(method: method, base: b, arm: a,
                        dice: PairedDifference(method: "arm", reference: "base", metric: "dice", ad, bd, bootstrap: bootstrap),
