@@ -139,30 +139,30 @@ struct Demo: ParsableCommand {
         guard communicator?.isWriter ?? true else { return }
         if json { return try CLI.printJSON(table) }
         print(table.text(), terminator: "")
-        var times: [String] = []
-        for stage in PipelineStage.allCases {
-            if let r = try pipeline.record(stage) { times.append("\(stage.rawValue) \(TrainingPrinter.duration(r.seconds))") }
-        }
+        let times = try Self.savedStageSeconds(pipeline, through: .comparison).map { "\($0.stage.rawValue) \(TrainingPrinter.duration($0.seconds))" }
         print("stage times (as saved): " + times.joined(separator: ", ") + "; this run \(TrainingPrinter.duration(Date().timeIntervalSince(start)))")
         print("artefacts: \(out) (comparison/comparison.txt, comparison/montages/*.png, refiner/refiner.safetensors, ...)")
+    }
+
+    /// The saved seconds of each finished stage up to `last`, in stage order (the stage records).
+    private static func savedStageSeconds(_ pipeline: Pipeline, through last: PipelineStage) throws -> [(stage: PipelineStage, seconds: Double)] {
+        try PipelineStage.allCases.filter { $0 <= last }.compactMap { stage in try pipeline.record(stage).map { (stage, $0.seconds) } }
     }
 
     /// After `--through`: the stages each run folder finished, with their saved times (JSON: one
     /// object per folder), and how to judge it without the sealed set.
     private func printStopped(after last: PipelineStage, folders: [URL]) throws {
         struct Stopped: Encodable { let folder: String; let stoppedAfter: String; let stageSeconds: [String: Double] }
-        var rows: [Stopped] = []
+        var rows: [Stopped] = [], lines: [String] = []
         for folder in folders {
-            let pipeline = try Pipeline(config: try Pipeline.savedConfig(in: folder), output: folder)
-            var seconds: [String: Double] = [:]
-            for stage in PipelineStage.allCases where stage <= last { if let r = try pipeline.record(stage) { seconds[stage.rawValue] = r.seconds } }
-            rows.append(Stopped(folder: folder.path, stoppedAfter: last.rawValue, stageSeconds: seconds))
+            let saved = try Self.savedStageSeconds(Pipeline(config: try Pipeline.savedConfig(in: folder), output: folder), through: last)
+            rows.append(Stopped(folder: folder.path, stoppedAfter: last.rawValue,
+                                stageSeconds: Dictionary(uniqueKeysWithValues: saved.map { ($0.stage.rawValue, $0.seconds) })))
+            lines.append("\(folder.path): stopped after \(last.rawValue); stage times (as saved): "
+                         + saved.map { "\($0.stage.rawValue) \(TrainingPrinter.duration($0.seconds))" }.joined(separator: ", "))
         }
         if json { return try CLI.printJSON(rows) }
-        for r in rows {
-            let times = PipelineStage.allCases.compactMap { s in r.stageSeconds[s.rawValue].map { "\(s.rawValue) \(TrainingPrinter.duration($0))" } }
-            print("\(r.folder): stopped after \(last.rawValue); stage times (as saved): \(times.joined(separator: ", "))")
-        }
+        for line in lines { print(line) }
         print("no sealed test case was segmented or scored; judge on the validation cases: ichctl compare --data \(folders[0].path) --split validation --json"
               + (folders.count > 1 ? " (each folder), then ichctl compare-runs on those tables" : ""))
     }

@@ -175,7 +175,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// ``positiveAt`` says.
         ///
         /// - Parameters:
-        ///   - case: the scan, its intracranial mask and CAM; its `sliceProbabilities` are the classifier's.
+        ///   - item: the scan, its intracranial mask and CAM; its `sliceProbabilities` are the classifier's.
         ///   - labels: the case's weak labels, one per axial slice in the scan's order (read only
         ///     with ``PositiveSlices/labels``).
         /// - Throws: errors of `labels`; ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` when
