@@ -365,7 +365,15 @@ struct TrainRefiner: ParsableCommand {
     @Flag(name: .long, help: "Leave out slices the dataset labels positive whose mask is empty, rather than drawing them as negatives (for pseudo-masks made with --positive-slices labels).")
     var labelledNegatives = false
 
-    func validate() throws { _ = try parsedWidths() }
+    @Option(name: .long, help: "Neighbouring slices the refiner sees on each side of the one it segments, as extra input channels (2.5-D; 0 to \(SliceContext.maximum); default 0).")
+    var contextSlices: Int = 0
+
+    func validate() throws {
+        _ = try parsedWidths()
+        guard (0...SliceContext.maximum).contains(contextSlices) else {
+            throw ValidationError("--context-slices must be 0 to \(SliceContext.maximum), got \(contextSlices)")
+        }
+    }
 
     private func parsedWidths() throws -> [Int] {
         let w = widths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -384,7 +392,7 @@ struct TrainRefiner: ParsableCommand {
             try CLI.checkOutput(outputs.model, force: common.force)
             try CLI.checkOutput(outputs.resume, force: common.force)
             config = RefinerTrainingConfig(
-                model: UNetLiteConfig(inputSize: size, widths: try parsedWidths()), optimizer: common.optimizerSettings(),
+                model: UNetLiteConfig(inputSize: size, widths: try parsedWidths(), contextSlices: contextSlices), optimizer: common.optimizerSettings(),
                 stepsPerEpoch: common.steps, seed: common.seed, validationFraction: common.valFraction,
                 testFraction: common.testFraction, negativeFraction: negativeFraction,
                 augmentation: common.augmentation(.flipsAndShifts),

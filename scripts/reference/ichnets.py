@@ -270,16 +270,29 @@ def classifier_config(size=256, width=64, blocks=(2, 2, 2, 2), hidden=128, bidir
     return config
 
 
-def refiner_config(size=256, widths=(16, 32, 64, 128), windows=DEFAULT_WINDOWS):
-    """The `ichct.config` of a UNetLite."""
-    return {"kind": "unet_lite", "input_size": size, "widths": list(widths), "windows": windows}
+def refiner_config(size=256, widths=(16, 32, 64, 128), windows=DEFAULT_WINDOWS, context_slices=0):
+    """The `ichct.config` of a UNetLite (`context_slices` only when not 0, as Swift writes it)."""
+    config = {"kind": "unet_lite", "input_size": size, "widths": list(widths), "windows": windows}
+    if context_slices:
+        config["context_slices"] = context_slices
+    return config
+
+
+def with_context(x: torch.Tensor, k: int) -> torch.Tensor:
+    """(Z, C, S, S) windowed slices -> (Z, (2k+1)C, S, S): for slice z the channels of slices
+    z-k ... z+k, the end slices repeated past either end (Swift's `SliceContext.stack`)."""
+    if k == 0:
+        return x
+    z = x.shape[0]
+    index = (torch.arange(z)[:, None] + torch.arange(-k, k + 1)[None, :]).clamp(0, z - 1)
+    return x[index].reshape(z, -1, *x.shape[2:])
 
 
 def build(config: dict) -> nn.Module:
     """A fresh network (PyTorch's default initialisation) for an `ichct.config`; one input
-    channel per window."""
+    channel per window (a refiner's per window and slice seen)."""
     kind = config["kind"]
-    channels = len(config["windows"])
+    channels = len(config["windows"]) * (2 * config.get("context_slices", 0) + 1)
     if kind == "resnet_lstm":
         return ResNetLSTM(channels, config["width"], tuple(config["blocks"]), config["hidden"], config["bidirectional"],
                           config.get("pooling", "average"))

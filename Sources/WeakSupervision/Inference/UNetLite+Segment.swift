@@ -30,11 +30,14 @@ public struct RefinedSegmentation: Sendable {
 }
 
 extension UNetLite {
-    /// The network input of a whole volume, (Z, C, S, S), with this network's size and windows.
+    /// The network input of a whole volume, (Z, C, S, S), with this network's size, windows and
+    /// neighbouring slices (C = windows × slices seen, ``SliceContext``).
     public func preprocess(_ scan: ScanVolume) -> Tensor {
         let s = config.inputSize
         let data = Preprocessing.preprocess(scan, size: s, windows: config.windows.map(\.ctWindow))
-        return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: data)
+        let input = config.contextSlices == 0 ? data
+            : SliceContext.stack(data[...], sliceStride: config.windows.count * s * s, count: scan.shape.z, context: config.contextSlices)
+        return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: input)
     }
 
     /// Test-time segmentation of Docs/method.md#5-refinement-unetlite: preprocess every axial slice, run the

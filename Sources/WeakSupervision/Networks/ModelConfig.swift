@@ -124,28 +124,60 @@ public enum SlicePooling: String, Codable, Sendable, CaseIterable {
 
 /// Architecture of the refiner ``UNetLite`` (JSON kind `unet_lite`).
 ///
-/// Defaults are the method's: input 256, widths [16, 32, 64, 128], the three default windows.
-/// The input side must be divisible by 2^(widths.count - 1).
+/// Defaults are the method's: input 256, widths [16, 32, 64, 128], the three default windows,
+/// no neighbouring slices. The input side must be divisible by 2^(widths.count - 1).
+///
+/// With ``contextSlices`` k > 0 the refiner is 2.5-D: it segments slice z from slices z − k … z + k,
+/// each windowed, as (2k + 1) · windows.count input channels (slice-major: all windows of
+/// z − k, then of z − k + 1, …); a slice beyond either end of the scan repeats the end slice
+/// (``SliceContext``). Its output is still one map, for slice z.
 public struct UNetLiteConfig: Codable, Sendable, Equatable {
     /// Side S of the square network input.
     public var inputSize: Int
     /// Channels per level, shallowest first; the last is the bottom block's.
     public var widths: [Int]
-    /// Intensity windows, one input channel each.
+    /// Intensity windows, one input channel each per slice seen.
     public var windows: [IntensityWindow]
+    /// Neighbouring slices seen on each side of the one segmented (0: the method's 2-D
+    /// refiner). JSON `context_slices`, written only when not 0, so that a 2-D checkpoint's
+    /// configuration is the one it always was.
+    public var contextSlices: Int
 
     /// A refiner configuration; every parameter has the method's default.
-    public init(inputSize: Int = 256, widths: [Int] = [16, 32, 64, 128], windows: [IntensityWindow] = IntensityWindow.defaults) {
+    public init(inputSize: Int = 256, widths: [Int] = [16, 32, 64, 128], windows: [IntensityWindow] = IntensityWindow.defaults,
+                contextSlices: Int = 0) {
         self.inputSize = inputSize
         self.widths = widths
         self.windows = windows
+        self.contextSlices = contextSlices
     }
 
-    /// Input channels: one per window.
-    public var inChannels: Int { windows.count }
+    /// Input channels: one per window for each of the 2 · ``contextSlices`` + 1 slices seen.
+    public var inChannels: Int { windows.count * slicesSeen }
+
+    /// Slices the network sees for each slice it segments: 2 · ``contextSlices`` + 1.
+    public var slicesSeen: Int { 2 * contextSlices + 1 }
 
     enum CodingKeys: String, CodingKey {
-        case inputSize = "input_size", widths, windows
+        case inputSize = "input_size", widths, windows, contextSlices = "context_slices"
+    }
+
+    /// Decodes the JSON keys; `context_slices` may be absent (0).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputSize = try c.decode(Int.self, forKey: .inputSize)
+        widths = try c.decode([Int].self, forKey: .widths)
+        windows = try c.decode([IntensityWindow].self, forKey: .windows)
+        contextSlices = try c.decodeIfPresent(Int.self, forKey: .contextSlices) ?? 0
+    }
+
+    /// Encodes the JSON keys, `context_slices` only when not 0.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputSize, forKey: .inputSize)
+        try c.encode(widths, forKey: .widths)
+        try c.encode(windows, forKey: .windows)
+        if contextSlices != 0 { try c.encode(contextSlices, forKey: .contextSlices) }
     }
 }
 
@@ -182,7 +214,7 @@ public enum ModelConfig: NetworkConfiguration {
         }
     }
 
-    /// Intensity windows (one input channel each).
+    /// Intensity windows (one input channel each per slice seen).
     public var windows: [IntensityWindow] {
         switch self {
         case .resnetLSTM(let c): return c.windows
@@ -240,6 +272,9 @@ public enum ModelConfig: NetworkConfiguration {
             let factor = 1 << (c.widths.count - 1)
             guard c.inputSize % factor == 0 else {
                 throw bad("input_size \(c.inputSize) must be divisible by \(factor) for \(c.widths.count) levels")
+            }
+            guard (0...SliceContext.maximum).contains(c.contextSlices) else {
+                throw bad("context_slices \(c.contextSlices) must be 0 to \(SliceContext.maximum)")
             }
         }
     }

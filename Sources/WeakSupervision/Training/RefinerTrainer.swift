@@ -10,7 +10,9 @@ import NeuralCore
 /// slices are negative; with ``RefinerTrainingConfig/labelledNegatives``, only those whose weak
 /// label is negative: a slice labelled positive with an empty target holds blood the target
 /// missed, and is left out rather than taught as background). Shuffled and cut into batches of slices; each slice and its target get
-/// one seeded draw of the augmentation (geometry on both, intensity on the image only).
+/// one seeded draw of the augmentation (geometry on both, intensity on the image only). A 2.5-D
+/// refiner (``UNetLiteConfig/contextSlices``) sees each slice with its neighbours
+/// (``PreparedCase/slices(_:context:)``), under the same draw.
 /// Loss = bceWeight · BCE(logits, target) + diceWeight · soft Dice (per slice, smoothing 1).
 /// After each epoch, every slice of the validation cases is segmented (logit > 0) and the
 /// pooled Dice against targets ≥ 0.5 decides whether the model is kept.
@@ -66,10 +68,12 @@ public struct RefinerTrainer {
         try config.validate()
         guard !training.isEmpty else { throw WeakSupervisionError.emptyInput(what: "refiner training cases") }
         let c = config
+        // a case holds one channel per window; the network sees them for 2k + 1 slices
         let size = c.model.inputSize, channels = c.model.inChannels, plane = size * size
+        let windowChannels = c.model.windows.count, context = c.model.contextSlices
         for item in training + validation {
-            guard item.size == size, item.channels == channels else {
-                throw WeakSupervisionError.shapeMismatch(what: "case \(item.name)", expected: "\(channels)x\(size)x\(size) slices",
+            guard item.size == size, item.channels == windowChannels else {
+                throw WeakSupervisionError.shapeMismatch(what: "case \(item.name)", expected: "\(windowChannels)x\(size)x\(size) slices",
                                                          got: "\(item.channels)x\(item.size)x\(item.size)")
             }
             guard item.hasTargets else { throw WeakSupervisionError.missingInput(method: "refiner training", input: "target masks for case \(item.name)") }
@@ -124,7 +128,7 @@ public struct RefinerTrainer {
                 // every rank draws every item's augmentation and crop, so the streams stay in step
                 let draw = augment ? c.augmentation.draw(size: size, using: &generator) : nil
                 guard mine || side < size else { continue }
-                var image = mine ? training[ci].slice(k) : [], target = training[ci].mask(k)
+                var image = mine ? training[ci].slice(k, context: context) : [], target = training[ci].mask(k)
                 if let draw {
                     if mine { draw.apply(to: &image, size: size, intensity: true) }
                     draw.apply(to: &target, size: size, intensity: false)
@@ -162,7 +166,7 @@ public struct RefinerTrainer {
             for (v, item) in validation.enumerated() where parallel?.validates(v) ?? true {
                 for start in stride(from: 0, to: item.sliceCount, by: 16) {
                     let n = min(16, item.sliceCount - start)
-                    let x = Tensor(shape: [n, channels, size, size], data: Array(item.slices(start..<(start + n))))
+                    let x = Tensor(shape: [n, channels, size, size], data: Array(item.slices(start..<(start + n), context: context)))
                     let y = Tensor(shape: [n, 1, size, size], data: Array(item.masks(start..<(start + n))))
                     let (logits, loss) = withoutGradients { () -> (Tensor, Tensor) in
                         let l = model(x)
