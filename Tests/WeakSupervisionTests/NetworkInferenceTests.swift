@@ -25,6 +25,8 @@ private func head(x: Int = 30, y: Int = 26, z: Int = 3) -> ScanVolume {
 struct NetworkInferenceTests {
     let classifier = ResNetLSTM(config: ResNetLSTMConfig(inputSize: 32, width: 2, blocks: [1, 1], hidden: 3), seed: 11)
     let refiner = UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [2, 4]), seed: 12)
+    /// A 2.5-D refiner: one neighbouring slice on each side.
+    let deepRefiner = UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [2, 4], contextSlices: 1), seed: 13)
 
     @Test("classify runs the whole volume as one sequence: equals the network on the preprocessed stack, any chunk size")
     func classify() {
@@ -62,6 +64,16 @@ struct NetworkInferenceTests {
         // Batch size does not change the probabilities.
         let one = try refiner.segment(scan, intracranial: inside, threshold: threshold, batchSize: 1)
         for (a, b) in zip(one.probabilities.voxels, result.probabilities.voxels) { #expect(abs(a - b) <= 1e-6) }
+        // a 2.5-D refiner stacks each batch's neighbours: the batch size does not change it either,
+        // and the whole-volume input gives the same logits
+        let deep = try deepRefiner.segment(scan, intracranial: inside, batchSize: 1).probabilities.voxels
+        for b in [2, 8] {
+            let other = try deepRefiner.segment(scan, intracranial: inside, batchSize: b).probabilities.voxels
+            #expect(zip(deep, other).allSatisfy { abs($0 - $1) <= 1e-6 }, "batch \(b)")
+        }
+        let whole = withoutGradients { deepRefiner(deepRefiner.preprocess(scan)) }
+        let resized = Preprocessing.resizeToVolume(whole.data, size: 16, shape: scan.shape).map { 1 / (1 + exp(-$0)) }
+        #expect(zip(deep, resized).allSatisfy { abs($0 - $1) <= 1e-6 })
     }
 
     @Test("segment with flip averaging: mirroring the scan left-right mirrors the probabilities (to 1e-6); the plain network does not")
@@ -77,6 +89,7 @@ struct NetworkInferenceTests {
         var mirrored = scan
         mirrored.voxels = mirror(scan.voxels)
         let inside = MaskVolume(shape: scan.shape, repeating: 1, geometry: scan.geometry)
+        for refiner in [refiner, deepRefiner] {     // 2-D, and 2.5-D (every stacked plane flipped)
         let a = try refiner.segment(scan, intracranial: inside, flipAveraging: true).probabilities.voxels
         let b = try refiner.segment(mirrored, intracranial: inside, flipAveraging: true).probabilities.voxels
         #expect(zip(b, mirror(a)).allSatisfy { abs($0 - $1) <= 1e-6 })
@@ -88,6 +101,7 @@ struct NetworkInferenceTests {
         for i in a.indices where i % 7 == 0 {
             let expected = 0.5 * (logit(plainA[i]) + logit(mirror(plainB)[i]))
             #expect(abs(logit(a[i]) - expected) <= 1e-3 * max(1, abs(expected)), "\(i)")
+        }
         }
     }
 

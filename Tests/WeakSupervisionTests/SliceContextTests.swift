@@ -60,7 +60,7 @@ struct SliceContextTests {
         #expect(Array(item.slices(0..<4, context: 1)) == deep.data)
     }
 
-    @Test("context_slices: written only when not 0, read as 0 when absent, kept by a checkpoint; out of range refused")
+    @Test("context_slices: written only when not 0, read as 0 when absent, kept by a checkpoint; unknown keys and out of range refused")
     func configuration() throws {
         let encoder = JSONEncoder(), decoder = JSONDecoder()
         let plain = String(decoding: try encoder.encode(ModelConfig.unetLite(UNetLiteConfig(inputSize: 16, widths: [2, 4]))), as: UTF8.self)
@@ -70,6 +70,14 @@ struct SliceContextTests {
         #expect(String(decoding: text, as: UTF8.self).contains("\"context_slices\":2"))
         #expect(try decoder.decode(ModelConfig.self, from: text) == deep)
         #expect(try decoder.decode(ModelConfig.self, from: Data(plain.utf8)) == .unetLite(UNetLiteConfig(inputSize: 16, widths: [2, 4])))
+        // a misspelt key is refused, naming it, rather than read as a 2-D refiner
+        let misspelt = #"{"kind": "unet_lite", "input_size": 16, "widths": [2, 4], "windows": [[40, 80]], "contextSlices": 1}"#
+        do {
+            _ = try decoder.decode(ModelConfig.self, from: Data(misspelt.utf8))
+            Issue.record("contextSlices was accepted")
+        } catch let DecodingError.dataCorrupted(context) {
+            #expect(context.debugDescription.contains("contextSlices"))
+        }
         for k in [-1, SliceContext.maximum + 1] {
             #expect(throws: NeuralCoreError.self) { try ModelConfig.unetLite(UNetLiteConfig(inputSize: 16, widths: [2, 4], contextSlices: k)).validate(source: "t") }
         }
@@ -87,5 +95,25 @@ struct SliceContextTests {
         let scan = ScanVolume(shape: GridShape(20, 20, 3), voxels: voxels, geometry: Geometry(spacing: SIMD3(1, 1, 5)))
         let inside = MaskVolume(shape: scan.shape, repeating: 1, geometry: scan.geometry)
         #expect(try loaded.segment(scan, intracranial: inside).probabilities.voxels == model.segment(scan, intracranial: inside).probabilities.voxels)
+    }
+}
+
+@Suite("2.5-D refiner in the pipeline's configuration")
+struct SliceContextConfigurationTests {
+    @Test("model.context_slices reaches the saved configuration and changes the refiner's and the upper bound's stage keys only")
+    func stageKeys() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slice-context-keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var config = PipelineConfig.full
+        let old = try Pipeline(config: config, output: folder)
+        config.refiner.training.model.contextSlices = 1
+        let text = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        #expect(text.contains("\"context_slices\":1"))
+        #expect(try JSONDecoder().decode(PipelineConfig.self, from: Data(text.utf8)) == config)
+        let new = try Pipeline(config: config, output: folder, overwrite: true)
+        for stage in PipelineStage.allCases {
+            let reads = [.refiner, .upperBound, .comparison].contains(stage)
+            #expect((old.configKey(stage) != new.configKey(stage)) == reads, "\(stage)")
+        }
     }
 }

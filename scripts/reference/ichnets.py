@@ -30,6 +30,7 @@ From Python, for deployment in PyTorch:
     model = ichnets.load_checkpoint("refiner.safetensors")          # eval mode
     x = ichnets.preprocess_volume(hu_xyz, model.ichct_config["input_size"],
                                   model.ichct_config["windows"])     # (Z, C, S, S)
+    x = ichnets.with_context(x, model.ichct_config.get("context_slices", 0))  # a 2.5-D refiner's input
     logits = model(x)                                               # (Z, 1, S, S)
 """
 import argparse
@@ -337,7 +338,8 @@ def load_checkpoint(path: str) -> nn.Module:
     """An ichct checkpoint as a ready PyTorch module, for users who deploy in PyTorch.
 
     Returns the ResNetLSTM or UNetLite in eval mode, with the checkpoint's configuration as
-    `model.ichct_config` (its `input_size` and `windows` are what `preprocess_volume` needs).
+    `model.ichct_config` (its `input_size` and `windows` are what `preprocess_volume` needs;
+    a refiner with `context_slices` k takes `with_context(x, k)`).
     A ResNetLSTM takes (B, T, C, S, S) and gives (B, T) slice logits; a UNetLite takes
     (N, C, S, S) and gives (N, 1, S, S) logits (sigmoid >= 0.5 is the refiner's mask at S x S;
     `ichctl segment` then resizes the logits to the scan's grid and keeps the intracranial
@@ -354,7 +356,7 @@ def describe(path: str) -> dict:
     model = load_checkpoint(path)
     config = model.ichct_config
     tensors = load_file(path)
-    s, c = config["input_size"], len(config["windows"])
+    s, c = config["input_size"], len(config["windows"]) * (2 * config.get("context_slices", 0) + 1)
     x = torch.zeros(1, 1, c, s, s) if config["kind"] == "resnet_lstm" else torch.zeros(1, c, s, s)
     with torch.no_grad():
         y = model(x)
@@ -379,7 +381,14 @@ def _selftest():
     print("grad-cam", tuple(grad_cam(classifier, seq[0], (80, 80)).shape))
     refiner = build(refiner_config(size=64)).eval()
     print("refiner logits", tuple(refiner(seq[0]).shape))
+    deep = build(refiner_config(size=64, context_slices=1)).eval()
+    stacked = with_context(seq[0], 1)
+    assert torch.equal(stacked[0, 3:6], seq[0, 0]) and torch.equal(stacked[0, 0:3], seq[0, 0]) and torch.equal(stacked[4, 6:9], seq[0, 4])
+    print("2.5-D refiner input", tuple(stacked.shape), "logits", tuple(deep(stacked).shape))
     with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "refiner.safetensors")
+        save(deep, refiner_config(size=64, context_slices=1), path)
+        print("2.5-D refiner described:", describe(path)["input_shape"])
         path = os.path.join(folder, "classifier.safetensors")
         save(classifier, config, path)
         again = load_checkpoint(path)

@@ -348,17 +348,11 @@ public struct SafeTensors: Sendable, Equatable {
                 case offsets = "data_offsets"
             }
         }
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
         var entries: [String: Entry] = [:]
         var metadata: [String: String] = [:]
 
         init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: Key.self)
+            let c = try decoder.container(keyedBy: AnyCodingKey.self)
             for key in c.allKeys {
                 if key.stringValue == "__metadata__" {
                     if try c.decodeNil(forKey: key) { continue }

@@ -34,6 +34,7 @@ public enum SliceContext {
                              range: Range<Int>? = nil) -> [Float] {
         let range = range ?? 0..<count
         precondition(context >= 0 && sliceStride > 0 && values.count % sliceStride == 0, "SliceContext: bad layout")
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "SliceContext: slices \(range) of a stack of \(count)")
         let held = first..<(first + values.count / sliceStride)
         var out = [Float]()
         out.reserveCapacity(range.count * (2 * context + 1) * sliceStride)

@@ -31,13 +31,26 @@ public struct RefinedSegmentation: Sendable {
 
 extension UNetLite {
     /// The network input of a whole volume, (Z, C, S, S), with this network's size, windows and
-    /// neighbouring slices (C = windows × slices seen, ``SliceContext``).
+    /// neighbouring slices (C = windows × slices seen, ``SliceContext``). With context, that is
+    /// 2k + 1 times the windowed volume; ``segment(_:intracranial:threshold:batchSize:flipAveraging:)``
+    /// stacks one batch at a time instead.
     public func preprocess(_ scan: ScanVolume) -> Tensor {
         let s = config.inputSize
-        let data = Preprocessing.preprocess(scan, size: s, windows: config.windows.map(\.ctWindow))
-        let input = config.contextSlices == 0 ? data
-            : SliceContext.stack(data[...], sliceStride: config.windows.count * s * s, count: scan.shape.z, context: config.contextSlices)
-        return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: input)
+        let data = windowed(scan)
+        return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: input(data, slices: 0..<scan.shape.z, of: scan.shape.z))
+    }
+
+    /// The windowed slices of a volume, windows.count channels each (no context).
+    func windowed(_ scan: ScanVolume) -> [Float] {
+        Preprocessing.preprocess(scan, size: config.inputSize, windows: config.windows.map(\.ctWindow))
+    }
+
+    /// The network's input values for `slices` of a volume of `count` slices whose windowed
+    /// values are `data`: those values themselves without context, else their context stack.
+    func input(_ data: [Float], slices: Range<Int>, of count: Int) -> [Float] {
+        let stride = config.windows.count * config.inputSize * config.inputSize
+        guard config.contextSlices > 0 else { return Array(data[(slices.lowerBound * stride)..<(slices.upperBound * stride)]) }
+        return SliceContext.stack(data[...], sliceStride: stride, count: count, context: config.contextSlices, range: slices)
     }
 
     /// Test-time segmentation of Docs/method.md#5-refinement-unetlite: preprocess every axial slice, run the
@@ -65,12 +78,13 @@ extension UNetLite {
         }
         eval()
         let s = config.inputSize, z = scan.shape.z
-        let input = preprocess(scan)
+        let data = windowed(scan)
         var logits = [Float]()
         logits.reserveCapacity(z * s * s)
         withoutGradients {
             for start in stride(from: 0, to: z, by: batchSize) {
-                let batch = input.slice(axis: 0, start..<min(start + batchSize, z))
+                let range = start..<min(start + batchSize, z)
+                let batch = Tensor(shape: [range.count, config.inChannels, s, s], data: input(data, slices: range, of: z))
                 var out = self(batch).data
                 if flipAveraging {
                     // the training augmentation's own left-right flip, exact at whole pixels

@@ -162,8 +162,16 @@ public struct UNetLiteConfig: Codable, Sendable, Equatable {
         case inputSize = "input_size", widths, windows, contextSlices = "context_slices"
     }
 
-    /// Decodes the JSON keys; `context_slices` may be absent (0).
+    /// Decodes the JSON keys; `context_slices` may be absent (0). Any other key (beside a
+    /// checkpoint's `kind`) is refused, naming it, so that a misspelt `contextSlices` cannot
+    /// quietly give a 2-D refiner.
     public init(from decoder: Decoder) throws {
+        let all = try decoder.container(keyedBy: AnyCodingKey.self)
+        let known = Set(["input_size", "widths", "windows", "context_slices", "kind"])
+        if let unknown = all.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "unknown unet_lite key \"\(unknown)\" (known: input_size, widths, windows, context_slices)"))
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         inputSize = try c.decode(Int.self, forKey: .inputSize)
         widths = try c.decode([Int].self, forKey: .widths)
@@ -191,6 +199,7 @@ public typealias Checkpoint = NetworkCheckpoint<ModelConfig>
 /// JSON: `{"kind": "resnet_lstm", "input_size": 256, "width": 64, "blocks": [2,2,2,2],
 /// "hidden": 128, "bidirectional": true, "windows": [[40, 80], ...]}` or
 /// `{"kind": "unet_lite", "input_size": 256, "widths": [16, 32, 64, 128], "windows": [...]}`
+/// (a 2.5-D refiner adds `"context_slices": k`)
 /// (the reference's `classifier_config` / `refiner_config`).
 public enum ModelConfig: NetworkConfiguration {
     /// The slice classifier.

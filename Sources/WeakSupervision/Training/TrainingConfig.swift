@@ -202,7 +202,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 /// The same code trains the weakly supervised refiner (targets = pseudo-masks) and the fully
 /// supervised upper bound (targets = true masks, same budget).
 public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
-    /// The architecture (input size, widths, windows).
+    /// The architecture (input size, widths, windows, neighbouring slices).
     public var model: UNetLiteConfig
     /// Optimizer and schedule.
     public var optimizer: OptimizerSettings
