@@ -18,21 +18,28 @@ struct RefinerCollapseGuardTests {
         return try JSONDecoder().decode(TrainingSummary.self, from: JSONSerialization.data(withJSONObject: object))
     }
 
-    @Test("a collapsed network is trained again with the next seeds until one outlines something or the restarts run out")
+    @Test("a collapsed network is trained again with restart seeds until one outlines something or the restarts run out")
     func restartsOnCollapse() throws {
-        // scores by seed: 10 and 11 collapse (0 and exactly the limit), 12 outlines
-        let scores: [UInt64: Double] = [10: 0, 11: RefinerStage.collapsedDice, 12: 0.3]
+        // restart seeds lie far from the neighbouring seeds replicates use
+        let (r1, r2) = (RefinerStage.restartSeed(10, restart: 1), RefinerStage.restartSeed(10, restart: 2))
+        #expect(r1 == 10 &+ 0x9E37_79B9_7F4A_7C15 && r2 == 10 &+ 2 &* 0x9E37_79B9_7F4A_7C15)
+        for seed: UInt64 in 0..<64 {
+            for restart in 1...3 { #expect(!(0..<1000).contains(RefinerStage.restartSeed(seed, restart: restart))) }
+        }
+        // scores by seed: 10 and its first restart collapse (0 and exactly the limit), the second outlines
+        let (s11, s12) = (r1, r2)
+        let scores: [UInt64: Double] = [10: 0, s11: RefinerStage.collapsedDice, s12: 0.3]
         var seeds: [UInt64] = [], notes: [String] = []
         let (kept, restarts) = try RefinerStage.trainGuarded(seed: 10, restarts: 2, note: { notes.append($0) }) { seed in
             seeds.append(seed)
             return try Self.summary(score: scores[seed]!)
         }
-        #expect(seeds == [10, 11, 12] && restarts == 2 && kept.bestScore == 0.3)
-        #expect(notes.count == 2 && notes[0].contains("seed 11") && notes[1].contains("seed 12"))
+        #expect(seeds == [10, s11, s12] && restarts == 2 && kept.bestScore == 0.3)
+        #expect(notes.count == 2 && notes[0].contains("seed \(s11)") && notes[1].contains("seed \(s12)"))
         // at most `restarts` more: the last collapsed training is what is kept
         seeds = []
         let (last, used) = try RefinerStage.trainGuarded(seed: 10, restarts: 1) { seed in seeds.append(seed); return try Self.summary(score: scores[seed]!) }
-        #expect(seeds == [10, 11] && used == 1 && last.bestScore == RefinerStage.collapsedDice)
+        #expect(seeds == [10, s11] && used == 1 && last.bestScore == RefinerStage.collapsedDice)
         // none allowed (the default of a configuration): one training, whatever it scores
         seeds = []
         _ = try RefinerStage.trainGuarded(seed: 10, restarts: 0) { seed in seeds.append(seed); return try Self.summary(score: 0) }

@@ -62,6 +62,11 @@ private func dice(_ k: Int) -> Double { 2 * Double(k) / Double(4 + k) }
         let ml = try #require(row.millilitres)
         #expect(abs(ml.difference.estimate + 0.0015) < 1e-12 && ml.difference.count == 2)
         #expect(row.isNonInferior(diceMargin: 0.02, millilitreMargin: 1))
+        // the arm's two tables score every case alike: one training counted twice, flagged by name
+        #expect(c.identicalReplicates == [["arm table 1", "arm table 2"]])
+        #expect(c.text().contains("warning: arm table 1 and arm table 2 score every case of every row identically"))
+        let named = try ReplicateComparison(base: base, arm: arm, bootstrap: settings, sources: ["b1.json", "b2.json", "r2.json", "r3.json"])
+        #expect(named.identicalReplicates == [["r2.json", "r3.json"]])
 
         // Arms swapped: the same difference with its sign turned, and the guard fails on Dice.
         let swapped = try #require(try ReplicateComparison(base: arm, arm: base, bootstrap: settings)["m"])
@@ -95,6 +100,8 @@ private func dice(_ k: Int) -> Double { 2 * Double(k) / Double(4 + k) }
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let back = try decoder.decode(ReplicateComparison.self, from: try comparison.jsonData())
         #expect(back["m"]?.dice == row.dice && back["m"]?.base == row.base && back.caseNames == comparison.caseNames)
+        // distinct replicates raise no warning
+        #expect(comparison.identicalReplicates == nil && back.identicalReplicates == nil && !text.contains("warning"))
     }
 
     @Test("tables on other cases, a missing row, an empty arm and other references are refused, naming the table")

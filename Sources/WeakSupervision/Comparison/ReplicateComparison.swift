@@ -72,6 +72,11 @@ public struct ReplicateComparison: Sendable, Codable {
     public var rows: [Row]
     /// What the tables were evaluated on (the base's first table's).
     public var evaluatedOn: String?
+    /// Pairs of tables of one arm (by their `sources` names) that score every case of every
+    /// row they share identically: one training counted as two replicates (a refiner seed that
+    /// collapsed and was restarted as the next replicate's seed did until 2026-12-06, or one
+    /// file given twice). The comparison is still made; the text warns. nil when there is none.
+    public var identicalReplicates: [[String]]?
 
     /// The row named `method`, if compared.
     public subscript(method: String) -> Row? { rows.first { $0.method == method } }
@@ -146,12 +151,33 @@ public struct ReplicateComparison: Sendable, Codable {
                               millilitresPerNegativeCase: ml.isEmpty ? .nan : NumPyReductions.mean(ml),
                               cleanNegativeCases: clean), dice, ml)
         }
+        var identical: [[String]] = []
+        for (tables, offset) in [(base, 0), (arm, base.count)] {
+            for i in tables.indices { for j in tables.indices where j > i && Self.sameScores(tables[i], tables[j]) {
+                identical.append([names[offset + i], names[offset + j]])
+            } }
+        }
+        identicalReplicates = identical.isEmpty ? nil : identical
         rows = compared.map { method in
             let (b, bd, bm) = scores(base, method), (a, ad, am) = scores(arm, method)
             return Row(method: method, base: b, arm: a,
                        dice: PairedDifference(method: "arm", reference: "base", metric: "dice", ad, bd, bootstrap: bootstrap),
                        millilitres: negatives.isEmpty ? nil
                            : PairedDifference(method: "arm", reference: "base", metric: "predictionVolumeML", am, bm, bootstrap: bootstrap))
+        }
+    }
+
+    /// Whether two tables score every case of every row they share alike (Dice and predicted
+    /// volume; NaN equal to NaN).
+    static func sameScores(_ a: ComparisonTable, _ b: ComparisonTable) -> Bool {
+        let shared = a.rows.filter { b[$0.method] != nil }
+        guard !shared.isEmpty else { return false }
+        func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
+        return shared.allSatisfy { row in
+            let other = b[row.method]!
+            return row.cases.count == other.cases.count && zip(row.cases, other.cases).allSatisfy {
+                same($0.scores.dice, $1.scores.dice) && same($0.scores.predictionVolumeML, $1.scores.predictionVolumeML)
+            }
         }
     }
 
@@ -186,6 +212,10 @@ public struct ReplicateComparison: Sendable, Codable {
                    + "Dice over positive cases (its replicates' range in parentheses); mL called blood over negative cases; "
                    + "clean: no voxel in any replicate.")
         if let evaluatedOn { out.append("evaluated on: \(evaluatedOn)") }
+        for pair in identicalReplicates ?? [] {
+            out.append("warning: \(pair[0]) and \(pair[1]) score every case of every row identically: one training counted as two "
+                       + "replicates (a collapsed seed restarted as the next replicate's, or one table given twice)")
+        }
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -193,5 +223,5 @@ public struct ReplicateComparison: Sendable, Codable {
     /// ``ComparisonTable/jsonData()`` writes tables.
     public func jsonData() throws -> Data { try ComparisonTable.encoder.encode(self) }
 
-    enum CodingKeys: String, CodingKey { case caseNames, positiveCases, negativeCases, rows, evaluatedOn }
+    enum CodingKeys: String, CodingKey { case caseNames, positiveCases, negativeCases, rows, evaluatedOn, identicalReplicates }
 }

@@ -242,7 +242,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var classifierGate: Float?
         /// When a refiner's kept model scores a validation Dice of at most
         /// ``RefinerStage/collapsedDice`` (it calls everything background), train it again with
-        /// the next seed, at most this many times (``RefinerStage/trainGuarded(seed:restarts:note:train:)``);
+        /// a restart seed (``RefinerStage/restartSeed(_:restart:)``), at most this many times (``RefinerStage/trainGuarded(seed:restarts:note:train:)``);
         /// applies to the pipeline's refiner and the upper bound alike. Default 0 (never);
         /// presets 2.
         public var restartsOnCollapse: Int
@@ -423,7 +423,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// only it validated; small refiner components
     /// dropped at a volume chosen on the validation cases' slice and case labels, unless the
     /// refiner's probability reaches 0.95 in them; a refiner that collapses to background trained
-    /// again with the next seed (twice at most); a second
+    /// again with another seed (twice at most); a second
     /// pipeline row gated by the classifier at 0.5 (``RefinerSettings/classifierGate``); every refiner row's mask
     /// grown 2 mm in-plane into 50...90 HU (``ComparisonSettings/growth``), then its components lying wholly within
     /// 2 mm of the skull dropped (``ComparisonSettings/boneRim``), then those less than 15 HU

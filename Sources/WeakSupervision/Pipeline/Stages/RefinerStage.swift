@@ -168,7 +168,7 @@ extension RefinerStage {
     /// Runs `train(seed)`, and while the kept model's validation Dice is finite and at most
     /// ``collapsedDice`` (all background: what one of nine runs with foreground-held crops did
     /// on validation, Docs/experiments/2026-12-06-full-resolution-refiner.md), again with
-    /// `seed + 1`, `seed + 2`, ..., at most `restarts` more times; each restart is announced
+    /// ``restartSeed(_:restart:)`` 1, 2, ..., at most `restarts` more times; each restart is announced
     /// through `note`. A stopped training, one without a validation score, or one during which
     /// `stopRequested()` became true (a stop asked for in its last epoch) is never restarted.
     /// The score is the same on every rank of a data-parallel run (its counts are summed over
@@ -181,10 +181,20 @@ extension RefinerStage {
         while done < restarts, !summary.stopped, !stopRequested(), let score = summary.bestScore, score.isFinite, score <= collapsedDice {
             done += 1
             note(String(format: "validation Dice %.3f: the network collapsed (Dice at most %.2f); training again with seed %llu (restart %ld of at most %ld)",
-                        score, collapsedDice, seed &+ UInt64(done), done, restarts))
-            summary = try train(seed &+ UInt64(done))
+                        score, collapsedDice, restartSeed(seed, restart: done), done, restarts))
+            summary = try train(restartSeed(seed, restart: done))
         }
         return (summary, done)
+    }
+
+    /// The seed of restart `restart` (1, 2, ...) of a training seeded `seed`: `seed` plus
+    /// `restart` times 0x9E3779B97F4A7C15 (2⁶⁴ over the golden ratio, SplitMix64's increment),
+    /// wrapping. Replicates use neighbouring seeds (``PipelineReplicates``: seed + k − 1), so
+    /// restarting with seed + 1, as the guard did until 2026-12-06, made a collapsed replicate
+    /// train exactly as the next replicate did: two tables of one training counted as two
+    /// seeds. Restart seeds now lie far from any small seed.
+    public static func restartSeed(_ seed: UInt64, restart: Int) -> UInt64 {
+        seed &+ UInt64(restart) &* 0x9E37_79B9_7F4A_7C15
     }
 }
 
