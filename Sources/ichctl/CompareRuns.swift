@@ -70,6 +70,7 @@ struct CompareRuns: ParsableCommand {
             throw CLIError.invalid("\(name): \(reason)")   // the name is the file the user gave
         }
         if json {
+            for pair in comparison.identicalReplicates ?? [] { CLI.note(ReplicateComparison.identicalWarning(pair)) }
             FileHandle.standardOutput.write(try comparison.jsonData())
             FileHandle.standardOutput.write(Data("\n".utf8))
         } else {

@@ -27,19 +27,18 @@ struct RefinerCollapseGuardTests {
             for restart in 1...3 { #expect(!(0..<1000).contains(RefinerStage.restartSeed(seed, restart: restart))) }
         }
         // scores by seed: 10 and its first restart collapse (0 and exactly the limit), the second outlines
-        let (s11, s12) = (r1, r2)
-        let scores: [UInt64: Double] = [10: 0, s11: RefinerStage.collapsedDice, s12: 0.3]
+        let scores: [UInt64: Double] = [10: 0, r1: RefinerStage.collapsedDice, r2: 0.3]
         var seeds: [UInt64] = [], notes: [String] = []
         let (kept, restarts) = try RefinerStage.trainGuarded(seed: 10, restarts: 2, note: { notes.append($0) }) { seed in
             seeds.append(seed)
             return try Self.summary(score: scores[seed]!)
         }
-        #expect(seeds == [10, s11, s12] && restarts == 2 && kept.bestScore == 0.3)
-        #expect(notes.count == 2 && notes[0].contains("seed \(s11)") && notes[1].contains("seed \(s12)"))
+        #expect(seeds == [10, r1, r2] && restarts == 2 && kept.bestScore == 0.3)
+        #expect(notes.count == 2 && notes[0].contains("seed \(r1)") && notes[1].contains("seed \(r2)"))
         // at most `restarts` more: the last collapsed training is what is kept
         seeds = []
         let (last, used) = try RefinerStage.trainGuarded(seed: 10, restarts: 1) { seed in seeds.append(seed); return try Self.summary(score: scores[seed]!) }
-        #expect(seeds == [10, s11] && used == 1 && last.bestScore == RefinerStage.collapsedDice)
+        #expect(seeds == [10, r1] && used == 1 && last.bestScore == RefinerStage.collapsedDice)
         // none allowed (the default of a configuration): one training, whatever it scores
         seeds = []
         _ = try RefinerStage.trainGuarded(seed: 10, restarts: 0) { seed in seeds.append(seed); return try Self.summary(score: 0) }

@@ -67,6 +67,9 @@ private func dice(_ k: Int) -> Double { 2 * Double(k) / Double(4 + k) }
         #expect(c.text().contains("warning: arm table 1 and arm table 2 score every case of every row identically"))
         let named = try ReplicateComparison(base: base, arm: arm, bootstrap: settings, sources: ["b1.json", "b2.json", "r2.json", "r3.json"])
         #expect(named.identicalReplicates == [["r2.json", "r3.json"]])
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        #expect(try decoder.decode(ReplicateComparison.self, from: try named.jsonData()).identicalReplicates == [["r2.json", "r3.json"]])
 
         // Arms swapped: the same difference with its sign turned, and the guard fails on Dice.
         let swapped = try #require(try ReplicateComparison(base: arm, arm: base, bootstrap: settings)["m"])

@@ -65,6 +65,8 @@ func tinyConfig() -> PipelineConfig {
         let pipelineRow = try #require(paired[Pipeline.pipelineRow])
         #expect(paired.rows.count == 1 && pipelineRow.base.dice == pipelineRow.arm.dice)
         #expect(pipelineRow.arm.dicePerReplicate.count == 2 && pipelineRow.dice.difference.estimate == 0)
+        // the same file given twice is flagged, in the JSON and on stderr
+        #expect(paired.identicalReplicates == [[tableFile.path, tableFile.path]] && runs.stderr.contains("score every case of every row identically"))
         let runsText = try ICHCTLRunner.run(["compare-runs", "--base", tableFile.path, "--arm", run])
         #expect(runsText.status == 0 && runsText.stdout.contains("+0.000 [+0.000, +0.000]") && runsText.stdout.contains(Pipeline.gatedPipelineRow))
         // a table file that is not one, a folder that is not a run, and an unknown row are named

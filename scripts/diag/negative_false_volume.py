@@ -57,8 +57,10 @@ def main():
                         continue
                     out = os.path.join(tmp, f"{name}.nii.gz")
                     scan = next(data.glob(f"{name}.nii*"))
-                    subprocess.run([a.ichctl, "segment", "--run", run, "--row", row, str(scan), "--out", out, "--force"],
-                                   check=True, capture_output=True)
+                    done = subprocess.run([a.ichctl, "segment", "--run", run, "--row", row, str(scan), "--out", out, "--force"],
+                                          capture_output=True, text=True)
+                    if done.returncode != 0:
+                        sys.exit(f"ichctl segment --run {run} --row {row} {scan} failed:\n{done.stderr}")
                     m = canonical(out)
                     mask = m.get_fdata() > 0
                     ic = canonical(ic_path)
@@ -69,6 +71,9 @@ def main():
                     depth = np.stack([ndimage.distance_transform_edt(inside[:, :, k], sampling=sp[:2])
                                       for k in range(inside.shape[2])], axis=2)
                     ks = np.where(inside.any(axis=(0, 1)))[0]
+                    if ks.size == 0:
+                        print(f"  {name}: empty intracranial mask, skipped", file=sys.stderr)
+                        continue
                     low = ks.min() + (ks.max() - ks.min()) // 4
                     ml = float(np.prod(sp)) / 1000
                     total += mask.sum() * ml
@@ -76,7 +81,9 @@ def main():
                     base += mask[:, :, :low + 1].sum() * ml
                     clean += int(mask.sum() == 0)
                     n += 1
-                n = max(n, 1)
+                if n == 0:
+                    print(f"{Path(run).name:12s} {row:12s} no case measured")
+                    continue
                 print(f"{Path(run).name:12s} {row:12s} {total / n:6.2f} mL per negative case; within 4 mm of the intracranial "
                       f"edge {edge / n:5.2f}; on the lowest quarter of the slices {base / n:5.2f}; clean {clean} of {n}")
 

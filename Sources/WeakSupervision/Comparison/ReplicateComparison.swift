@@ -73,9 +73,10 @@ public struct ReplicateComparison: Sendable, Codable {
     /// What the tables were evaluated on (the base's first table's).
     public var evaluatedOn: String?
     /// Pairs of tables of one arm (by their `sources` names) that score every case of every
-    /// row they share identically: one training counted as two replicates (a refiner seed that
-    /// collapsed and was restarted as the next replicate's seed did until 2026-12-06, or one
-    /// file given twice). The comparison is still made; the text warns. nil when there is none.
+    /// row they share identically: possibly one training counted as two replicates (a refiner
+    /// seed that collapsed and was restarted as the next replicate's seed did until 2026-12-06,
+    /// or one file given twice), though two trainings that both end empty match as well. The
+    /// comparison is still made; the text warns. nil when there is none.
     public var identicalReplicates: [[String]]?
 
     /// The row named `method`, if compared.
@@ -167,23 +168,29 @@ public struct ReplicateComparison: Sendable, Codable {
         }
     }
 
+    /// The warning for a pair of ``identicalReplicates``.
+    public static func identicalWarning(_ pair: [String]) -> String {
+        "warning: \(pair.joined(separator: " and ")) score every case of every row identically: possibly one training counted as "
+            + "two replicates (a collapsed seed restarted as the next replicate's, or one table given twice)"
+    }
+
     /// Whether two tables score every case of every row they share alike (Dice and predicted
     /// volume; NaN equal to NaN).
     static func sameScores(_ a: ComparisonTable, _ b: ComparisonTable) -> Bool {
         let shared = a.rows.filter { b[$0.method] != nil }
         guard !shared.isEmpty else { return false }
-        func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
         return shared.allSatisfy { row in
             let other = b[row.method]!
             return row.cases.count == other.cases.count && zip(row.cases, other.cases).allSatisfy {
-                same($0.scores.dice, $1.scores.dice) && same($0.scores.predictionVolumeML, $1.scores.predictionVolumeML)
+                $0.scores.dice.sameSummaryNumber($1.scores.dice) && $0.scores.predictionVolumeML.sameSummaryNumber($1.scores.predictionVolumeML)
             }
         }
     }
 
     /// A table: per row, each arm's Dice (mean over seeds of the per-case means) with its
     /// replicates' range, the paired difference and its interval, mL per negative case and
-    /// the negative cases clean in every replicate.
+    /// the negative cases clean in every replicate; then one warning line per pair of
+    /// ``identicalReplicates``.
     public func text() -> String {
         func f(_ v: Double, _ d: Int = 3) -> String { ComparisonTable.number(v, d) }
         func signed(_ v: Double, _ d: Int = 3) -> String { v.isNaN ? "nan" : (v >= 0 ? "+" : "") + f(v, d) }
@@ -213,8 +220,7 @@ public struct ReplicateComparison: Sendable, Codable {
                    + "clean: no voxel in any replicate.")
         if let evaluatedOn { out.append("evaluated on: \(evaluatedOn)") }
         for pair in identicalReplicates ?? [] {
-            out.append("warning: \(pair[0]) and \(pair[1]) score every case of every row identically: one training counted as two "
-                       + "replicates (a collapsed seed restarted as the next replicate's, or one table given twice)")
+            out.append(Self.identicalWarning(pair))
         }
         return out.joined(separator: "\n") + "\n"
     }

@@ -37,7 +37,7 @@ extension UNetLite {
     public func preprocess(_ scan: ScanVolume) -> Tensor {
         let s = config.inputSize
         let data = windowed(scan)
-        return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: input(data, slices: 0..<scan.shape.z, of: scan.shape.z))
+        return Tensor(shape: [scan.shape.z, config.inChannels, s, s], data: input(data, slices: 0..<scan.shape.z))
     }
 
     /// The windowed slices of a volume, windows.count channels each (no context).
@@ -45,12 +45,11 @@ extension UNetLite {
         Preprocessing.preprocess(scan, size: config.inputSize, windows: config.windows.map(\.ctWindow))
     }
 
-    /// The network's input values for `slices` of a volume of `count` slices whose windowed
-    /// values are `data`: those values themselves without context, else their context stack.
-    func input(_ data: [Float], slices: Range<Int>, of count: Int) -> [Float] {
+    /// The network's input values for `slices` of a volume whose windowed values are `data`:
+    /// their context stack (the values themselves without context).
+    func input(_ data: [Float], slices: Range<Int>) -> [Float] {
         let stride = config.windows.count * config.inputSize * config.inputSize
-        guard config.contextSlices > 0 else { return Array(data[(slices.lowerBound * stride)..<(slices.upperBound * stride)]) }
-        return SliceContext.stack(data[...], sliceStride: stride, count: count, context: config.contextSlices, range: slices)
+        return SliceContext.stack(data[...], sliceStride: stride, count: data.count / stride, context: config.contextSlices, range: slices)
     }
 
     /// Test-time segmentation of Docs/method.md#5-refinement-unetlite: preprocess every axial slice, run the
@@ -84,7 +83,7 @@ extension UNetLite {
         withoutGradients {
             for start in stride(from: 0, to: z, by: batchSize) {
                 let range = start..<min(start + batchSize, z)
-                let batch = Tensor(shape: [range.count, config.inChannels, s, s], data: input(data, slices: range, of: z))
+                let batch = Tensor(shape: [range.count, config.inChannels, s, s], data: input(data, slices: range))
                 var out = self(batch).data
                 if flipAveraging {
                     // the training augmentation's own left-right flip, exact at whole pixels

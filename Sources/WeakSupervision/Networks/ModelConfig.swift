@@ -158,7 +158,7 @@ public struct UNetLiteConfig: Codable, Sendable, Equatable {
     /// Slices the network sees for each slice it segments: 2 · ``contextSlices`` + 1.
     public var slicesSeen: Int { 2 * contextSlices + 1 }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case inputSize = "input_size", widths, windows, contextSlices = "context_slices"
     }
 
@@ -167,10 +167,10 @@ public struct UNetLiteConfig: Codable, Sendable, Equatable {
     /// quietly give a 2-D refiner.
     public init(from decoder: Decoder) throws {
         let all = try decoder.container(keyedBy: AnyCodingKey.self)
-        let known = Set(["input_size", "widths", "windows", "context_slices", "kind"])
-        if let unknown = all.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
+        let names = CodingKeys.allCases.map(\.stringValue)
+        if let unknown = all.allKeys.map(\.stringValue).sorted().first(where: { !names.contains($0) && $0 != "kind" }) {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "unknown unet_lite key \"\(unknown)\" (known: input_size, widths, windows, context_slices)"))
+                debugDescription: "unknown unet_lite key \"\(unknown)\" (known: \(names.joined(separator: ", ")))"))
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         inputSize = try c.decode(Int.self, forKey: .inputSize)

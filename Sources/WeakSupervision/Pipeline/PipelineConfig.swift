@@ -242,7 +242,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var classifierGate: Float?
         /// When a refiner's kept model scores a validation Dice of at most
         /// ``RefinerStage/collapsedDice`` (it calls everything background), train it again with
-        /// a restart seed (``RefinerStage/restartSeed(_:restart:)``), at most this many times (``RefinerStage/trainGuarded(seed:restarts:note:train:)``);
+        /// a restart seed (``RefinerStage/restartSeed(_:restart:)``), at most this many times (``RefinerStage/trainGuarded(seed:restarts:note:stopRequested:train:)``);
         /// applies to the pipeline's refiner and the upper bound alike. Default 0 (never);
         /// presets 2.
         public var restartsOnCollapse: Int
