@@ -60,7 +60,7 @@ struct SliceContextTests {
         #expect(Array(item.slices(0..<4, context: 1)) == deep.data)
     }
 
-    @Test("context_slices: written only when not 0, read as 0 when absent, kept by a checkpoint; unknown keys and out of range refused")
+    @Test("context_slices: written only when not 0, read as 0 when absent, kept by a checkpoint; unknown keys (both networks) and out of range refused")
     func configuration() throws {
         let encoder = JSONEncoder(), decoder = JSONDecoder()
         let plain = String(decoding: try encoder.encode(ModelConfig.unetLite(UNetLiteConfig(inputSize: 16, widths: [2, 4]))), as: UTF8.self)
@@ -78,6 +78,16 @@ struct SliceContextTests {
         } catch let DecodingError.dataCorrupted(context) {
             #expect(context.debugDescription.contains("contextSlices"))
         }
+        // the classifier's configuration likewise: a misspelt pooling is refused, not read as average
+        let classifier = #"{"kind": "resnet_lstm", "input_size": 32, "width": 4, "blocks": [1], "hidden": 4, "bidirectional": true, "windows": [[40, 80]], "poling": "max"}"#
+        do {
+            _ = try decoder.decode(ModelConfig.self, from: Data(classifier.utf8))
+            Issue.record("poling was accepted")
+        } catch let DecodingError.dataCorrupted(context) {
+            #expect(context.debugDescription.contains("unknown resnet_lstm key \"poling\""))
+        }
+        let fixed = classifier.replacingOccurrences(of: "poling", with: "pooling")
+        #expect(try decoder.decode(ModelConfig.self, from: Data(fixed.utf8)) == .resnetLSTM(ResNetLSTMConfig(inputSize: 32, width: 4, blocks: [1], hidden: 4, windows: [IntensityWindow(center: 40, width: 80)], pooling: .max)))
         for k in [-1, SliceContext.maximum + 1] {
             #expect(throws: NeuralCoreError.self) { try ModelConfig.unetLite(UNetLiteConfig(inputSize: 16, widths: [2, 4], contextSlices: k)).validate(source: "t") }
         }

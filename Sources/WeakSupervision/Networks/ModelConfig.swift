@@ -78,13 +78,16 @@ public struct ResNetLSTMConfig: Codable, Sendable, Equatable {
     /// Input channels: one per window.
     public var inChannels: Int { windows.count }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case inputSize = "input_size", width, blocks, hidden, bidirectional, windows, pooling
     }
 
     /// Decodes the JSON form; a missing `pooling` is ``SlicePooling/average`` (every
-    /// checkpoint written before the key existed).
+    /// checkpoint written before the key existed). Any other key (beside a checkpoint's
+    /// `kind`) is refused, naming it, so that a misspelt `pooling` cannot quietly give average
+    /// pooling.
     public init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, CodingKeys.self, kind: "resnet_lstm")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         inputSize = try c.decode(Int.self, forKey: .inputSize)
         width = try c.decode(Int.self, forKey: .width)
@@ -107,6 +110,17 @@ public struct ResNetLSTMConfig: Codable, Sendable, Equatable {
         try c.encode(bidirectional, forKey: .bidirectional)
         try c.encode(windows, forKey: .windows)
         if pooling != .average { try c.encode(pooling, forKey: .pooling) }
+    }
+}
+
+/// Refuses the first key (in sorted order) of the decoder's object that is neither one of
+/// `keys` nor `kind` (a checkpoint's discriminator), naming it and the known ones.
+func refuseUnknownKeys<Keys: CodingKey & CaseIterable>(_ decoder: Decoder, _ keys: Keys.Type, kind: String) throws {
+    let names = Keys.allCases.map(\.stringValue)
+    let present = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
+    if let unknown = present.sorted().first(where: { !names.contains($0) && $0 != "kind" }) {
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+            debugDescription: "unknown \(kind) key \"\(unknown)\" (known: \(names.joined(separator: ", ")))"))
     }
 }
 
@@ -166,12 +180,7 @@ public struct UNetLiteConfig: Codable, Sendable, Equatable {
     /// checkpoint's `kind`) is refused, naming it, so that a misspelt `contextSlices` cannot
     /// quietly give a 2-D refiner.
     public init(from decoder: Decoder) throws {
-        let all = try decoder.container(keyedBy: AnyCodingKey.self)
-        let names = CodingKeys.allCases.map(\.stringValue)
-        if let unknown = all.allKeys.map(\.stringValue).sorted().first(where: { !names.contains($0) && $0 != "kind" }) {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "unknown unet_lite key \"\(unknown)\" (known: \(names.joined(separator: ", ")))"))
-        }
+        try refuseUnknownKeys(decoder, CodingKeys.self, kind: "unet_lite")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         inputSize = try c.decode(Int.self, forKey: .inputSize)
         widths = try c.decode([Int].self, forKey: .widths)
