@@ -16,7 +16,9 @@ struct CompareRuns: ParsableCommand {
             (negative cases) is averaged over an arm's tables first, so that seeds count as \
             replicates of one configuration; then arm − base is bootstrapped over the cases. \
             Prints per row each arm's Dice, the paired difference with its interval, mL per \
-            negative case and the negative cases clean in every replicate (Docs/evaluation.md).
+            negative case and the negative cases clean in every replicate (Docs/evaluation.md). \
+            Two tables of one arm that score every case of every row alike (possibly one \
+            training counted twice) are named in a warning: under the text, or on stderr with --json.
             """)
 
     @Option(help: "The reference arm's tables or run folders, comma-separated.")

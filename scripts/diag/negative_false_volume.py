@@ -8,10 +8,11 @@ SET is a dataset folder with labels (an `ichctl synth` folder, or a run's data/c
 negative cases (no label voxel) are segmented with each run's rows by `ichctl segment --run RUN
 --row ROW` (the masks its table scores), into a temporary folder. The intracranial masks come
 from DIR (default RUN/data/intracranial/NAME.nii.gz, which holds a run's own training and
-validation cases); a case without one is skipped, naming it. All volumes are brought to RAS (nibabel `as_closest_canonical`). Prints per run and
-row, in mL per negative case: the volume called blood, the part within 4 mm in-plane of the
-intracranial mask's edge (the inner table), the part on the lowest quarter of the slices that
-hold intracranial voxels (the skull base), and the cases left clean.
+validation cases); a case without one is skipped, naming it. All volumes are brought to RAS
+(nibabel `as_closest_canonical`). Prints per run and row, in mL per negative case: the volume
+called blood, the part within 4 mm in-plane of the intracranial mask's edge (the inner table),
+the part on the lowest quarter of the slices that hold intracranial voxels (the skull base), and
+the cases left clean.
 """
 import argparse
 import os
