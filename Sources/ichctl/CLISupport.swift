@@ -176,6 +176,7 @@ extension ThresholdChoice: ExpressibleByArgument {
 
 extension CAM.Kind: ExpressibleByArgument {}
 extension PipelineConfig.PseudoMaskSettings.PositiveSlices: ExpressibleByArgument {}
+extension BoneRimFiltered.Distance: ExpressibleByArgument {}
 
 extension CLI {
     /// A path made absolute and standard (for settings saved in batch records).

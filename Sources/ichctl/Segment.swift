@@ -30,10 +30,12 @@ struct Segment: ParsableCommand {
             in-plane (4-neighbour steps of the scan's spacing) into neighbouring intracranial voxels \
             whose HU lie in --grow-hu (default 50:90), as the demo's refiner rows do (comparison.growth in \
             RUN/config.json: 2 mm for the full preset). With --bone-rim-mm R, the 3-D components \
-            whose every voxel lies within R mm (in-plane) of the skull (the largest 3-D component \
+            whose every voxel lies within R mm of the skull (the largest 3-D component \
             of HU ≥ --bone-hu, default 200) are \
             then dropped: the partial-volume crescents along the inner table (comparison.boneRim in \
-            RUN/config.json). With --min-contrast-hu C, the components whose mean HU exceeds the median \
+            RUN/config.json). The distance is in-plane, or with --bone-rim-distance slab measured \
+            between the slabs the slices stand for, so that the bone of the next slice touches: \
+            partial volume over the skull-base floor. With --min-contrast-hu C, the components whose mean HU exceeds the median \
             of the intracranial 0..100 HU voxels within --contrast-ring-mm (default 4) around them by \
             less than C are dropped last: brain brightened towards the skull (comparison.contrast in \
             RUN/config.json).
@@ -91,8 +93,11 @@ struct Segment: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "HU range LO:HI that --grow-mm grows into (default 50:90).")
     var growHu: String?
 
-    @Option(name: .long, help: "Drop 3-D components lying wholly within this many mm (in-plane) of bone, after growth (default 0: none dropped).")
+    @Option(name: .long, help: "Drop 3-D components lying wholly within this many mm of bone, after growth (default 0: none dropped).")
     var boneRimMm: Double = 0
+
+    @Option(name: .long, help: "How --bone-rim-mm measures: in-plane (default) or slab (between the slices' slabs: the bone of the next slice is 0 mm away along z).")
+    var boneRimDistance: BoneRimFiltered.Distance?
 
     @Option(name: .long, parsing: .unconditional, help: "HU from which a voxel counts as bone for --bone-rim-mm (default 200); the skull is the largest 3-D component of such voxels.")
     var boneHu: Double?
@@ -121,7 +126,7 @@ struct Segment: ParsableCommand {
         if runFolder != nil {
             let own = [("--probabilities", probabilities != nil), ("--classifier", classifier != nil), ("--gate-at", gateAt != nil),
                        ("--min-component-ml", minComponentMl != 0), ("--keep-above", keepAbove != nil), ("--grow-mm", growMm != 0), ("--grow-hu", growHu != nil),
-                       ("--bone-rim-mm", boneRimMm != 0), ("--bone-hu", boneHu != nil),
+                       ("--bone-rim-mm", boneRimMm != 0), ("--bone-hu", boneHu != nil), ("--bone-rim-distance", boneRimDistance != nil),
                        ("--min-contrast-hu", minContrastHu != nil), ("--contrast-ring-mm", contrastRingMm != nil),
                        ("--threshold", threshold != 0.5), ("--flip-average", flipAverage)]
             if let set = own.first(where: { $0.1 }) {
@@ -149,6 +154,7 @@ struct Segment: ParsableCommand {
             guard boneHu.isFinite else { throw ValidationError("--bone-hu must be a finite HU") }
             guard boneRimMm > 0 else { throw ValidationError("--bone-hu needs --bone-rim-mm") }
         }
+        if boneRimDistance != nil && boneRimMm == 0 { throw ValidationError("--bone-rim-distance needs --bone-rim-mm") }
         if let minContrastHu { guard minContrastHu.isFinite else { throw ValidationError("--min-contrast-hu must be a finite HU") } }
         if let contrastRingMm {
             guard minContrastHu != nil else { throw ValidationError("--contrast-ring-mm needs --min-contrast-hu") }
@@ -181,21 +187,21 @@ struct Segment: ParsableCommand {
 
     /// `--bone-rim-mm` and `--bone-hu` as the library's settings.
     var boneRimSettings: BoneRimFiltered.Settings {
-        BoneRimFiltered.Settings(boneHU: boneHu ?? BoneRimFiltered.Settings().boneHU, rimMM: boneRimMm)
+        BoneRimFiltered.Settings(boneHU: boneHu ?? BoneRimFiltered.Settings().boneHU, rimMM: boneRimMm, distance: boneRimDistance ?? .inPlane)
     }
 
     struct Summary: BatchRecord {
         let file: String, model: String, out: String, probabilities: String?
         let voxels: Int, intracranialVoxels: Int, volumeMl: Double
         let classifier: String?, gatedSlices: [Int]?, minComponentMl: Double, keepAbove: Float?, growMm: Double, growHu: [Double]?, growSteps: Int
-        let boneRimMm: Double?, boneHu: Double?
+        let boneRimMm: Double?, boneHu: Double?, boneRimDistance: BoneRimFiltered.Distance?
         let minContrastHu: Double?, contrastRingMm: Double?
 
         enum CodingKeys: String, CodingKey {
             case file, model, out, probabilities, voxels, classifier
             case intracranialVoxels = "intracranial_voxels", volumeMl = "volume_ml"
             case gatedSlices = "gated_slices", minComponentMl = "min_component_ml", keepAbove = "keep_above", growMm = "grow_mm", growHu = "grow_hu", growSteps = "grow_steps"
-            case boneRimMm = "bone_rim_mm", boneHu = "bone_hu"
+            case boneRimMm = "bone_rim_mm", boneHu = "bone_hu", boneRimDistance = "bone_rim_distance"
             case minContrastHu = "min_contrast_hu", contrastRingMm = "contrast_ring_mm"
         }
         static let csvColumns = ["out", "voxels", "volume_ml", "intracranial_voxels", "gated_slices"]
@@ -280,6 +286,7 @@ struct Segment: ParsableCommand {
         let growHu: String?
         let boneRimMm: Double?
         let boneHu: Double?
+        let boneRimDistance: BoneRimFiltered.Distance?
         let minContrastHu: Double?
         let contrastRingMm: Double?
     }
@@ -291,6 +298,7 @@ struct Segment: ParsableCommand {
                                      series: scanInput.series, threshold: threshold, flipAverage: flipAverage,
                                      classifier: CLI.absolute(classifier), gateAt: gateAt, minComponentMl: minComponentMl, keepAbove: keepAbove, growMm: growMm, growHu: growHu,
                                      boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil,
+                                     boneRimDistance: boneRimMm > 0 ? boneRimSettings.distance : nil,
                                      minContrastHu: contrastSettings?.minimumContrastHU, contrastRingMm: contrastSettings?.ringMM)
         if let runFolder {
             let row = try RunRow(folder: runFolder, row: row)
@@ -357,6 +365,7 @@ struct Segment: ParsableCommand {
                        classifier: classifier, gatedSlices: gated, minComponentMl: minComponentMl, keepAbove: keepAbove,
                        growMm: growMm, growHu: steps > 0 ? [settings.range.lowerBound, settings.range.upperBound] : nil,
                        growSteps: steps, boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil,
+                       boneRimDistance: boneRimMm > 0 ? boneRimSettings.distance : nil,
                        minContrastHu: contrastSettings?.minimumContrastHU, contrastRingMm: contrastSettings?.ringMM)
     }
 }

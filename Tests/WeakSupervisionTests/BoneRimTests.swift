@@ -126,4 +126,105 @@ struct BoneRimTests {
         #expect(try first.segment(b).voxels == onB.voxels)
         #expect(try second.segment(a).voxels == alone.segment(a).voxels)
     }
+
+    @Test("between slabs, bone depth is the exact distance with (|Δz| − 1)·t along z (brute force, anisotropic), never above the in-plane depth; no skull, no depth")
+    func slabDepthIsExact() {
+        let shape = GridShape(9, 7, 6)
+        let spacing = SIMD3(0.75, 1.25, 4.0)
+        var scan = ScanVolume(shape: shape, repeating: 30, geometry: Geometry(spacing: spacing))
+        var rng = SystemRandomNumberGenerator()
+        // a skull: the wall x = 0 on slices 0 to 2 with a random walk from it; slices 3 to 5 hold none
+        var skull = Set<[Int]>()
+        for z in 0..<3 { for y in 0..<7 { skull.insert([0, y, z]) } }
+        for z in 0..<3 {
+            var x = 0, y = Int.random(in: 0..<7, using: &rng)
+            for _ in 0..<5 {
+                x = min(x + Int.random(in: 0...1, using: &rng), 5)
+                y = max(0, min(6, y + Int.random(in: -1...1, using: &rng)))
+                skull.insert([x, y, z])
+            }
+        }
+        for p in skull { scan.voxels[shape.index(p[0], p[1], p[2])] = Float.random(in: 200...1500, using: &rng) }
+        scan.voxels[shape.index(8, 6, 5)] = 900   // a calcification apart from the skull: not bone here
+        let slab = BoneRimFiltered.boneDepth(scan, boneHU: 200, distance: .slab)
+        let inPlane = BoneRimFiltered.boneDepth(scan, boneHU: 200, distance: .inPlane)
+        #expect(inPlane == BoneRimFiltered.boneDepth(scan, boneHU: 200))
+        for z in 0..<6 { for y in 0..<7 { for x in 0..<9 {
+            let expected = skull.map { p -> Double in
+                let dx = Double(x - p[0]) * 0.75, dy = Double(y - p[1]) * 1.25, dz = Double(max(0, abs(z - p[2]) - 1)) * 4
+                return (dx * dx + dy * dy + dz * dz).squareRoot()
+            }.min()!
+            let got = slab[shape.index(x, y, z)]
+            #expect(abs(got - expected) < 1e-9, "at \(x), \(y), \(z): \(got) against \(expected)")
+            #expect(got <= inPlane[shape.index(x, y, z)], "at \(x), \(y), \(z)")
+        } } }
+        // slice 3 touches the skull's last slice; slice 4 lies one slab away (4 mm) from bone at least
+        #expect(slab[shape.index(0, 3, 3)] == 0 && inPlane[shape.index(0, 3, 3)].isInfinite)
+        #expect(slab[shape.index(0, 3, 4)] == 4)
+        let empty = ScanVolume(shape: shape, repeating: 30, geometry: Geometry(spacing: spacing))
+        #expect(BoneRimFiltered.boneDepth(empty, boneHU: 200, distance: .slab).allSatisfy { $0.isInfinite })
+    }
+
+    @Test("a patch over the skull-base floor is dropped between slabs and kept in-plane; one a slab higher, or reaching there, stays")
+    func slabRimDropsPartialVolumeOverTheFloor() {
+        // 1 mm pixels, 5 mm slices; a floor of bone on slice 0 and a wall at x = 0 on every slice
+        let shape = GridShape(24, 16, 5)
+        let geometry = Geometry(spacing: SIMD3(1, 1, 5))
+        var scan = ScanVolume(shape: shape, repeating: 35, geometry: geometry)
+        for y in 0..<16 { for x in 0..<24 { scan.voxels[shape.index(x, y, 0)] = 1000 } }
+        for z in 0..<5 { for y in 0..<16 { scan.voxels[shape.index(0, y, z)] = 1000 } }
+        var mask = MaskVolume(shape: shape, repeating: 0, geometry: geometry)
+        func set(_ xs: ClosedRange<Int>, _ ys: ClosedRange<Int>, _ zs: ClosedRange<Int>) {
+            for z in zs { for y in ys { for x in xs { mask.voxels[shape.index(x, y, z)] = 1 } } }
+        }
+        set(10...13, 2...5, 1...1)     // on the slice above the floor, 10 mm from the wall: partial volume of the floor
+        set(10...13, 10...13, 2...2)   // two slices above the floor: 5 mm away along z
+        set(18...20, 2...4, 1...3)     // from the slice above the floor up two more: keeps its voxels on all three
+        let inPlane = BoneRimFiltered.filter(mask, scan: scan, settings: .init(rimMM: 2))
+        #expect(inPlane.voxels == mask.voxels)
+        let slab = BoneRimFiltered.filter(mask, scan: scan, settings: .init(rimMM: 2, distance: .slab))
+        var expected = mask
+        for y in 2...5 { for x in 10...13 { expected.voxels[shape.index(x, y, 1)] = 0 } }
+        #expect(slab.voxels == expected.voxels)
+        // a rim wider than one slab drops the patch two slices up too, not the one reaching higher
+        let wide = BoneRimFiltered.filter(mask, scan: scan, settings: .init(rimMM: 5, distance: .slab))
+        #expect(wide.voxels[shape.index(11, 11, 2)] == 0 && wide.voxels[shape.index(19, 3, 1)] == 1)
+    }
+
+    @Test("the saved settings: no distance key when in-plane (as configurations saved before it), slab round-trips, an unknown key or value is refused by name")
+    func settingsCoding() throws {
+        let old = #"{"boneHU":200,"rimMM":2}"#
+        let decoded = try JSONDecoder().decode(BoneRimFiltered.Settings.self, from: Data(old.utf8))
+        #expect(decoded == BoneRimFiltered.Settings() && decoded.distance == .inPlane)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        #expect(String(decoding: try encoder.encode(BoneRimFiltered.Settings()), as: UTF8.self) == old)
+        let slab = BoneRimFiltered.Settings(boneHU: 250, rimMM: 3, distance: .slab)
+        let text = String(decoding: try encoder.encode(slab), as: UTF8.self)
+        #expect(text == #"{"boneHU":250,"distance":"slab","rimMM":3}"#)
+        #expect(try JSONDecoder().decode(BoneRimFiltered.Settings.self, from: Data(text.utf8)) == slab)
+        do {
+            _ = try JSONDecoder().decode(BoneRimFiltered.Settings.self, from: Data(#"{"boneHU":200,"rimMM":2,"distanse":"slab"}"#.utf8))
+            Issue.record("a misspelt key was read")
+        } catch let DecodingError.dataCorrupted(context) {
+            #expect(context.debugDescription.contains("\"distanse\""), "\(context.debugDescription)")
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(BoneRimFiltered.Settings.self, from: Data(#"{"boneHU":200,"rimMM":2,"distance":"3d"}"#.utf8))
+        }
+    }
+
+    @Test("the slab distance changes the comparison's stage key alone")
+    func slabStageKey() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slab-rim-keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var config = PipelineConfig.full
+        config.comparison.boneRim = BoneRimFiltered.Settings(distance: .inPlane)
+        let old = try Pipeline(config: config, output: folder)
+        config.comparison.boneRim?.distance = .slab
+        let new = try Pipeline(config: config, output: folder, overwrite: true)
+        for stage in PipelineStage.allCases {
+            #expect((old.configKey(stage) != new.configKey(stage)) == (stage == .comparison), "\(stage)")
+        }
+    }
 }

@@ -127,7 +127,9 @@ struct NetworkCommandsTests {
         // the phantom's skull is bone, so some rim exists to test against
         for (args, settings) in [(["--bone-rim-mm", "20"], BoneRimFiltered.Settings(rimMM: 20)),
                                  (["--bone-rim-mm", "20", "--bone-hu", "600"], BoneRimFiltered.Settings(boneHU: 600, rimMM: 20)),
-                                 (["--grow-mm", "16", "--grow-hu", "30:40", "--bone-rim-mm", "12"], BoneRimFiltered.Settings(rimMM: 12))] {
+                                 (["--grow-mm", "16", "--grow-hu", "30:40", "--bone-rim-mm", "12"], BoneRimFiltered.Settings(rimMM: 12)),
+                                 (["--bone-rim-mm", "20", "--bone-rim-distance", "slab"], BoneRimFiltered.Settings(rimMM: 20, distance: .slab)),
+                                 (["--bone-rim-mm", "20", "--bone-rim-distance", "in-plane"], BoneRimFiltered.Settings(rimMM: 20))] {
             let rimmed = w.folder.appendingPathComponent("rimmed.nii.gz")
             try Segment.parse(atMedian + ["--out", rimmed.path, "--force"] + args).run()
             let before = args.contains("--grow-mm") ? grownMasks[0] : halfMask
@@ -149,6 +151,7 @@ struct NetworkCommandsTests {
         #expect(try NIfTI.readMask(at: rimmed).voxels == halfMask.voxels)
         let classifier = ["--classifier", w.classifier.path]
         for bad in [["--bone-rim-mm=-1"], ["--bone-rim-mm", "nan"], ["--bone-hu", "300"], ["--bone-rim-mm", "2", "--bone-hu", "inf"],
+                    ["--bone-rim-distance", "slab"], ["--bone-rim-mm", "2", "--bone-rim-distance", "3d"],
                     ["--contrast-ring-mm", "2"], ["--min-contrast-hu", "nan"], ["--min-contrast-hu", "5", "--contrast-ring-mm", "0"],
                     ["--grow-mm=-1"], ["--grow-mm", "inf"], ["--grow-mm", "2", "--grow-hu", "90:50"], ["--grow-mm", "2", "--grow-hu", "50"],
                     ["--grow-mm", "2", "--grow-hu", "a:b"], ["--grow-hu", "30:40"],

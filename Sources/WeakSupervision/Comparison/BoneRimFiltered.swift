@@ -2,18 +2,21 @@ import CTVolume
 import ImageCore
 
 /// Runs another segmenter and drops the 3-D components of its mask that lie wholly in the
-/// rim along the skull: every voxel of the component within `rimMM` (in-plane) of a skull voxel
-/// of its axial slice. A component that reaches deeper keeps all its voxels, rim included.
+/// rim along the skull: every voxel of the component within `rimMM` of a skull voxel. A
+/// component that reaches deeper keeps all its voxels, rim included.
 ///
 ///     skull   = the largest 26-connected component of  scan >= boneHU   (the whole volume)
-///     depth   = in-plane distance to the skull, mm     (exact EDT of each slice, its spacing)
+///     depth   = distance to the skull, mm (``Distance``: in-plane, or between slabs)
 ///     out     = the 26-connected components C of the base mask with  max over C of depth > rimMM
 ///
 /// The skull is the largest bone component, so a calcification (pineal, choroid plexus, falx:
 /// small and apart from the skull) is not bone here, and blood next to it is not dropped.
-/// The distance is in-plane: across thick slices the blur is wider than in-plane, and a
-/// crescent whose bone lies in the next slice (at the vertex, over the orbital roofs) has a
-/// large in-plane depth and is kept.
+///
+/// The distance is in-plane by default (``Distance/inPlane``): a patch whose bone lies in the
+/// next slice (over the skull-base floor, at the vertex) has a large in-plane depth and is
+/// kept. ``Distance/slab`` measures between the slabs the slices stand for, so the bone of the
+/// next slice lies 0 mm along z: the partial volume of a thick slice, which takes in the bone
+/// at its edge (Docs/experiments/2026-12-06-slab-bone-rim.md).
 ///
 /// Why: bone blurs into the brain at the inner table and the skull base, and the voxels it
 /// blurs into take HU of blood (partial volume), in thin crescents along the table. A
@@ -26,19 +29,58 @@ import ImageCore
 /// Nothing is added; an empty mask stays empty; a slice without skull has infinite depth, so
 /// nothing on it is dropped.
 public struct BoneRimFiltered: Segmenter {
+    /// How the distance from a voxel to the skull is measured.
+    public enum Distance: String, Codable, Sendable, CaseIterable {
+        /// Within the voxel's axial slice, to the skull voxels of that slice (exact EDT with the
+        /// x and y spacing); `.infinity` on a slice without skull.
+        case inPlane = "in-plane"
+        /// Between slabs: each axial slice stands for the slab of its thickness (taken as the
+        /// slice spacing t: contiguous slices), so a skull voxel |Δz| slices away lies
+        /// max(0, |Δz| − 1)·t away along z, and the distance is
+        /// √(in-plane² + that²), minimised over every skull voxel of the volume. The bone of the
+        /// neighbouring slices counts as touching the voxel's slab, as its partial volume
+        /// does. Never more than ``inPlane``; `.infinity` only when the volume has no skull.
+        case slab
+    }
+
     /// What counts as bone and how wide its rim is: the part a ``PipelineConfig`` saves.
     public struct Settings: Codable, Sendable, Equatable {
         /// HU at or above which a voxel is bone (default 200: above any blood, 35 to 105 HU,
         /// by several times its noise; below the cortical bone of the table, 700 HU and up).
         public var boneHU: Double
-        /// Components whose every voxel lies within this in-plane distance of the skull are
-        /// dropped (mm, > 0).
+        /// Components whose every voxel lies within this distance of the skull (measured as
+        /// ``distance`` says) are dropped (mm, > 0).
         public var rimMM: Double
+        /// How the distance to the skull is measured (default ``Distance/inPlane``; saved as
+        /// `"distance"` only when not in-plane, so configurations saved before it read and key as
+        /// they did).
+        public var distance: Distance
 
-        /// Settings; see the properties for the defaults (rim 2 mm).
-        public init(boneHU: Double = 200, rimMM: Double = 2) {
+        /// Settings; see the properties for the defaults (rim 2 mm, in-plane).
+        public init(boneHU: Double = 200, rimMM: Double = 2, distance: Distance = .inPlane) {
             self.boneHU = boneHU
             self.rimMM = rimMM
+            self.distance = distance
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case boneHU, rimMM, distance }
+
+        /// Reads the saved form; a missing `distance` is in-plane; an unknown key is refused by
+        /// name (a misspelt `distance` would otherwise give the in-plane rim).
+        public init(from decoder: Decoder) throws {
+            try refuseUnknownKeys(decoder, CodingKeys.self, kind: "boneRim")
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            boneHU = try c.decode(Double.self, forKey: .boneHU)
+            rimMM = try c.decode(Double.self, forKey: .rimMM)
+            distance = try c.decodeIfPresent(Distance.self, forKey: .distance) ?? .inPlane
+        }
+
+        /// Writes `boneHU`, `rimMM`, and `distance` unless in-plane.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(boneHU, forKey: .boneHU)
+            try c.encode(rimMM, forKey: .rimMM)
+            if distance != .inPlane { try c.encode(distance, forKey: .distance) }
         }
 
         /// Throws unless both are finite and the rim > 0.
@@ -92,8 +134,8 @@ public struct BoneRimFiltered: Segmenter {
         try settings.validate()
         let mask = try input.checkedMask(of: base, wrapper: name)
         guard mask.voxels.contains(where: { $0 > 0 }) else { return mask }
-        let depth = memo.value(for: BoneDepthKey(input.scan, boneHU: settings.boneHU)) {
-            Self.boneDepth(input.scan, boneHU: settings.boneHU)
+        let depth = memo.value(for: BoneDepthKey(input.scan, boneHU: settings.boneHU, distance: settings.distance)) {
+            Self.boneDepth(input.scan, boneHU: settings.boneHU, distance: settings.distance)
         }
         return Self.filter(mask, depth: depth, rimMM: settings.rimMM)
     }
@@ -111,31 +153,66 @@ public struct BoneRimFiltered: Segmenter {
         return out
     }
 
-    /// In-plane distance (mm) from each voxel to the nearest skull voxel (``skull(_:boneHU:)``)
-    /// of its axial slice; `.infinity` on a slice without one. Exact (Felzenszwalb–Huttenlocher)
-    /// with the scan's x and y spacing.
-    public static func boneDepth(_ scan: ScanVolume, boneHU: Double) -> [Double] {
-        let w = scan.shape.x, h = scan.shape.y, plane = w * h
+    /// Distance (mm) from each voxel to the nearest skull voxel (``skull(_:boneHU:)``), measured
+    /// as `distance` says (``Distance``). Exact (Felzenszwalb–Huttenlocher) with the scan's
+    /// spacing.
+    ///
+    /// Between slabs, the skull is first widened by one slice each way along z (a voxel whose
+    /// slice or neighbouring slice holds skull at its (x, y) is bone), then the exact 3-D
+    /// transform of that is taken with the z spacing t: a skull voxel |Δz| ≥ 1 slices away
+    /// then lies (|Δz| − 1)·t away along z, the definition's distance.
+    public static func boneDepth(_ scan: ScanVolume, boneHU: Double, distance: Distance = .inPlane) -> [Double] {
+        let w = scan.shape.x, h = scan.shape.y, d = scan.shape.z, plane = w * h
         let sx = Double(abs(scan.geometry.spacing.x)), sy = Double(abs(scan.geometry.spacing.y))
         let skull = skull(scan, boneHU: boneHU)
         var depth = [Double](repeating: .infinity, count: scan.voxels.count)
-        for z in 0..<scan.shape.z {
+        let widen = distance == .slab ? 1 : 0
+        var any = false
+        for z in 0..<d {
             let base = z * plane
-            let bone = (0..<plane).map { skull.voxels[base + $0] > 0 }
+            var bone = [Bool](repeating: false, count: plane)
+            for k in max(0, z - widen)...min(d - 1, z + widen) {
+                let other = k * plane
+                for p in 0..<plane where skull.voxels[other + p] > 0 { bone[p] = true }
+            }
             guard bone.contains(true) else { continue }
+            any = true
             let d2 = DistanceTransform.squaredDistances2D(bone, width: w, height: h, spacingX: sx, spacingY: sy)
-            for p in 0..<plane { depth[base + p] = d2[p].squareRoot() }
+            for p in 0..<plane { depth[base + p] = d2[p] }
         }
+        if distance == .slab && any && d > 1 {
+            // along z: the lower envelope of each (x, y) column of squared in-plane distances
+            let sz = Double(abs(scan.geometry.spacing.z))
+            var f = [Double](repeating: 0, count: d), hh = [Double](repeating: 0, count: d)
+            var v = [Int](repeating: 0, count: d), zz = [Double](repeating: 0, count: d + 1)
+            f.withUnsafeMutableBufferPointer { f in
+                hh.withUnsafeMutableBufferPointer { hh in
+                    v.withUnsafeMutableBufferPointer { v in
+                        zz.withUnsafeMutableBufferPointer { zz in
+                            depth.withUnsafeMutableBufferPointer { depth in
+                                for p in 0..<plane {
+                                    for z in 0..<d { f[z] = depth[z * plane + p] }
+                                    DistanceTransform.lowerEnvelope(f: f, h: hh, v: v, z: zz, n: d, spacing: sz) { z, value in
+                                        depth[z * plane + p] = value
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for i in depth.indices { depth[i] = depth[i].squareRoot() }
         return depth
     }
 
     /// `mask` without its 26-connected components whose every voxel lies within
-    /// `settings.rimMM` of the skull (``boneDepth(_:boneHU:)``); kept voxels become 1.
+    /// `settings.rimMM` of the skull (``boneDepth(_:boneHU:distance:)``); kept voxels become 1.
     /// - Precondition: `scan` on `mask`'s grid (same shape).
     public static func filter(_ mask: MaskVolume, scan: ScanVolume, settings: Settings) -> MaskVolume {
         precondition(scan.shape == mask.shape, "BoneRimFiltered: scan \(scan.shape) and mask \(mask.shape) differ")
         guard mask.voxels.contains(where: { $0 > 0 }) else { return mask }
-        return filter(mask, depth: boneDepth(scan, boneHU: settings.boneHU), rimMM: settings.rimMM)
+        return filter(mask, depth: boneDepth(scan, boneHU: settings.boneHU, distance: settings.distance), rimMM: settings.rimMM)
     }
 
     /// ``filter(_:scan:settings:)`` with the bone depth given (one value per voxel of `mask`).
@@ -166,14 +243,16 @@ extension Segmenter {
 /// The last scan whose bone depth a ``BoneRimFiltered`` computed, and that depth.
 typealias BoneDepthMemo = LastResultMemo<BoneDepthKey, [Double]>
 
-/// What makes two bone depths the same: the scan (grid, affine, every voxel) and the bone threshold.
+/// What makes two bone depths the same: the scan (grid, affine, every voxel), the bone threshold
+/// and the distance.
 struct BoneDepthKey: Equatable {
-    let shape: GridShape, affine: Affine, boneHU: Double, scanHash: UInt64
+    let shape: GridShape, affine: Affine, boneHU: Double, distance: BoneRimFiltered.Distance, scanHash: UInt64
 
-    init(_ scan: ScanVolume, boneHU: Double) {
+    init(_ scan: ScanVolume, boneHU: Double, distance: BoneRimFiltered.Distance) {
         shape = scan.shape
         affine = scan.geometry.affine
         self.boneHU = boneHU
+        self.distance = distance
         scanHash = scan.contentHash
     }
 }

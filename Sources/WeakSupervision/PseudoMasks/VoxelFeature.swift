@@ -22,7 +22,7 @@ public enum VoxelFeature: Sendable {
     ///     band(v)   = floor(depth(v) / spacing)  for depth < depthCorrectionMM, else one deep band
     ///     out(v)    = value(v) - median(band(v)) + median(deep band)
     ///
-    /// `depth` is the in-plane distance to the skull (``BoneRimFiltered/boneDepth(_:boneHU:)``
+    /// `depth` is the in-plane distance to the skull (``BoneRimFiltered/boneDepth(_:boneHU:distance:)``
     /// at ``boneHU``), `spacing` the finer in-plane voxel side, and each median is taken over
     /// the mask's voxels of that band on every slice of the scan: the profile is estimated per
     /// scan, from the scan, and no HU value is assumed. Blood is a minority of every band, so
