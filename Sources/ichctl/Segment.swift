@@ -298,7 +298,8 @@ struct Segment: ParsableCommand {
                                      series: scanInput.series, threshold: threshold, flipAverage: flipAverage,
                                      classifier: CLI.absolute(classifier), gateAt: gateAt, minComponentMl: minComponentMl, keepAbove: keepAbove, growMm: growMm, growHu: growHu,
                                      boneRimMm: boneRimMm > 0 ? boneRimMm : nil, boneHu: boneRimMm > 0 ? boneRimSettings.boneHU : nil,
-                                     boneRimDistance: boneRimMm > 0 ? boneRimSettings.distance : nil,
+                                     // only when not in-plane: batch folders made before the option resume
+                                     boneRimDistance: boneRimMm > 0 && boneRimSettings.distance != .inPlane ? boneRimSettings.distance : nil,
                                      minContrastHu: contrastSettings?.minimumContrastHU, contrastRingMm: contrastSettings?.ringMM)
         if let runFolder {
             let row = try RunRow(folder: runFolder, row: row)

@@ -78,6 +78,7 @@ struct ConfigurationSchemaTests {
         full.refiner.restartsOnCollapse = 0   // schema 1 had no restarts: its runs never restarted
         full.refiner.componentSizes?.supportThreshold = nil   // nor a support
         full.comparison.contrast = nil   // nor a contrast filter
+        full.comparison.boneRim?.distance = .inPlane   // nor a slab distance
         let old = try Self.versionOne(full)
         #expect(old["componentFilter"] != nil && old["classifierGate"] as? Double == 0.5 && old["schemaVersion"] == nil)
         let migrated = try Self.decode(old)

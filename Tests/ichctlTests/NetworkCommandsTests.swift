@@ -135,6 +135,14 @@ struct NetworkCommandsTests {
             let before = args.contains("--grow-mm") ? grownMasks[0] : halfMask
             #expect(try NIfTI.readMask(at: rimmed).voxels == BoneRimFiltered.filter(before, scan: scan, settings: settings).voxels, "\(args)")
         }
+        // the distance reaches the summary (this phantom's filters agree on both distances)
+        for (distance, shown) in [("slab", "slab" as String?), ("in-plane", "in-plane")] {
+            let rimmed = w.folder.appendingPathComponent("rimmed.nii.gz")
+            let r = try ICHCTLRunner.run(["segment"] + atMedian + ["--out", rimmed.path, "--force", "--json", "--bone-rim-mm", "20", "--bone-rim-distance", distance])
+            #expect(r.status == 0, "\(r.stderr)")
+            let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            #expect(summary?["bone_rim_distance"] as? String == shown, "\(r.stdout)")
+        }
         // --min-contrast-hu: the library's contrast filter, last (after growth and rim)
         for (args, settings, before) in [(["--min-contrast-hu", "5"], ContrastFiltered.Settings(minimumContrastHU: 5), halfMask),
                                          (["--min-contrast-hu", "-3", "--contrast-ring-mm", "2"], ContrastFiltered.Settings(minimumContrastHU: -3, ringMM: 2), halfMask),

@@ -6,10 +6,10 @@ import WeakSupervision
 import TestSupport
 import PipelineTestSupport
 
-/// The tiny pipeline (PipelineTestSupport) with the bone-rim filter on, so that segment --run is
-/// checked to reproduce it too.
+/// The tiny pipeline (PipelineTestSupport) with the bone-rim filter on (between slabs, as the
+/// presets), so that segment --run is checked to reproduce it too.
 func tinyConfig() -> PipelineConfig {
-    tinyPipelineConfig(boneRim: BoneRimFiltered.Settings(rimMM: 4), contrast: ContrastFiltered.Settings(minimumContrastHU: 5))
+    tinyPipelineConfig(boneRim: BoneRimFiltered.Settings(rimMM: 4, distance: .slab), contrast: ContrastFiltered.Settings(minimumContrastHU: 5))
 }
 
 @Suite(.serialized) struct PipelineCommandsTests {
@@ -123,6 +123,7 @@ func tinyConfig() -> PipelineConfig {
         // ... and the contrast filter after it, on the post-processed rows only
         #expect(table.notes?.contains { $0.contains("ContrastFiltered") } == true)
         #expect(((try reopened.rowMethod("pipeline")) as? ContrastFiltered)?.base is BoneRimFiltered)
+        #expect((((try reopened.rowMethod("pipeline")) as? ContrastFiltered)?.base as? BoneRimFiltered)?.settings.distance == .slab)
         let raw = try reopened.rowMethod("pipeline-raw")
         #expect(!(raw is ContrastFiltered) && !(raw is BoneRimFiltered))
         let unknownRow = try ICHCTLRunner.run(["segment", "--run", run, "--row", "best", scanPath, "--out", dir.appendingPathComponent("x.nii.gz").path])

@@ -26,8 +26,8 @@ import ImageCore
 /// keeps every voxel, its rim too; a collection thinner than `rimMM` everywhere is lost with
 /// the crescents, which is the price.
 ///
-/// Nothing is added; an empty mask stays empty; a slice without skull has infinite depth, so
-/// nothing on it is dropped.
+/// Nothing is added; an empty mask stays empty. In-plane, a slice without skull has infinite
+/// depth, so nothing on it is dropped; between slabs, only a volume without skull is.
 public struct BoneRimFiltered: Segmenter {
     /// How the distance from a voxel to the skull is measured.
     public enum Distance: String, Codable, Sendable, CaseIterable {
@@ -180,9 +180,15 @@ public struct BoneRimFiltered: Segmenter {
             let d2 = DistanceTransform.squaredDistances2D(bone, width: w, height: h, spacingX: sx, spacingY: sy)
             for p in 0..<plane { depth[base + p] = d2[p] }
         }
-        if distance == .slab && any && d > 1 {
+        let sz = Double(abs(scan.geometry.spacing.z))
+        if distance == .slab && any && d > 1 && !(sz > 0 && sz.isFinite) {
+            // slabs of no thickness (a grid no file can hold): every slice lies 0 mm away along z
+            for p in 0..<plane {
+                let nearest = (0..<d).map { depth[$0 * plane + p] }.min()!
+                for z in 0..<d { depth[z * plane + p] = nearest }
+            }
+        } else if distance == .slab && any && d > 1 {
             // along z: the lower envelope of each (x, y) column of squared in-plane distances
-            let sz = Double(abs(scan.geometry.spacing.z))
             var f = [Double](repeating: 0, count: d), hh = [Double](repeating: 0, count: d)
             var v = [Int](repeating: 0, count: d), zz = [Double](repeating: 0, count: d + 1)
             f.withUnsafeMutableBufferPointer { f in

@@ -325,7 +325,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// `.quick`: 4 mm (its refiner at 64 on a 128 grid: two voxels as well).
         public var growth: IntensityGrowth.Settings?
         /// Drops every refiner row's components that lie wholly within a rim along bone, after
-        /// its growth (``BoneRimFiltered``): the partial-volume crescents at the inner table.
+        /// its growth (``BoneRimFiltered``): the partial-volume crescents at the inner table and,
+        /// measured between slabs, the patches over the skull-base floor.
         /// nil (default): no such filter. Presets: 200 HU, 2 mm, between slabs.
         public var boneRim: BoneRimFiltered.Settings?
         /// Drops every refiner row's components that are not denser than the tissue around
