@@ -5,23 +5,32 @@ import WeakSupervision
 
 @Suite("Bone-rim filter")
 struct BoneRimTests {
+    /// Bone (200 to 1500 HU) on the wall x = 0 of `slices`, and on a random walk of `steps` from
+    /// it on each (x at most `maxX`); the voxels set, as (x, y, z).
+    static func randomSkull(in scan: inout ScanVolume, slices: Range<Int>, steps: Int, maxX: Int,
+                            using rng: inout SystemRandomNumberGenerator) -> Set<[Int]> {
+        let shape = scan.shape
+        var skull = Set<[Int]>()
+        for z in slices { for y in 0..<shape.y { skull.insert([0, y, z]) } }
+        for z in slices {
+            var x = 0, y = Int.random(in: 0..<shape.y, using: &rng)
+            for _ in 0..<steps {
+                x = min(x + Int.random(in: 0...1, using: &rng), maxX)
+                y = max(0, min(shape.y - 1, y + Int.random(in: -1...1, using: &rng)))
+                skull.insert([x, y, z])
+            }
+        }
+        for p in skull { scan.voxels[shape.index(p[0], p[1], p[2])] = Float.random(in: 200...1500, using: &rng) }
+        return skull
+    }
+
     @Test("the skull is the largest bone component; bone depth is the exact in-plane distance to it (brute force, with the spacing), infinite on a slice without it")
     func boneDepthIsExact() {
         let shape = GridShape(11, 7, 3)
         var scan = ScanVolume(shape: shape, repeating: 30, geometry: Geometry(spacing: SIMD3(0.5, 1.25, 5)))
         var rng = SystemRandomNumberGenerator()
         // a skull: the wall x = 0 on slices 0 and 1, with a random walk of bone growing from it
-        var skull = Set<[Int]>()
-        for z in 0..<2 { for y in 0..<7 { skull.insert([0, y, z]) } }
-        for z in 0..<2 {
-            var x = 0, y = Int.random(in: 0..<7, using: &rng)
-            for _ in 0..<6 {
-                x = min(x + Int.random(in: 0...1, using: &rng), 6)
-                y = max(0, min(6, y + Int.random(in: -1...1, using: &rng)))
-                skull.insert([x, y, z])
-            }
-        }
-        for p in skull { scan.voxels[shape.index(p[0], p[1], p[2])] = Float.random(in: 200...1500, using: &rng) }
+        let skull = Self.randomSkull(in: &scan, slices: 0..<2, steps: 6, maxX: 6, using: &rng)
         // a calcification apart from it (and one just below the threshold on slice 2)
         scan.voxels[shape.index(10, 6, 0)] = 450
         scan.voxels[shape.index(10, 5, 0)] = 300
@@ -134,17 +143,7 @@ struct BoneRimTests {
         var scan = ScanVolume(shape: shape, repeating: 30, geometry: Geometry(spacing: spacing))
         var rng = SystemRandomNumberGenerator()
         // a skull: the wall x = 0 on slices 0 to 2 with a random walk from it; slices 3 to 5 hold none
-        var skull = Set<[Int]>()
-        for z in 0..<3 { for y in 0..<7 { skull.insert([0, y, z]) } }
-        for z in 0..<3 {
-            var x = 0, y = Int.random(in: 0..<7, using: &rng)
-            for _ in 0..<5 {
-                x = min(x + Int.random(in: 0...1, using: &rng), 5)
-                y = max(0, min(6, y + Int.random(in: -1...1, using: &rng)))
-                skull.insert([x, y, z])
-            }
-        }
-        for p in skull { scan.voxels[shape.index(p[0], p[1], p[2])] = Float.random(in: 200...1500, using: &rng) }
+        let skull = Self.randomSkull(in: &scan, slices: 0..<3, steps: 5, maxX: 5, using: &rng)
         scan.voxels[shape.index(8, 6, 5)] = 900   // a calcification apart from the skull: not bone here
         let slab = BoneRimFiltered.boneDepth(scan, boneHU: 200, distance: .slab)
         let inPlane = BoneRimFiltered.boneDepth(scan, boneHU: 200, distance: .inPlane)

@@ -1,5 +1,6 @@
 import CTVolume
 import ImageCore
+import Metrics
 
 /// Runs another segmenter and drops the 3-D components of its mask that lie wholly in the
 /// rim along the skull: every voxel of the component within `rimMM` of a skull voxel. A
@@ -159,57 +160,34 @@ public struct BoneRimFiltered: Segmenter {
     ///
     /// Between slabs, the skull is first widened by one slice each way along z (a voxel whose
     /// slice or neighbouring slice holds skull at its (x, y) is bone), then the exact 3-D
-    /// transform of that is taken with the z spacing t: a skull voxel |Δz| ≥ 1 slices away
-    /// then lies (|Δz| − 1)·t away along z, the definition's distance.
+    /// transform of that is taken with the z spacing t (``EuclideanDistanceTransform``): a skull
+    /// voxel |Δz| ≥ 1 slices away then lies (|Δz| − 1)·t away along z, the definition's distance.
     public static func boneDepth(_ scan: ScanVolume, boneHU: Double, distance: Distance = .inPlane) -> [Double] {
         let w = scan.shape.x, h = scan.shape.y, d = scan.shape.z, plane = w * h
         let sx = Double(abs(scan.geometry.spacing.x)), sy = Double(abs(scan.geometry.spacing.y))
         let skull = skull(scan, boneHU: boneHU)
-        var depth = [Double](repeating: .infinity, count: scan.voxels.count)
-        let widen = distance == .slab ? 1 : 0
-        var any = false
-        for z in 0..<d {
-            let base = z * plane
-            var bone = [Bool](repeating: false, count: plane)
-            for k in max(0, z - widen)...min(d - 1, z + widen) {
-                let other = k * plane
-                for p in 0..<plane where skull.voxels[other + p] > 0 { bone[p] = true }
+        switch distance {
+        case .inPlane:
+            var depth = [Double](repeating: .infinity, count: scan.voxels.count)
+            for z in 0..<d {
+                let base = z * plane
+                let bone = (0..<plane).map { skull.voxels[base + $0] > 0 }
+                guard bone.contains(true) else { continue }
+                let d2 = DistanceTransform.squaredDistances2D(bone, width: w, height: h, spacingX: sx, spacingY: sy)
+                for p in 0..<plane { depth[base + p] = d2[p].squareRoot() }
             }
-            guard bone.contains(true) else { continue }
-            any = true
-            let d2 = DistanceTransform.squaredDistances2D(bone, width: w, height: h, spacingX: sx, spacingY: sy)
-            for p in 0..<plane { depth[base + p] = d2[p] }
-        }
-        let sz = Double(abs(scan.geometry.spacing.z))
-        if distance == .slab && any && d > 1 && !(sz > 0 && sz.isFinite) {
-            // slabs of no thickness (a grid no file can hold): every slice lies 0 mm away along z
-            for p in 0..<plane {
-                let nearest = (0..<d).map { depth[$0 * plane + p] }.min()!
-                for z in 0..<d { depth[z * plane + p] = nearest }
-            }
-        } else if distance == .slab && any && d > 1 {
-            // along z: the lower envelope of each (x, y) column of squared in-plane distances
-            var f = [Double](repeating: 0, count: d), hh = [Double](repeating: 0, count: d)
-            var v = [Int](repeating: 0, count: d), zz = [Double](repeating: 0, count: d + 1)
-            f.withUnsafeMutableBufferPointer { f in
-                hh.withUnsafeMutableBufferPointer { hh in
-                    v.withUnsafeMutableBufferPointer { v in
-                        zz.withUnsafeMutableBufferPointer { zz in
-                            depth.withUnsafeMutableBufferPointer { depth in
-                                for p in 0..<plane {
-                                    for z in 0..<d { f[z] = depth[z * plane + p] }
-                                    DistanceTransform.lowerEnvelope(f: f, h: hh, v: v, z: zz, n: d, spacing: sz) { z, value in
-                                        depth[z * plane + p] = value
-                                    }
-                                }
-                            }
-                        }
-                    }
+            return depth
+        case .slab:
+            var widened = [Bool](repeating: false, count: scan.voxels.count)
+            for z in 0..<d {
+                for k in max(0, z - 1)...min(d - 1, z + 1) {
+                    for p in 0..<plane where skull.voxels[k * plane + p] > 0 { widened[z * plane + p] = true }
                 }
             }
+            // a z spacing of 0 (a grid no file holds): slabs of no thickness, every slice touching
+            let sz = max(Double(abs(scan.geometry.spacing.z)), 1e-6)
+            return EuclideanDistanceTransform.distances(toFeatures: widened, shape: MaskShape(w, h, d), spacing: SIMD3(sx, sy, sz))
         }
-        for i in depth.indices { depth[i] = depth[i].squareRoot() }
-        return depth
     }
 
     /// `mask` without its 26-connected components whose every voxel lies within
