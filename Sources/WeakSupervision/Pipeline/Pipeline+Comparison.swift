@@ -312,7 +312,8 @@ extension Pipeline {
                            + "inside the intracranial mask (IntensityGrowth): \(grown.map(\.name).joined(separator: "; "))"]
         }
         if let r = rimmed.first?.settings {
-            table.notes = (table.notes ?? []) + ["components lying wholly within \(short(r.rimMM)) mm (in-plane) of bone (≥ \(short(r.boneHU)) HU) dropped "
+            let measured = r.distance == .slab ? "between slabs: the next slice's bone touches" : "in-plane"
+            table.notes = (table.notes ?? []) + ["components lying wholly within \(short(r.rimMM)) mm (\(measured)) of bone (≥ \(short(r.boneHU)) HU) dropped "
                            + "(BoneRimFiltered): \(rimmed.map(\.name).joined(separator: "; "))"]
         }
         if let c = contrasted.first?.settings {
