@@ -10,6 +10,14 @@ into those touching a true voxel and those that do not (a diagnosis: on validati
 called one, and no choice is made from it).
 
     python scripts/diag/bone_rim.py --scans DATA/data --pred MASKS --cases a,b,c [--truth DATA/label]
+                                    [--distance in-plane|slab] [--skull all|largest]
+
+--distance slab measures as `BoneRimFiltered.Distance.slab` does: each slice stands for the slab
+of its spacing t, so bone |dz| slices away lies max(0, |dz| - 1) * t away along z (the bone of
+the next slice touches). --skull largest takes only the largest 26-connected bone component, as
+`BoneRimFiltered` does (default all: every voxel at or above --bone-hu). With --truth, a last
+summary line counts over all cases the components lying wholly within each rim, touching truth
+or not, and the false ones' largest in-plane distance (5th, 50th, 95th percentile).
 
 Files are NAME.nii.gz in each folder. The slices are taken along the file's third axis (the
 phantom and dcm2niix store axial slices there).
@@ -23,14 +31,33 @@ import numpy as np
 from scipy import ndimage
 
 
-def core_depths(pred, scan, spacing, bone_hu):
+def bone_mask(scan, bone_hu, skull):
+    """Voxels at or above bone_hu; with skull == "largest", only their largest 26-connected component."""
+    bone = scan >= bone_hu
+    if skull == "largest" and bone.any():
+        labels, _ = ndimage.label(bone, structure=np.ones((3, 3, 3)))
+        bone = labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1
+    return bone
+
+
+def core_depths(pred, bone, spacing):
     """In-plane distance (mm) to the nearest bone voxel, for every voxel, slice by slice."""
     dist = np.full(pred.shape, np.inf)
     for k in range(pred.shape[2]):
-        bone = scan[:, :, k] >= bone_hu
-        if bone.any():
-            dist[:, :, k] = ndimage.distance_transform_edt(~bone, sampling=spacing[:2])
+        if bone[:, :, k].any():
+            dist[:, :, k] = ndimage.distance_transform_edt(~bone[:, :, k], sampling=spacing[:2])
     return dist
+
+
+def slab_depths(bone, spacing):
+    """Distance (mm) between slabs: the bone widened by one slice each way, then the exact 3-D
+    transform with the z spacing (bone |dz| slices away lies max(0, |dz| - 1) * t along z)."""
+    if not bone.any():
+        return np.full(bone.shape, np.inf)
+    widened = bone.copy()
+    widened[:, :, 1:] |= bone[:, :, :-1]
+    widened[:, :, :-1] |= bone[:, :, 1:]
+    return ndimage.distance_transform_edt(~widened, sampling=spacing[:3])
 
 
 def main():
@@ -41,6 +68,8 @@ def main():
     ap.add_argument("--cases", required=True, help="comma-separated case names, or @FILE with one per line")
     ap.add_argument("--bone-hu", type=float, default=200)
     ap.add_argument("--radii", default="1,1.5,2,3,4", help="rim widths (mm) to count components within")
+    ap.add_argument("--distance", choices=["in-plane", "slab"], default="in-plane")
+    ap.add_argument("--skull", choices=["all", "largest"], default="all")
     args = ap.parse_args()
     names = open(args.cases[1:]).read().split() if args.cases.startswith("@") else args.cases.split(",")
     radii = [float(r) for r in args.radii.split(",")]
@@ -52,15 +81,18 @@ def main():
         pred = np.asarray(nib.load(f"{args.pred}/{name}.nii.gz").dataobj) > 0
         truth = np.asarray(nib.load(f"{args.truth}/{name}.nii.gz").dataobj) > 0 if args.truth else None
         ml = float(np.prod(spacing)) / 1000
-        dist = core_depths(pred, scan, spacing, args.bone_hu)
+        bone = bone_mask(scan, args.bone_hu, args.skull)
+        inplane = core_depths(pred, bone, spacing)
+        dist = slab_depths(bone, spacing) if args.distance == "slab" else inplane
         labels, n = ndimage.label(pred, structure=np.ones((3, 3, 3)))
         comps = []
         for c in range(1, n + 1):
             sel = labels == c
             comps.append({"ml": float(sel.sum() * ml), "core_mm": float(dist[sel].max()),
+                          "core_inplane_mm": float(inplane[sel].max()),
                           "touches_truth": bool(truth[sel].any()) if truth is not None else None})
         row = {"case": name, "positive": bool(truth.any()) if truth is not None else None,
-               "pred_ml": float(pred.sum() * ml), "components": len(comps)}
+               "pred_ml": float(pred.sum() * ml), "components": len(comps), "component_list": comps}
         for r in radii:
             rim = [c for c in comps if c["core_mm"] <= r]
             row[f"rim_ml_{r:g}"] = sum(c["ml"] for c in rim)
@@ -81,6 +113,17 @@ def main():
         print(f"positive cases: {len(pos)}; predicted mL {np.mean([r['pred_ml'] for r in pos]):.2f}, of it in components touching truth "
               + "; ".join(f"and within {r:g} mm {np.mean([x[f'rim_true_ml_{r:g}'] for x in pos]):.2f}" for r in radii),
               file=sys.stderr)
+    if truth is not None:
+        for r in radii:
+            rim = [(c, x["positive"]) for x in out for c in x["component_list"] if c["core_mm"] <= r]
+            true = [c for c, _ in rim if c["touches_truth"]]
+            false = [c for c, _ in rim if not c["touches_truth"]]
+            on_neg = sum(c["ml"] for c, positive in rim if not positive)
+            spread = np.percentile([c["core_inplane_mm"] for c in false], [5, 50, 95]) if false else []
+            print(f"wholly within {r:g} mm ({args.distance}): touching truth {len(true)} ({sum(c['ml'] for c in true):.2f} mL), "
+                  f"false {len(false)} ({sum(c['ml'] for c in false):.2f} mL, {on_neg:.2f} mL on negative cases); "
+                  f"false ones' largest in-plane distance, 5/50/95th percentile: {', '.join(f'{v:.1f}' for v in spread)} mm",
+                  file=sys.stderr)
 
 
 if __name__ == "__main__":
