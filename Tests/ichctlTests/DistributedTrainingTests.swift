@@ -176,7 +176,7 @@ struct DistributedTrainingTests {
         #expect(try Self.relativeDifference(whole, stopped) == 0)
     }
 
-    @Test("demo --distributed: the training stages on 2 ranks give one process's networks (1e-4), rank 0 prints one table")
+    @Test("demo --distributed: the training stages on 2 ranks give one process's networks (1e-4), both refiner rounds too, rank 0 prints one table")
     func distributedDemo() throws {
         let t = TemporaryFolder(prefix: "ichct-mpi-demo")
         defer { t.cleanup() }
@@ -189,6 +189,7 @@ struct DistributedTrainingTests {
         c.refiner.training.epochs = 2
         c.refiner.training.stepsPerEpoch = 3
         c.refiner.training.batchSize = 4
+        c.refiner.rounds = 2   // rank 0 makes the second round's targets while the other waits
         let config = t.file("tiny.json")
         try JSONEncoder().encode(c).write(to: config)
         let one = t.file("one"), two = t.file("two")
@@ -201,7 +202,8 @@ struct DistributedTrainingTests {
         // the same rows in the same order
         func rows(_ text: String) -> [String] { text.split(separator: "\n").compactMap { $0.split(separator: "  ").first.map(String.init) } }
         #expect(rows(single).filter { $0.contains("pipeline") } == rows(r.stdout).filter { $0.contains("pipeline") })
-        for network in ["classifier/classifier.safetensors", "refiner/refiner.safetensors", "upper-bound/refiner.safetensors"] {
+        for network in ["classifier/classifier.safetensors", "refiner/round-1/refiner.safetensors", "refiner/refiner.safetensors",
+                        "upper-bound/refiner.safetensors"] {
             let difference = try Self.relativeDifference(one.appendingPathComponent(network), two.appendingPathComponent(network))
             #expect(difference < 1e-4, "\(network): \(difference)")
         }

@@ -11,7 +11,9 @@ every training case's mask is replaced by its MASKS mask, emptied on the slices 
 no blood (the weak slice labels), reoriented to the template's axes (nibabel
 `io_orientation`) and written with the template's affine and header. The other cases keep the
 template's masks. Refuses an OUT that exists, and a mask whose grid does not match.
-Docs/experiments/2026-12-06-second-round.md.
+Docs/experiments/2026-12-06-second-round.md. The pipeline now makes the same targets itself with
+`refiner.rounds: 2` (RUN/refiner/round-2/targets, Docs/experiments/2026-12-07-second-round-stage.md,
+which compares them with this script's); the script stays to reproduce the experiment.
 """
 import json
 import shutil

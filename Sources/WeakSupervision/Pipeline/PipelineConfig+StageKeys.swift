@@ -8,7 +8,7 @@ extension PipelineConfig {
         let property: String
         let json: (PipelineConfig, JSONEncoder) -> String?
 
-        private static func text<T: Encodable>(_ value: T, _ encoder: JSONEncoder) -> String {
+        static func text<T: Encodable>(_ value: T, _ encoder: JSONEncoder) -> String {
             (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
         }
 
@@ -65,16 +65,36 @@ extension PipelineConfig {
         // a restart changes the networks only when one collapsed; keys of runs without it stay
         KeyPart(name: "restarts", stages: [.refiner, .upperBound], settings: [
             .unless("refiner.restartsOnCollapse", equalTo: 0) { $0.refiner.restartsOnCollapse }]),
+        // self-training: rounds after the first train on the previous round's pipeline row, so
+        // the refiner then also reads the comparison's post-processing (growth, bone rim,
+        // contrast); one round, the rule before it existed, leaves the part out
+        KeyPart(name: "rounds", stages: [.refiner], settings: [
+            KeyedSetting(property: "refiner.rounds") { c, e in
+                c.refiner.rounds == 1 ? nil : KeyedSetting.text(RoundsKey(rounds: c.refiner.rounds, growth: c.comparison.growth,
+                                                                       boneRim: c.comparison.boneRim, contrast: c.comparison.contrast), e)
+            }]),
         KeyPart(name: "comparison", stages: [.comparison], settings: [
             .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
             .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim },
             .unlessNil("comparison.contrast") { $0.comparison.contrast }]),
     ] }
 
+    /// The self-training part of the refiner's key: the rounds and the post-processing that makes
+    /// each later round's targets.
+    private struct RoundsKey: Encodable {
+        var rounds: Int
+        var growth: IntensityGrowth.Settings?
+        var boneRim: BoneRimFiltered.Settings?
+        var contrast: ContrastFiltered.Settings?
+    }
+
     /// The settings (by path: `data`, `cam` and `pseudoMasks` as whole groups, the others'
     /// properties as `group.property`, e.g. `refiner.classifierGate`) whose change makes `stage`
     /// run again: its own and those of every stage it reads, in key order. Every setting is read
-    /// by at least one stage.
+    /// by at least one stage. One reading depends on a value: with ``PipelineConfig/RefinerSettings/rounds``
+    /// above 1 the refiner also reads `comparison.growth`, `comparison.boneRim` and
+    /// `comparison.contrast` (they make the later rounds' targets), which enter its key through
+    /// `refiner.rounds`.
     public static func settings(readBy stage: PipelineStage) -> [String] {
         let stages = Set(stage.dependencies + [stage])
         return keyParts.filter { !$0.stages.isDisjoint(with: stages) }.flatMap { $0.settings.map(\.property) }

@@ -246,30 +246,44 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// applies to the pipeline's refiner and the upper bound alike. Default 0 (never);
         /// presets 2.
         public var restartsOnCollapse: Int
+        /// Rounds of self-training of the pipeline's refiner (default 1: trained once, on the
+        /// pseudo-masks). With 2 or more, after each round but the last the round's test-time
+        /// model (the pipeline row: the refiner, its component filter chosen on the validation
+        /// cases, then the comparison's growth, bone rim and contrast filter) segments the
+        /// training cases; each mask, emptied on the slices whose weak label is negative, is the
+        /// next round's target, and the refiner is trained again from scratch with the same seed
+        /// and budget (``RefinerStage``). The validation cases keep their pseudo-masks. The upper
+        /// bound is trained once. Measured with 2 rounds on validation
+        /// (Docs/experiments/2026-12-06-second-round.md); more were never measured.
+        public var rounds: Int
 
         /// Settings; see the properties for the defaults.
         public init(training: RefinerTrainingConfig, upperBound: Bool = true,
                     componentSizes: ComponentSizeSettings? = ComponentSizeSettings(), classifierGate: Float? = 0.5,
-                    restartsOnCollapse: Int = 0) {
+                    restartsOnCollapse: Int = 0, rounds: Int = 1) {
             self.training = training
             self.upperBound = upperBound
             self.componentSizes = componentSizes
             self.classifierGate = classifierGate
             self.restartsOnCollapse = restartsOnCollapse
+            self.rounds = rounds
         }
 
-        private enum CodingKeys: String, CodingKey { case training, upperBound, componentSizes, classifierGate, restartsOnCollapse }
+        private enum CodingKeys: String, CodingKey { case training, upperBound, componentSizes, classifierGate, restartsOnCollapse, rounds }
 
-        /// Reads settings; a file without `restartsOnCollapse` (written before it existed) means 0.
+        /// Reads settings; a file without `restartsOnCollapse` or `rounds` (written before they
+        /// existed) means 0 restarts and 1 round.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.init(training: try c.decode(RefinerTrainingConfig.self, forKey: .training), upperBound: try c.decode(Bool.self, forKey: .upperBound),
                       componentSizes: try c.decodeIfPresent(ComponentSizeSettings.self, forKey: .componentSizes),
                       classifierGate: try c.decodeIfPresent(Float.self, forKey: .classifierGate),
-                      restartsOnCollapse: try c.decodeIfPresent(Int.self, forKey: .restartsOnCollapse) ?? 0)
+                      restartsOnCollapse: try c.decodeIfPresent(Int.self, forKey: .restartsOnCollapse) ?? 0,
+                      rounds: try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 1)
         }
 
-        /// Writes settings; `restartsOnCollapse` only when it is not 0, so that older runs' files read the same.
+        /// Writes settings; `restartsOnCollapse` only when it is not 0 and `rounds` only when it
+        /// is not 1, so that older runs' files read the same.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(training, forKey: .training)
@@ -277,6 +291,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             try c.encodeIfPresent(componentSizes, forKey: .componentSizes)
             try c.encodeIfPresent(classifierGate, forKey: .classifierGate)
             if restartsOnCollapse != 0 { try c.encode(restartsOnCollapse, forKey: .restartsOnCollapse) }
+            if rounds != 1 { try c.encode(rounds, forKey: .rounds) }
         }
     }
 
@@ -585,6 +600,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                 throw WeakSupervisionError.invalidParameter(name: "refiner.componentSizes.supportThreshold",
                                                             reason: "\(t) is not a probability in (0.5, 1] (the refiner rows threshold at 0.5)")
             }
+        }
+        guard refiner.rounds >= 1 else {
+            throw WeakSupervisionError.invalidParameter(name: "refiner.rounds", reason: "\(refiner.rounds) must be at least 1 (1: no self-training)")
         }
         guard refiner.restartsOnCollapse >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "refiner.restartsOnCollapse", reason: "\(refiner.restartsOnCollapse) must be at least 0")

@@ -36,10 +36,14 @@ public struct RefinerStage: PipelineStageRunner {
         /// (``PipelineConfig/RefinerSettings/restartsOnCollapse``); the kept network was trained
         /// with the configured seed + this.
         public var restarts: Int
+        /// Rounds of self-training (``PipelineConfig/RefinerSettings/rounds``); the other numbers
+        /// are the last round's.
+        public var rounds: Int
 
         /// A summary of these numbers.
         public init(epochs: Int, bestEpoch: Int, validationDice: Double, minimumComponentML: Double? = nil, gatedMinimumComponentML: Double? = nil,
-                    restarts: Int = 0) {
+                    restarts: Int = 0, rounds: Int = 1) {
+            self.rounds = rounds
             self.epochs = epochs
             self.bestEpoch = bestEpoch
             self.validationDice = validationDice
@@ -52,21 +56,23 @@ public struct RefinerStage: PipelineStageRunner {
         public init(values: [String: Double]) {
             self.init(epochs: values.count("epochs"), bestEpoch: values.count("bestEpoch"), validationDice: values.number("validationDice"),
                       minimumComponentML: values["minimumComponentML"], gatedMinimumComponentML: values["minimumComponentML.gated"],
-                      restarts: values.count("restarts"))
+                      restarts: values.count("restarts"), rounds: values["rounds"].map { Int($0) } ?? 1)
         }
 
-        /// The numbers under the names stage records have always used (`restarts` only when there were any).
+        /// The numbers under the names stage records have always used (`restarts` only when there
+        /// were any, `rounds` only when more than one).
         public var values: [String: Double] {
             var v = ["epochs": Double(epochs), "bestEpoch": Double(bestEpoch), "validationDice": validationDice]
             v["minimumComponentML"] = minimumComponentML
             v["minimumComponentML.gated"] = gatedMinimumComponentML
             if restarts > 0 { v["restarts"] = Double(restarts) }
+            if rounds > 1 { v["rounds"] = Double(rounds) }
             return v
         }
 
         /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
-            a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.minimumComponentML == b.minimumComponentML && a.restarts == b.restarts
+            a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.minimumComponentML == b.minimumComponentML && a.restarts == b.restarts && a.rounds == b.rounds
                 && a.gatedMinimumComponentML == b.gatedMinimumComponentML && a.validationDice.sameSummaryNumber(b.validationDice)
         }
     }
@@ -90,7 +96,9 @@ public struct RefinerStage: PipelineStageRunner {
         ["refiner.safetensors", "refiner.resume.safetensors", "summary.json (TrainingSummary, of the last training when there were restarts)",
          "components.json (the component choice, ComponentSelectionRecord)", "components.gated.json (the gated row's, pipeline refiner only)",
          "validation/NAME.nii.gz (the upper bound's validation masks, read by the comparison's gated choice)",
-         "validation/NAME.support.nii.gz (with a support threshold: the upper bound's masks at it, read with them)"]
+         "validation/NAME.support.nii.gz (with a support threshold: the upper bound's masks at it, read with them)",
+         "round-R/ (with rounds > 1, each round R but the last: its refiner.safetensors, summary.json and components records)",
+         "round-R/targets/NAME.nii.gz (with rounds > 1, each round R from 2: the training cases' targets, the previous round's pipeline row gated by the slice labels)"]
     }
 
     public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
@@ -99,8 +107,15 @@ public struct RefinerStage: PipelineStageRunner {
         let c = pipeline.config.refiner.training
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
         let names = split.train + split.validation
-        var prepared: [PreparedCase] = []
         let items = try pipeline.cases(names, in: dataset), pseudoFolder = pipeline.folder(.pseudoMasks)
+        // With pseudo-masks made on the labelled-positive slices, the refiner's negatives
+        // follow the labels too (RefinerTrainingConfig.labelledNegatives, set below): a
+        // positive slice whose pseudo-mask came out empty still holds blood.
+        func prepare(_ item: DatasetCase, scan: ScanVolume, mask: MaskVolume) throws -> PreparedCase {
+            let labels = pseudo && byLabels ? try item.sliceLabels() : mask.sliceLabels
+            return try PreparedCase(name: item.name, scan: scan, labels: labels, mask: mask, size: c.model.inputSize, windows: windows)
+        }
+        var prepared: [PreparedCase] = []
         // a few cases at a time: reading and preprocessing are serial per case
         try forEachInOrderedChunks(count: items.count) { i in
             let item = items[i]
@@ -114,43 +129,121 @@ public struct RefinerStage: PipelineStageRunner {
                 }
                 mask = truth
             }
-            // With pseudo-masks made on the labelled-positive slices, the refiner's negatives
-            // follow the labels too (RefinerTrainingConfig.labelledNegatives, set below): a
-            // positive slice whose pseudo-mask came out empty still holds blood.
-            let labels = pseudo && byLabels ? try item.sliceLabels() : mask.sliceLabels
-            return try PreparedCase(name: item.name, scan: scan, labels: labels, mask: mask, size: c.model.inputSize, windows: windows)
+            return try prepare(item, scan: scan, mask: mask)
         } deliver: { i, item in
             prepared.append(item)
             _ = observer(.progress(stage, done: i + 1, total: names.count, item: "prepared \(item.name)"))
         }
         let folder = pipeline.folder(stage)
         let stop = StopRequest()
-        let (summary, restarts) = try Self.trainGuarded(seed: c.seed, restarts: pipeline.config.refiner.restartsOnCollapse, note: {
-            _ = observer(.progress(stage, done: 0, total: 0, item: $0))
-        }, stopRequested: { stop.requested }) { seed in
-            var attempt = c
-            attempt.seed = seed
-            if pseudo && byLabels { attempt.labelledNegatives = true }
-            return try RefinerTrainer(config: attempt).train(
-                training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
-                outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), overwrite: true,
-                observer: TrainingCallback { event in
-                    let control = observer(.training(stage, event))
-                    if case .stop = control { stop.requested = true }
-                    return control
-                }, communicator: pipeline.communicator)
+        func train() throws -> (summary: TrainingSummary, restarts: Int) {
+            try Self.trainGuarded(seed: c.seed, restarts: pipeline.config.refiner.restartsOnCollapse, note: {
+                _ = observer(.progress(stage, done: 0, total: 0, item: $0))
+            }, stopRequested: { stop.requested }) { seed in
+                var attempt = c
+                attempt.seed = seed
+                if pseudo && byLabels { attempt.labelledNegatives = true }
+                return try RefinerTrainer(config: attempt).train(
+                    training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
+                    outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), overwrite: true,
+                    observer: TrainingCallback { event in
+                        let control = observer(.training(stage, event))
+                        if case .stop = control { stop.requested = true }
+                        return control
+                    }, communicator: pipeline.communicator)
+            }
+        }
+        var (summary, restarts) = try train()
+        // self-training: each round but the last makes the next round's targets
+        let rounds = pseudo ? pipeline.config.refiner.rounds : 1
+        var round = 1
+        while round < rounds {
+            if summary.stopped || stop.requested { return PipelineStageOutcome(summary: nil, stopped: true) }
+            round += 1
+            _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): the training cases' targets from round \(round - 1)'s pipeline row"))
+            // rank 0 makes the targets and prepares them as it goes (each case's old one freed
+            // then); the other ranks read them once it is done
+            if pipeline.isWriter {
+                try pipeline.makeRoundTargets(round: round, summary: summary, items: Array(items[..<split.train.count]), observer) { i, scan, mask in
+                    prepared[i] = try prepare(items[i], scan: scan, mask: mask)
+                }
+            }
+            pipeline.communicator?.barrier()
+            let targets = Pipeline.roundTargetFolder(folder, round: round)
+            if !pipeline.isWriter {
+                for i in 0..<split.train.count {
+                    let scan = try items[i].loadScan()
+                    prepared[i] = try prepare(items[i], scan: scan,
+                                              mask: try NIfTI.readMask(at: targets.appendingPathComponent("\(items[i].name).nii.gz"), matching: scan))
+                }
+            }
+            _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): training the refiner again"))
+            (summary, restarts) = try train()
         }
         // the component choice segments the validation cases: rank 0's work alone
         guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: summary.stopped) }
         try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json"))
         var result = Summary(epochs: summary.epochsCompleted, bestEpoch: summary.bestEpoch ?? 0, validationDice: summary.bestScore ?? .nan,
-                             restarts: restarts)
+                             restarts: restarts, rounds: rounds)
         if let sizes = pipeline.config.refiner.componentSizes, !sizes.candidates.isEmpty, !summary.stopped {
             let (chosen, gated) = try pipeline.selectComponentVolume(stage: stage, sizes: sizes, validation: split.validation, in: dataset, observer)
             result.minimumComponentML = chosen
             result.gatedMinimumComponentML = gated
         }
         return PipelineStageOutcome(summary: result, stopped: summary.stopped)
+    }
+}
+
+extension Pipeline {
+    /// The folder of round `round`'s targets (round ≥ 2) under the refiner's folder:
+    /// `OUT/refiner/round-R/targets/`.
+    static func roundTargetFolder(_ refinerFolder: URL, round: Int) -> URL {
+        refinerFolder.appendingPathComponent("round-\(round)").appendingPathComponent("targets")
+    }
+
+    /// The pipeline row of the refiner just trained (its network in `OUT/refiner/`, its
+    /// component volume chosen now on the validation cases), gated by the weak slice labels:
+    /// ``ClassifierGated`` with the labels in place of the classifier's probabilities.
+    /// Segments each training case with it (a case without a positive label gets an empty mask
+    /// without running it), writes the masks as `OUT/refiner/round-R/targets/NAME.nii.gz`, then
+    /// moves the round's network, summary and component records into `OUT/refiner/round-(R-1)/`.
+    /// Hands each target to `made` with its index in `items` and its scan, in order.
+    func makeRoundTargets(round: Int, summary: TrainingSummary, items: [DatasetCase],
+                          _ observer: @escaping (PipelineEvent) -> TrainingControl,
+                          made: (Int, ScanVolume, MaskVolume) throws -> Void) throws {
+        let folder = folder(.refiner)
+        try writeJSON(summary, to: folder.appendingPathComponent("summary.json"))
+        if let sizes = config.refiner.componentSizes, !sizes.candidates.isEmpty {
+            _ = try selectComponentVolume(stage: .refiner, sizes: sizes, validation: try split().validation, in: try dataset(), observer)
+        }
+        let row = ClassifierGated(base: try refinerRow(.refiner, name: Self.pipelineRow, rim: BoneDepthMemo()), positiveAt: 0.5)
+        let targets = Self.roundTargetFolder(folder, round: round)
+        try FileManager.default.createDirectory(at: targets, withIntermediateDirectories: true)
+        try forEachInOrderedChunks(count: items.count) { i in
+            let item = items[i]
+            return (try item.loadScan(), try item.sliceLabels())
+        } deliver: { i, loaded in
+            let (item, (scan, labels)) = (items[i], loaded)
+            guard labels.count == scan.shape.z else {
+                throw WeakSupervisionError.shapeMismatch(what: "\(item.name): weak labels", expected: "\(scan.shape.z) (one per slice)", got: "\(labels.count)")
+            }
+            let mask = labels.contains(where: { $0 >= 0.5 })
+                ? try row.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try intracranial(item.name), cam: nil,
+                                                   sliceProbabilities: labels))
+                : MaskVolume(shape: scan.shape, repeating: 0, geometry: scan.geometry)
+            try NIfTI.write(mask, to: targets.appendingPathComponent("\(item.name).nii.gz"), overwrite: true,
+                            descrip: "ichct round \(round) target")
+            try made(i, scan, mask)
+            _ = observer(.progress(.refiner, done: i + 1, total: items.count, item: "round \(round) target: \(item.name)"))
+        }
+        // the round's own artefacts, apart from the next round's
+        let kept = folder.appendingPathComponent("round-\(round - 1)")
+        try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
+        for file in ["refiner.safetensors", "refiner.resume.safetensors", "summary.json", "components.json", "components.gated.json"] {
+            let from = folder.appendingPathComponent(file)
+            guard FileManager.default.fileExists(atPath: from.path) else { continue }
+            try FileManager.default.moveItem(at: from, to: kept.appendingPathComponent(file))
+        }
     }
 }
 
