@@ -38,6 +38,10 @@ struct PipelineStageRunnerTests {
         #expect(refiner.values["minimumComponentML.gated"] == 0.02)
         let plain = RefinerStage.Summary(epochs: 3, bestEpoch: 3, validationDice: .nan)
         #expect(plain.values.count == 3 && RefinerStage.Summary(values: plain.values) == plain)
+        // rounds: recorded only above 1, read back; a missing or non-finite number reads 1
+        let twoRounds = RefinerStage.Summary(epochs: 3, bestEpoch: 3, validationDice: 0.4, rounds: 2)
+        #expect(twoRounds.values["rounds"] == 2 && RefinerStage.Summary(values: twoRounds.values) == twoRounds)
+        #expect(plain.rounds == 1 && RefinerStage.Summary(values: ["rounds": .nan]).rounds == 1)
         let comparison = ComparisonStage.Summary(cases: 200, auc: 0.861, dice: ["pipeline": 0.568, "pipeline-gated": .nan],
                                                  falsePositiveVoxels: ["pipeline": 12.5, "pipeline-gated": 0])
         #expect(comparison.values["dice.pipeline"] == 0.568 && comparison.values["fp.pipeline-gated"] == 0)
@@ -49,7 +53,7 @@ struct PipelineStageRunnerTests {
         let c = ClassifierStage.Summary(values: ["epochs": 24, "bestEpoch": 24])
         #expect(c.epochs == 24 && c.validationAUC.isNaN && !c.earlyStopped)
         let r = RefinerStage.Summary(values: ["validationDice": 0.5])
-        #expect(r.epochs == 0 && r.minimumComponentML == nil && r.gatedMinimumComponentML == nil && r.validationDice == 0.5)
+        #expect(r.epochs == 0 && r.minimumComponentML == nil && r.gatedMinimumComponentML == nil && r.validationDice == 0.5 && r.rounds == 1)
         #expect(DataStage.Summary(values: ["cases": .nan]).cases == 0)
     }
 }

@@ -75,7 +75,7 @@ import PipelineTestSupport
         #expect(try pipeline.summary(RefinerStage.pipeline)?.rounds == 2)
         let refiner = pipeline.folder(.refiner), roundOne = refiner.appendingPathComponent("round-1")
         let fm = FileManager.default
-        for file in ["refiner.safetensors", "summary.json", "components.json", "components.gated.json"] {
+        for file in ["refiner.safetensors", "refiner.resume.safetensors", "summary.json", "components.json", "components.gated.json"] {
             #expect(fm.fileExists(atPath: roundOne.appendingPathComponent(file).path), "round-1/\(file)")
             #expect(fm.fileExists(atPath: refiner.appendingPathComponent(file).path), "\(file)")
         }
@@ -124,7 +124,80 @@ import PipelineTestSupport
         var grown = config
         grown.comparison.growth?.distanceMM = 6
         let rerun = StageLog()
-        try Pipeline(config: grown, output: out, overwrite: true).run(through: .refiner, observer: rerun.observe)
-        #expect(rerun.ran == [.refiner])
+        var restarted = 0
+        try Pipeline(config: grown, output: out, overwrite: true).run(through: .refiner) { event in
+            if case .training(.refiner, .started) = event { restarted += 1 }
+            return rerun.observe(event)
+        }
+        #expect(rerun.ran == [.refiner] && restarted == 2)
+    }
+
+    /// The tiny run with `rounds` rounds, its refiner near its random start (see ``twoRounds()``).
+    private func roundsConfig(_ rounds: Int) -> PipelineConfig {
+        var config = tinyPipelineConfig()
+        config.refiner.rounds = rounds
+        config.refiner.training.optimizer.learningRate = 1e-6
+        config.refiner.restartsOnCollapse = 0
+        return config
+    }
+
+    @Test("three rounds: round 2's network kept beside its targets, round 3's targets made from it; a round's network changes exactly when its targets do; the record says 3")
+    func threeRounds() throws {
+        let folder = TemporaryFolder(prefix: "ichct-rounds3", create: false)
+        defer { folder.cleanup() }
+        let pipeline = try Pipeline(config: roundsConfig(3), output: folder.url)
+        var started = 0
+        try pipeline.run(through: .refiner) { event in
+            if case .training(.refiner, .started) = event { started += 1 }
+            return .proceed
+        }
+        let recorded = try pipeline.summary(RefinerStage.pipeline)?.rounds
+        #expect(started == 3 && recorded == 3)
+        let refiner = pipeline.folder(.refiner), fm = FileManager.default
+        let train = Set(try pipeline.split().train.map { "\($0).nii.gz" })
+        for path in ["round-1/refiner.safetensors", "round-2/refiner.safetensors", "round-2/components.json", "refiner.safetensors"] {
+            #expect(fm.fileExists(atPath: refiner.appendingPathComponent(path).path), "\(path)")
+        }
+        #expect(!fm.fileExists(atPath: refiner.appendingPathComponent("round-1/targets").path))
+        #expect(!fm.fileExists(atPath: refiner.appendingPathComponent("round-3/refiner.safetensors").path))
+        for round in [2, 3] {
+            #expect(try Set(fm.contentsOfDirectory(atPath: refiner.appendingPathComponent("round-\(round)/targets").path)) == train)
+        }
+        // each round trains from scratch with the same seed, so two rounds give one network
+        // exactly when their targets are the same: round 1's pseudo-masks differ from round 2's
+        // targets; round 3's equal round 2's here when its row did not move (a network this
+        // near its start), and then so do the networks
+        let networks = try ["round-1/refiner.safetensors", "round-2/refiner.safetensors", "refiner.safetensors"].map {
+            try Data(contentsOf: refiner.appendingPathComponent($0))
+        }
+        func targets(_ round: Int) throws -> [[UInt8]] {   // the voxels (the headers name the round)
+            try train.sorted().map { try NIfTI.readMask(at: refiner.appendingPathComponent("round-\(round)/targets/\($0)")).voxels }
+        }
+        #expect(networks[0] != networks[1])
+        #expect((try targets(2) == targets(3)) == (networks[1] == networks[2]))
+    }
+
+    @Test("a stop asked for in round 1's last epoch report ends the stage before round 2: no record, no targets, round 1's summary written")
+    func stopBetweenRounds() throws {
+        let folder = TemporaryFolder(prefix: "ichct-rounds-stop", create: false)
+        defer { folder.cleanup() }
+        let pipeline = try Pipeline(config: roundsConfig(2), output: folder.url)
+        try pipeline.run(through: .pseudoMasks)
+        var started = 0
+        #expect {
+            try pipeline.run(through: .refiner) { event in
+                if case .training(.refiner, .started) = event { started += 1 }
+                if case .training(.refiner, .epoch(let r)) = event, r.epoch == r.epochs { return .stop }
+                return .proceed
+            }
+        } throws: { error in
+            guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
+            return stage == "refiner"
+        }
+        #expect(started == 1)
+        #expect(try pipeline.record(.refiner) == nil)
+        let refiner = pipeline.folder(.refiner)
+        #expect(!FileManager.default.fileExists(atPath: refiner.appendingPathComponent("round-2").path))
+        #expect(FileManager.default.fileExists(atPath: refiner.appendingPathComponent("summary.json").path))
     }
 }

@@ -254,7 +254,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// next round's target, and the refiner is trained again from scratch with the same seed
         /// and budget (``RefinerStage``). The validation cases keep their pseudo-masks. The upper
         /// bound is trained once. Measured with 2 rounds on validation
-        /// (Docs/experiments/2026-12-06-second-round.md); more were never measured.
+        /// (Docs/experiments/2026-12-06-second-round.md); more were never measured. Presets: 1 (a
+        /// second round costs more than the demo's time budget has,
+        /// Docs/experiments/2026-12-07-second-round-stage.md). A binary older than this setting
+        /// ignores it and trains one round.
         public var rounds: Int
 
         /// Settings; see the properties for the defaults.

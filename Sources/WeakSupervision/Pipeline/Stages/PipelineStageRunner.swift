@@ -37,7 +37,9 @@ public protocol PipelineStageRunner: Sendable {
 
 extension PipelineStageRunner {
     /// The settings (``PipelineConfig/settings(readBy:)``) whose change makes this stage run
-    /// again: its own and those of every stage it reads.
+    /// again: its own and those of every stage it reads. One list whatever the configuration:
+    /// with ``PipelineConfig/RefinerSettings/rounds`` above 1 the refiner also reads the
+    /// comparison's growth, bone rim and contrast, which reach its key through `refiner.rounds`.
     public var settings: [String] { PipelineConfig.settings(readBy: stage) }
 
     public var runsOnEveryRank: Bool { false }

@@ -11,6 +11,12 @@ import NeuralCore
 /// validation cases' labels (and for the pipeline's refiner with a
 /// ``PipelineConfig/RefinerSettings/classifierGate``, the gated row's). Reads
 /// ``PipelineConfig/refiner``; trains on every rank of a data-parallel run.
+///
+/// With ``PipelineConfig/RefinerSettings/rounds`` above 1 (the pipeline's refiner only), each
+/// round but the last is followed by its component choice and by its pipeline row (which reads
+/// the comparison's growth, bone rim and contrast settings) segmenting the training cases, gated
+/// by their weak slice labels: the next round's targets (`round-R/targets/`). Then the refiner
+/// is trained again from scratch; the files directly in the stage's folder are the last round's.
 public struct RefinerStage: PipelineStageRunner {
     /// What the refiner learns from.
     public enum Target: String, Sendable, Codable {
@@ -56,7 +62,7 @@ public struct RefinerStage: PipelineStageRunner {
         public init(values: [String: Double]) {
             self.init(epochs: values.count("epochs"), bestEpoch: values.count("bestEpoch"), validationDice: values.number("validationDice"),
                       minimumComponentML: values["minimumComponentML"], gatedMinimumComponentML: values["minimumComponentML.gated"],
-                      restarts: values.count("restarts"), rounds: values["rounds"].map { Int($0) } ?? 1)
+                      restarts: values.count("restarts"), rounds: max(1, values.count("rounds")))
         }
 
         /// The numbers under the names stage records have always used (`restarts` only when there
@@ -97,7 +103,7 @@ public struct RefinerStage: PipelineStageRunner {
          "components.json (the component choice, ComponentSelectionRecord)", "components.gated.json (the gated row's, pipeline refiner only)",
          "validation/NAME.nii.gz (the upper bound's validation masks, read by the comparison's gated choice)",
          "validation/NAME.support.nii.gz (with a support threshold: the upper bound's masks at it, read with them)",
-         "round-R/ (with rounds > 1, each round R but the last: its refiner.safetensors, summary.json and components records)",
+         "round-R/ (with rounds > 1, each round R but the last: its refiner.safetensors, refiner.resume.safetensors, summary.json and components records)",
          "round-R/targets/NAME.nii.gz (with rounds > 1, each round R from 2: the training cases' targets, the previous round's pipeline row gated by the slice labels)"]
     }
 
@@ -136,10 +142,13 @@ public struct RefinerStage: PipelineStageRunner {
         }
         let folder = pipeline.folder(stage)
         let stop = StopRequest()
+        // whether any rank's observer asked for a stop: a collective, so every rank decides
+        // alike (called by all of them at the same point; one process: its own answer)
+        func stopRequestedAnywhere() -> Bool { pipeline.communicator.map { $0.any(stop.requested) } ?? stop.requested }
         func train() throws -> (summary: TrainingSummary, restarts: Int) {
             try Self.trainGuarded(seed: c.seed, restarts: pipeline.config.refiner.restartsOnCollapse, note: {
                 _ = observer(.progress(stage, done: 0, total: 0, item: $0))
-            }, stopRequested: { stop.requested }) { seed in
+            }, stopRequested: stopRequestedAnywhere) { seed in
                 var attempt = c
                 attempt.seed = seed
                 if pseudo && byLabels { attempt.labelledNegatives = true }
@@ -158,7 +167,11 @@ public struct RefinerStage: PipelineStageRunner {
         let rounds = pseudo ? pipeline.config.refiner.rounds : 1
         var round = 1
         while round < rounds {
-            if summary.stopped || stop.requested { return PipelineStageOutcome(summary: nil, stopped: true) }
+            // summary.stopped is the same on every rank, so they all reach the collective or none
+            if summary.stopped || stopRequestedAnywhere() {
+                if pipeline.isWriter { try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json")) }
+                return PipelineStageOutcome(summary: nil, stopped: true)
+            }
             round += 1
             _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): the training cases' targets from round \(round - 1)'s pipeline row"))
             // rank 0 makes the targets and prepares them as it goes (each case's old one freed
