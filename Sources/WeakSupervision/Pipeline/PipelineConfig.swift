@@ -334,7 +334,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     }
 
     /// The comparison on the test cases: what is applied to every refiner row after its gate and
-    /// component filter, and how the table is scored and drawn.
+    /// component filter, and how the table is scored and drawn. With
+    /// ``PipelineConfig/RefinerSettings/rounds`` above 1, `growth`, `boneRim` and `contrast` also
+    /// shape the pipeline refiner's later training targets (each round's row makes the next
+    /// round's targets), and so enter the refiner stage's key as well.
     public struct ComparisonSettings: Codable, Sendable, Equatable {
         /// Grows every refiner row's mask (pipeline, gated, upper bound alike) into neighbouring
         /// voxels of the blood range (``IntensityGrowth``): the refiner's boundary is as coarse as

@@ -229,17 +229,15 @@ extension Pipeline {
         if let sizes = config.refiner.componentSizes, !sizes.candidates.isEmpty {
             _ = try selectComponentVolume(stage: .refiner, sizes: sizes, validation: try split().validation, in: try dataset(), observer)
         }
-        let row = ClassifierGated(base: try refinerRow(.refiner, name: Self.pipelineRow, rim: BoneDepthMemo()), positiveAt: 0.5)
+        let row = ClassifierGated(base: try refinerRow(.refiner, name: Self.pipelineRow))
         let targets = Self.roundTargetFolder(folder, round: round)
         try FileManager.default.createDirectory(at: targets, withIntermediateDirectories: true)
         try forEachInOrderedChunks(count: items.count) { i in
             let item = items[i]
             return (try item.loadScan(), try item.sliceLabels())
         } deliver: { i, loaded in
+            // (sliceLabels() gives one label per slice of the scan, or throws)
             let (item, (scan, labels)) = (items[i], loaded)
-            guard labels.count == scan.shape.z else {
-                throw WeakSupervisionError.shapeMismatch(what: "\(item.name): weak labels", expected: "\(scan.shape.z) (one per slice)", got: "\(labels.count)")
-            }
             let mask = labels.contains(where: { $0 >= 0.5 })
                 ? try row.segment(SegmentationCase(name: item.name, scan: scan, intracranial: try intracranial(item.name), cam: nil,
                                                    sliceProbabilities: labels))
