@@ -26,6 +26,90 @@ import PipelineTestSupport
         }
     }
 
+    @Test("laterRounds: written only when set, read back; absent means nil; no epoch or a learning rate not above 0 is refused by name")
+    func laterRoundsCoding() throws {
+        let plain = String(decoding: try JSONEncoder().encode(PipelineConfig.full), as: UTF8.self)
+        #expect(!plain.contains("laterRounds"))
+        var tuned = PipelineConfig.full
+        tuned.refiner.rounds = 2
+        tuned.refiner.laterRounds = .init(epochs: 2, learningRate: 5e-4)
+        let data = try JSONEncoder().encode(tuned)
+        #expect(try JSONDecoder().decode(PipelineConfig.self, from: data) == tuned)
+        #expect(try JSONDecoder().decode(PipelineConfig.self, from: Data(plain.utf8)).refiner.laterRounds == nil)
+        try tuned.validate()
+        for (later, name) in [(PipelineConfig.RefinerSettings.LaterRounds(epochs: 0), "refiner.laterRounds.epochs"),
+                              (.init(learningRate: 0), "refiner.laterRounds.learningRate"), (.init(learningRate: .nan), "refiner.laterRounds.learningRate")] {
+            var bad = tuned
+            bad.refiner.laterRounds = later
+            #expect { try bad.validate() } throws: { error in
+                guard case WeakSupervisionError.invalidParameter(let n, _) = error else { return false }
+                return n == name
+            }
+        }
+    }
+
+    @Test("laterRounds re-keys the refiner and the comparison only when there is a later round")
+    func laterRoundsInStageKeys() throws {
+        let folder = TemporaryFolder(prefix: "ichct-later-keys", create: false)
+        defer { folder.cleanup() }
+        func key(_ c: PipelineConfig, _ stage: PipelineStage) throws -> String {
+            try Pipeline(config: c, output: folder.url, overwrite: true).configKey(stage)
+        }
+        let one = tinyPipelineConfig()
+        var two = one
+        two.refiner.rounds = 2
+        for rounds in [one, two] {
+            var tuned = rounds, other = rounds
+            tuned.refiner.laterRounds = .init()
+            other.refiner.laterRounds = .init(epochs: 2)
+            for stage in PipelineStage.allCases {
+                let rekeyed = rounds.refiner.rounds > 1 && [.refiner, .comparison].contains(stage)
+                #expect((try key(rounds, stage) != key(tuned, stage)) == rekeyed, "rounds \(rounds.refiner.rounds), \(stage)")
+                #expect((try key(tuned, stage) != key(other, stage)) == rekeyed, "rounds \(rounds.refiner.rounds), \(stage), epochs")
+            }
+        }
+    }
+
+    @Test("laterRounds: round 2 starts from round 1's network and trains its own epochs; at a learning rate of 1e-9 its weights stay within 1e-5 of round 1's")
+    func fineTunedRound() throws {
+        let folder = TemporaryFolder(prefix: "ichct-rounds-tuned", create: false)
+        defer { folder.cleanup() }
+        var config = tinyPipelineConfig()
+        config.refiner.rounds = 2
+        config.refiner.restartsOnCollapse = 0
+        config.refiner.training.epochs = 2
+        config.refiner.laterRounds = .init(epochs: 1, learningRate: 1e-9)
+        let pipeline = try Pipeline(config: config, output: folder.url)
+        var epochs: [Int] = []
+        try pipeline.run(through: .refiner) { event in
+            if case .training(.refiner, .started(let e)) = event { epochs.append(e.epochs) }
+            return .proceed
+        }
+        #expect(epochs == [2, 1])
+        #expect(try pipeline.summary(RefinerStage.pipeline)?.epochs == 1)
+        let refiner = pipeline.folder(.refiner)
+        let first = try Checkpoint(contentsOf: refiner.appendingPathComponent("round-1/refiner.safetensors"))
+        let last = try Checkpoint(contentsOf: refiner.appendingPathComponent("refiner.safetensors"))
+        #expect(Set(first.tensors.keys) == Set(last.tensors.keys))
+        // the trained weights (batch norm's running statistics move whatever the rate)
+        var largest: Float = 0, moved = false
+        for (name, tensor) in first.tensors where !name.contains("running_") && !name.contains("num_batches") {
+            let a = tensor.floats, b = try #require(last.tensors[name]).floats
+            for (x, y) in zip(a, b) {
+                largest = max(largest, abs(x - y))
+                moved = moved || x != y
+            }
+        }
+        // a start from the seeded initialisation lies far from round 1's trained weights
+        #expect(largest < 1e-5 && moved, "largest change \(largest)")
+        let scratch = UNetLite(config: config.refiner.training.model, seed: config.refiner.training.seed)
+        let fresh = Checkpoint(config: .unetLite(config.refiner.training.model), module: scratch)
+        let distance = first.tensors.keys.filter { $0.hasSuffix("weight") }.map { name in
+            zip(first.tensors[name]!.floats, fresh.tensors[name]!.floats).map { abs($0 - $1) }.max() ?? 0
+        }.max() ?? 0
+        #expect(distance > 1e-3, "round 1 moved \(distance) from its start")
+    }
+
     @Test("rounds re-key the refiner and the comparison alone; with more than one round the post-processing that makes the targets re-keys the refiner too")
     func roundsInStageKeys() throws {
         let folder = TemporaryFolder(prefix: "ichct-rounds-keys", create: false)

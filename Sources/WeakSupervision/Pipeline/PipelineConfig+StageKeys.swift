@@ -72,7 +72,8 @@ extension PipelineConfig {
             KeyedSetting(property: "refiner.rounds") { c, e in
                 c.refiner.rounds == 1 ? nil : KeyedSetting.text(RoundsKey(rounds: c.refiner.rounds, growth: c.comparison.growth,
                                                                        boneRim: c.comparison.boneRim, contrast: c.comparison.contrast), e)
-            }]),
+            },
+            KeyedSetting(property: "refiner.laterRounds") { c, e in c.refiner.rounds == 1 ? nil : c.refiner.laterRounds.map { KeyedSetting.text($0, e) } }]),
         KeyPart(name: "comparison", stages: [.comparison], settings: [
             .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
             .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim },

@@ -251,42 +251,69 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// model (the pipeline row: the refiner, its component filter chosen on the validation
         /// cases, then the comparison's growth, bone rim and contrast filter) segments the
         /// training cases; each mask, emptied on the slices whose weak label is negative, is the
-        /// next round's target, and the refiner is trained again from scratch with the same seed
-        /// and budget (``RefinerStage``). The validation cases keep their pseudo-masks. The upper
+        /// next round's target, and the refiner is trained again: from scratch with the same seed
+        /// and budget, or with ``laterRounds`` fine-tuned from the previous round's network
+        /// (``RefinerStage``). The validation cases keep their pseudo-masks. The upper
         /// bound is trained once. Measured with 2 rounds on validation
         /// (Docs/experiments/2026-12-06-second-round.md); more were never measured. Presets: 1 (a
         /// second round costs more than the demo's time budget has,
         /// Docs/experiments/2026-12-07-second-round-stage.md). A binary older than this setting
         /// ignores it and trains one round.
         public var rounds: Int
+        /// How the rounds after the first train (``LaterRounds``: fine-tuning the previous
+        /// round's network with a shorter budget). nil (default and presets): each later round
+        /// trains from scratch with round 1's seed and budget. Read only with ``rounds`` above 1.
+        public var laterRounds: LaterRounds?
+
+        /// How a self-training round after the first trains: it starts from the previous round's
+        /// network (fine-tuning; ``RefinerTrainer/train(training:validation:outputs:resume:initial:overwrite:observer:communicator:)``
+        /// with `initial`) instead of the seeded initialisation, for ``epochs`` epochs whose
+        /// learning-rate schedule starts at ``learningRate``. Everything else (seed, steps per
+        /// epoch, batch, augmentation, optimizer kind, schedule) is the refiner's training.
+        public struct LaterRounds: Codable, Sendable, Equatable {
+            /// Epochs of each later round, of ``RefinerTrainingConfig/stepsPerEpoch`` steps each (at least 1).
+            public var epochs: Int
+            /// The peak learning rate of each later round's schedule (finite, above 0).
+            public var learningRate: Float
+
+            /// Settings; the defaults (one epoch at 1e-3, a third of the full preset's round-1
+            /// budget and of its 3e-3) were fixed before any run, not chosen on one
+            /// (Docs/experiments/2026-12-07-fine-tuned-second-round.md).
+            public init(epochs: Int = 1, learningRate: Float = 1e-3) {
+                self.epochs = epochs
+                self.learningRate = learningRate
+            }
+        }
 
         /// Settings; see the properties for the defaults.
         public init(training: RefinerTrainingConfig, upperBound: Bool = true,
                     componentSizes: ComponentSizeSettings? = ComponentSizeSettings(), classifierGate: Float? = 0.5,
-                    restartsOnCollapse: Int = 0, rounds: Int = 1) {
+                    restartsOnCollapse: Int = 0, rounds: Int = 1, laterRounds: LaterRounds? = nil) {
             self.training = training
             self.upperBound = upperBound
             self.componentSizes = componentSizes
             self.classifierGate = classifierGate
             self.restartsOnCollapse = restartsOnCollapse
             self.rounds = rounds
+            self.laterRounds = laterRounds
         }
 
-        private enum CodingKeys: String, CodingKey { case training, upperBound, componentSizes, classifierGate, restartsOnCollapse, rounds }
+        private enum CodingKeys: String, CodingKey { case training, upperBound, componentSizes, classifierGate, restartsOnCollapse, rounds, laterRounds }
 
-        /// Reads settings; a file without `restartsOnCollapse` or `rounds` (written before they
-        /// existed) means 0 restarts and 1 round.
+        /// Reads settings; a file without `restartsOnCollapse`, `rounds` or `laterRounds`
+        /// (written before they existed) means 0 restarts, 1 round, later rounds from scratch.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.init(training: try c.decode(RefinerTrainingConfig.self, forKey: .training), upperBound: try c.decode(Bool.self, forKey: .upperBound),
                       componentSizes: try c.decodeIfPresent(ComponentSizeSettings.self, forKey: .componentSizes),
                       classifierGate: try c.decodeIfPresent(Float.self, forKey: .classifierGate),
                       restartsOnCollapse: try c.decodeIfPresent(Int.self, forKey: .restartsOnCollapse) ?? 0,
-                      rounds: try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 1)
+                      rounds: try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 1,
+                      laterRounds: try c.decodeIfPresent(LaterRounds.self, forKey: .laterRounds))
         }
 
-        /// Writes settings; `restartsOnCollapse` only when it is not 0 and `rounds` only when it
-        /// is not 1, so that older runs' files read the same.
+        /// Writes settings; `restartsOnCollapse` only when it is not 0, `rounds` only when it
+        /// is not 1 and `laterRounds` only when set, so that older runs' files read the same.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(training, forKey: .training)
@@ -295,6 +322,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             try c.encodeIfPresent(classifierGate, forKey: .classifierGate)
             if restartsOnCollapse != 0 { try c.encode(restartsOnCollapse, forKey: .restartsOnCollapse) }
             if rounds != 1 { try c.encode(rounds, forKey: .rounds) }
+            try c.encodeIfPresent(laterRounds, forKey: .laterRounds)
         }
     }
 
@@ -609,6 +637,14 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
         guard refiner.rounds >= 1 else {
             throw WeakSupervisionError.invalidParameter(name: "refiner.rounds", reason: "\(refiner.rounds) must be at least 1 (1: no self-training)")
+        }
+        if let later = refiner.laterRounds {
+            guard later.epochs >= 1 else {
+                throw WeakSupervisionError.invalidParameter(name: "refiner.laterRounds.epochs", reason: "\(later.epochs) must be at least 1")
+            }
+            guard later.learningRate.isFinite && later.learningRate > 0 else {
+                throw WeakSupervisionError.invalidParameter(name: "refiner.laterRounds.learningRate", reason: "\(later.learningRate) must be finite and above 0")
+            }
         }
         guard refiner.restartsOnCollapse >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "refiner.restartsOnCollapse", reason: "\(refiner.restartsOnCollapse) must be at least 0")

@@ -16,7 +16,9 @@ import NeuralCore
 /// round but the last is followed by its component choice and by its pipeline row (which reads
 /// the comparison's growth, bone rim and contrast settings) segmenting the training cases, gated
 /// by their weak slice labels: the next round's targets (`round-R/targets/`). Then the refiner
-/// is trained again from scratch; the files directly in the stage's folder are the last round's.
+/// is trained again: from scratch, or with ``PipelineConfig/RefinerSettings/laterRounds``
+/// fine-tuned from the previous round's network. The files directly in the stage's folder are
+/// the last round's.
 public struct RefinerStage: PipelineStageRunner {
     /// What the refiner learns from.
     public enum Target: String, Sendable, Codable {
@@ -145,16 +147,21 @@ public struct RefinerStage: PipelineStageRunner {
         // whether any rank's observer asked for a stop: a collective, so every rank decides
         // alike (called by all of them at the same point; one process: its own answer)
         func stopRequestedAnywhere() -> Bool { pipeline.communicator.map { $0.any(stop.requested) } ?? stop.requested }
-        func train() throws -> (summary: TrainingSummary, restarts: Int) {
+        // a later round, with laterRounds: fine-tunes `initial` (the previous round's network)
+        func train(later: PipelineConfig.RefinerSettings.LaterRounds? = nil, initial: Checkpoint? = nil) throws -> (summary: TrainingSummary, restarts: Int) {
             try Self.trainGuarded(seed: c.seed, restarts: pipeline.config.refiner.restartsOnCollapse, note: {
                 _ = observer(.progress(stage, done: 0, total: 0, item: $0))
             }, stopRequested: stopRequestedAnywhere) { seed in
                 var attempt = c
                 attempt.seed = seed
                 if pseudo && byLabels { attempt.labelledNegatives = true }
+                if let later {
+                    attempt.epochs = later.epochs
+                    attempt.optimizer.learningRate = later.learningRate
+                }
                 return try RefinerTrainer(config: attempt).train(
                     training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
-                    outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), overwrite: true,
+                    outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), initial: initial, overwrite: true,
                     observer: TrainingCallback { event in
                         let control = observer(.training(stage, event))
                         if case .stop = control { stop.requested = true }
@@ -190,8 +197,16 @@ public struct RefinerStage: PipelineStageRunner {
                                               mask: try NIfTI.readMask(at: targets.appendingPathComponent("\(items[i].name).nii.gz"), matching: scan))
                 }
             }
-            _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): training the refiner again"))
-            (summary, restarts) = try train()
+            if let later = pipeline.config.refiner.laterRounds {
+                // every rank reads the previous round's network, moved there before the barrier
+                let previous = folder.appendingPathComponent("round-\(round - 1)").appendingPathComponent("refiner.safetensors")
+                _ = observer(.progress(stage, done: 0, total: 0,
+                                       item: "round \(round) of \(rounds): fine-tuning round \(round - 1)'s refiner, \(later.epochs) epoch(s) from learning rate \(later.learningRate)"))
+                (summary, restarts) = try train(later: later, initial: try Checkpoint(contentsOf: previous))
+            } else {
+                _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): training the refiner again"))
+                (summary, restarts) = try train()
+            }
         }
         // the component choice segments the validation cases: rank 0's work alone
         guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: summary.stopped) }
