@@ -77,36 +77,53 @@ struct ConfigurationChoiceTests {
         #expect(PipelineConfig.settings(readBy: .data) == ["data"])
         #expect(!PipelineConfig.settings(readBy: .upperBound).contains("refiner.classifierGate"))
         #expect(PipelineConfig.settings(readBy: .refiner).contains("refiner.classifierGate"))
-        // a change of one setting changes the keys of the stages that read it, and no other
+        // a change of one setting changes the keys of the stages that read it, and no other:
+        // for the full preset, and for it with two rounds (where the refiner also reads the
+        // post-processing and laterRounds)
         let folder = TemporaryFolder(prefix: "ichct-stage-keys")
         defer { folder.cleanup() }
-        let base = PipelineConfig.full
-        var changes: [(String, PipelineConfig)] = []
-        func changed(_ name: String, _ edit: (inout PipelineConfig) -> Void) { var c = base; edit(&c); changes.append((name, c)) }
-        changed("data") { $0.data.phantomSeed += 1 }
-        changed("classifier.training") { $0.classifier.training.epochs += 1 }
-        changed("classifier.patience") { $0.classifier.patience = 3 }
-        changed("classifier.minimumEpochs") { $0.classifier.minimumEpochs = 2 }
-        changed("cam") { $0.cam.layer = "layer2" }
-        changed("pseudoMasks") { $0.pseudoMasks.k = 5 }
-        changed("refiner.training") { $0.refiner.training.epochs += 1 }
-        changed("refiner.upperBound") { $0.refiner.upperBound = false }
-        changed("refiner.componentSizes.candidates") { $0.refiner.componentSizes?.candidates = [0, 1] }
-        changed("refiner.componentSizes.criterion") { $0.refiner.componentSizes?.criterion = .cases }
-        changed("refiner.componentSizes.tolerance") { $0.refiner.componentSizes?.tolerance = 0.02 }
-        changed("refiner.componentSizes.supportThreshold") { $0.refiner.componentSizes?.supportThreshold = 0.9 }
-        changed("refiner.classifierGate") { $0.refiner.classifierGate = 0.6 }
-        changed("refiner.restartsOnCollapse") { $0.refiner.restartsOnCollapse = 3 }
-        changed("refiner.rounds") { $0.refiner.rounds = 2 }
-        changed("refiner.laterRounds") { $0.refiner.rounds = 2; $0.refiner.laterRounds = .init() }
-        changed("comparison.growth") { $0.comparison.growth = nil }
-        changed("comparison.boneRim") { $0.comparison.boneRim = .init(rimMM: 3) }
-        changed("comparison.contrast") { $0.comparison.contrast = .init(minimumContrastHU: 10) }
-        changed("comparison.tolerance") { $0.comparison.tolerance = 3 }
-        changed("comparison.montageCases") { $0.comparison.montageCases = 1 }
-        #expect(Set(changes.map(\.0)) == Set(properties))
+        var twoRounds = PipelineConfig.full
+        twoRounds.refiner.rounds = 2
+        #expect(PipelineConfig.settings(readBy: .refiner, in: .full) == PipelineConfig.settings(readBy: .refiner).filter { $0 != "refiner.laterRounds" })
+        let dependent = ["comparison.growth", "comparison.boneRim", "comparison.contrast", "refiner.laterRounds"]
+        #expect(Set(dependent).isSubset(of: PipelineConfig.settings(readBy: .refiner, in: twoRounds)))
+        #expect(Set(dependent).isDisjoint(with: PipelineConfig.settings(readBy: .upperBound, in: twoRounds)))
+        for base in [PipelineConfig.full, twoRounds] {
+            var changes: [(String, PipelineConfig)] = []
+            func changed(_ name: String, _ edit: (inout PipelineConfig) -> Void) { var c = base; edit(&c); changes.append((name, c)) }
+            changed("data") { $0.data.phantomSeed += 1 }
+            changed("classifier.training") { $0.classifier.training.epochs += 1 }
+            changed("classifier.patience") { $0.classifier.patience = 3 }
+            changed("classifier.minimumEpochs") { $0.classifier.minimumEpochs = 2 }
+            changed("cam") { $0.cam.layer = "layer2" }
+            changed("pseudoMasks") { $0.pseudoMasks.k = 5 }
+            changed("refiner.training") { $0.refiner.training.epochs += 1 }
+            changed("refiner.upperBound") { $0.refiner.upperBound = false }
+            changed("refiner.componentSizes.candidates") { $0.refiner.componentSizes?.candidates = [0, 1] }
+            changed("refiner.componentSizes.criterion") { $0.refiner.componentSizes?.criterion = .cases }
+            changed("refiner.componentSizes.tolerance") { $0.refiner.componentSizes?.tolerance = 0.02 }
+            changed("refiner.componentSizes.supportThreshold") { $0.refiner.componentSizes?.supportThreshold = 0.9 }
+            changed("refiner.classifierGate") { $0.refiner.classifierGate = 0.6 }
+            changed("refiner.restartsOnCollapse") { $0.refiner.restartsOnCollapse = 3 }
+            changed("refiner.rounds") { $0.refiner.rounds += 1 }
+            changed("refiner.laterRounds") { $0.refiner.laterRounds = .init() }
+            changed("comparison.growth") { $0.comparison.growth = nil }
+            changed("comparison.boneRim") { $0.comparison.boneRim = .init(rimMM: 3) }
+            changed("comparison.contrast") { $0.comparison.contrast = .init(minimumContrastHU: 10) }
+            changed("comparison.tolerance") { $0.comparison.tolerance = 3 }
+            changed("comparison.montageCases") { $0.comparison.montageCases = 1 }
+            #expect(Set(changes.map(\.0)) == Set(properties))
+            let before = try Pipeline(config: base, output: folder.url, overwrite: true)
+            for (name, config) in changes {
+                let after = try Pipeline(config: config, output: folder.url, overwrite: true)
+                for stage in PipelineStage.allCases {
+                    let reads = PipelineConfig.settings(readBy: stage, in: base).contains(name)
+                    #expect((before.configKey(stage) != after.configKey(stage)) == reads, "\(name) and stage \(stage.rawValue), \(base.refiner.rounds) round(s)")
+                }
+            }
+        }
         // two settings of one part written the same way must not give one key
-        var toleranceOnly = base, supportOnly = base
+        var toleranceOnly = PipelineConfig.full, supportOnly = PipelineConfig.full
         toleranceOnly.refiner.componentSizes?.tolerance = 0.9
         supportOnly.refiner.componentSizes?.tolerance = nil
         supportOnly.refiner.componentSizes?.supportThreshold = 0.9
@@ -114,14 +131,23 @@ struct ConfigurationChoiceTests {
         defer { keyFolder.cleanup() }
         #expect(try Pipeline(config: toleranceOnly, output: keyFolder.url).configKey(.refiner)
                     != Pipeline(config: supportOnly, output: keyFolder.url, overwrite: true).configKey(.refiner))
-        let before = try Pipeline(config: base, output: folder.url)
-        for (name, config) in changes {
-            let after = try Pipeline(config: config, output: folder.url, overwrite: true)
-            for stage in PipelineStage.allCases {
-                let reads = PipelineConfig.settings(readBy: stage).contains(name)
-                #expect((before.configKey(stage) != after.configKey(stage)) == reads, "\(name) and stage \(stage.rawValue)")
-            }
+    }
+
+    @Test("a finished two-round run's config.json (schema 2) gives every stage the key it recorded, the refiner's with the post-processing")
+    func savedRoundsRunKeepsItsKeys() throws {
+        let url = try #require(Bundle.module.url(forResource: "rounds-demo-2026-12-07", withExtension: "json", subdirectory: "Fixtures/config"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let config = try JSONDecoder().decode(PipelineConfig.self, from: try JSONSerialization.data(withJSONObject: try #require(object["config"])))
+        #expect(config.refiner.rounds == 2 && config.refiner.laterRounds == nil)
+        let keys = try #require(object["configKeys"] as? [String: String])
+        #expect(keys.count == 6 && keys["comparison"] == nil)
+        let folder = TemporaryFolder(prefix: "ichct-rounds-config-keys")
+        defer { folder.cleanup() }
+        let pipeline = try Pipeline(config: config, output: folder.url)
+        for (stage, key) in keys {
+            #expect(pipeline.configKey(try #require(PipelineStage(rawValue: stage))) == key, "\(stage)")
         }
+        #expect(try #require(keys["refiner"]).contains("\\\"rounds\\\":2") && keys["refiner"]!.contains("minimumContrastHU"))
     }
 
     @Test("a finished full-demo run's config.json (schema 1) decodes to the current types and gives every stage the key it recorded",

@@ -81,9 +81,12 @@ extension Pipeline {
         let record = try componentSelection(stage, gated: gate != nil)
         let support = record?.supportThreshold.map { refiner.sharingInference(as: "\(name) support", threshold: $0) }
         let filtered = base.filteringComponents(below: record?.minimumVolumeML ?? 0, support: support)
-        let grown = try config.comparison.growth.map { try filtered.grown($0) } ?? filtered
-        let rimmed = try config.comparison.boneRim.map { try BoneRimFiltered(base: grown, settings: $0, sharing: rim ?? BoneDepthMemo()) as any Segmenter } ?? grown
-        return try config.comparison.contrast.map { try ContrastFiltered(base: rimmed, settings: $0) } ?? rimmed
+        // every step after the component filter comes from this one value: with later
+        // self-training rounds it makes their targets, and it enters the refiner's key whole
+        let post = config.comparison.postProcessing
+        let grown = try post.growth.map { try filtered.grown($0) } ?? filtered
+        let rimmed = try post.boneRim.map { try BoneRimFiltered(base: grown, settings: $0, sharing: rim ?? BoneDepthMemo()) as any Segmenter } ?? grown
+        return try post.contrast.map { try ContrastFiltered(base: rimmed, settings: $0) } ?? rimmed
     }
 
     /// The short names of the table's rows, in order (the folders under `comparison/masks/`):

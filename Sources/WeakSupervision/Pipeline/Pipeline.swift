@@ -110,7 +110,7 @@ public struct Pipeline {
 
     /// The JSON of the configuration parts `stage` (and the stages it reads) depends on, derived
     /// from one table that assigns every setting to its stages
-    /// (``PipelineConfig/settings(readBy:)`` lists them).
+    /// (``PipelineConfig/settings(readBy:in:)`` lists them).
     public func configKey(_ stage: PipelineStage) -> String { config.stageKey(stage) }
 
     /// Runs the stages and returns the comparison table.

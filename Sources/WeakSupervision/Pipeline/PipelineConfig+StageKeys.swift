@@ -6,6 +6,13 @@ extension PipelineConfig {
     /// nil when the setting's value leaves it out of the key.
     struct KeyedSetting {
         let property: String
+        /// Other settings (paths) this one's JSON holds: re-keying the same stages, but only
+        /// while this setting is in the key (its JSON not nil).
+        var alsoReads: [String] = []
+        /// Whether a configuration's stages read this setting at all (nil: always); a setting
+        /// that acts only through another's value (`refiner.laterRounds` without a later round)
+        /// is then listed by ``PipelineConfig/settings(readBy:in:)`` only when it acts.
+        var readIf: ((PipelineConfig) -> Bool)? = nil
         let json: (PipelineConfig, JSONEncoder) -> String?
 
         static func text<T: Encodable>(_ value: T, _ encoder: JSONEncoder) -> String {
@@ -66,39 +73,63 @@ extension PipelineConfig {
         KeyPart(name: "restarts", stages: [.refiner, .upperBound], settings: [
             .unless("refiner.restartsOnCollapse", equalTo: 0) { $0.refiner.restartsOnCollapse }]),
         // self-training: rounds after the first train on the previous round's pipeline row, so
-        // the refiner then also reads the comparison's post-processing (growth, bone rim,
-        // contrast); one round, the rule before it existed, leaves the part out
+        // the refiner then also reads the refiner rows' post-processing (RefinerPostProcessing,
+        // the one value refinerRow reads it from); one round, the rule before it existed,
+        // leaves the part out
         KeyPart(name: "rounds", stages: [.refiner], settings: [
-            KeyedSetting(property: "refiner.rounds") { c, e in
-                c.refiner.rounds == 1 ? nil : KeyedSetting.text(RoundsKey(rounds: c.refiner.rounds, growth: c.comparison.growth,
-                                                                       boneRim: c.comparison.boneRim, contrast: c.comparison.contrast), e)
+            KeyedSetting(property: "refiner.rounds", alsoReads: RefinerPostProcessing.settingPaths) { c, e in
+                c.refiner.rounds == 1 ? nil : KeyedSetting.text(RoundsKey(rounds: c.refiner.rounds, postProcessing: c.comparison.postProcessing), e)
             },
-            KeyedSetting(property: "refiner.laterRounds") { c, e in c.refiner.rounds == 1 ? nil : c.refiner.laterRounds.map { KeyedSetting.text($0, e) } }]),
+            KeyedSetting(property: "refiner.laterRounds", readIf: { $0.refiner.rounds > 1 }, json: { c, e in
+                c.refiner.rounds == 1 ? nil : c.refiner.laterRounds.map { KeyedSetting.text($0, e) }
+            })]),
         KeyPart(name: "comparison", stages: [.comparison], settings: [
             .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
             .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim },
             .unlessNil("comparison.contrast") { $0.comparison.contrast }]),
     ] }
 
-    /// The self-training part of the refiner's key: the rounds and the post-processing that makes
-    /// each later round's targets.
+    /// The self-training part of the refiner's key: the rounds, and beside them in one JSON
+    /// object every field of the post-processing that makes each later round's targets (so a
+    /// step added to ``RefinerPostProcessing`` enters the key by itself).
     private struct RoundsKey: Encodable {
         var rounds: Int
-        var growth: IntensityGrowth.Settings?
-        var boneRim: BoneRimFiltered.Settings?
-        var contrast: ContrastFiltered.Settings?
+        var postProcessing: RefinerPostProcessing
+
+        private enum CodingKeys: String, CodingKey { case rounds }
+
+        func encode(to encoder: any Encoder) throws {
+            try postProcessing.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(rounds, forKey: .rounds)
+        }
     }
 
     /// The settings (by path: `data`, `cam` and `pseudoMasks` as whole groups, the others'
     /// properties as `group.property`, e.g. `refiner.classifierGate`) whose change makes `stage`
-    /// run again: its own and those of every stage it reads, in key order. Every setting is read
-    /// by at least one stage. One reading depends on a value: with ``PipelineConfig/RefinerSettings/rounds``
-    /// above 1 the refiner also reads `comparison.growth`, `comparison.boneRim` and
-    /// `comparison.contrast` (they make the later rounds' targets), which enter its key through
-    /// `refiner.rounds`.
-    public static func settings(readBy stage: PipelineStage) -> [String] {
+    /// run again: its own and those of every stage it reads, in key order.
+    ///
+    /// Without a configuration, each setting is listed under the stages that own it; every
+    /// setting is owned by at least one stage. With `config`, the list is exact for that
+    /// configuration: with ``PipelineConfig/RefinerSettings/rounds`` above 1 the refiner also
+    /// reads the refiner rows' post-processing (`comparison.growth`, `comparison.boneRim`,
+    /// `comparison.contrast`: they make the later rounds' targets), listed after
+    /// `refiner.rounds`, through which they enter its key; and `refiner.laterRounds` is read
+    /// only then.
+    public static func settings(readBy stage: PipelineStage, in config: PipelineConfig? = nil) -> [String] {
         let stages = Set(stage.dependencies + [stage])
-        return keyParts.filter { !$0.stages.isDisjoint(with: stages) }.flatMap { $0.settings.map(\.property) }
+        let encoder = JSONEncoder()
+        var paths: [String] = []
+        for part in keyParts where !part.stages.isDisjoint(with: stages) {
+            for setting in part.settings {
+                if let config, let readIf = setting.readIf, !readIf(config) { continue }
+                paths.append(setting.property)
+                if let config, setting.json(config, encoder) != nil {
+                    paths += setting.alsoReads.filter { !paths.contains($0) }
+                }
+            }
+        }
+        return paths
     }
 
     /// The JSON of the settings `stage` and the stages it reads depend on (``keyParts``).
@@ -112,5 +143,30 @@ extension PipelineConfig {
             if !text.isEmpty { parts[part.name] = text }
         }
         return (try? encoder.encode(parts)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+    }
+}
+
+/// What the comparison applies to every refiner row after its gate and component filter, in
+/// this order: growth into the blood range, the bone-rim filter, the contrast filter
+/// (``Pipeline/refinerRow``). It is the one value the row reads them from, and with
+/// ``PipelineConfig/RefinerSettings/rounds`` above 1 it makes the later rounds' targets and is
+/// written whole into the refiner stage's key, so that a step added here re-keys that stage
+/// without a second list to keep in step.
+struct RefinerPostProcessing: Encodable {
+    var growth: IntensityGrowth.Settings?
+    var boneRim: BoneRimFiltered.Settings?
+    var contrast: ContrastFiltered.Settings?
+
+    /// The configuration paths of its fields (`comparison.growth`, ...): the properties of
+    /// ``PipelineConfig/ComparisonSettings`` of the same names.
+    static var settingPaths: [String] {
+        Mirror(reflecting: RefinerPostProcessing()).children.map { "comparison.\($0.label!)" }
+    }
+}
+
+extension PipelineConfig.ComparisonSettings {
+    /// The refiner rows' post-processing (``RefinerPostProcessing``).
+    var postProcessing: RefinerPostProcessing {
+        RefinerPostProcessing(growth: growth, boneRim: boneRim, contrast: contrast)
     }
 }

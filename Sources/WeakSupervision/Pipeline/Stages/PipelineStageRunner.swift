@@ -36,11 +36,14 @@ public protocol PipelineStageRunner: Sendable {
 }
 
 extension PipelineStageRunner {
-    /// The settings (``PipelineConfig/settings(readBy:)``) whose change makes this stage run
-    /// again: its own and those of every stage it reads. One list whatever the configuration:
-    /// with ``PipelineConfig/RefinerSettings/rounds`` above 1 the refiner also reads the
-    /// comparison's growth, bone rim and contrast, which reach its key through `refiner.rounds`.
+    /// The settings (``PipelineConfig/settings(readBy:in:)``) this stage and every stage it
+    /// reads own: their change makes it run again. What a configuration's values add (with
+    /// ``PipelineConfig/RefinerSettings/rounds`` above 1 the refiner also reads the comparison's
+    /// growth, bone rim and contrast) is in ``settings(in:)``.
     public var settings: [String] { PipelineConfig.settings(readBy: stage) }
+
+    /// The settings whose change makes this stage run again under `config`, exactly.
+    public func settings(in config: PipelineConfig) -> [String] { PipelineConfig.settings(readBy: stage, in: config) }
 
     public var runsOnEveryRank: Bool { false }
 }
