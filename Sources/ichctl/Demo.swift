@@ -44,6 +44,9 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: "Override the number of phantom cases.")
     var cases: Int?
 
+    @Option(name: .long, help: "Override the rounds of self-training of the pipeline's refiner (refiner.rounds; the presets: 1). Each round after the first trains on the previous round's pipeline row, gated by the slice labels (Docs/pipeline.md).")
+    var rounds: Int?
+
     @Flag(name: .long, help: "Replace a run folder made with another configuration.")
     var force = false
 
@@ -76,6 +79,7 @@ struct Demo: ParsableCommand {
             throw ValidationError("--through \(through) comes before --from \(from)")
         }
         if let cases, cases < 3 { throw ValidationError("--cases must be at least 3") }
+        if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1 (1: no self-training), not \(rounds)") }
         if quick && config != nil { throw ValidationError("--quick and --config exclude each other") }
         if replicates < 1 { throw ValidationError("--replicates must be at least 1, not \(replicates)") }
         if replicates > 1 && from != nil { throw ValidationError("--from applies to one run; with --replicates, re-run a replicate's folder on its own") }
@@ -102,6 +106,7 @@ struct Demo: ParsableCommand {
             settings = try JSONDecoder().decode(PipelineConfig.self, from: Data(contentsOf: URL(fileURLWithPath: config)))
         }
         if let cases { settings.data.phantomCases = cases }
+        if let rounds { settings.refiner.rounds = rounds }
         let outURL = URL(fileURLWithPath: out)
         let fm = FileManager.default
         let runFile = replicates > 1 ? "replicate-1/config.json" : "config.json"

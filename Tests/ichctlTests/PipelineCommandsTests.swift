@@ -274,6 +274,23 @@ func tinyConfig() -> PipelineConfig {
         #expect(refused.stdout.isEmpty)
     }
 
+    @Test("demo --rounds 2 overrides the configuration's rounds: saved in config.json, the refiner trained twice on round 2's targets")
+    func demoRounds() throws {
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
+        let configURL = dir.appendingPathComponent("tiny.json")
+        try JSONEncoder().encode(tinyConfig()).write(to: configURL)
+        let run = dir.appendingPathComponent("run")
+        let r = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--rounds", "2", "--out", run.path, "--quiet", "--through", "refiner"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let saved = try Pipeline.savedConfig(in: run)
+        #expect(saved.refiner.rounds == 2)
+        let pipeline = try Pipeline(config: saved, output: run)
+        #expect(try pipeline.summary(RefinerStage.pipeline)?.rounds == 2)
+        let targets = run.appendingPathComponent("refiner/round-2/targets").path
+        #expect(try FileManager.default.contentsOfDirectory(atPath: targets).count == pipeline.split().train.count)
+    }
+
     @Test("bad demo and compare arguments fail with a clear message")
     func refusals() throws {
         let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
@@ -290,6 +307,8 @@ func tinyConfig() -> PipelineConfig {
         let compare = try ICHCTLRunner.run(["compare", "--data", dir.path])
         #expect(compare.status != 0)
         #expect(compare.stderr.contains("not a pipeline run folder"))
+        let noRound = try ICHCTLRunner.run(["demo", "--rounds", "0", "--out", dir.path])
+        #expect(noRound.status != 0 && noRound.stderr.contains("--rounds must be at least 1"))
         try Data("x".utf8).write(to: dir.appendingPathComponent("notes.txt"))
         let occupied = try ICHCTLRunner.run(["demo", "--quick", "--out", dir.path, "--quiet"])
         #expect(occupied.status != 0)
