@@ -263,6 +263,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// How the rounds after the first train (``LaterRounds``: fine-tuning the previous
         /// round's network with a shorter budget). nil (default and presets): each later round
         /// trains from scratch with round 1's seed and budget. Read only with ``rounds`` above 1.
+        /// One epoch from 1e-3, against one round over four seeds, left the U-Net-alone row level
+        /// on validation (+0.002 [−0.021, +0.021]) while the raw network gained; not adopted
+        /// (Docs/experiments/2026-12-07-fine-tuned-second-round.md).
         public var laterRounds: LaterRounds?
 
         /// How a self-training round after the first trains: it starts from the previous round's

@@ -191,10 +191,13 @@ public struct RefinerStage: PipelineStageRunner {
             pipeline.communicator?.barrier()
             let targets = Pipeline.roundTargetFolder(folder, round: round)
             if !pipeline.isWriter {
-                for i in 0..<split.train.count {
+                // a few cases at a time, as the first preparation
+                try forEachInOrderedChunks(count: split.train.count) { i in
                     let scan = try items[i].loadScan()
-                    prepared[i] = try prepare(items[i], scan: scan,
-                                              mask: try NIfTI.readMask(at: targets.appendingPathComponent("\(items[i].name).nii.gz"), matching: scan))
+                    return try prepare(items[i], scan: scan,
+                                       mask: try NIfTI.readMask(at: targets.appendingPathComponent("\(items[i].name).nii.gz"), matching: scan))
+                } deliver: { i, item in
+                    prepared[i] = item
                 }
             }
             if let later = pipeline.config.refiner.laterRounds {
