@@ -88,6 +88,11 @@ struct ConfigurationChoiceTests {
         let dependent = ["comparison.growth", "comparison.boneRim", "comparison.contrast", "refiner.laterRounds"]
         #expect(Set(dependent).isSubset(of: PipelineConfig.settings(readBy: .refiner, in: twoRounds)))
         #expect(Set(dependent).isDisjoint(with: PipelineConfig.settings(readBy: .upperBound, in: twoRounds)))
+        for stage in PipelineStage.allCases {   // each setting once, whichever part first reads it
+            let list = PipelineConfig.settings(readBy: stage, in: twoRounds)
+            #expect(Set(list).count == list.count, "\(stage)")
+            #expect(stage.runner.settings(in: twoRounds) == list)
+        }
         for base in [PipelineConfig.full, twoRounds] {
             var changes: [(String, PipelineConfig)] = []
             func changed(_ name: String, _ edit: (inout PipelineConfig) -> Void) { var c = base; edit(&c); changes.append((name, c)) }

@@ -81,7 +81,7 @@ extension PipelineConfig {
                 c.refiner.rounds == 1 ? nil : KeyedSetting.text(RoundsKey(rounds: c.refiner.rounds, postProcessing: c.comparison.postProcessing), e)
             },
             KeyedSetting(property: "refiner.laterRounds", readIf: { $0.refiner.rounds > 1 }, json: { c, e in
-                c.refiner.rounds == 1 ? nil : c.refiner.laterRounds.map { KeyedSetting.text($0, e) }
+                c.refiner.laterRounds.map { KeyedSetting.text($0, e) }
             })]),
         KeyPart(name: "comparison", stages: [.comparison], settings: [
             .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
@@ -123,7 +123,8 @@ extension PipelineConfig {
         for part in keyParts where !part.stages.isDisjoint(with: stages) {
             for setting in part.settings {
                 if let config, let readIf = setting.readIf, !readIf(config) { continue }
-                paths.append(setting.property)
+                // a setting another one's JSON already holds is listed once, where it first acts
+                if !paths.contains(setting.property) { paths.append(setting.property) }
                 if let config, setting.json(config, encoder) != nil {
                     paths += setting.alsoReads.filter { !paths.contains($0) }
                 }
@@ -139,7 +140,8 @@ extension PipelineConfig {
         var parts: [String: String] = [:]
         let stages = Set(stage.dependencies + [stage])
         for part in Self.keyParts where !part.stages.isDisjoint(with: stages) {
-            let text = part.settings.compactMap { $0.json(self, encoder) }.joined()
+            // a setting this configuration does not read (readIf false) leaves the key alone
+            let text = part.settings.filter { $0.readIf?(self) ?? true }.compactMap { $0.json(self, encoder) }.joined()
             if !text.isEmpty { parts[part.name] = text }
         }
         return (try? encoder.encode(parts)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
@@ -157,10 +159,18 @@ struct RefinerPostProcessing: Encodable {
     var boneRim: BoneRimFiltered.Settings?
     var contrast: ContrastFiltered.Settings?
 
+    /// Every step named, none defaulted: a step added as a property must be given here, so
+    /// that ``PipelineConfig/ComparisonSettings/postProcessing`` cannot leave it out unnoticed.
+    init(growth: IntensityGrowth.Settings?, boneRim: BoneRimFiltered.Settings?, contrast: ContrastFiltered.Settings?) {
+        self.growth = growth
+        self.boneRim = boneRim
+        self.contrast = contrast
+    }
+
     /// The configuration paths of its fields (`comparison.growth`, ...): the properties of
     /// ``PipelineConfig/ComparisonSettings`` of the same names.
     static var settingPaths: [String] {
-        Mirror(reflecting: RefinerPostProcessing()).children.map { "comparison.\($0.label!)" }
+        Mirror(reflecting: PipelineConfig.ComparisonSettings().postProcessing).children.map { "comparison.\($0.label!)" }
     }
 }
 

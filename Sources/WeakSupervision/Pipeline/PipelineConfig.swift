@@ -286,6 +286,14 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                 self.epochs = epochs
                 self.learningRate = learningRate
             }
+
+            /// `training` with these epochs and this peak learning rate: what a later round trains with.
+            public func applied(to training: RefinerTrainingConfig) -> RefinerTrainingConfig {
+                var t = training
+                t.epochs = epochs
+                t.optimizer.learningRate = learningRate
+                return t
+            }
         }
 
         /// Settings; see the properties for the defaults.

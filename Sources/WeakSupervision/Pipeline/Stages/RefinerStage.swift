@@ -147,21 +147,17 @@ public struct RefinerStage: PipelineStageRunner {
         // whether any rank's observer asked for a stop: a collective, so every rank decides
         // alike (called by all of them at the same point; one process: its own answer)
         func stopRequestedAnywhere() -> Bool { pipeline.communicator.map { $0.any(stop.requested) } ?? stop.requested }
-        // a later round, with laterRounds: fine-tunes `initial` (the previous round's network)
-        func train(later: PipelineConfig.RefinerSettings.LaterRounds? = nil, initial: Checkpoint? = nil) throws -> (summary: TrainingSummary, restarts: Int) {
+        // a later round, with laterRounds: fine-tunes the previous round's network with its budget
+        func train(fineTuning: (later: PipelineConfig.RefinerSettings.LaterRounds, from: Checkpoint)? = nil) throws -> (summary: TrainingSummary, restarts: Int) {
             try Self.trainGuarded(seed: c.seed, restarts: pipeline.config.refiner.restartsOnCollapse, note: {
                 _ = observer(.progress(stage, done: 0, total: 0, item: $0))
             }, stopRequested: stopRequestedAnywhere) { seed in
-                var attempt = c
+                var attempt = fineTuning?.later.applied(to: c) ?? c
                 attempt.seed = seed
                 if pseudo && byLabels { attempt.labelledNegatives = true }
-                if let later {
-                    attempt.epochs = later.epochs
-                    attempt.optimizer.learningRate = later.learningRate
-                }
                 return try RefinerTrainer(config: attempt).train(
                     training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
-                    outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), initial: initial, overwrite: true,
+                    outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), initial: fineTuning?.from, overwrite: true,
                     observer: TrainingCallback { event in
                         let control = observer(.training(stage, event))
                         if case .stop = control { stop.requested = true }
@@ -200,16 +196,14 @@ public struct RefinerStage: PipelineStageRunner {
                     prepared[i] = item
                 }
             }
-            if let later = pipeline.config.refiner.laterRounds {
-                // every rank reads the previous round's network, moved there before the barrier
-                let previous = folder.appendingPathComponent("round-\(round - 1)").appendingPathComponent("refiner.safetensors")
-                _ = observer(.progress(stage, done: 0, total: 0,
-                                       item: "round \(round) of \(rounds): fine-tuning round \(round - 1)'s refiner, \(later.epochs) epoch(s) from learning rate \(later.learningRate)"))
-                (summary, restarts) = try train(later: later, initial: try Checkpoint(contentsOf: previous))
-            } else {
-                _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): training the refiner again"))
-                (summary, restarts) = try train()
+            // every rank reads the previous round's network, moved there before the barrier
+            let fineTuning = try pipeline.config.refiner.laterRounds.map { later in
+                (later: later, from: try Checkpoint(contentsOf: folder.appendingPathComponent("round-\(round - 1)/refiner.safetensors")))
             }
+            let how = fineTuning.map { "fine-tuning round \(round - 1)'s network, \($0.later.epochs) epoch(s) from learning rate \($0.later.learningRate)" }
+                ?? "from scratch"
+            _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): training the refiner again, \(how)"))
+            (summary, restarts) = try train(fineTuning: fineTuning)
         }
         // the component choice segments the validation cases: rank 0's work alone
         guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: summary.stopped) }
