@@ -506,7 +506,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // use better (Docs/pipeline.md, run log). Against the validation cases' true masks
         // (2026-12-07, four seeds each, Docs/experiments/2026-12-07-refiner-fourth-epoch.md and
         // -two-epochs.md): 2 epochs level with 3, 4 epochs lose 0.060 on the U-Net-alone row
-        // while the stage's own score against the pseudo-masks rises; 3 stays
+        // while the stage's own score against the pseudo-masks rises on three seeds of four; 3 stays
         // At the scan's resolution (Docs/experiments/2026-12-06-full-resolution-refiner.md, on
         // validation only): half the widths at twice the input, trained on crops of 128 (a step
         // costs a quarter of a step at 128, an inference the same), a third of the crops on slices with blood
