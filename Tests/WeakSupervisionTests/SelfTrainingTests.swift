@@ -20,9 +20,14 @@ import PipelineTestSupport
         #expect(try JSONDecoder().decode(PipelineConfig.self, from: Data(plain.utf8)).refiner.rounds == 1)
         var none = PipelineConfig.full
         none.refiner.rounds = 0
-        #expect { try none.validate() } throws: { error in
-            guard case WeakSupervisionError.invalidParameter(let name, _) = error else { return false }
-            return name == "refiner.rounds"
+        expectRefused(none, naming: "refiner.rounds")
+    }
+
+    /// Expects `config.validate()` to throw `invalidParameter` naming `name`.
+    private func expectRefused(_ config: PipelineConfig, naming name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(sourceLocation: sourceLocation) { try config.validate() } throws: { error in
+            guard case WeakSupervisionError.invalidParameter(let n, _) = error else { return false }
+            return n == name
         }
     }
 
@@ -41,10 +46,7 @@ import PipelineTestSupport
                               (.init(learningRate: 0), "refiner.laterRounds.learningRate"), (.init(learningRate: .nan), "refiner.laterRounds.learningRate")] {
             var bad = tuned
             bad.refiner.laterRounds = later
-            #expect { try bad.validate() } throws: { error in
-                guard case WeakSupervisionError.invalidParameter(let n, _) = error else { return false }
-                return n == name
-            }
+            expectRefused(bad, naming: name)
         }
     }
 
