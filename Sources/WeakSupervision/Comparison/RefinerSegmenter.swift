@@ -5,13 +5,15 @@ import NeuralCore
 
 /// The refiner (a trained UNetLite) as a row of the comparison: the test-time segmentation of
 /// Docs/method.md#5-refinement-unetlite (``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``) inside the
-/// case's intracranial mask. Needs neither CAM nor classifier.
+/// case's intracranial mask. Needs neither CAM nor classifier. Over several networks (an
+/// ensemble, ``init(models:name:threshold:flipAveraging:)``) the logits are their mean
+/// (``UNetLite/segment(_:ensemble:intracranial:threshold:batchSize:flipAveraging:)``).
 ///
 /// The network is used from one thread at a time (the comparison runs cases in order); the
 /// type is `@unchecked Sendable` for that reason.
 public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
-    /// The trained network.
-    public let model: UNetLite
+    /// The trained networks: one, or the members of an ensemble whose logits are averaged.
+    public let models: [UNetLite]
     /// The row's name, e.g. "full pipeline (UNetLite on pseudo-masks)".
     public var name: String { renamed ?? baseName }
     private let baseName: String
@@ -27,7 +29,19 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
 
     /// A segmenter over `model`.
     public init(model: UNetLite, name: String, threshold: Float = 0.5, flipAveraging: Bool = false) {
-        self.model = model
+        self.models = [model]
+        self.baseName = name
+        self.threshold = threshold
+        self.flipAveraging = flipAveraging
+        memo = InferenceMemo()
+    }
+
+    /// A segmenter over an ensemble: the mean of `models`' logits.
+    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for no network, or
+    ///   networks that read a scan differently (input size, windows, neighbouring slices).
+    public init(models: [UNetLite], name: String, threshold: Float = 0.5, flipAveraging: Bool = false) throws {
+        try UNetLite.checkEnsemble(models)
+        self.models = models
         self.baseName = name
         self.threshold = threshold
         self.flipAveraging = flipAveraging
@@ -53,6 +67,11 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
         self.init(model: try UNetLite(contentsOf: url), name: name, threshold: threshold, flipAveraging: flipAveraging)
     }
 
+    /// Loads an ensemble, one network per checkpoint.
+    public init(contentsOf urls: [URL], name: String, threshold: Float = 0.5, flipAveraging: Bool = false) throws {
+        try self.init(models: try urls.map { try UNetLite(contentsOf: $0) }, name: name, threshold: threshold, flipAveraging: flipAveraging)
+    }
+
     /// The refined mask of the case, restricted to its intracranial mask.
     public func segment(_ input: SegmentationCase) throws -> MaskVolume {
         try refined(input).mask
@@ -62,7 +81,7 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     /// intracranial mask), from the shared inference when the case was just segmented.
     public func refined(_ input: SegmentationCase) throws -> RefinedSegmentation {
         var result = try memo.value(for: InferenceKey(input, flipAveraging: flipAveraging)) {
-            try model.segment(input.scan, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging)
+            try UNetLite.segment(input.scan, ensemble: models, intracranial: input.intracranial, threshold: threshold, flipAveraging: flipAveraging)
         }
         // the memo holds the mask of whichever sharer ran first; this one's is at its own threshold
         result.mask = result.thresholded(at: threshold)

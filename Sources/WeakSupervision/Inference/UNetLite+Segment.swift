@@ -69,30 +69,50 @@ extension UNetLite {
     /// - Throws: ``CTVolumeError/gridMismatch(path:reason:)`` when `intracranial` is on another grid.
     public func segment(_ scan: ScanVolume, intracranial: MaskVolume? = nil, threshold: Float = 0.5,
                         batchSize: Int = 8, flipAveraging: Bool = false) throws -> RefinedSegmentation {
+        try Self.segment(scan, ensemble: [self], intracranial: intracranial, threshold: threshold, batchSize: batchSize, flipAveraging: flipAveraging)
+    }
+
+    /// ``segment(_:intracranial:threshold:batchSize:flipAveraging:)`` by an ensemble: the logits
+    /// of a slice are the mean of the members' logits (each member's own the mean over the flip
+    /// with `flipAveraging`), then resized and thresholded as for one network. One member gives
+    /// that member's result bit for bit. With two members, `sigmoid(mean logit) >= 0.5` holds
+    /// exactly where the mean of the two probabilities is at least 0.5; at other thresholds the
+    /// two means differ. Switches every member to evaluation mode.
+    ///
+    /// - Parameters:
+    ///   - members: networks with the same input size, windows and neighbouring slices (their
+    ///     widths may differ); at least one.
+    ///   - scan, intracranial, threshold, batchSize, flipAveraging: as for one network.
+    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for no member or members
+    ///   that read the scan differently; ``CTVolumeError/gridMismatch(path:reason:)`` when
+    ///   `intracranial` is on another grid.
+    public static func segment(_ scan: ScanVolume, ensemble members: [UNetLite], intracranial: MaskVolume? = nil, threshold: Float = 0.5,
+                               batchSize: Int = 8, flipAveraging: Bool = false) throws -> RefinedSegmentation {
         precondition(batchSize > 0, "segment: batchSize must be positive")
+        try checkEnsemble(members)
         let inside = try intracranial ?? IntracranialMask.compute(scan)
         guard inside.shape == scan.shape else {
             throw CTVolumeError.gridMismatch(path: "intracranial mask",
                                              reason: "shape \(inside.shape) differs from the scan's \(scan.shape)")
         }
-        eval()
+        for member in members { member.eval() }
+        let first = members[0], config = first.config
         let s = config.inputSize, z = scan.shape.z
-        let data = windowed(scan)
+        let data = first.windowed(scan)
         var logits = [Float]()
         logits.reserveCapacity(z * s * s)
         withoutGradients {
             for start in stride(from: 0, to: z, by: batchSize) {
                 let range = start..<min(start + batchSize, z)
-                let batch = Tensor(shape: [range.count, config.inChannels, s, s], data: input(data, slices: range))
-                var out = self(batch).data
-                if flipAveraging {
-                    // the training augmentation's own left-right flip, exact at whole pixels
-                    let flip = AugmentationDraw(flipX: true)
-                    var flipped = batch.data[...]
-                    flip.apply(to: &flipped, size: s, intensity: false)
-                    var mirrored = self(Tensor(shape: batch.shape, data: Array(flipped))).data[...]
-                    flip.apply(to: &mirrored, size: s, intensity: false)
-                    for i in out.indices { out[i] = 0.5 * (out[i] + mirrored[mirrored.startIndex + i]) }
+                let batch = Tensor(shape: [range.count, config.inChannels, s, s], data: first.input(data, slices: range))
+                var out = first.logits(batch, flipAveraging: flipAveraging)
+                if members.count > 1 {
+                    for member in members.dropFirst() {
+                        let more = member.logits(batch, flipAveraging: flipAveraging)
+                        for i in out.indices { out[i] += more[i] }
+                    }
+                    let share = 1 / Float(members.count)
+                    for i in out.indices { out[i] *= share }
                 }
                 logits += out
             }
@@ -104,5 +124,41 @@ extension UNetLite {
             mask: MaskVolume(shape: scan.shape, voxels: mask, geometry: scan.geometry),
             probabilities: Volume(shape: scan.shape, voxels: probabilities, geometry: scan.geometry),
             intracranial: inside)
+    }
+}
+
+extension UNetLite {
+    /// The network's logits for one batch (evaluation mode, no gradients), with `flipAveraging`
+    /// the mean with those of the left-right flipped batch, flipped back.
+    func logits(_ batch: Tensor, flipAveraging: Bool) -> [Float] {
+        let s = config.inputSize
+        var out = self(batch).data
+        if flipAveraging {
+            // the training augmentation's own left-right flip, exact at whole pixels
+            let flip = AugmentationDraw(flipX: true)
+            var flipped = batch.data[...]
+            flip.apply(to: &flipped, size: s, intensity: false)
+            var mirrored = self(Tensor(shape: batch.shape, data: Array(flipped))).data[...]
+            flip.apply(to: &mirrored, size: s, intensity: false)
+            for i in out.indices { out[i] = 0.5 * (out[i] + mirrored[mirrored.startIndex + i]) }
+        }
+        return out
+    }
+
+    /// Throws unless `members` is not empty and every member reads a scan as the first does
+    /// (input size, windows, neighbouring slices): an ensemble averages logits of the same pixels.
+    static func checkEnsemble(_ members: [UNetLite]) throws {
+        guard let first = members.first else {
+            throw WeakSupervisionError.invalidParameter(name: "ensemble", reason: "no network to segment with")
+        }
+        for (k, m) in members.enumerated().dropFirst() {
+            let a = first.config, b = m.config
+            guard a.inputSize == b.inputSize, a.windows == b.windows, a.contextSlices == b.contextSlices else {
+                throw WeakSupervisionError.invalidParameter(name: "ensemble",
+                    reason: "member \(k + 1) reads the scan differently from member 1 (input size \(b.inputSize) against \(a.inputSize), "
+                        + "windows \(b.windows.map { "\($0.center)/\($0.width)" }) against \(a.windows.map { "\($0.center)/\($0.width)" }), "
+                        + "neighbouring slices \(b.contextSlices) against \(a.contextSlices))")
+            }
+        }
     }
 }

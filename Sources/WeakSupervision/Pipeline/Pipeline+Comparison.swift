@@ -45,14 +45,14 @@ extension Pipeline {
         // gated rows (each case is segmented once, then wrapped three ways); one bone depth per
         // case, shared by the post-processed rows
         let rim = BoneDepthMemo()
-        let refiner = try RefinerSegmenter(contentsOf: folder(.refiner).appendingPathComponent("refiner.safetensors"), name: Self.rawPipelineRow)
+        let refiner = try refinerNetwork(.refiner, name: Self.rawPipelineRow)
         rows.append(("pipeline-raw", refiner))
         rows.append(("pipeline", try refinerRow(.refiner, name: Self.pipelineRow, network: refiner, rim: rim)))
         if let gate = config.refiner.classifierGate {
             rows.append(("pipeline-gated", try refinerRow(.refiner, name: Self.gatedPipelineRow, gate: gate, network: refiner, rim: rim)))
         }
         if hasUpperBound {
-            let upper = try RefinerSegmenter(contentsOf: folder(.upperBound).appendingPathComponent("refiner.safetensors"), name: Self.rawUpperBoundRow)
+            let upper = try refinerNetwork(.upperBound, name: Self.rawUpperBoundRow)
             rows.append(("upper-bound-raw", upper))
             rows.append(("upper-bound", try refinerRow(.upperBound, name: Self.upperBoundRow, network: upper, rim: rim)))
             if let gate = config.refiner.classifierGate {
@@ -62,7 +62,17 @@ extension Pipeline {
         return rows
     }
 
-    /// A refiner row: the stage's network, gated by the classifier when `gate` is given
+    /// The raw row of a refiner stage: its network (`refiner.safetensors` in the stage's
+    /// folder) or, with ``PipelineConfig/RefinerSettings/members`` above 1, the ensemble of
+    /// that and each further member's (``RefinerStage/memberFolder(_:member:)``).
+    public func refinerNetwork(_ stage: PipelineStage, name: String) throws -> RefinerSegmenter {
+        let urls = (1...max(1, config.refiner.members)).map {
+            RefinerStage.memberFolder(folder(stage), member: $0).appendingPathComponent("refiner.safetensors")
+        }
+        return try urls.count == 1 ? RefinerSegmenter(contentsOf: urls[0], name: name) : RefinerSegmenter(contentsOf: urls, name: name)
+    }
+
+    /// A refiner row: the stage's network (``refinerNetwork(_:name:)``), gated by the classifier when `gate` is given
     /// (``ClassifierGated``), then its small components dropped when the stage chose a minimum
     /// volume on the validation cases (``minimumComponentVolume(_:gated:)``), those where the
     /// network's probability reaches the support threshold that choice was made with kept
@@ -75,7 +85,7 @@ extension Pipeline {
     func refinerRow(_ stage: PipelineStage, name: String, gate: Float? = nil, network: RefinerSegmenter? = nil,
                     rim: BoneDepthMemo? = nil) throws -> any Segmenter {
         let refiner = try network?.sharingInference(as: name)
-            ?? RefinerSegmenter(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"), name: name)
+            ?? refinerNetwork(stage, name: name)
         let base: any Segmenter = gate.map { refiner.gated(at: $0) } ?? refiner
         // the record's threshold, not the configuration's: the volume was chosen with it
         let record = try componentSelection(stage, gated: gate != nil)

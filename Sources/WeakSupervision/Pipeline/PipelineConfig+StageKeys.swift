@@ -72,6 +72,10 @@ extension PipelineConfig {
         // a restart changes the networks only when one collapsed; keys of runs without it stay
         KeyPart(name: "restarts", stages: [.refiner, .upperBound], settings: [
             .unless("refiner.restartsOnCollapse", equalTo: 0) { $0.refiner.restartsOnCollapse }]),
+        // an ensemble trains more networks in both refiner stages; one network, the rule before
+        // the setting existed, leaves the part out
+        KeyPart(name: "members", stages: [.refiner, .upperBound], settings: [
+            .unless("refiner.members", equalTo: 1) { $0.refiner.members }]),
         // self-training: rounds after the first train on the previous round's pipeline row, so
         // the refiner then also reads the refiner rows' post-processing (RefinerPostProcessing,
         // the one value refinerRow reads it from); one round, the rule before it existed,

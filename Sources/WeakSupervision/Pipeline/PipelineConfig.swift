@@ -267,6 +267,16 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// on validation (+0.002 [−0.021, +0.021]) while the raw network gained; not adopted
         /// (Docs/experiments/2026-12-07-fine-tuned-second-round.md).
         public var laterRounds: LaterRounds?
+        /// Networks trained per refiner stage (default 1): an ensemble whose test-time logits
+        /// are the mean of its members' (``RefinerSegmenter/init(models:name:threshold:flipAveraging:)``).
+        /// Member m (1, 2, ...) trains with the same budget, targets and cases from seed
+        /// ``RefinerStage/memberSeed(_:member:)`` (member 1: the training's own seed), and is
+        /// saved as `refiner.safetensors` (member 1) or `member-m/refiner.safetensors` in the
+        /// stage's folder. Applies to the pipeline's refiner and the upper bound alike, so that
+        /// the two rows stay on equal terms; with ``rounds`` above 1 every round trains every
+        /// member and its targets come from the ensemble's row. Each member costs one more
+        /// training and one more inference per case.
+        public var members: Int
 
         /// How a self-training round after the first trains: it starts from the previous round's
         /// network (fine-tuning; ``RefinerTrainer/train(training:validation:outputs:resume:initial:overwrite:observer:communicator:)``
@@ -299,7 +309,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// Settings; see the properties for the defaults.
         public init(training: RefinerTrainingConfig, upperBound: Bool = true,
                     componentSizes: ComponentSizeSettings? = ComponentSizeSettings(), classifierGate: Float? = 0.5,
-                    restartsOnCollapse: Int = 0, rounds: Int = 1, laterRounds: LaterRounds? = nil) {
+                    restartsOnCollapse: Int = 0, rounds: Int = 1, laterRounds: LaterRounds? = nil, members: Int = 1) {
             self.training = training
             self.upperBound = upperBound
             self.componentSizes = componentSizes
@@ -307,12 +317,14 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             self.restartsOnCollapse = restartsOnCollapse
             self.rounds = rounds
             self.laterRounds = laterRounds
+            self.members = members
         }
 
-        private enum CodingKeys: String, CodingKey { case training, upperBound, componentSizes, classifierGate, restartsOnCollapse, rounds, laterRounds }
+        private enum CodingKeys: String, CodingKey { case training, upperBound, componentSizes, classifierGate, restartsOnCollapse, rounds, laterRounds, members }
 
-        /// Reads settings; a file without `restartsOnCollapse`, `rounds` or `laterRounds`
-        /// (written before they existed) means 0 restarts, 1 round, later rounds from scratch.
+        /// Reads settings; a file without `restartsOnCollapse`, `rounds`, `laterRounds` or
+        /// `members` (written before they existed) means 0 restarts, 1 round, later rounds from
+        /// scratch, one network.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.init(training: try c.decode(RefinerTrainingConfig.self, forKey: .training), upperBound: try c.decode(Bool.self, forKey: .upperBound),
@@ -320,11 +332,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                       classifierGate: try c.decodeIfPresent(Float.self, forKey: .classifierGate),
                       restartsOnCollapse: try c.decodeIfPresent(Int.self, forKey: .restartsOnCollapse) ?? 0,
                       rounds: try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 1,
-                      laterRounds: try c.decodeIfPresent(LaterRounds.self, forKey: .laterRounds))
+                      laterRounds: try c.decodeIfPresent(LaterRounds.self, forKey: .laterRounds),
+                      members: try c.decodeIfPresent(Int.self, forKey: .members) ?? 1)
         }
 
-        /// Writes settings; `restartsOnCollapse` only when it is not 0, `rounds` only when it
-        /// is not 1 and `laterRounds` only when set, so that older runs' files read the same.
+        /// Writes settings; `restartsOnCollapse` only when it is not 0, `rounds` and `members`
+        /// only when not 1 and `laterRounds` only when set, so that older runs' files read the same.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(training, forKey: .training)
@@ -334,6 +347,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             if restartsOnCollapse != 0 { try c.encode(restartsOnCollapse, forKey: .restartsOnCollapse) }
             if rounds != 1 { try c.encode(rounds, forKey: .rounds) }
             try c.encodeIfPresent(laterRounds, forKey: .laterRounds)
+            if members != 1 { try c.encode(members, forKey: .members) }
         }
     }
 
@@ -659,6 +673,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
             guard later.learningRate.isFinite && later.learningRate > 0 else {
                 throw WeakSupervisionError.invalidParameter(name: "refiner.laterRounds.learningRate", reason: "\(later.learningRate) must be finite and above 0")
             }
+        }
+        guard refiner.members >= 1 else {
+            throw WeakSupervisionError.invalidParameter(name: "refiner.members", reason: "\(refiner.members) must be at least 1 (1: one network, no ensemble)")
         }
         guard refiner.restartsOnCollapse >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "refiner.restartsOnCollapse", reason: "\(refiner.restartsOnCollapse) must be at least 0")

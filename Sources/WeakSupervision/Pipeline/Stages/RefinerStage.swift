@@ -19,6 +19,10 @@ import NeuralCore
 /// is trained again: from scratch, or with ``PipelineConfig/RefinerSettings/laterRounds``
 /// fine-tuned from the previous round's network. The files directly in the stage's folder are
 /// the last round's.
+///
+/// With ``PipelineConfig/RefinerSettings/members`` above 1, both stages train an ensemble:
+/// member m from seed ``memberSeed(_:member:)``, in ``memberFolder(_:member:)``, each with the
+/// collapse guard; the component choice and every row use the mean of the members' logits.
 public struct RefinerStage: PipelineStageRunner {
     /// What the refiner learns from.
     public enum Target: String, Sendable, Codable {
@@ -47,11 +51,15 @@ public struct RefinerStage: PipelineStageRunner {
         /// Rounds of self-training (``PipelineConfig/RefinerSettings/rounds``); the other numbers
         /// are the last round's.
         public var rounds: Int
+        /// Networks of the ensemble (``PipelineConfig/RefinerSettings/members``); epochs, kept
+        /// epoch and validation Dice are member 1's, restarts those of all members together.
+        public var members: Int
 
         /// A summary of these numbers.
         public init(epochs: Int, bestEpoch: Int, validationDice: Double, minimumComponentML: Double? = nil, gatedMinimumComponentML: Double? = nil,
-                    restarts: Int = 0, rounds: Int = 1) {
+                    restarts: Int = 0, rounds: Int = 1, members: Int = 1) {
             self.rounds = rounds
+            self.members = members
             self.epochs = epochs
             self.bestEpoch = bestEpoch
             self.validationDice = validationDice
@@ -64,23 +72,24 @@ public struct RefinerStage: PipelineStageRunner {
         public init(values: [String: Double]) {
             self.init(epochs: values.count("epochs"), bestEpoch: values.count("bestEpoch"), validationDice: values.number("validationDice"),
                       minimumComponentML: values["minimumComponentML"], gatedMinimumComponentML: values["minimumComponentML.gated"],
-                      restarts: values.count("restarts"), rounds: max(1, values.count("rounds")))
+                      restarts: values.count("restarts"), rounds: max(1, values.count("rounds")), members: max(1, values.count("members")))
         }
 
         /// The numbers under the names stage records have always used (`restarts` only when there
-        /// were any, `rounds` only when more than one).
+        /// were any, `rounds` and `members` only when more than one).
         public var values: [String: Double] {
             var v = ["epochs": Double(epochs), "bestEpoch": Double(bestEpoch), "validationDice": validationDice]
             v["minimumComponentML"] = minimumComponentML
             v["minimumComponentML.gated"] = gatedMinimumComponentML
             if restarts > 0 { v["restarts"] = Double(restarts) }
             if rounds > 1 { v["rounds"] = Double(rounds) }
+            if members > 1 { v["members"] = Double(members) }
             return v
         }
 
         /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
-            a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.minimumComponentML == b.minimumComponentML && a.restarts == b.restarts && a.rounds == b.rounds
+            a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.minimumComponentML == b.minimumComponentML && a.restarts == b.restarts && a.rounds == b.rounds && a.members == b.members
                 && a.gatedMinimumComponentML == b.gatedMinimumComponentML && a.validationDice.sameSummaryNumber(b.validationDice)
         }
     }
@@ -105,7 +114,8 @@ public struct RefinerStage: PipelineStageRunner {
          "components.json (the component choice, ComponentSelectionRecord)", "components.gated.json (the gated row's, pipeline refiner only)",
          "validation/NAME.nii.gz (the upper bound's validation masks, read by the comparison's gated choice)",
          "validation/NAME.support.nii.gz (with a support threshold: the upper bound's masks at it, read with them)",
-         "round-R/ (with rounds > 1, each round R but the last: its refiner.safetensors, refiner.resume.safetensors, summary.json and components records)",
+         "member-M/ (with members > 1, each member M from 2: its refiner.safetensors, refiner.resume.safetensors and summary.json)",
+         "round-R/ (with rounds > 1, each round R but the last: its refiner.safetensors, refiner.resume.safetensors, summary.json, components records and member folders)",
          "round-R/targets/NAME.nii.gz (with rounds > 1, each round R from 2: the training cases' targets, the previous round's pipeline row gated by the slice labels)"]
     }
 
@@ -147,9 +157,13 @@ public struct RefinerStage: PipelineStageRunner {
         // whether any rank's observer asked for a stop: a collective, so every rank decides
         // alike (called by all of them at the same point; one process: its own answer)
         func stopRequestedAnywhere() -> Bool { pipeline.communicator.map { $0.any(stop.requested) } ?? stop.requested }
-        // a later round, with laterRounds: fine-tunes the previous round's network with its budget
-        func train(fineTuning: (later: PipelineConfig.RefinerSettings.LaterRounds, from: Checkpoint)? = nil) throws -> (summary: TrainingSummary, restarts: Int) {
-            try Self.trainGuarded(seed: c.seed, restarts: pipeline.config.refiner.restartsOnCollapse, note: {
+        let members = pipeline.config.refiner.members
+        // member m of one round; a later round, with laterRounds: fine-tunes the previous
+        // round's network of the same member with its budget
+        func train(member: Int, fineTuning: (later: PipelineConfig.RefinerSettings.LaterRounds, from: Checkpoint)?) throws -> (summary: TrainingSummary, restarts: Int) {
+            let out = Self.memberFolder(folder, member: member)
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            return try Self.trainGuarded(seed: Self.memberSeed(c.seed, member: member), restarts: pipeline.config.refiner.restartsOnCollapse, note: {
                 _ = observer(.progress(stage, done: 0, total: 0, item: $0))
             }, stopRequested: stopRequestedAnywhere) { seed in
                 var attempt = fineTuning?.later.applied(to: c) ?? c
@@ -157,7 +171,7 @@ public struct RefinerStage: PipelineStageRunner {
                 if pseudo && byLabels { attempt.labelledNegatives = true }
                 return try RefinerTrainer(config: attempt).train(
                     training: Array(prepared[..<split.train.count]), validation: Array(prepared[split.train.count...]),
-                    outputs: TrainingOutputs(model: folder.appendingPathComponent("refiner.safetensors")), initial: fineTuning?.from, overwrite: true,
+                    outputs: TrainingOutputs(model: out.appendingPathComponent("refiner.safetensors")), initial: fineTuning?.from, overwrite: true,
                     observer: TrainingCallback { event in
                         let control = observer(.training(stage, event))
                         if case .stop = control { stop.requested = true }
@@ -165,7 +179,31 @@ public struct RefinerStage: PipelineStageRunner {
                     }, communicator: pipeline.communicator)
             }
         }
-        var (summary, restarts) = try train()
+        // every member of round `round` in turn: member 1's summary (or the stopped member's)
+        // and the restarts of all; each further member's summary goes beside its network
+        func trainMembers(round: Int) throws -> (summary: TrainingSummary, restarts: Int) {
+            var first: TrainingSummary?, restarts = 0
+            for member in 1...members {
+                if members > 1 {
+                    _ = observer(.progress(stage, done: 0, total: 0, item: "member \(member) of \(members) of the ensemble"))
+                }
+                // every rank reads the previous round's network, moved there before the barrier
+                let fineTuning = try round == 1 ? nil : pipeline.config.refiner.laterRounds.map { later in
+                    (later: later, from: try Checkpoint(contentsOf: Self.memberFolder(folder.appendingPathComponent("round-\(round - 1)"), member: member)
+                        .appendingPathComponent("refiner.safetensors")))
+                }
+                let (summary, done) = try train(member: member, fineTuning: fineTuning)
+                restarts += done
+                if member > 1 && pipeline.isWriter {
+                    try pipeline.writeJSON(summary, to: Self.memberFolder(folder, member: member).appendingPathComponent("summary.json"))
+                }
+                // summary.stopped is the same on every rank, so they all stop here or none
+                if summary.stopped || stopRequestedAnywhere() { return (summary, restarts) }
+                first = first ?? summary
+            }
+            return (first!, restarts)
+        }
+        var (summary, restarts) = try trainMembers(round: 1)
         // self-training: each round but the last makes the next round's targets
         let rounds = pseudo ? pipeline.config.refiner.rounds : 1
         var round = 1
@@ -196,20 +234,17 @@ public struct RefinerStage: PipelineStageRunner {
                     prepared[i] = item
                 }
             }
-            // every rank reads the previous round's network, moved there before the barrier
-            let fineTuning = try pipeline.config.refiner.laterRounds.map { later in
-                (later: later, from: try Checkpoint(contentsOf: folder.appendingPathComponent("round-\(round - 1)/refiner.safetensors")))
-            }
-            let how = fineTuning.map { "fine-tuning round \(round - 1)'s network, \($0.later.epochs) epoch(s) from learning rate \($0.later.learningRate)" }
-                ?? "from scratch"
+            let how = pipeline.config.refiner.laterRounds.map {
+                "fine-tuning round \(round - 1)'s network, \($0.epochs) epoch(s) from learning rate \($0.learningRate)"
+            } ?? "from scratch"
             _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): training the refiner again, \(how)"))
-            (summary, restarts) = try train(fineTuning: fineTuning)
+            (summary, restarts) = try trainMembers(round: round)
         }
         // the component choice segments the validation cases: rank 0's work alone
         guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: summary.stopped) }
         try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json"))
         var result = Summary(epochs: summary.epochsCompleted, bestEpoch: summary.bestEpoch ?? 0, validationDice: summary.bestScore ?? .nan,
-                             restarts: restarts, rounds: rounds)
+                             restarts: restarts, rounds: rounds, members: members)
         if let sizes = pipeline.config.refiner.componentSizes, !sizes.candidates.isEmpty, !summary.stopped {
             let (chosen, gated) = try pipeline.selectComponentVolume(stage: stage, sizes: sizes, validation: split.validation, in: dataset, observer)
             result.minimumComponentML = chosen
@@ -262,7 +297,8 @@ extension Pipeline {
         // the round's own artefacts, apart from the next round's
         let kept = folder.appendingPathComponent("round-\(round - 1)")
         try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
-        for file in ["refiner.safetensors", "refiner.resume.safetensors", "summary.json", "components.json", "components.gated.json"] {
+        let memberFolders = config.refiner.members > 1 ? (2...config.refiner.members).map { "member-\($0)" } : []
+        for file in ["refiner.safetensors", "refiner.resume.safetensors", "summary.json", "components.json", "components.gated.json"] + memberFolders {
             let from = folder.appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: from.path) else { continue }
             try FileManager.default.moveItem(at: from, to: kept.appendingPathComponent(file))
@@ -311,6 +347,22 @@ extension RefinerStage {
     /// seeds. Restart seeds now lie far from any small seed.
     public static func restartSeed(_ seed: UInt64, restart: Int) -> UInt64 {
         seed &+ UInt64(restart) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// The seed of member `member` (1, 2, ...) of an ensemble trained with seed `seed`
+    /// (``PipelineConfig/RefinerSettings/members``): `seed` itself for member 1, so that a
+    /// one-member stage trains as before, then `seed` plus (member − 1) times
+    /// 0xD1B54A32D192ED03 (an odd constant of Steele, Lea and Flood's LXM generators), wrapping:
+    /// far from the neighbouring seeds of replicates and from the restart seeds of
+    /// ``restartSeed(_:restart:)``.
+    public static func memberSeed(_ seed: UInt64, member: Int) -> UInt64 {
+        seed &+ UInt64(member - 1) &* 0xD1B5_4A32_D192_ED03
+    }
+
+    /// The folder of member `member`'s files in a refiner stage's folder (or a round's):
+    /// the folder itself for member 1, `member-M/` below it for member M from 2.
+    public static func memberFolder(_ folder: URL, member: Int) -> URL {
+        member == 1 ? folder : folder.appendingPathComponent("member-\(member)")
     }
 }
 
