@@ -70,7 +70,7 @@ struct ConfigurationChoiceTests {
     @Test("every stored setting of the configuration belongs to a stage key, once; changing it re-keys exactly the stages that read it")
     func everySettingIsKeyed() throws {
         let properties = Self.settingPaths()
-        #expect(properties.count == 21 && properties.contains("refiner.rounds") && properties.contains("refiner.laterRounds") && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim")
+        #expect(properties.count == 22 && properties.contains("refiner.members") && properties.contains("refiner.rounds") && properties.contains("refiner.laterRounds") && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim")
                 && properties.contains("comparison.contrast"))
         let keyed = PipelineConfig.settings(readBy: .comparison)   // the comparison reads every stage
         #expect(Set(keyed) == Set(properties) && keyed.count == properties.count)
@@ -112,6 +112,7 @@ struct ConfigurationChoiceTests {
             changed("refiner.restartsOnCollapse") { $0.refiner.restartsOnCollapse = 3 }
             changed("refiner.rounds") { $0.refiner.rounds += 1 }
             changed("refiner.laterRounds") { $0.refiner.laterRounds = .init() }
+            changed("refiner.members") { $0.refiner.members = 2 }
             changed("comparison.growth") { $0.comparison.growth = nil }
             changed("comparison.boneRim") { $0.comparison.boneRim = .init(rimMM: 3) }
             changed("comparison.contrast") { $0.comparison.contrast = .init(minimumContrastHU: 10) }

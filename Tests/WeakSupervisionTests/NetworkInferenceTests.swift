@@ -105,6 +105,56 @@ struct NetworkInferenceTests {
         }
     }
 
+    @Test("an ensemble: one member is that network bit for bit, a member twice is it too; two members' logit is the mean of theirs (to 1e-3), with and without the flip")
+    func ensemble() throws {
+        let scan = head()
+        var inside = MaskVolume(shape: scan.shape, repeating: 0, geometry: scan.geometry)
+        for i in 0..<inside.voxels.count where i % 3 != 0 { inside.voxels[i] = 1 }
+        let other = UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [3, 5]), seed: 14)   // other widths read the scan alike
+        let logit = { (p: Float) in log(p / (1 - p)) }
+        for flip in [false, true] {
+            let alone = try refiner.segment(scan, intracranial: inside, flipAveraging: flip)
+            let one = try UNetLite.segment(scan, ensemble: [refiner], intracranial: inside, flipAveraging: flip)
+            let twice = try UNetLite.segment(scan, ensemble: [refiner, refiner], intracranial: inside, batchSize: 2, flipAveraging: flip)
+            #expect(one.probabilities.voxels == alone.probabilities.voxels && one.mask.voxels == alone.mask.voxels, "flip \(flip)")
+            #expect(twice.probabilities.voxels == alone.probabilities.voxels, "flip \(flip)")
+            let b = try other.segment(scan, intracranial: inside, flipAveraging: flip).probabilities.voxels
+            #expect(zip(alone.probabilities.voxels, b).contains { abs($0 - $1) > 1e-3 }, "the two members differ")
+            let pair = try UNetLite.segment(scan, ensemble: [refiner, other], intracranial: inside, threshold: 0.5, flipAveraging: flip)
+            let a = alone.probabilities.voxels
+            for i in a.indices {
+                // the resize is linear, so the mean of the resized logits is the resized mean
+                let expected = 0.5 * (logit(a[i]) + logit(b[i]))
+                #expect(abs(logit(pair.probabilities.voxels[i]) - expected) <= 1e-3 * max(1, abs(expected)), "flip \(flip), \(i)")
+                // at 0.5, the mean logit's threshold is the mean probability's
+                let meanProbability = 0.5 * (a[i] + b[i])
+                if abs(meanProbability - 0.5) > 1e-4 {
+                    #expect((pair.mask.voxels[i] == 1) == (meanProbability >= 0.5 && inside.voxels[i] > 0), "flip \(flip), \(i)")
+                }
+            }
+            let row = try RefinerSegmenter(models: [refiner, other], name: "pair", flipAveraging: flip)
+            let case_ = SegmentationCase(name: "head", scan: scan, intracranial: inside, cam: nil, sliceProbabilities: nil)
+            #expect(try row.segment(case_).voxels == pair.mask.voxels)
+        }
+    }
+
+    @Test("an ensemble with no member, or with members that read the scan differently, is refused naming the member")
+    func ensembleRefused() throws {
+        let scan = head()
+        #expect { try UNetLite.segment(scan, ensemble: []) } throws: { error in
+            guard case WeakSupervisionError.invalidParameter(let name, _) = error else { return false }
+            return name == "ensemble"
+        }
+        for odd in [UNetLiteConfig(inputSize: 32, widths: [2, 4]), UNetLiteConfig(inputSize: 16, widths: [2, 4], contextSlices: 1),
+                    UNetLiteConfig(inputSize: 16, widths: [2, 4], windows: [IntensityWindow(center: 40, width: 80)])] {
+            let member = UNetLite(config: odd, seed: 3)
+            #expect { try RefinerSegmenter(models: [refiner, member], name: "odd") } throws: { error in
+                guard case WeakSupervisionError.invalidParameter(let name, let reason) = error else { return false }
+                return name == "ensemble" && reason.contains("member 2")
+            }
+        }
+    }
+
     @Test("segment without a mask computes the intracranial mask; a mask on another grid is refused")
     func intracranial() throws {
         let scan = head()
