@@ -33,7 +33,7 @@ public enum WeakSupervisionError: Error, Sendable, Equatable, CustomStringConver
         case .missingInput(let method, let input):
             return "\(method) needs \(input), but the case has none"
         case .stopped(let stage, let folder):
-            return "stage \(stage) stopped before it finished; the next run of the pipeline starts it again from the beginning and replaces \(folder) (until then it holds the stopped training's resume file)"
+            return "stage \(stage) stopped before it finished; the next run of the pipeline starts it again from the beginning and replaces \(folder) (until then it, or a member folder in it, holds the stopped training's resume file)"
         }
     }
 }

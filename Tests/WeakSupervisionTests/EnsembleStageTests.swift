@@ -61,7 +61,7 @@ import PipelineTestSupport
         }
     }
 
-    @Test("two members: both refiner stages train two networks; member 1 is the one-network stage's, byte for byte; every row segments with the mean of their logits")
+    @Test("two members: both refiner stages train two networks; member 1 is the one-network stage's, byte for byte; the raw rows and the component choice segment with the mean of their logits")
     func twoMembers() throws {
         let folder = TemporaryFolder(prefix: "ichct-members", create: false), single = TemporaryFolder(prefix: "ichct-members-one", create: false)
         defer { folder.cleanup(); single.cleanup() }
@@ -112,11 +112,45 @@ import PipelineTestSupport
             #expect(try pipeline.refinerNetwork(stage, name: row).refined(input).probabilities.voxels == expected.probabilities.voxels, "\(row)")
         }
 
+        // the component choice segmented with the ensemble: the upper bound's kept validation masks
+        let kept = pipeline.folder(.upperBound).appendingPathComponent("validation/\(name).nii.gz")
+        let members = try pipeline.refinerNetworkFiles(.upperBound).map { try UNetLite(contentsOf: $0) }
+        #expect(members.count == 2)
+        #expect(try NIfTI.readMask(at: kept).voxels == UNetLite.segment(scan, ensemble: members, intracranial: inside).mask.voxels)
+
         // a missing member is an error naming its file, not a smaller ensemble
         try fm.removeItem(at: pipeline.folder(.refiner).appendingPathComponent("member-2/refiner.safetensors"))
         #expect { try pipeline.rowMethod("pipeline") } throws: { error in
             "\(error)".contains("member-2/refiner.safetensors")
         }
+    }
+
+    @Test("a stop asked for in member 1's last epoch report ends the stage before member 2: stopped, no record, no member 2")
+    func stopBetweenMembers() throws {
+        let folder = TemporaryFolder(prefix: "ichct-members-stop", create: false)
+        defer { folder.cleanup() }
+        var config = tinyPipelineConfig()
+        config.refiner.members = 2
+        config.refiner.restartsOnCollapse = 0
+        let pipeline = try Pipeline(config: config, output: folder.url)
+        try pipeline.run(through: .pseudoMasks)
+        var started = 0
+        #expect {
+            try pipeline.run(through: .refiner) { event in
+                if case .training(.refiner, .started) = event { started += 1 }
+                if case .training(.refiner, .epoch(let r)) = event, r.epoch == r.epochs { return .stop }
+                return .proceed
+            }
+        } throws: { error in
+            guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
+            return stage == "refiner"
+        }
+        #expect(started == 1)
+        let fm = FileManager.default, refiner = pipeline.folder(.refiner)
+        #expect(!fm.fileExists(atPath: refiner.appendingPathComponent("member-2/refiner.safetensors").path))
+        #expect(try pipeline.record(.refiner) == nil)
+        #expect(!fm.fileExists(atPath: refiner.appendingPathComponent("components.json").path))
+        #expect(fm.fileExists(atPath: refiner.appendingPathComponent("summary.json").path))
     }
 
     @Test("two members over two fine-tuned rounds: each member of round 2 starts from its own round-1 network; round 1's members kept apart")

@@ -105,7 +105,7 @@ struct NetworkInferenceTests {
         }
     }
 
-    @Test("an ensemble: one member is that network bit for bit, a member twice is it too; two members' logit is the mean of theirs (to 1e-3), with and without the flip")
+    @Test("an ensemble: a member twice is that network bit for bit; two members' logit is the mean of theirs (to 1e-3), with and without the flip")
     func ensemble() throws {
         let scan = head()
         var inside = MaskVolume(shape: scan.shape, repeating: 0, geometry: scan.geometry)
@@ -114,10 +114,9 @@ struct NetworkInferenceTests {
         let logit = { (p: Float) in log(p / (1 - p)) }
         for flip in [false, true] {
             let alone = try refiner.segment(scan, intracranial: inside, flipAveraging: flip)
-            let one = try UNetLite.segment(scan, ensemble: [refiner], intracranial: inside, flipAveraging: flip)
+            // (x + x) / 2 is x exactly: the sum over members and the mean are the only extra steps
             let twice = try UNetLite.segment(scan, ensemble: [refiner, refiner], intracranial: inside, batchSize: 2, flipAveraging: flip)
-            #expect(one.probabilities.voxels == alone.probabilities.voxels && one.mask.voxels == alone.mask.voxels, "flip \(flip)")
-            #expect(twice.probabilities.voxels == alone.probabilities.voxels, "flip \(flip)")
+            #expect(twice.probabilities.voxels == alone.probabilities.voxels && twice.mask.voxels == alone.mask.voxels, "flip \(flip)")
             let b = try other.segment(scan, intracranial: inside, flipAveraging: flip).probabilities.voxels
             #expect(zip(alone.probabilities.voxels, b).contains { abs($0 - $1) > 1e-3 }, "the two members differ")
             let pair = try UNetLite.segment(scan, ensemble: [refiner, other], intracranial: inside, threshold: 0.5, flipAveraging: flip)

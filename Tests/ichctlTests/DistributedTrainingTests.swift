@@ -190,6 +190,7 @@ struct DistributedTrainingTests {
         c.refiner.training.stepsPerEpoch = 3
         c.refiner.training.batchSize = 4
         c.refiner.rounds = 2   // rank 0 makes the second round's targets while the other waits
+        c.refiner.members = 2  // each rank trains both members, and reads round 1's members after the barrier
         let config = t.file("tiny.json")
         try JSONEncoder().encode(c).write(to: config)
         let one = t.file("one"), two = t.file("two")
@@ -203,7 +204,8 @@ struct DistributedTrainingTests {
         func rows(_ text: String) -> [String] { text.split(separator: "\n").compactMap { $0.split(separator: "  ").first.map(String.init) } }
         #expect(rows(single).filter { $0.contains("pipeline") } == rows(r.stdout).filter { $0.contains("pipeline") })
         for network in ["classifier/classifier.safetensors", "refiner/round-1/refiner.safetensors", "refiner/refiner.safetensors",
-                        "upper-bound/refiner.safetensors"] {
+                        "refiner/round-1/member-2/refiner.safetensors", "refiner/member-2/refiner.safetensors",
+                        "upper-bound/refiner.safetensors", "upper-bound/member-2/refiner.safetensors"] {
             let difference = try Self.relativeDifference(one.appendingPathComponent(network), two.appendingPathComponent(network))
             #expect(difference < 1e-4, "\(network): \(difference)")
         }

@@ -9,7 +9,7 @@ import NeuralCore
 /// ensemble, ``init(models:name:threshold:flipAveraging:)``) the logits are their mean
 /// (``UNetLite/segment(_:ensemble:intracranial:threshold:batchSize:flipAveraging:)``).
 ///
-/// The network is used from one thread at a time (the comparison runs cases in order); the
+/// The networks are used from one thread at a time (the comparison runs cases in order); the
 /// type is `@unchecked Sendable` for that reason.
 public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     /// The trained networks: one, or the members of an ensemble whose logits are averaged.
@@ -29,11 +29,7 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
 
     /// A segmenter over `model`.
     public init(model: UNetLite, name: String, threshold: Float = 0.5, flipAveraging: Bool = false) {
-        self.models = [model]
-        self.baseName = name
-        self.threshold = threshold
-        self.flipAveraging = flipAveraging
-        memo = InferenceMemo()
+        self.init(checked: [model], name: name, threshold: threshold, flipAveraging: flipAveraging)
     }
 
     /// A segmenter over an ensemble: the mean of `models`' logits.
@@ -41,6 +37,10 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     ///   networks that read a scan differently (input size, windows, neighbouring slices).
     public init(models: [UNetLite], name: String, threshold: Float = 0.5, flipAveraging: Bool = false) throws {
         try UNetLite.checkEnsemble(models)
+        self.init(checked: models, name: name, threshold: threshold, flipAveraging: flipAveraging)
+    }
+
+    private init(checked models: [UNetLite], name: String, threshold: Float, flipAveraging: Bool) {
         self.models = models
         self.baseName = name
         self.threshold = threshold

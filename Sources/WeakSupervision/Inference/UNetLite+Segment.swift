@@ -75,14 +75,20 @@ extension UNetLite {
     /// ``segment(_:intracranial:threshold:batchSize:flipAveraging:)`` by an ensemble: the logits
     /// of a slice are the mean of the members' logits (each member's own the mean over the flip
     /// with `flipAveraging`), then resized and thresholded as for one network. One member gives
-    /// that member's result bit for bit. With two members, `sigmoid(mean logit) >= 0.5` holds
-    /// exactly where the mean of the two probabilities is at least 0.5; at other thresholds the
-    /// two means differ. Switches every member to evaluation mode.
+    /// that member's result (the one-network `segment` is this call). With two members,
+    /// `sigmoid(mean logit) >= 0.5` holds where the mean of the two probabilities is at least
+    /// 0.5, to rounding; at other thresholds the two means differ. Switches every member to
+    /// evaluation mode.
     ///
     /// - Parameters:
+    ///   - scan: a head CT in HU.
     ///   - members: networks with the same input size, windows and neighbouring slices (their
     ///     widths may differ); at least one.
-    ///   - scan, intracranial, threshold, batchSize, flipAveraging: as for one network.
+    ///   - intracranial: the intracranial mask on the scan's grid; `nil` computes it.
+    ///   - threshold: on the probability (default 0.5).
+    ///   - batchSize: slices run through the networks at a time (default 8).
+    ///   - flipAveraging: each member's logits averaged with its logits of the left-right
+    ///     flipped slices, flipped back (default `false`).
     /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` for no member or members
     ///   that read the scan differently; ``CTVolumeError/gridMismatch(path:reason:)`` when
     ///   `intracranial` is on another grid.
@@ -105,10 +111,11 @@ extension UNetLite {
             for start in stride(from: 0, to: z, by: batchSize) {
                 let range = start..<min(start + batchSize, z)
                 let batch = Tensor(shape: [range.count, config.inChannels, s, s], data: first.input(data, slices: range))
-                var out = first.logits(batch, flipAveraging: flipAveraging)
+                let flipped = flipAveraging ? mirrored(batch) : nil
+                var out = first.logits(batch, flipped: flipped)
                 if members.count > 1 {
                     for member in members.dropFirst() {
-                        let more = member.logits(batch, flipAveraging: flipAveraging)
+                        let more = member.logits(batch, flipped: flipped)
                         for i in out.indices { out[i] += more[i] }
                     }
                     let share = 1 / Float(members.count)
@@ -127,20 +134,23 @@ extension UNetLite {
     }
 }
 
+/// A batch of square slices flipped left-right: the training augmentation's own flip, exact at
+/// whole pixels.
+private func mirrored(_ batch: Tensor) -> Tensor {
+    var flipped = batch.data[...]
+    AugmentationDraw(flipX: true).apply(to: &flipped, size: batch.shape[batch.shape.count - 1], intensity: false)
+    return Tensor(shape: batch.shape, data: Array(flipped))
+}
+
 extension UNetLite {
-    /// The network's logits for one batch (evaluation mode, no gradients), with `flipAveraging`
-    /// the mean with those of the left-right flipped batch, flipped back.
-    func logits(_ batch: Tensor, flipAveraging: Bool) -> [Float] {
-        let s = config.inputSize
+    /// The network's logits for one batch (evaluation mode, no gradients); given the batch
+    /// flipped left-right (``mirrored(_:)``), the mean with its logits, flipped back.
+    func logits(_ batch: Tensor, flipped: Tensor?) -> [Float] {
         var out = self(batch).data
-        if flipAveraging {
-            // the training augmentation's own left-right flip, exact at whole pixels
-            let flip = AugmentationDraw(flipX: true)
-            var flipped = batch.data[...]
-            flip.apply(to: &flipped, size: s, intensity: false)
-            var mirrored = self(Tensor(shape: batch.shape, data: Array(flipped))).data[...]
-            flip.apply(to: &mirrored, size: s, intensity: false)
-            for i in out.indices { out[i] = 0.5 * (out[i] + mirrored[mirrored.startIndex + i]) }
+        if let flipped {
+            var back = self(flipped).data[...]
+            AugmentationDraw(flipX: true).apply(to: &back, size: config.inputSize, intensity: false)
+            for i in out.indices { out[i] = 0.5 * (out[i] + back[back.startIndex + i]) }
         }
         return out
     }

@@ -62,14 +62,17 @@ extension Pipeline {
         return rows
     }
 
-    /// The raw row of a refiner stage: its network (`refiner.safetensors` in the stage's
-    /// folder) or, with ``PipelineConfig/RefinerSettings/members`` above 1, the ensemble of
-    /// that and each further member's (``RefinerStage/memberFolder(_:member:)``).
+    /// The network files of a refiner stage: `refiner.safetensors` in its folder and, with
+    /// ``PipelineConfig/RefinerSettings/members`` above 1, each further member's
+    /// (``RefinerStage/memberFolder(_:member:)``), in member order.
+    public func refinerNetworkFiles(_ stage: PipelineStage) -> [URL] {
+        (1...config.refiner.members).map { RefinerStage.memberFolder(folder(stage), member: $0).appendingPathComponent("refiner.safetensors") }
+    }
+
+    /// The raw row of a refiner stage: its network, or the ensemble of its members' networks
+    /// (``refinerNetworkFiles(_:)``), named `name`.
     public func refinerNetwork(_ stage: PipelineStage, name: String) throws -> RefinerSegmenter {
-        let urls = (1...max(1, config.refiner.members)).map {
-            RefinerStage.memberFolder(folder(stage), member: $0).appendingPathComponent("refiner.safetensors")
-        }
-        return try urls.count == 1 ? RefinerSegmenter(contentsOf: urls[0], name: name) : RefinerSegmenter(contentsOf: urls, name: name)
+        try RefinerSegmenter(contentsOf: refinerNetworkFiles(stage), name: name)
     }
 
     /// A refiner row: the stage's network (``refinerNetwork(_:name:)``), gated by the classifier when `gate` is given

@@ -45,8 +45,9 @@ public struct RefinerStage: PipelineStageRunner {
         /// The gated row's minimum component volume (mL); nil without a gate or component choice.
         public var gatedMinimumComponentML: Double?
         /// Trainings started again because the kept model had collapsed
-        /// (``PipelineConfig/RefinerSettings/restartsOnCollapse``); the kept network was trained
-        /// with the configured seed + this.
+        /// (``PipelineConfig/RefinerSettings/restartsOnCollapse``), over all members; the kept
+        /// network of a member restarted r times was trained with
+        /// ``RefinerStage/restartSeed(_:restart:)`` r of its seed.
         public var restarts: Int
         /// Rounds of self-training (``PipelineConfig/RefinerSettings/rounds``); the other numbers
         /// are the last round's.
@@ -179,9 +180,10 @@ public struct RefinerStage: PipelineStageRunner {
                     }, communicator: pipeline.communicator)
             }
         }
-        // every member of round `round` in turn: member 1's summary (or the stopped member's)
-        // and the restarts of all; each further member's summary goes beside its network
-        func trainMembers(round: Int) throws -> (summary: TrainingSummary, restarts: Int) {
+        // every member of round `round` in turn: member 1's summary (a stopped member's when one
+        // stopped), the restarts of all, and whether every member was trained; each further
+        // member's summary goes beside its network
+        func trainMembers(round: Int) throws -> (summary: TrainingSummary, restarts: Int, complete: Bool) {
             var first: TrainingSummary?, restarts = 0
             for member in 1...members {
                 if members > 1 {
@@ -197,19 +199,21 @@ public struct RefinerStage: PipelineStageRunner {
                 if member > 1 && pipeline.isWriter {
                     try pipeline.writeJSON(summary, to: Self.memberFolder(folder, member: member).appendingPathComponent("summary.json"))
                 }
-                // summary.stopped is the same on every rank, so they all stop here or none
-                if summary.stopped || stopRequestedAnywhere() { return (summary, restarts) }
                 first = first ?? summary
+                // summary.stopped is the same on every rank, so they all stop here or none; a
+                // stop asked for in a member's last epoch (a collective) leaves out the others
+                if summary.stopped { return (summary, restarts, false) }
+                if member < members && stopRequestedAnywhere() { return (first!, restarts, false) }
             }
-            return (first!, restarts)
+            return (first!, restarts, true)
         }
-        var (summary, restarts) = try trainMembers(round: 1)
+        var (summary, restarts, complete) = try trainMembers(round: 1)
         // self-training: each round but the last makes the next round's targets
         let rounds = pseudo ? pipeline.config.refiner.rounds : 1
         var round = 1
         while round < rounds {
             // summary.stopped is the same on every rank, so they all reach the collective or none
-            if summary.stopped || stopRequestedAnywhere() {
+            if summary.stopped || !complete || stopRequestedAnywhere() {
                 if pipeline.isWriter { try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json")) }
                 return PipelineStageOutcome(summary: nil, stopped: true)
             }
@@ -238,19 +242,21 @@ public struct RefinerStage: PipelineStageRunner {
                 "fine-tuning round \(round - 1)'s network, \($0.epochs) epoch(s) from learning rate \($0.learningRate)"
             } ?? "from scratch"
             _ = observer(.progress(stage, done: 0, total: 0, item: "round \(round) of \(rounds): training the refiner again, \(how)"))
-            (summary, restarts) = try trainMembers(round: round)
+            (summary, restarts, complete) = try trainMembers(round: round)
         }
+        // an ensemble broken off between members is a stopped stage, whose record is not written
+        let stopped = summary.stopped || !complete
         // the component choice segments the validation cases: rank 0's work alone
-        guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: summary.stopped) }
+        guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: stopped) }
         try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json"))
         var result = Summary(epochs: summary.epochsCompleted, bestEpoch: summary.bestEpoch ?? 0, validationDice: summary.bestScore ?? .nan,
                              restarts: restarts, rounds: rounds, members: members)
-        if let sizes = pipeline.config.refiner.componentSizes, !sizes.candidates.isEmpty, !summary.stopped {
+        if let sizes = pipeline.config.refiner.componentSizes, !sizes.candidates.isEmpty, !stopped {
             let (chosen, gated) = try pipeline.selectComponentVolume(stage: stage, sizes: sizes, validation: split.validation, in: dataset, observer)
             result.minimumComponentML = chosen
             result.gatedMinimumComponentML = gated
         }
-        return PipelineStageOutcome(summary: result, stopped: summary.stopped)
+        return PipelineStageOutcome(summary: result, stopped: stopped)
     }
 }
 
@@ -266,7 +272,8 @@ extension Pipeline {
     /// ``ClassifierGated`` with the labels in place of the classifier's probabilities.
     /// Segments each training case with it (a case without a positive label gets an empty mask
     /// without running it), writes the masks as `OUT/refiner/round-R/targets/NAME.nii.gz`, then
-    /// moves the round's network, summary and component records into `OUT/refiner/round-(R-1)/`.
+    /// moves the round's network, summary, component records and member folders
+    /// (``RefinerStage/memberFolder(_:member:)``) into `OUT/refiner/round-(R-1)/`.
     /// Hands each target to `made` with its index in `items` and its scan, in order.
     func makeRoundTargets(round: Int, summary: TrainingSummary, items: [DatasetCase],
                           _ observer: @escaping (PipelineEvent) -> TrainingControl,
@@ -297,7 +304,8 @@ extension Pipeline {
         // the round's own artefacts, apart from the next round's
         let kept = folder.appendingPathComponent("round-\(round - 1)")
         try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
-        let memberFolders = config.refiner.members > 1 ? (2...config.refiner.members).map { "member-\($0)" } : []
+        let memberFolders = config.refiner.members > 1
+            ? (2...config.refiner.members).map { RefinerStage.memberFolder(folder, member: $0).lastPathComponent } : []
         for file in ["refiner.safetensors", "refiner.resume.safetensors", "summary.json", "components.json", "components.gated.json"] + memberFolders {
             let from = folder.appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: from.path) else { continue }
@@ -352,7 +360,8 @@ extension RefinerStage {
     /// The seed of member `member` (1, 2, ...) of an ensemble trained with seed `seed`
     /// (``PipelineConfig/RefinerSettings/members``): `seed` itself for member 1, so that a
     /// one-member stage trains as before, then `seed` plus (member − 1) times
-    /// 0xD1B54A32D192ED03 (an odd constant of Steele, Lea and Flood's LXM generators), wrapping:
+    /// 0xD1B54A32D192ED03 (2⁶⁴ divided by 1.22074..., the root of x⁴ = x + 1, as in the step
+    /// of Roberts' four-dimensional R-sequence; odd), wrapping:
     /// far from the neighbouring seeds of replicates and from the restart seeds of
     /// ``restartSeed(_:restart:)``.
     public static func memberSeed(_ seed: UInt64, member: Int) -> UInt64 {
@@ -367,7 +376,8 @@ extension RefinerStage {
 }
 
 extension Pipeline {
-    /// Segments the validation cases with the stage's trained refiner and chooses its minimum
+    /// Segments the validation cases with the stage's trained refiner (every member of an
+    /// ensemble, ``refinerNetworkFiles(_:)``) and chooses its minimum
     /// component volume from their **slice labels** (``ComponentSizeSelection``); writes
     /// `OUT/<stage>/components.json` (``ComponentSelectionRecord``). For the pipeline's refiner
     /// with a ``PipelineConfig/RefinerSettings/classifierGate``, the same masks gated by the classifier's saved
@@ -382,7 +392,7 @@ extension Pipeline {
     func selectComponentVolume(stage: PipelineStage, sizes: PipelineConfig.ComponentSizeSettings, validation: [String], in dataset: Dataset,
                                gatedOnly: Bool = false,
                                _ observer: @escaping (PipelineEvent) -> TrainingControl) throws -> (Double, Double?) {
-        let model = try UNetLite(contentsOf: folder(stage).appendingPathComponent("refiner.safetensors"))
+        let members = try refinerNetworkFiles(stage).map { try UNetLite(contentsOf: $0) }
         let gate = stage == .refiner || gatedOnly ? config.refiner.classifierGate : nil
         let probabilities = gate == nil ? [:] : try probabilities()
         let probabilityFile = folder(.cams).appendingPathComponent("probabilities.json").path
@@ -391,8 +401,8 @@ extension Pipeline {
         let supportThreshold = sizes.supportThreshold
         let items = try cases(validation, in: dataset)
         // The upper bound keeps its validation masks, so that the comparison's gated choice
-        // reads them instead of running the network again. They always belong to the folder's
-        // network: the pipeline empties a stage's folder whenever the stage runs, and the
+        // reads them instead of running the networks again. They always belong to the folder's
+        // networks: the pipeline empties a stage's folder whenever the stage runs, and the
         // comparison runs only after the upper-bound stage has finished.
         let kept = folder(.upperBound).appendingPathComponent("validation")
         if stage == .upperBound && !gatedOnly {
@@ -409,7 +419,7 @@ extension Pipeline {
                 mask = saved
                 support = savedSupport
             } else {
-                let result = try model.segment(try item.loadScan(), intracranial: try intracranial(item.name))
+                let result = try UNetLite.segment(try item.loadScan(), ensemble: members, intracranial: try intracranial(item.name))
                 mask = result.mask
                 support = supportThreshold.map { result.thresholded(at: $0) }
                 if stage == .upperBound && !gatedOnly {
