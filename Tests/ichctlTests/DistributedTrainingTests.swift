@@ -176,7 +176,7 @@ struct DistributedTrainingTests {
         #expect(try Self.relativeDifference(whole, stopped) == 0)
     }
 
-    @Test("demo --distributed: the training stages on 2 ranks give one process's networks (1e-4), both refiner rounds too, rank 0 prints one table")
+    @Test("demo --distributed: the training stages on 2 ranks give one process's networks (1e-4), both refiner rounds and both members too, rank 0 prints one table")
     func distributedDemo() throws {
         let t = TemporaryFolder(prefix: "ichct-mpi-demo")
         defer { t.cleanup() }

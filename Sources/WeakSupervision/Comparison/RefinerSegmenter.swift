@@ -14,6 +14,9 @@ import NeuralCore
 public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     /// The trained networks: one, or the members of an ensemble whose logits are averaged.
     public let models: [UNetLite]
+    /// The first network (the only one unless this is an ensemble).
+    @available(*, deprecated, message: "an ensemble has several networks: use models")
+    public var model: UNetLite { models[0] }
     /// The row's name, e.g. "full pipeline (UNetLite on pseudo-masks)".
     public var name: String { renamed ?? baseName }
     private let baseName: String

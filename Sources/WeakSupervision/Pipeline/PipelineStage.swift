@@ -12,9 +12,11 @@ public enum PipelineStage: String, Codable, Sendable, CaseIterable, Comparable {
     case cams
     /// Stages 3 and 4: pseudo-masks of the training and validation cases (`pseudo-masks/NAME.nii.gz`).
     case pseudoMasks = "pseudo-masks"
-    /// Stage 5: UNetLite trained on the pseudo-masks (`refiner/refiner.safetensors`).
+    /// Stage 5: UNetLite trained on the pseudo-masks (`refiner/refiner.safetensors`; an
+    /// ensemble's further members in `refiner/member-M/`).
     case refiner
-    /// The fully supervised upper bound: UNetLite on the true masks, same budget (`upper-bound/refiner.safetensors`).
+    /// The fully supervised upper bound: UNetLite on the true masks, same budget and members
+    /// (`upper-bound/refiner.safetensors`, and `upper-bound/member-M/`).
     case upperBound = "upper-bound"
     /// The comparison table on the test cases (`comparison/comparison.txt`, `.json`, predicted
     /// masks per method, PNG montages).
