@@ -65,10 +65,9 @@ import PipelineTestSupport
     func twoMembers() throws {
         let folder = TemporaryFolder(prefix: "ichct-members", create: false), single = TemporaryFolder(prefix: "ichct-members-one", create: false)
         defer { folder.cleanup(); single.cleanup() }
-        var config = tinyPipelineConfig()
-        config.refiner.restartsOnCollapse = 0
-        var two = config
-        two.refiner.members = 2
+        let two = membersConfig()
+        var config = two
+        config.refiner.members = 1
         let pipeline = try Pipeline(config: two, output: folder.url)
         var started: [PipelineStage: Int] = [:], notes: [String] = []
         try pipeline.run(through: .upperBound) { event in
@@ -129,23 +128,8 @@ import PipelineTestSupport
     func stopBetweenMembers() throws {
         let folder = TemporaryFolder(prefix: "ichct-members-stop", create: false)
         defer { folder.cleanup() }
-        var config = tinyPipelineConfig()
-        config.refiner.members = 2
-        config.refiner.restartsOnCollapse = 0
-        let pipeline = try Pipeline(config: config, output: folder.url)
-        try pipeline.run(through: .pseudoMasks)
-        var started = 0
-        #expect {
-            try pipeline.run(through: .refiner) { event in
-                if case .training(.refiner, .started) = event { started += 1 }
-                if case .training(.refiner, .epoch(let r)) = event, r.epoch == r.epochs { return .stop }
-                return .proceed
-            }
-        } throws: { error in
-            guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
-            return stage == "refiner"
-        }
-        #expect(started == 1)
+        let pipeline = try Pipeline(config: membersConfig(), output: folder.url)
+        #expect(try refinerTrainingsStoppingAtFirstLastEpoch(pipeline) == 1)
         let fm = FileManager.default, refiner = pipeline.folder(.refiner)
         #expect(!fm.fileExists(atPath: refiner.appendingPathComponent("member-2/refiner.safetensors").path))
         #expect(try pipeline.record(.refiner) == nil)
@@ -157,10 +141,8 @@ import PipelineTestSupport
     func membersAcrossRounds() throws {
         let folder = TemporaryFolder(prefix: "ichct-members-rounds", create: false)
         defer { folder.cleanup() }
-        var config = tinyPipelineConfig()
-        config.refiner.members = 2
+        var config = membersConfig()
         config.refiner.rounds = 2
-        config.refiner.restartsOnCollapse = 0
         config.refiner.training.epochs = 2
         config.refiner.laterRounds = .init(epochs: 1, learningRate: 1e-9)
         let pipeline = try Pipeline(config: config, output: folder.url)
@@ -187,5 +169,13 @@ import PipelineTestSupport
         }
         #expect(distance(round1[0], round1[1]) > 1e-3, "the members differ")
         #expect(FileManager.default.fileExists(atPath: refiner.appendingPathComponent("round-1/member-2/summary.json").path))
+    }
+
+    /// The tiny run with two members and no restart.
+    private func membersConfig() -> PipelineConfig {
+        var config = tinyPipelineConfig()
+        config.refiner.members = 2
+        config.refiner.restartsOnCollapse = 0
+        return config
     }
 }

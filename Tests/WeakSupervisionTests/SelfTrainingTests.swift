@@ -287,22 +287,29 @@ import PipelineTestSupport
         let folder = TemporaryFolder(prefix: "ichct-rounds-stop", create: false)
         defer { folder.cleanup() }
         let pipeline = try Pipeline(config: roundsConfig(2), output: folder.url)
-        try pipeline.run(through: .pseudoMasks)
-        var started = 0
-        #expect {
-            try pipeline.run(through: .refiner) { event in
-                if case .training(.refiner, .started) = event { started += 1 }
-                if case .training(.refiner, .epoch(let r)) = event, r.epoch == r.epochs { return .stop }
-                return .proceed
-            }
-        } throws: { error in
-            guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
-            return stage == "refiner"
-        }
-        #expect(started == 1)
+        #expect(try refinerTrainingsStoppingAtFirstLastEpoch(pipeline) == 1)
         #expect(try pipeline.record(.refiner) == nil)
         let refiner = pipeline.folder(.refiner)
         #expect(!FileManager.default.fileExists(atPath: refiner.appendingPathComponent("round-2").path))
         #expect(FileManager.default.fileExists(atPath: refiner.appendingPathComponent("summary.json").path))
     }
+}
+
+/// Runs `pipeline` through the pseudo-masks, then its refiner stage with an observer that asks
+/// for a stop at the first training's last epoch report; expects the stage to throw
+/// `.stopped` for the refiner, and returns how many refiner trainings started.
+func refinerTrainingsStoppingAtFirstLastEpoch(_ pipeline: Pipeline, sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
+    try pipeline.run(through: .pseudoMasks)
+    var started = 0
+    #expect(sourceLocation: sourceLocation) {
+        try pipeline.run(through: .refiner) { event in
+            if case .training(.refiner, .started) = event { started += 1 }
+            if case .training(.refiner, .epoch(let r)) = event, r.epoch == r.epochs { return .stop }
+            return .proceed
+        }
+    } throws: { error in
+        guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
+        return stage == "refiner"
+    }
+    return started
 }
