@@ -47,6 +47,9 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: "Override the rounds of self-training of the pipeline's refiner (refiner.rounds; the presets: 1). Each round after the first trains on the previous round's pipeline row, gated by the slice labels (Docs/pipeline.md).")
     var rounds: Int?
 
+    @Option(name: .long, help: "Override the networks per refiner stage (refiner.members; the presets: 1): an ensemble whose logits are averaged at test time, for the pipeline's refiner and the upper bound alike (Docs/pipeline.md).")
+    var members: Int?
+
     @Flag(name: .long, help: "Replace a run folder made with another configuration.")
     var force = false
 
@@ -80,6 +83,7 @@ struct Demo: ParsableCommand {
         }
         if let cases, cases < 3 { throw ValidationError("--cases must be at least 3") }
         if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1 (1: no self-training), not \(rounds)") }
+        if let members, members < 1 { throw ValidationError("--members must be at least 1 (1: one network, no ensemble), not \(members)") }
         if quick && config != nil { throw ValidationError("--quick and --config exclude each other") }
         if replicates < 1 { throw ValidationError("--replicates must be at least 1, not \(replicates)") }
         if replicates > 1 && from != nil { throw ValidationError("--from applies to one run; with --replicates, re-run a replicate's folder on its own") }
@@ -107,6 +111,7 @@ struct Demo: ParsableCommand {
         }
         if let cases { settings.data.phantomCases = cases }
         if let rounds { settings.refiner.rounds = rounds }
+        if let members { settings.refiner.members = members }
         let outURL = URL(fileURLWithPath: out)
         let fm = FileManager.default
         let runFile = replicates > 1 ? "replicate-1/config.json" : "config.json"

@@ -291,6 +291,21 @@ func tinyConfig() -> PipelineConfig {
         #expect(try FileManager.default.contentsOfDirectory(atPath: targets).count == pipeline.split().train.count)
     }
 
+    @Test("demo --members 2 saves members 2 in config.json, records two members and trains member 2 beside member 1")
+    func demoMembers() throws {
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
+        let configURL = dir.appendingPathComponent("tiny.json")
+        try JSONEncoder().encode(tinyConfig()).write(to: configURL)
+        let run = dir.appendingPathComponent("run")
+        let r = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--members", "2", "--out", run.path, "--quiet", "--through", "refiner"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let saved = try Pipeline.savedConfig(in: run)
+        #expect(saved.refiner.members == 2)
+        #expect(try Pipeline(config: saved, output: run).summary(RefinerStage.pipeline)?.members == 2)
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("refiner/member-2/refiner.safetensors").path))
+    }
+
     @Test("bad demo and compare arguments fail with a clear message")
     func refusals() throws {
         let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
@@ -309,6 +324,8 @@ func tinyConfig() -> PipelineConfig {
         #expect(compare.stderr.contains("not a pipeline run folder"))
         let noRound = try ICHCTLRunner.run(["demo", "--rounds", "0", "--out", dir.path])
         #expect(noRound.status != 0 && noRound.stderr.contains("--rounds must be at least 1"))
+        let noMember = try ICHCTLRunner.run(["demo", "--members", "0", "--out", dir.path])
+        #expect(noMember.status != 0 && noMember.stderr.contains("--members must be at least 1"))
         try Data("x".utf8).write(to: dir.appendingPathComponent("notes.txt"))
         let occupied = try ICHCTLRunner.run(["demo", "--quick", "--out", dir.path, "--quiet"])
         #expect(occupied.status != 0)
