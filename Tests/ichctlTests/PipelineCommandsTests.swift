@@ -276,16 +276,10 @@ func tinyConfig() -> PipelineConfig {
 
     @Test("demo --rounds 2 overrides the configuration's rounds: saved in config.json, the refiner trained twice on round 2's targets")
     func demoRounds() throws {
-        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        let folder = TemporaryFolder(prefix: "ichctl-tests")
         defer { folder.cleanup() }
-        let configURL = dir.appendingPathComponent("tiny.json")
-        try JSONEncoder().encode(tinyConfig()).write(to: configURL)
-        let run = dir.appendingPathComponent("run")
-        let r = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--rounds", "2", "--out", run.path, "--quiet", "--through", "refiner"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let saved = try Pipeline.savedConfig(in: run)
-        #expect(saved.refiner.rounds == 2)
-        let pipeline = try Pipeline(config: saved, output: run)
+        let (run, pipeline) = try tinyDemoThroughRefiner(in: folder.url, overriding: ["--rounds", "2"])
+        #expect(pipeline.config.refiner.rounds == 2)
         #expect(try pipeline.summary(RefinerStage.pipeline)?.rounds == 2)
         let targets = run.appendingPathComponent("refiner/round-2/targets").path
         #expect(try FileManager.default.contentsOfDirectory(atPath: targets).count == pipeline.split().train.count)
@@ -293,17 +287,25 @@ func tinyConfig() -> PipelineConfig {
 
     @Test("demo --members 2 saves members 2 in config.json, records two members and trains member 2 beside member 1")
     func demoMembers() throws {
-        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        let folder = TemporaryFolder(prefix: "ichctl-tests")
         defer { folder.cleanup() }
+        let (run, pipeline) = try tinyDemoThroughRefiner(in: folder.url, overriding: ["--members", "2"])
+        #expect(pipeline.config.refiner.members == 2)
+        #expect(try pipeline.summary(RefinerStage.pipeline)?.members == 2)
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("refiner/member-2/refiner.safetensors").path))
+    }
+
+    /// `ichctl demo` on the tiny configuration with `options`, through the refiner, into
+    /// `dir/run`; expects it to succeed and returns the run folder and the pipeline of the
+    /// configuration it saved there.
+    private func tinyDemoThroughRefiner(in dir: URL, overriding options: [String],
+                                        sourceLocation: SourceLocation = #_sourceLocation) throws -> (URL, Pipeline) {
         let configURL = dir.appendingPathComponent("tiny.json")
         try JSONEncoder().encode(tinyConfig()).write(to: configURL)
         let run = dir.appendingPathComponent("run")
-        let r = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--members", "2", "--out", run.path, "--quiet", "--through", "refiner"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let saved = try Pipeline.savedConfig(in: run)
-        #expect(saved.refiner.members == 2)
-        #expect(try Pipeline(config: saved, output: run).summary(RefinerStage.pipeline)?.members == 2)
-        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("refiner/member-2/refiner.safetensors").path))
+        let r = try ICHCTLRunner.run(["demo", "--config", configURL.path] + options + ["--out", run.path, "--quiet", "--through", "refiner"])
+        #expect(r.status == 0, "\(r.stderr)", sourceLocation: sourceLocation)
+        return (run, try Pipeline(config: try Pipeline.savedConfig(in: run), output: run))
     }
 
     @Test("bad demo and compare arguments fail with a clear message")
