@@ -65,7 +65,8 @@ import PipelineTestSupport
     func twoMembers() throws {
         let folder = TemporaryFolder(prefix: "ichct-members", create: false), single = TemporaryFolder(prefix: "ichct-members-one", create: false)
         defer { folder.cleanup(); single.cleanup() }
-        let two = membersConfig()
+        var two = membersConfig()
+        two.refiner.componentSizes?.supportThreshold = 0.6
         var config = two
         config.refiner.members = 1
         let pipeline = try Pipeline(config: two, output: folder.url)
@@ -111,11 +112,24 @@ import PipelineTestSupport
             #expect(try pipeline.refinerNetwork(stage, name: row).refined(input).probabilities.voxels == expected.probabilities.voxels, "\(row)")
         }
 
-        // the component choice segmented with the ensemble: the upper bound's kept validation masks
-        let kept = pipeline.folder(.upperBound).appendingPathComponent("validation/\(name).nii.gz")
+        // the component choice segmented with the ensemble: the upper bound's kept validation
+        // masks and supports (at 0.6) are the ensemble's, and on some case member 1 alone would
+        // have given another support (the tiny networks' probabilities lie above 0.5 everywhere,
+        // so the masks at 0.5 alone could not tell them apart)
         let members = try pipeline.refinerNetworkFiles(.upperBound).map { try UNetLite(contentsOf: $0) }
         #expect(members.count == 2)
-        #expect(try NIfTI.readMask(at: kept).voxels == UNetLite.segment(scan, ensemble: members, intracranial: inside).mask.voxels)
+        var memberOneDiffers = false
+        for validation in try pipeline.split().validation {
+            let item = try #require(dataset.cases.first { $0.name == validation })
+            let scan = try item.loadScan(), inside = try pipeline.intracranial(validation)
+            let kept = pipeline.folder(.upperBound).appendingPathComponent("validation")
+            let ensemble = try UNetLite.segment(scan, ensemble: members, intracranial: inside)
+            #expect(try NIfTI.readMask(at: kept.appendingPathComponent("\(validation).nii.gz")).voxels == ensemble.mask.voxels, "\(validation)")
+            let support = try NIfTI.readMask(at: kept.appendingPathComponent("\(validation).support.nii.gz")).voxels
+            #expect(support == ensemble.thresholded(at: 0.6).voxels, "\(validation)")
+            memberOneDiffers = try memberOneDiffers || members[0].segment(scan, intracranial: inside).thresholded(at: 0.6).voxels != support
+        }
+        #expect(memberOneDiffers, "member 1 alone gives the ensemble's supports: the check above could not tell them apart")
 
         // a missing member is an error naming its file, not a smaller ensemble
         try fm.removeItem(at: pipeline.folder(.refiner).appendingPathComponent("member-2/refiner.safetensors"))
@@ -135,6 +149,35 @@ import PipelineTestSupport
         #expect(try pipeline.record(.refiner) == nil)
         #expect(!fm.fileExists(atPath: refiner.appendingPathComponent("components.json").path))
         #expect(fm.fileExists(atPath: refiner.appendingPathComponent("summary.json").path))
+    }
+
+    @Test("a stop asked for in member 2's first epoch ends the stage: stopped, no record, member 2's resume file, member 1's summary in the stage's folder")
+    func stopInSecondMember() throws {
+        let folder = TemporaryFolder(prefix: "ichct-members-stop2", create: false)
+        defer { folder.cleanup() }
+        var config = membersConfig()
+        config.refiner.training.epochs = 2
+        let pipeline = try Pipeline(config: config, output: folder.url)
+        try pipeline.run(through: .pseudoMasks)
+        var started = 0
+        #expect {
+            try pipeline.run(through: .refiner) { event in
+                if case .training(.refiner, .started) = event { started += 1 }
+                if case .training(.refiner, .epoch(let r)) = event, started == 2, r.epoch == 1 { return .stop }
+                return .proceed
+            }
+        } throws: { error in
+            guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
+            return stage == "refiner"
+        }
+        #expect(started == 2)
+        #expect(try pipeline.record(.refiner) == nil)
+        let refiner = pipeline.folder(.refiner), fm = FileManager.default
+        #expect(fm.fileExists(atPath: refiner.appendingPathComponent("member-2/refiner.resume.safetensors").path))
+        let summary = try JSONDecoder().decode(TrainingSummary.self, from: Data(contentsOf: refiner.appendingPathComponent("summary.json")))
+        let second = try JSONDecoder().decode(TrainingSummary.self, from: Data(contentsOf: refiner.appendingPathComponent("member-2/summary.json")))
+        #expect(!summary.stopped && summary.epochsCompleted == 2)
+        #expect(second.stopped && second.epochsCompleted == 1)
     }
 
     @Test("two members over two fine-tuned rounds: each member of round 2 starts from its own round-1 network; round 1's members kept apart")

@@ -111,6 +111,14 @@ struct NetworkInferenceTests {
         var inside = MaskVolume(shape: scan.shape, repeating: 0, geometry: scan.geometry)
         for i in 0..<inside.voxels.count where i % 3 != 0 { inside.voxels[i] = 1 }
         let other = UNetLite(config: UNetLiteConfig(inputSize: 16, widths: [3, 5]), seed: 14)   // other widths read the scan alike
+        // a head 30 times stronger spreads its logits, so that the mean logit and the mean
+        // probability part (a fresh network's logits lie near 0, where they agree)
+        var state = other.stateDict()
+        for key in ["head.weight", "head.bias"] {
+            let t = try #require(state[key])
+            state[key] = Tensor(shape: t.shape, data: t.data.map { $0 * 30 })
+        }
+        try other.load(stateDict: state)
         let logit = { (p: Float) in log(p / (1 - p)) }
         for flip in [false, true] {
             let alone = try refiner.segment(scan, intracranial: inside, flipAveraging: flip)
@@ -121,6 +129,11 @@ struct NetworkInferenceTests {
             #expect(zip(alone.probabilities.voxels, b).contains { abs($0 - $1) > 1e-3 }, "the two members differ")
             let pair = try UNetLite.segment(scan, ensemble: [refiner, other], intracranial: inside, threshold: 0.5, flipAveraging: flip)
             let a = alone.probabilities.voxels
+            // the check below tells the mean logit from the mean probability on these voxels
+            #expect(a.indices.contains { i in
+                let expected = 0.5 * (logit(a[i]) + logit(b[i]))
+                return abs(logit(0.5 * (a[i] + b[i])) - expected) > 1e-2 * max(1, abs(expected))
+            }, "flip \(flip)")
             for i in a.indices {
                 // the resize is linear, so the mean of the resized logits is the resized mean
                 let expected = 0.5 * (logit(a[i]) + logit(b[i]))

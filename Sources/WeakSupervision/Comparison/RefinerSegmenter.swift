@@ -51,7 +51,7 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
         memo = InferenceMemo()
     }
 
-    /// The same network and settings under another row name (and, with `threshold`, another
+    /// The same network (or ensemble) and settings under another row name (and, with `threshold`, another
     /// probability threshold), sharing this segmenter's last result: when both segment the same
     /// case in turn (as ``MethodComparison`` does, case by case), the network runs once. A case
     /// is recognised by its name, grid, affine and every voxel of its scan and intracranial
@@ -71,6 +71,8 @@ public struct RefinerSegmenter: Segmenter, @unchecked Sendable {
     }
 
     /// Loads an ensemble, one network per checkpoint.
+    /// - Throws: a file that cannot be read as a UNetLite checkpoint (the error names it), or
+    ///   networks that read a scan differently.
     public init(contentsOf urls: [URL], name: String, threshold: Float = 0.5, flipAveraging: Bool = false) throws {
         try self.init(models: try urls.map { try UNetLite(contentsOf: $0) }, name: name, threshold: threshold, flipAveraging: flipAveraging)
     }

@@ -144,7 +144,7 @@ private func mirrored(_ batch: Tensor) -> Tensor {
 
 extension UNetLite {
     /// The network's logits for one batch (evaluation mode, no gradients); given the batch
-    /// flipped left-right (``mirrored(_:)``), the mean with its logits, flipped back.
+    /// flipped left-right (`mirrored(_:)`), the mean with its logits, flipped back.
     func logits(_ batch: Tensor, flipped: Tensor?) -> [Float] {
         var out = self(batch).data
         if let flipped {

@@ -71,6 +71,7 @@ extension Pipeline {
 
     /// The raw row of a refiner stage: its network, or the ensemble of its members' networks
     /// (``refinerNetworkFiles(_:)``), named `name`.
+    /// - Throws: a member's file missing or unreadable (the error names it).
     public func refinerNetwork(_ stage: PipelineStage, name: String) throws -> RefinerSegmenter {
         try RefinerSegmenter(contentsOf: refinerNetworkFiles(stage), name: name)
     }

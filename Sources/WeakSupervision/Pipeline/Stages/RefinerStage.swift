@@ -111,7 +111,7 @@ public struct RefinerStage: PipelineStageRunner {
     public var runsOnEveryRank: Bool { true }
 
     public var artefacts: [String] {
-        ["refiner.safetensors", "refiner.resume.safetensors", "summary.json (TrainingSummary, of the last training when there were restarts)",
+        ["refiner.safetensors", "refiner.resume.safetensors", "summary.json (TrainingSummary, of the last training when there were restarts; member 1's in an ensemble)",
          "components.json (the component choice, ComponentSelectionRecord)", "components.gated.json (the gated row's, pipeline refiner only)",
          "validation/NAME.nii.gz (the upper bound's validation masks, read by the comparison's gated choice)",
          "validation/NAME.support.nii.gz (with a support threshold: the upper bound's masks at it, read with them)",
@@ -180,9 +180,9 @@ public struct RefinerStage: PipelineStageRunner {
                     }, communicator: pipeline.communicator)
             }
         }
-        // every member of round `round` in turn: member 1's summary (a stopped member's when one
-        // stopped), the restarts of all, and whether every member was trained; each further
-        // member's summary goes beside its network
+        // every member of round `round` in turn: member 1's summary (written in the stage's
+        // folder), the restarts of all, and whether every member was trained to its end; each
+        // further member's summary goes beside its network
         func trainMembers(round: Int) throws -> (summary: TrainingSummary, restarts: Int, complete: Bool) {
             var first: TrainingSummary?, restarts = 0
             for member in 1...members {
@@ -202,8 +202,7 @@ public struct RefinerStage: PipelineStageRunner {
                 first = first ?? summary
                 // summary.stopped is the same on every rank, so they all stop here or none; a
                 // stop asked for in a member's last epoch (a collective) leaves out the others
-                if summary.stopped { return (summary, restarts, false) }
-                if member < members && stopRequestedAnywhere() { return (first!, restarts, false) }
+                if summary.stopped || (member < members && stopRequestedAnywhere()) { return (first!, restarts, false) }
             }
             return (first!, restarts, true)
         }
@@ -365,7 +364,8 @@ extension RefinerStage {
     /// far from the neighbouring seeds of replicates and from the restart seeds of
     /// ``restartSeed(_:restart:)``.
     public static func memberSeed(_ seed: UInt64, member: Int) -> UInt64 {
-        seed &+ UInt64(member - 1) &* 0xD1B5_4A32_D192_ED03
+        precondition(member >= 1, "memberSeed: members are numbered from 1")
+        return seed &+ UInt64(member - 1) &* 0xD1B5_4A32_D192_ED03
     }
 
     /// The folder of member `member`'s files in a refiner stage's folder (or a round's):
