@@ -191,7 +191,7 @@ public struct RefinerStage: PipelineStageRunner {
                 }
                 // every rank reads the previous round's network, moved there before the barrier
                 let fineTuning = try round == 1 ? nil : pipeline.config.refiner.laterRounds.map { later in
-                    (later: later, from: try Checkpoint(contentsOf: Self.memberFolder(folder.appendingPathComponent("round-\(round - 1)"), member: member)
+                    (later: later, from: try Checkpoint(contentsOf: Self.memberFolder(Pipeline.roundFolder(folder, round: round - 1), member: member)
                         .appendingPathComponent("refiner.safetensors")))
                 }
                 let (summary, done) = try train(member: member, fineTuning: fineTuning)
@@ -263,7 +263,13 @@ extension Pipeline {
     /// The folder of round `round`'s targets (round ≥ 2) under the refiner's folder:
     /// `OUT/refiner/round-R/targets/`.
     static func roundTargetFolder(_ refinerFolder: URL, round: Int) -> URL {
-        refinerFolder.appendingPathComponent("round-\(round)").appendingPathComponent("targets")
+        roundFolder(refinerFolder, round: round).appendingPathComponent("targets")
+    }
+
+    /// The folder of round `round` under the refiner's folder, `OUT/refiner/round-R/`: an earlier
+    /// round's network, summary, component records and member folders, or (R ≥ 2) its targets.
+    static func roundFolder(_ refinerFolder: URL, round: Int) -> URL {
+        refinerFolder.appendingPathComponent("round-\(round)")
     }
 
     /// The pipeline row of the refiner just trained (its network in `OUT/refiner/`, its
@@ -301,7 +307,7 @@ extension Pipeline {
             _ = observer(.progress(.refiner, done: i + 1, total: items.count, item: "round \(round) target: \(item.name)"))
         }
         // the round's own artefacts, apart from the next round's
-        let kept = folder.appendingPathComponent("round-\(round - 1)")
+        let kept = Self.roundFolder(folder, round: round - 1)
         try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
         let memberFolders = config.refiner.members > 1
             ? (2...config.refiner.members).map { RefinerStage.memberFolder(folder, member: $0).lastPathComponent } : []
