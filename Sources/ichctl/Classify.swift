@@ -18,7 +18,7 @@ struct Classify: ParsableCommand {
     @Option(name: .long, help: "A ResNetLSTM checkpoint (.safetensors with ichct.config kind resnet_lstm).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: use its classifier (RUN/classifier/classifier.safetensors).")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: use the classifier that makes its slice calls (RUN/classifier/classifier.safetensors, or RUN/classifier/slice-calls/classifier.safetensors when its configuration fine-tunes one).")
     var runFolder: String?
 
     func validate() throws {
@@ -31,9 +31,12 @@ struct Classify: ParsableCommand {
         }
     }
 
-    /// The checkpoint: --model, or the run's classifier.
-    var checkpoint: String {
-        model ?? URL(fileURLWithPath: runFolder!).appendingPathComponent("classifier/classifier.safetensors").path
+    /// The checkpoint: --model, or the network that makes the run's slice calls
+    /// (``Pipeline/sliceClassifierURL``: its slice-call classifier when it has one).
+    func checkpoint() throws -> String {
+        if let model { return model }
+        let run = URL(fileURLWithPath: runFolder!)
+        return try Pipeline(config: Pipeline.savedConfig(in: run), output: run).sliceClassifierURL.path
     }
 
     @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files (or --list).")
@@ -70,7 +73,7 @@ struct Classify: ParsableCommand {
     }
 
     /// The probabilities of one scan, per slice of the file when its slices are axial.
-    func classify(_ file: String, with net: ResNetLSTM) throws -> Result {
+    func classify(_ file: String, with net: ResNetLSTM, from checkpoint: String) throws -> Result {
         // The LSTM reads axial slices inferior to superior in the order it was trained on (LAS);
         // results are reported per slice of the file when its slices are axial.
         let source = try scanInput.read(file)
@@ -90,15 +93,16 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
+        let checkpoint = try checkpoint()
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         if batch.isBatch {
             // the record DIR/NAME.json is the output
             let settings = ["model": CLI.absolute(checkpoint) ?? "", "series": scanInput.series ?? ""]
             return try batch.run(command: "classify", force: force, json: json, settings: settings, outputs: { _, _ in [] }) { item, _, _ in
-                try classify(item.input.path, with: net)
+                try classify(item.input.path, with: net, from: checkpoint)
             }
         }
-        let r = try classify(file!, with: net)
+        let r = try classify(file!, with: net, from: checkpoint)
         if json {
             try CLI.printJSON(r)
         } else {

@@ -70,7 +70,7 @@ struct ConfigurationChoiceTests {
     @Test("every stored setting of the configuration belongs to a stage key, once; changing it re-keys exactly the stages that read it")
     func everySettingIsKeyed() throws {
         let properties = Self.settingPaths()
-        #expect(properties.count == 22 && properties.contains("refiner.members") && properties.contains("refiner.rounds") && properties.contains("refiner.laterRounds") && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim")
+        #expect(properties.count == 23 && properties.contains("classifier.sliceCalls") && properties.contains("refiner.members") && properties.contains("refiner.rounds") && properties.contains("refiner.laterRounds") && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim")
                 && properties.contains("comparison.contrast"))
         let keyed = PipelineConfig.settings(readBy: .comparison)   // the comparison reads every stage
         #expect(Set(keyed) == Set(properties) && keyed.count == properties.count)
@@ -100,6 +100,7 @@ struct ConfigurationChoiceTests {
             changed("classifier.training") { $0.classifier.training.epochs += 1 }
             changed("classifier.patience") { $0.classifier.patience = 3 }
             changed("classifier.minimumEpochs") { $0.classifier.minimumEpochs = 2 }
+            changed("classifier.sliceCalls") { $0.classifier.sliceCalls = $0.classifier.sliceCalls == nil ? .init() : nil }
             changed("cam") { $0.cam.layer = "layer2" }
             changed("pseudoMasks") { $0.pseudoMasks.k = 5 }
             changed("refiner.training") { $0.refiner.training.epochs += 1 }

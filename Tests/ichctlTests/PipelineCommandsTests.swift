@@ -295,6 +295,36 @@ func tinyConfig() -> PipelineConfig {
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("refiner/member-2/refiner.safetensors").path))
     }
 
+    @Test("classify --run uses the run's slice-call classifier when its configuration fine-tunes one; cam --run keeps the CAM classifier")
+    func classifyWithSliceCalls() throws {
+        let folder = TemporaryFolder(prefix: "ichctl-tests"), dir = folder.url
+        defer { folder.cleanup() }
+        var config = tinyConfig()
+        config.classifier.sliceCalls = .init(epochs: 1, sequenceLength: 3, batchSize: 2)
+        let configURL = dir.appendingPathComponent("calls.json"), run = dir.appendingPathComponent("run")
+        try JSONEncoder().encode(config).write(to: configURL)
+        let demo = try ICHCTLRunner.run(["demo", "--config", configURL.path, "--out", run.path, "--quiet", "--through", "classifier"])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let calls = run.appendingPathComponent("classifier/slice-calls/classifier.safetensors").path
+        let scan = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("data/cases/data").path).sorted()[0]
+        let scanPath = run.appendingPathComponent("data/cases/data/\(scan)").path
+        func probabilities(_ arguments: [String]) throws -> (model: String, values: [Double]) {
+            let r = try ICHCTLRunner.run(["classify"] + arguments + [scanPath, "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            return (object["model"] as! String, object["probabilities"] as! [Double])
+        }
+        let byRun = try probabilities(["--run", run.path])
+        #expect(byRun.model.hasSuffix("classifier/slice-calls/classifier.safetensors"))
+        #expect(byRun.values == (try probabilities(["--model", calls])).values)
+        let camNetwork = try probabilities(["--model", run.appendingPathComponent("classifier/classifier.safetensors").path]).values
+        #expect(byRun.values != camNetwork)
+        let cam = try ICHCTLRunner.run(["cam", "--run", run.path, scanPath, "--out", dir.appendingPathComponent("cam.nii.gz").path, "--json"])
+        #expect(cam.status == 0, "\(cam.stderr)")
+        let camValues = (try JSONSerialization.jsonObject(with: Data(cam.stdout.utf8)) as! [String: Any])["probabilities"] as! [Double]
+        #expect(camValues.count == camNetwork.count && zip(camValues, camNetwork).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
     /// `ichctl demo` on the tiny configuration with `options`, through the refiner, into
     /// `dir/run`; expects it to succeed and returns the run folder and the pipeline of the
     /// configuration it saved there.

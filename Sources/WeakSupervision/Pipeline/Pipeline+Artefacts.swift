@@ -92,9 +92,40 @@ extension Pipeline {
         try NIfTI.readScan(at: folder(.cams).appendingPathComponent("\(name).nii.gz"))
     }
 
-    /// The saved slice probabilities of every case (`OUT/cams/probabilities.json`).
+    /// The saved slice probabilities of every case (`OUT/cams/probabilities.json`): the run's
+    /// slice calls, by the network at ``sliceClassifierURL``.
     public func probabilities() throws -> [String: [Float]] {
         try JSONDecoder().decode([String: [Float]].self, from: Data(contentsOf: folder(.cams).appendingPathComponent("probabilities.json")))
+    }
+
+    /// The slice probabilities of the classifier that made the CAMs, which the pseudo-mask stage
+    /// gates its slices by: with a slice-call classifier (``PipelineConfig/ClassifierSettings/sliceCalls``)
+    /// `OUT/cams/cam-probabilities.json`, else the run's slice calls (``probabilities()``), the same network's.
+    public func camProbabilities() throws -> [String: [Float]] {
+        guard config.classifier.sliceCalls != nil else { return try probabilities() }
+        return try JSONDecoder().decode([String: [Float]].self, from: Data(contentsOf: folder(.cams).appendingPathComponent(Self.camProbabilitiesFile)))
+    }
+
+    /// The CAM classifier's slice probabilities beside a slice-call classifier's (``camProbabilities()``).
+    static let camProbabilitiesFile = "cam-probabilities.json"
+
+    /// The slice-call classifier, or nil when the configuration has none (the CAM classifier
+    /// makes the calls).
+    /// - Throws: reading errors naming the file (the classifier stage has not run, or failed).
+    func sliceCallClassifier() throws -> ResNetLSTM? {
+        config.classifier.sliceCalls == nil ? nil : try ResNetLSTM(contentsOf: sliceClassifierURL)
+    }
+
+    /// The classifier that makes the CAMs: `OUT/classifier/classifier.safetensors`.
+    public var camClassifierURL: URL { folder(.classifier).appendingPathComponent("classifier.safetensors") }
+
+    /// The classifier that makes the run's slice calls: the slice-call classifier
+    /// (`OUT/classifier/slice-calls/classifier.safetensors`) when the configuration has one
+    /// (``PipelineConfig/ClassifierSettings/sliceCalls``), else the CAM classifier
+    /// (``camClassifierURL``). `ichctl classify --run` reads it.
+    public var sliceClassifierURL: URL {
+        config.classifier.sliceCalls == nil ? camClassifierURL
+            : ClassifierStage.sliceCallFolder(in: self).appendingPathComponent("classifier.safetensors")
     }
 
     func cases(_ names: [String], in dataset: Dataset) throws -> [DatasetCase] {

@@ -143,14 +143,15 @@ extension Pipeline {
 
     /// A scan as the run's methods take it: its intracranial mask and, with `classifier`, the
     /// CAM (at the precision the CAM stage saves, ``CAM/asStored(_:)``) and slice probabilities
-    /// of the run's classifier and CAM settings. The scan must be
+    /// of the run's classifiers and CAM settings (the slice-call classifier's probabilities when the run has one). The scan must be
     /// in the networks' voxel order (``Reorientation``).
     public func segmentationCase(name: String, scan: ScanVolume, classifier: Bool) throws -> SegmentationCase {
         let inside = try IntracranialMask.compute(scan)
         guard classifier else { return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: nil, sliceProbabilities: nil) }
-        let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
-        let result = try CAM.method(config.cam.method, model: model, layer: config.cam.layer).volume(scan)
-        return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map), sliceProbabilities: result.probabilities)
+        let (method, calls) = try runClassifiers()
+        let result = try method.volume(scan)
+        return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map),
+                                sliceProbabilities: calls?.classify(scan).probabilities ?? result.probabilities)
     }
 
     /// Comparison cases: scan, true mask (and lesion map, where the dataset has one:
@@ -177,10 +178,10 @@ extension Pipeline {
             done += 1
             progress(done, items.count, loadedCase.input.name)
         }
-        var method: (any CAMMethod)?
+        var classifiers: (any CAMMethod, ResNetLSTM?)?
         for (i, item) in items.enumerated() where !own[i] {
-            if method == nil { method = try runCAMMethod() }
-            loaded[i] = try Self.computedComparisonCase(item, method: method!)
+            if classifiers == nil { classifiers = try runClassifiers() }
+            loaded[i] = try Self.computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1)
             done += 1
             progress(done, items.count, item.name)
         }
@@ -193,12 +194,12 @@ extension Pipeline {
     /// The returned function must be called from one thread at a time.
     public func comparisonCaseLoader(_ items: [DatasetCase]) throws -> (Int) throws -> ComparisonCase {
         let (_, savedProbabilities) = savedCaseLookup()
-        var method: (any CAMMethod)?   // made on the first case from elsewhere
+        var classifiers: (any CAMMethod, ResNetLSTM?)?   // made on the first case from elsewhere
         return { [self] i in
             let item = items[i]
             if let p = savedProbabilities(item) { return try savedComparisonCase(item, probabilities: p) }
-            if method == nil { method = try runCAMMethod() }
-            return try Self.computedComparisonCase(item, method: method!)
+            if classifiers == nil { classifiers = try runClassifiers() }
+            return try Self.computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1)
         }
     }
 
@@ -213,16 +214,19 @@ extension Pipeline {
         })
     }
 
-    /// The run's CAM method on its classifier (for cases that have no saved CAM).
-    private func runCAMMethod() throws -> any CAMMethod {
-        let model = try ResNetLSTM(contentsOf: folder(.classifier).appendingPathComponent("classifier.safetensors"))
-        return try CAM.method(config.cam.method, model: model, layer: config.cam.layer)
+    /// The run's CAM method on its CAM classifier, and its slice-call classifier when it has
+    /// one (``PipelineConfig/ClassifierSettings/sliceCalls``; nil: the CAM method's own
+    /// probabilities are the calls), for cases that have no saved CAM.
+    private func runClassifiers() throws -> (any CAMMethod, ResNetLSTM?) {
+        let model = try ResNetLSTM(contentsOf: camClassifierURL)
+        return (try CAM.method(config.cam.method, model: model, layer: config.cam.layer), try sliceCallClassifier())
     }
 
     /// A case from elsewhere, brought to the networks' voxel order (LAS), its truth with it (the
     /// scores do not depend on the voxel order, the networks do), with its intracranial mask
-    /// and CAM computed (at the precision the CAM stage saves, ``CAM/asStored(_:)``).
-    private static func computedComparisonCase(_ item: DatasetCase, method: any CAMMethod) throws -> ComparisonCase {
+    /// and CAM computed (at the precision the CAM stage saves, ``CAM/asStored(_:)``), and its
+    /// slice probabilities by `calls` when given, else by the CAM method's classifier.
+    private static func computedComparisonCase(_ item: DatasetCase, method: any CAMMethod, calls: ResNetLSTM?) throws -> ComparisonCase {
         var (scan, truth, lesions) = try scanAndReference(item)
         let orientation = Reorientation(scan)
         scan = orientation.apply(scan)
@@ -231,7 +235,7 @@ extension Pipeline {
         let inside = try IntracranialMask.compute(scan)
         let result = try method.volume(scan)
         return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map),
-                                                      sliceProbabilities: result.probabilities),
+                                                      sliceProbabilities: calls?.classify(scan).probabilities ?? result.probabilities),
                               truth: truth, lesions: lesions)
     }
 

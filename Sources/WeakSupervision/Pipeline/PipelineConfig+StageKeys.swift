@@ -56,7 +56,10 @@ extension PipelineConfig {
         KeyPart(name: "data", stages: [.data], settings: [.always("data") { $0.data }]),
         KeyPart(name: "classifier", stages: [.classifier], settings: [
             .always("classifier.training") { $0.classifier.training }, .always("classifier.patience") { $0.classifier.patience },
-            .unless("classifier.minimumEpochs", equalTo: 0) { $0.classifier.minimumEpochs }]),
+            .unless("classifier.minimumEpochs", equalTo: 0) { $0.classifier.minimumEpochs },
+            // the slice calls re-key the gated rows' choice and the comparison; the refiner's
+            // targets stay the CAM classifier's, but a stage's key holds every stage before it
+            .unlessNil("classifier.sliceCalls") { $0.classifier.sliceCalls }]),
         KeyPart(name: "cam", stages: [.cams], settings: [.always("cam") { $0.cam }]),
         KeyPart(name: "pseudoMasks", stages: [.pseudoMasks], settings: [.always("pseudoMasks") { $0.pseudoMasks }]),
         KeyPart(name: "refiner", stages: [.refiner, .upperBound], settings: [

@@ -213,12 +213,76 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// No early stop before this epoch (default 0): a small classifier's validation AUC
         /// wanders in the first epochs before it climbs (Docs/method.md#7-the-pytorch-prototype-behind-the-defaults).
         public var minimumEpochs: Int
+        /// A second classifier for the run's slice calls, fine-tuned from the stage's classifier
+        /// on shorter sequences (``SliceCalls``); nil (default): the stage's classifier makes the
+        /// calls. The stage's classifier keeps making the CAMs, and so the pseudo-masks and the
+        /// refiner, which stay those of a run without it; the slice calls (`ichctl classify --run`,
+        /// the saved slice probabilities, the classifier-gated rows and the slice AUC) come from
+        /// the fine-tuned one (``Pipeline/sliceClassifierURL``).
+        public var sliceCalls: SliceCalls?
 
         /// Settings; see the properties for the defaults.
-        public init(training: TrainingConfig, patience: Int? = nil, minimumEpochs: Int = 0) {
+        public init(training: TrainingConfig, patience: Int? = nil, minimumEpochs: Int = 0, sliceCalls: SliceCalls? = nil) {
             self.training = training
             self.patience = patience
             self.minimumEpochs = minimumEpochs
+            self.sliceCalls = sliceCalls
+        }
+
+        /// How the slice-call classifier is fine-tuned from the stage's classifier: its weights
+        /// as the start (``ClassifierTrainer/train(training:validation:outputs:resume:initial:overwrite:observer:communicator:)``
+        /// with `initial`), then ``epochs`` epochs on sequences of ``sequenceLength`` slices,
+        /// ``batchSize`` per batch, from the peak learning rate ``learningRate``. Everything else
+        /// (optimizer kind, schedule, augmentation, the epoch kept, steps per epoch) is the
+        /// classifier's training; the cases are the same. A classifier trained on sequences as
+        /// long as a head scores a slice mostly by its height in the head; on sequences of 8 it
+        /// learns the bleed (Docs/experiments/2026-12-06-classifier-sequence-length.md), but its
+        /// CAMs train a worse refiner, hence two networks.
+        public struct SliceCalls: Codable, Sendable, Equatable {
+            /// Epochs of the fine-tuning (at least 1).
+            public var epochs: Int
+            /// Slices per training sequence (at least 1; 0, whole volumes, is refused: the point is shorter sequences).
+            public var sequenceLength: Int
+            /// Sequences per batch (at least 1).
+            public var batchSize: Int
+            /// Peak learning rate (finite, above 0).
+            public var learningRate: Float
+            /// Seed of the fine-tuning's shuffles and augmentation; nil (default): the classifier's seed.
+            public var seed: UInt64?
+
+            /// Settings; the defaults (6 epochs on sequences of 8, four per batch, from 1e-3) were
+            /// chosen on the validation cases among three settings by a rule fixed beforehand
+            /// (Docs/experiments/2026-12-07-slice-call-classifier.md).
+            public init(epochs: Int = 6, sequenceLength: Int = 8, batchSize: Int = 4, learningRate: Float = 1e-3, seed: UInt64? = nil) {
+                self.epochs = epochs
+                self.sequenceLength = sequenceLength
+                self.batchSize = batchSize
+                self.learningRate = learningRate
+                self.seed = seed
+            }
+
+            /// `training` with these epochs, sequences, batch, learning rate and seed: what the
+            /// fine-tuning trains with.
+            public func applied(to training: TrainingConfig) -> TrainingConfig {
+                var t = training
+                t.epochs = epochs
+                t.sequenceLength = sequenceLength
+                t.batchSize = batchSize
+                t.optimizer.learningRate = learningRate
+                if let seed { t.seed = seed }
+                return t
+            }
+
+            /// Checks every field.
+            /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the field.
+            public func validate() throws {
+                for (name, value) in [("epochs", epochs), ("sequenceLength", sequenceLength), ("batchSize", batchSize)] where value < 1 {
+                    throw WeakSupervisionError.invalidParameter(name: "classifier.sliceCalls.\(name)", reason: "\(value) must be at least 1")
+                }
+                guard learningRate.isFinite && learningRate > 0 else {
+                    throw WeakSupervisionError.invalidParameter(name: "classifier.sliceCalls.learningRate", reason: "\(learningRate) must be finite and above 0")
+                }
+            }
         }
     }
 
@@ -650,6 +714,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         if classifier.patience != nil && classifier.training.selection == .last {
             throw WeakSupervisionError.invalidParameter(
                 name: "classifier.patience", reason: "early stopping needs classifier.training.selection best; with last every epoch is kept, so it never stops")
+        }
+        if let calls = classifier.sliceCalls {
+            try calls.validate()
+            try calls.applied(to: classifier.training).validate()
         }
         guard classifier.minimumEpochs >= 0 else {
             throw WeakSupervisionError.invalidParameter(name: "classifier.minimumEpochs", reason: "\(classifier.minimumEpochs) must be at least 0")

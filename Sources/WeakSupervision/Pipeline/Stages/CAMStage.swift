@@ -4,13 +4,16 @@ import Metrics
 import NeuralCore
 
 /// Stage 2: the CAM and slice probabilities of every case with the trained classifier. Reads
-/// ``PipelineConfig/cam``.
+/// ``PipelineConfig/cam``. With a slice-call classifier (``PipelineConfig/ClassifierSettings/sliceCalls``)
+/// the CAMs stay the stage-1 classifier's, `probabilities.json` holds the slice-call
+/// classifier's calls and `cam-probabilities.json` the CAM classifier's own (``Pipeline/camProbabilities()``).
 public struct CAMStage: PipelineStageRunner {
     /// The CAM stage's numbers.
     public struct Summary: PipelineStageSummary {
         /// Cases given a CAM (training, validation and test).
         public var cases: Int
-        /// Slice AUC of the classifier's probabilities on the validation cases (NaN without both classes).
+        /// Slice AUC of the run's slice calls on the validation cases (NaN without both classes):
+        /// the slice-call classifier's with ``PipelineConfig/ClassifierSettings/sliceCalls``, else the CAM classifier's.
         public var validationAUC: Double
 
         /// A summary of these numbers.
@@ -38,15 +41,19 @@ public struct CAMStage: PipelineStageRunner {
 
     public var stage: PipelineStage { .cams }
 
-    public var artefacts: [String] { ["NAME.nii.gz (the CAM, 0...1 per slice)", "probabilities.json (slice probabilities per case)"] }
+    public var artefacts: [String] {
+        ["NAME.nii.gz (the CAM, 0...1 per slice)", "probabilities.json (the run's slice calls per case)",
+         "cam-probabilities.json (the CAM classifier's, with classifier.sliceCalls)"]
+    }
 
     public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
         let dataset = try pipeline.dataset(), split = try pipeline.split()
         let settings = pipeline.config.cam, folder = pipeline.folder(.cams)
-        let model = try ResNetLSTM(contentsOf: pipeline.folder(.classifier).appendingPathComponent("classifier.safetensors"))
+        let model = try ResNetLSTM(contentsOf: pipeline.camClassifierURL)
         let method = try CAM.method(settings.method, model: model, layer: settings.layer)
+        let calls = try pipeline.sliceCallClassifier()
         let names = split.train + split.validation + split.test
-        var probabilities: [String: [Float]] = [:]
+        var probabilities: [String: [Float]] = [:], camProbabilities: [String: [Float]] = [:]
         var scores: [Double] = [], labels: [Bool] = []
         // Each CAM is written (quantized, gzipped: most of the stage's time) on a background
         // queue while the next case runs through the network; at most two wait to be written.
@@ -68,9 +75,11 @@ public struct CAMStage: PipelineStageRunner {
                     failure.record(i, error)
                 }
             }
-            probabilities[item.name] = result.probabilities
+            let called = calls?.classify(scan).probabilities ?? result.probabilities
+            probabilities[item.name] = called
+            if calls != nil { camProbabilities[item.name] = result.probabilities }
             if split.validation.contains(item.name) {
-                scores += result.probabilities.map(Double.init)
+                scores += called.map(Double.init)
                 labels += try item.sliceLabels().map { $0 > 0.5 }
             }
             _ = observer(.progress(.cams, done: i + 1, total: names.count, item: item.name))
@@ -78,6 +87,7 @@ public struct CAMStage: PipelineStageRunner {
         writing.sync {}
         if let error = failure.first { throw error }
         try pipeline.writeJSON(probabilities, to: folder.appendingPathComponent("probabilities.json"))
+        if calls != nil { try pipeline.writeJSON(camProbabilities, to: folder.appendingPathComponent(Pipeline.camProbabilitiesFile)) }
         return PipelineStageOutcome(summary: Summary(cases: names.count, validationAUC: SliceClassification.rocAUC(scores: scores, labels: labels)))
     }
 }

@@ -19,29 +19,38 @@ public struct ClassifierStage: PipelineStageRunner {
         public var validationAUC: Double
         /// Whether the early stop ended the training before its last epoch.
         public var earlyStopped: Bool
+        /// The validation slice AUC of the slice-call classifier's kept epoch
+        /// (``PipelineConfig/ClassifierSettings/sliceCalls``); nil without one.
+        public var sliceCallAUC: Double?
 
         /// A summary of these numbers.
-        public init(epochs: Int, bestEpoch: Int, validationAUC: Double, earlyStopped: Bool) {
+        public init(epochs: Int, bestEpoch: Int, validationAUC: Double, earlyStopped: Bool, sliceCallAUC: Double? = nil) {
             self.epochs = epochs
             self.bestEpoch = bestEpoch
             self.validationAUC = validationAUC
             self.earlyStopped = earlyStopped
+            self.sliceCallAUC = sliceCallAUC
         }
 
         /// The summary a record's numbers give (``PipelineStageSummary/init(values:)``).
         public init(values: [String: Double]) {
             self.init(epochs: values.count("epochs"), bestEpoch: values.count("bestEpoch"),
-                      validationAUC: values.number("validationAUC"), earlyStopped: values["earlyStopped"] == 1)
+                      validationAUC: values.number("validationAUC"), earlyStopped: values["earlyStopped"] == 1,
+                      sliceCallAUC: values["sliceCallAUC"])
         }
 
-        /// The numbers under the names stage records have always used.
+        /// The numbers under the names stage records have always used (`sliceCallAUC` only
+        /// with a slice-call classifier, so that other runs' records are unchanged).
         public var values: [String: Double] {
-            ["epochs": Double(epochs), "bestEpoch": Double(bestEpoch), "validationAUC": validationAUC, "earlyStopped": earlyStopped ? 1 : 0]
+            var v = ["epochs": Double(epochs), "bestEpoch": Double(bestEpoch), "validationAUC": validationAUC, "earlyStopped": earlyStopped ? 1 : 0]
+            if let sliceCallAUC { v["sliceCallAUC"] = sliceCallAUC }
+            return v
         }
 
         /// Equal numbers, a NaN (a score that could not be computed) equal to a NaN.
         public static func == (a: Self, b: Self) -> Bool {
             a.epochs == b.epochs && a.bestEpoch == b.bestEpoch && a.earlyStopped == b.earlyStopped && a.validationAUC.sameSummaryNumber(b.validationAUC)
+                && (a.sliceCallAUC == nil) == (b.sliceCallAUC == nil) && (a.sliceCallAUC ?? 0).sameSummaryNumber(b.sliceCallAUC ?? 0)
         }
     }
 
@@ -53,7 +62,8 @@ public struct ClassifierStage: PipelineStageRunner {
     public var runsOnEveryRank: Bool { true }
 
     public var artefacts: [String] {
-        ["classifier.safetensors", "classifier.resume.safetensors", "summary.json (TrainingSummary)"]
+        ["classifier.safetensors", "classifier.resume.safetensors", "summary.json (TrainingSummary)",
+         "slice-calls/classifier.safetensors, its resume file and summary.json (with classifier.sliceCalls)"]
     }
 
     public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
@@ -88,10 +98,31 @@ public struct ClassifierStage: PipelineStageRunner {
                 return control
             }, communicator: pipeline.communicator)
         let stopped = summary.stopped && !box.early
-        guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: stopped) }
-        try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json"))
+        if pipeline.isWriter { try pipeline.writeJSON(summary, to: folder.appendingPathComponent("summary.json")) }
+        var calls: TrainingSummary?
+        if let tuning = pipeline.config.classifier.sliceCalls, !stopped {
+            // every rank starts from the kept model rank 0 wrote before it reached this barrier
+            pipeline.communicator?.barrier()
+            if pipeline.isWriter { try FileManager.default.createDirectory(at: Self.sliceCallFolder(in: pipeline), withIntermediateDirectories: true) }
+            _ = observer(.progress(.classifier, done: 0, total: 0,
+                                   item: "the slice-call classifier: \(tuning.epochs) epochs on sequences of \(tuning.sequenceLength) from the stage's classifier"))
+            let initial = try Checkpoint(contentsOf: folder.appendingPathComponent("classifier.safetensors"))
+            calls = try ClassifierTrainer(config: tuning.applied(to: c)).train(
+                training: training, validation: validation,
+                outputs: TrainingOutputs(model: pipeline.sliceClassifierURL), initial: initial, overwrite: true,
+                observer: TrainingCallback { observer(.training(.classifier, $0)) }, communicator: pipeline.communicator)
+            if pipeline.isWriter { try pipeline.writeJSON(calls!, to: Self.sliceCallFolder(in: pipeline).appendingPathComponent("summary.json")) }
+        }
+        guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: stopped || calls?.stopped == true) }
         return PipelineStageOutcome(summary: Summary(epochs: summary.epochsCompleted, bestEpoch: summary.bestEpoch ?? 0,
-                                                     validationAUC: summary.bestScore ?? .nan, earlyStopped: box.early),
-                                    stopped: stopped)
+                                                     validationAUC: summary.bestScore ?? .nan, earlyStopped: box.early,
+                                                     sliceCallAUC: calls.map { $0.bestScore ?? .nan }),
+                                    stopped: stopped || calls?.stopped == true)
+    }
+
+    /// The folder of the slice-call classifier (``PipelineConfig/ClassifierSettings/sliceCalls``):
+    /// `OUT/classifier/slice-calls/`.
+    public static func sliceCallFolder(in pipeline: Pipeline) -> URL {
+        pipeline.folder(.classifier).appendingPathComponent("slice-calls")
     }
 }

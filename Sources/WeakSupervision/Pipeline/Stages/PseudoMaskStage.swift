@@ -5,7 +5,8 @@ import Metrics
 import NeuralCore
 
 /// Stages 3 and 4: the pseudo-masks of the training and validation cases, from their CAMs,
-/// slice probabilities (or, with ``PipelineConfig/PseudoMaskSettings/positiveSlices`` `.labels`,
+/// the CAM classifier's slice probabilities (``Pipeline/camProbabilities()``: a slice-call
+/// classifier, ``PipelineConfig/ClassifierSettings/sliceCalls``, leaves them as they were) (or, with ``PipelineConfig/PseudoMaskSettings/positiveSlices`` `.labels`,
 /// their weak labels) and k-means on intensities (``PipelineConfig/PseudoMaskSettings/pseudoMask(of:labels:)``).
 /// Reads ``PipelineConfig/pseudoMasks``.
 public struct PseudoMaskStage: PipelineStageRunner {
@@ -48,7 +49,7 @@ public struct PseudoMaskStage: PipelineStageRunner {
     public var artefacts: [String] { ["NAME.nii.gz (the pseudo-mask of each training and validation case)"] }
 
     public func run(in pipeline: Pipeline, observer: @escaping (PipelineEvent) -> TrainingControl) throws -> PipelineStageOutcome<Summary> {
-        let dataset = try pipeline.dataset(), split = try pipeline.split(), probabilities = try pipeline.probabilities()
+        let dataset = try pipeline.dataset(), split = try pipeline.split(), probabilities = try pipeline.camProbabilities()
         let settings = pipeline.config.pseudoMasks
         _ = try settings.segmenter()   // a bad setting fails before the first case
         let folder = pipeline.folder(.pseudoMasks)
