@@ -11,7 +11,7 @@ import PipelineTestSupport
 /// the stage's classifier, it makes the run's slice calls while the CAMs, the pseudo-masks and
 /// the refiner stay those of a run without it.
 @Suite(.serialized) struct SliceCallStageTests {
-    @Test("sliceCalls: absent when nil, read back, defaults filled; bad fields refused by name")
+    @Test("sliceCalls: absent when nil, read back, missing fields take their defaults, applied over the classifier's training; bad fields refused by name")
     func sliceCallsCoding() throws {
         var plain = tinyPipelineConfig()
         plain.classifier.sliceCalls = nil
@@ -24,10 +24,19 @@ import PipelineTestSupport
         #expect(String(decoding: data, as: UTF8.self).contains("\"sliceCalls\""))
         #expect(try JSONDecoder().decode(PipelineConfig.self, from: data) == tuned)
         try tuned.validate()
-        let applied = tuned.classifier.sliceCalls!.applied(to: tuned.classifier.training)
-        #expect(applied.epochs == 3 && applied.sequenceLength == 4 && applied.batchSize == 2 && applied.optimizer.learningRate == 2e-3 && applied.seed == 9)
-        #expect(applied.model == tuned.classifier.training.model && applied.augmentation == tuned.classifier.training.augmentation)
+        var expected = tuned.classifier.training   // everything else is the classifier's training
+        expected.epochs = 3
+        expected.sequenceLength = 4
+        expected.batchSize = 2
+        expected.optimizer.learningRate = 2e-3
+        expected.seed = 9
+        #expect(tuned.classifier.sliceCalls!.applied(to: tuned.classifier.training) == expected)
         #expect(SliceCallsDefaultSeed.check(tuned))
+        // a missing field takes its default
+        let empty = try JSONDecoder().decode(PipelineConfig.ClassifierSettings.SliceCalls.self, from: Data("{}".utf8))
+        #expect(empty == .init() && empty.epochs == 6 && empty.sequenceLength == 8 && empty.batchSize == 4 && empty.learningRate == 1e-3 && empty.seed == nil)
+        let partial = try JSONDecoder().decode(PipelineConfig.ClassifierSettings.SliceCalls.self, from: Data(#"{"epochs": 2, "seed": 5}"#.utf8))
+        #expect(partial == .init(epochs: 2, seed: 5))
         for (field, mutate) in [("epochs", { (s: inout PipelineConfig.ClassifierSettings.SliceCalls) in s.epochs = 0 }),
                                 ("sequenceLength", { $0.sequenceLength = 0 }), ("batchSize", { $0.batchSize = 0 }),
                                 ("learningRate", { $0.learningRate = .nan })] {
@@ -62,7 +71,7 @@ import PipelineTestSupport
         #expect(PipelineConfig.settings(readBy: .cams).contains("classifier.sliceCalls"))
     }
 
-    @Test("the slice-call classifier is fine-tuned from the stage's classifier; the CAMs and pseudo-masks are a plain run's, byte for byte; every slice call is the fine-tuned network's")
+    @Test("the slice-call classifier is fine-tuned from the stage's classifier; the CAMs and pseudo-masks are a plain run's, byte for byte, and the pseudo-masks gate by the CAM classifier; every slice call is the fine-tuned network's")
     func sliceCallStage() throws {
         let tunedFolder = TemporaryFolder(prefix: "ichct-calls", create: false), plainFolder = TemporaryFolder(prefix: "ichct-calls-plain", create: false)
         defer { tunedFolder.cleanup(); plainFolder.cleanup() }
@@ -107,7 +116,6 @@ import PipelineTestSupport
         let calls = try ResNetLSTM(contentsOf: tuned.sliceClassifierURL), camNetwork = try ResNetLSTM(contentsOf: tuned.camClassifierURL)
         let saved = try tuned.probabilities(), plainSaved = try plain.probabilities()
         #expect(try tuned.camProbabilities() == plainSaved)
-        #expect(try plain.camProbabilities() == plainSaved)
         var differ = false
         for name in split.train + split.validation {
             let item = dataset[name]!, scan = try item.loadScan()
@@ -128,6 +136,24 @@ import PipelineTestSupport
         let auc = SliceClassification.rocAUC(scores: scores, labels: labels)
         let stageAUC = try tuned.summary(CAMStage())!.validationAUC
         #expect(stageAUC == auc || (stageAUC.isNaN && auc.isNaN))
+
+        // the pseudo-mask stage gates by the CAM classifier's probabilities, not the calls:
+        // with every call 0 its masks stay; with every CAM probability 0 they go
+        let camsFolder = tuned.folder(.cams)
+        let zeros = saved.mapValues { [Float](repeating: 0, count: $0.count) }
+        let maskVoxels = { () throws -> Int in
+            try (split.train + split.validation).reduce(0) { sum, name in
+                sum + (try NIfTI.readMask(at: tunedFolder.url.appendingPathComponent("pseudo-masks/\(name).nii.gz")).voxels.reduce(0) { $0 + Int($1) })
+            }
+        }
+        let before = try maskVoxels()
+        try #require(before > 0, "the tiny run's pseudo-masks must hold voxels for the check to mean anything")
+        try JSONEncoder().encode(zeros).write(to: camsFolder.appendingPathComponent("probabilities.json"))
+        try tuned.run(from: .pseudoMasks, through: .pseudoMasks)
+        #expect(try maskVoxels() == before)
+        try JSONEncoder().encode(zeros).write(to: camsFolder.appendingPathComponent("cam-probabilities.json"))
+        try tuned.run(from: .pseudoMasks, through: .pseudoMasks)
+        #expect(try maskVoxels() == 0)
 
         // a scan from elsewhere: the CAM classifier's map, the slice-call classifier's calls
         let scan = try dataset[split.validation[0]]!.loadScan()

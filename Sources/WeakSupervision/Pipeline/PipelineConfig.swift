@@ -261,6 +261,18 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
                 self.seed = seed
             }
 
+            private enum CodingKeys: String, CodingKey { case epochs, sequenceLength, batchSize, learningRate, seed }
+
+            /// Reads settings; a missing field takes its default (`{}` is ``init(epochs:sequenceLength:batchSize:learningRate:seed:)``'s defaults).
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self), d = SliceCalls()
+                self.init(epochs: try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs,
+                          sequenceLength: try c.decodeIfPresent(Int.self, forKey: .sequenceLength) ?? d.sequenceLength,
+                          batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize,
+                          learningRate: try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate,
+                          seed: try c.decodeIfPresent(UInt64.self, forKey: .seed))
+            }
+
             /// `training` with these epochs, sequences, batch, learning rate and seed: what the
             /// fine-tuning trains with.
             public func applied(to training: TrainingConfig) -> TrainingConfig {

@@ -6,9 +6,12 @@ public enum PipelineStage: String, Codable, Sendable, CaseIterable, Comparable {
     /// The cases (a generated phantom set, or an existing dataset), the case-level split, and
     /// the intracranial mask of every case (`data/intracranial/NAME.nii.gz`).
     case data
-    /// Stage 1: the ResNet-LSTM slice classifier from slice labels (`classifier/classifier.safetensors`).
+    /// Stage 1: the ResNet-LSTM slice classifier from slice labels (`classifier/classifier.safetensors`),
+    /// and with ``PipelineConfig/ClassifierSettings/sliceCalls`` its fine-tuned copy for the slice
+    /// calls (`classifier/slice-calls/classifier.safetensors`).
     case classifier
-    /// Stage 2: CAMs and slice probabilities of every case (`cams/NAME.nii.gz`, `cams/probabilities.json`).
+    /// Stage 2: CAMs and slice probabilities of every case (`cams/NAME.nii.gz`, `cams/probabilities.json`;
+    /// with a slice-call classifier also `cams/cam-probabilities.json`, the CAM classifier's).
     case cams
     /// Stages 3 and 4: pseudo-masks of the training and validation cases (`pseudo-masks/NAME.nii.gz`).
     case pseudoMasks = "pseudo-masks"

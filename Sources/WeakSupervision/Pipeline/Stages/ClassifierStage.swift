@@ -7,7 +7,9 @@ import NeuralCore
 /// Stage 1: the ResNet-LSTM slice classifier, trained from the slice labels of the training
 /// cases and validated on the validation cases, with the early stop of
 /// ``PipelineConfig/ClassifierSettings``. Reads ``PipelineConfig/classifier``; trains on every
-/// rank of a data-parallel run.
+/// rank of a data-parallel run. With ``PipelineConfig/ClassifierSettings/sliceCalls`` it then
+/// fine-tunes a copy of the kept network for the run's slice calls, on the same cases, into
+/// ``sliceCallFolder(in:)``; the kept network stays the CAM classifier.
 public struct ClassifierStage: PipelineStageRunner {
     /// The classifier stage's numbers.
     public struct Summary: PipelineStageSummary {

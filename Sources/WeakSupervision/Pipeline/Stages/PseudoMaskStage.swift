@@ -5,9 +5,10 @@ import Metrics
 import NeuralCore
 
 /// Stages 3 and 4: the pseudo-masks of the training and validation cases, from their CAMs,
-/// the CAM classifier's slice probabilities (``Pipeline/camProbabilities()``: a slice-call
-/// classifier, ``PipelineConfig/ClassifierSettings/sliceCalls``, leaves them as they were) (or, with ``PipelineConfig/PseudoMaskSettings/positiveSlices`` `.labels`,
-/// their weak labels) and k-means on intensities (``PipelineConfig/PseudoMaskSettings/pseudoMask(of:labels:)``).
+/// the CAM classifier's slice probabilities (or, with ``PipelineConfig/PseudoMaskSettings/positiveSlices``
+/// `.labels`, their weak labels) and k-means on intensities (``PipelineConfig/PseudoMaskSettings/pseudoMask(of:labels:)``).
+/// The probabilities are ``Pipeline/camProbabilities()``: a slice-call classifier
+/// (``PipelineConfig/ClassifierSettings/sliceCalls``) leaves them, and so the pseudo-masks, as they were.
 /// Reads ``PipelineConfig/pseudoMasks``.
 public struct PseudoMaskStage: PipelineStageRunner {
     /// The pseudo-mask stage's numbers.
