@@ -19,7 +19,8 @@ func tinyConfig() -> PipelineConfig {
         defer { folder.cleanup() }
         let configURL = dir.appendingPathComponent("tiny.json")
         // with a slice-call classifier, as the full preset has: segment --run below must then
-        // reproduce the gated and CAM rows with its calls, and compare on another dataset compute them
+        // reproduce the gated, CAM and pseudo-mask rows from the same two classifiers the table
+        // used, and compare on another dataset run both
         var config = tinyConfig()
         config.classifier.sliceCalls = .init(epochs: 1, sequenceLength: 3, batchSize: 2)
         try JSONEncoder().encode(config).write(to: configURL)

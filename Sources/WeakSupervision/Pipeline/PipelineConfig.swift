@@ -97,7 +97,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         public var bloodRange: ClosedRange<Double>
         /// CAM threshold: Otsu, a percentile or a fixed value (default `.fixed(0.3)`, written `"0.3"`).
         public var threshold: ThresholdChoice
-        /// A slice is positive when the classifier's probability is at least this (default 0.5).
+        /// A slice is positive when the classifier's probability is at least this (default 0.5):
+        /// in the pseudo-mask stage the CAM classifier's, in the comparison's rows the run's slice
+        /// calls (``ClassifierSettings/sliceCalls``; the same network without it).
         public var positiveAt: Float
         /// Components of fewer voxels are dropped (default 8).
         public var minimumComponentSize: Int
@@ -118,13 +120,14 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// The pseudo-mask stage reads it, and the refiner stage, whose negatives then follow the
         /// labels too (``RefinerTrainingConfig/labelledNegatives``). The comparison's CAM and
         /// pseudo-mask rows run on cases whose labels the method may not know, and always follow
-        /// the classifier.
+        /// the run's slice calls.
         public var positiveSlices: PositiveSlices?
 
         /// Where the pseudo-mask stage takes its positive slices from.
         public enum PositiveSlices: String, Codable, Sendable, CaseIterable {
             /// The slices the classifier calls positive (probability ≥ ``positiveAt``), as on a
-            /// case without labels; the paper's recipe.
+            /// case without labels; the paper's recipe. In the pipeline's stage, the CAM
+            /// classifier's probabilities (``Pipeline/camProbabilities()``).
             case classifier
             /// The slices whose weak label is positive (``DatasetCase/sliceLabels()``, ≥ 0.5): the
             /// labels the classifier was trained on, as weakly supervised segmentation usually
@@ -175,7 +178,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// ``positiveAt`` says.
         ///
         /// - Parameters:
-        ///   - item: the scan, its intracranial mask and CAM; its `sliceProbabilities` are the classifier's.
+        ///   - item: the scan, its intracranial mask and CAM; its `sliceProbabilities` are the
+        ///     classifier's (in the pipeline's stage the CAM classifier's, ``Pipeline/camProbabilities()``).
         ///   - labels: the case's weak labels, one per axial slice in the scan's order (read only
         ///     with ``PositiveSlices/labels``).
         /// - Throws: errors of `labels`; ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` when
@@ -309,7 +313,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// (``ComponentSizeSettings``); nil: no component filter.
         public var componentSizes: ComponentSizeSettings?
         /// Adds a comparison row in which the pipeline's refiner keeps voxels only on the slices
-        /// the classifier calls positive (probability ≥ this; ``ClassifierGated``), with its own
+        /// the classifier calls positive (the run's slice calls, ``ClassifierSettings/sliceCalls``;
+        /// probability ≥ this; ``ClassifierGated``), with its own
         /// minimum component volume chosen on gated validation masks. nil: no such row. Presets
         /// and default: 0.5. The row runs the classifier at test time besides the refiner, as the
         /// CAM and pseudo-mask rows do; the ungated row stays, the paper's "only the U-Net at test
