@@ -19,7 +19,7 @@ struct CAMCommand: ParsableCommand {
     @Option(name: .long, help: "The classifier checkpoint (resnet_lstm safetensors).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: its classifier, CAM method and layer (RUN/config.json).")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: its CAM classifier (RUN/classifier/classifier.safetensors, also in a run with a slice-call classifier), CAM method and layer (RUN/config.json).")
     var runFolder: String?
 
     @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files (or --list).")
@@ -71,8 +71,9 @@ struct CAMCommand: ParsableCommand {
         var checkpoint = model ?? "", method = methodOption ?? "gradcam", layer = layerOption ?? "layer4"
         if let runFolder {
             let runURL = URL(fileURLWithPath: runFolder)
-            let settings = try Pipeline.savedConfig(in: runURL).cam
-            checkpoint = runURL.appendingPathComponent("classifier/classifier.safetensors").path
+            let pipeline = try Pipeline(config: Pipeline.savedConfig(in: runURL), output: runURL)
+            let settings = pipeline.config.cam
+            checkpoint = pipeline.camClassifierURL.path   // the CAM classifier, also beside a slice-call one
             method = settings.method.rawValue
             layer = settings.layer
         }

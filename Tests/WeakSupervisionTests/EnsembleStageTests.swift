@@ -159,17 +159,7 @@ import PipelineTestSupport
         config.refiner.training.epochs = 2
         let pipeline = try Pipeline(config: config, output: folder.url)
         try pipeline.run(through: .pseudoMasks)
-        var started = 0
-        #expect {
-            try pipeline.run(through: .refiner) { event in
-                if case .training(.refiner, .started) = event { started += 1 }
-                if case .training(.refiner, .epoch(let r)) = event, started == 2, r.epoch == 1 { return .stop }
-                return .proceed
-            }
-        } throws: { error in
-            guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
-            return stage == "refiner"
-        }
+        let started = trainingsStopping(pipeline, in: .refiner) { started, r in started == 2 && r.epoch == 1 }
         #expect(started == 2)
         #expect(try pipeline.record(.refiner) == nil)
         let refiner = pipeline.folder(.refiner), fm = FileManager.default

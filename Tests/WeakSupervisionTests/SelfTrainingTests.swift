@@ -300,16 +300,25 @@ import PipelineTestSupport
 /// `.stopped` for the refiner, and returns how many refiner trainings started.
 func refinerTrainingsStoppingAtFirstLastEpoch(_ pipeline: Pipeline, sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
     try pipeline.run(through: .pseudoMasks)
+    return trainingsStopping(pipeline, in: .refiner, sourceLocation: sourceLocation) { _, r in r.epoch == r.epochs }
+}
+
+/// Runs `pipeline` through the training stage `stage` with an observer that asks for a stop at
+/// the first epoch report of that stage for which `stopAt(trainings started so far, report)`
+/// holds; expects the run to throw `.stopped` naming `stage`, and returns how many of its
+/// trainings started.
+func trainingsStopping(_ pipeline: Pipeline, in stage: PipelineStage, sourceLocation: SourceLocation = #_sourceLocation,
+                       at stopAt: @escaping (Int, EpochReport) -> Bool) -> Int {
     var started = 0
     #expect(sourceLocation: sourceLocation) {
-        try pipeline.run(through: .refiner) { event in
-            if case .training(.refiner, .started) = event { started += 1 }
-            if case .training(.refiner, .epoch(let r)) = event, r.epoch == r.epochs { return .stop }
+        try pipeline.run(through: stage) { event in
+            if case .training(stage, .started) = event { started += 1 }
+            if case .training(stage, .epoch(let r)) = event, stopAt(started, r) { return .stop }
             return .proceed
         }
     } throws: { error in
-        guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
-        return stage == "refiner"
+        guard case WeakSupervisionError.stopped(let stopped, _) = error else { return false }
+        return stopped == stage.rawValue
     }
     return started
 }

@@ -171,17 +171,8 @@ import PipelineTestSupport
         var config = tinyPipelineConfig()
         config.classifier.sliceCalls = .init(epochs: 2, sequenceLength: 3, batchSize: 2)
         let pipeline = try Pipeline(config: config, output: folder.url)
-        var trainings = 0
-        #expect {
-            try pipeline.run(through: .classifier) { event in
-                if case .training(.classifier, .started) = event { trainings += 1 }
-                if trainings == 2, case .training(.classifier, .epoch(let r)) = event, r.epoch == 1 { return .stop }
-                return .proceed
-            }
-        } throws: { error in
-            guard case WeakSupervisionError.stopped(let stage, _) = error else { return false }
-            return stage == "classifier"
-        }
+        // the second training is the fine-tuning
+        let trainings = trainingsStopping(pipeline, in: .classifier) { started, r in started == 2 && r.epoch == 1 }
         #expect(trainings == 2)
         #expect(try pipeline.record(.classifier) == nil)
         let calls = ClassifierStage.sliceCallFolder(in: pipeline).appendingPathComponent("summary.json")

@@ -89,7 +89,7 @@ public struct ClassifierStage: PipelineStageRunner {
         let folder = pipeline.folder(.classifier)
         let summary = try ClassifierTrainer(config: c).train(
             training: training, validation: validation,
-            outputs: TrainingOutputs(model: folder.appendingPathComponent("classifier.safetensors")),
+            outputs: TrainingOutputs(model: pipeline.camClassifierURL),
             overwrite: true,
             observer: TrainingCallback { event in
                 let control = observer(.training(.classifier, event))
@@ -108,18 +108,19 @@ public struct ClassifierStage: PipelineStageRunner {
             if pipeline.isWriter { try FileManager.default.createDirectory(at: Self.sliceCallFolder(in: pipeline), withIntermediateDirectories: true) }
             _ = observer(.progress(.classifier, done: 0, total: 0,
                                    item: "the slice-call classifier: \(tuning.epochs) epochs on sequences of \(tuning.sequenceLength) from the stage's classifier"))
-            let initial = try Checkpoint(contentsOf: folder.appendingPathComponent("classifier.safetensors"))
+            let initial = try Checkpoint(contentsOf: pipeline.camClassifierURL)
             calls = try ClassifierTrainer(config: tuning.applied(to: c)).train(
                 training: training, validation: validation,
                 outputs: TrainingOutputs(model: pipeline.sliceClassifierURL), initial: initial, overwrite: true,
                 observer: TrainingCallback { observer(.training(.classifier, $0)) }, communicator: pipeline.communicator)
             if pipeline.isWriter { try pipeline.writeJSON(calls!, to: Self.sliceCallFolder(in: pipeline).appendingPathComponent("summary.json")) }
         }
-        guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: stopped || calls?.stopped == true) }
+        let stageStopped = stopped || calls?.stopped == true
+        guard pipeline.isWriter else { return PipelineStageOutcome(summary: nil, stopped: stageStopped) }
         return PipelineStageOutcome(summary: Summary(epochs: summary.epochsCompleted, bestEpoch: summary.bestEpoch ?? 0,
                                                      validationAUC: summary.bestScore ?? .nan, earlyStopped: box.early,
                                                      sliceCallAUC: calls.map { $0.bestScore ?? .nan }),
-                                    stopped: stopped || calls?.stopped == true)
+                                    stopped: stageStopped)
     }
 
     /// The folder of the slice-call classifier (``PipelineConfig/ClassifierSettings/sliceCalls``):
