@@ -5,7 +5,7 @@ import NeuralCore
 import WeakSupervision
 
 /// `ichctl classify`: per-slice ICH probabilities of a volume from a ResNetLSTM checkpoint.
-/// A thin wrapper over ``ResNetLSTM/classify(_:chunkSize:)``.
+/// A thin wrapper over ``ResNetLSTM/classify(_:chunkSize:flipAveraging:)``.
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per-slice hemorrhage probabilities of a scan (NIfTI or DICOM folder) from a slice-classifier checkpoint.",
@@ -49,6 +49,9 @@ struct Classify: ParsableCommand {
     @Flag(name: .long, help: "With --list: process finished scans again and replace their records.")
     var force = false
 
+    @Flag(name: .long, help: "Average each slice's logit with the logit for the scan flipped left-right (test-time augmentation; twice the network time).")
+    var flipAveraging = false
+
     @Flag(name: .long, help: "Print the result as JSON on stdout.")
     var json = false
 
@@ -78,7 +81,7 @@ struct Classify: ParsableCommand {
         // results are reported per slice of the file when its slices are axial.
         let source = try scanInput.read(file)
         let orientation = Reorientation(source)
-        let result = net.classify(orientation.apply(source))
+        let result = net.classify(orientation.apply(source), flipAveraging: flipAveraging)
         var probabilities = result.probabilities, logits = result.logits
         if let p = orientation.sourceSliceOrder(probabilities), let l = orientation.sourceSliceOrder(logits) {
             probabilities = p
@@ -97,7 +100,8 @@ struct Classify: ParsableCommand {
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         if batch.isBatch {
             // the record DIR/NAME.json is the output
-            let settings = ["model": CLI.absolute(checkpoint) ?? "", "series": scanInput.series ?? ""]
+            var settings = ["model": CLI.absolute(checkpoint) ?? "", "series": scanInput.series ?? ""]
+            if flipAveraging { settings["flip_averaging"] = "true" }   // absent when off: folders from before still resume
             return try batch.run(command: "classify", force: force, json: json, settings: settings, outputs: { _, _ in [] }) { item, _, _ in
                 try classify(item.input.path, with: net, from: checkpoint)
             }

@@ -7,7 +7,7 @@ import WeakSupervision
 /// `ichctl segment`: the test-time refiner (Docs/method.md#5-refinement-unetlite) on one scan, writing a uint8
 /// mask on the scan's grid. A thin wrapper over ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)``,
 /// then optionally ``ClassifierGated/gate(_:probabilities:positiveAt:)`` with a classifier's
-/// ``ResNetLSTM/classify(_:chunkSize:)``, ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:support:)``
+/// ``ResNetLSTM/classify(_:chunkSize:flipAveraging:)``, ``ComponentFiltered/filter(_:minimumVolumeML:connectivity:support:)``
 /// ``IntensityGrowth/grow(_:scan:intracranial:settings:)``, ``BoneRimFiltered/filter(_:scan:settings:)`` and
 /// ``ContrastFiltered/filter(_:scan:intracranial:settings:)``:
 /// the pipeline's refiner rows, on one scan.

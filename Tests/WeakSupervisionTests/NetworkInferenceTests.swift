@@ -43,6 +43,24 @@ struct NetworkInferenceTests {
         #expect(result.positiveSlices(threshold: 0) == [0, 1, 2] && result.positiveSlices(threshold: 1.01).isEmpty)
     }
 
+    @Test("classify with flip averaging: a scan and its left-right mirror get the same logits; each is the mean of the two plain passes")
+    func classifyFlipAveraging() {
+        // a square scan at the network's input size, so that preprocessing commutes with the mirror
+        var scan = head(x: 32, y: 32, z: 3)
+        for i in scan.voxels.indices { scan.voxels[i] += Float((i * 37) % 11) }   // no left-right symmetry
+        var mirrored = scan
+        for k in 0..<3 { for j in 0..<32 { for i in 0..<32 { mirrored.voxels[i + 32 * (j + 32 * k)] = scan.voxels[31 - i + 32 * (j + 32 * k)] } } }
+        let a = classifier.classify(scan, flipAveraging: true).logits
+        let b = classifier.classify(mirrored, chunkSize: 2, flipAveraging: true).logits
+        #expect(a.count == 3 && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        let plainA = classifier.classify(scan).logits, plainB = classifier.classify(mirrored).logits
+        #expect(zip(plainA, plainB).contains { abs($0 - $1) > 1e-4 }, "the plain network is not mirror-symmetric")
+        for k in 0..<3 {
+            let expected = 0.5 * (plainA[k] + plainB[k])
+            #expect(abs(a[k] - expected) <= 1e-5 * max(1, abs(expected)), "slice \(k)")
+        }
+    }
+
     @Test("segment: mask = (probability >= threshold) inside the intracranial mask, on the scan's grid and geometry")
     func segment() throws {
         let scan = head()

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralCore
 
 /// Random, seeded changes to training images: flips, a small rotation and shift, and an
 /// intensity jitter. The same draw is applied to every slice of a sequence (and to its
@@ -156,5 +157,17 @@ public struct AugmentationDraw: Sendable, Equatable {
                 for i in 0..<buffer.count { buffer[i] = a * buffer[i] + b }
             }
         }
+    }
+}
+
+extension Tensor {
+    /// A batch of square slices, (..., S, S), flipped left-right: the training augmentation's
+    /// own flip (``AugmentationDraw/flipX``), exact at whole pixels. The test-time flip of
+    /// ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)`` and
+    /// ``ResNetLSTM/classify(_:chunkSize:flipAveraging:)``.
+    func mirroredLeftRight() -> Tensor {
+        var flipped = data[...]
+        AugmentationDraw(flipX: true).apply(to: &flipped, size: shape[shape.count - 1], intensity: false)
+        return Tensor(shape: shape, data: Array(flipped))
     }
 }

@@ -49,20 +49,35 @@ extension ResNetLSTM {
     ///   - scan: a head CT in HU.
     ///   - chunkSize: slices encoded at a time (bounds memory; default 16). The result does not
     ///     depend on it.
+    ///   - flipAveraging: test-time augmentation with the training's left-right flip: each
+    ///     slice's logit is the mean of the network's logit for the volume and for the volume
+    ///     with every slice flipped left-right (twice the network time). Default `false`.
     /// - Returns: one logit and probability per slice.
-    public func classify(_ scan: ScanVolume, chunkSize: Int = 16) -> SliceProbabilities {
+    public func classify(_ scan: ScanVolume, chunkSize: Int = 16, flipAveraging: Bool = false) -> SliceProbabilities {
         precondition(chunkSize > 0, "classify: chunkSize must be positive")
         eval()
         let z = scan.shape.z
         guard z > 0 else { return SliceProbabilities(logits: []) }
         let input = preprocess(scan)
         return withoutGradients {
-            var maps: [Tensor] = []
-            for start in stride(from: 0, to: z, by: chunkSize) {
-                maps.append(featureMaps(input.slice(axis: 0, start..<min(start + chunkSize, z))))
+            var logits = sequenceLogits(input, chunkSize: chunkSize)
+            if flipAveraging {
+                let mirrored = sequenceLogits(input.mirroredLeftRight(), chunkSize: chunkSize)
+                for i in logits.indices { logits[i] = 0.5 * (logits[i] + mirrored[i]) }
             }
-            let all = maps.count == 1 ? maps[0] : Tensor.concatenate(maps, axis: 0)
-            return SliceProbabilities(logits: head(all, batch: 1, time: z).data)
+            return SliceProbabilities(logits: logits)
         }
+    }
+
+    /// The logits of a preprocessed volume (Z, C, S, S) read as one sequence, the encoder run on
+    /// `chunkSize` slices at a time (evaluation mode, no gradients).
+    private func sequenceLogits(_ input: Tensor, chunkSize: Int) -> [Float] {
+        let z = input.shape[0]
+        var maps: [Tensor] = []
+        for start in stride(from: 0, to: z, by: chunkSize) {
+            maps.append(featureMaps(input.slice(axis: 0, start..<min(start + chunkSize, z))))
+        }
+        let all = maps.count == 1 ? maps[0] : Tensor.concatenate(maps, axis: 0)
+        return head(all, batch: 1, time: z).data
     }
 }

@@ -111,7 +111,7 @@ extension UNetLite {
             for start in stride(from: 0, to: z, by: batchSize) {
                 let range = start..<min(start + batchSize, z)
                 let batch = Tensor(shape: [range.count, config.inChannels, s, s], data: first.input(data, slices: range))
-                let flipped = flipAveraging ? mirrored(batch) : nil
+                let flipped = flipAveraging ? batch.mirroredLeftRight() : nil
                 var out = first.logits(batch, flipped: flipped)
                 if members.count > 1 {
                     for member in members.dropFirst() {
@@ -134,17 +134,9 @@ extension UNetLite {
     }
 }
 
-/// A batch of square slices flipped left-right: the training augmentation's own flip, exact at
-/// whole pixels.
-private func mirrored(_ batch: Tensor) -> Tensor {
-    var flipped = batch.data[...]
-    AugmentationDraw(flipX: true).apply(to: &flipped, size: batch.shape[batch.shape.count - 1], intensity: false)
-    return Tensor(shape: batch.shape, data: Array(flipped))
-}
-
 extension UNetLite {
     /// The network's logits for one batch (evaluation mode, no gradients); given the batch
-    /// flipped left-right (`mirrored(_:)`), the mean with its logits, flipped back.
+    /// flipped left-right (`Tensor.mirroredLeftRight()`), the mean with its logits, flipped back.
     func logits(_ batch: Tensor, flipped: Tensor?) -> [Float] {
         var out = self(batch).data
         if let flipped {
