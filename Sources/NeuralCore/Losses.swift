@@ -51,34 +51,48 @@ public func binaryCrossEntropyWithLogits(_ logits: Tensor, targets: Tensor, posW
 /// (default 1) makes an empty prediction on an empty target score D = 1 and keeps the
 /// gradient finite.
 ///
+/// With `skipEmptyTargets` (per sample only), the mean runs over the samples whose target holds
+/// a value above 0: an empty target adds nothing to the loss and gets no gradient from it (a
+/// batch of empty targets: loss 0). With smoothing 1, an empty target's D = 1 / (Σ p + 1)
+/// pulls every logit of its sample towards background with a weight that grows as Σ p falls,
+/// so that in a batch of mostly empty crops the Dice term mostly teaches "nothing here"; the
+/// BCE term still covers those samples.
+///
 /// - Parameters:
 ///   - logits: (N, ...). - targets: same shape, in [0, 1] (no gradient).
 ///   - smooth: s, default 1. - perSample: default `true`.
+///   - skipEmptyTargets: leave samples with an empty target out of the mean (default `false`;
+///     needs `perSample`).
 /// - Returns: a scalar.
-public func softDiceLoss(_ logits: Tensor, targets: Tensor, smooth: Float = 1, perSample: Bool = true) -> Tensor {
+public func softDiceLoss(_ logits: Tensor, targets: Tensor, smooth: Float = 1, perSample: Bool = true, skipEmptyTargets: Bool = false) -> Tensor {
     precondition(logits.shape == targets.shape && logits.rank >= 1, "Dice: logits \(logits.shape) and targets \(targets.shape) differ")
+    precondition(perSample || !skipEmptyTargets, "Dice: skipEmptyTargets needs perSample")
     let groups = perSample ? logits.shape[0] : 1
     let size = logits.count / max(groups, 1)
     let p = Kernel.map(logits.data, cost: 8) { x, y, count in for i in 0 ..< count { y[i] = Tensor.sigmoid(x[i]) } }
     let y = targets.data
     var inter = [Double](repeating: 0, count: groups), total = [Double](repeating: 0, count: groups)
+    var counted = [Bool](repeating: true, count: groups)
     for b in 0 ..< groups {
-        var a = 0.0, s = 0.0
+        var a = 0.0, s = 0.0, any = false
         for i in b * size ..< (b + 1) * size {
             a += Double(p[i]) * Double(y[i])
             s += Double(p[i]) + Double(y[i])
+            any = any || y[i] > 0
         }
         inter[b] = a
         total[b] = s
+        if skipEmptyTargets { counted[b] = any }
     }
     let sm = Double(smooth)
+    let n = counted.reduce(0) { $0 + ($1 ? 1 : 0) }
     var dice = 0.0
-    for b in 0 ..< groups { dice += (2 * inter[b] + sm) / (total[b] + sm) }
-    let out = Tensor(scalar: Float(1 - dice / Double(groups)))
+    for b in 0 ..< groups where counted[b] { dice += (2 * inter[b] + sm) / (total[b] + sm) }
+    let out = Tensor(scalar: n == 0 ? 0 : Float(1 - dice / Double(n)))
     return Tensor.record(out, parents: [logits], name: "softDice") { g, _ in
         var dx = [Float](repeating: 0, count: logits.count)
-        let scale = Double(g.data[0]) / Double(groups)
-        for b in 0 ..< groups {
+        let scale = Double(g.data[0]) / Double(max(n, 1))
+        for b in 0 ..< groups where counted[b] {
             let den = total[b] + sm, num = 2 * inter[b] + sm
             // dD/dp_i = (2 y_i den − num) / den²; dloss/dx_i = −scale · dD/dp_i · p_i (1 − p_i)
             for i in b * size ..< (b + 1) * size {

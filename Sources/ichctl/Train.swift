@@ -365,6 +365,9 @@ struct TrainRefiner: ParsableCommand {
     @Flag(name: .long, help: "Leave out slices the dataset labels positive whose mask is empty, rather than drawing them as negatives (for pseudo-masks made with --positive-slices labels).")
     var labelledNegatives = false
 
+    @Flag(name: .long, help: "Average the loss's Dice term over the slices (or crops) whose target holds blood only; empty ones are taught by BCE alone.")
+    var diceSkipsEmptyTargets = false
+
     @Option(name: .long, help: "Neighbouring slices the refiner sees on each side of the one it segments, as extra input channels (2.5-D; 0 to \(SliceContext.maximum); default 0).")
     var contextSlices: Int = 0
 
@@ -398,7 +401,8 @@ struct TrainRefiner: ParsableCommand {
                 augmentation: common.augmentation(.flipsAndShifts),
                 selection: common.selection, averageDecay: common.averageDecay,
                 priorBias: priorBias ? true : nil, cropSize: cropSize, validateEvery: common.validateEvery,
-                cropForeground: cropForeground, labelledNegatives: labelledNegatives ? true : nil)
+                cropForeground: cropForeground, labelledNegatives: labelledNegatives ? true : nil,
+                diceSkipsEmptyTargets: diceSkipsEmptyTargets ? true : nil)
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

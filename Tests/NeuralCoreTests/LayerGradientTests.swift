@@ -110,6 +110,38 @@ struct LayerGradientTests {
         #expect(elementwiseGradientError([x], step: 1e-2) { softDiceLoss(x, targets: y, smooth: 0.1, perSample: false) * 100 } < Self.tolerance)
     }
 
+    @Test("soft Dice skipping empty targets: the mean over the other samples, no gradient to the empty one, finite differences agree")
+    func diceSkippingEmptyTargets() {
+        let x = randomTensor([3, 1, 4, 4], seed: 22, scale: 3)
+        var g = TestGenerator(seed: 23)
+        var labels = (0 ..< x.count).map { _ in Float.random(in: 0 ..< 1, using: &g) > 0.6 ? Float(1) : 0 }
+        for i in 16 ..< 32 { labels[i] = 0 }                 // sample 1's target is empty
+        let y = Tensor(shape: x.shape, data: labels)
+        #expect(elementwiseGradientError([x], step: 1e-2) { softDiceLoss(x, targets: y, skipEmptyTargets: true) * 100 } < Self.tolerance)
+        // the value and gradients of the plain loss over samples 0 and 2 alone
+        let leaf = { (t: Tensor) in Tensor(shape: t.shape, data: t.data, requiresGrad: true) }
+        let kept = leaf(Tensor.concatenate([x.slice(axis: 0, 0 ..< 1), x.slice(axis: 0, 2 ..< 3)], axis: 0))
+        let keptY = Tensor.concatenate([y.slice(axis: 0, 0 ..< 1), y.slice(axis: 0, 2 ..< 3)], axis: 0)
+        let reference = softDiceLoss(kept, targets: keptY)
+        reference.backward()
+        let xs = leaf(x)
+        let skipping = softDiceLoss(xs, targets: y, skipEmptyTargets: true)
+        skipping.backward()
+        #expect(abs(skipping.item - reference.item) <= 1e-6)
+        let grad = xs.grad!.data, keptGrad = kept.grad!.data
+        #expect(grad[16 ..< 32].allSatisfy { $0 == 0 })
+        #expect(relativeError(Array(grad[0 ..< 16]) + Array(grad[32 ..< 48]), keptGrad) < 1e-6)
+        // without skipping, the empty sample is pulled towards background
+        let plain = leaf(x)
+        softDiceLoss(plain, targets: y).backward()
+        #expect(plain.grad!.data[16 ..< 32].allSatisfy { $0 > 0 })
+        // a batch of empty targets: loss 0, no gradient
+        let none = leaf(x)
+        let zero = softDiceLoss(none, targets: Tensor(zeros: x.shape), skipEmptyTargets: true)
+        zero.backward()
+        #expect(zero.item == 0 && (none.grad?.data.allSatisfy { $0 == 0 } ?? true))
+    }
+
     @Test func bceIsStableForLargeLogits() {
         let x = Tensor(shape: [4], data: [100, -100, 80, -80], requiresGrad: true)
         let y = Tensor(shape: [4], data: [1, 0, 0, 1])

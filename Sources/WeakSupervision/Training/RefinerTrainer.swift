@@ -13,7 +13,8 @@ import NeuralCore
 /// one seeded draw of the augmentation (geometry on both, intensity on the image only). A 2.5-D
 /// refiner (``UNetLiteConfig/contextSlices``) sees each slice with its neighbours
 /// (``PreparedCase/slices(_:context:)``), under the same draw.
-/// Loss = bceWeight · BCE(logits, target) + diceWeight · soft Dice (per slice, smoothing 1).
+/// Loss = bceWeight · BCE(logits, target) + diceWeight · soft Dice (per slice, smoothing 1; with
+/// ``RefinerTrainingConfig/diceSkipsEmptyTargets``, over the slices whose target is not empty).
 /// After each epoch, every slice of the validation cases is segmented (logit > 0) and the
 /// pooled Dice against targets ≥ 0.5 decides whether the model is kept.
 ///
@@ -155,7 +156,8 @@ public struct RefinerTrainer {
             let rows = max(own, 1)
             let logits = model(Tensor(shape: [rows, channels, side, side], data: x))
             let targets = Tensor(shape: [rows, 1, side, side], data: y)
-            let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight)
+            let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight,
+                                skipEmptyTargets: c.diceSkipsEmptyTargets ?? false)
             return DataParallel.step(loss, parallel: parallel, own: own, total: batch.count, model: model, optimizer: optimizer)
         }
 
@@ -170,7 +172,8 @@ public struct RefinerTrainer {
                     let y = Tensor(shape: [n, 1, size, size], data: Array(item.masks(start..<(start + n))))
                     let (logits, loss) = withoutGradients { () -> (Tensor, Tensor) in
                         let l = model(x)
-                        return (l, Self.loss(l, y, bceWeight: c.bceWeight, diceWeight: c.diceWeight))
+                        return (l, Self.loss(l, y, bceWeight: c.bceWeight, diceWeight: c.diceWeight,
+                                skipEmptyTargets: c.diceSkipsEmptyTargets ?? false))
                     }
                     lossSum += Double(loss.item) * Double(n)
                     count += n
@@ -253,10 +256,12 @@ public struct RefinerTrainer {
         return Float(log(share / (1 - share)))
     }
 
-    /// bceWeight · BCE(logits, targets) + diceWeight · softDice(logits, targets) (per sample, smoothing 1).
-    public static func loss(_ logits: Tensor, _ targets: Tensor, bceWeight: Float = 1, diceWeight: Float = 1) -> Tensor {
+    /// bceWeight · BCE(logits, targets) + diceWeight · softDice(logits, targets) (per sample,
+    /// smoothing 1; with `skipEmptyTargets`, over the samples whose target is not empty).
+    public static func loss(_ logits: Tensor, _ targets: Tensor, bceWeight: Float = 1, diceWeight: Float = 1,
+                            skipEmptyTargets: Bool = false) -> Tensor {
         let bce = binaryCrossEntropyWithLogits(logits, targets: targets)
-        let dice = softDiceLoss(logits, targets: targets)
+        let dice = softDiceLoss(logits, targets: targets, skipEmptyTargets: skipEmptyTargets)
         return bce * bceWeight + dice * diceWeight
     }
 

@@ -270,6 +270,13 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// as a negative. The pipeline's refiner stage sets it with `pseudoMasks.positiveSlices:
     /// labels`.
     public var labelledNegatives: Bool?
+    /// `true`: the Dice term of the loss averages over the samples of a batch whose target
+    /// holds a pixel (``softDiceLoss(_:targets:smooth:perSample:skipEmptyTargets:)``), so that
+    /// empty crops and negative slices are taught by the BCE term alone. With smoothing 1, an
+    /// empty target's Dice pulls every logit of its sample towards background, harder the
+    /// less the network calls there; with crops, most samples of a batch are empty.
+    /// `nil` (default, the presets) = every sample counts.
+    public var diceSkipsEmptyTargets: Bool?
 
     /// A configuration; every default as documented on the properties.
     public init(model: UNetLiteConfig = UNetLiteConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 6,
@@ -277,8 +284,10 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
                 testFraction: Double = 0, shuffle: Bool = true, negativeFraction: Double = 0.25, bceWeight: Float = 1,
                 diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil,
                 averageDecay: Float? = nil, priorBias: Bool? = nil, cropSize: Int? = nil,
-                validateEvery: Int? = nil, cropForeground: Double? = nil, labelledNegatives: Bool? = nil) {
+                validateEvery: Int? = nil, cropForeground: Double? = nil, labelledNegatives: Bool? = nil,
+                diceSkipsEmptyTargets: Bool? = nil) {
         self.labelledNegatives = labelledNegatives
+        self.diceSkipsEmptyTargets = diceSkipsEmptyTargets
         self.model = model
         self.optimizer = optimizer
         self.epochs = epochs
