@@ -52,8 +52,9 @@ public func binaryCrossEntropyWithLogits(_ logits: Tensor, targets: Tensor, posW
 /// gradient finite.
 ///
 /// With `skipEmptyTargets` (per sample only), the mean runs over the samples whose target holds
-/// a value above 0: an empty target adds nothing to the loss and gets no gradient from it (a
-/// batch of empty targets: loss 0). With smoothing 1, an empty target's D = 1 / (Σ p + 1)
+/// a value above 0 (a soft target's faint edge counts): an empty target adds nothing to the
+/// loss and gets no gradient from it, and each of the n others weighs 1 / n (a batch of empty
+/// targets, or of no sample: loss 0). With smoothing 1, an empty target's D = 1 / (Σ p + 1)
 /// pulls every logit of its sample towards background with a weight that grows as Σ p falls,
 /// so that in a batch of mostly empty crops the Dice term mostly teaches "nothing here"; the
 /// BCE term still covers those samples.

@@ -119,6 +119,28 @@ struct DistributedTrainingTests {
         #expect(difference < 1e-4, "\(difference)")
     }
 
+    @Test("the Dice over non-empty crops only: 2 ranks equal 1 process (the Dice's mean runs over the global batch's crops with blood)")
+    func diceSkippingEmptyTargets() throws {
+        let t = try Self.dataset()
+        defer { t.cleanup() }
+        let data = t.file("data").path
+        // crops of 16 on 32 x 32 slices and batches of 4: the ranks' halves hold different counts of empty crops
+        let base = Self.refiner + ["--masks", data + "/label", "--data", data, "--epochs", "2", "--steps", "3", "--batch-size", "4",
+                                   "--crop-size", "16", "--dice-skips-empty-targets"]
+        let one = t.file("one.safetensors"), two = t.file("two.safetensors"), plain = t.file("plain.safetensors")
+        var r = try Self.train(base + ["--out", one.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try Self.mpirun(2, base + ["--out", two.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let difference = try Self.relativeDifference(one, two)
+        #expect(difference < 1e-4, "2 ranks against 1 process: \(difference)")
+        // the option changes the training, so the equality above is about it
+        r = try Self.train(base.filter { $0 != "--dice-skips-empty-targets" } + ["--out", plain.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let control = try Self.relativeDifference(one, plain)
+        #expect(control > 1e-3, "with and without the option: \(control)")
+    }
+
     @Test("a distributed run killed after an epoch and resumed ends as the unkilled run: exactly with 2 ranks, within 1e-4 with 1")
     func killedAndResumed() throws {
         let t = try Self.dataset()

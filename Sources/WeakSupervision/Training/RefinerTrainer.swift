@@ -156,8 +156,21 @@ public struct RefinerTrainer {
             let rows = max(own, 1)
             let logits = model(Tensor(shape: [rows, channels, side, side], data: x))
             let targets = Tensor(shape: [rows, 1, side, side], data: y)
-            let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight,
-                                skipEmptyTargets: c.diceSkipsEmptyTargets ?? false)
+            let skip = c.diceSkipsEmptyTargets ?? false
+            var diceScale: Float = 1
+            if skip, let parallel {
+                // The Dice term is a mean over the global batch's samples with a target pixel.
+                // This rank's loss is a mean over its own `n` of them, which the backward pass
+                // weights by own / total; scaled by n · total / (own · N), the ranks' terms sum
+                // to one process's mean over all N.
+                let plane = side * side
+                let n = placeholder ? 0 : (0..<own).filter { k in y[(k * plane)..<((k + 1) * plane)].contains { $0 > 0 } }.count
+                var counts = [Double(n)]
+                parallel.communicator.sum(&counts)
+                diceScale = n == 0 ? 0 : Float(n) * Float(batch.count) / (Float(own) * Float(counts[0]))
+            }
+            let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight * diceScale,
+                                skipEmptyTargets: skip)
             return DataParallel.step(loss, parallel: parallel, own: own, total: batch.count, model: model, optimizer: optimizer)
         }
 

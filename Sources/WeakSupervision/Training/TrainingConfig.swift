@@ -271,10 +271,12 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// labels`.
     public var labelledNegatives: Bool?
     /// `true`: the Dice term of the loss averages over the samples of a batch whose target
-    /// holds a pixel (``softDiceLoss(_:targets:smooth:perSample:skipEmptyTargets:)``), so that
-    /// empty crops and negative slices are taught by the BCE term alone. With smoothing 1, an
-    /// empty target's Dice pulls every logit of its sample towards background, harder the
-    /// less the network calls there; with crops, most samples of a batch are empty.
+    /// holds a value above 0 (NeuralCore's `softDiceLoss(_:targets:smooth:perSample:skipEmptyTargets:)`),
+    /// so that empty crops and negative slices are taught by the BCE term alone. With smoothing
+    /// 1, an empty target's Dice pulls every logit of its sample towards background, harder the
+    /// less the network calls there; with crops, most samples of a batch are empty. It also
+    /// weighs each remaining sample's Dice by 1 / n (n of them) instead of 1 / batch size. On
+    /// several ranks, n is the global batch's count, so that the step is one process's.
     /// `nil` (default, the presets) = every sample counts.
     public var diceSkipsEmptyTargets: Bool?
 
