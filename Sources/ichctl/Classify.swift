@@ -50,7 +50,7 @@ struct Classify: ParsableCommand {
     var force = false
 
     @Flag(name: .long, help: "Average each slice's logit with the logit for the scan flipped left-right (test-time augmentation; twice the network time).")
-    var flipAveraging = false
+    var flipAverage = false
 
     @Flag(name: .long, help: "Print the result as JSON on stdout.")
     var json = false
@@ -81,7 +81,7 @@ struct Classify: ParsableCommand {
         // results are reported per slice of the file when its slices are axial.
         let source = try scanInput.read(file)
         let orientation = Reorientation(source)
-        let result = net.classify(orientation.apply(source), flipAveraging: flipAveraging)
+        let result = net.classify(orientation.apply(source), flipAveraging: flipAverage)
         var probabilities = result.probabilities, logits = result.logits
         if let p = orientation.sourceSliceOrder(probabilities), let l = orientation.sourceSliceOrder(logits) {
             probabilities = p
@@ -101,7 +101,7 @@ struct Classify: ParsableCommand {
         if batch.isBatch {
             // the record DIR/NAME.json is the output
             var settings = ["model": CLI.absolute(checkpoint) ?? "", "series": scanInput.series ?? ""]
-            if flipAveraging { settings["flip_averaging"] = "true" }   // absent when off: folders from before still resume
+            if flipAverage { settings["flip_average"] = "true" }   // absent when off: folders from before still resume
             return try batch.run(command: "classify", force: force, json: json, settings: settings, outputs: { _, _ in [] }) { item, _, _ in
                 try classify(item.input.path, with: net, from: checkpoint)
             }

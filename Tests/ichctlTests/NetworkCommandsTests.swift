@@ -338,6 +338,34 @@ struct BatchCommandsTests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("missing.json").path))
     }
 
+    @Test("classify --flip-average gives the library's flip-averaged probabilities, not the plain ones, and records the setting")
+    func classifyFlipAverage() throws {
+        let w = try Workspace()
+        defer { w.temporary.cleanup() }
+        let list = w.folder.appendingPathComponent("list.txt")
+        try Data("head.nii.gz\n".utf8).write(to: list)
+        let dir = w.folder.appendingPathComponent("flipped")
+        try Classify.parse(["--model", w.classifier.path, "--list", list.path, "--out-dir", dir.path, "--flip-average", "--quiet"]).run()
+        let summary = try BatchRunner.readJSON(BatchSummary<Classify.Result>.self, from: dir.appendingPathComponent("shard-0-of-1.json"))
+        let net = try ResNetLSTM(contentsOf: w.classifier), scan = try NIfTI.readScan(at: w.scan)
+        let flipped = net.classify(scan, flipAveraging: true).probabilities, plain = net.classify(scan).probabilities
+        #expect(summary.entries.first?.record?.probabilities == flipped)
+        #expect(flipped != plain, "the seeded classifier is not mirror-symmetric on the head")
+        // the record's settings say so (a folder resumed with other settings is refused), and a plain run's say nothing
+        func settings(_ folder: URL) throws -> [String: String] {
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("head.json"))) as? [String: Any]
+            let text = try #require(record?["batch_settings"] as? String)
+            return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
+        }
+        #expect(try settings(dir)["flip_average"] == "true")
+        let plainDir = w.folder.appendingPathComponent("plain")
+        try Classify.parse(["--model", w.classifier.path, "--list", list.path, "--out-dir", plainDir.path, "--quiet"]).run()
+        #expect(try settings(plainDir)["flip_average"] == nil)
+        #expect(throws: (any Error).self) {
+            try Classify.parse(["--model", w.classifier.path, "--list", list.path, "--out-dir", plainDir.path, "--flip-average", "--quiet"]).run()
+        }
+    }
+
     @Test("cam --list writes each scan's map as cam does for one scan")
     func camList() throws {
         let w = try Workspace()

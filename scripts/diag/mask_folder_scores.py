@@ -4,7 +4,8 @@ Run: PYTHON=$(bash scripts/python-env.sh)
      ichctl segment --model M --list SET/list.txt --out-dir DIR_A [post-processing options]   # and B, ...
      $PYTHON scripts/diag/mask_folder_scores.py SET DIR_A DIR_B [DIR_C ...]
 
-SET is a dataset folder with `list.txt` (one scan per line, `data/NAME.nii.gz`) and
+SET is a dataset folder with `list.txt` (one scan per line, `data/NAME.nii.gz`, `.nii` or a
+DICOM folder; blank lines and `#` comments skipped, as `ichctl` reads lists) and
 `label/NAME.nii.gz`; each DIR holds `NAME.nii.gz` masks on the same grids (`ichctl segment
 --list` writes them so). Prints for each folder the mean Dice over the positive cases (a case is
 positive when its label holds a voxel), the mL called blood per negative case and the negative
@@ -20,7 +21,18 @@ import nibabel as nib
 import numpy as np
 
 data, dirs = Path(sys.argv[1]), [Path(d) for d in sys.argv[2:]]
-names = [Path(line.strip()).name[:-7] for line in open(data / "list.txt") if line.strip()]
+
+
+def case_name(entry):
+    """NAME of a list entry: data/NAME.nii.gz, data/NAME.nii, or a DICOM folder NAME."""
+    name = Path(entry).name
+    for suffix in (".nii.gz", ".nii"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+names = [case_name(line.strip()) for line in open(data / "list.txt") if line.strip() and not line.strip().startswith("#")]
 results = []
 for d in dirs:
     dice, false_ml = [], []

@@ -166,6 +166,7 @@ extension Tensor {
     /// ``UNetLite/segment(_:intracranial:threshold:batchSize:flipAveraging:)`` and
     /// ``ResNetLSTM/classify(_:chunkSize:flipAveraging:)``.
     func mirroredLeftRight() -> Tensor {
+        precondition(shape.count >= 2 && shape[shape.count - 2] == shape[shape.count - 1], "mirroredLeftRight: slices of \(shape) are not square")
         var flipped = data[...]
         AugmentationDraw(flipX: true).apply(to: &flipped, size: shape[shape.count - 1], intensity: false)
         return Tensor(shape: shape, data: Array(flipped))
