@@ -110,13 +110,19 @@ struct DistributedTrainingTests {
         defer { t.cleanup() }
         let data = t.file("data").path
         let base = Self.refiner + ["--masks", data + "/label", "--data", data, "--epochs", "2", "--steps", "3", "--batch-size", "2", "--crop-size", "16"]
-        let one = t.file("one.safetensors"), three = t.file("three.safetensors")
-        var r = try Self.train(base + ["--out", one.path])
-        #expect(r.status == 0, "\(r.stderr)")
-        r = try Self.mpirun(3, base + ["--out", three.path])
-        #expect(r.status == 0, "\(r.stderr)")
-        let difference = try Self.relativeDifference(one, three)
+        let difference = try Self.ranksAgainstOneProcess(3, base, in: t).difference
         #expect(difference < 1e-4, "\(difference)")
+    }
+
+    /// Trains `base` in one process into `one.safetensors` and on `ranks` ranks into
+    /// `ranks.safetensors` (both must succeed); returns the first file and the relative difference.
+    private static func ranksAgainstOneProcess(_ ranks: Int, _ base: [String], in t: TemporaryFolder) throws -> (one: URL, difference: Double) {
+        let one = t.file("one.safetensors"), several = t.file("ranks.safetensors")
+        var r = try train(base + ["--out", one.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try mpirun(ranks, base + ["--out", several.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        return (one, try relativeDifference(one, several))
     }
 
     @Test("the Dice over non-empty crops only: 2 ranks equal 1 process (the Dice's mean runs over the global batch's crops with blood)")
@@ -127,15 +133,11 @@ struct DistributedTrainingTests {
         // crops of 16 on 32 x 32 slices and batches of 4: the ranks' halves hold different counts of empty crops
         let base = Self.refiner + ["--masks", data + "/label", "--data", data, "--epochs", "2", "--steps", "3", "--batch-size", "4",
                                    "--crop-size", "16", "--dice-skips-empty-targets"]
-        let one = t.file("one.safetensors"), two = t.file("two.safetensors"), plain = t.file("plain.safetensors")
-        var r = try Self.train(base + ["--out", one.path])
-        #expect(r.status == 0, "\(r.stderr)")
-        r = try Self.mpirun(2, base + ["--out", two.path])
-        #expect(r.status == 0, "\(r.stderr)")
-        let difference = try Self.relativeDifference(one, two)
+        let (one, difference) = try Self.ranksAgainstOneProcess(2, base, in: t)
         #expect(difference < 1e-4, "2 ranks against 1 process: \(difference)")
         // the option changes the training, so the equality above is about it
-        r = try Self.train(base.filter { $0 != "--dice-skips-empty-targets" } + ["--out", plain.path])
+        let plain = t.file("plain.safetensors")
+        let r = try Self.train(base.filter { $0 != "--dice-skips-empty-targets" } + ["--out", plain.path])
         #expect(r.status == 0, "\(r.stderr)")
         let control = try Self.relativeDifference(one, plain)
         #expect(control > 1e-3, "with and without the option: \(control)")
