@@ -72,7 +72,7 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "Probability threshold (default 0.5).")
     var threshold: Float = 0.5
 
-    @Flag(name: .long, help: "Average the logits with those of the left-right flipped slice (test-time augmentation; twice the network time).")
+    @Flag(name: .long, help: "Average the refiner's logits with those of the left-right flipped slice (test-time augmentation; twice the network time). A --classifier gate runs without it.")
     var flipAverage = false
 
     @Option(name: .long, help: "A ResNet-LSTM checkpoint: empty the slices it calls negative.")
