@@ -23,6 +23,9 @@ struct Classify: ParsableCommand {
 
     func validate() throws {
         guard (model == nil) != (runFolder == nil) else { throw ValidationError("give either --model or --run") }
+        if runFolder != nil && flipAverage {
+            throw ValidationError("--flip-average does not go with --run: the run's slice calls are made without it (or use --model)")
+        }
         if batch.isBatch {
             guard file == nil else { throw ValidationError("--list takes no scan argument: the records go to --out-dir") }
         } else {

@@ -364,6 +364,8 @@ struct BatchCommandsTests {
         #expect(throws: (any Error).self) {
             try Classify.parse(["--model", w.classifier.path, "--list", list.path, "--out-dir", plainDir.path, "--flip-average", "--quiet"]).run()
         }
+        // a run's calls are its own: the flag is refused with --run, as segment refuses its own options there
+        #expect(throws: (any Error).self) { try Classify.parse(["--run", w.folder.path, w.scan.path, "--flip-average"]) }
     }
 
     @Test("cam --list writes each scan's map as cam does for one scan")
