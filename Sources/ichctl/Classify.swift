@@ -67,10 +67,12 @@ struct Classify: ParsableCommand {
         let max: Float
         let maxSlice: Int?
         let positiveSlices: [Int]
+        /// true with `--flip-average`; nil (the key absent) without it.
+        let flipAveraged: Bool?
 
         enum CodingKeys: String, CodingKey {
             case file, model, slices, probabilities, logits, max
-            case maxSlice = "max_slice", positiveSlices = "positive_slices"
+            case maxSlice = "max_slice", positiveSlices = "positive_slices", flipAveraged = "flip_average"
         }
         static let csvColumns = ["slices", "max", "max_slice", "positive_slices"]
         var csvValues: [String] {
@@ -95,7 +97,8 @@ struct Classify: ParsableCommand {
         let maximum = probabilities.max() ?? 0
         return Result(file: file, model: checkpoint, slices: probabilities.count, probabilities: probabilities, logits: logits,
                       max: maximum, maxSlice: probabilities.firstIndex(of: maximum),
-                      positiveSlices: probabilities.indices.filter { probabilities[$0] >= 0.5 })
+                      positiveSlices: probabilities.indices.filter { probabilities[$0] >= 0.5 },
+                      flipAveraged: flipAverage ? true : nil)
     }
 
     func run() throws {

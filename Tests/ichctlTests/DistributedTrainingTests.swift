@@ -67,17 +67,13 @@ struct DistributedTrainingTests {
         defer { t.cleanup() }
         let data = t.file("data").path
         let base = Self.run(of: network, data: data)
-        let one = t.file("one.safetensors"), two = t.file("two.safetensors"), small = t.file("small.safetensors")
-        var r = try Self.train(base + ["--out", one.path])
-        #expect(r.status == 0, "\(r.stderr)")
-        r = try Self.mpirun(2, base + ["--out", two.path])
-        #expect(r.status == 0, "\(r.stderr)")
+        let (one, ranks, difference) = try Self.ranksAgainstOneProcess(2, base, in: t)
         // only rank 0 prints and writes
-        #expect(r.stdout.components(separatedBy: "model: ").count == 2, "\(r.stdout)")
-        let difference = try Self.relativeDifference(one, two)
+        #expect(ranks.stdout.components(separatedBy: "model: ").count == 2, "\(ranks.stdout)")
         #expect(difference < 1e-4, "2 ranks against 1 process: \(difference)")
         // the check can fail: half the batch in one process (BatchNorm over 1 item, other steps) is far off
-        r = try Self.train(base + ["--out", small.path, "--batch-size", "1"])
+        let small = t.file("small.safetensors")
+        let r = try Self.train(base + ["--out", small.path, "--batch-size", "1"])
         #expect(r.status == 0, "\(r.stderr)")
         let control = try Self.relativeDifference(one, small)
         #expect(control > 1e-2, "batch 1 against batch 2: \(control)")
@@ -115,14 +111,16 @@ struct DistributedTrainingTests {
     }
 
     /// Trains `base` in one process into `one.safetensors` and on `ranks` ranks into
-    /// `ranks.safetensors` (both must succeed); returns the first file and the relative difference.
-    private static func ranksAgainstOneProcess(_ ranks: Int, _ base: [String], in t: TemporaryFolder) throws -> (one: URL, difference: Double) {
+    /// `ranks.safetensors` (both must succeed); returns the first file, what the ranks printed
+    /// and the relative difference of the two files.
+    private static func ranksAgainstOneProcess(_ ranks: Int, _ base: [String], in t: TemporaryFolder) throws
+        -> (one: URL, ranks: CommandResult, difference: Double) {
         let one = t.file("one.safetensors"), several = t.file("ranks.safetensors")
-        var r = try train(base + ["--out", one.path])
+        let r = try train(base + ["--out", one.path])
         #expect(r.status == 0, "\(r.stderr)")
-        r = try mpirun(ranks, base + ["--out", several.path])
-        #expect(r.status == 0, "\(r.stderr)")
-        return (one, try relativeDifference(one, several))
+        let ranksRun = try mpirun(ranks, base + ["--out", several.path])
+        #expect(ranksRun.status == 0, "\(ranksRun.stderr)")
+        return (one, ranksRun, try relativeDifference(one, several))
     }
 
     @Test("the Dice over non-empty crops only: 2 ranks equal 1 process (the Dice's mean runs over the global batch's crops with blood)")
@@ -133,7 +131,7 @@ struct DistributedTrainingTests {
         // crops of 16 on 32 x 32 slices and batches of 4: the ranks' halves hold different counts of empty crops
         let base = Self.refiner + ["--masks", data + "/label", "--data", data, "--epochs", "2", "--steps", "3", "--batch-size", "4",
                                    "--crop-size", "16", "--dice-skips-empty-targets"]
-        let (one, difference) = try Self.ranksAgainstOneProcess(2, base, in: t)
+        let (one, _, difference) = try Self.ranksAgainstOneProcess(2, base, in: t)
         #expect(difference < 1e-4, "2 ranks against 1 process: \(difference)")
         // the option changes the training, so the equality above is about it
         let plain = t.file("plain.safetensors")

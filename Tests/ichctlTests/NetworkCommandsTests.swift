@@ -350,6 +350,7 @@ struct BatchCommandsTests {
         let net = try ResNetLSTM(contentsOf: w.classifier), scan = try NIfTI.readScan(at: w.scan)
         let flipped = net.classify(scan, flipAveraging: true).probabilities, plain = net.classify(scan).probabilities
         #expect(summary.entries.first?.record?.probabilities == flipped)
+        #expect(summary.entries.first?.record?.flipAveraged == true)
         #expect(flipped != plain, "the seeded classifier is not mirror-symmetric on the head")
         // the record's settings say so (a folder resumed with other settings is refused), and a plain run's say nothing
         func settings(_ folder: URL) throws -> [String: String] {
@@ -361,11 +362,18 @@ struct BatchCommandsTests {
         let plainDir = w.folder.appendingPathComponent("plain")
         try Classify.parse(["--model", w.classifier.path, "--list", list.path, "--out-dir", plainDir.path, "--quiet"]).run()
         #expect(try settings(plainDir)["flip_average"] == nil)
+        let plainRecord = try BatchRunner.readJSON(BatchSummary<Classify.Result>.self, from: plainDir.appendingPathComponent("shard-0-of-1.json"))
+        #expect(plainRecord.entries.first?.record != nil && plainRecord.entries.first?.record?.flipAveraged == nil)
         #expect(throws: (any Error).self) {
             try Classify.parse(["--model", w.classifier.path, "--list", list.path, "--out-dir", plainDir.path, "--flip-average", "--quiet"]).run()
         }
         // a run's calls are its own: the flag is refused with --run, as segment refuses its own options there
-        #expect(throws: (any Error).self) { try Classify.parse(["--run", w.folder.path, w.scan.path, "--flip-average"]) }
+        do {
+            _ = try Classify.parse(["--run", w.folder.path, w.scan.path, "--flip-average"])
+            Issue.record("classify --run --flip-average was accepted")
+        } catch {
+            #expect(Classify.message(for: error).contains("--flip-average does not go with --run"), "\(Classify.message(for: error))")
+        }
     }
 
     @Test("cam --list writes each scan's map as cam does for one scan")

@@ -170,7 +170,7 @@ public struct RefinerTrainer {
                 diceScale = n == 0 ? 0 : Float(n) * Float(batch.count) / (Float(own) * Float(counts[0]))
             }
             let loss = Self.loss(logits, targets, bceWeight: c.bceWeight, diceWeight: c.diceWeight * diceScale,
-                                skipEmptyTargets: skip)
+                                diceSkipsEmptyTargets: skip)
             return DataParallel.step(loss, parallel: parallel, own: own, total: batch.count, model: model, optimizer: optimizer)
         }
 
@@ -186,7 +186,7 @@ public struct RefinerTrainer {
                     let (logits, loss) = withoutGradients { () -> (Tensor, Tensor) in
                         let l = model(x)
                         return (l, Self.loss(l, y, bceWeight: c.bceWeight, diceWeight: c.diceWeight,
-                                skipEmptyTargets: c.diceSkipsEmptyTargets ?? false))
+                                diceSkipsEmptyTargets: c.diceSkipsEmptyTargets ?? false))
                     }
                     lossSum += Double(loss.item) * Double(n)
                     count += n
@@ -270,11 +270,12 @@ public struct RefinerTrainer {
     }
 
     /// bceWeight · BCE(logits, targets) + diceWeight · softDice(logits, targets) (per sample,
-    /// smoothing 1; with `skipEmptyTargets`, over the samples whose target is not empty).
+    /// smoothing 1; with `diceSkipsEmptyTargets`, as ``RefinerTrainingConfig/diceSkipsEmptyTargets``,
+    /// over the samples whose target is not empty).
     public static func loss(_ logits: Tensor, _ targets: Tensor, bceWeight: Float = 1, diceWeight: Float = 1,
-                            skipEmptyTargets: Bool = false) -> Tensor {
+                            diceSkipsEmptyTargets: Bool = false) -> Tensor {
         let bce = binaryCrossEntropyWithLogits(logits, targets: targets)
-        let dice = softDiceLoss(logits, targets: targets, skipEmptyTargets: skipEmptyTargets)
+        let dice = softDiceLoss(logits, targets: targets, skipEmptyTargets: diceSkipsEmptyTargets)
         return bce * bceWeight + dice * diceWeight
     }
 
