@@ -33,6 +33,14 @@ enum CLI {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
+    /// The line `segment --run` and `classify --run` print when a scan's slices are averaged
+    /// into slabs (``Pipeline/thinSliceSlabs(for:)``).
+    static func slabNote(_ file: String, slabs: SliceSlabs, spacingMM: Double) -> String {
+        "\(file): slices \(String(format: "%g", spacingMM)) mm apart, thinner than the run's networks were trained on: "
+            + "averaged \(slabs.factor) at a time into \(slabs.slabCount) slabs of \(String(format: "%g", spacingMM * Double(slabs.factor))) mm; "
+            + "each slab's result is copied to its slices"
+    }
+
     /// Refuses to replace an existing output unless `force` is set, and, unless the command
     /// creates the folder itself (`createsFolder`), an output whose folder does not exist: both
     /// before any computing, so that a long run does not end in an error at its last write.

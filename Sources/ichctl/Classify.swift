@@ -35,11 +35,13 @@ struct Classify: ParsableCommand {
     }
 
     /// The checkpoint: --model, or the network that makes the run's slice calls
-    /// (``Pipeline/sliceClassifierURL``: its slice-call classifier when it has one).
-    func checkpoint() throws -> String {
-        if let model { return model }
+    /// (``Pipeline/sliceClassifierURL``: its slice-call classifier when it has one); and with
+    /// --run, the run's pipeline (its rule for thin slices, ``Pipeline/thinSliceSlabs(for:)``).
+    func checkpoint() throws -> (path: String, run: Pipeline?) {
+        if let model { return (model, nil) }
         let run = URL(fileURLWithPath: runFolder!)
-        return try Pipeline(config: Pipeline.savedConfig(in: run), output: run).sliceClassifierURL.path
+        let pipeline = try Pipeline(config: Pipeline.savedConfig(in: run), output: run)
+        return (pipeline.sliceClassifierURL.path, pipeline)
     }
 
     @Argument(help: "The scan: a NIfTI file (.nii, .nii.gz) or a folder of DICOM files (or --list).")
@@ -69,10 +71,13 @@ struct Classify: ParsableCommand {
         let positiveSlices: [Int]
         /// true with `--flip-average`; nil (the key absent) without it.
         let flipAveraged: Bool?
+        /// With --run, the slices per slab when the scan's slices were averaged into slabs
+        /// (each slice then has its slab's probability); nil (the key absent) otherwise.
+        let slabFactor: Int?
 
         enum CodingKeys: String, CodingKey {
             case file, model, slices, probabilities, logits, max
-            case maxSlice = "max_slice", positiveSlices = "positive_slices", flipAveraged = "flip_average"
+            case maxSlice = "max_slice", positiveSlices = "positive_slices", flipAveraged = "flip_average", slabFactor = "slab_factor"
         }
         static let csvColumns = ["slices", "max", "max_slice", "positive_slices"]
         var csvValues: [String] {
@@ -81,13 +86,18 @@ struct Classify: ParsableCommand {
     }
 
     /// The probabilities of one scan, per slice of the file when its slices are axial.
-    func classify(_ file: String, with net: ResNetLSTM, from checkpoint: String) throws -> Result {
+    func classify(_ file: String, with net: ResNetLSTM, from checkpoint: String, run: Pipeline?) throws -> Result {
         // The LSTM reads axial slices inferior to superior in the order it was trained on (LAS);
         // results are reported per slice of the file when its slices are axial.
         let source = try scanInput.read(file)
         let orientation = Reorientation(source)
-        let result = net.classify(orientation.apply(source), flipAveraging: flipAverage)
-        var probabilities = result.probabilities, logits = result.logits
+        let scan = orientation.apply(source)
+        // with --run, slices thinner than the run's networks were trained on are classified as
+        // slabs, each slice taking its slab's call (as the run's comparison does)
+        let slabs = run?.thinSliceSlabs(for: scan) ?? SliceSlabs(sliceCount: scan.shape.z, factor: 1)
+        if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
+        let result = net.classify(slabs.average(scan), flipAveraging: flipAverage)
+        var probabilities = slabs.expand(result.probabilities), logits = slabs.expand(result.logits)
         if let p = orientation.sourceSliceOrder(probabilities), let l = orientation.sourceSliceOrder(logits) {
             probabilities = p
             logits = l
@@ -98,21 +108,21 @@ struct Classify: ParsableCommand {
         return Result(file: file, model: checkpoint, slices: probabilities.count, probabilities: probabilities, logits: logits,
                       max: maximum, maxSlice: probabilities.firstIndex(of: maximum),
                       positiveSlices: probabilities.indices.filter { probabilities[$0] >= 0.5 },
-                      flipAveraged: flipAverage ? true : nil)
+                      flipAveraged: flipAverage ? true : nil, slabFactor: slabs.isIdentity ? nil : slabs.factor)
     }
 
     func run() throws {
-        let checkpoint = try checkpoint()
+        let (checkpoint, run) = try checkpoint()
         let net = try ResNetLSTM(contentsOf: URL(fileURLWithPath: checkpoint))
         if batch.isBatch {
             // the record DIR/NAME.json is the output
             var settings = ["model": CLI.absolute(checkpoint) ?? "", "series": scanInput.series ?? ""]
             if flipAverage { settings["flip_average"] = "true" }   // absent when off: folders from before still resume
             return try batch.run(command: "classify", force: force, json: json, settings: settings, outputs: { _, _ in [] }) { item, _, _ in
-                try classify(item.input.path, with: net, from: checkpoint)
+                try classify(item.input.path, with: net, from: checkpoint, run: run)
             }
         }
-        let r = try classify(file!, with: net, from: checkpoint)
+        let r = try classify(file!, with: net, from: checkpoint, run: run)
         if json {
             try CLI.printJSON(r)
         } else {

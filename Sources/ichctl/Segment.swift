@@ -232,9 +232,14 @@ struct Segment: ParsableCommand {
     func segment(_ file: String, with row: RunRow, runFolder: String, outURL: URL, reportedOut: String, overwrite: Bool) throws -> RunSummary {
         let source = try scanInput.read(file)
         let orientation = Reorientation(source)
-        let input = try row.pipeline.segmentationCase(name: URL(fileURLWithPath: file).lastPathComponent, scan: orientation.apply(source),
+        let scan = orientation.apply(source)
+        // slices thinner than the run's networks were trained on: the row runs on slabs, and
+        // each slab's mask goes back to its slices (the comparison does the same)
+        let slabs = row.pipeline.thinSliceSlabs(for: scan)
+        if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
+        let input = try row.pipeline.segmentationCase(name: URL(fileURLWithPath: file).lastPathComponent, scan: slabs.average(scan),
                                                       classifier: Pipeline.rowNeedsClassifier(row.name))
-        let mask = orientation.invert(try row.method.segment(input), geometry: source.geometry)
+        let mask = orientation.invert(slabs.expand(try row.method.segment(input), geometry: scan.geometry), geometry: source.geometry)
         try NIfTI.write(mask, to: outURL, overwrite: overwrite, descrip: "ichct \(row.name)")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
         return RunSummary(file: file, run: runFolder, row: row.name, out: reportedOut, voxels: voxels,

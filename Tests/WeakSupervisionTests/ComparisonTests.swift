@@ -592,4 +592,44 @@ private struct Cases {
         #expect(none == 0)
         #expect(all[0].specificity.isNaN && all[0].sensitivity == 0.5)
     }
+
+    @Test("a case on slabs: masks and slice calls go back to the truth's slices and score as masks made there")
+    func slabCases() throws {
+        let thinGeometry = Geometry(spacing: SIMD3(1, 1, 0.5)), thin = GridShape(8, 8, 5)
+        let slabs = SliceSlabs(sliceCount: 5, factor: 2)   // slabs of slices 0-1, 2-3 and 4
+        var truth = MaskVolume(shape: thin, repeating: 0, geometry: thinGeometry)
+        for k in 1...3 { for (i, j) in [(3, 3), (4, 3), (3, 4)] { truth.voxels[thin.index(i, j, k)] = 1 } }
+        let scan = slabs.average(ScanVolume(shape: thin, repeating: 30, geometry: thinGeometry))
+        #expect(scan.shape == GridShape(8, 8, 3) && scan.geometry.spacing.z == 1)
+        let input = SegmentationCase(name: "pos", scan: scan, intracranial: MaskVolume(shape: scan.shape, repeating: 1, geometry: scan.geometry),
+                                     cam: nil, sliceProbabilities: [0.2, 0.9, 0.4])
+        let onSlabs = ComparisonCase(input: input, truth: truth, slabs: slabs)
+        try onSlabs.validate()
+        // the slab mask: a 2 x 2 square in slab 1 (slices 2 and 3) and a stray voxel in slab 2 (slice 4)
+        var coarse = MaskVolume(shape: scan.shape, repeating: 0, geometry: scan.geometry)
+        for (i, j) in [(3, 3), (4, 3), (3, 4), (4, 4)] { coarse.voxels[scan.shape.index(i, j, 1)] = 1 }
+        coarse.voxels[scan.shape.index(0, 0, 2)] = 1
+        let fine = slabs.expand(coarse, geometry: thinGeometry)
+        var kept: [MaskVolume] = []
+        let table = try MethodComparison.run(methods: [Stored(name: "m", masks: ["pos": coarse])], cases: [onSlabs], tolerance: 1,
+                                             keep: { _, _, m in kept.append(m) })
+        #expect(kept.count == 1 && kept[0].shape == thin && kept[0].voxels == fine.voxels)
+        // the same mask made on the truth's own grid scores the same, every metric
+        let onSlices = ComparisonCase(input: SegmentationCase(name: "pos", scan: ScanVolume(shape: thin, repeating: 30, geometry: thinGeometry),
+                                                              intracranial: MaskVolume(shape: thin, repeating: 1, geometry: thinGeometry)),
+                                      truth: truth)
+        let direct = try MethodComparison.run(methods: [Stored(name: "m", masks: ["pos": fine])], cases: [onSlices], tolerance: 1)
+        let a = try #require(table["m"]?.cases.first?.scores), b = try #require(direct["m"]?.cases.first?.scores)
+        #expect(a.dice == b.dice && a.dice == 2.0 * 6 / (9 + 9))   // 9 true voxels, 9 called (4 + 4 + 1), 6 shared (3 in slices 2 and 3)
+        #expect(a.counts == b.counts && a.predictionVolumeML == b.predictionVolumeML && a.medpyHD95 == b.medpyHD95 && a.medpyASSD == b.medpyASSD)
+        // one call per slice of the truth, each its slab's
+        #expect(onSlabs.sliceProbabilitiesOnTruthGrid == [0.2, 0.2, 0.9, 0.9, 0.4])
+        let calls = try #require(Pipeline.classification([onSlabs]))
+        #expect(calls.counts.truePositives == 2 && calls.counts.falseNegatives == 1 && calls.counts.trueNegatives == 2)
+        // a truth not on the slabs' slices is refused, naming the case
+        let wrong = ComparisonCase(input: input, truth: MaskVolume(shape: GridShape(8, 8, 6), repeating: 0, geometry: thinGeometry), slabs: slabs)
+        #expect(throws: WeakSupervisionError.self) { try wrong.validate() }
+        let tooFew = ComparisonCase(input: input, truth: truth, slabs: SliceSlabs(sliceCount: 5, factor: 1))
+        #expect(throws: WeakSupervisionError.self) { try tooFew.validate() }
+    }
 }

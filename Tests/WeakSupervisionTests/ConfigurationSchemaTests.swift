@@ -80,6 +80,7 @@ struct ConfigurationSchemaTests {
         full.comparison.contrast = nil   // nor a contrast filter
         full.comparison.boneRim?.distance = .inPlane   // nor a slab distance
         full.classifier.sliceCalls = nil   // nor a slice-call classifier
+        full.comparison.thinSlices = nil   // nor a rule for thin slices
         let old = try Self.versionOne(full)
         #expect(old["componentFilter"] != nil && old["classifierGate"] as? Double == 0.5 && old["schemaVersion"] == nil)
         let migrated = try Self.decode(old)

@@ -23,6 +23,8 @@ func tinyConfig() -> PipelineConfig {
         // used, and compare on another dataset run both
         var config = tinyConfig()
         config.classifier.sliceCalls = .init(epochs: 1, sequenceLength: 3, batchSize: 2)
+        // the presets' rule for thin slices; the tiny phantom's 5 mm slices are left as they are
+        config.comparison.thinSlices = try SlabRule(thinnerThanMM: 1.25, slabMM: 5)
         try JSONEncoder().encode(config).write(to: configURL)
         let run = dir.appendingPathComponent("run").path
 
@@ -140,6 +142,55 @@ func tinyConfig() -> PipelineConfig {
         #expect(try ICHCTLRunner.run(["classify", "--run", run, scanPath, "--json"]).status == 0)
         let cam = try ICHCTLRunner.run(["cam", "--run", run, scanPath, "--out", dir.appendingPathComponent("cam.nii.gz").path, "--json"])
         #expect(cam.status == 0, "\(cam.stderr)")
+
+        // Thin slices: a positive test case (in LAS) with its slices called 1 mm apart is averaged
+        // 5 at a time into 2 slabs (5 slices and the 1 left) by segment --run, classify --run and
+        // compare on another dataset alike, and every result comes back to the 6 slices.
+        let positiveCase = try #require(table.caseNames.first { name in
+            (try? NIfTI.readMask(at: URL(fileURLWithPath: run + "/data/test-cases/label/\(name).nii.gz")))?.voxels.contains { $0 > 0 } == true })
+        func thin<V>(_ v: Volume<V>) -> Volume<V> {
+            var las = Reorientation(v).apply(v)
+            let f = 1 / las.geometry.spacing.z
+            for r in 0..<3 { las.geometry.qform[r, 2] *= f; las.geometry.sform[r, 2] *= f }
+            las.geometry.spacing.z = 1
+            return las
+        }
+        let thinSet = dir.appendingPathComponent("thin")
+        try FileManager.default.createDirectory(at: thinSet.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: thinSet.appendingPathComponent("label"), withIntermediateDirectories: true)
+        let thinScan = thin(try NIfTI.readScan(at: URL(fileURLWithPath: run + "/data/test-cases/data/\(positiveCase).nii.gz")))
+        let thinTruth = thin(try NIfTI.readMask(at: URL(fileURLWithPath: run + "/data/test-cases/label/\(positiveCase).nii.gz")))
+        let thinPath = thinSet.appendingPathComponent("data/\(positiveCase).nii.gz")
+        try NIfTI.write(thinScan, to: thinPath)
+        try NIfTI.write(thinTruth, to: thinSet.appendingPathComponent("label/\(positiveCase).nii.gz"))
+        let slabs = reopened.thinSliceSlabs(for: thinScan)
+        #expect(slabs.factor == 5 && slabs.slabCount == 2 && thinScan.shape.z == 6)
+        #expect(reopened.thinSliceSlabs(for: try NIfTI.readScan(at: URL(fileURLWithPath: scanPath))).isIdentity)
+        let thinOut = dir.appendingPathComponent("thin-pipeline.nii.gz")
+        let thinSegmented = try ICHCTLRunner.run(["segment", "--run", run, "--row", "pipeline-gated", thinPath.path, "--out", thinOut.path])
+        #expect(thinSegmented.status == 0 && thinSegmented.stderr.contains("averaged 5 at a time into 2 slabs"), "\(thinSegmented.stderr)")
+        let thinMask = try NIfTI.readMask(at: thinOut)
+        let expectedMask = slabs.expand(try reopened.rowMethod("pipeline-gated").segment(
+            try reopened.segmentationCase(name: positiveCase, scan: slabs.average(thinScan), classifier: true)), geometry: thinScan.geometry)
+        #expect(thinMask.shape == thinScan.shape && thinMask.voxels == expectedMask.voxels)
+        #expect((1..<5).allSatisfy { k in thinMask.slice(k).elementsEqual(thinMask.slice(0)) }, "the first slab's 5 slices differ")
+        let thinClassified = try ICHCTLRunner.run(["classify", "--run", run, thinPath.path, "--json"])
+        #expect(thinClassified.status == 0, "\(thinClassified.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(thinClassified.stdout.utf8)) as? [String: Any])
+        #expect(record["slab_factor"] as? Int == 5)
+        let called = try #require(record["probabilities"] as? [Double])
+        let direct = try ResNetLSTM(contentsOf: reopened.sliceClassifierURL).classify(slabs.average(thinScan)).probabilities
+        #expect(called.count == 6 && called.map(Float.init) == slabs.expand(direct))
+        let thinCompare = try ICHCTLRunner.run(["compare", "--data", thinSet.path, "--run", run, "--json"])
+        #expect(thinCompare.status == 0, "\(thinCompare.stderr)")
+        let thinTable = try ComparisonTable.decode(Data(thinCompare.stdout.utf8))
+        let overlap = zip(thinMask.voxels, thinTruth.voxels).filter { $0 > 0 && $1 > 0 }.count
+        let dice = 2 * Double(overlap) / Double(thinMask.voxels.filter { $0 > 0 }.count + thinTruth.voxels.filter { $0 > 0 }.count)
+        let scored = try #require(thinTable[Pipeline.gatedPipelineRow]?.cases.first?.scores.dice)
+        #expect(abs(scored - dice) < 1e-12, "compare scored \(scored), the segment --run mask against the truth \(dice)")
+        // the slice calls are scored per slice of the truth: each of the 6 its slab's call
+        let counts = try #require(thinTable.classification?.counts)
+        #expect(counts.truePositives + counts.falsePositives + counts.falseNegatives + counts.trueNegatives == 6)
 
         // the same statistics as CSV (a line per row and case), a summary CSV and a self-contained
         // HTML report; existing files are refused without --force, and nothing is replaced

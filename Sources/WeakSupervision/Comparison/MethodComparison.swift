@@ -14,22 +14,53 @@ public struct ComparisonCase: Sendable {
     /// 0 where `truth` is 0, k ≥ 1 for the voxels of lesion k. Lesion detection then counts each
     /// label as one lesion; nil (default): each connected component of `truth` is one.
     public var lesions: MaskVolume?
+    /// When the input is the truth's thin slices averaged into slabs (``SliceSlabs``, from
+    /// ``PipelineConfig/ComparisonSettings/thinSlices``): every method's mask and the slice
+    /// probabilities are copied back to the truth's slices before they are scored
+    /// (``onTruthGrid(_:)``). nil (default): the input lies on the truth's grid.
+    public var slabs: SliceSlabs?
 
-    /// A case; `truth` and `lesions` must lie on `input.scan`'s grid, and `lesions` must be
-    /// non-zero exactly where `truth` is (checked by ``MethodComparison/run(methods:cases:tolerance:detection:keep:)``).
-    public init(input: SegmentationCase, truth: MaskVolume, lesions: MaskVolume? = nil) {
+    /// A case; `truth` and `lesions` must lie on `input.scan`'s grid (with `slabs`, on the grid
+    /// of its slices: `slabs.sliceCount` of them), and `lesions` must be non-zero exactly where
+    /// `truth` is (checked by ``MethodComparison/run(methods:cases:tolerance:detection:keep:)``).
+    public init(input: SegmentationCase, truth: MaskVolume, lesions: MaskVolume? = nil, slabs: SliceSlabs? = nil) {
         self.input = input
         self.truth = truth
         self.lesions = lesions
+        self.slabs = slabs
     }
+
+    /// A method's mask of `input` on the truth's grid: copied back from the slabs to their
+    /// slices (with the truth's geometry) when the case has slabs, else as it is.
+    public func onTruthGrid(_ prediction: MaskVolume) -> MaskVolume {
+        guard let slabs else { return prediction }
+        return slabs.expand(prediction, geometry: truth.geometry)
+    }
+
+    /// The input's slice probabilities, one per slice of the truth (each slice its slab's).
+    public var sliceProbabilitiesOnTruthGrid: [Float]? {
+        guard let p = input.sliceProbabilities else { return nil }
+        return slabs.map { $0.expand(p) } ?? p
+    }
+
+    /// The grid the truth's voxels are measured on (spacing, voxel volume): the input scan's,
+    /// or with slabs the truth's own (the slabs' voxels are thicker).
+    var scoringGeometry: Geometry { slabs == nil ? input.scan.geometry : truth.geometry }
 
     /// Checks the grids of `truth` and `lesions` against the scan's, and that `lesions` labels
     /// exactly the voxels `truth` does.
     /// - Throws: ``WeakSupervisionError/shapeMismatch(what:expected:got:)`` naming the case.
     public func validate() throws {
         try input.validate()
-        guard truth.shape == input.scan.shape else {
-            throw WeakSupervisionError.shapeMismatch(what: "\(input.name): reference mask grid", expected: "\(input.scan.shape)", got: "\(truth.shape)")
+        let grid = input.scan.shape
+        if let slabs {
+            guard grid.z == slabs.slabCount else {
+                throw WeakSupervisionError.shapeMismatch(what: "\(input.name): slabs of the input", expected: "\(slabs.slabCount)", got: "\(grid.z)")
+            }
+        }
+        let expected = slabs.map { GridShape(grid.x, grid.y, $0.sliceCount) } ?? grid
+        guard truth.shape == expected else {
+            throw WeakSupervisionError.shapeMismatch(what: "\(input.name): reference mask grid", expected: "\(expected)", got: "\(truth.shape)")
         }
         guard let lesions else { return }
         guard lesions.shape == truth.shape else {
@@ -178,8 +209,8 @@ public enum MethodComparison {
     ///   - methods: the rows, in order.
     ///   - cases: the held-out cases (each validated).
     ///   - tolerance: surface-Dice tolerance in mm (default ``SegmentationScores/defaultTolerance``).
-    ///   - keep: called with (method index, case index, prediction) for every prediction, e.g. to
-    ///     write it (default: nothing).
+    ///   - keep: called with (method index, case index, prediction) for every prediction, on the
+    ///     truth's grid (``ComparisonCase/onTruthGrid(_:)``), e.g. to write it (default: nothing).
     /// - Returns: the table (no classification scores; set ``ComparisonTable/classification``).
     ///   - detection: the lesion-detection rule of every row's ``ComparisonRow/detections``.
     /// - Throws: ``WeakSupervisionError/emptyInput(what:)`` without cases or methods, invalid detection settings,
@@ -253,8 +284,9 @@ public enum MethodComparison {
                 guard prediction.shape == c.input.scan.shape else {
                     throw WeakSupervisionError.shapeMismatch(what: "\(method.name) on \(c.input.name): prediction grid", expected: "\(c.input.scan.shape)", got: "\(prediction.shape)")
                 }
-                try keep(m, i, prediction)
-                predictions.append(prediction)
+                let scored = c.onTruthGrid(prediction)
+                try keep(m, i, scored)
+                predictions.append(scored)
             }
             waiting.wait()
             scoring.async { [predictions] in
@@ -328,7 +360,7 @@ public enum MethodComparison {
         init(_ prediction: MaskVolume, _ c: ComparisonCase, tolerance: Double, detection settings: LesionDetection.Settings) {
             precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's")
             let g = c.truth.shape, shape = MaskShape(g.x, g.y, g.z)
-            let spacing = c.input.scan.geometry.spacing, voxelML = c.input.scan.geometry.voxelVolumeML
+            let spacing = c.scoringGeometry.spacing, voxelML = c.scoringGeometry.voxelVolumeML
             let p = BinaryMask(shape: shape, spacing: spacing, voxels: prediction.voxels.map { $0 > 0 }, voxelVolumeML: voxelML)
             let t = BinaryMask(shape: shape, spacing: spacing, voxels: c.truth.voxels.map { $0 > 0 }, voxelVolumeML: voxelML)
             item = SegmentationReport.Case(name: c.input.name, scores: SegmentationScores(prediction: p, truth: t, tolerance: tolerance))

@@ -181,7 +181,7 @@ extension Pipeline {
         var classifiers: (any CAMMethod, ResNetLSTM?)?
         for (i, item) in items.enumerated() where !own[i] {
             if classifiers == nil { classifiers = try runClassifiers() }
-            loaded[i] = try Self.computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1)
+            loaded[i] = try Self.computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1, rule: config.comparison.thinSlices)
             done += 1
             progress(done, items.count, item.name)
         }
@@ -199,7 +199,7 @@ extension Pipeline {
             let item = items[i]
             if let p = savedProbabilities(item) { return try savedComparisonCase(item, probabilities: p) }
             if classifiers == nil { classifiers = try runClassifiers() }
-            return try Self.computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1)
+            return try Self.computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1, rule: config.comparison.thinSlices)
         }
     }
 
@@ -223,20 +223,34 @@ extension Pipeline {
     }
 
     /// A case from elsewhere, brought to the networks' voxel order (LAS), its truth with it (the
-    /// scores do not depend on the voxel order, the networks do), with its intracranial mask
-    /// and CAM computed (at the precision the CAM stage saves, ``CAM/asStored(_:)``), and its
-    /// slice probabilities by `calls` when given, else by the CAM method's classifier.
-    private static func computedComparisonCase(_ item: DatasetCase, method: any CAMMethod, calls: ResNetLSTM?) throws -> ComparisonCase {
+    /// scores do not depend on the voxel order, the networks do), its slices averaged into slabs
+    /// when `rule` says they are too thin (``SliceSlabs``; the truth stays on its slices), with
+    /// its intracranial mask and CAM computed on what the methods see (at the precision the CAM
+    /// stage saves, ``CAM/asStored(_:)``), and its slice probabilities by `calls` when given, else
+    /// by the CAM method's classifier.
+    private static func computedComparisonCase(_ item: DatasetCase, method: any CAMMethod, calls: ResNetLSTM?, rule: SlabRule?) throws -> ComparisonCase {
         var (scan, truth, lesions) = try scanAndReference(item)
         let orientation = Reorientation(scan)
         scan = orientation.apply(scan)
         truth = orientation.apply(truth)
         lesions = lesions.map(orientation.apply)
+        let slabs = SliceSlabs(scan, rule: rule)
+        scan = slabs.average(scan)
         let inside = try IntracranialMask.compute(scan)
         let result = try method.volume(scan)
         return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map),
                                                       sliceProbabilities: calls?.classify(scan).probabilities ?? result.probabilities),
-                              truth: truth, lesions: lesions)
+                              truth: truth, lesions: lesions, slabs: slabs.isIdentity ? nil : slabs)
+    }
+
+    /// The slabs the run's ``PipelineConfig/ComparisonSettings/thinSlices`` make of a scan in the
+    /// networks' voxel order (LAS; its slice spacing is `geometry.spacing.z`): factor 1 unless
+    /// its slices are thinner than the rule's limit. `ichctl segment --run` and `classify --run`
+    /// average the scan with it, run the run's method on the slabs and copy the result back
+    /// (``SliceSlabs/average(_:)``, ``SliceSlabs/expand(_:geometry:)``), as the comparison does
+    /// on cases from outside the run.
+    public func thinSliceSlabs(for scan: ScanVolume) -> SliceSlabs {
+        SliceSlabs(scan, rule: config.comparison.thinSlices)
     }
 
     /// A comparison case's scan, reference mask (required) and lesion map (checked against it).
@@ -300,7 +314,7 @@ extension Pipeline {
         var table = try MethodComparison.run(methods: builtIn + extra, caseCount: items.count, loading: try comparisonCaseLoader(items),
                                              tolerance: config.comparison.tolerance, detection: statistics.detection,
                                              visit: { i, c in
-                                                 if let p = c.input.sliceProbabilities, everyCaseScored {
+                                                 if let p = c.sliceProbabilitiesOnTruthGrid, everyCaseScored {
                                                      scores += p.map(Double.init)
                                                      labels += c.truth.sliceLabels.map { $0 > 0.5 }
                                                  } else {
@@ -359,7 +373,7 @@ extension Pipeline {
     public static func classification(_ cases: [ComparisonCase]) -> SliceClassificationScores? {
         var scores: [Double] = [], labels: [Bool] = []
         for c in cases {
-            guard let p = c.input.sliceProbabilities else { return nil }
+            guard let p = c.sliceProbabilitiesOnTruthGrid else { return nil }
             scores += p.map(Double.init)
             labels += c.truth.sliceLabels.map { $0 > 0.5 }
         }

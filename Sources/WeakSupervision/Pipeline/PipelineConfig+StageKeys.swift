@@ -93,7 +93,8 @@ extension PipelineConfig {
         KeyPart(name: "comparison", stages: [.comparison], settings: [
             .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
             .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim },
-            .unlessNil("comparison.contrast") { $0.comparison.contrast }]),
+            .unlessNil("comparison.contrast") { $0.comparison.contrast },
+            .unlessNil("comparison.thinSlices") { $0.comparison.thinSlices }]),
     ] }
 
     /// The self-training part of the refiner's key: the rounds, and beside them in one JSON

@@ -492,6 +492,15 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// them, after its growth and bone rim (``ContrastFiltered``): brain brightened towards
         /// the skull. nil (default): no such filter.
         public var contrast: ContrastFiltered.Settings?
+        /// Scans whose slices are thinner than any the networks were trained on are averaged
+        /// into slabs before the run's methods see them, and every result is copied back to the
+        /// slices of its slab (``SlabRule``, ``SliceSlabs``): in `ichctl compare --data` on cases
+        /// from outside the run, `ichctl segment --run` and `ichctl classify --run`
+        /// (``Pipeline/thinSliceSlabs(for:)``). A run's own cases are used as its stages saw them.
+        /// nil (default): scans are used as they are. Presets: the training phantom's slice
+        /// thicknesses (``SlabRule/init(trainingThicknessesMM:)``): slices under 1.25 mm into
+        /// slabs of at least 5 mm.
+        public var thinSlices: SlabRule?
         /// Surface-Dice tolerance in mm (default 2: a few pixels of a 0.5 to 1 mm grid).
         public var tolerance: Double
         /// Positive test cases drawn as PNG montages (default 4).
@@ -499,10 +508,11 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
         /// Settings; see the properties for the defaults.
         public init(growth: IntensityGrowth.Settings? = IntensityGrowth.Settings(), boneRim: BoneRimFiltered.Settings? = nil,
-                    contrast: ContrastFiltered.Settings? = nil, tolerance: Double = 2, montageCases: Int = 4) {
+                    contrast: ContrastFiltered.Settings? = nil, thinSlices: SlabRule? = nil, tolerance: Double = 2, montageCases: Int = 4) {
             self.growth = growth
             self.boneRim = boneRim
             self.contrast = contrast
+            self.thinSlices = thinSlices
             self.tolerance = tolerance
             self.montageCases = montageCases
         }
@@ -662,6 +672,12 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // fixed before the validation run: 4.95 → 1.85 mL per negative case, Dice +0.014
         // [+0.002, +0.031] (Docs/experiments/2026-12-06-classifier-position-prior.md)
         c.comparison.contrast = ContrastFiltered.Settings()
+        // Slices thinner than the training phantom's thinnest (1.25 mm) averaged into slabs of
+        // at least its median thickness (5 mm) before the networks see them; no training,
+        // validation or sealed case is touched (all are 1.25 mm or more). Chosen on a validation
+        // set of 30 thin-slice phantoms (0.625 and 1 mm) against slabs of 1.25 and 2.5 mm and
+        // none (Docs/experiments/2026-12-07-thin-slice-slabs.md).
+        c.comparison.thinSlices = try? SlabRule(trainingThicknessesMM: c.data.phantom.acquisition.sliceThicknessMM)
         return c
     }
 
