@@ -18,7 +18,7 @@ struct Classify: ParsableCommand {
     @Option(name: .long, help: "A ResNetLSTM checkpoint (.safetensors with ichct.config kind resnet_lstm).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: use the classifier that makes its slice calls (RUN/classifier/classifier.safetensors, or RUN/classifier/slice-calls/classifier.safetensors when its configuration fine-tunes one).")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: use the classifier that makes its slice calls (RUN/classifier/classifier.safetensors, or RUN/classifier/slice-calls/classifier.safetensors when its configuration fine-tunes one), on slabs when the scan's slices are thinner than its comparison.thinSlices allows.")
     var runFolder: String?
 
     func validate() throws {
@@ -118,6 +118,9 @@ struct Classify: ParsableCommand {
             // the record DIR/NAME.json is the output
             var settings = ["model": CLI.absolute(checkpoint) ?? "", "series": scanInput.series ?? ""]
             if flipAverage { settings["flip_average"] = "true" }   // absent when off: folders from before still resume
+            // --run with a rule for thin slices calls thin scans on slabs, which --model on the same
+            // network does not: the folders must not mix (absent without a rule, as before it existed)
+            if let rule = run?.config.comparison.thinSlices { settings["thin_slices"] = "\(rule.thinnerThanMM):\(rule.slabMM)" }
             return try batch.run(command: "classify", force: force, json: json, settings: settings, outputs: { _, _ in [] }) { item, _, _ in
                 try classify(item.input.path, with: net, from: checkpoint, run: run)
             }

@@ -50,7 +50,7 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth, bone rim and contrast filter).")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth, bone rim and contrast filter; slabs for slices thinner than its comparison.thinSlices allows).")
     var runFolder: String?
 
     @Option(name: .long, help: "With --run: the row to reproduce (pipeline, pipeline-raw, pipeline-gated, upper-bound, ...; default pipeline).")
@@ -210,7 +210,9 @@ struct Segment: ParsableCommand {
 
     struct RunSummary: BatchRecord {
         let file: String, run: String, row: String, out: String, voxels: Int, volumeMl: Double
-        enum CodingKeys: String, CodingKey { case file, run, row, out, voxels, volumeMl = "volume_ml" }
+        /// The slices per slab when the scan's slices were averaged into slabs; nil (absent) otherwise.
+        let slabFactor: Int?
+        enum CodingKeys: String, CodingKey { case file, run, row, out, voxels, volumeMl = "volume_ml", slabFactor = "slab_factor" }
         static let csvColumns = ["out", "voxels", "volume_ml", "run", "row"]
         var csvValues: [String] { [out, "\(voxels)", "\(volumeMl)", run, row] }
     }
@@ -243,7 +245,7 @@ struct Segment: ParsableCommand {
         try NIfTI.write(mask, to: outURL, overwrite: overwrite, descrip: "ichct \(row.name)")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
         return RunSummary(file: file, run: runFolder, row: row.name, out: reportedOut, voxels: voxels,
-                          volumeMl: Double(voxels) * source.geometry.voxelVolumeML)
+                          volumeMl: Double(voxels) * source.geometry.voxelVolumeML, slabFactor: slabs.isIdentity ? nil : slabs.factor)
     }
 
     /// The networks of `--model` (and `--classifier`), loaded once for every scan.

@@ -23,8 +23,9 @@ func tinyConfig() -> PipelineConfig {
         // used, and compare on another dataset run both
         var config = tinyConfig()
         config.classifier.sliceCalls = .init(epochs: 1, sequenceLength: 3, batchSize: 2)
-        // the presets' rule for thin slices; the tiny phantom's 5 mm slices are left as they are
-        config.comparison.thinSlices = try SlabRule(thinnerThanMM: 1.25, slabMM: 5)
+        // a rule for thin slices (the presets': under 1.25 mm, into 5 mm; 3 mm here, so that the
+        // tiny phantom's 6 slices make 2 slabs below); its own 5 mm slices are left as they are
+        config.comparison.thinSlices = try SlabRule(thinnerThanMM: 1.25, slabMM: 3)
         try JSONEncoder().encode(config).write(to: configURL)
         let run = dir.appendingPathComponent("run").path
 
@@ -144,8 +145,8 @@ func tinyConfig() -> PipelineConfig {
         #expect(cam.status == 0, "\(cam.stderr)")
 
         // Thin slices: a positive test case (in LAS) with its slices called 1 mm apart is averaged
-        // 5 at a time into 2 slabs (5 slices and the 1 left) by segment --run, classify --run and
-        // compare on another dataset alike, and every result comes back to the 6 slices.
+        // 3 at a time into 2 slabs by segment --run, classify --run and compare on another
+        // dataset alike, and every result comes back to the 6 slices.
         let positiveCase = try #require(table.caseNames.first { name in
             (try? NIfTI.readMask(at: URL(fileURLWithPath: run + "/data/test-cases/label/\(name).nii.gz")))?.voxels.contains { $0 > 0 } == true })
         func thin<V>(_ v: Volume<V>) -> Volume<V> {
@@ -164,32 +165,52 @@ func tinyConfig() -> PipelineConfig {
         try NIfTI.write(thinScan, to: thinPath)
         try NIfTI.write(thinTruth, to: thinSet.appendingPathComponent("label/\(positiveCase).nii.gz"))
         let slabs = reopened.thinSliceSlabs(for: thinScan)
-        #expect(slabs.factor == 5 && slabs.slabCount == 2 && thinScan.shape.z == 6)
+        #expect(slabs.factor == 3 && slabs.slabCount == 2 && thinScan.shape.z == 6)
         #expect(reopened.thinSliceSlabs(for: try NIfTI.readScan(at: URL(fileURLWithPath: scanPath))).isIdentity)
-        let thinOut = dir.appendingPathComponent("thin-pipeline.nii.gz")
-        let thinSegmented = try ICHCTLRunner.run(["segment", "--run", run, "--row", "pipeline-gated", thinPath.path, "--out", thinOut.path])
-        #expect(thinSegmented.status == 0 && thinSegmented.stderr.contains("averaged 5 at a time into 2 slabs"), "\(thinSegmented.stderr)")
-        let thinMask = try NIfTI.readMask(at: thinOut)
-        let expectedMask = slabs.expand(try reopened.rowMethod("pipeline-gated").segment(
-            try reopened.segmentationCase(name: positiveCase, scan: slabs.average(thinScan), classifier: true)), geometry: thinScan.geometry)
-        #expect(thinMask.shape == thinScan.shape && thinMask.voxels == expectedMask.voxels)
-        #expect((1..<5).allSatisfy { k in thinMask.slice(k).elementsEqual(thinMask.slice(0)) }, "the first slab's 5 slices differ")
+        // the threshold row (50..90 HU) has voxels on this case, and the slabs change them
+        var thinMasks: [String: MaskVolume] = [:]
+        for row in ["threshold", "pipeline-gated"] {
+            let out = dir.appendingPathComponent("thin-\(row).nii.gz")
+            let segmented = try ICHCTLRunner.run(["segment", "--run", run, "--row", row, thinPath.path, "--out", out.path, "--json"])
+            #expect(segmented.status == 0 && segmented.stderr.contains("averaged 3 at a time into 2 slabs"), "\(segmented.stderr)")
+            #expect(segmented.stdout.contains("\"slab_factor\" : 3"), "\(segmented.stdout)")
+            let mask = try NIfTI.readMask(at: out)
+            let expected = slabs.expand(try reopened.rowMethod(row).segment(
+                try reopened.segmentationCase(name: positiveCase, scan: slabs.average(thinScan), classifier: Pipeline.rowNeedsClassifier(row))),
+                geometry: thinScan.geometry)
+            #expect(mask.shape == thinScan.shape && mask.voxels == expected.voxels, "\(row)")
+            #expect((1..<3).allSatisfy { k in mask.slice(k).elementsEqual(mask.slice(0)) }, "\(row): the first slab's 3 slices differ")
+            thinMasks[row] = mask
+        }
+        let thresholded = try #require(thinMasks["threshold"])
+        #expect(thresholded.voxels.contains { $0 > 0 })
+        let onSlices = try reopened.rowMethod("threshold").segment(try reopened.segmentationCase(name: positiveCase, scan: thinScan, classifier: false))
+        #expect(onSlices.voxels != thresholded.voxels, "the slabs changed nothing on the threshold row")
         let thinClassified = try ICHCTLRunner.run(["classify", "--run", run, thinPath.path, "--json"])
         #expect(thinClassified.status == 0, "\(thinClassified.stderr)")
         let record = try #require(try JSONSerialization.jsonObject(with: Data(thinClassified.stdout.utf8)) as? [String: Any])
-        #expect(record["slab_factor"] as? Int == 5)
+        #expect(record["slab_factor"] as? Int == 3)
         let called = try #require(record["probabilities"] as? [Double])
         let direct = try ResNetLSTM(contentsOf: reopened.sliceClassifierURL).classify(slabs.average(thinScan)).probabilities
         #expect(called.count == 6 && called.map(Float.init) == slabs.expand(direct))
+        // compare on a dataset of that one thin case scores the same masks against the thin truth
         let thinCompare = try ICHCTLRunner.run(["compare", "--data", thinSet.path, "--run", run, "--json"])
         #expect(thinCompare.status == 0, "\(thinCompare.stderr)")
         let thinTable = try ComparisonTable.decode(Data(thinCompare.stdout.utf8))
-        let overlap = zip(thinMask.voxels, thinTruth.voxels).filter { $0 > 0 && $1 > 0 }.count
-        let dice = 2 * Double(overlap) / Double(thinMask.voxels.filter { $0 > 0 }.count + thinTruth.voxels.filter { $0 > 0 }.count)
-        let scored = try #require(thinTable[Pipeline.gatedPipelineRow]?.cases.first?.scores.dice)
-        #expect(abs(scored - dice) < 1e-12, "compare scored \(scored), the segment --run mask against the truth \(dice)")
-        // the slice calls are scored per slice of the truth: each of the 6 its slab's call
+        func dice(_ m: MaskVolume) -> Double {
+            let overlap = zip(m.voxels, thinTruth.voxels).filter { $0 > 0 && $1 > 0 }.count
+            return 2 * Double(overlap) / Double(m.voxels.filter { $0 > 0 }.count + thinTruth.voxels.filter { $0 > 0 }.count)
+        }
+        for (row, name) in [("threshold", thinTable.rows[0].method), ("pipeline-gated", Pipeline.gatedPipelineRow)] {
+            let scored = try #require(thinTable[name]?.cases.first?.scores.dice)
+            let mask = try #require(thinMasks[row])
+            #expect(abs(scored - dice(mask)) < 1e-12, "\(row): compare scored \(scored), the segment --run mask against the truth \(dice(mask))")
+        }
+        // the slice calls are scored per slice of the truth, each its slab's call
+        let labels = thinTruth.sliceLabels.map { $0 > 0.5 }, expanded = slabs.expand(direct)
         let counts = try #require(thinTable.classification?.counts)
+        #expect(counts.truePositives == zip(expanded, labels).filter { $0 >= 0.5 && $1 }.count)
+        #expect(counts.falsePositives == zip(expanded, labels).filter { $0 >= 0.5 && !$1 }.count)
         #expect(counts.truePositives + counts.falsePositives + counts.falseNegatives + counts.trueNegatives == 6)
 
         // the same statistics as CSV (a line per row and case), a summary CSV and a self-contained

@@ -37,12 +37,14 @@ public struct SlabRule: Hashable, Sendable, Codable {
         try self.init(thinnerThanMM: sorted[0], slabMM: sorted[(sorted.count - 1) / 2])
     }
 
-    /// Slices per slab for slices `spacingMM` apart: 1 unless `spacingMM < thinnerThanMM`, then
-    /// the fewest whose total thickness reaches `slabMM`. A spacing that is not finite and
-    /// positive gives 1 (nothing to go by).
+    /// Slices per slab for slices `spacingMM` apart: 1 unless `spacingMM` is below
+    /// `thinnerThanMM` (by more than a relative 1e-9, so a spacing written as 1.2499999999 for
+    /// 1.25 counts as 1.25), then the fewest whose total thickness reaches `slabMM` (within
+    /// 1e-6 of a slice, so 4 x 1.25 mm reaches 5). A spacing that is not finite and positive
+    /// gives 1 (nothing to go by); the factor is at most 65,536 (a header's absurdly small spacing).
     public func factor(spacingMM: Double) -> Int {
         guard spacingMM.isFinite, spacingMM > 0, spacingMM < thinnerThanMM * (1 - 1e-9) else { return 1 }
-        return max(1, Int((slabMM / spacingMM - 1e-6).rounded(.up)))
+        return max(1, Int(min((slabMM / spacingMM - 1e-6).rounded(.up), 65_536)))
     }
 
     private enum CodingKeys: String, CodingKey { case thinnerThanMM, slabMM }
@@ -55,15 +57,19 @@ public struct SlabRule: Hashable, Sendable, Codable {
 }
 
 /// Consecutive axial slices (the third axis) taken `factor` at a time: slab s holds slices
-/// `s * factor ..< min((s + 1) * factor, sliceCount)`; the last slab holds what is left.
+/// `s * factor ..< (s + 1) * factor`. What is left at the end (`sliceCount % factor` slices)
+/// is a slab of its own when it is at least half a slab, else it joins the last full slab (so
+/// no slab is thinner than half the rule's thickness: a lone thin slice would keep the noise
+/// the slabs remove). A volume of fewer than `factor` slices is one slab.
 ///
-///     let slabs = SliceSlabs(scan: las, rule: rule)          // factor 1 for a thick scan
-///     let mask = slabs.expand(try method.segment(on: slabs.average(las)), geometry: las.geometry)
+///     let slabs = SliceSlabs(las, rule: rule)               // factor 1 for a thick scan
+///     let input = SegmentationCase(name: "case", scan: slabs.average(las), intracranial: ...)
+///     let mask = slabs.expand(try method.segment(input), geometry: las.geometry)
 ///
 /// ``average(_:)`` gives each slab the mean of its slices' values, on a grid whose slices are
-/// `factor` times as far apart and centred on their slabs (the last, shorter slab is placed on
-/// that regular grid, up to `(factor - 1) / 2` slices from its own centre);
-/// ``expand(_:geometry:)`` copies each slab's voxels back to its slices.
+/// `factor` times as far apart and centred on the full slabs (the last slab, when it holds
+/// fewer or more slices than `factor`, sits on that regular grid up to half a slab from its own
+/// centre); ``expand(_:geometry:)`` copies each slab's voxels back to its slices.
 public struct SliceSlabs: Hashable, Sendable {
     /// Slices of the original grid.
     public let sliceCount: Int
@@ -88,10 +94,20 @@ public struct SliceSlabs: Hashable, Sendable {
     public var isIdentity: Bool { factor == 1 }
 
     /// Number of slabs.
-    public var slabCount: Int { (sliceCount + factor - 1) / factor }
+    public var slabCount: Int {
+        let full = sliceCount / factor, rest = sliceCount % factor
+        if full == 0 { return sliceCount == 0 ? 0 : 1 }
+        return 2 * rest >= factor ? full + 1 : full
+    }
 
-    /// The original slices of slab `s`.
-    public func slices(of s: Int) -> Range<Int> { (s * factor)..<min((s + 1) * factor, sliceCount) }
+    /// The original slices of slab `s` (`0 ..< slabCount`).
+    public func slices(of s: Int) -> Range<Int> {
+        let last = slabCount - 1
+        return (s * factor)..<(s == last ? sliceCount : (s + 1) * factor)
+    }
+
+    /// The slab that holds slice `k` (`0 ..< sliceCount`).
+    public func slab(of k: Int) -> Int { min(k / factor, slabCount - 1) }
 
     /// The slab grid's geometry: the third axis `factor` times as long, the origin moved to the
     /// centre of the first slab, on the qform and the sform alike.
@@ -153,6 +169,7 @@ public struct SliceSlabs: Hashable, Sendable {
             let slab = volume.voxels[(s * plane)..<((s + 1) * plane)]
             for _ in slices(of: s) { out.append(contentsOf: slab) }
         }
+        precondition(out.count == plane * sliceCount)
         return Volume(shape: GridShape(volume.shape.x, volume.shape.y, sliceCount), voxels: out, geometry: geometry)
     }
 
@@ -161,6 +178,6 @@ public struct SliceSlabs: Hashable, Sendable {
     public func expand<T>(_ values: [T]) -> [T] {
         precondition(values.count == slabCount, "SliceSlabs.expand: \(values.count) values, expected \(slabCount)")
         guard factor > 1 else { return values }
-        return (0..<sliceCount).map { values[$0 / factor] }
+        return (0..<sliceCount).map { values[slab(of: $0)] }
     }
 }

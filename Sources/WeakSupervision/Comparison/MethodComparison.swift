@@ -44,7 +44,8 @@ public struct ComparisonCase: Sendable {
     }
 
     /// The grid the truth's voxels are measured on (spacing, voxel volume): the input scan's,
-    /// or with slabs the truth's own (the slabs' voxels are thicker).
+    /// or with slabs the truth's own (the slabs' voxels are thicker; the pipeline gives such a
+    /// truth the geometry of the scan's slices).
     var scoringGeometry: Geometry { slabs == nil ? input.scan.geometry : truth.geometry }
 
     /// Checks the grids of `truth` and `lesions` against the scan's, and that `lesions` labels
@@ -358,7 +359,7 @@ public enum MethodComparison {
         let predictedVoxels: Int
 
         init(_ prediction: MaskVolume, _ c: ComparisonCase, tolerance: Double, detection settings: LesionDetection.Settings) {
-            precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's")
+            precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's (a mask on slabs must be expanded first)")
             let g = c.truth.shape, shape = MaskShape(g.x, g.y, g.z)
             let spacing = c.scoringGeometry.spacing, voxelML = c.scoringGeometry.voxelVolumeML
             let p = BinaryMask(shape: shape, spacing: spacing, voxels: prediction.voxels.map { $0 > 0 }, voxelVolumeML: voxelML)

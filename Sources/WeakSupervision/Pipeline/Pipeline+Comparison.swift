@@ -119,7 +119,9 @@ extension Pipeline {
 
     /// The method of one row of the run's table (see ``rowNames()``), with the run's models and
     /// every post-processing step its pipeline chose (gate, component size, growth, bone rim, contrast), so that a
-    /// Swift program or `ichctl segment --run` reproduces the row on any scan.
+    /// Swift program or `ichctl segment --run` reproduces the row on any scan; a scan of slices
+    /// thinner than the run's ``PipelineConfig/ComparisonSettings/thinSlices`` allows goes through
+    /// ``thinSliceSlabs(for:)`` first, as the comparison and `segment --run` do.
     /// - Throws: an unknown row name (the message lists them), missing models.
     public func rowMethod(_ name: String) throws -> any Segmenter {
         guard rowNames().contains(name) else {
@@ -144,7 +146,8 @@ extension Pipeline {
     /// A scan as the run's methods take it: its intracranial mask and, with `classifier`, the
     /// CAM (at the precision the CAM stage saves, ``CAM/asStored(_:)``) and slice probabilities
     /// of the run's classifiers and CAM settings (the slice-call classifier's probabilities when the run has one). The scan must be
-    /// in the networks' voxel order (``Reorientation``).
+    /// in the networks' voxel order (``Reorientation``), and already on slabs when its slices are
+    /// too thin for the run (``thinSliceSlabs(for:)``).
     public func segmentationCase(name: String, scan: ScanVolume, classifier: Bool) throws -> SegmentationCase {
         let inside = try IntracranialMask.compute(scan)
         guard classifier else { return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: nil, sliceProbabilities: nil) }
@@ -159,7 +162,9 @@ extension Pipeline {
     /// of this run's dataset uses the saved intracranial mask and CAM; any other case (e.g. from
     /// another dataset) gets them computed with the run's classifier and CAM settings. The run's
     /// own cases are read first, a few at a time, then the others one by one; the result keeps
-    /// the order of `items`.
+    /// the order of `items`. A case from elsewhere whose slices are thinner than the run's
+    /// ``PipelineConfig/ComparisonSettings/thinSlices`` allows carries ``ComparisonCase/slabs``:
+    /// its input is on slabs, its truth on its own slices.
     ///
     /// - Parameter items: the cases (each needs a mask file: it is the reference).
     /// - Throws: a case without mask, and reading or CAM errors.
@@ -235,6 +240,11 @@ extension Pipeline {
         truth = orientation.apply(truth)
         lesions = lesions.map(orientation.apply)
         let slabs = SliceSlabs(scan, rule: rule)
+        if !slabs.isIdentity {
+            // scored on the scan's own slices: the truth takes the scan's geometry (mL, mm)
+            truth.geometry = scan.geometry
+            lesions?.geometry = scan.geometry
+        }
         scan = slabs.average(scan)
         let inside = try IntracranialMask.compute(scan)
         let result = try method.volume(scan)

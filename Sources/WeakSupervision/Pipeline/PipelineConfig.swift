@@ -598,7 +598,9 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// pipeline row gated by the classifier at 0.5 (``RefinerSettings/classifierGate``); every refiner row's mask
     /// grown 2 mm in-plane into 50...90 HU (``ComparisonSettings/growth``), then its components lying wholly within
     /// 2 mm of the skull, measured between slabs, dropped (``ComparisonSettings/boneRim``), then those less than 15 HU
-    /// denser than the tissue around them (``ComparisonSettings/contrast``).
+    /// denser than the tissue around them (``ComparisonSettings/contrast``); scans from outside
+    /// the run with slices under 1.25 mm (the training phantom's thinnest) averaged into slabs of
+    /// at least 5 mm (its median) before the run's methods see them (``ComparisonSettings/thinSlices``).
     public static var full: PipelineConfig {
         var classifier = TrainingConfig(model: ResNetLSTMConfig(inputSize: 128, width: 16, blocks: [1, 1, 1, 1], hidden: 32),
                                         optimizer: OptimizerSettings(learningRate: 1e-3), epochs: 24, sequenceLength: 16,
