@@ -23,21 +23,14 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+
+from case_list import list_names
 from sklearn.metrics import roc_auc_score
 
 data, calls, dirs = Path(sys.argv[1]), Path(sys.argv[2]), [Path(d) for d in sys.argv[3:]]
 
 
-def case_name(entry):
-    """NAME of a list entry: data/NAME.nii.gz, data/NAME.nii, or a DICOM folder NAME."""
-    name = Path(entry).name
-    for suffix in (".nii.gz", ".nii"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-names = [case_name(line.strip()) for line in open(data / "list.txt") if line.strip() and not line.strip().startswith("#")]
+names = list_names(data)
 labels, logits, areas = [], [], {d: [] for d in dirs}
 for name in names:
     truth = np.asarray(nib.load(data / "label" / f"{name}.nii.gz").dataobj) > 0

@@ -25,6 +25,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from case_list import list_names
+
 parser = argparse.ArgumentParser(description="Two arms of per-seed mask folders, paired and pooled over seeds.")
 parser.add_argument("set", type=Path)
 parser.add_argument("base", help="folder pattern with {s} for the seed")
@@ -37,16 +39,7 @@ for pattern in (args.base, args.arm):
         parser.error(f"pattern {pattern!r} has no {{s}}")
 
 
-def case_name(entry):
-    """NAME of a list entry: data/NAME.nii.gz, data/NAME.nii, or a DICOM folder NAME."""
-    name = Path(entry).name
-    for suffix in (".nii.gz", ".nii"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-names = [case_name(line.strip()) for line in open(data / "list.txt") if line.strip() and not line.strip().startswith("#")]
+names = list_names(data)
 truths = {name: np.asarray(nib.load(data / "label" / f"{name}.nii.gz").dataobj) > 0 for name in names}
 
 

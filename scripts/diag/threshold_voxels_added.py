@@ -22,18 +22,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from case_list import list_names
+
 data, dirs = Path(sys.argv[1]), [Path(d) for d in sys.argv[2:]]
 if not dirs or len(dirs) % 2:
     sys.exit("usage: threshold_voxels_added.py SET DIR_HIGH DIR_LOW [DIR_HIGH DIR_LOW ...]")
-
-
-def case_name(entry):
-    """NAME of a list entry: data/NAME.nii.gz, data/NAME.nii, or a DICOM folder NAME."""
-    name = Path(entry).name
-    for suffix in (".nii.gz", ".nii"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def load(path, shape):
@@ -42,7 +35,7 @@ def load(path, shape):
     return mask
 
 
-names = [case_name(line.strip()) for line in open(data / "list.txt") if line.strip() and not line.strip().startswith("#")]
+names = list_names(data)
 for high, low in zip(dirs[::2], dirs[1::2]):
     blood = true_high = true_low = false_high = false_low = 0
     dice_high, dice_low = [], []
