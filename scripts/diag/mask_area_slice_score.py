@@ -24,7 +24,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from case_list import list_names
+from mask_sets import list_names
 from sklearn.metrics import roc_auc_score
 
 data, calls, dirs = Path(sys.argv[1]), Path(sys.argv[2]), [Path(d) for d in sys.argv[3:]]

@@ -20,7 +20,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from case_list import list_names
+from mask_sets import list_names, folder_scores
 
 data, dirs = Path(sys.argv[1]), [Path(d) for d in sys.argv[2:]]
 
@@ -28,16 +28,7 @@ data, dirs = Path(sys.argv[1]), [Path(d) for d in sys.argv[2:]]
 names = list_names(data)
 results = []
 for d in dirs:
-    dice, false_ml = [], []
-    for name in names:
-        truth = np.asarray(nib.load(data / "label" / f"{name}.nii.gz").dataobj) > 0
-        image = nib.load(d / f"{name}.nii.gz")
-        mask = np.asarray(image.dataobj) > 0
-        assert mask.shape == truth.shape, f"{d / name}.nii.gz: shape {mask.shape}, label {truth.shape}"
-        if truth.any():
-            dice.append(2 * (truth & mask).sum() / (truth.sum() + mask.sum()))
-        else:
-            false_ml.append(mask.sum() * np.prod(image.header.get_zooms()[:3]) / 1000)
+    dice, false_ml = folder_scores(d, names, lambda name: np.asarray(nib.load(data / "label" / f"{name}.nii.gz").dataobj) > 0)
     results.append((np.array(dice), np.array(false_ml)))
 
 rng = np.random.default_rng(0)

@@ -25,7 +25,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from case_list import list_names
+from mask_sets import list_names, folder_scores
 
 parser = argparse.ArgumentParser(description="Two arms of per-seed mask folders, paired and pooled over seeds.")
 parser.add_argument("set", type=Path)
@@ -47,17 +47,7 @@ def scores(pattern):
     """Dice (seeds × positive cases) and mL called blood (seeds × negative cases), in list order."""
     dice, false_ml = [], []
     for s in seeds:
-        d = Path(pattern.format(s=s))
-        seed_dice, seed_ml = [], []
-        for name in names:
-            truth = truths[name]
-            image = nib.load(d / f"{name}.nii.gz")
-            mask = np.asarray(image.dataobj) > 0
-            assert mask.shape == truth.shape, f"{d / name}.nii.gz: shape {mask.shape}, label {truth.shape}"
-            if truth.any():
-                seed_dice.append(2 * (truth & mask).sum() / (truth.sum() + mask.sum()))
-            else:
-                seed_ml.append(mask.sum() * np.prod(image.header.get_zooms()[:3]) / 1000)
+        seed_dice, seed_ml = folder_scores(Path(pattern.format(s=s)), names, truths.__getitem__)
         dice.append(seed_dice)
         false_ml.append(seed_ml)
     return np.array(dice), np.array(false_ml)

@@ -22,7 +22,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from case_list import list_names
+from mask_sets import list_names
 
 data, dirs = Path(sys.argv[1]), [Path(d) for d in sys.argv[2:]]
 if not dirs or len(dirs) % 2:
