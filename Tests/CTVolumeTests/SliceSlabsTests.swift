@@ -10,13 +10,14 @@ import CTVolume
         #expect(rule.factor(spacingMM: 0.625) == 8)
         #expect(rule.factor(spacingMM: 1.0) == 5)
         #expect(rule.factor(spacingMM: 0.9) == 6)      // 5 x 0.9 = 4.5 < 5
-        #expect(rule.factor(spacingMM: 1.25) == 1)     // as thin as the training's thinnest: left alone
+        #expect(rule.factor(spacingMM: 1.25) == 1)     // as thin as the limit: left alone
         #expect(rule.factor(spacingMM: 1.2499999999) == 1)
         #expect(rule.factor(spacingMM: 2.5) == 1)
         #expect(rule.factor(spacingMM: 0) == 1 && rule.factor(spacingMM: .nan) == 1 && rule.factor(spacingMM: -1) == 1)
-        // the presets' rule from the training phantom's thicknesses: the thinnest and the median
+        // the presets' rule from the training phantom's thicknesses: half the median and the median
         let presets = try SlabRule(trainingThicknessesMM: [1.25, 2, 2.5, 3, 4, 5, 5, 6, 7, 8, 10])
-        #expect(presets == rule)
+        #expect(presets == (try SlabRule(thinnerThanMM: 2.5, slabMM: 5)))
+        #expect(presets.factor(spacingMM: 2.0) == 3 && presets.factor(spacingMM: 1.25) == 4 && presets.factor(spacingMM: 2.5) == 1)
         #expect(try SlabRule(trainingThicknessesMM: [4, 1, 3, 2]) == SlabRule(thinnerThanMM: 1, slabMM: 2))   // lower middle
         #expect(throws: CTVolumeError.self) { try SlabRule(trainingThicknessesMM: []) }
         #expect(throws: CTVolumeError.self) { try SlabRule(trainingThicknessesMM: [1, .nan]) }

@@ -2,12 +2,13 @@
 /// are: slices spaced less than `thinnerThanMM` apart are averaged, `SliceSlabs/factor` at a
 /// time, into slabs of at least `slabMM` (a radiologist's thick reformat of a thin-slice scan).
 ///
-/// A network trained on slices of 1.25 to 10 mm meets a scan of 0.625 mm slices with more
-/// noise per slice (noise grows as 1 / sqrt(thickness)) and with its context slices closer
-/// together than any it saw. Averaging the slices into slabs gives it the thickness it was
-/// trained on; its results are then copied back to every slice of their slab
+/// A network trained on slices of 1.25 to 10 mm (median 5) meets a scan of 0.625 mm slices with
+/// more noise per slice (noise grows as 1 / sqrt(thickness)) and with its context slices closer
+/// together than most it saw. Averaging the slices into slabs gives it the thickness it was
+/// mostly trained on; its results are then copied back to every slice of their slab
 /// (``SliceSlabs/expand(_:geometry:)``). The presets take both numbers from their training
-/// data's slice thicknesses: the thinnest (nothing the networks saw is touched) and the median.
+/// data's slice thicknesses (``init(trainingThicknessesMM:)``): slabs of the median, made
+/// whenever two or more slices fit in one.
 public struct SlabRule: Hashable, Sendable, Codable {
     /// Slices spaced less than this (mm) are combined; at this or more a scan is left as it is.
     public var thinnerThanMM: Double
@@ -25,21 +26,24 @@ public struct SlabRule: Hashable, Sendable, Codable {
         self.slabMM = slabMM
     }
 
-    /// The rule a set of training slice thicknesses gives: slices thinner than the thinnest
-    /// are combined into slabs of at least the median (the lower middle value of an even count).
+    /// The rule a set of training slice thicknesses gives: slabs of at least the median `m`
+    /// (the lower middle value of an even count), for slices thinner than `m / 2`, so that a
+    /// scan is combined when two or more of its slices fit in a slab and a scan of half the
+    /// median or more is left alone. For the presets' training phantom (1.25 to 10 mm, median
+    /// 5): slices under 2.5 mm into slabs of at least 5 mm.
     /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` for an empty list or a
     ///   thickness that is not finite and positive.
     public init(trainingThicknessesMM thicknesses: [Double]) throws {
         guard !thicknesses.isEmpty, thicknesses.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw CTVolumeError.invalidParameter(name: "training slice thicknesses", reason: "\(thicknesses) must be a non-empty list of positive numbers")
         }
-        let sorted = thicknesses.sorted()
-        try self.init(thinnerThanMM: sorted[0], slabMM: sorted[(sorted.count - 1) / 2])
+        let median = thicknesses.sorted()[(thicknesses.count - 1) / 2]
+        try self.init(thinnerThanMM: median / 2, slabMM: median)
     }
 
     /// Slices per slab for slices `spacingMM` apart: 1 unless `spacingMM` is below
-    /// `thinnerThanMM` (by more than a relative 1e-9, so a spacing written as 1.2499999999 for
-    /// 1.25 counts as 1.25), then the fewest whose total thickness reaches `slabMM` (within
+    /// `thinnerThanMM` (by more than a relative 1e-9, so a spacing written as 2.4999999999 for
+    /// 2.5 counts as 2.5), then the fewest whose total thickness reaches `slabMM` (within
     /// 1e-6 of a slice, so 4 x 1.25 mm reaches 5). A spacing that is not finite and positive
     /// gives 1 (nothing to go by); the factor is at most 65,536 (a header's absurdly small spacing).
     public func factor(spacingMM: Double) -> Int {

@@ -498,8 +498,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// from outside the run, `ichctl segment --run` and `ichctl classify --run`
         /// (``Pipeline/thinSliceSlabs(for:)``). A run's own cases are used as its stages saw them.
         /// nil (default): scans are used as they are. Presets: the training phantom's slice
-        /// thicknesses (``SlabRule/init(trainingThicknessesMM:)``): slices under 1.25 mm into
-        /// slabs of at least 5 mm.
+        /// thicknesses (``SlabRule/init(trainingThicknessesMM:)``): slices under 2.5 mm (half
+        /// the median) into slabs of at least 5 mm (the median).
         public var thinSlices: SlabRule?
         /// Surface-Dice tolerance in mm (default 2: a few pixels of a 0.5 to 1 mm grid).
         public var tolerance: Double
@@ -599,8 +599,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
     /// grown 2 mm in-plane into 50...90 HU (``ComparisonSettings/growth``), then its components lying wholly within
     /// 2 mm of the skull, measured between slabs, dropped (``ComparisonSettings/boneRim``), then those less than 15 HU
     /// denser than the tissue around them (``ComparisonSettings/contrast``); scans from outside
-    /// the run with slices under 1.25 mm (the training phantom's thinnest) averaged into slabs of
-    /// at least 5 mm (its median) before the run's methods see them (``ComparisonSettings/thinSlices``).
+    /// the run with slices under 2.5 mm (half the training phantom's median) averaged into slabs
+    /// of at least 5 mm (its median) before the run's methods see them (``ComparisonSettings/thinSlices``).
     public static var full: PipelineConfig {
         var classifier = TrainingConfig(model: ResNetLSTMConfig(inputSize: 128, width: 16, blocks: [1, 1, 1, 1], hidden: 32),
                                         optimizer: OptimizerSettings(learningRate: 1e-3), epochs: 24, sequenceLength: 16,
@@ -674,11 +674,11 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // fixed before the validation run: 4.95 → 1.85 mL per negative case, Dice +0.014
         // [+0.002, +0.031] (Docs/experiments/2026-12-06-classifier-position-prior.md)
         c.comparison.contrast = ContrastFiltered.Settings()
-        // Slices thinner than the training phantom's thinnest (1.25 mm) averaged into slabs of
-        // at least its median thickness (5 mm) before the networks see them; no training,
-        // validation or sealed case is touched (all are 1.25 mm or more). Chosen on a validation
-        // set of 30 thin-slice phantoms (0.625 and 1 mm) against slabs of 1.25 and 2.5 mm and
-        // none (Docs/experiments/2026-12-07-thin-slice-slabs.md).
+        // Scans from elsewhere with slices under half the training phantom's median thickness
+        // (2.5 mm) averaged into slabs of at least the median (5 mm) before the networks see
+        // them; no sealed case is touched (all are 2.5 mm or more). Chosen on validation sets
+        // of thin-slice phantoms: 0.625 and 1 mm against slabs of 1.25 and 2.5 mm and none,
+        // then 1.25 and 2 mm against none (Docs/experiments/2026-12-07-thin-slice-slabs.md).
         c.comparison.thinSlices = try? SlabRule(trainingThicknessesMM: c.data.phantom.acquisition.sliceThicknessMM)
         return c
     }
