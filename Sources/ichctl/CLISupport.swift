@@ -36,7 +36,7 @@ enum CLI {
     /// The line `segment --run` and `classify --run` print when a scan's slices are averaged
     /// into slabs (``Pipeline/thinSliceSlabs(for:)``).
     static func slabNote(_ file: String, slabs: SliceSlabs, spacingMM: Double) -> String {
-        "\(file): slices \(String(format: "%g", spacingMM)) mm apart, thinner than the run's networks were trained on: "
+        "\(file): slices \(String(format: "%g", spacingMM)) mm apart, under the run's limit for thin slices (comparison.thinSlices): "
             + "averaged \(slabs.factor) at a time into \(slabs.slabCount) slabs of \(String(format: "%g", spacingMM * Double(slabs.factor))) mm; "
             + "each slab's result is copied to its slices"
     }

@@ -92,7 +92,7 @@ struct Classify: ParsableCommand {
         let source = try scanInput.read(file)
         let orientation = Reorientation(source)
         let scan = orientation.apply(source)
-        // with --run, slices thinner than the run's networks were trained on are classified as
+        // with --run, slices under the run's limit for thin slices (comparison.thinSlices) are classified as
         // slabs, each slice taking its slab's call (as the run's comparison does)
         let slabs = run?.thinSliceSlabs(for: scan) ?? SliceSlabs(sliceCount: scan.shape.z, factor: 1)
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }

@@ -235,7 +235,7 @@ struct Segment: ParsableCommand {
         let source = try scanInput.read(file)
         let orientation = Reorientation(source)
         let scan = orientation.apply(source)
-        // slices thinner than the run's networks were trained on: the row runs on slabs, and
+        // slices under the run's limit for thin slices (comparison.thinSlices): the row runs on slabs, and
         // each slab's mask goes back to its slices (the comparison does the same)
         let slabs = row.pipeline.thinSliceSlabs(for: scan)
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }

@@ -631,5 +631,9 @@ private struct Cases {
         #expect(throws: WeakSupervisionError.self) { try wrong.validate() }
         let tooFew = ComparisonCase(input: input, truth: truth, slabs: SliceSlabs(sliceCount: 5, factor: 1))
         #expect(throws: WeakSupervisionError.self) { try tooFew.validate() }
+        // the presets' rule, from their training phantom's thicknesses: under 2.5 mm into 5 mm
+        #expect(PipelineConfig.full.comparison.thinSlices == (try SlabRule(thinnerThanMM: 2.5, slabMM: 5)))
+        #expect(PipelineConfig.quick.comparison.thinSlices == PipelineConfig.full.comparison.thinSlices)
+        #expect(PipelineConfig().comparison.thinSlices == nil)
     }
 }

@@ -8,7 +8,7 @@
 /// mostly trained on; its results are then copied back to every slice of their slab
 /// (``SliceSlabs/expand(_:geometry:)``). The presets take both numbers from their training
 /// data's slice thicknesses (``init(trainingThicknessesMM:)``): slabs of the median, made
-/// whenever two or more slices fit in one.
+/// when two slices together are thinner than it.
 public struct SlabRule: Hashable, Sendable, Codable {
     /// Slices spaced less than this (mm) are combined; at this or more a scan is left as it is.
     public var thinnerThanMM: Double
@@ -27,9 +27,9 @@ public struct SlabRule: Hashable, Sendable, Codable {
     }
 
     /// The rule a set of training slice thicknesses gives: slabs of at least the median `m`
-    /// (the lower middle value of an even count), for slices thinner than `m / 2`, so that a
-    /// scan is combined when two or more of its slices fit in a slab and a scan of half the
-    /// median or more is left alone. For the presets' training phantom (1.25 to 10 mm, median
+    /// (the lower middle value of an even count), for slices thinner than `m / 2`: a scan is
+    /// combined when two of its slices together are thinner than the median, and a scan of
+    /// half the median or more is left alone. For the presets' training phantom (1.25 to 10 mm, median
     /// 5): slices under 2.5 mm into slabs of at least 5 mm.
     /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` for an empty list or a
     ///   thickness that is not finite and positive.

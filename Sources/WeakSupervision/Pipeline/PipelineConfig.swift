@@ -492,8 +492,8 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// them, after its growth and bone rim (``ContrastFiltered``): brain brightened towards
         /// the skull. nil (default): no such filter.
         public var contrast: ContrastFiltered.Settings?
-        /// Scans whose slices are thinner than any the networks were trained on are averaged
-        /// into slabs before the run's methods see them, and every result is copied back to the
+        /// Scans whose slices are thinner than the rule's limit (for the presets, under half the
+        /// training data's median thickness) are averaged into slabs before the run's methods see them, and every result is copied back to the
         /// slices of its slab (``SlabRule``, ``SliceSlabs``): in `ichctl compare --data` on cases
         /// from outside the run, `ichctl segment --run` and `ichctl classify --run`
         /// (``Pipeline/thinSliceSlabs(for:)``). A run's own cases are used as its stages saw them.
