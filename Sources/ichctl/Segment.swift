@@ -235,13 +235,10 @@ struct Segment: ParsableCommand {
         let source = try scanInput.read(file)
         let orientation = Reorientation(source)
         let scan = orientation.apply(source)
-        // slices under the run's limit for thin slices (comparison.thinSlices): the row runs on slabs, and
-        // each slab's mask goes back to its slices (the comparison does the same)
-        let slabs = row.pipeline.thinSliceSlabs(for: scan)
+        // slices under the run's limit for thin slices (comparison.thinSlices) run on slabs
+        let (onScan, slabs) = try row.pipeline.rowMask(of: scan, name: URL(fileURLWithPath: file).lastPathComponent, row: row.name, method: row.method)
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
-        let input = try row.pipeline.segmentationCase(name: URL(fileURLWithPath: file).lastPathComponent, scan: slabs.average(scan),
-                                                      classifier: Pipeline.rowNeedsClassifier(row.name))
-        let mask = orientation.invert(slabs.expand(try row.method.segment(input), geometry: scan.geometry), geometry: source.geometry)
+        let mask = orientation.invert(onScan, geometry: source.geometry)
         try NIfTI.write(mask, to: outURL, overwrite: overwrite, descrip: "ichct \(row.name)")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
         return RunSummary(file: file, run: runFolder, row: row.name, out: reportedOut, voxels: voxels,

@@ -263,6 +263,22 @@ extension Pipeline {
         SliceSlabs(scan, rule: config.comparison.thinSlices)
     }
 
+    /// Row `row`'s mask of one scan as the run makes it (what `ichctl segment --run` writes):
+    /// the scan averaged into slabs when its slices are too thin (``thinSliceSlabs(for:)``), its
+    /// case built (``segmentationCase(name:scan:classifier:)``, with the classifiers when the row
+    /// needs them), `method` run on it and the mask copied back to the scan's slices.
+    /// - Parameters:
+    ///   - scan: in the networks' voxel order (``Reorientation``).
+    ///   - name: the case's name, for messages.
+    ///   - row: the row's name (``rowNames()``); `method` is ``rowMethod(_:)`` of it, built once
+    ///     by the caller for many scans.
+    /// - Returns: the mask on the scan's grid and geometry, and the slabs used (factor 1 when none).
+    public func rowMask(of scan: ScanVolume, name: String, row: String, method: any Segmenter) throws -> (mask: MaskVolume, slabs: SliceSlabs) {
+        let slabs = thinSliceSlabs(for: scan)
+        let input = try segmentationCase(name: name, scan: slabs.average(scan), classifier: Self.rowNeedsClassifier(row))
+        return (slabs.expand(try method.segment(input), geometry: scan.geometry), slabs)
+    }
+
     /// A comparison case's scan, reference mask (required) and lesion map (checked against it).
     private static func scanAndReference(_ item: DatasetCase) throws -> (ScanVolume, MaskVolume, MaskVolume?) {
         let scan = try item.loadScan()
