@@ -368,11 +368,20 @@ struct TrainRefiner: ParsableCommand {
     @Flag(name: .long, help: "Average the loss's Dice term over the slices (or crops) whose target holds blood only; empty ones are taught by BCE alone.")
     var diceSkipsEmptyTargets = false
 
+    @Option(name: .long, help: "Hard-negative mining: from the second epoch, up to this share (0 to 1] of each epoch's negatives are empty slices the network calls blood on, each cropped around a called pixel (default: off).")
+    var hardNegatives: Double?
+
+    @Option(name: .long, help: "With --hard-negatives: empty slices segmented whole per epoch to find them (default 800).")
+    var hardNegativePool: Int?
+
     @Option(name: .long, help: "Neighbouring slices the refiner sees on each side of the one it segments, as extra input channels (2.5-D; 0 to \(SliceContext.maximum); default 0).")
     var contextSlices: Int = 0
 
     func validate() throws {
         _ = try parsedWidths()
+        if hardNegativePool != nil && hardNegatives == nil {
+            throw ValidationError("--hard-negative-pool needs --hard-negatives")
+        }
         guard (0...SliceContext.maximum).contains(contextSlices) else {
             throw ValidationError("--context-slices must be 0 to \(SliceContext.maximum), got \(contextSlices)")
         }
@@ -402,7 +411,8 @@ struct TrainRefiner: ParsableCommand {
                 selection: common.selection, averageDecay: common.averageDecay,
                 priorBias: priorBias ? true : nil, cropSize: cropSize, validateEvery: common.validateEvery,
                 cropForeground: cropForeground, labelledNegatives: labelledNegatives ? true : nil,
-                diceSkipsEmptyTargets: diceSkipsEmptyTargets ? true : nil)
+                diceSkipsEmptyTargets: diceSkipsEmptyTargets ? true : nil,
+                hardNegatives: hardNegatives.map { .init(share: $0, pool: hardNegativePool ?? RefinerTrainingConfig.HardNegatives().pool) })
             if let e = common.epochs { config.epochs = e }
             if let b = common.batchSize { config.batchSize = b }
         }

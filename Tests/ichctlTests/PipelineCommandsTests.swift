@@ -308,29 +308,32 @@ func tinyConfig() -> PipelineConfig {
         let badDecay = try ICHCTLRunner.run(trainArgs + ["--out", dir.appendingPathComponent("bad2.safetensors").path, "--average-decay", "1"])
         #expect(badDecay.status != 0 && badDecay.stderr.contains("average decay"))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad2.safetensors").path))
-        // train refiner on those pseudo-masks: --validate-every, --prior-bias, --crop-size and --dice-skips-empty-targets reach the
+        // train refiner on those pseudo-masks: --validate-every, --prior-bias, --crop-size, --dice-skips-empty-targets and --hard-negatives reach the
         // stored configuration (with --context-slices, the model's), and only the last of two epochs is validated; a crop that is not a
         // multiple of the network's factor, or --validate-every 0, is refused with nothing written
         let refinerArgs = ["train", "refiner", "--data", run + "/data/cases", "--masks", masks, "--epochs", "2", "--steps", "1",
                            "--size", "32", "--widths", "4,8", "--val-fraction", "0.34", "--keep", "last"]
         let refined = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r.safetensors").path, "--validate-every", "2",
                                                           "--prior-bias", "--crop-size", "16", "--crop-foreground", "0.33", "--context-slices", "1",
-                                                          "--dice-skips-empty-targets", "--json"])
+                                                          "--dice-skips-empty-targets", "--hard-negatives", "0.5", "--hard-negative-pool", "4", "--json"])
         #expect(refined.status == 0, "\(refined.stderr)")
         let refinerConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r.resume.safetensors"))
         #expect(refinerConfig.validateEvery == 2 && refinerConfig.priorBias == true && refinerConfig.cropSize == 16
-                && refinerConfig.cropForeground == 0.33 && refinerConfig.model.contextSlices == 1 && refinerConfig.diceSkipsEmptyTargets == true)
+                && refinerConfig.cropForeground == 0.33 && refinerConfig.model.contextSlices == 1 && refinerConfig.diceSkipsEmptyTargets == true
+                && refinerConfig.hardNegatives == .init(share: 0.5, pool: 4))
         #expect(try UNetLite(contentsOf: dir.appendingPathComponent("r.safetensors")).config.inChannels == 9)
         let refinerSummary = try decoder.decode(TrainingSummary.self, from: Data(refined.stdout.utf8))
         #expect(refinerSummary.history.map { $0.validationScore == nil } == [true, false])
+        #expect(refinerSummary.history.map { $0.hardNegatives == nil } == [true, false])   // mined from the second epoch
         let plainRefiner = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r0.safetensors").path, "--quiet"])
         #expect(plainRefiner.status == 0, "\(plainRefiner.stderr)")
         #expect(!plainRefiner.stderr.contains("epoch"))
         let plainConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r0.resume.safetensors"))
         #expect(plainConfig.validateEvery == nil && plainConfig.priorBias == nil && plainConfig.cropSize == nil && plainConfig.cropForeground == nil
-                && plainConfig.model.contextSlices == 0 && plainConfig.diceSkipsEmptyTargets == nil)
+                && plainConfig.model.contextSlices == 0 && plainConfig.diceSkipsEmptyTargets == nil && plainConfig.hardNegatives == nil)
         for (bad, words) in [(["--crop-size", "15"], "crop size"), (["--validate-every", "0"], "validate every"),
-                             (["--crop-foreground", "0.5"], "crop foreground"), (["--context-slices", "9"], "--context-slices")] {
+                             (["--crop-foreground", "0.5"], "crop foreground"), (["--context-slices", "9"], "--context-slices"),
+                             (["--hard-negatives", "1.5"], "hardNegatives.share"), (["--hard-negative-pool", "5"], "--hard-negative-pool needs")] {
             let out = dir.appendingPathComponent("bad-refiner.safetensors")
             let refused = try ICHCTLRunner.run(refinerArgs + ["--out", out.path] + bad)
             #expect(refused.status != 0 && refused.stderr.contains(words), "\(bad): \(refused.stderr)")

@@ -79,6 +79,9 @@ public struct RefinerTrainer {
             }
             guard item.hasTargets else { throw WeakSupervisionError.missingInput(method: "refiner training", input: "target masks for case \(item.name)") }
         }
+        if c.hardNegatives != nil, let communicator, communicator.size > 1 {
+            throw WeakSupervisionError.invalidParameter(name: "hardNegatives", reason: "hard-negative mining runs in one process only, not on \(communicator.size) ranks")
+        }
         try outputs.refuseExisting(unless: resume != nil || overwrite)
         let parallel = try DataParallel.over(communicator, training: training, validation: validation)
         let model = UNetLite(config: c.model, seed: c.seed)
@@ -105,17 +108,33 @@ public struct RefinerTrainer {
             bias.data = [Self.priorLogit(training: training, items: items, positives: positives, negativeCount: negativeCount, plane: plane)]
         }
         let augment = c.augmentation != .none
-
-        let plan: (inout SeededGenerator) -> [[Int]] = { generator in
-            var pool = negatives
-            if negativeCount < pool.count {
-                // Partial Fisher–Yates: the first negativeCount of a seeded permutation.
-                for i in 0..<negativeCount {
+        let mining = HardNegativeMining()
+        // the first `count` of a seeded permutation of `items` (partial Fisher–Yates)
+        func draw(_ count: Int, of items: [Int], using generator: inout SeededGenerator) -> [Int] {
+            var pool = items
+            if count < pool.count {
+                for i in 0..<count {
                     let j = i + Int(generator.next().multipliedFullWidth(by: UInt64(pool.count - i)).high)
                     pool.swapAt(i, j)
                 }
             }
-            var chosen = positives + pool.prefix(negativeCount)
+            return Array(pool.prefix(count))
+        }
+
+        let plan: (inout SeededGenerator) -> [[Int]] = { generator in
+            var drawn = draw(negativeCount, of: negatives, using: &generator)
+            mining.focus = [:]
+            mining.drawn = nil
+            if let hard = c.hardNegatives, mining.trained, negativeCount > 0 {
+                let candidates = draw(min(hard.pool, negatives.count), of: negatives, using: &generator)
+                let called = Self.calledPixels(of: candidates.map { items[$0] }, in: training, model: model, context: context)
+                let (negatives, hardOnes) = Self.withHardNegatives(drawn: drawn, candidates: candidates, called: called,
+                                                                   wanted: Int(Double(negativeCount) * hard.share))
+                drawn = negatives
+                for h in hardOnes { mining.focus[h.item] = h.pixels }
+                mining.drawn = hardOnes.count
+            }
+            var chosen = positives + drawn
             if c.shuffle { generator.fisherYates(&chosen) } else { chosen.sort() }
             return stride(from: 0, to: chosen.count, by: c.batchSize).map { Array(chosen[$0..<min($0 + c.batchSize, chosen.count)]) }
         }
@@ -135,7 +154,11 @@ public struct RefinerTrainer {
                     draw.apply(to: &target, size: size, intensity: false)
                 }
                 if side < size {
-                    let (y0, x0) = Self.cropOrigin(target: target, size: size, crop: side, foreground: c.cropForeground, using: &generator)
+                    let called = mining.focus[i]
+                    let around = called.map { Self.calledPlane($0, size: size, draw: draw) } ?? target
+                    // a hard negative's crop always holds a pixel the network called
+                    let share = called == nil ? c.cropForeground : nil
+                    let (y0, x0) = Self.cropOrigin(target: around, size: size, crop: side, foreground: share, using: &generator)
                     guard mine else { continue }
                     image = Self.crop(image, channels: channels, size: size, y0: y0, x0: x0, crop: side)
                     target = Self.crop(target, channels: 1, size: size, y0: y0, x0: x0, crop: side)
@@ -145,6 +168,7 @@ public struct RefinerTrainer {
                 own += 1
             }
             model.zeroGrad()
+            mining.trained = true
             let placeholder = own == 0
             if placeholder {
                 // this rank has no item of the batch: a zero slice that adds nothing
@@ -216,8 +240,76 @@ public struct RefinerTrainer {
                                 stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, validateEvery: c.validateEvery, outputs: outputs, observer: observer, progress: progress,
                                 planEpoch: plan, step: step, validate: validate)
         loop.communicator = parallel?.communicator
-        if let resume { try loop.resume(from: resume) }
+        if c.hardNegatives != nil { loop.hardNegativesDrawn = { mining.drawn } }
+        if let resume {
+            try loop.resume(from: resume)
+            if c.hardNegatives != nil {
+                guard loop.progress.batchInEpoch == 0 else {
+                    throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(resume.path) stopped within an epoch; a run with hard negatives resumes only at an epoch's end (the epoch's hard negatives were those of the weights at its start)")
+                }
+                mining.trained = loop.progress.epoch > 0
+            }
+        }
         return try loop.run(resumed: resume != nil)
+    }
+
+    /// An epoch's negatives with hard ones in: the `candidates` with at least one pixel called
+    /// (`called[i]` for `candidates[i]`), most pixels first and ties in candidate order, at most
+    /// `wanted` of them, then the random `drawn` negatives that are not among them, as many as
+    /// keep the count at `drawn.count`.
+    /// - Returns: the negatives (hard ones first) and each hard one's item and called pixels.
+    static func withHardNegatives(drawn: [Int], candidates: [Int], called: [[Int]], wanted: Int)
+        -> (negatives: [Int], hard: [(item: Int, pixels: [Int])]) {
+        precondition(candidates.count == called.count, "withHardNegatives: \(candidates.count) candidates, \(called.count) call lists")
+        let ranked = candidates.indices.filter { !called[$0].isEmpty }
+            .sorted { called[$0].count != called[$1].count ? called[$0].count > called[$1].count : $0 < $1 }
+            .prefix(min(max(wanted, 0), drawn.count))
+        let hard = ranked.map { (item: candidates[$0], pixels: called[$0]) }
+        let taken = Set(hard.map(\.item))
+        return (hard.map(\.item) + drawn.filter { !taken.contains($0) }.prefix(drawn.count - hard.count), hard)
+    }
+
+    /// A hard negative's crop anchor: a `size`-sided plane with 1 at the `called` pixels, moved
+    /// by `draw` as the slice and its target are.
+    static func calledPlane(_ called: [Int], size: Int, draw: AugmentationDraw?) -> ArraySlice<Float> {
+        var marks = [Float](repeating: 0, count: size * size)[...]
+        for p in called { marks[p] = 1 }
+        draw?.apply(to: &marks, size: size, intensity: false)
+        return marks
+    }
+
+    /// What the hard-negative mining of one run keeps between its plan and its steps.
+    final class HardNegativeMining {
+        /// Whether a step has been taken (the first epoch's plan mines nothing).
+        var trained = false
+        /// The called pixels of this epoch's hard negatives, by item.
+        var focus: [Int: [Int]] = [:]
+        /// How many hard negatives this epoch's plan holds (nil before any mining).
+        var drawn: Int?
+    }
+
+    /// The pixels (indices in the slice's plane) that `model` calls blood on (logit > 0) in
+    /// each (case, slice) item, segmented whole in batches of 16 with BatchNorm's running
+    /// statistics; the model is left in training mode.
+    static func calledPixels(of items: [(Int, Int)], in cases: [PreparedCase], model: UNetLite, context: Int) -> [[Int]] {
+        let size = model.config.inputSize, plane = size * size, channels = model.config.inChannels
+        var out: [[Int]] = []
+        out.reserveCapacity(items.count)
+        model.eval()
+        defer { model.train() }
+        for start in stride(from: 0, to: items.count, by: 16) {
+            let batch = items[start..<min(start + 16, items.count)]
+            var x = [Float]()
+            x.reserveCapacity(batch.count * channels * plane)
+            for (ci, k) in batch { x += cases[ci].slice(k, context: context) }
+            let logits = withoutGradients { model(Tensor(shape: [batch.count, channels, size, size], data: x)) }
+            logits.withUnsafeBufferPointer { l in
+                for b in 0..<batch.count {
+                    out.append((0..<plane).filter { l[b * plane + $0] > 0 })
+                }
+            }
+        }
+        return out
     }
 
     /// The top-left corner of a `crop`-sided window of a `size`-sided slice: one that holds a

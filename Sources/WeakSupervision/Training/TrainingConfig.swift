@@ -279,6 +279,45 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// several ranks, n is the global batch's count, so that the step is one process's.
     /// `nil` (default, the presets) = every sample counts.
     public var diceSkipsEmptyTargets: Bool?
+    /// Hard-negative mining (``HardNegatives``): from the second epoch on, part of each epoch's
+    /// negatives are empty-target slices the network itself calls blood on, each cropped around
+    /// what it called. `nil` (default, the presets) = every negative is a random draw.
+    public var hardNegatives: HardNegatives?
+
+    /// How ``RefinerTrainer`` mines hard negatives (``RefinerTrainingConfig/hardNegatives``).
+    ///
+    /// At the start of every epoch after the first, ``pool`` empty-target slices that may be
+    /// drawn as negatives (a seeded draw, apart from the epoch's ordinary one) are segmented
+    /// whole with the current weights (BatchNorm's running statistics, logit > 0). Those with
+    /// at least one pixel called, most pixels first (ties in draw order), replace up to
+    /// ``share`` of the epoch's random negatives; the rest stay random draws. A hard negative's
+    /// crop (with ``RefinerTrainingConfig/cropSize``) always holds a pixel it was called on,
+    /// moved with the slice by the augmentation. The pass over the pool costs a whole-slice
+    /// forward pass per slice. Not on several ranks, and a run stopped within an epoch cannot
+    /// be resumed (the pool's calls were those of the weights at the epoch's start).
+    public struct HardNegatives: Codable, Sendable, Equatable {
+        /// Largest share of an epoch's negatives taken from the pool's hard ones, in (0, 1].
+        public var share: Double
+        /// Empty-target slices segmented per epoch to find them (at least 1).
+        public var pool: Int
+
+        /// Settings; see the properties.
+        public init(share: Double = 0.5, pool: Int = 800) {
+            self.share = share
+            self.pool = pool
+        }
+
+        /// Checks both fields.
+        /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the field.
+        public func validate() throws {
+            guard share > 0, share <= 1 else {
+                throw WeakSupervisionError.invalidParameter(name: "hardNegatives.share", reason: "\(share) is outside (0, 1]")
+            }
+            guard pool >= 1 else {
+                throw WeakSupervisionError.invalidParameter(name: "hardNegatives.pool", reason: "\(pool) must be at least 1")
+            }
+        }
+    }
 
     /// A configuration; every default as documented on the properties.
     public init(model: UNetLiteConfig = UNetLiteConfig(), optimizer: OptimizerSettings = OptimizerSettings(), epochs: Int = 6,
@@ -287,7 +326,8 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
                 diceWeight: Float = 1, augmentation: Augmentation = .flipsAndShifts, selection: ModelSelection? = nil,
                 averageDecay: Float? = nil, priorBias: Bool? = nil, cropSize: Int? = nil,
                 validateEvery: Int? = nil, cropForeground: Double? = nil, labelledNegatives: Bool? = nil,
-                diceSkipsEmptyTargets: Bool? = nil) {
+                diceSkipsEmptyTargets: Bool? = nil, hardNegatives: HardNegatives? = nil) {
+        self.hardNegatives = hardNegatives
         self.labelledNegatives = labelledNegatives
         self.diceSkipsEmptyTargets = diceSkipsEmptyTargets
         self.model = model
@@ -322,6 +362,7 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
         guard (0...1).contains(negativeFraction) else {
             throw WeakSupervisionError.invalidParameter(name: "negative fraction", reason: "\(negativeFraction) is outside 0...1")
         }
+        try hardNegatives?.validate()
         guard bceWeight >= 0, diceWeight >= 0, bceWeight + diceWeight > 0 else {
             throw WeakSupervisionError.invalidParameter(name: "loss weights", reason: "BCE and Dice weights must be ≥ 0, not both 0")
         }
