@@ -263,6 +263,23 @@ final class StageLog: @unchecked Sendable {
         }
         // some case has a pseudo-mask, which the classifier's (zeroed) calls would have emptied
         #expect(gateMatters)
+
+        // labelledNegatives set in refiner.training on the classifier's pseudo-masks (here all
+        // empty, gated by the zeroed calls) reaches the trainer with the dataset's weak labels:
+        // the slices labelled positive are left out, so the network differs from the one that
+        // trains on every slice as a negative (with the pseudo-masks' own labels it would not)
+        let refinerFile = out.appendingPathComponent("refiner/refiner.safetensors")
+        _ = try Pipeline(config: changed, output: out, overwrite: true).run()
+        let everySlice = try tensors(refinerFile)
+        var leftOut = changed
+        leftOut.refiner.training.labelledNegatives = true
+        let sixth = StageLog()
+        _ = try Pipeline(config: leftOut, output: out, overwrite: true).run(observer: sixth.observe)
+        #expect(sixth.ran == [.refiner, .upperBound, .comparison])   // the upper bound shares refiner.training
+        #expect(try RefinerTrainer.config(ofResumeFile: resumeFile).labelledNegatives == true)
+        #expect(try tensors(refinerFile) != everySlice)
+        let positiveSlices = try split.train.map { try #require(dataset[$0]).sliceLabels().filter { $0 >= 0.5 }.count }.reduce(0, +)
+        #expect(positiveSlices > 0)
     }
 
     @Test("run(through:) stops after its stage with no comparison (and no sealed table); run() then reuses what it finished; through before from is refused")

@@ -127,11 +127,14 @@ public struct RefinerStage: PipelineStageRunner {
         let windows = c.model.windows.map { Window(center: Float($0.center), width: Float($0.width)) }
         let names = split.train + split.validation
         let items = try pipeline.cases(names, in: dataset), pseudoFolder = pipeline.folder(.pseudoMasks)
-        // With pseudo-masks made on the labelled-positive slices, the refiner's negatives
-        // follow the labels too (RefinerTrainingConfig.labelledNegatives, set below): a
-        // positive slice whose pseudo-mask came out empty still holds blood.
+        // With RefinerTrainingConfig.labelledNegatives (set in refiner.training, or below with
+        // pseudo-masks made on the labelled-positive slices) the refiner's negatives follow the
+        // dataset's weak slice labels, the only reader of a case's labels here: a positive
+        // slice whose pseudo-mask came out empty still holds blood. Otherwise, and for true
+        // masks (whose slice labels are the weak labels), the mask's own labels.
+        let weakLabels = pseudo && (byLabels || c.labelledNegatives == true)
         func prepare(_ item: DatasetCase, scan: ScanVolume, mask: MaskVolume) throws -> PreparedCase {
-            let labels = pseudo && byLabels ? try item.sliceLabels() : mask.sliceLabels
+            let labels = weakLabels ? try item.sliceLabels() : mask.sliceLabels
             return try PreparedCase(name: item.name, scan: scan, labels: labels, mask: mask, size: c.model.inputSize, windows: windows)
         }
         var prepared: [PreparedCase] = []
