@@ -84,15 +84,10 @@ struct RefinerCropTests {
     func training() throws {
         let folder = TemporaryFolder(prefix: "ichct-train"), dir = folder.url
         defer { folder.cleanup() }
-        let (a, b, v) = refinerCases()
         var config = RefinerTrainingConfig(model: UNetLiteConfig(inputSize: 16, widths: [4, 8]), epochs: 2, batchSize: 2, seed: 5,
                                            negativeFraction: 0.5, cropSize: 8)
         func run(_ name: String, _ config: RefinerTrainingConfig, stopAt: Int? = nil, resume: Bool = false) throws -> (TrainingSummary, TrainingOutputs) {
-            let out = TrainingOutputs(model: dir.appendingPathComponent("\(name).safetensors"))
-            let summary = try RefinerTrainer(config: config).train(training: [a, b], validation: [v], outputs: out,
-                                                                   resume: resume ? out.resume : nil,
-                                                                   observer: stopAt.map(stopping(atStep:)) ?? TrainingCallback.silent)
-            return (summary, out)
+            try trainRefinerCases(name, config, in: dir, stopAt: stopAt, resume: resume)
         }
         let (first, one) = try run("one", config), (_, two) = try run("two", config)
         #expect(try tensors(one.resume) == tensors(two.resume))

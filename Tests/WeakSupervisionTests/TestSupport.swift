@@ -50,6 +50,18 @@ func patternCase(_ name: String, z: Int, s: Int, labels: [Float], phase: Int = 0
     return PreparedCase(name: name, size: s, channels: 3, slices: Array(all[(phase * 3 * s * s)...]), labels: labels, masks: masks)
 }
 
+/// A refiner trained on ``refinerCases()`` (a and b; v validates) into `dir/NAME.safetensors`,
+/// stopped at a global step or resumed from its own resume file.
+func trainRefinerCases(_ name: String, _ config: RefinerTrainingConfig, in dir: URL, stopAt: Int? = nil,
+                       resume: Bool = false) throws -> (TrainingSummary, TrainingOutputs) {
+    let (a, b, v) = refinerCases()
+    let out = TrainingOutputs(model: dir.appendingPathComponent("\(name).safetensors"))
+    let summary = try RefinerTrainer(config: config).train(training: [a, b], validation: [v], outputs: out,
+                                                           resume: resume ? out.resume : nil,
+                                                           observer: stopAt.map(stopping(atStep:)) ?? TrainingCallback.silent)
+    return (summary, out)
+}
+
 /// Two training cases and one validation case at 16 with a disc on their positive slices.
 func refinerCases() -> (a: PreparedCase, b: PreparedCase, v: PreparedCase) {
     func disc(_ z: Int, _ on: Set<Int>) -> [Float] {
