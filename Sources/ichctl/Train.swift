@@ -382,6 +382,9 @@ struct TrainRefiner: ParsableCommand {
         if hardNegativePool != nil && hardNegatives == nil {
             throw ValidationError("--hard-negative-pool needs --hard-negatives")
         }
+        if hardNegatives != nil && common.distributed {
+            throw ValidationError("--hard-negatives mines in one process; it does not run with --distributed")
+        }
         guard (0...SliceContext.maximum).contains(contextSlices) else {
             throw ValidationError("--context-slices must be 0 to \(SliceContext.maximum), got \(contextSlices)")
         }

@@ -129,7 +129,22 @@ struct HardNegativeTests {
                                                      outputs: TrainingOutputs(model: folder.url.appendingPathComponent("m.safetensors")),
                                                      communicator: ShardedDataTests.RankWithoutTransport(rank: 0, size: 2))
         } throws: { error in
-            "\(error)".contains("ranks")
+            "\(error)".contains("hardNegatives") && "\(error)".contains("2 ranks")
         }
+        // a missing field takes its default
+        #expect(try JSONDecoder().decode(RefinerTrainingConfig.HardNegatives.self, from: Data("{}".utf8)) == .init())
+        #expect(try JSONDecoder().decode(RefinerTrainingConfig.HardNegatives.self, from: Data(#"{"share": 0.25}"#.utf8)) == .init(share: 0.25, pool: 800))
+    }
+
+    @Test("the crop anchor: a sample's target and share, or a hard negative's called pixels with every crop on them")
+    func cropAnchor() {
+        var target = [Float](repeating: 0, count: 64)[...]
+        target[9] = 1
+        let plain = RefinerTrainer.cropAnchor(target: target, called: nil, draw: nil, size: 8, foreground: 0.33)
+        #expect(plain.anchor == target && plain.share == 0.33)
+        let hard = RefinerTrainer.cropAnchor(target: target, called: [20, 41], draw: AugmentationDraw(flipX: true), size: 8, foreground: 0.33)
+        #expect(hard.share == nil)
+        #expect(hard.anchor == RefinerTrainer.calledPlane([20, 41], size: 8, draw: AugmentationDraw(flipX: true)))
+        #expect(hard.anchor.indices.filter { hard.anchor[$0] > 0 }.map { $0 - hard.anchor.startIndex } == [2 * 8 + 3, 5 * 8 + 6])
     }
 }

@@ -269,8 +269,9 @@ final class StageLog: @unchecked Sendable {
         // the slices labelled positive are left out, so the network differs from the one that
         // trains on every slice as a negative (with the pseudo-masks' own labels it would not)
         let refinerFile = out.appendingPathComponent("refiner/refiner.safetensors")
+        let upperBoundFile = out.appendingPathComponent("upper-bound/refiner.safetensors")
         _ = try Pipeline(config: changed, output: out, overwrite: true).run()
-        let everySlice = try tensors(refinerFile)
+        let everySlice = try tensors(refinerFile), upperBound = try tensors(upperBoundFile)
         var leftOut = changed
         leftOut.refiner.training.labelledNegatives = true
         let sixth = StageLog()
@@ -278,6 +279,8 @@ final class StageLog: @unchecked Sendable {
         #expect(sixth.ran == [.refiner, .upperBound, .comparison])   // the upper bound shares refiner.training
         #expect(try RefinerTrainer.config(ofResumeFile: resumeFile).labelledNegatives == true)
         #expect(try tensors(refinerFile) != everySlice)
+        // the upper bound's empty-target slices are the labelled-negative ones: it trains again, to the same weights
+        #expect(try tensors(upperBoundFile) == upperBound)
         let positiveSlices = try split.train.map { try #require(dataset[$0]).sliceLabels().filter { $0 >= 0.5 }.count }.reduce(0, +)
         #expect(positiveSlices > 0)
     }

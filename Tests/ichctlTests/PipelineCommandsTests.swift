@@ -333,7 +333,8 @@ func tinyConfig() -> PipelineConfig {
                 && plainConfig.model.contextSlices == 0 && plainConfig.diceSkipsEmptyTargets == nil && plainConfig.hardNegatives == nil)
         for (bad, words) in [(["--crop-size", "15"], "crop size"), (["--validate-every", "0"], "validate every"),
                              (["--crop-foreground", "0.5"], "crop foreground"), (["--context-slices", "9"], "--context-slices"),
-                             (["--hard-negatives", "1.5"], "hardNegatives.share"), (["--hard-negative-pool", "5"], "--hard-negative-pool needs")] {
+                             (["--hard-negatives", "1.5"], "hardNegatives.share"), (["--hard-negative-pool", "5"], "--hard-negative-pool needs"),
+                             (["--hard-negatives", "0.5", "--distributed"], "does not run with --distributed")] {
             let out = dir.appendingPathComponent("bad-refiner.safetensors")
             let refused = try ICHCTLRunner.run(refinerArgs + ["--out", out.path] + bad)
             #expect(refused.status != 0 && refused.stderr.contains(words), "\(bad): \(refused.stderr)")

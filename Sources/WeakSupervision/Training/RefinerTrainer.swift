@@ -124,15 +124,20 @@ public struct RefinerTrainer {
         let plan: (inout SeededGenerator) -> [[Int]] = { generator in
             var drawn = draw(negativeCount, of: negatives, using: &generator)
             mining.focus = [:]
-            mining.drawn = nil
-            if let hard = c.hardNegatives, mining.trained, negativeCount > 0 {
-                let candidates = draw(min(hard.pool, negatives.count), of: negatives, using: &generator)
-                let called = Self.calledPixels(of: candidates.map { items[$0] }, in: training, model: model, context: context)
-                let (negatives, hardOnes) = Self.withHardNegatives(drawn: drawn, candidates: candidates, called: called,
-                                                                   wanted: Int(Double(negativeCount) * hard.share))
-                drawn = negatives
-                for h in hardOnes { mining.focus[h.item] = h.pixels }
-                mining.drawn = hardOnes.count
+            mining.mined = false
+            let probe = mining.skipNext
+            mining.skipNext = false
+            if let hard = c.hardNegatives, mining.trained, !probe {
+                let wanted = Int(Double(negativeCount) * hard.share)
+                mining.mined = true
+                if wanted > 0 {
+                    // the pool: a second draw from the epoch's stream, after the ordinary one
+                    let candidates = draw(min(hard.pool, negatives.count), of: negatives, using: &generator)
+                    let called = Self.calledPixels(of: candidates.map { items[$0] }, in: training, model: model, context: context)
+                    let (negatives, hardOnes) = Self.withHardNegatives(drawn: drawn, candidates: candidates, called: called, wanted: wanted)
+                    drawn = negatives
+                    for h in hardOnes { mining.focus[h.item] = h.pixels }
+                }
             }
             var chosen = positives + drawn
             if c.shuffle { generator.fisherYates(&chosen) } else { chosen.sort() }
@@ -154,10 +159,8 @@ public struct RefinerTrainer {
                     draw.apply(to: &target, size: size, intensity: false)
                 }
                 if side < size {
-                    let called = mining.focus[i]
-                    let around = called.map { Self.calledPlane($0, size: size, draw: draw) } ?? target
-                    // a hard negative's crop always holds a pixel the network called
-                    let share = called == nil ? c.cropForeground : nil
+                    let (around, share) = Self.cropAnchor(target: target, called: mining.focus[i], draw: draw, size: size,
+                                                          foreground: c.cropForeground)
                     let (y0, x0) = Self.cropOrigin(target: around, size: size, crop: side, foreground: share, using: &generator)
                     guard mine else { continue }
                     image = Self.crop(image, channels: channels, size: size, y0: y0, x0: x0, crop: side)
@@ -240,7 +243,10 @@ public struct RefinerTrainer {
                                 stepsPerEpoch: c.stepsPerEpoch, selection: c.selection ?? .best, validateEvery: c.validateEvery, outputs: outputs, observer: observer, progress: progress,
                                 planEpoch: plan, step: step, validate: validate)
         loop.communicator = parallel?.communicator
-        if c.hardNegatives != nil { loop.hardNegativesDrawn = { mining.drawn } }
+        if c.hardNegatives != nil {
+            // the hard negatives among the items the epoch trained on (its plan cut to stepsPerEpoch)
+            loop.hardNegativesIn = { plan in mining.mined ? plan.joined().filter { mining.focus[$0] != nil }.count : nil }
+        }
         if let resume {
             try loop.resume(from: resume)
             if c.hardNegatives != nil {
@@ -248,6 +254,8 @@ public struct RefinerTrainer {
                     throw WeakSupervisionError.invalidParameter(name: "resume file", reason: "\(resume.path) stopped within an epoch; a run with hard negatives resumes only at an epoch's end (the epoch's hard negatives were those of the weights at its start)")
                 }
                 mining.trained = loop.progress.epoch > 0
+                // TrainingLoop.run's first plan only sizes the epochs: no pass over the pool for it
+                mining.skipNext = mining.trained
             }
         }
         return try loop.run(resumed: resume != nil)
@@ -270,7 +278,9 @@ public struct RefinerTrainer {
     }
 
     /// A hard negative's crop anchor: a `size`-sided plane with 1 at the `called` pixels, moved
-    /// by `draw` as the slice and its target are.
+    /// by `draw` as the slice and its target are (a fractional shift spreads a mark over its
+    /// neighbours, so a crop on it holds a called pixel to within one pixel; a shift can move
+    /// every mark off the slice, and the crop then lies anywhere).
     static func calledPlane(_ called: [Int], size: Int, draw: AugmentationDraw?) -> ArraySlice<Float> {
         var marks = [Float](repeating: 0, count: size * size)[...]
         for p in called { marks[p] = 1 }
@@ -278,14 +288,25 @@ public struct RefinerTrainer {
         return marks
     }
 
+    /// Where a sample's crop is drawn around, and with which foreground share: its target and
+    /// the configured share, or for a hard negative (`called` pixels) ``calledPlane(_:size:draw:)``
+    /// with every crop on it (share nil).
+    static func cropAnchor(target: ArraySlice<Float>, called: [Int]?, draw: AugmentationDraw?, size: Int,
+                           foreground: Double?) -> (anchor: ArraySlice<Float>, share: Double?) {
+        guard let called else { return (target, foreground) }
+        return (calledPlane(called, size: size, draw: draw), nil)
+    }
+
     /// What the hard-negative mining of one run keeps between its plan and its steps.
     final class HardNegativeMining {
         /// Whether a step has been taken (the first epoch's plan mines nothing).
         var trained = false
+        /// Skip the next plan's mining: a resumed run's first plan, which only sizes the epochs.
+        var skipNext = false
+        /// Whether this epoch's plan was mined.
+        var mined = false
         /// The called pixels of this epoch's hard negatives, by item.
         var focus: [Int: [Int]] = [:]
-        /// How many hard negatives this epoch's plan holds (nil before any mining).
-        var drawn: Int?
     }
 
     /// The pixels (indices in the slice's plane) that `model` calls blood on (logit > 0) in

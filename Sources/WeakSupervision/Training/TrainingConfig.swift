@@ -287,24 +287,36 @@ public struct RefinerTrainingConfig: Codable, Sendable, Equatable {
     /// How ``RefinerTrainer`` mines hard negatives (``RefinerTrainingConfig/hardNegatives``).
     ///
     /// At the start of every epoch after the first, ``pool`` empty-target slices that may be
-    /// drawn as negatives (a seeded draw, apart from the epoch's ordinary one) are segmented
-    /// whole with the current weights (BatchNorm's running statistics, logit > 0). Those with
-    /// at least one pixel called, most pixels first (ties in draw order), replace up to
-    /// ``share`` of the epoch's random negatives; the rest stay random draws. A hard negative's
-    /// crop (with ``RefinerTrainingConfig/cropSize``) always holds a pixel it was called on,
-    /// moved with the slice by the augmentation. The pass over the pool costs a whole-slice
-    /// forward pass per slice. Not on several ranks, and a run stopped within an epoch cannot
-    /// be resumed (the pool's calls were those of the weights at the epoch's start).
+    /// drawn as negatives (a second seeded draw from the epoch's stream, after its ordinary
+    /// draw of negatives, so that the epoch's later draws differ from a run without mining)
+    /// are segmented whole with the current weights (BatchNorm's running statistics, logit >
+    /// 0). Those with at least one pixel called, most pixels first (ties in draw order),
+    /// replace up to ``share`` of the epoch's random negatives; the rest stay random draws. A
+    /// hard negative's crop (with ``RefinerTrainingConfig/cropSize``) holds a pixel it was
+    /// called on, moved with the slice by the augmentation (to within a pixel; anywhere if the
+    /// shift moved them all off the slice). The pass costs a whole-slice forward pass per pool
+    /// slice. Not on several ranks, and a run stopped within an epoch cannot be resumed (the
+    /// pool's calls were those of the weights at the epoch's start).
     public struct HardNegatives: Codable, Sendable, Equatable {
-        /// Largest share of an epoch's negatives taken from the pool's hard ones, in (0, 1].
+        /// Largest share of an epoch's negatives taken from the pool's hard ones, in (0, 1]
+        /// (default 0.5); the pool's called slices may hold fewer.
         public var share: Double
-        /// Empty-target slices segmented per epoch to find them (at least 1).
+        /// Empty-target slices segmented per epoch to find them (at least 1; default 800).
         public var pool: Int
 
         /// Settings; see the properties.
         public init(share: Double = 0.5, pool: Int = 800) {
             self.share = share
             self.pool = pool
+        }
+
+        private enum CodingKeys: String, CodingKey { case share, pool }
+
+        /// Reads settings; a missing field takes its default.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self), d = HardNegatives()
+            self.init(share: try c.decodeIfPresent(Double.self, forKey: .share) ?? d.share,
+                      pool: try c.decodeIfPresent(Int.self, forKey: .pool) ?? d.pool)
         }
 
         /// Checks both fields.

@@ -95,8 +95,8 @@ public struct EpochReport: Sendable, Codable, Equatable {
     public var improved: Bool
     /// Global steps done at the end of the epoch.
     public var globalStep: Int
-    /// Hard negatives among the epoch's items (a refiner with ``RefinerTrainingConfig/hardNegatives``,
-    /// from its second epoch); `nil` otherwise.
+    /// Hard negatives among the items the epoch trained on (a refiner with
+    /// ``RefinerTrainingConfig/hardNegatives``, from its second epoch); `nil` otherwise.
     public var hardNegatives: Int?
 }
 

@@ -151,8 +151,8 @@ final class TrainingLoop {
     let outputs: TrainingOutputs
     let observer: TrainingObserver
     let planEpoch: (inout SeededGenerator) -> [[Int]]
-    /// The hard negatives in the current epoch's plan (``EpochReport/hardNegatives``), if the trainer mines them.
-    var hardNegativesDrawn: (() -> Int?)?
+    /// The hard negatives among an epoch's trained batches (``EpochReport/hardNegatives``), if the trainer mines them.
+    var hardNegativesIn: (([[Int]]) -> Int?)?
     let step: ([Int], inout SeededGenerator) -> Float
     let validate: () -> (score: Double?, loss: Double?)
     var progress: TrainingProgress
@@ -311,7 +311,7 @@ final class TrainingLoop {
             let report = EpochReport(epoch: progress.epoch + 1, epochs: epochs, trainLoss: progress.lossSum / Double(plan.count),
                                      validationLoss: validationLoss, validationScore: score, scoreName: scoreName,
                                      improved: improved, globalStep: progress.globalStep,
-                                     hardNegatives: hardNegativesDrawn?())
+                                     hardNegatives: hardNegativesIn?(plan))
             progress.history.append(report)
             progress.epoch += 1
             progress.batchInEpoch = 0

@@ -129,9 +129,9 @@ public struct RefinerStage: PipelineStageRunner {
         let items = try pipeline.cases(names, in: dataset), pseudoFolder = pipeline.folder(.pseudoMasks)
         // With RefinerTrainingConfig.labelledNegatives (set in refiner.training, or below with
         // pseudo-masks made on the labelled-positive slices) the refiner's negatives follow the
-        // dataset's weak slice labels, the only reader of a case's labels here: a positive
-        // slice whose pseudo-mask came out empty still holds blood. Otherwise, and for true
-        // masks (whose slice labels are the weak labels), the mask's own labels.
+        // dataset's weak slice labels, since a positive slice whose pseudo-mask came out empty
+        // still holds blood; the cases get those labels (the setting is all that reads them).
+        // Otherwise, and for true masks (whose slice labels are the weak labels), the mask's own.
         let weakLabels = pseudo && (byLabels || c.labelledNegatives == true)
         func prepare(_ item: DatasetCase, scan: ScanVolume, mask: MaskVolume) throws -> PreparedCase {
             let labels = weakLabels ? try item.sliceLabels() : mask.sliceLabels
