@@ -94,10 +94,10 @@ struct Classify: ParsableCommand {
         let scan = orientation.apply(source)
         // with --run, slices under the run's limit for thin slices (comparison.thinSlices) are classified as
         // slabs, each slice taking its slab's call (as the run's comparison does)
-        let slabs = run?.thinSliceSlabs(for: scan) ?? SliceSlabs(sliceCount: scan.shape.z, factor: 1)
+        let (result, slabs) = run?.sliceCalls(of: scan, classifier: net, flipAveraging: flipAverage)
+            ?? (net.classify(scan, flipAveraging: flipAverage), SliceSlabs(sliceCount: scan.shape.z, factor: 1))
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
-        let result = net.classify(slabs.average(scan), flipAveraging: flipAverage)
-        var probabilities = slabs.expand(result.probabilities), logits = slabs.expand(result.logits)
+        var probabilities = result.probabilities, logits = result.logits
         if let p = orientation.sourceSliceOrder(probabilities), let l = orientation.sourceSliceOrder(logits) {
             probabilities = p
             logits = l

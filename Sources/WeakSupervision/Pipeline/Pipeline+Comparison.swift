@@ -263,6 +263,21 @@ extension Pipeline {
         SliceSlabs(scan, rule: config.comparison.thinSlices)
     }
 
+    /// One scan's slice calls as the run makes them (what `ichctl classify --run` reports): the
+    /// scan averaged into slabs when its slices are too thin (``thinSliceSlabs(for:)``),
+    /// classified by `classifier` (the run's slice-call network, ``sliceClassifierURL``), and
+    /// every slice given its slab's logit and probability.
+    /// - Parameters:
+    ///   - scan: in the networks' voxel order (``Reorientation``).
+    ///   - classifier: the network, loaded once by the caller for many scans.
+    ///   - flipAveraging: as ``ResNetLSTM/classify(_:chunkSize:flipAveraging:)``.
+    /// - Returns: one logit and probability per slice of `scan`, and the slabs used (factor 1 when none).
+    public func sliceCalls(of scan: ScanVolume, classifier: ResNetLSTM, flipAveraging: Bool = false) -> (calls: SliceProbabilities, slabs: SliceSlabs) {
+        let slabs = thinSliceSlabs(for: scan)
+        let calls = classifier.classify(slabs.average(scan), flipAveraging: flipAveraging)
+        return (SliceProbabilities(logits: slabs.expand(calls.logits)), slabs)
+    }
+
     /// Row `row`'s mask of one scan as the run makes it (what `ichctl segment --run` writes):
     /// the scan averaged into slabs when its slices are too thin (``thinSliceSlabs(for:)``), its
     /// case built (``segmentationCase(name:scan:classifier:)``, with the classifiers when the row
