@@ -12,7 +12,8 @@ struct CAMCommand: ParsableCommand {
         abstract: "Class activation maps of a scan (float32 NIfTI on its grid, 0..1 per slice).",
         discussion: """
             All slices go through the classifier as one sequence; each slice's map is taken for \
-            its own logit at --layer, resized to the slice and divided by its maximum. Methods: \
+            its own logit at --layer, resized to the slice (through its square frame when the \
+            slice is not square) and divided by its maximum. Methods: \
             gradcam (default), gradcampp (Grad-CAM++ as MONAI), layercam (finer at layer3).
             """)
 

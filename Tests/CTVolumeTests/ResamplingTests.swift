@@ -43,7 +43,8 @@ import TestSupport
 
     @Test func resamplingMatchesTorch() throws {
         let (fixture, values) = try Self.load()
-        #expect(fixture.cases.count >= 10)
+        #expect(fixture.cases.count >= 18)
+        #expect(Set(fixture.cases.map(\.kind)) == ["network", "bilinear", "scale2", "framed", "slices"])
         for c in fixture.cases {
             let input = Array(values[c.input..<(c.input + c.in_h * c.in_w)])
             let expected = values[c.output..<(c.output + c.out_h * c.out_w)]
@@ -51,7 +52,13 @@ import TestSupport
             switch c.kind {
             case "network":
                 #expect(c.out_h == c.out_w)
+                got = Resampler.network(height: c.in_h, width: c.in_w, size: c.out_h)(input)
+            case "framed":
+                #expect(c.out_h == c.out_w)
                 got = Preprocessing.resample(input, height: c.in_h, width: c.in_w, size: c.out_h)
+            case "slices":
+                #expect(c.in_h == c.in_w)
+                got = Preprocessing.resizeToSlice(input, size: c.in_h, height: c.out_h, width: c.out_w)
             default:
                 got = Resampler(inputHeight: c.in_h, inputWidth: c.in_w, outputHeight: c.out_h, outputWidth: c.out_w, mode: .bilinear)(input)
             }
@@ -62,6 +69,7 @@ import TestSupport
 
     @Test func preprocessVolumeMatchesTorch() throws {
         let (fixture, values) = try Self.load()
+        #expect(fixture.volumes.contains(where: { $0.x != $0.y }) && fixture.volumes.contains(where: { $0.x == $0.y }))
         for v in fixture.volumes {
             let shape = GridShape(v.x, v.y, v.z)
             let scan = ScanVolume(shape: shape, voxels: Array(values[v.input..<(v.input + shape.count)]),
@@ -94,7 +102,7 @@ import TestSupport
 
     @Test func areaOfAConstantIsTheConstantAndBilinearKeepsLinearRamps() {
         // Analytic: averaging a constant image gives the constant.
-        let c = Preprocessing.resample([Float](repeating: 7.25, count: 37 * 53), height: 37, width: 53, size: 16)
+        let c = Resampler.network(height: 37, width: 53, size: 16)([Float](repeating: 7.25, count: 37 * 53))
         #expect(c.allSatisfy { abs($0 - 7.25) < 1e-5 })
         // A ramp in x, f(i) = i, grown 4x: interior samples lie on (o + 0.5) / 4 - 0.5.
         let ramp = (0..<(3 * 8)).map { Float($0 % 8) }

@@ -32,6 +32,7 @@ From Python, for deployment in PyTorch:
                                   model.ichct_config["windows"])     # (Z, C, S, S)
     x = ichnets.with_context(x, model.ichct_config.get("context_slices", 0))  # a 2.5-D refiner's input
     logits = model(x)                                               # (Z, 1, S, S)
+    probs = torch.sigmoid(ichnets.to_slices(logits, Y, X))          # (Z, 1, Y, X), the scan's slices
 """
 import argparse
 import json
@@ -78,6 +79,51 @@ def resample(images: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
 
 
+# Air in HU (water is 0 and air -1000 by the Hounsfield scale's definition): what a slice that
+# is not square is padded with before it is resampled (Docs/ctvolume-preprocessing.md#square-frames).
+AIR_HU = -1000.0
+
+
+def square_frame(height: int, width: int):
+    """(side, top, left): a height x width slice sits in the middle of a side x side square,
+    side = max(height, width), with top = (side - height) // 2 rows and left = (side - width) // 2
+    columns of padding before it (Swift's `SquareFrame`)."""
+    side = max(height, width)
+    return side, (side - height) // 2, (side - width) // 2
+
+
+def pad_to_square(images: torch.Tensor, fill: float) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, side, side), each image in the middle of its square frame, the
+    margin `fill` (air for HU, 0 for a mask). A square image comes back unchanged."""
+    height, width = images.shape[-2:]
+    side, top, left = square_frame(height, width)
+    if side == height == width:
+        return images
+    return F.pad(images, (left, side - width - left, top, side - height - top), value=fill)
+
+
+def crop_from_square(maps: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(..., side, side) -> (..., height, width): the slice's rectangle of its square frame."""
+    _, top, left = square_frame(height, width)
+    return maps[..., top:top + height, left:left + width]
+
+
+def resample_slices(images: torch.Tensor, size: int, fill: float = AIR_HU) -> torch.Tensor:
+    """Slices as the networks see them: (N, C, H, W) padded to their square frame with `fill`,
+    then `resample`d to (N, C, size, size). A slice that is not square keeps its shape instead
+    of being stretched; a square one is `resample` itself."""
+    return resample(pad_to_square(images, fill), size)
+
+
+def to_slices(maps: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """The way back: (N, C, S, S) network maps -> (N, C, height, width) on the slices' grid,
+    bilinear (`align_corners=False`) to the square frame's side, then the slice cut out, so a
+    pixel goes back where `resample_slices` took it from."""
+    side, _, _ = square_frame(height, width)
+    full = F.interpolate(maps, size=(side, side), mode="bilinear", align_corners=False)
+    return crop_from_square(full, height, width)
+
+
 def window(hu: torch.Tensor, windows=DEFAULT_WINDOWS) -> torch.Tensor:
     """(N, 1, H, W) in HU -> (N, len(windows), H, W), each channel
     clamp((hu - (center - width / 2)) / width, 0, 1)."""
@@ -88,12 +134,13 @@ def window(hu: torch.Tensor, windows=DEFAULT_WINDOWS) -> torch.Tensor:
 def preprocess_volume(volume_xyz: np.ndarray, size: int, windows=DEFAULT_WINDOWS) -> torch.Tensor:
     """A whole (X, Y, Z) HU volume -> network input (Z, C, size, size).
 
-    Each slice's HU are resampled first and windowed second (windowing clamps, so the order
-    changes area averages).
+    Each slice's HU are padded to its square frame with air and resampled first
+    (`resample_slices`), and windowed second (windowing clamps, so the order changes area
+    averages). `to_slices` takes the networks' maps back to the volume's slices.
     """
     slices = [slice_image(volume_xyz, k) for k in range(volume_xyz.shape[2])]
     hu = torch.from_numpy(np.stack(slices).astype(np.float32))[:, None]
-    return window(resample(hu, size), windows)
+    return window(resample_slices(hu, size), windows)
 
 
 def slice_labels(label_xyz: np.ndarray) -> np.ndarray:
@@ -185,13 +232,11 @@ class ResNetLSTM(nn.Module):
 # Stage 2: Grad-CAM (Docs/method.md#2-class-activation-maps)
 # ------------------------------------------------------------------------------------------
 
-def grad_cam(model: ResNetLSTM, seq: torch.Tensor, out_size) -> torch.Tensor:
-    """Grad-CAM of each slice for its own logit: one sequence (T, C, S, S) -> (T, H, W) in [0, 1].
+def grad_cam_raw(model: ResNetLSTM, seq: torch.Tensor) -> torch.Tensor:
+    """Grad-CAM's raw maps of one sequence (T, C, S, S) -> (T, h, w), each slice for its own logit.
 
     A_t are slice t's maps at the last residual stage and g_t = d logit_t / d A_t, with the LSTM
-    run over the whole sequence. The map is ReLU(sum_c mean_ij(g_t,c) A_t,c), resized bilinearly
-    (`align_corners=False`) to `out_size` = (H, W), then divided by its own maximum (an all-zero
-    map stays zero). Swift's `GradCAM` is tested against this (Docs/training-and-cam.md).
+    run over the whole sequence. The map is ReLU(sum_c mean_ij(g_t,c) A_t,c).
     """
     t = seq.shape[0]
     maps = model.feature_maps(seq).detach().requires_grad_(True)
@@ -201,9 +246,31 @@ def grad_cam(model: ResNetLSTM, seq: torch.Tensor, out_size) -> torch.Tensor:
         (gradient,) = torch.autograd.grad(logits[k], maps, retain_graph=True)
         weights = gradient[k].mean(dim=(1, 2))
         per_slice.append(F.relu((weights[:, None, None] * maps[k]).sum(0)))
-    cams = F.interpolate(torch.stack(per_slice)[:, None], size=out_size, mode="bilinear", align_corners=False)[:, 0]
+    return torch.stack(per_slice)
+
+
+def _divided_by_peaks(cams: torch.Tensor) -> torch.Tensor:
     peaks = cams.flatten(1).max(dim=1).values.clamp_min(1e-12)
     return cams / peaks[:, None, None]
+
+
+def grad_cam(model: ResNetLSTM, seq: torch.Tensor, out_size) -> torch.Tensor:
+    """Grad-CAM of each slice for its own logit: one sequence (T, C, S, S) -> (T, H, W) in [0, 1].
+
+    `grad_cam_raw`'s maps resized bilinearly (`align_corners=False`) to `out_size` = (H, W), then
+    divided by their own maximum (an all-zero map stays zero). Swift's `GradCAM` is tested
+    against this (Docs/training-and-cam.md).
+    """
+    raw = grad_cam_raw(model, seq)
+    return _divided_by_peaks(F.interpolate(raw[:, None], size=out_size, mode="bilinear", align_corners=False)[:, 0])
+
+
+def grad_cam_on_slices(model: ResNetLSTM, seq: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Grad-CAM of a scan's slices on their own height x width grid, as `ichctl cam` writes it:
+    `grad_cam_raw`'s maps taken back by `to_slices` (square frame, then the slice cut out), then
+    each divided by its own maximum within the slice. For square slices this is `grad_cam`."""
+    raw = grad_cam_raw(model, seq)
+    return _divided_by_peaks(to_slices(raw[:, None], height, width)[:, 0])
 
 
 # ------------------------------------------------------------------------------------------
@@ -379,6 +446,11 @@ def _selftest():
     seq = torch.rand(1, 5, 3, 64, 64)
     print("classifier logits", tuple(classifier(seq).shape))
     print("grad-cam", tuple(grad_cam(classifier, seq[0], (80, 80)).shape))
+    assert torch.equal(grad_cam_on_slices(classifier, seq[0], 80, 80), grad_cam(classifier, seq[0], (80, 80)))
+    print("grad-cam on 60 x 80 slices", tuple(grad_cam_on_slices(classifier, seq[0], 60, 80).shape))
+    slab = torch.rand(2, 1, 7, 12)
+    assert torch.equal(crop_from_square(pad_to_square(slab, AIR_HU), 7, 12), slab)
+    assert pad_to_square(slab, AIR_HU).shape[-2:] == (12, 12) and square_frame(7, 12) == (12, 2, 0)
     refiner = build(refiner_config(size=64)).eval()
     print("refiner logits", tuple(refiner(seq[0]).shape))
     deep = build(refiner_config(size=64, context_slices=1)).eval()

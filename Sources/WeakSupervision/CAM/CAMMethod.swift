@@ -152,14 +152,15 @@ extension CAMMethod {
     ///
     /// The scan is preprocessed as the classifier's configuration says (``ResNetLSTM/preprocess(_:)``:
     /// its `input_size` and windows), all Z slices go through the LSTM in order as one sequence
-    /// (Docs/method.md#1-slice-classifier-resnet-lstm, inference), and each slice's map is resized bilinearly to the
-    /// slice's original y × x and divided by its maximum.
+    /// (Docs/method.md#1-slice-classifier-resnet-lstm, inference), and each slice's map goes back to
+    /// the slice's original y × x as the network input came from it
+    /// (``CAM/normalised(_:onSlicesOf:)``) and is divided by its maximum.
     ///
     /// - Parameter scan: HU volume.
     /// - Returns: the maps in [0, 1] as a volume on `scan`'s grid and geometry, and the logits.
     public func volume(_ scan: ScanVolume) throws -> CAMVolume {
         let explanation = try explain(model.preprocess(scan))
-        let maps = CAM.normalised(explanation.maps, height: scan.shape.y, width: scan.shape.x)
+        let maps = CAM.normalised(explanation.maps, onSlicesOf: SquareFrame(scan.shape))
         return CAMVolume(map: Volume(shape: scan.shape, voxels: maps.data, geometry: scan.geometry),
                          logits: explanation.logits, method: name)
     }
@@ -207,15 +208,40 @@ public enum CAM {
         let resized = withoutGradients {
             bilinearResize(maps.reshaped([t, 1, maps.shape[1], maps.shape[2]]), height: height, width: width)
         }
-        var out = resized.data
-        let plane = height * width
-        for k in 0..<t {
+        return Tensor(shape: [t, height, width], data: dividedByPeaks(resized.data, plane: height * width))
+    }
+
+    /// Raw maps (T, h, w) of a scan's slices back on slices of `frame.height x frame.width`, as
+    /// ``Preprocessing/resizeToVolume(_:size:shape:)`` takes maps back: resized bilinearly
+    /// (`align_corners=False`) to the slices' ``SquareFrame``, the slice's rectangle cut out,
+    /// then each divided by its own maximum within the slice (clamped below at 1e-12). For a
+    /// square slice this is ``normalised(_:height:width:)``; `ichnets.grad_cam_on_slices`.
+    public static func normalised(_ maps: Tensor, onSlicesOf frame: SquareFrame) -> Tensor {
+        precondition(maps.rank == 3, "CAM.normalised: maps are (T, h, w), got \(maps.shape)")
+        if frame.isSquare { return normalised(maps, height: frame.height, width: frame.width) }
+        let t = maps.shape[0], side = frame.side, plane = frame.height * frame.width
+        let resized = withoutGradients {
+            bilinearResize(maps.reshaped([t, 1, maps.shape[1], maps.shape[2]]), height: side, width: side)
+        }
+        var cropped = [Float](repeating: 0, count: t * plane)
+        resized.data.withUnsafeBufferPointer { rb in
+            cropped.withUnsafeMutableBufferPointer { cb in
+                for k in 0..<t { frame.crop(rb.baseAddress! + k * side * side, into: cb.baseAddress! + k * plane) }
+            }
+        }
+        return Tensor(shape: [t, frame.height, frame.width], data: dividedByPeaks(cropped, plane: plane))
+    }
+
+    /// Each run of `plane` values divided by its maximum, clamped below at 1e-12.
+    private static func dividedByPeaks(_ values: [Float], plane: Int) -> [Float] {
+        var out = values
+        for k in 0..<(out.count / plane) {
             var peak: Float = -.infinity
             for i in (k * plane)..<((k + 1) * plane) { peak = max(peak, out[i]) }
             let scale = 1 / max(peak, 1e-12)
             for i in (k * plane)..<((k + 1) * plane) { out[i] *= scale }
         }
-        return Tensor(shape: [t, height, width], data: out)
+        return out
     }
 
     /// The built-in methods by name.

@@ -158,8 +158,8 @@ public struct PreparedCase: Sendable {
         try Self.check(labels, scan: scan, name: name)
         let targets = try mask.map { try Self.targets($0, scan: scan, name: name, size: size) }
         // Preprocessing.preprocess resamples each slice's HU this way, then windows it
-        let resampler = Resampler.network(height: scan.shape.y, width: scan.shape.x, size: size)
-        self.init(name: name, size: size, hounsfield: resampler.resizeStack(scan.voxels, count: scan.shape.z),
+        let hu = Preprocessing.resampleStack(scan.voxels, height: scan.shape.y, width: scan.shape.x, count: scan.shape.z, size: size)
+        self.init(name: name, size: size, hounsfield: hu,
                   windows: windows, labels: labels, masks: targets)
     }
 
@@ -179,18 +179,14 @@ public struct PreparedCase: Sendable {
     }
 
     /// A mask on the scan's grid as (Z, S, S) targets in [0, 1]: each slice's voxels > 0 as 1,
-    /// resampled to S as the scan's slices are.
+    /// padded with 0 to its square frame and resampled to S as the scan's slices are.
     static func targets(_ mask: MaskVolume, scan: ScanVolume, name: String, size: Int) throws -> [Float] {
         guard mask.shape == scan.shape else {
             throw WeakSupervisionError.shapeMismatch(what: "\(name): mask grid", expected: "\(scan.shape)", got: "\(mask.shape)")
         }
-        let resampler = Resampler.network(height: scan.shape.y, width: scan.shape.x, size: size)
-        var out: [Float] = []
-        out.reserveCapacity(scan.shape.z * size * size)
-        for k in 0..<scan.shape.z {
-            out += resampler(mask.slice(k).map { $0 > 0 ? Float(1) : 0 }).map { min(max($0, 0), 1) }
-        }
-        return out
+        let binary = mask.voxels.map { $0 > 0 ? Float(1) : 0 }
+        return Preprocessing.resampleStack(binary, height: scan.shape.y, width: scan.shape.x, count: scan.shape.z,
+                                           size: size, fill: 0).map { min(max($0, 0), 1) }
     }
 
     /// Loads and preprocesses a dataset case: its scan, its weak labels (from its mask or
