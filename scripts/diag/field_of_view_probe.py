@@ -1,0 +1,86 @@
+"""Does `ichctl segment --run` keep its masks when the same head fills more or less of the matrix?
+
+Run: PYTHON=$(bash scripts/python-env.sh)
+     $PYTHON scripts/diag/field_of_view_probe.py ICHCTL RUN SET [CASES] [FACTORS] [OUT]
+
+A scanner's field of view sets how many pixels a head spans in a fixed matrix: the same head at
+a 250 mm field of view in 512 pixels spans 1.25 times as many as at 312 mm. The networks resample
+each slice's matrix to 256 x 256 whatever its pixel spacing, so they see the head larger or
+smaller. For the first CASES (default 10) positive cases of SET (`list.txt`, `data/`,
+`label/`), this scales each slice about its centre by each of FACTORS (default 0.8,1.25: the
+head spans that many times its pixels) in the same matrix, with linear interpolation, air
+(-1000 HU) where the scaled scan has no data, and the pixel spacing divided by the factor so
+millimetres stay true. The label is scaled the same way and thresholded at 0.5. A factor whose
+scaled head would leave the matrix (more than 1% of the cropped rim above -500 HU) is skipped
+for that case. Prints each case's Dice and mL called, at factor 1 and at each factor.
+"""
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+from mask_sets import list_names
+
+ichctl, run, data = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+count = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+factors = [float(f) for f in (sys.argv[5] if len(sys.argv) > 5 else "0.8,1.25").split(",")]
+out = Path(sys.argv[6]) if len(sys.argv) > 6 else Path(tempfile.mkdtemp(prefix="fov-"))
+out.mkdir(parents=True, exist_ok=True)
+
+
+def dice(mask, truth):
+    return 2 * (mask & truth).sum() / max(mask.sum() + truth.sum(), 1)
+
+
+def segment(scan):
+    result = out / "mask.nii.gz"
+    subprocess.run([ichctl, "segment", "--run", run, str(scan), "--out", str(result), "--force"], check=True, capture_output=True)
+    image = nib.load(result)
+    return np.asarray(image.dataobj) > 0, float(np.prod(image.header.get_zooms()[:3])) / 1000
+
+
+def scaled(volume, factor, fill, order):
+    """Each axial slice scaled by `factor` about the matrix centre, the matrix kept."""
+    centre = (np.array(volume.shape[:2]) - 1) / 2
+    matrix = np.diag([1 / factor, 1 / factor, 1.0])
+    offset = np.array([*(centre - centre / factor), 0.0])
+    return ndimage.affine_transform(volume.astype(np.float32), matrix, offset=offset, order=order, mode="constant", cval=fill)
+
+
+def rim_has_head(scan, factor):
+    """True when scaling by `factor` > 1 pushes head voxels (> -500 HU) out of the matrix."""
+    if factor <= 1:
+        return False
+    nx, ny = scan.shape[:2]
+    keep_x, keep_y = int(np.ceil(nx / factor)), int(np.ceil(ny / factor))
+    x0, y0 = (nx - keep_x) // 2, (ny - keep_y) // 2
+    inside = np.zeros(scan.shape[:2], bool)
+    inside[x0:x0 + keep_x, y0:y0 + keep_y] = True
+    rim = scan[~inside]
+    return (rim > -500).mean() > 0.01
+
+
+names = [n for n in list_names(data) if (np.asarray(nib.load(data / "label" / f"{n}.nii.gz").dataobj) > 0).any()][:count]
+print("case " + " ".join(f"{f:g}" for f in [1.0, *factors]) + "   (Dice / mL called)")
+for name in names:
+    image = nib.load(data / "data" / f"{name}.nii.gz")
+    scan = np.asarray(image.dataobj, dtype=np.float32)
+    truth = np.asarray(nib.load(data / "label" / f"{name}.nii.gz").dataobj) > 0
+    mask, voxel_ml = segment(data / "data" / f"{name}.nii.gz")
+    cells = [f"{dice(mask, truth):.3f}/{mask.sum() * voxel_ml:.2f}"]
+    for factor in factors:
+        if rim_has_head(scan, factor):
+            cells.append("head leaves")
+            continue
+        affine = image.affine.copy()
+        affine[:3, :2] /= factor
+        copy = out / f"{name}-x{factor:g}.nii.gz"
+        nib.save(nib.Nifti1Image(np.round(scaled(scan, factor, -1000, 1)).astype(np.int16), affine), copy)
+        label = scaled(truth.astype(np.float32), factor, 0, 1) >= 0.5
+        mask, voxel_ml = segment(copy)
+        cells.append(f"{dice(mask, label):.3f}/{mask.sum() * voxel_ml:.2f}")
+    print(name, " ".join(cells), flush=True)
