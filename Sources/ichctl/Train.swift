@@ -101,6 +101,9 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .long, help: "Augment geometry only: no intensity scale or shift (the demo presets' classifier).")
     var noIntensityJitter = false
 
+    @Option(name: .long, help: "Augment with a zoom log-uniform in 1/(1+Z) ... 1+Z (e.g. 0.25; default 0: none).")
+    var maxZoom: Double = 0
+
     @Option(name: .long, help: "Validate and keep an exponential moving average of the weights with this decay, in [0, 1) (e.g. 0.99; default: none).")
     var averageDecay: Float?
 
@@ -134,6 +137,8 @@ struct TrainingOptions: ParsableArguments {
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
         if shardData && !distributed { throw ValidationError("--shard-data shards the data over the ranks of --distributed; add --distributed (and run under mpirun)") }
+        if !(maxZoom >= 0 && maxZoom.isFinite) { throw ValidationError("--max-zoom must be finite and at least 0, not \(maxZoom)") }
+        if maxZoom > 0 && noAugment { throw ValidationError("--max-zoom augments; it cannot go with --no-augment") }
     }
 
     /// The ranks (MPI's world with --distributed, else none); see ``CLI/withRanks(distributed:threads:quiet:_:)``.
@@ -163,10 +168,12 @@ struct TrainingOptions: ParsableArguments {
     /// configuration JSON stays what it was before the option existed.
     var selection: ModelSelection? { keep == .best ? nil : keep }
 
-    /// `base`, or none with --no-augment, or without its intensity jitter with --no-intensity-jitter.
+    /// `base`, or none with --no-augment, or without its intensity jitter with
+    /// --no-intensity-jitter, with --max-zoom's zoom.
     func augmentation(_ base: Augmentation) -> Augmentation {
         if noAugment { return .none }
         var a = base
+        a.maxZoom = maxZoom
         if noIntensityJitter {
             a.intensityScale = 0
             a.intensityShift = 0

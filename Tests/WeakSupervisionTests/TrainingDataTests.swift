@@ -64,6 +64,51 @@ struct TrainingDataTests {
         #expect(throws: WeakSupervisionError.self) { try Augmentation(horizontalFlip: 2).validate() }
     }
 
+    @Test("zoom: a linear ramp stays linear about the centre, slope times z; a draw with zoom takes an eighth number after the seven it took without")
+    func zoom() throws {
+        // Analytic: f(q) = q - c along columns; zoomed by z, output column q samples the input at
+        // c + (q - c) / z, so it holds (q - c) / z wherever that source lies inside.
+        let s = 16, c = Float(s - 1) / 2
+        let ramp = (0..<(s * s)).map { Float($0 % s) - c }
+        for z in [2.0, 0.5, 1.25] {
+            var zoomed = ramp[...]
+            AugmentationDraw(zoom: z).apply(to: &zoomed, size: s, intensity: false)
+            for r in [7, 8] {   // rows whose source row lies inside at every z here
+                for q in 0..<s {
+                    let source = c + (Float(q) - c) / Float(z)
+                    guard source >= 0 && source <= Float(s - 1) else { continue }
+                    #expect(abs(zoomed[zoomed.startIndex + r * s + q] - (Float(q) - c) / Float(z)) < 1e-4, "z \(z) at \(r),\(q)")
+                }
+            }
+        }
+        #expect(!AugmentationDraw(zoom: 1.1).isGeometricIdentity && AugmentationDraw(zoom: 1).isGeometricIdentity)
+        // the draw: the same seven numbers first, then z log-uniform in 1/(1+m) ... 1+m
+        let plain = Augmentation(), zooming = Augmentation(maxZoom: 0.25)
+        var g1 = Counter(), g2 = Counter()
+        for _ in 0..<40 {
+            var a = plain.draw(size: 32, using: &g1)
+            let b = zooming.draw(size: 32, using: &g2)
+            _ = g1.next()   // keep the streams in step: the zooming draw took one more
+            #expect(b.zoom >= 1 / 1.25 - 1e-12 && b.zoom <= 1.25 + 1e-12)
+            a.zoom = b.zoom
+            #expect(a == b)
+        }
+        #expect(g2.calls == 40 * 8)
+        var g3 = Counter()
+        let zooms = (0..<200).map { _ in zooming.draw(size: 32, using: &g3).zoom }
+        #expect(zooms.contains { $0 < 0.9 } && zooms.contains { $0 > 1.12 })
+        // JSON: no key when 0 (a configuration written before zoom existed reads the same), the
+        // value when set; a negative range is refused
+        let plainJSON = String(decoding: try JSONEncoder().encode(plain), as: UTF8.self)
+        #expect(!plainJSON.contains("maxZoom"))
+        #expect(try JSONDecoder().decode(Augmentation.self, from: Data(plainJSON.utf8)) == plain)
+        let zoomJSON = try JSONEncoder().encode(zooming)
+        #expect(try JSONDecoder().decode(Augmentation.self, from: zoomJSON) == zooming)
+        #expect(String(decoding: zoomJSON, as: UTF8.self).contains("\"maxZoom\":0.25"))
+        #expect(throws: WeakSupervisionError.self) { try Augmentation(maxZoom: -0.1).validate() }
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(Augmentation.self, from: Data(#"{"maxZoom":0.2}"#.utf8)) }
+    }
+
     @Test("a prepared case's mask targets are area fractions on the network grid")
     func maskTargets() throws {
         let shape = GridShape(8, 8, 2)

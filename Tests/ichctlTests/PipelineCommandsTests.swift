@@ -315,18 +315,23 @@ func tinyConfig() -> PipelineConfig {
                            "--size", "32", "--widths", "4,8", "--val-fraction", "0.34", "--keep", "last"]
         let refined = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r.safetensors").path, "--validate-every", "2",
                                                           "--prior-bias", "--crop-size", "16", "--crop-foreground", "0.33", "--context-slices", "1",
-                                                          "--dice-skips-empty-targets", "--hard-negatives", "0.5", "--hard-negative-pool", "4", "--json"])
+                                                          "--dice-skips-empty-targets", "--hard-negatives", "0.5", "--hard-negative-pool", "4",
+                                                          "--max-zoom", "0.2", "--json"])
         #expect(refined.status == 0, "\(refined.stderr)")
         let refinerConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r.resume.safetensors"))
         #expect(refinerConfig.validateEvery == 2 && refinerConfig.priorBias == true && refinerConfig.cropSize == 16
                 && refinerConfig.cropForeground == 0.33 && refinerConfig.model.contextSlices == 1 && refinerConfig.diceSkipsEmptyTargets == true
-                && refinerConfig.hardNegatives == .init(share: 0.5, pool: 4))
+                && refinerConfig.hardNegatives == .init(share: 0.5, pool: 4) && refinerConfig.augmentation.maxZoom == 0.2)
         #expect(try UNetLite(contentsOf: dir.appendingPathComponent("r.safetensors")).config.inChannels == 9)
         let refinerSummary = try decoder.decode(TrainingSummary.self, from: Data(refined.stdout.utf8))
         #expect(refinerSummary.history.map { $0.validationScore == nil } == [true, false])
         #expect(refinerSummary.history.map { $0.hardNegatives == nil } == [true, false])   // mined from the second epoch
         let plainRefiner = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r0.safetensors").path, "--quiet"])
         #expect(plainRefiner.status == 0, "\(plainRefiner.stderr)")
+        #expect(try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r0.resume.safetensors")).augmentation.maxZoom == 0)
+        let badZoom = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r9.safetensors").path, "--max-zoom", "-1"])
+        #expect(badZoom.status != 0 && badZoom.stderr.contains("--max-zoom"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r9.safetensors").path))
         #expect(!plainRefiner.stderr.contains("epoch"))
         let plainConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r0.resume.safetensors"))
         #expect(plainConfig.validateEvery == nil && plainConfig.priorBias == nil && plainConfig.cropSize == nil && plainConfig.cropForeground == nil

@@ -1,0 +1,80 @@
+"""A copy of a dataset whose heads span FACTOR times their pixels in the same matrix.
+
+Run: PYTHON=$(bash scripts/python-env.sh)
+     $PYTHON scripts/diag/scaled_set.py SET FACTOR OUT
+
+The field-of-view probe (field_of_view_probe.py) as a whole dataset that `ichctl compare --data`
+reads: every case of SET (`list.txt`, `data/`, `label/`, optional `lesions/`) has each axial
+slice scaled about the matrix centre by FACTOR, the matrix kept: the scan with linear
+interpolation and air (-1000 HU) where it has no data, rounded to int16; the label linearly and
+thresholded at 0.5; the lesion instances by nearest neighbour. The pixel spacing is divided by
+FACTOR, so millimetres and millilitres stay true. `slices.csv` is written from the scaled
+labels. A FACTOR above 1 pushes the rim out of the matrix; cases whose head would leave it (more
+than 1% of the cut rim above -500 HU) are refused, naming them. OUT must not exist.
+"""
+import csv
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+from mask_sets import list_names
+
+source, factor, out = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
+if out.exists():
+    sys.exit(f"{out}: exists; give a new folder")
+
+
+def scaled(volume, fill, order):
+    centre = (np.array(volume.shape[:2]) - 1) / 2
+    matrix = np.diag([1 / factor, 1 / factor, 1.0])
+    offset = np.array([*(centre - centre / factor), 0.0])
+    return ndimage.affine_transform(volume.astype(np.float32), matrix, offset=offset, order=order, mode="constant", cval=fill)
+
+
+def head_leaves(scan):
+    if factor <= 1:
+        return False
+    nx, ny = scan.shape[:2]
+    kx, ky = int(np.ceil(nx / factor)), int(np.ceil(ny / factor))
+    inside = np.zeros((nx, ny), bool)
+    inside[(nx - kx) // 2:(nx - kx) // 2 + kx, (ny - ky) // 2:(ny - ky) // 2 + ky] = True
+    return (scan[~inside] > -500).mean() > 0.01
+
+
+names = list_names(source)
+for folder in ("data", "label", "lesions"):
+    if folder != "lesions" or (source / folder).is_dir():
+        (out / folder).mkdir(parents=True)
+rows = []
+for name in names:
+    image = nib.load(source / "data" / f"{name}.nii.gz")
+    scan = np.asarray(image.dataobj, dtype=np.float32)
+    if head_leaves(scan):
+        sys.exit(f"{source / 'data' / (name + '.nii.gz')}: the head would leave the matrix at factor {factor:g}")
+    affine = image.affine.copy()
+    affine[:3, :2] /= factor
+
+    def save(values, dtype, folder, like):
+        header = like.header.copy()
+        header.set_data_dtype(dtype)
+        header.set_slope_inter(1, 0)
+        nib.save(nib.Nifti1Image(values.astype(dtype), affine, header), out / folder / f"{name}.nii.gz")
+
+    save(np.round(scaled(scan, -1000, 1)), np.int16, "data", image)
+    label_image = nib.load(source / "label" / f"{name}.nii.gz")
+    label = scaled(np.asarray(label_image.dataobj) > 0, 0, 1) >= 0.5
+    save(label, np.uint8, "label", label_image)
+    if (source / "lesions" / f"{name}.nii.gz").exists():
+        lesion_image = nib.load(source / "lesions" / f"{name}.nii.gz")
+        lesions = np.asarray(lesion_image.dataobj)
+        save(np.round(scaled(lesions, 0, 0)), lesions.dtype, "lesions", lesion_image)
+    rows += [(name, k, int(label[:, :, k].any())) for k in range(label.shape[2])]
+    print(name, file=sys.stderr, flush=True)
+(out / "list.txt").write_text("".join(f"data/{n}.nii.gz\n" for n in names))
+with open(out / "slices.csv", "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["case", "slice", "label"])
+    w.writerows(rows)
