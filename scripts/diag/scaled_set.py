@@ -7,7 +7,8 @@ The field-of-view probe (field_of_view_probe.py) as a whole dataset that `ichctl
 reads: every case of SET (`list.txt`, `data/`, `label/`, optional `lesions/`) has each axial
 slice scaled about the matrix centre by FACTOR, the matrix kept: the scan with linear
 interpolation and air (-1000 HU) where it has no data, rounded to int16; the label linearly and
-thresholded at 0.5; the lesion instances by nearest neighbour. The pixel spacing is divided by
+thresholded at 0.5; the lesion instances by nearest neighbour, kept to the scaled label's
+voxels (each label voxel left without one takes the nearest one's). The pixel spacing is divided by
 FACTOR, so millimetres and millilitres stay true. `slices.csv` is written from the scaled
 labels. A FACTOR above 1 pushes the rim out of the matrix; cases whose head would leave it (more
 than 1% of the cut rim above -500 HU) are refused, naming them. OUT must not exist.
@@ -70,7 +71,15 @@ for name in names:
     if (source / "lesions" / f"{name}.nii.gz").exists():
         lesion_image = nib.load(source / "lesions" / f"{name}.nii.gz")
         lesions = np.asarray(lesion_image.dataobj)
-        save(np.round(scaled(lesions, 0, 0)), lesions.dtype, "lesions", lesion_image)
+        moved = np.round(scaled(lesions, 0, 0)).astype(lesions.dtype)
+        moved[~label] = 0
+        # a lesion map labels exactly the mask's voxels: a label voxel that nearest-neighbour
+        # sampling left unlabelled takes the label of the nearest labelled voxel
+        missing = label & (moved == 0)
+        if missing.any() and (moved > 0).any():
+            _, nearest = ndimage.distance_transform_edt(moved == 0, return_indices=True)
+            moved[missing] = moved[tuple(index[missing] for index in nearest)]
+        save(moved, lesions.dtype, "lesions", lesion_image)
     rows += [(name, k, int(label[:, :, k].any())) for k in range(label.shape[2])]
     print(name, file=sys.stderr, flush=True)
 (out / "list.txt").write_text("".join(f"data/{n}.nii.gz\n" for n in names))
