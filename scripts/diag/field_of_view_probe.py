@@ -14,15 +14,15 @@ millimetres stay true. The label is scaled the same way and thresholded at 0.5. 
 scaled head would leave the matrix (more than 1% of the cropped rim above -500 HU) is skipped
 for that case. Prints each case's Dice and mL called, at factor 1 and at each factor.
 """
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from scipy import ndimage
 
+from geometry_probes import dice, head_leaves, scale_slices
+from geometry_probes import segment as run_segment
 from mask_sets import list_names
 
 ichctl, run, data = sys.argv[1], sys.argv[2], Path(sys.argv[3])
@@ -32,36 +32,8 @@ out = Path(sys.argv[6]) if len(sys.argv) > 6 else Path(tempfile.mkdtemp(prefix="
 out.mkdir(parents=True, exist_ok=True)
 
 
-def dice(mask, truth):
-    return 2 * (mask & truth).sum() / max(mask.sum() + truth.sum(), 1)
-
-
 def segment(scan):
-    result = out / "mask.nii.gz"
-    subprocess.run([ichctl, "segment", "--run", run, str(scan), "--out", str(result), "--force"], check=True, capture_output=True)
-    image = nib.load(result)
-    return np.asarray(image.dataobj) > 0, float(np.prod(image.header.get_zooms()[:3])) / 1000
-
-
-def scaled(volume, factor, fill, order):
-    """Each axial slice scaled by `factor` about the matrix centre, the matrix kept."""
-    centre = (np.array(volume.shape[:2]) - 1) / 2
-    matrix = np.diag([1 / factor, 1 / factor, 1.0])
-    offset = np.array([*(centre - centre / factor), 0.0])
-    return ndimage.affine_transform(volume.astype(np.float32), matrix, offset=offset, order=order, mode="constant", cval=fill)
-
-
-def rim_has_head(scan, factor):
-    """True when scaling by `factor` > 1 pushes head voxels (> -500 HU) out of the matrix."""
-    if factor <= 1:
-        return False
-    nx, ny = scan.shape[:2]
-    keep_x, keep_y = int(np.ceil(nx / factor)), int(np.ceil(ny / factor))
-    x0, y0 = (nx - keep_x) // 2, (ny - keep_y) // 2
-    inside = np.zeros(scan.shape[:2], bool)
-    inside[x0:x0 + keep_x, y0:y0 + keep_y] = True
-    rim = scan[~inside]
-    return (rim > -500).mean() > 0.01
+    return run_segment(ichctl, run, scan, out)
 
 
 names = [n for n in list_names(data) if (np.asarray(nib.load(data / "label" / f"{n}.nii.gz").dataobj) > 0).any()][:count]
@@ -73,14 +45,14 @@ for name in names:
     mask, voxel_ml = segment(data / "data" / f"{name}.nii.gz")
     cells = [f"{dice(mask, truth):.3f}/{mask.sum() * voxel_ml:.2f}"]
     for factor in factors:
-        if rim_has_head(scan, factor):
+        if head_leaves(scan, factor):
             cells.append("head leaves")
             continue
         affine = image.affine.copy()
         affine[:3, :2] /= factor
         copy = out / f"{name}-x{factor:g}.nii.gz"
-        nib.save(nib.Nifti1Image(np.round(scaled(scan, factor, -1000, 1)).astype(np.int16), affine), copy)
-        label = scaled(truth.astype(np.float32), factor, 0, 1) >= 0.5
+        nib.save(nib.Nifti1Image(np.round(scale_slices(scan, factor, -1000, 1)).astype(np.int16), affine), copy)
+        label = scale_slices(truth, factor, 0, 1) >= 0.5
         mask, voxel_ml = segment(copy)
         cells.append(f"{dice(mask, label):.3f}/{mask.sum() * voxel_ml:.2f}")
     print(name, " ".join(cells), flush=True)

@@ -9,7 +9,6 @@ its voxels above -500 HU), so that only the matrix's shape changes and the head 
 Segments the scan and the cut copy with `ICHCTL segment --run RUN` and prints each one's Dice
 against the (cut) label and its voxel count. OUT (default a temporary folder) keeps the copies.
 """
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +16,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from geometry_probes import dice
+from geometry_probes import segment as run_segment
 from mask_sets import list_names
 
 ichctl, run, data = sys.argv[1], sys.argv[2], Path(sys.argv[3])
@@ -25,14 +26,8 @@ out = Path(sys.argv[5]) if len(sys.argv) > 5 else Path(tempfile.mkdtemp(prefix="
 out.mkdir(parents=True, exist_ok=True)
 
 
-def dice(mask, truth):
-    return 2 * (mask & truth).sum() / max(mask.sum() + truth.sum(), 1)
-
-
 def segment(scan):
-    result = out / "mask.nii.gz"
-    subprocess.run([ichctl, "segment", "--run", run, str(scan), "--out", str(result), "--force"], check=True, capture_output=True)
-    return np.asarray(nib.load(result).dataobj) > 0
+    return run_segment(ichctl, run, scan, out)[0]
 
 
 names = [n for n in list_names(data) if (np.asarray(nib.load(data / "label" / f"{n}.nii.gz").dataobj) > 0).any()][:count]

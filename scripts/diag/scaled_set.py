@@ -21,6 +21,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
+from geometry_probes import head_leaves, scale_slices
 from mask_sets import list_names
 
 source, factor, out = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
@@ -29,20 +30,7 @@ if out.exists():
 
 
 def scaled(volume, fill, order):
-    centre = (np.array(volume.shape[:2]) - 1) / 2
-    matrix = np.diag([1 / factor, 1 / factor, 1.0])
-    offset = np.array([*(centre - centre / factor), 0.0])
-    return ndimage.affine_transform(volume.astype(np.float32), matrix, offset=offset, order=order, mode="constant", cval=fill)
-
-
-def head_leaves(scan):
-    if factor <= 1:
-        return False
-    nx, ny = scan.shape[:2]
-    kx, ky = int(np.ceil(nx / factor)), int(np.ceil(ny / factor))
-    inside = np.zeros((nx, ny), bool)
-    inside[(nx - kx) // 2:(nx - kx) // 2 + kx, (ny - ky) // 2:(ny - ky) // 2 + ky] = True
-    return (scan[~inside] > -500).mean() > 0.01
+    return scale_slices(volume, factor, fill, order)
 
 
 names = list_names(source)
@@ -53,7 +41,7 @@ rows = []
 for name in names:
     image = nib.load(source / "data" / f"{name}.nii.gz")
     scan = np.asarray(image.dataobj, dtype=np.float32)
-    if head_leaves(scan):
+    if head_leaves(scan, factor):
         sys.exit(f"{source / 'data' / (name + '.nii.gz')}: the head would leave the matrix at factor {factor:g}")
     affine = image.affine.copy()
     affine[:3, :2] /= factor

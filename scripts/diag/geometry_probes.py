@@ -1,0 +1,43 @@
+"""Helpers shared by the geometry probes here (non_square_probe.py, field_of_view_probe.py,
+scaled_set.py): Dice of two masks, `ichctl segment --run` on one scan, and scaling each axial
+slice of a volume about the matrix centre."""
+import subprocess
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+
+def dice(mask, truth):
+    """2|A ∩ B| / (|A| + |B|), 0 when both are empty."""
+    return 2 * (mask & truth).sum() / max(mask.sum() + truth.sum(), 1)
+
+
+def segment(ichctl, run, scan, out):
+    """`ICHCTL segment --run RUN SCAN` into OUT/mask.nii.gz: (mask as bool array, mL per voxel)."""
+    result = Path(out) / "mask.nii.gz"
+    subprocess.run([ichctl, "segment", "--run", run, str(scan), "--out", str(result), "--force"], check=True, capture_output=True)
+    image = nib.load(result)
+    return np.asarray(image.dataobj) > 0, float(np.prod(image.header.get_zooms()[:3])) / 1000
+
+
+def scale_slices(volume, factor, fill, order):
+    """Each axial slice of an (X, Y, Z) array scaled by `factor` about the matrix centre, the
+    matrix kept (interpolation `order`, `fill` where there is no data)."""
+    centre = (np.array(volume.shape[:2]) - 1) / 2
+    matrix = np.diag([1 / factor, 1 / factor, 1.0])
+    offset = np.array([*(centre - centre / factor), 0.0])
+    return ndimage.affine_transform(volume.astype(np.float32), matrix, offset=offset, order=order, mode="constant", cval=fill)
+
+
+def head_leaves(scan, factor):
+    """True when scaling by `factor` > 1 pushes head voxels (more than 1% of the cut rim above
+    -500 HU) out of the matrix."""
+    if factor <= 1:
+        return False
+    nx, ny = scan.shape[:2]
+    kx, ky = int(np.ceil(nx / factor)), int(np.ceil(ny / factor))
+    inside = np.zeros((nx, ny), bool)
+    inside[(nx - kx) // 2:(nx - kx) // 2 + kx, (ny - ky) // 2:(ny - ky) // 2 + ky] = True
+    return (scan[~inside] > -500).mean() > 0.01
