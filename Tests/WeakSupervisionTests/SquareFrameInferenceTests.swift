@@ -96,6 +96,27 @@ struct SquareFrameInferenceTests {
         #expect(compared > 0)
     }
 
+    @Test("training targets with an odd margin: at S = side the frame is the target, the extra row after the slice, padded with 0")
+    func oddMarginTargets() throws {
+        let shape = GridShape(6, 5, 1), geometry = Geometry(spacing: SIMD3(1, 1, 1))
+        var mask = [UInt8](repeating: 0, count: shape.count)
+        mask[shape.index(4, 0, 0)] = 1; mask[shape.index(1, 4, 0)] = 1
+        var hu = [Float](repeating: 40, count: shape.count)
+        hu[shape.index(2, 3, 0)] = 90
+        let item = try PreparedCase(name: "odd", scan: ScanVolume(shape: shape, voxels: hu, geometry: geometry), labels: [1],
+                                    mask: MaskVolume(shape: shape, voxels: mask, geometry: geometry), size: 6, windows: [.brain])
+        let targets = try #require(item.masks)
+        // side 6, top (6 - 5) / 2 = 0: slice row j is frame row j, and frame row 5 is padding
+        for j in 0..<6 {
+            for i in 0..<6 {
+                let expected: Float = j < 5 && mask[shape.index(i, j, 0)] > 0 ? 1 : 0
+                #expect(targets[j * 6 + i] == expected, "target at row \(j), column \(i)")
+                let window: Float = j == 5 ? 0 : (hu[shape.index(i, j, 0)] == 90 ? 1 : 0.5)   // air, or brain window of 40 / 90 HU
+                #expect(item.slices(0..<1)[j * 6 + i] == window, "input at row \(j), column \(i)")
+            }
+        }
+    }
+
     @Test("resizeToVolume: a map goes back to the pixels it came from (the square's rows), any margin parity")
     func wayBack() {
         let maps: [Float] = (0..<(2 * 16 * 16)).map { (i: Int) -> Float in Float((i * 37) % 101) / 7 }

@@ -81,6 +81,10 @@ struct TrainingDataTests {
                 }
             }
         }
+        // with a shift: the shift is undone first, in output pixels, then the zoom
+        var moved = ramp[...]
+        AugmentationDraw(zoom: 2, shiftX: 3).apply(to: &moved, size: s, intensity: false)
+        for q in 0..<s { #expect(abs(moved[moved.startIndex + 8 * s + q] - (Float(q) - c - 3) / 2) < 1e-4, "shifted at \(q)") }
         #expect(!AugmentationDraw(zoom: 1.1).isGeometricIdentity && AugmentationDraw(zoom: 1).isGeometricIdentity)
         // the draw: the same seven numbers first, then z log-uniform in 1/(1+m) ... 1+m
         let plain = Augmentation(), zooming = Augmentation(maxZoom: 0.25)

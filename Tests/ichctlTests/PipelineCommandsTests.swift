@@ -329,9 +329,12 @@ func tinyConfig() -> PipelineConfig {
         let plainRefiner = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r0.safetensors").path, "--quiet"])
         #expect(plainRefiner.status == 0, "\(plainRefiner.stderr)")
         #expect(try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r0.resume.safetensors")).augmentation.maxZoom == 0)
-        let badZoom = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r9.safetensors").path, "--max-zoom", "-1"])
-        #expect(badZoom.status != 0 && badZoom.stderr.contains("--max-zoom"))
-        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r9.safetensors").path))
+        for bad in [["--max-zoom=-1"], ["--max-zoom", "nan"], ["--max-zoom", "0.2", "--no-augment"]] {
+            let badZoom = try ICHCTLRunner.run(refinerArgs + ["--out", dir.appendingPathComponent("r9.safetensors").path] + bad)
+            #expect(badZoom.status != 0, "\(bad)")
+            #expect(badZoom.stderr.contains(bad.count == 1 || bad[1] == "nan" ? "must be finite and at least 0" : "cannot go with --no-augment"), "\(bad): \(badZoom.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r9.safetensors").path))
+        }
         #expect(!plainRefiner.stderr.contains("epoch"))
         let plainConfig = try RefinerTrainer.config(ofResumeFile: dir.appendingPathComponent("r0.resume.safetensors"))
         #expect(plainConfig.validateEvery == nil && plainConfig.priorBias == nil && plainConfig.cropSize == nil && plainConfig.cropForeground == nil

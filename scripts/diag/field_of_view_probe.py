@@ -21,7 +21,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from geometry_probes import dice, head_leaves, scale_slices
+from geometry_probes import dice, head_leaves, scale_slices, scaled_affine
 from geometry_probes import segment as run_segment
 from mask_sets import list_names
 
@@ -48,8 +48,7 @@ for name in names:
         if head_leaves(scan, factor):
             cells.append("head leaves")
             continue
-        affine = image.affine.copy()
-        affine[:3, :2] /= factor
+        affine = scaled_affine(image.affine, scan.shape, factor)
         copy = out / f"{name}-x{factor:g}.nii.gz"
         nib.save(nib.Nifti1Image(np.round(scale_slices(scan, factor, -1000, 1)).astype(np.int16), affine), copy)
         label = scale_slices(truth, factor, 0, 1) >= 0.5

@@ -31,6 +31,17 @@ def scale_slices(volume, factor, fill, order):
     return ndimage.affine_transform(volume.astype(np.float32), matrix, offset=offset, order=order, mode="constant", cval=fill)
 
 
+def scaled_affine(affine, shape, factor):
+    """The affine of `scale_slices(volume, factor, ...)`: in-plane columns divided by `factor`,
+    and the origin moved so that the matrix centre keeps its world position (the scaled head
+    stays where it was; its millimetres stay true)."""
+    out = affine.copy()
+    centre = (np.array(shape[:2]) - 1) / 2
+    out[:3, :2] = affine[:3, :2] / factor
+    out[:3, 3] = affine[:3, 3] + affine[:3, :2] @ centre * (1 - 1 / factor)
+    return out
+
+
 def head_leaves(scan, factor):
     """True when scaling by `factor` > 1 pushes head voxels (more than 1% of the cut rim above
     -500 HU) out of the matrix."""

@@ -10,8 +10,9 @@ interpolation and air (-1000 HU) where it has no data, rounded to int16; the lab
 thresholded at 0.5; the lesion instances by nearest neighbour, kept to the scaled label's
 voxels (each label voxel left without one takes the nearest one's). The pixel spacing is divided by
 FACTOR, so millimetres and millilitres stay true. `slices.csv` is written from the scaled
-labels. A FACTOR above 1 pushes the rim out of the matrix; cases whose head would leave it (more
-than 1% of the cut rim above -500 HU) are refused, naming them. OUT must not exist.
+labels. The origin moves so the matrix centre keeps its world position. A FACTOR above 1 pushes
+the rim out of the matrix; a set with a case whose head would leave it (more than 1% of the cut
+rim above -500 HU) is refused before anything is written, naming the case. OUT must not exist.
 """
 import csv
 import sys
@@ -21,7 +22,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-from geometry_probes import head_leaves, scale_slices
+from geometry_probes import head_leaves, scale_slices, scaled_affine
 from mask_sets import list_names
 
 source, factor, out = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
@@ -33,7 +34,16 @@ def scaled(volume, fill, order):
     return scale_slices(volume, factor, fill, order)
 
 
+def affine_zooms(affine):
+    """Voxel sizes in mm along the three axes of `affine`."""
+    return np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+
+
 names = list_names(source)
+# refuse before writing anything
+for name in names:
+    if head_leaves(np.asarray(nib.load(source / "data" / f"{name}.nii.gz").dataobj, dtype=np.float32), factor):
+        sys.exit(f"{source / 'data' / (name + '.nii.gz')}: the head would leave the matrix at factor {factor:g}")
 for folder in ("data", "label", "lesions"):
     if folder != "lesions" or (source / folder).is_dir():
         (out / folder).mkdir(parents=True)
@@ -41,10 +51,7 @@ rows = []
 for name in names:
     image = nib.load(source / "data" / f"{name}.nii.gz")
     scan = np.asarray(image.dataobj, dtype=np.float32)
-    if head_leaves(scan, factor):
-        sys.exit(f"{source / 'data' / (name + '.nii.gz')}: the head would leave the matrix at factor {factor:g}")
-    affine = image.affine.copy()
-    affine[:3, :2] /= factor
+    affine = scaled_affine(image.affine, scan.shape, factor)
 
     def save(values, dtype, folder, like):
         header = like.header.copy()
@@ -62,10 +69,12 @@ for name in names:
         moved = np.round(scaled(lesions, 0, 0)).astype(lesions.dtype)
         moved[~label] = 0
         # a lesion map labels exactly the mask's voxels: a label voxel that nearest-neighbour
-        # sampling left unlabelled takes the label of the nearest labelled voxel
+        # sampling left unlabelled takes the label of the nearest labelled voxel, in millimetres
         missing = label & (moved == 0)
-        if missing.any() and (moved > 0).any():
-            _, nearest = ndimage.distance_transform_edt(moved == 0, return_indices=True)
+        if missing.any():
+            if not (moved > 0).any():
+                sys.exit(f"{source / 'lesions' / (name + '.nii.gz')}: no lesion voxel left at factor {factor:g} to label the scaled mask")
+            _, nearest = ndimage.distance_transform_edt(moved == 0, sampling=affine_zooms(affine), return_indices=True)
             moved[missing] = moved[tuple(index[missing] for index in nearest)]
         save(moved, lesions.dtype, "lesions", lesion_image)
     rows += [(name, k, int(label[:, :, k].any())) for k in range(label.shape[2])]

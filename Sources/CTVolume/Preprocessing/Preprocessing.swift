@@ -127,16 +127,18 @@ public enum Preprocessing {
         let r = Resampler(inputHeight: size, inputWidth: size, outputHeight: frame.side, outputWidth: frame.side, mode: .bilinear)
         if frame.isSquare { return r.resizeStack(maps, count: count) }
         let input = Array(maps)
-        precondition(input.count == count * size * size, "resizeToVolume: \(input.count) values for \(count) maps of \(size)x\(size)")
+        precondition(input.count == count * size * size, "resizeToSlice(s): \(input.count) values for \(count) maps of \(size)x\(size)")
         let plane = height * width, square = frame.side * frame.side
         var out = [Float](repeating: 0, count: count * plane)
         input.withUnsafeBufferPointer { ib in
             out.withUnsafeMutableBufferPointer { ob in
                 let base = UncheckedSendable(ob)
-                r.forEachImage(count: count) { k, scratch in
-                    let full = UnsafeMutableBufferPointer<Float>.allocate(capacity: square)
-                    defer { full.deallocate() }
-                    r.apply(UnsafeBufferPointer(rebasing: ib[(k * size * size)..<((k + 1) * size * size)]), into: full, scratch: scratch)
+                let own = r.inputHeight * r.outputWidth
+                r.forEachImage(count: count, extraScratch: square) { k, scratch in
+                    // the resampler's scratch first, the resized square after it
+                    let full = UnsafeMutableBufferPointer(rebasing: scratch[own..<(own + square)])
+                    r.apply(UnsafeBufferPointer(rebasing: ib[(k * size * size)..<((k + 1) * size * size)]), into: full,
+                            scratch: UnsafeMutableBufferPointer(rebasing: scratch[0..<own]))
                     frame.crop(UnsafePointer(full.baseAddress!), into: base.value.baseAddress! + k * plane)
                 }
             }
@@ -147,7 +149,7 @@ public enum Preprocessing {
 
 /// One slice's way to the network grid: pad to its ``SquareFrame`` (skipped when square), then
 /// the network resampler of the square. `scratch` of ``forEachImage(count:_:)`` holds the
-/// resampler's scratch followed by the padded square.
+/// resampler's scratch followed by the padded square (when the slice is not square).
 struct Framed {
     let frame: SquareFrame
     let resampler: Resampler
@@ -165,13 +167,7 @@ struct Framed {
     /// Runs `body(k, scratch)` for k in 0..<count, in parallel when the stack is large, with
     /// scratch for ``apply(_:into:scratch:)``.
     func forEachImage(count: Int, _ body: (Int, UnsafeMutableBufferPointer<Float>) -> Void) {
-        let extra = paddedCount
-        resampler.forEachImage(count: count) { k, scratch in
-            if extra == 0 { body(k, scratch); return }
-            let joined = UnsafeMutableBufferPointer<Float>.allocate(capacity: scratch.count + extra)
-            defer { joined.deallocate() }
-            body(k, joined)
-        }
+        resampler.forEachImage(count: count, extraScratch: paddedCount, body)
     }
 
     /// One `frame.height x frame.width` image at `input` to `size x size` at `output`.

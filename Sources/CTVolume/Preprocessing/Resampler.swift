@@ -139,8 +139,10 @@ public struct Resampler: Sendable {
     }
 
     /// Runs `body(k, scratch)` for k in 0..<count, in parallel when the work is large enough.
-    func forEachImage(count: Int, _ body: (Int, UnsafeMutableBufferPointer<Float>) -> Void) {
-        let scratchCount = inputHeight * outputWidth
+    /// `extraScratch` values more than the resampler's own (`inputHeight * outputWidth`, first)
+    /// are allocated for a caller's use.
+    func forEachImage(count: Int, extraScratch: Int = 0, _ body: (Int, UnsafeMutableBufferPointer<Float>) -> Void) {
+        let scratchCount = inputHeight * outputWidth + extraScratch
         let work = count * (inputCount + outputCount)
         if count > 1 && work >= 1 << 16 {
             withoutActuallyEscaping(body) { body in

@@ -144,6 +144,7 @@ extension CAMMethod {
 
     /// The maps of a sequence resized to `height x width` and normalised (see
     /// ``CAM/normalised(_:height:width:)``), MONAI's `__call__`: (T, height, width) in [0, 1].
+    /// A plain resize; ``volume(_:)`` takes a scan's maps back through its slices' square frame.
     public func callAsFunction(_ sequence: Tensor, height: Int, width: Int) throws -> Tensor {
         CAM.normalised(try computeMap(sequence), height: height, width: width)
     }
@@ -202,6 +203,9 @@ public enum CAM {
     ///
     /// Raw maps of the built-in methods are ≥ 0 (they end in a ReLU); a user's map with
     /// negative values keeps them (divided by a positive peak).
+    ///
+    /// This is a plain resize: for maps of a scan's slices that are not square, use
+    /// ``normalised(_:onSlicesOf:)``, which takes them back the way the network input came.
     public static func normalised(_ maps: Tensor, height: Int, width: Int) -> Tensor {
         precondition(maps.rank == 3, "CAM.normalised: maps are (T, h, w), got \(maps.shape)")
         let t = maps.shape[0]

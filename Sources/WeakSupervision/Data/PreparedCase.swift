@@ -97,7 +97,8 @@ public struct PreparedCase: Sendable {
     }
 
     /// A case kept as resampled HU, windowed when read: `hounsfield` holds Z·S·S values (each
-    /// slice already at the network side S, e.g. a scan's slices through `Resampler.network`),
+    /// slice already at the network side S, e.g. a scan's slices through
+    /// `Preprocessing.resampleStack`),
     /// and slice `k`'s channel `c` is `windows[c].apply` of its plane.
     ///
     /// - Parameters:

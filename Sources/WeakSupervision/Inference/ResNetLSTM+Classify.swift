@@ -34,7 +34,8 @@ extension IntensityWindow {
 
 extension ResNetLSTM {
     /// The network input of a whole volume, (Z, C, S, S), with this network's size and windows
-    /// (Docs/method.md#0-data-and-preprocessing: resample each slice's HU to S x S, then window).
+    /// (Docs/method.md#0-data-and-preprocessing: resample each slice's HU to S x S, a slice that is
+    /// not square padded with air to its square frame first, then window).
     public func preprocess(_ scan: ScanVolume) -> Tensor {
         let s = config.inputSize
         let data = Preprocessing.preprocess(scan, size: s, windows: config.windows.map(\.ctWindow))

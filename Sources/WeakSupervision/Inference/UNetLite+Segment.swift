@@ -53,8 +53,8 @@ extension UNetLite {
     }
 
     /// Test-time segmentation of Docs/method.md#5-refinement-unetlite: preprocess every axial slice, run the
-    /// network, resize the logits bilinearly (`align_corners=False`) to the slice's original
-    /// grid, threshold `sigmoid(logit) >= threshold`, and keep only voxels of the intracranial
+    /// network, resize the logits bilinearly (`align_corners=False`) back to the slice's original
+    /// grid through its square frame (``Preprocessing/resizeToVolume(_:size:shape:)``), threshold `sigmoid(logit) >= threshold`, and keep only voxels of the intracranial
     /// mask. Switches the network to evaluation mode.
     ///
     /// - Parameters:

@@ -98,7 +98,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var testFraction: Double
     /// Shuffle the sequences every epoch (default `true`).
     public var shuffle: Bool
-    /// Training augmentation (default ``Augmentation/init(horizontalFlip:verticalFlip:maxRotationDegrees:maxShift:intensityScale:intensityShift:)``).
+    /// Training augmentation (default ``Augmentation/init(horizontalFlip:verticalFlip:maxRotationDegrees:maxShift:intensityScale:intensityShift:maxZoom:)``).
     public var augmentation: Augmentation
     /// BCE `pos_weight`; `nil` (default) = negatives / positives over the training slices.
     public var posWeight: Float?
