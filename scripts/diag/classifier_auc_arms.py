@@ -9,26 +9,18 @@ each arm's mean over its seeds, and arm − base (means over seeds) with a 95% i
 bootstrap resamples of the cases, the same resamples for every folder (cases, not slices, are
 the unit).
 """
-import json
 import sys
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 from sklearn.metrics import roc_auc_score
+
+from mask_sets import slice_scores
 
 data = Path(sys.argv[1])
 arms = {"base": [Path(d) for d in sys.argv[2].split(",")], "arm": [Path(d) for d in sys.argv[3].split(",")]}
 folders = arms["base"] + arms["arm"]
-cases = []
-for f in sorted((data / "label").glob("*.nii.gz")):
-    name = f.name[:-7]
-    labels = (np.asarray(nib.load(f).dataobj) > 0).any(axis=(0, 1))
-    logits = {}
-    for d in folders:
-        logits[d] = np.array(json.load(open(d / f"{name}.json"))["logits"], dtype=float)
-        assert len(logits[d]) == len(labels), f"{d / name}.json: {len(logits[d])} logits for {len(labels)} slices"
-    cases.append((labels, logits))
+cases = [(labels, dict(zip(folders, logits))) for labels, logits in slice_scores(data, folders)]
 
 
 def auc(indices, folder):

@@ -11,23 +11,16 @@ for the second folder on, the difference from the first with a 95% interval from
 bootstrap resamples of the cases (the same resamples for every folder, so the interval is
 paired; cases, not slices, are the unit, since a case's slices are not independent).
 """
-import json
 import sys
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from mask_sets import slice_scores
+
 data, dirs = Path(sys.argv[1]), [Path(d) for d in sys.argv[2:]]
-cases = []
-for f in sorted((data / "label").glob("*.nii.gz")):
-    name = f.name[:-7]
-    labels = (np.asarray(nib.load(f).dataobj) > 0).any(axis=(0, 1))
-    logits = [np.array(json.load(open(d / f"{name}.json"))["logits"], dtype=float) for d in dirs]
-    for d, l in zip(dirs, logits):
-        assert len(l) == len(labels), f"{d / name}.json: {len(l)} logits for {len(labels)} slices"
-    cases.append((labels, logits))
+cases = slice_scores(data, dirs)
 
 
 def auc(indices, k):

@@ -40,3 +40,19 @@ def folder_scores(folder, names, truth):
         else:
             false_ml.append(mask.sum() * np.prod(image.header.get_zooms()[:3]) / 1000)
     return dice, false_ml
+
+
+def slice_scores(data, folders):
+    """Per case of `data/label/` (sorted by name): (slice labels, [logits of each folder]), where
+    a slice is positive when its mask holds a voxel and each folder holds `ichctl classify
+    --out-dir` records (NAME.json, `logits` in stored slice order). Asserts one logit per slice."""
+    import json
+    cases = []
+    for f in sorted((Path(data) / "label").glob("*.nii.gz")):
+        name = f.name[:-7]
+        labels = (np.asarray(nib.load(f).dataobj) > 0).any(axis=(0, 1))
+        logits = [np.array(json.load(open(Path(d) / f"{name}.json"))["logits"], dtype=float) for d in folders]
+        for d, values in zip(folders, logits):
+            assert len(values) == len(labels), f"{Path(d) / name}.json: {len(values)} logits for {len(labels)} slices"
+        cases.append((labels, logits))
+    return cases

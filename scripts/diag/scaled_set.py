@@ -34,11 +34,6 @@ def scaled(volume, fill, order):
     return scale_slices(volume, factor, fill, order)
 
 
-def affine_zooms(affine):
-    """Voxel sizes in mm along the three axes of `affine`."""
-    return np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
-
-
 names = list_names(source)
 # refuse before writing anything
 for name in names:
@@ -74,7 +69,7 @@ for name in names:
         if missing.any():
             if not (moved > 0).any():
                 sys.exit(f"{source / 'lesions' / (name + '.nii.gz')}: no lesion voxel left at factor {factor:g} to label the scaled mask")
-            _, nearest = ndimage.distance_transform_edt(moved == 0, sampling=affine_zooms(affine), return_indices=True)
+            _, nearest = ndimage.distance_transform_edt(moved == 0, sampling=nib.affines.voxel_sizes(affine), return_indices=True)
             moved[missing] = moved[tuple(index[missing] for index in nearest)]
         save(moved, lesions.dtype, "lesions", lesion_image)
     rows += [(name, k, int(label[:, :, k].any())) for k in range(label.shape[2])]

@@ -208,11 +208,7 @@ public enum CAM {
     /// ``normalised(_:onSlicesOf:)``, which takes them back the way the network input came.
     public static func normalised(_ maps: Tensor, height: Int, width: Int) -> Tensor {
         precondition(maps.rank == 3, "CAM.normalised: maps are (T, h, w), got \(maps.shape)")
-        let t = maps.shape[0]
-        let resized = withoutGradients {
-            bilinearResize(maps.reshaped([t, 1, maps.shape[1], maps.shape[2]]), height: height, width: width)
-        }
-        return Tensor(shape: [t, height, width], data: dividedByPeaks(resized.data, plane: height * width))
+        return Tensor(shape: [maps.shape[0], height, width], data: dividedByPeaks(resized(maps, height: height, width: width), plane: height * width))
     }
 
     /// Raw maps (T, h, w) of a scan's slices back on slices of `frame.height x frame.width`, as
@@ -224,16 +220,21 @@ public enum CAM {
         precondition(maps.rank == 3, "CAM.normalised: maps are (T, h, w), got \(maps.shape)")
         if frame.isSquare { return normalised(maps, height: frame.height, width: frame.width) }
         let t = maps.shape[0], side = frame.side, plane = frame.height * frame.width
-        let resized = withoutGradients {
-            bilinearResize(maps.reshaped([t, 1, maps.shape[1], maps.shape[2]]), height: side, width: side)
-        }
+        let square = resized(maps, height: side, width: side)
         var cropped = [Float](repeating: 0, count: t * plane)
-        resized.data.withUnsafeBufferPointer { rb in
+        square.withUnsafeBufferPointer { rb in
             cropped.withUnsafeMutableBufferPointer { cb in
                 for k in 0..<t { frame.crop(rb.baseAddress! + k * side * side, into: cb.baseAddress! + k * plane) }
             }
         }
         return Tensor(shape: [t, frame.height, frame.width], data: dividedByPeaks(cropped, plane: plane))
+    }
+
+    /// Maps (T, h, w) resized bilinearly (`align_corners=False`) to (T, height, width), flat.
+    private static func resized(_ maps: Tensor, height: Int, width: Int) -> [Float] {
+        withoutGradients {
+            bilinearResize(maps.reshaped([maps.shape[0], 1, maps.shape[1], maps.shape[2]]), height: height, width: width)
+        }.data
     }
 
     /// Each run of `plane` values divided by its maximum, clamped below at 1e-12.
