@@ -41,6 +41,15 @@ enum CLI {
             + "each slab's result is copied to its slices"
     }
 
+    /// The line `segment --run` and `classify --run` print when a scan is seen through a window
+    /// around its head (``Pipeline/headFrame(for:)``).
+    static func frameNote(_ file: String, frame: HeadFrame, rule: HeadSpanRule?) -> String {
+        let bounds = rule.map { String(format: " (comparison.headSpans: %.2f to %.2f)", $0.least, $0.most) } ?? ""
+        return "\(file): its head fills a share of its \(frame.height)x\(frame.width) slices outside the run's range\(bounds); "
+            + "seen through a \(frame.rows)x\(frame.columns) window around it (rows \(frame.top)..., columns \(frame.left)...); "
+            + "results are put back on the whole slices"
+    }
+
     /// Refuses to replace an existing output unless `force` is set, and, unless the command
     /// creates the folder itself (`createsFolder`), an output whose folder does not exist: both
     /// before any computing, so that a long run does not end in an error at its last write.
@@ -253,4 +262,12 @@ struct BatchOptions: ParsableArguments {
             throw ExitCode(1)
         }
     }
+}
+
+/// The window around the head a scan was seen through (``HeadFrame``), as `segment --run` and
+/// `classify --run` report it: rows and columns of the scan's slices in the networks' voxel
+/// order (LAS; ``Reorientation``), negative or past the slice where the window reaches beyond it.
+struct HeadWindow: Codable, Sendable {
+    let top: Int, left: Int, rows: Int, columns: Int
+    init(_ frame: HeadFrame) { (top, left, rows, columns) = (frame.top, frame.left, frame.rows, frame.columns) }
 }

@@ -74,10 +74,14 @@ struct Classify: ParsableCommand {
         /// With --run, the slices per slab when the scan's slices were averaged into slabs
         /// (each slice then has its slab's probability); nil (the key absent) otherwise.
         let slabFactor: Int?
+        /// With --run, the window the scan was seen through when its head fills too little or
+        /// too much of its slices; nil (the key absent) otherwise.
+        let headWindow: HeadWindow?
 
         enum CodingKeys: String, CodingKey {
             case file, model, slices, probabilities, logits, max
             case maxSlice = "max_slice", positiveSlices = "positive_slices", flipAveraged = "flip_average", slabFactor = "slab_factor"
+            case headWindow = "head_window"
         }
         static let csvColumns = ["slices", "max", "max_slice", "positive_slices"]
         var csvValues: [String] {
@@ -94,9 +98,12 @@ struct Classify: ParsableCommand {
         let scan = orientation.apply(source)
         // with --run, slices under the run's limit for thin slices (comparison.thinSlices) are classified as
         // slabs, each slice taking its slab's call (as the run's comparison does)
-        let (result, slabs) = run?.sliceCalls(of: scan, classifier: net, flipAveraging: flipAverage)
-            ?? (net.classify(scan, flipAveraging: flipAverage), SliceSlabs(sliceCount: scan.shape.z, factor: 1))
+        // and a head that fills too little or too much of the slices is seen through a window (comparison.headSpans)
+        let (result, slabs, frame) = run?.sliceCalls(of: scan, classifier: net, flipAveraging: flipAverage)
+            ?? (net.classify(scan, flipAveraging: flipAverage), SliceSlabs(sliceCount: scan.shape.z, factor: 1),
+                HeadFrame.identity(height: scan.shape.y, width: scan.shape.x))
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
+        if !frame.isIdentity { CLI.note(CLI.frameNote(file, frame: frame, rule: run?.config.comparison.headSpans)) }
         var probabilities = result.probabilities, logits = result.logits
         if let p = orientation.sourceSliceOrder(probabilities), let l = orientation.sourceSliceOrder(logits) {
             probabilities = p
@@ -108,7 +115,8 @@ struct Classify: ParsableCommand {
         return Result(file: file, model: checkpoint, slices: probabilities.count, probabilities: probabilities, logits: logits,
                       max: maximum, maxSlice: probabilities.firstIndex(of: maximum),
                       positiveSlices: probabilities.indices.filter { probabilities[$0] >= 0.5 },
-                      flipAveraged: flipAverage ? true : nil, slabFactor: slabs.isIdentity ? nil : slabs.factor)
+                      flipAveraged: flipAverage ? true : nil, slabFactor: slabs.isIdentity ? nil : slabs.factor,
+                      headWindow: frame.isIdentity ? nil : HeadWindow(frame))
     }
 
     func run() throws {
@@ -121,6 +129,8 @@ struct Classify: ParsableCommand {
             // --run with a rule for thin slices calls thin scans on slabs, which --model on the same
             // network does not: the folders must not mix (absent without a rule, as before it existed)
             if let rule = run?.config.comparison.thinSlices { settings["thin_slices"] = "\(rule.thinnerThanMM):\(rule.slabMM)" }
+            // likewise heads outside the run's range of spans are seen through a window
+            if let rule = run?.config.comparison.headSpans { settings["head_spans"] = "\(rule.least):\(rule.most)" }
             return try batch.run(command: "classify", force: force, json: json, settings: settings, outputs: { _, _ in [] }) { item, _, _ in
                 try classify(item.input.path, with: net, from: checkpoint, run: run)
             }

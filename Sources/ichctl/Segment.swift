@@ -212,7 +212,12 @@ struct Segment: ParsableCommand {
         let file: String, run: String, row: String, out: String, voxels: Int, volumeMl: Double
         /// The slices per slab when the scan's slices were averaged into slabs; nil (absent) otherwise.
         let slabFactor: Int?
-        enum CodingKeys: String, CodingKey { case file, run, row, out, voxels, volumeMl = "volume_ml", slabFactor = "slab_factor" }
+        /// The window the scan was seen through when its head fills too little or too much of its
+        /// slices; nil (absent) otherwise.
+        let headWindow: HeadWindow?
+        enum CodingKeys: String, CodingKey {
+            case file, run, row, out, voxels, volumeMl = "volume_ml", slabFactor = "slab_factor", headWindow = "head_window"
+        }
         static let csvColumns = ["out", "voxels", "volume_ml", "run", "row"]
         var csvValues: [String] { [out, "\(voxels)", "\(volumeMl)", run, row] }
     }
@@ -236,13 +241,16 @@ struct Segment: ParsableCommand {
         let orientation = Reorientation(source)
         let scan = orientation.apply(source)
         // slices under the run's limit for thin slices (comparison.thinSlices) run on slabs
-        let (onScan, slabs) = try row.pipeline.rowMask(of: scan, name: URL(fileURLWithPath: file).lastPathComponent, row: row.name, method: row.method)
+        // and a head that fills too little or too much of the slices is seen through a window (comparison.headSpans)
+        let (onScan, slabs, frame) = try row.pipeline.rowMask(of: scan, name: URL(fileURLWithPath: file).lastPathComponent, row: row.name, method: row.method)
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
+        if !frame.isIdentity { CLI.note(CLI.frameNote(file, frame: frame, rule: row.pipeline.config.comparison.headSpans)) }
         let mask = orientation.invert(onScan, geometry: source.geometry)
         try NIfTI.write(mask, to: outURL, overwrite: overwrite, descrip: "ichct \(row.name)")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }
         return RunSummary(file: file, run: runFolder, row: row.name, out: reportedOut, voxels: voxels,
-                          volumeMl: Double(voxels) * source.geometry.voxelVolumeML, slabFactor: slabs.isIdentity ? nil : slabs.factor)
+                          volumeMl: Double(voxels) * source.geometry.voxelVolumeML, slabFactor: slabs.isIdentity ? nil : slabs.factor,
+                          headWindow: frame.isIdentity ? nil : HeadWindow(frame))
     }
 
     /// The networks of `--model` (and `--classifier`), loaded once for every scan.

@@ -20,6 +20,11 @@ public struct VolumeSummary: Sendable, Codable {
     /// For a mask: `foregroundVoxels x spacing.x x spacing.y x spacing.z / 1000` (mL, spacing
     /// taken as mm).
     public var foregroundML: Double?
+    /// For a scan (not a mask): the share of the networks' input its head fills
+    /// (``HeadExtent/span(height:width:)`` of its axial slices in the networks' voxel order,
+    /// ``Reorientation``), the measure a run's ``HeadSpanRule`` judges; nil when no voxel is
+    /// above ``HeadExtent/tissueHU``.
+    public var headSpan: Double?
 
     /// Reads `url` and summarises it.
     ///
@@ -43,11 +48,16 @@ public struct VolumeSummary: Sendable, Codable {
         }
         let isMask = asMask ?? (header.datatype == "uint8" || binary)
         let source = header.sformCode > 0 ? "sform" : (header.qformCode > 0 ? "qform" : "pixdim")
+        var span: Double?
+        if !isMask {
+            let las = Reorientation(scan).apply(scan)
+            span = HeadExtent.measure(las)?.span(height: las.shape.y, width: las.shape.x)
+        }
         return VolumeSummary(
             header: header, affineSource: source, minimum: lo, maximum: hi,
             mean: scan.voxels.isEmpty ? 0 : sum / Double(scan.voxels.count), isMask: isMask,
             foregroundVoxels: isMask ? positive : nil,
-            foregroundML: isMask ? Double(positive) * header.geometry.voxelVolumeML : nil)
+            foregroundML: isMask ? Double(positive) * header.geometry.voxelVolumeML : nil, headSpan: span)
     }
 
     /// A two-column, human-readable table of the summary.
@@ -82,6 +92,9 @@ public struct VolumeSummary: Sendable, Codable {
         rows.append((isMask ? "values" : "HU range", "min \(num(Double(minimum)))  max \(num(Double(maximum)))  mean \(num(mean))"))
         if isMask, let n = foregroundVoxels, let ml = foregroundML {
             rows.append(("mask", "\(n) voxels > 0, \(String(format: "%.3f", ml)) mL"))
+        }
+        if let headSpan {
+            rows.append(("head span", String(format: "%.3f of the axial slices' square (the head's box, voxels above %g HU)", headSpan, Double(HeadExtent.tissueHU))))
         }
         if !h.descrip.isEmpty { rows.append(("descrip", h.descrip)) }
         let width = rows.map(\.0.count).max() ?? 0

@@ -19,22 +19,31 @@ public struct ComparisonCase: Sendable {
     /// probabilities are copied back to the truth's slices before they are scored
     /// (``onTruthGrid(_:)``). nil (default): the input lies on the truth's grid.
     public var slabs: SliceSlabs?
+    /// When the input is a window of the truth's slices around the head (``HeadFrame``, from
+    /// ``PipelineConfig/ComparisonSettings/headSpans``): every method's mask is put back on the
+    /// whole slice, 0 outside the window, before it is scored (``onTruthGrid(_:)``). nil
+    /// (default): the input's slices are the truth's.
+    public var frame: HeadFrame?
 
     /// A case; `truth` and `lesions` must lie on `input.scan`'s grid (with `slabs`, on the grid
-    /// of its slices: `slabs.sliceCount` of them), and `lesions` must be non-zero exactly where
+    /// of its slices: `slabs.sliceCount` of them; with `frame`, on its whole slices:
+    /// `frame.height x frame.width`), and `lesions` must be non-zero exactly where
     /// `truth` is (checked by ``MethodComparison/run(methods:cases:tolerance:detection:keep:)``).
-    public init(input: SegmentationCase, truth: MaskVolume, lesions: MaskVolume? = nil, slabs: SliceSlabs? = nil) {
+    public init(input: SegmentationCase, truth: MaskVolume, lesions: MaskVolume? = nil, slabs: SliceSlabs? = nil, frame: HeadFrame? = nil) {
         self.input = input
         self.truth = truth
         self.lesions = lesions
         self.slabs = slabs
+        self.frame = frame
     }
 
-    /// A method's mask of `input` on the truth's grid: copied back from the slabs to their
-    /// slices (with the truth's geometry) when the case has slabs, else as it is.
+    /// A method's mask of `input` on the truth's grid (with the truth's geometry): put back on
+    /// the whole slice when the case has a frame, copied back from the slabs to their slices
+    /// when it has slabs, else as it is.
     public func onTruthGrid(_ prediction: MaskVolume) -> MaskVolume {
-        guard let slabs else { return prediction }
-        return slabs.expand(prediction, geometry: truth.geometry)
+        guard slabs != nil || frame != nil else { return prediction }
+        let whole = frame?.restore(prediction, fill: 0, geometry: truth.geometry) ?? prediction
+        return slabs?.expand(whole, geometry: truth.geometry) ?? whole
     }
 
     /// The input's slice probabilities, one per slice of the truth (each slice its slab's).
@@ -44,9 +53,9 @@ public struct ComparisonCase: Sendable {
     }
 
     /// The grid the truth's voxels are measured on (spacing, voxel volume): the input scan's,
-    /// or with slabs the truth's own (the slabs' voxels are thicker; the pipeline gives such a
-    /// truth the geometry of the scan's slices).
-    var scoringGeometry: Geometry { slabs == nil ? input.scan.geometry : truth.geometry }
+    /// or with slabs or a frame the truth's own (the slabs' voxels are thicker; the pipeline
+    /// gives such a truth the geometry of the scan's slices).
+    var scoringGeometry: Geometry { slabs == nil && frame == nil ? input.scan.geometry : truth.geometry }
 
     /// Checks the grids of `truth` and `lesions` against the scan's, and that `lesions` labels
     /// exactly the voxels `truth` does.
@@ -59,7 +68,10 @@ public struct ComparisonCase: Sendable {
                 throw WeakSupervisionError.shapeMismatch(what: "\(input.name): slabs of the input", expected: "\(slabs.slabCount)", got: "\(grid.z)")
             }
         }
-        let expected = slabs.map { GridShape(grid.x, grid.y, $0.sliceCount) } ?? grid
+        if let frame, grid.x != frame.columns || grid.y != frame.rows {
+            throw WeakSupervisionError.shapeMismatch(what: "\(input.name): window of the input", expected: "\(frame.columns)x\(frame.rows)", got: "\(grid.x)x\(grid.y)")
+        }
+        let expected = GridShape(frame?.width ?? grid.x, frame?.height ?? grid.y, slabs?.sliceCount ?? grid.z)
         guard truth.shape == expected else {
             throw WeakSupervisionError.shapeMismatch(what: "\(input.name): reference mask grid", expected: "\(expected)", got: "\(truth.shape)")
         }
@@ -359,7 +371,7 @@ public enum MethodComparison {
         let predictedVoxels: Int
 
         init(_ prediction: MaskVolume, _ c: ComparisonCase, tolerance: Double, detection settings: LesionDetection.Settings) {
-            precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's (a mask on slabs must be expanded first)")
+            precondition(prediction.shape == c.truth.shape, "score: prediction grid differs from the truth's (a mask on slabs or a window must be put back first)")
             let g = c.truth.shape, shape = MaskShape(g.x, g.y, g.z)
             let spacing = c.scoringGeometry.spacing, voxelML = c.scoringGeometry.voxelVolumeML
             let p = BinaryMask(shape: shape, spacing: spacing, voxels: prediction.voxels.map { $0 > 0 }, voxelVolumeML: voxelML)

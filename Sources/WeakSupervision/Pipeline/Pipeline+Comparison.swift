@@ -186,7 +186,7 @@ extension Pipeline {
         var classifiers: (any CAMMethod, ResNetLSTM?)?
         for (i, item) in items.enumerated() where !own[i] {
             if classifiers == nil { classifiers = try runClassifiers() }
-            loaded[i] = try Self.computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1, rule: config.comparison.thinSlices)
+            loaded[i] = try computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1)
             done += 1
             progress(done, items.count, item.name)
         }
@@ -204,7 +204,7 @@ extension Pipeline {
             let item = items[i]
             if let p = savedProbabilities(item) { return try savedComparisonCase(item, probabilities: p) }
             if classifiers == nil { classifiers = try runClassifiers() }
-            return try Self.computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1, rule: config.comparison.thinSlices)
+            return try computedComparisonCase(item, method: classifiers!.0, calls: classifiers!.1)
         }
     }
 
@@ -229,28 +229,32 @@ extension Pipeline {
 
     /// A case from elsewhere, brought to the networks' voxel order (LAS), its truth with it (the
     /// scores do not depend on the voxel order, the networks do), its slices averaged into slabs
-    /// when `rule` says they are too thin (``SliceSlabs``; the truth stays on its slices), with
-    /// its intracranial mask and CAM computed on what the methods see (at the precision the CAM
+    /// when the run's rule says they are too thin (``thinSliceSlabs(for:)``; the truth stays on
+    /// its slices), seen through a window around the head when the run's rule for head spans
+    /// asks for one (``headFrame(for:)``; the truth stays on the whole slice), with its
+    /// intracranial mask and CAM computed on what the methods see (at the precision the CAM
     /// stage saves, ``CAM/asStored(_:)``), and its slice probabilities by `calls` when given, else
     /// by the CAM method's classifier.
-    private static func computedComparisonCase(_ item: DatasetCase, method: any CAMMethod, calls: ResNetLSTM?, rule: SlabRule?) throws -> ComparisonCase {
-        var (scan, truth, lesions) = try scanAndReference(item)
+    private func computedComparisonCase(_ item: DatasetCase, method: any CAMMethod, calls: ResNetLSTM?) throws -> ComparisonCase {
+        var (scan, truth, lesions) = try Self.scanAndReference(item)
         let orientation = Reorientation(scan)
         scan = orientation.apply(scan)
         truth = orientation.apply(truth)
         lesions = lesions.map(orientation.apply)
-        let slabs = SliceSlabs(scan, rule: rule)
+        let slabs = thinSliceSlabs(for: scan)
         if !slabs.isIdentity {
             // scored on the scan's own slices: the truth takes the scan's geometry (mL, mm)
             truth.geometry = scan.geometry
             lesions?.geometry = scan.geometry
         }
         scan = slabs.average(scan)
+        let frame = headFrame(for: scan)
+        scan = frame.apply(scan, fill: Preprocessing.air)
         let inside = try IntracranialMask.compute(scan)
         let result = try method.volume(scan)
         return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map),
                                                       sliceProbabilities: calls?.classify(scan).probabilities ?? result.probabilities),
-                              truth: truth, lesions: lesions, slabs: slabs.isIdentity ? nil : slabs)
+                              truth: truth, lesions: lesions, slabs: slabs.isIdentity ? nil : slabs, frame: frame.isIdentity ? nil : frame)
     }
 
     /// The slabs the run's ``PipelineConfig/ComparisonSettings/thinSlices`` make of a scan in the
@@ -263,35 +267,54 @@ extension Pipeline {
         SliceSlabs(scan, rule: config.comparison.thinSlices)
     }
 
+    /// The window the run's ``PipelineConfig/ComparisonSettings/headSpans`` gives a scan in the
+    /// networks' voxel order (LAS), after its slabs (``thinSliceSlabs(for:)``): the identity
+    /// unless its head fills less or more of the networks' input than the rule accepts
+    /// (``HeadFrame/init(_:rule:)``). `ichctl segment --run` and `classify --run` run the run's
+    /// method on the window (``HeadFrame/apply(_:fill:)``, air outside the scan) and put the
+    /// result back (``HeadFrame/restore(_:fill:geometry:)``), as the comparison does on cases
+    /// from outside the run.
+    public func headFrame(for scan: ScanVolume) -> HeadFrame {
+        HeadFrame(scan, rule: config.comparison.headSpans)
+    }
+
     /// One scan's slice calls as the run makes them (what `ichctl classify --run` reports): the
-    /// scan averaged into slabs when its slices are too thin (``thinSliceSlabs(for:)``),
+    /// scan averaged into slabs when its slices are too thin (``thinSliceSlabs(for:)``), seen
+    /// through its head's window when the run asks for one (``headFrame(for:)``),
     /// classified by `classifier` (the run's slice-call network, ``sliceClassifierURL``), and
     /// every slice given its slab's logit and probability.
     /// - Parameters:
     ///   - scan: in the networks' voxel order (``Reorientation``).
     ///   - classifier: the network, loaded once by the caller for many scans.
     ///   - flipAveraging: as ``ResNetLSTM/classify(_:chunkSize:flipAveraging:)``.
-    /// - Returns: one logit and probability per slice of `scan`, and the slabs used (factor 1 when none).
-    public func sliceCalls(of scan: ScanVolume, classifier: ResNetLSTM, flipAveraging: Bool = false) -> (calls: SliceProbabilities, slabs: SliceSlabs) {
+    /// - Returns: one logit and probability per slice of `scan`, the slabs used (factor 1 when
+    ///   none) and the window (the identity when none).
+    public func sliceCalls(of scan: ScanVolume, classifier: ResNetLSTM, flipAveraging: Bool = false)
+        -> (calls: SliceProbabilities, slabs: SliceSlabs, frame: HeadFrame) {
         let slabs = thinSliceSlabs(for: scan)
-        let calls = classifier.classify(slabs.average(scan), flipAveraging: flipAveraging)
-        return (SliceProbabilities(logits: slabs.expand(calls.logits)), slabs)
+        let onSlabs = slabs.average(scan), frame = headFrame(for: onSlabs)
+        let calls = classifier.classify(frame.apply(onSlabs, fill: Preprocessing.air), flipAveraging: flipAveraging)
+        return (SliceProbabilities(logits: slabs.expand(calls.logits)), slabs, frame)
     }
 
     /// Row `row`'s mask of one scan as the run makes it (what `ichctl segment --run` writes):
-    /// the scan averaged into slabs when its slices are too thin (``thinSliceSlabs(for:)``), its
-    /// case built (``segmentationCase(name:scan:classifier:)``, with the classifiers when the row
+    /// the scan averaged into slabs when its slices are too thin (``thinSliceSlabs(for:)``) and
+    /// seen through its head's window when the run asks for one (``headFrame(for:)``), its case built (``segmentationCase(name:scan:classifier:)``, with the classifiers when the row
     /// needs them), `method` run on it and the mask copied back to the scan's slices.
     /// - Parameters:
     ///   - scan: in the networks' voxel order (``Reorientation``).
     ///   - name: the case's name, for messages.
     ///   - row: the row's name (``rowNames()``); `method` is ``rowMethod(_:)`` of it, built once
     ///     by the caller for many scans.
-    /// - Returns: the mask on the scan's grid and geometry, and the slabs used (factor 1 when none).
-    public func rowMask(of scan: ScanVolume, name: String, row: String, method: any Segmenter) throws -> (mask: MaskVolume, slabs: SliceSlabs) {
+    /// - Returns: the mask on the scan's grid and geometry, the slabs used (factor 1 when none)
+    ///   and the window (the identity when none).
+    public func rowMask(of scan: ScanVolume, name: String, row: String, method: any Segmenter) throws
+        -> (mask: MaskVolume, slabs: SliceSlabs, frame: HeadFrame) {
         let slabs = thinSliceSlabs(for: scan)
-        let input = try segmentationCase(name: name, scan: slabs.average(scan), classifier: Self.rowNeedsClassifier(row))
-        return (slabs.expand(try method.segment(input), geometry: scan.geometry), slabs)
+        let onSlabs = slabs.average(scan), frame = headFrame(for: onSlabs)
+        let input = try segmentationCase(name: name, scan: frame.apply(onSlabs, fill: Preprocessing.air), classifier: Self.rowNeedsClassifier(row))
+        let mask = frame.restore(try method.segment(input), fill: 0, geometry: onSlabs.geometry)
+        return (slabs.expand(mask, geometry: scan.geometry), slabs, frame)
     }
 
     /// A comparison case's scan, reference mask (required) and lesion map (checked against it).

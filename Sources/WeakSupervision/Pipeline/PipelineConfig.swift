@@ -501,6 +501,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// thicknesses (``SlabRule/init(trainingThicknessesMM:)``): slices under 2.5 mm (half
         /// the median) into slabs of at least 5 mm (the median).
         public var thinSlices: SlabRule?
+        /// Scans whose head fills less or more of the networks' input than the rule accepts are
+        /// seen through a square window around the head that makes it fill the nearer bound, and
+        /// every result is put back on the scan's grid (``HeadSpanRule``, ``HeadFrame``): in
+        /// `ichctl compare --data` on cases from outside the run, `ichctl segment --run` and
+        /// `ichctl classify --run` (``Pipeline/headFrame(for:)``). A run's own cases are used as
+        /// its stages saw them. nil (default): scans are used as they are.
+        public var headSpans: HeadSpanRule?
         /// Surface-Dice tolerance in mm (default 2: a few pixels of a 0.5 to 1 mm grid).
         public var tolerance: Double
         /// Positive test cases drawn as PNG montages (default 4).
@@ -508,11 +515,13 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
 
         /// Settings; see the properties for the defaults.
         public init(growth: IntensityGrowth.Settings? = IntensityGrowth.Settings(), boneRim: BoneRimFiltered.Settings? = nil,
-                    contrast: ContrastFiltered.Settings? = nil, thinSlices: SlabRule? = nil, tolerance: Double = 2, montageCases: Int = 4) {
+                    contrast: ContrastFiltered.Settings? = nil, thinSlices: SlabRule? = nil, headSpans: HeadSpanRule? = nil,
+                    tolerance: Double = 2, montageCases: Int = 4) {
             self.growth = growth
             self.boneRim = boneRim
             self.contrast = contrast
             self.thinSlices = thinSlices
+            self.headSpans = headSpans
             self.tolerance = tolerance
             self.montageCases = montageCases
         }

@@ -121,8 +121,8 @@ extension Pipeline {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for i in cases.keys.sorted() {
             let c = cases[i]!
-            // the run's own cases, never on slabs; a case on slabs would pair grids that differ
-            guard c.slabs == nil else { continue }
+            // the run's own cases, never on slabs or a window; those would pair grids that differ
+            guard c.slabs == nil, c.frame == nil else { continue }
             let positive = c.truth.sliceLabels.indices.filter { c.truth.sliceLabels[$0] > 0.5 }
             let step = max(1, (positive.count + 7) / 8)
             let slices = Array(stride(from: 0, to: positive.count, by: step).map { positive[$0] }.prefix(8))

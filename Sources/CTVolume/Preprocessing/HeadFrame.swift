@@ -1,0 +1,216 @@
+import Foundation
+
+/// Where a head lies in its slices: the rows and columns of the box around it, over all slices.
+///
+/// In each axial slice the head is the largest 8-connected component of voxels above
+/// ``tissueHU`` (soft tissue and bone, not air: a separate strip such as the couch does not
+/// count unless it is the slice's largest); the extent is the box around those components of
+/// every slice. The ``span(height:width:)`` of a head is its box's longer side over the side of
+/// the square the networks see the slice in (``SquareFrame``): what fraction of the network's
+/// input the head fills.
+///
+///     let extent = HeadExtent.measure(scan)            // nil: no voxel above -500 HU
+///     let span = extent?.span(height: scan.shape.y, width: scan.shape.x)
+public struct HeadExtent: Hashable, Sendable {
+    /// The threshold between air and the head (HU): halfway between air (-1000) and water (0),
+    /// below fat (about -100) and above the foam of head rests (about -800 and lower).
+    public static let tissueHU: Float = -500
+
+    /// The head's rows (`y` indices) and columns (`x` indices), end exclusive.
+    public let rows: Range<Int>, columns: Range<Int>
+
+    /// An extent. - Precondition: neither range empty.
+    public init(rows: Range<Int>, columns: Range<Int>) {
+        precondition(!rows.isEmpty && !columns.isEmpty, "HeadExtent: empty rows \(rows) or columns \(columns)")
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// The longer side of the box (voxels).
+    public var size: Int { max(rows.count, columns.count) }
+
+    /// The box's longer side over the side of a `height x width` slice's square (``SquareFrame/side``).
+    public func span(height: Int, width: Int) -> Double { Double(size) / Double(max(height, width)) }
+
+    /// The extent of the head in `scan` (see the type); nil when no voxel is above ``tissueHU``.
+    public static func measure(_ scan: ScanVolume) -> HeadExtent? {
+        let s = scan.shape, plane = s.x * s.y
+        var r0 = Int.max, r1 = Int.min, c0 = Int.max, c1 = Int.min
+        for k in 0..<s.z {
+            let base = k * plane
+            let image = BinaryImage(width: s.x, height: s.y, pixels: (0..<plane).map { scan.voxels[base + $0] > tissueHU })
+            let (labels, sizes) = image.components()
+            guard let largest = sizes.indices.max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { continue }
+            let label = Int32(largest + 1)
+            for v in 0..<plane where labels[v] == label {
+                let j = v / s.x, i = v % s.x
+                r0 = min(r0, j); r1 = max(r1, j); c0 = min(c0, i); c1 = max(c1, i)
+            }
+        }
+        guard r0 <= r1 else { return nil }
+        return HeadExtent(rows: r0..<(r1 + 1), columns: c0..<(c1 + 1))
+    }
+}
+
+/// The head spans a rule accepts: a scan whose head fills less of the network's input than
+/// ``least`` or more than ``most`` (``HeadExtent/span(height:width:)``) is framed at inference
+/// so that it fills exactly that bound (``HeadFrame``).
+///
+/// The networks learn what a head looks like at the sizes their training scans showed it; a
+/// field of view much wider or narrower than theirs shows them a head smaller or larger, and
+/// sizes they never saw. ``init(trainingSpans:)`` accepts the training data's range, so that
+/// no scan like the training's is touched; `least == most` brings every scan to one span.
+public struct HeadSpanRule: Hashable, Sendable, Codable {
+    /// The least and the most span accepted as it is.
+    public var least: Double, most: Double
+
+    /// A rule; `0 < least <= most <= 1` (a head's box never exceeds its square).
+    /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` otherwise.
+    public init(least: Double, most: Double) throws {
+        guard least.isFinite, most.isFinite, least > 0, least <= most, most <= 1 else {
+            throw CTVolumeError.invalidParameter(name: "head span rule", reason: "least \(least) and most \(most) must satisfy 0 < least <= most <= 1")
+        }
+        self.least = least
+        self.most = most
+    }
+
+    /// The rule that accepts the spans a set of training scans showed: their least and most.
+    /// - Throws: no spans, or spans outside `0 < span <= 1`.
+    public init(trainingSpans spans: [Double]) throws {
+        guard let lo = spans.min(), let hi = spans.max() else {
+            throw CTVolumeError.invalidParameter(name: "head span rule", reason: "no training spans")
+        }
+        try self.init(least: lo, most: hi)
+    }
+
+    /// The span a head of span `span` is framed to: nil when the rule accepts it as it is, else
+    /// the nearer bound.
+    public func target(span: Double) -> Double? {
+        if span < least { return least }
+        if span > most { return most }
+        return nil
+    }
+
+    private enum CodingKeys: String, CodingKey { case least, most }
+
+    /// Decodes and checks a rule (as ``init(least:most:)``).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(least: try c.decode(Double.self, forKey: .least), most: try c.decode(Double.self, forKey: .most))
+    }
+}
+
+/// The window of its slices a scan is seen through at inference: the whole slice (the
+/// identity), or a square around the head of a side that makes the head fill the span its
+/// ``HeadSpanRule`` asks for.
+///
+/// The window is centred on the head's box (``HeadExtent``) and may reach past the slice (that
+/// part is air, ``Preprocessing/air``): a head too small is seen through a smaller square, cut
+/// from the slice, a head too large through a larger one, padded. The head always lies wholly
+/// inside the window. ``apply(_:fill:)`` cuts every slice's window out (with the geometry of the
+/// window's first voxel, so millimetres stay true); ``restore(_:fill:geometry:)`` puts a
+/// result back on the slice's grid, `fill` where the window did not reach.
+///
+///     let frame = HeadFrame(scan, rule: rule)            // identity when the span is accepted
+///     let mask = frame.restore(try method.segment(case(frame.apply(scan, fill: Preprocessing.air))),
+///                              fill: 0, geometry: scan.geometry)
+public struct HeadFrame: Hashable, Sendable {
+    /// The original slice's rows and columns.
+    public let height: Int, width: Int
+    /// The window's first row and column in the slice (negative: above or left of it).
+    public let top: Int, left: Int
+    /// The window's rows and columns.
+    public let rows: Int, columns: Int
+
+    /// A window of `rows x columns` from (`top`, `left`) of `height x width` slices.
+    /// - Precondition: all sizes positive.
+    public init(height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int) {
+        precondition(height > 0 && width > 0 && rows > 0 && columns > 0, "HeadFrame: sizes must be positive (\(height)x\(width), window \(rows)x\(columns))")
+        (self.height, self.width, self.top, self.left, self.rows, self.columns) = (height, width, top, left, rows, columns)
+    }
+
+    /// The whole `height x width` slice.
+    public static func identity(height: Int, width: Int) -> HeadFrame {
+        HeadFrame(height: height, width: width, top: 0, left: 0, rows: height, columns: width)
+    }
+
+    /// The frame `rule` gives `scan`: the identity without a rule, without a head, or when the
+    /// head's span is accepted; else the square of side `round(size / target)` (at least the
+    /// head's size) centred on the head's box (``HeadExtent``, ``HeadSpanRule/target(span:)``).
+    public init(_ scan: ScanVolume, rule: HeadSpanRule?) {
+        let (h, w) = (scan.shape.y, scan.shape.x)
+        guard let rule, let extent = HeadExtent.measure(scan),
+              let target = rule.target(span: extent.span(height: h, width: w)) else {
+            self = .identity(height: h, width: w)
+            return
+        }
+        self.init(height: h, width: w, extent: extent, span: target)
+    }
+
+    /// The square around `extent` in which it spans `span` of the side.
+    /// - Precondition: `0 < span <= 1`.
+    public init(height: Int, width: Int, extent: HeadExtent, span: Double) {
+        precondition(span > 0 && span <= 1, "HeadFrame: span \(span) must lie in (0, 1]")
+        let side = max(extent.size, Int((Double(extent.size) / span).rounded()))
+        // centred on the box; an odd difference puts the extra row or column after the head
+        func start(_ r: Range<Int>) -> Int { Int((Double(r.lowerBound + r.upperBound - side) / 2).rounded(.down)) }
+        self.init(height: height, width: width, top: start(extent.rows), left: start(extent.columns), rows: side, columns: side)
+    }
+
+    /// Whether the window is the whole slice (``apply(_:fill:)`` and ``restore(_:fill:geometry:)`` then return their input).
+    public var isIdentity: Bool { top == 0 && left == 0 && rows == height && columns == width }
+
+    /// The window's geometry: the origin moved to its first voxel, on the qform and the sform.
+    public func framedGeometry(_ g: Geometry) -> Geometry {
+        guard !isIdentity else { return g }
+        func moved(_ a: Affine) -> Affine {
+            var b = a
+            for r in 0..<3 { b[r, 3] = a[r, 3] + a[r, 0] * Double(left) + a[r, 1] * Double(top) }
+            return b
+        }
+        var out = g
+        out.qform = moved(g.qform)
+        out.sform = moved(g.sform)
+        return out
+    }
+
+    /// Every slice's window: `fill` where it reaches past the slice.
+    /// - Precondition: `volume`'s slices are `height x width`.
+    public func apply<V>(_ volume: Volume<V>, fill: V) -> Volume<V> {
+        precondition(volume.shape.y == height && volume.shape.x == width, "HeadFrame.apply: slices \(volume.shape.y)x\(volume.shape.x), expected \(height)x\(width)")
+        guard !isIdentity else { return volume }
+        var out = Volume(shape: GridShape(columns, rows, volume.shape.z), repeating: fill, geometry: framedGeometry(volume.geometry))
+        copy(from: volume, rowsFrom: height, columnsFrom: width, into: &out, rowOffset: top, columnOffset: left)
+        return out
+    }
+
+    /// A result on the window back on the slice's grid, `fill` where the window did not reach,
+    /// with `geometry` (the slice grid's).
+    /// - Precondition: `volume`'s slices are `rows x columns`.
+    public func restore<V>(_ volume: Volume<V>, fill: V, geometry: Geometry) -> Volume<V> {
+        precondition(volume.shape.y == rows && volume.shape.x == columns, "HeadFrame.restore: slices \(volume.shape.y)x\(volume.shape.x), expected \(rows)x\(columns)")
+        guard !isIdentity else {
+            var same = volume
+            same.geometry = geometry
+            return same
+        }
+        var out = Volume(shape: GridShape(width, height, volume.shape.z), repeating: fill, geometry: geometry)
+        copy(from: volume, rowsFrom: rows, columnsFrom: columns, into: &out, rowOffset: -top, columnOffset: -left)
+        return out
+    }
+
+    /// Copies `source` voxel (i, j, k) to `target` (i - columnOffset, j - rowOffset, k) where both exist.
+    private func copy<V>(from source: Volume<V>, rowsFrom: Int, columnsFrom: Int, into target: inout Volume<V>, rowOffset: Int, columnOffset: Int) {
+        let (tx, ty) = (target.shape.x, target.shape.y)
+        let i0 = max(0, -columnOffset), i1 = min(tx, columnsFrom - columnOffset)
+        let j0 = max(0, -rowOffset), j1 = min(ty, rowsFrom - rowOffset)
+        guard i0 < i1, j0 < j1 else { return }
+        for k in 0..<source.shape.z {
+            for j in j0..<j1 {
+                let from = columnsFrom * (j + rowOffset + rowsFrom * k) + columnOffset
+                let to = tx * (j + ty * k)
+                for i in i0..<i1 { target.voxels[to + i] = source.voxels[from + i] }
+            }
+        }
+    }
+}

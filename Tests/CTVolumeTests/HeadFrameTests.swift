@@ -1,0 +1,126 @@
+import CTVolume
+import Foundation
+import Testing
+
+/// `HeadExtent`, `HeadSpanRule` and `HeadFrame` on heads drawn by hand: boxes, and values that
+/// name their own voxel, so that every copy can be traced back.
+@Suite struct HeadFrameTests {
+    /// A `width x height x depth` scan of air with an oblique, shifted affine, and `head` (rows,
+    /// columns) filled with 40 HU on every slice.
+    func scan(width: Int, height: Int, depth: Int = 2, head: (Range<Int>, Range<Int>)?) -> ScanVolume {
+        let affine = Affine(rowMajor: [-0.9, 0.1, 0, 120, 0.05, 0.8, 0.2, -90, 0, -0.1, 5, 30, 0, 0, 0, 1])
+        var v = ScanVolume(shape: GridShape(width, height, depth), repeating: Preprocessing.air, geometry: Geometry(affine: affine))
+        if let (rows, columns) = head {
+            for k in 0..<depth { for j in rows { for i in columns { v[i, j, k] = 40 } } }
+        }
+        return v
+    }
+
+    @Test("extent: the box of each slice's largest component above -500 HU, over all slices; a smaller strip is not the head")
+    func extent() throws {
+        var v = scan(width: 40, height: 30, depth: 3, head: nil)
+        for j in 5..<20 { for i in 10..<30 { v[i, j, 0] = 30 } }          // the head on slice 0
+        for j in 8..<12 { for i in 3..<35 { v[i, j, 1] = 1000 } }         // a wider, smaller head on slice 1
+        for i in 0..<40 { v[i, 27, 0] = 200; v[i, 27, 1] = 200 }          // a couch: 40 voxels, never the largest
+        for i in 0..<40 { v[i, 2, 0] = -600 }                              // below the threshold
+        let e = try #require(HeadExtent.measure(v))
+        #expect(e.rows == 5..<20 && e.columns == 3..<35)
+        #expect(e.size == 32 && e.span(height: 30, width: 40) == 32.0 / 40)
+        // slice 2 holds only the strip: there it is the largest, and it counts
+        for i in 0..<40 { v[i, 27, 2] = 200 }
+        let withStrip = try #require(HeadExtent.measure(v))
+        #expect(withStrip.rows == 5..<28 && withStrip.columns == 0..<40)
+        #expect(HeadExtent.measure(scan(width: 8, height: 8, head: nil)) == nil)
+        // diagonal neighbours join one component (8-connected)
+        var diagonal = scan(width: 8, height: 8, depth: 1, head: nil)
+        for d in 0..<5 { diagonal[1 + d, 1 + d, 0] = 0 }
+        diagonal[7, 0, 0] = 0
+        #expect(HeadExtent.measure(diagonal) == HeadExtent(rows: 1..<6, columns: 1..<6))
+    }
+
+    @Test("rule: bounds checked and decoded; the training range; spans outside go to the nearer bound")
+    func rule() throws {
+        let rule = try HeadSpanRule(trainingSpans: [0.7, 0.59, 0.95, 0.8])
+        #expect(rule.least == 0.59 && rule.most == 0.95)
+        #expect(rule.target(span: 0.59) == nil && rule.target(span: 0.95) == nil && rule.target(span: 0.7) == nil)
+        #expect(rule.target(span: 0.4) == 0.59 && rule.target(span: 0.99) == 0.95)
+        for (least, most) in [(0.0, 0.5), (0.6, 0.5), (0.5, 1.1), (Double.nan, 0.5), (-0.1, 0.5)] {
+            #expect(throws: CTVolumeError.self) { try HeadSpanRule(least: least, most: most) }
+        }
+        #expect(throws: CTVolumeError.self) { try HeadSpanRule(trainingSpans: []) }
+        let decoded = try JSONDecoder().decode(HeadSpanRule.self, from: try JSONEncoder().encode(rule))
+        #expect(decoded == rule)
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(HeadSpanRule.self, from: Data(#"{"least": 0.9, "most": 0.5}"#.utf8)) }
+    }
+
+    @Test("a small head: a square around it of side size / least, cut out with its world positions, and put back")
+    func smallHead() throws {
+        // a 20 x 14 box in 100 x 80 slices: span 20 / 100 = 0.2
+        let v = scan(width: 100, height: 80, head: (30..<50, 61..<75))
+        let frame = HeadFrame(v, rule: try HeadSpanRule(least: 0.5, most: 0.9))
+        // side 20 / 0.5 = 40, centred on rows 30..<50 and columns 61..<75 (an odd margin after)
+        #expect(frame.rows == 40 && frame.columns == 40 && frame.top == 20 && frame.left == 48 && !frame.isIdentity)
+        var named = v
+        for n in named.voxels.indices { named.voxels[n] = Float(n) }
+        let cut = frame.apply(named, fill: -1)
+        #expect(cut.shape == GridShape(40, 40, 2))
+        for k in 0..<2 {
+            for j in 0..<40 {
+                for i in 0..<40 {
+                    let (x, y) = (i + 48, j + 20)
+                    let expected: Float = x < 100 && y < 80 ? named[x, y, k] : -1
+                    #expect(cut[i, j, k] == expected)
+                }
+            }
+            // the same world position as the voxel it came from
+            let a = cut.geometry.affine.apply(SIMD3(3, 7, Double(k))), b = v.geometry.affine.apply(SIMD3(51, 27, Double(k)))
+            #expect(((a - b) * (a - b)).sum() < 1e-20)
+            #expect(cut.geometry.qform.apply(SIMD3(3, 7, Double(k))) == a)
+        }
+        #expect(cut.geometry.spacing == v.geometry.spacing)
+        // back: the window's voxels where it lay, fill elsewhere, and the geometry given
+        let back = frame.restore(cut, fill: -2, geometry: v.geometry)
+        #expect(back.shape == v.shape && back.geometry == v.geometry)
+        for n in back.voxels.indices {
+            let i = n % 100, j = (n / 100) % 80
+            let inside = (48..<88).contains(i) && (20..<60).contains(j)
+            #expect(back.voxels[n] == (inside ? named.voxels[n] : -2))
+        }
+        // the head in the window spans exactly the rule's least
+        let e = try #require(HeadExtent.measure(frame.apply(v, fill: Preprocessing.air)))
+        #expect(e.span(height: 40, width: 40) == 0.5)
+    }
+
+    @Test("a large head: a square larger than the slice, air around it, and every voxel comes back")
+    func largeHead() throws {
+        // 38 rows, 36 columns in 40 x 40: span 0.95
+        let v = scan(width: 40, height: 40, head: (1..<39, 2..<38))
+        let frame = HeadFrame(v, rule: try HeadSpanRule(least: 0.5, most: 0.76))
+        #expect(frame.rows == 50 && frame.top == -5 && frame.left == -5)
+        let framed = frame.apply(v, fill: Preprocessing.air)
+        #expect(framed[0, 0, 0] == Preprocessing.air && framed[49, 49, 1] == Preprocessing.air && framed[5 + 20, 5 + 20, 0] == 40)
+        #expect(try #require(HeadExtent.measure(framed)).span(height: 50, width: 50) == 0.76)
+        let back = frame.restore(framed, fill: 0, geometry: v.geometry)
+        #expect(back.voxels == v.voxels)
+        // masks go the same way
+        let mask = MaskVolume(shape: v.shape, voxels: v.voxels.map { $0 > 0 ? 1 : 0 }, geometry: v.geometry)
+        #expect(frame.restore(frame.apply(mask, fill: 0), fill: 0, geometry: v.geometry).voxels == mask.voxels)
+    }
+
+    @Test("the identity: no rule, no head, or a span the rule accepts; apply and restore change nothing")
+    func identity() throws {
+        let v = scan(width: 40, height: 30, head: (2..<28, 5..<33))    // span 28 / 40 = 0.7
+        let rule = try HeadSpanRule(least: 0.59, most: 0.95)
+        for frame in [HeadFrame(v, rule: rule), HeadFrame(v, rule: nil), HeadFrame(scan(width: 40, height: 30, head: nil), rule: rule)] {
+            #expect(frame == .identity(height: 30, width: 40) && frame.isIdentity)
+            let same = frame.apply(v, fill: 0)
+            #expect(same.voxels == v.voxels && same.geometry == v.geometry)
+            var moved = v.geometry
+            moved.qform[0, 3] += 1
+            #expect(frame.restore(v, fill: 0, geometry: moved).geometry == moved)
+        }
+        // least == most brings every head to one span
+        let one = HeadFrame(v, rule: try HeadSpanRule(least: 0.8, most: 0.8))
+        #expect(one.rows == 35 && one.columns == 35)
+    }
+}
