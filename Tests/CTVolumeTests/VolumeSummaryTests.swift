@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CTVolume
+import TestSupport
 
 /// `VolumeSummary` (what `ichctl inspect` prints) against values computed from nibabel's
 /// `get_fdata` output of the fixtures.
@@ -27,6 +28,30 @@ import CTVolume
         #expect(s.foregroundVoxels == count)
         #expect(abs(s.foregroundML! - Double(count) * spacing[0] * spacing[1] * spacing[2] / 1000) < 1e-9)
         #expect(s.text.contains("\(count) voxels > 0"))
+    }
+
+    @Test("head span: the head's box over the slices' square, in the networks' voxel order; none for masks or air")
+    func headSpan() throws {
+        let folder = TemporaryFolder(prefix: "span")
+        defer { folder.cleanup() }
+        // 40 columns x 30 rows, a box of 15 rows x 32 columns: 32 / 40
+        let lasAffine = Affine(rowMajor: [-0.5, 0, 0, 10, 0, 0.5, 0, -20, 0, 0, 5, 30, 0, 0, 0, 1])
+        var scan = ScanVolume(shape: GridShape(40, 30, 2), repeating: -1000, geometry: Geometry(affine: lasAffine))
+        for k in 0..<2 { for j in 5..<20 { for i in 3..<35 { scan[i, j, k] = 35 } } }
+        let url = folder.file("head.nii.gz")
+        try NIfTI.write(scan, to: url)
+        let s = try VolumeSummary.of(url)
+        #expect(s.headSpan == 32.0 / 40 && s.text.contains("head span       0.800"))
+        // the same voxels stored PSR (an axial slice no longer one of the file's planes):
+        // measured on the LAS slices, the same span
+        let psr = Reorientation(scan, target: "PSR").apply(scan)
+        #expect(psr.shape == GridShape(30, 2, 40))
+        try NIfTI.write(psr, to: folder.file("psr.nii.gz"))
+        #expect(try VolumeSummary.of(folder.file("psr.nii.gz")).headSpan == 32.0 / 40)
+        let air = ScanVolume(shape: GridShape(8, 8, 2), repeating: -1000, geometry: Geometry(spacing: SIMD3(1, 1, 1)))
+        try NIfTI.write(air, to: folder.file("air.nii.gz"))
+        #expect(try VolumeSummary.of(folder.file("air.nii.gz")).headSpan == nil)
+        #expect(try VolumeSummary.of(NIfTIFixture.url("mask.nii.gz")).headSpan == nil)
     }
 
     @Test func maskFlagAndBinaryDetection() throws {

@@ -636,4 +636,40 @@ private struct Cases {
         #expect(PipelineConfig.quick.comparison.thinSlices == PipelineConfig.full.comparison.thinSlices)
         #expect(PipelineConfig().comparison.thinSlices == nil)
     }
+
+    @Test("a case seen through a window (and on slabs): masks go back to the whole slices and score as masks made there")
+    func framedCases() throws {
+        let g = Geometry(spacing: SIMD3(0.5, 0.5, 1)), whole = GridShape(12, 10, 4)
+        let slabs = SliceSlabs(sliceCount: 4, factor: 2)
+        // a 6 x 6 window from row 2, column 7: its last two columns lie past the slice
+        let frame = HeadFrame(height: 10, width: 12, top: 2, left: 7, rows: 6, columns: 6)
+        var truth = MaskVolume(shape: whole, repeating: 0, geometry: g)
+        for k in 0..<4 { for (i, j) in [(8, 4), (9, 4), (8, 5)] { truth.voxels[whole.index(i, j, k)] = 1 } }
+        let scan = frame.apply(slabs.average(ScanVolume(shape: whole, repeating: 30, geometry: g)), fill: Preprocessing.air)
+        #expect(scan.shape == GridShape(6, 6, 2))
+        let input = SegmentationCase(name: "pos", scan: scan, intracranial: MaskVolume(shape: scan.shape, repeating: 1, geometry: scan.geometry))
+        let framed = ComparisonCase(input: input, truth: truth, slabs: slabs, frame: frame)
+        try framed.validate()
+        // window voxel (1, 2) is slice voxel (8, 4); (5, 0) lies past the slice and is dropped
+        var called = MaskVolume(shape: scan.shape, repeating: 0, geometry: scan.geometry)
+        for k in 0..<2 { called.voxels[scan.shape.index(1, 2, k)] = 1; called.voxels[scan.shape.index(2, 2, k)] = 1; called.voxels[scan.shape.index(5, 0, k)] = 1 }
+        var expected = MaskVolume(shape: whole, repeating: 0, geometry: g)
+        for k in 0..<4 { expected.voxels[whole.index(8, 4, k)] = 1; expected.voxels[whole.index(9, 4, k)] = 1 }
+        var kept: [MaskVolume] = []
+        let table = try MethodComparison.run(methods: [Stored(name: "m", masks: ["pos": called])], cases: [framed], tolerance: 1,
+                                             keep: { _, _, m in kept.append(m) })
+        #expect(kept.count == 1 && kept[0].shape == whole && kept[0].voxels == expected.voxels && kept[0].geometry == g)
+        let onSlices = ComparisonCase(input: SegmentationCase(name: "pos", scan: ScanVolume(shape: whole, repeating: 30, geometry: g),
+                                                              intracranial: MaskVolume(shape: whole, repeating: 1, geometry: g)), truth: truth)
+        let direct = try MethodComparison.run(methods: [Stored(name: "m", masks: ["pos": expected])], cases: [onSlices], tolerance: 1)
+        let a = try #require(table["m"]?.cases.first?.scores), b = try #require(direct["m"]?.cases.first?.scores)
+        #expect(a.dice == b.dice && a.dice == 2.0 * 8 / (12 + 8))
+        #expect(a.counts == b.counts && a.predictionVolumeML == b.predictionVolumeML && a.medpyHD95 == b.medpyHD95)
+        // an input that is not the window, or a truth that is not the whole slice, is refused
+        let notWindow = ComparisonCase(input: input, truth: truth, slabs: slabs, frame: HeadFrame(height: 10, width: 12, top: 2, left: 7, rows: 5, columns: 6))
+        #expect(throws: WeakSupervisionError.self) { try notWindow.validate() }
+        let wrongTruth = ComparisonCase(input: input, truth: MaskVolume(shape: GridShape(10, 12, 4), repeating: 0, geometry: g), slabs: slabs, frame: frame)
+        #expect(throws: WeakSupervisionError.self) { try wrongTruth.validate() }
+        #expect(PipelineConfig.full.comparison.headSpans == nil && PipelineConfig().comparison.headSpans == nil)
+    }
 }

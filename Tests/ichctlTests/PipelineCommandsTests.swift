@@ -26,6 +26,8 @@ func tinyConfig() -> PipelineConfig {
         // a rule for thin slices (the presets': under 1.25 mm, into 5 mm; 3 mm here, so that the
         // tiny phantom's 6 slices make 2 slabs below); its own 5 mm slices are left as they are
         config.comparison.thinSlices = try SlabRule(thinnerThanMM: 1.25, slabMM: 3)
+        // a rule for head spans that leaves the tiny phantom's heads as they are (checked below)
+        config.comparison.headSpans = try HeadSpanRule(least: 0.3, most: 1)
         try JSONEncoder().encode(config).write(to: configURL)
         let run = dir.appendingPathComponent("run").path
 
@@ -212,6 +214,73 @@ func tinyConfig() -> PipelineConfig {
         #expect(counts.truePositives == zip(expanded, labels).filter { $0 >= 0.5 && $1 }.count)
         #expect(counts.falsePositives == zip(expanded, labels).filter { $0 >= 0.5 && !$1 }.count)
         #expect(counts.truePositives + counts.falsePositives + counts.falseNegatives + counts.trueNegatives == 6)
+
+        // A small head: the same positive case in a matrix four times as wide, off centre (air
+        // around it), fills less of its slices than the run's least span (0.3): segment --run,
+        // classify --run and compare see it through a square window around the head, and every
+        // result comes back to the whole slices.
+        let las = Reorientation(try NIfTI.readScan(at: URL(fileURLWithPath: run + "/data/test-cases/data/\(positiveCase).nii.gz")))
+        let lasScan = las.apply(try NIfTI.readScan(at: URL(fileURLWithPath: run + "/data/test-cases/data/\(positiveCase).nii.gz")))
+        let lasTruth = las.apply(try NIfTI.readMask(at: URL(fileURLWithPath: run + "/data/test-cases/label/\(positiveCase).nii.gz")))
+        let (ox, oy) = (40, 150), wide = GridShape(4 * lasScan.shape.x, 4 * lasScan.shape.y, lasScan.shape.z)
+        func widened<V>(_ v: Volume<V>, fill: V) -> Volume<V> {
+            var g = v.geometry
+            for r in 0..<3 {
+                g.qform[r, 3] -= g.qform[r, 0] * Double(ox) + g.qform[r, 1] * Double(oy)
+                g.sform[r, 3] -= g.sform[r, 0] * Double(ox) + g.sform[r, 1] * Double(oy)
+            }
+            var out = Volume(shape: wide, repeating: fill, geometry: g)
+            for k in 0..<v.shape.z { for j in 0..<v.shape.y { for i in 0..<v.shape.x { out[i + ox, j + oy, k] = v[i, j, k] } } }
+            return out
+        }
+        let smallScan = widened(lasScan, fill: Preprocessing.air), smallTruth = widened(lasTruth, fill: 0)
+        let ownSpan = try #require(HeadExtent.measure(lasScan)).span(height: lasScan.shape.y, width: lasScan.shape.x)
+        #expect(ownSpan >= 0.3 && reopened.headFrame(for: lasScan).isIdentity, "the run's own scans must be left as they are (span \(ownSpan))")
+        let head = try #require(HeadExtent.measure(smallScan))
+        let frame = reopened.headFrame(for: smallScan)
+        #expect(head.span(height: wide.y, width: wide.x) < 0.3 && frame.rows == Int((Double(head.size) / 0.3).rounded()) && frame.columns == frame.rows)
+        #expect(frame.top <= head.rows.lowerBound && frame.top + frame.rows >= head.rows.upperBound)
+        #expect(frame.left <= head.columns.lowerBound && frame.left + frame.columns >= head.columns.upperBound)
+        let smallSet = dir.appendingPathComponent("small")
+        for sub in ["data", "label"] { try FileManager.default.createDirectory(at: smallSet.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        let smallPath = smallSet.appendingPathComponent("data/\(positiveCase).nii.gz")
+        try NIfTI.write(smallScan, to: smallPath)
+        try NIfTI.write(smallTruth, to: smallSet.appendingPathComponent("label/\(positiveCase).nii.gz"))
+        var smallMasks: [String: MaskVolume] = [:]
+        for row in ["threshold", "pipeline-gated"] {
+            let out = dir.appendingPathComponent("small-\(row).nii.gz")
+            let segmented = try ICHCTLRunner.run(["segment", "--run", run, "--row", row, smallPath.path, "--out", out.path, "--json"])
+            #expect(segmented.status == 0 && segmented.stderr.contains("window around it"), "\(segmented.stderr)")
+            #expect(segmented.stdout.contains("\"head_window\"") && segmented.stdout.contains("\"rows\" : \(frame.rows)"), "\(segmented.stdout)")
+            let mask = try NIfTI.readMask(at: out)
+            let expected = frame.restore(try reopened.rowMethod(row).segment(
+                try reopened.segmentationCase(name: positiveCase, scan: frame.apply(smallScan, fill: Preprocessing.air), classifier: Pipeline.rowNeedsClassifier(row))),
+                fill: 0, geometry: smallScan.geometry)
+            #expect(mask.shape == wide && mask.voxels == expected.voxels, "\(row)")
+            // nothing is called outside the window
+            #expect(mask.voxels.indices.allSatisfy { n in
+                let i = n % wide.x, j = (n / wide.x) % wide.y
+                return mask.voxels[n] == 0 || ((frame.left..<(frame.left + frame.columns)).contains(i) && (frame.top..<(frame.top + frame.rows)).contains(j))
+            })
+            smallMasks[row] = mask
+        }
+        #expect(smallMasks["threshold"]?.voxels.contains { $0 > 0 } == true)
+        let smallClassified = try ICHCTLRunner.run(["classify", "--run", run, smallPath.path, "--json"])
+        #expect(smallClassified.status == 0 && smallClassified.stderr.contains("window around it"), "\(smallClassified.stderr)")
+        let smallRecord = try #require(try JSONSerialization.jsonObject(with: Data(smallClassified.stdout.utf8)) as? [String: Any])
+        #expect((smallRecord["head_window"] as? [String: Int])?["top"] == frame.top)
+        let smallCalls = try ResNetLSTM(contentsOf: reopened.sliceClassifierURL).classify(frame.apply(smallScan, fill: Preprocessing.air)).probabilities
+        #expect((smallRecord["probabilities"] as? [Double])?.map(Float.init) == smallCalls)
+        let smallCompare = try ICHCTLRunner.run(["compare", "--data", smallSet.path, "--run", run, "--json"])
+        #expect(smallCompare.status == 0, "\(smallCompare.stderr)")
+        let smallTable = try ComparisonTable.decode(Data(smallCompare.stdout.utf8))
+        for (row, name) in [("threshold", smallTable.rows[0].method), ("pipeline-gated", Pipeline.gatedPipelineRow)] {
+            let scored = try #require(smallTable[name]?.cases.first?.scores.dice)
+            let mask = try #require(smallMasks[row])
+            let overlap = zip(mask.voxels, smallTruth.voxels).filter { $0 > 0 && $1 > 0 }.count
+            let dice = 2 * Double(overlap) / Double(mask.voxels.filter { $0 > 0 }.count + smallTruth.voxels.filter { $0 > 0 }.count)
+            #expect(abs(scored - dice) < 1e-12, "\(row): compare scored \(scored), the segment --run mask against the truth \(dice)")
+        }
 
         // the same statistics as CSV (a line per row and case), a summary CSV and a self-contained
         // HTML report; existing files are refused without --force, and nothing is replaced
