@@ -43,6 +43,24 @@ struct NetworkInferenceTests {
         #expect(result.positiveSlices(threshold: 0) == [0, 1, 2] && result.positiveSlices(threshold: 1.01).isEmpty)
     }
 
+    @Test("one preprocessing for two networks: classify and the CAM of a preprocessed stack are those of the scan, bit for bit")
+    func sharedPreprocessing() throws {
+        let scan = head()
+        let input = classifier.preprocess(scan)
+        #expect(classifier.classify(preprocessed: input, chunkSize: 2).logits == classifier.classify(scan, chunkSize: 2).logits)
+        #expect(classifier.classify(preprocessed: input, flipAveraging: true).logits == classifier.classify(scan, flipAveraging: true).logits)
+        let method = try CAM.method(.gradcampp, model: classifier, layer: "layer2")
+        let shared = try method.volume(scan, preprocessed: input), own = try method.volume(scan)
+        #expect(shared.map.voxels == own.map.voxels && shared.logits == own.logits)
+        // another network of the same input reads it; one of another size or windows does not
+        let sibling = ResNetLSTM(config: ResNetLSTMConfig(inputSize: 32, width: 3, blocks: [1, 1], hidden: 2), seed: 5)
+        #expect(sibling.readsSameInput(as: classifier) && sibling.classify(preprocessed: input).logits == sibling.classify(scan).logits)
+        #expect(!ResNetLSTM(config: ResNetLSTMConfig(inputSize: 16, width: 2, blocks: [1, 1], hidden: 3), seed: 5).readsSameInput(as: classifier))
+        var windows = classifier.config
+        windows.windows = [IntensityWindow(center: 40, width: 80)]
+        #expect(!ResNetLSTM(config: windows, seed: 5).readsSameInput(as: classifier))
+    }
+
     @Test("classify with flip averaging: a scan and its left-right mirror get the same logits; each is the mean of the two plain passes")
     func classifyFlipAveraging() {
         // a square scan at the network's input size, so that preprocessing commutes with the mirror

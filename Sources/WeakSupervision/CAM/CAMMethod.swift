@@ -160,7 +160,18 @@ extension CAMMethod {
     /// - Parameter scan: HU volume.
     /// - Returns: the maps in [0, 1] as a volume on `scan`'s grid and geometry, and the logits.
     public func volume(_ scan: ScanVolume) throws -> CAMVolume {
-        let explanation = try explain(model.preprocess(scan))
+        try volume(scan, preprocessed: model.preprocess(scan))
+    }
+
+    /// ``volume(_:)`` with the scan already preprocessed (``ResNetLSTM/preprocess(_:)`` of
+    /// ``model``, or of a network that ``ResNetLSTM/readsSameInput(as:)`` it), so that a slice-call
+    /// classifier and the CAM share one preprocessing.
+    /// - Precondition: `input` is (scan's Z, C, S, S) for ``model``.
+    public func volume(_ scan: ScanVolume, preprocessed input: Tensor) throws -> CAMVolume {
+        let s = model.config.inputSize
+        precondition(input.shape == [scan.shape.z, model.config.inChannels, s, s],
+                     "volume: input \(input.shape) for a scan of \(scan.shape.z) slices, expected (\(scan.shape.z), \(model.config.inChannels), \(s), \(s))")
+        let explanation = try explain(input)
         let maps = CAM.normalised(explanation.maps, onSlicesOf: SquareFrame(scan.shape))
         return CAMVolume(map: Volume(shape: scan.shape, voxels: maps.data, geometry: scan.geometry),
                          logits: explanation.logits, method: name)

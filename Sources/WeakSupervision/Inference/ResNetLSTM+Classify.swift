@@ -56,10 +56,21 @@ extension ResNetLSTM {
     /// - Returns: one logit and probability per slice.
     public func classify(_ scan: ScanVolume, chunkSize: Int = 16, flipAveraging: Bool = false) -> SliceProbabilities {
         precondition(chunkSize > 0, "classify: chunkSize must be positive")
+        guard scan.shape.z > 0 else { return SliceProbabilities(logits: []) }
+        return classify(preprocessed: preprocess(scan), chunkSize: chunkSize, flipAveraging: flipAveraging)
+    }
+
+    /// ``classify(_:chunkSize:flipAveraging:)`` of a volume already preprocessed, (Z, C, S, S):
+    /// ``preprocess(_:)``'s output, of this network or of one that reads the same input
+    /// (``readsSameInput(as:)``), so that two networks on one scan preprocess it once.
+    /// - Precondition: `input` has this network's channels and size.
+    public func classify(preprocessed input: Tensor, chunkSize: Int = 16, flipAveraging: Bool = false) -> SliceProbabilities {
+        precondition(chunkSize > 0, "classify: chunkSize must be positive")
+        let s = config.inputSize
+        precondition(input.shape.count == 4 && Array(input.shape[1...]) == [config.inChannels, s, s],
+                     "classify: input \(input.shape), expected (Z, \(config.inChannels), \(s), \(s))")
         eval()
-        let z = scan.shape.z
-        guard z > 0 else { return SliceProbabilities(logits: []) }
-        let input = preprocess(scan)
+        guard input.shape[0] > 0 else { return SliceProbabilities(logits: []) }
         return withoutGradients {
             var logits = sequenceLogits(input, chunkSize: chunkSize)
             if flipAveraging {
@@ -68,6 +79,12 @@ extension ResNetLSTM {
             }
             return SliceProbabilities(logits: logits)
         }
+    }
+
+    /// Whether `other` preprocesses a scan exactly as this network does (the same input size
+    /// and windows), so that one ``preprocess(_:)`` serves both.
+    public func readsSameInput(as other: ResNetLSTM) -> Bool {
+        config.inputSize == other.config.inputSize && config.windows == other.config.windows
     }
 
     /// The logits of a preprocessed volume (Z, C, S, S) read as one sequence, the encoder run on

@@ -152,9 +152,8 @@ extension Pipeline {
         let inside = try IntracranialMask.compute(scan)
         guard classifier else { return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: nil, sliceProbabilities: nil) }
         let (method, calls) = try runClassifiers()
-        let result = try method.volume(scan)
-        return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map),
-                                sliceProbabilities: calls?.classify(scan).probabilities ?? result.probabilities)
+        let (result, called) = try Self.camAndCalls(scan, method: method, calls: calls)
+        return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map), sliceProbabilities: called)
     }
 
     /// Comparison cases: scan, true mask (and lesion map, where the dataset has one:
@@ -251,10 +250,26 @@ extension Pipeline {
         let frame = headFrame(for: scan)
         scan = frame.apply(scan, fill: Preprocessing.air)
         let inside = try IntracranialMask.compute(scan)
-        let result = try method.volume(scan)
+        let (result, called) = try Self.camAndCalls(scan, method: method, calls: calls)
         return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map),
-                                                      sliceProbabilities: calls?.classify(scan).probabilities ?? result.probabilities),
+                                                      sliceProbabilities: called),
                               truth: truth, lesions: lesions, slabs: slabs.isIdentity ? nil : slabs, frame: frame.isIdentity ? nil : frame)
+    }
+
+    /// A scan's CAM by `method` and its slice calls: by `calls` when given, else the CAM
+    /// classifier's own. When both networks read the same input (``ResNetLSTM/readsSameInput(as:)``)
+    /// the scan is preprocessed once for both; the results are those of
+    /// ``CAMMethod/volume(_:)`` and ``ResNetLSTM/classify(_:chunkSize:flipAveraging:)``.
+    static func camAndCalls(_ scan: ScanVolume, method: any CAMMethod, calls: ResNetLSTM?) throws -> (cam: CAMVolume, calls: [Float]) {
+        guard let calls else {
+            let result = try method.volume(scan)
+            return (result, result.probabilities)
+        }
+        guard calls.readsSameInput(as: method.model), scan.shape.z > 0 else {
+            return (try method.volume(scan), calls.classify(scan).probabilities)
+        }
+        let input = method.model.preprocess(scan)
+        return (try method.volume(scan, preprocessed: input), calls.classify(preprocessed: input).probabilities)
     }
 
     /// The slabs the run's ``PipelineConfig/ComparisonSettings/thinSlices`` make of a scan in the

@@ -63,7 +63,8 @@ public struct CAMStage: PipelineStageRunner {
         let descrip = "ichct \(method.name) \(settings.layer)"
         for (i, item) in try pipeline.cases(names, in: dataset).enumerated() {
             let scan = try item.loadScan()
-            let result = try method.volume(scan)
+            // with a slice-call classifier reading the same input, the scan is preprocessed once
+            let (result, called) = try Pipeline.camAndCalls(scan, method: method, calls: calls)
             if let error = failure.first { throw error }
             waiting.wait()
             let map = result.map, url = folder.appendingPathComponent("\(item.name).nii.gz")
@@ -75,7 +76,6 @@ public struct CAMStage: PipelineStageRunner {
                     failure.record(i, error)
                 }
             }
-            let called = calls?.classify(scan).probabilities ?? result.probabilities
             probabilities[item.name] = called
             if calls != nil { camProbabilities[item.name] = result.probabilities }
             if split.validation.contains(item.name) {
