@@ -103,7 +103,7 @@ struct Classify: ParsableCommand {
             ?? (net.classify(scan, flipAveraging: flipAverage), SliceSlabs(sliceCount: scan.shape.z, factor: 1),
                 HeadFrame.identity(height: scan.shape.y, width: scan.shape.x))
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
-        if !frame.isIdentity { CLI.note(CLI.frameNote(file, frame: frame, rule: run?.config.comparison.headSpans)) }
+        if !frame.isIdentity { CLI.note(CLI.frameNote(file, scan: scan, frame: frame, rule: run?.config.comparison.headSpans)) }
         var probabilities = result.probabilities, logits = result.logits
         if let p = orientation.sourceSliceOrder(probabilities), let l = orientation.sourceSliceOrder(logits) {
             probabilities = p

@@ -244,7 +244,7 @@ struct Segment: ParsableCommand {
         // and a head that fills too little or too much of the slices is seen through a window (comparison.headSpans)
         let (onScan, slabs, frame) = try row.pipeline.rowMask(of: scan, name: URL(fileURLWithPath: file).lastPathComponent, row: row.name, method: row.method)
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
-        if !frame.isIdentity { CLI.note(CLI.frameNote(file, frame: frame, rule: row.pipeline.config.comparison.headSpans)) }
+        if !frame.isIdentity { CLI.note(CLI.frameNote(file, scan: scan, frame: frame, rule: row.pipeline.config.comparison.headSpans)) }
         let mask = orientation.invert(onScan, geometry: source.geometry)
         try NIfTI.write(mask, to: outURL, overwrite: overwrite, descrip: "ichct \(row.name)")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }

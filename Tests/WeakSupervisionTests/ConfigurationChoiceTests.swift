@@ -71,7 +71,7 @@ struct ConfigurationChoiceTests {
     @Test("every stored setting of the configuration belongs to a stage key, once; changing it re-keys exactly the stages that read it")
     func everySettingIsKeyed() throws {
         let properties = Self.settingPaths()
-        #expect(properties.count == 24 && properties.contains("comparison.thinSlices") && properties.contains("classifier.sliceCalls") && properties.contains("refiner.members") && properties.contains("refiner.rounds") && properties.contains("refiner.laterRounds") && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim")
+        #expect(properties.count == 25 && properties.contains("comparison.thinSlices") && properties.contains("comparison.headSpans") && properties.contains("classifier.sliceCalls") && properties.contains("refiner.members") && properties.contains("refiner.rounds") && properties.contains("refiner.laterRounds") && properties.contains("refiner.componentSizes.criterion") && properties.contains("comparison.boneRim")
                 && properties.contains("comparison.contrast"))
         let keyed = PipelineConfig.settings(readBy: .comparison)   // the comparison reads every stage
         #expect(Set(keyed) == Set(properties) && keyed.count == properties.count)
@@ -119,6 +119,7 @@ struct ConfigurationChoiceTests {
             changed("comparison.boneRim") { $0.comparison.boneRim = .init(rimMM: 3) }
             changed("comparison.contrast") { $0.comparison.contrast = .init(minimumContrastHU: 10) }
             changed("comparison.thinSlices") { $0.comparison.thinSlices = $0.comparison.thinSlices == nil ? try? SlabRule(thinnerThanMM: 1, slabMM: 4) : nil }
+            changed("comparison.headSpans") { $0.comparison.headSpans = $0.comparison.headSpans == nil ? try? HeadSpanRule(least: 0.5, most: 0.9) : nil }
             changed("comparison.tolerance") { $0.comparison.tolerance = 3 }
             changed("comparison.montageCases") { $0.comparison.montageCases = 1 }
             #expect(Set(changes.map(\.0)) == Set(properties))

@@ -94,7 +94,8 @@ extension PipelineConfig {
             .always("comparison.tolerance") { $0.comparison.tolerance }, .always("comparison.montageCases") { $0.comparison.montageCases },
             .unlessNil("comparison.growth") { $0.comparison.growth }, .unlessNil("comparison.boneRim") { $0.comparison.boneRim },
             .unlessNil("comparison.contrast") { $0.comparison.contrast },
-            .unlessNil("comparison.thinSlices") { $0.comparison.thinSlices }]),
+            .unlessNil("comparison.thinSlices") { $0.comparison.thinSlices },
+            .unlessNil("comparison.headSpans") { $0.comparison.headSpans }]),
     ] }
 
     /// The self-training part of the refiner's key: the rounds, and beside them in one JSON
