@@ -670,6 +670,9 @@ private struct Cases {
         #expect(throws: WeakSupervisionError.self) { try notWindow.validate() }
         let wrongTruth = ComparisonCase(input: input, truth: MaskVolume(shape: GridShape(10, 12, 4), repeating: 0, geometry: g), slabs: slabs, frame: frame)
         #expect(throws: WeakSupervisionError.self) { try wrongTruth.validate() }
-        #expect(PipelineConfig.full.comparison.headSpans == nil && PipelineConfig().comparison.headSpans == nil)
+        // the presets' rule: their training phantoms' spans, 152/256 to 254/256
+        #expect(PipelineConfig.full.comparison.headSpans == (try HeadSpanRule(least: 0.59375, most: 0.9921875)))
+        #expect(PipelineConfig.quick.comparison.headSpans == PipelineConfig.full.comparison.headSpans)
+        #expect(PipelineConfig().comparison.headSpans == nil)
     }
 }

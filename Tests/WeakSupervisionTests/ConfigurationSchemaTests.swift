@@ -81,6 +81,7 @@ struct ConfigurationSchemaTests {
         full.comparison.boneRim?.distance = .inPlane   // nor a slab distance
         full.classifier.sliceCalls = nil   // nor a slice-call classifier
         full.comparison.thinSlices = nil   // nor a rule for thin slices
+        full.comparison.headSpans = nil   // nor one for head spans
         let old = try Self.versionOne(full)
         #expect(old["componentFilter"] != nil && old["classifierGate"] as? Double == 0.5 && old["schemaVersion"] == nil)
         let migrated = try Self.decode(old)

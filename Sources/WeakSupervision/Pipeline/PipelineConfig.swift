@@ -689,6 +689,15 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // of thin-slice phantoms: 0.625 and 1 mm against slabs of 1.25 and 2.5 mm and none,
         // then 1.25 and 2 mm against none (Docs/experiments/2026-12-07-thin-slice-slabs.md).
         c.comparison.thinSlices = try? SlabRule(trainingThicknessesMM: c.data.phantom.acquisition.sliceThicknessMM)
+        // Scans from elsewhere whose head fills less (or more) of its slices than any training
+        // head did seen through a window around the head that makes it fill the training
+        // range's nearer bound: the least and most span of this preset's 300 training phantoms,
+        // 152/256 and 254/256 (HeadSpanRule(trainingSpans:) of scripts/diag/head_spans.py's
+        // measurement); no validation or shift-set case lies outside. Adopted by a rule fixed
+        // before the runs, four refiner seeds on validation heads scaled to 0.7 and 0.8: U-Net
+        // alone +0.027 [+0.002, +0.062] and +0.005 [−0.000, +0.014], slice AUC 0.735 → 0.830
+        // and 0.787 → 0.828 (Docs/experiments/2026-12-07-head-span-frames.md).
+        c.comparison.headSpans = try? HeadSpanRule(least: 152.0 / 256, most: 254.0 / 256)
         return c
     }
 
