@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors NeuralCore reports for anything a file or a caller's data can get wrong.
 ///
 /// Programmer errors (a shape mismatch inside an operation) are preconditions instead.
@@ -48,5 +50,31 @@ public enum NeuralCoreError: Error, CustomStringConvertible, Equatable, Sendable
 
     private static func list(_ keys: [String]) -> String {
         keys.prefix(8).joined(separator: ", ") + (keys.count > 8 ? ", ..." : "")
+    }
+}
+
+extension NeuralCoreError {
+    /// A readable reason for any error met while reading a file: a decoding error's description
+    /// and where in the document it happened (`at key.path`), a missing key by name, an error
+    /// with a description of its own (the package's error types) as it describes itself, else
+    /// the system's description.
+    public static func reason(_ error: any Error) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.isEmpty ? "" : " at " + codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        if let e = error as? DecodingError {
+            switch e {
+            case .dataCorrupted(let c): return c.debugDescription + path(c.codingPath)
+            case .keyNotFound(let k, let c): return "missing key \"\(k.stringValue)\"" + path(c.codingPath)
+            case .typeMismatch(_, let c): return c.debugDescription + path(c.codingPath)
+            case .valueNotFound(_, let c): return c.debugDescription + path(c.codingPath)
+            @unknown default: return "\(e)"
+            }
+        }
+        // the system's errors (files, POSIX) describe themselves for people; the package's
+        // error types through their description
+        let bridged = error as NSError
+        if [NSCocoaErrorDomain, NSPOSIXErrorDomain, NSURLErrorDomain].contains(bridged.domain) { return bridged.localizedDescription }
+        return String(describing: error)
     }
 }

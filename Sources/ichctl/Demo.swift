@@ -107,7 +107,7 @@ struct Demo: ParsableCommand {
     private func runDemo(communicator: (any Communicator)?, quiet: Bool) throws {
         var settings: PipelineConfig = quick ? .quick : .full
         if let config {
-            settings = try JSONDecoder().decode(PipelineConfig.self, from: Data(contentsOf: URL(fileURLWithPath: config)))
+            settings = try PipelineConfig.load(contentsOf: URL(fileURLWithPath: config))
         }
         if let cases { settings.data.phantomCases = cases }
         if let rounds { settings.refiner.rounds = rounds }

@@ -522,5 +522,26 @@ func tinyConfig() -> PipelineConfig {
         let occupied = try ICHCTLRunner.run(["demo", "--quick", "--out", dir.path, "--quiet"])
         #expect(occupied.status != 0)
         #expect(occupied.stderr.contains("not a pipeline run folder"))
+        // a configuration that cannot be read, or holds a bad setting, is named with the problem,
+        // and nothing is written
+        var bad = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(PipelineConfig.quick)) as! [String: Any]
+        var comparison = bad["comparison"] as! [String: Any]
+        comparison["headSpans"] = ["least": 0.9, "most": 0.5]
+        bad["comparison"] = comparison
+        let badConfig = dir.appendingPathComponent("bad.json"), notJSON = dir.appendingPathComponent("broken.json")
+        try JSONSerialization.data(withJSONObject: bad).write(to: badConfig)
+        try Data("{\"data\": 3}".utf8).write(to: notJSON)
+        let fresh = dir.appendingPathComponent("fresh")
+        for (file, problem) in [(badConfig, "least 0.9 and most 0.5"), (notJSON, "at data"), (dir.appendingPathComponent("none.json"), "cannot read the configuration")] {
+            let refused = try ICHCTLRunner.run(["demo", "--config", file.path, "--out", fresh.path, "--quiet"])
+            #expect(refused.status != 0 && refused.stderr.contains(file.path) && refused.stderr.contains(problem), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: fresh.path))
+        }
+        // likewise a run folder whose config.json is damaged
+        let damaged = dir.appendingPathComponent("damaged")
+        try FileManager.default.createDirectory(at: damaged, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: bad).write(to: damaged.appendingPathComponent("config.json"))
+        let onDamaged = try ICHCTLRunner.run(["classify", "--run", damaged.path, dir.appendingPathComponent("scan.nii.gz").path])
+        #expect(onDamaged.status != 0 && onDamaged.stderr.contains(damaged.appendingPathComponent("config.json").path) && onDamaged.stderr.contains("least 0.9"), "\(onDamaged.stderr)")
     }
 }

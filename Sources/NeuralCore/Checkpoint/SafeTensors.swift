@@ -280,22 +280,7 @@ public struct SafeTensors: Sendable, Equatable {
         "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
     ]
 
-    static func reason(_ error: Error) -> String {
-        if let e = error as? DecodingError {
-            switch e {
-            case .dataCorrupted(let c): return c.debugDescription + Self.path(c.codingPath)
-            case .keyNotFound(let k, let c): return "missing key \"\(k.stringValue)\"" + Self.path(c.codingPath)
-            case .typeMismatch(_, let c): return c.debugDescription + Self.path(c.codingPath)
-            case .valueNotFound(_, let c): return c.debugDescription + Self.path(c.codingPath)
-            @unknown default: return "\(e)"
-            }
-        }
-        return (error as NSError).localizedDescription
-    }
-
-    private static func path(_ codingPath: [CodingKey]) -> String {
-        codingPath.isEmpty ? "" : " at " + codingPath.map(\.stringValue).joined(separator: ".")
-    }
+    static func reason(_ error: Error) -> String { NeuralCoreError.reason(error) }
 
     /// `count` little-endian integers from `raw`.
     static func decode<T: FixedWidthInteger>(_ raw: Data, count: Int, as: T.Type) -> [T] {

@@ -63,8 +63,9 @@ public struct Pipeline {
     }
 
     /// The configuration saved in a run folder (`OUT/config.json`).
+    /// - Throws: as ``PipelineConfig/load(contentsOf:)``, naming the file.
     public static func savedConfig(in output: URL) throws -> PipelineConfig {
-        try JSONDecoder().decode(PipelineConfig.self, from: Data(contentsOf: configURL(in: output)))
+        try PipelineConfig.load(contentsOf: configURL(in: output))
     }
 
     static func configURL(in output: URL) -> URL { output.appendingPathComponent("config.json") }

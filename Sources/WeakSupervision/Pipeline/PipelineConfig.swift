@@ -527,6 +527,25 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// The configuration a JSON file holds (a run's `config.json`, or one written for
+    /// `ichctl demo --config`), older schema versions migrated (``init(from:)``).
+    /// - Throws: ``WeakSupervisionError/invalidParameter(name:reason:)`` naming the file, with
+    ///   why it cannot be read or which setting is wrong (a decoding error's key path, a
+    ///   setting's own check such as a ``HeadSpanRule``'s bounds).
+    public static func load(contentsOf url: URL) throws -> PipelineConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw WeakSupervisionError.invalidParameter(name: url.path, reason: "cannot read the configuration (\(NeuralCoreError.reason(error)))")
+        }
+        do {
+            return try JSONDecoder().decode(PipelineConfig.self, from: data)
+        } catch {
+            throw WeakSupervisionError.invalidParameter(name: url.path, reason: "not a valid pipeline configuration: \(NeuralCoreError.reason(error))")
+        }
+    }
+
     /// The version of the saved form this code writes (`"schemaVersion"` in `config.json`).
     /// Version 1 (no such field) kept every stage's extra settings flat beside the groups;
     /// it is read and migrated (``init(from:)``).
