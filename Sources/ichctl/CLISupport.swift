@@ -42,9 +42,11 @@ enum CLI {
     }
 
     /// The line `segment --run` and `classify --run` print when a scan is seen through a window
-    /// around its head (``Pipeline/headFrame(for:)``).
-    static func frameNote(_ file: String, scan: ScanVolume, frame: HeadFrame, rule: HeadSpanRule?) -> String {
-        let span = HeadExtent.measure(scan).map { String(format: "%.2f", $0.span(height: frame.height, width: frame.width)) } ?? "?"
+    /// around its head (``Pipeline/headFrame(for:)``); the span is measured again on the scan as
+    /// the frame was (after its slabs).
+    static func frameNote(_ file: String, scan: ScanVolume, run: Pipeline, frame: HeadFrame) -> String {
+        let rule = run.config.comparison.headSpans
+        let span = HeadExtent.measure(run.thinSliceSlabs(for: scan).average(scan)).map { String(format: "%.2f", $0.span(height: frame.height, width: frame.width)) } ?? "?"
         let bounds = rule.map { String(format: "%.2f to %.2f", $0.least, $0.most) } ?? "?"
         return "\(file): its head spans \(span) of its \(frame.height)x\(frame.width) slices, outside the run's \(bounds) (comparison.headSpans); "
             + "seen through a \(frame.rows)x\(frame.columns) window around it (from row \(frame.top), column \(frame.left)); "

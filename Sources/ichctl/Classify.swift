@@ -18,7 +18,7 @@ struct Classify: ParsableCommand {
     @Option(name: .long, help: "A ResNetLSTM checkpoint (.safetensors with ichct.config kind resnet_lstm).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: use the classifier that makes its slice calls (RUN/classifier/classifier.safetensors, or RUN/classifier/slice-calls/classifier.safetensors when its configuration fine-tunes one), on slabs when the scan's slices are thinner than its comparison.thinSlices allows.")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: use the classifier that makes its slice calls (RUN/classifier/classifier.safetensors, or RUN/classifier/slice-calls/classifier.safetensors when its configuration fine-tunes one), on slabs when the scan's slices are thinner than its comparison.thinSlices allows, through a window around the head when its head lies outside comparison.headSpans.")
     var runFolder: String?
 
     func validate() throws {
@@ -36,7 +36,7 @@ struct Classify: ParsableCommand {
 
     /// The checkpoint: --model, or the network that makes the run's slice calls
     /// (``Pipeline/sliceClassifierURL``: its slice-call classifier when it has one); and with
-    /// --run, the run's pipeline (its rule for thin slices, ``Pipeline/thinSliceSlabs(for:)``).
+    /// --run, the run's pipeline (its rules for thin slices and head spans, ``Pipeline/methodInput(for:)``).
     func checkpoint() throws -> (path: String, run: Pipeline?) {
         if let model { return (model, nil) }
         let run = URL(fileURLWithPath: runFolder!)
@@ -103,7 +103,7 @@ struct Classify: ParsableCommand {
             ?? (net.classify(scan, flipAveraging: flipAverage), SliceSlabs(sliceCount: scan.shape.z, factor: 1),
                 HeadFrame.identity(height: scan.shape.y, width: scan.shape.x))
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
-        if !frame.isIdentity { CLI.note(CLI.frameNote(file, scan: scan, frame: frame, rule: run?.config.comparison.headSpans)) }
+        if let run, !frame.isIdentity { CLI.note(CLI.frameNote(file, scan: scan, run: run, frame: frame)) }
         var probabilities = result.probabilities, logits = result.logits
         if let p = orientation.sourceSliceOrder(probabilities), let l = orientation.sourceSliceOrder(logits) {
             probabilities = p

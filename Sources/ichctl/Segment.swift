@@ -50,7 +50,7 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth, bone rim and contrast filter; slabs for slices thinner than its comparison.thinSlices allows).")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth, bone rim and contrast filter; slabs for slices thinner than its comparison.thinSlices allows; a window around a head outside its comparison.headSpans).")
     var runFolder: String?
 
     @Option(name: .long, help: "With --run: the row to reproduce (pipeline, pipeline-raw, pipeline-gated, upper-bound, ...; default pipeline).")
@@ -244,7 +244,7 @@ struct Segment: ParsableCommand {
         // and a head that fills too little or too much of the slices is seen through a window (comparison.headSpans)
         let (onScan, slabs, frame) = try row.pipeline.rowMask(of: scan, name: URL(fileURLWithPath: file).lastPathComponent, row: row.name, method: row.method)
         if !slabs.isIdentity { CLI.note(CLI.slabNote(file, slabs: slabs, spacingMM: scan.geometry.spacing.z)) }
-        if !frame.isIdentity { CLI.note(CLI.frameNote(file, scan: scan, frame: frame, rule: row.pipeline.config.comparison.headSpans)) }
+        if !frame.isIdentity { CLI.note(CLI.frameNote(file, scan: scan, run: row.pipeline, frame: frame)) }
         let mask = orientation.invert(onScan, geometry: source.geometry)
         try NIfTI.write(mask, to: outURL, overwrite: overwrite, descrip: "ichct \(row.name)")
         let voxels = mask.voxels.reduce(0) { $0 + Int($1) }

@@ -16,7 +16,7 @@ import Testing
         return v
     }
 
-    @Test("extent: the box of each slice's largest component above -500 HU, over all slices; a smaller strip is not the head")
+    @Test("extent: the box of each slice's largest component above -500 HU, over the slices where it has a quarter of the widest's area; a strip is not the head")
     func extent() throws {
         var v = scan(width: 40, height: 30, depth: 3, head: nil)
         for j in 5..<20 { for i in 10..<30 { v[i, j, 0] = 30 } }          // the head on slice 0
@@ -26,10 +26,13 @@ import Testing
         let e = try #require(HeadExtent.measure(v))
         #expect(e.rows == 5..<20 && e.columns == 3..<35)
         #expect(e.size == 32 && e.span(height: 30, width: 40) == 32.0 / 40)
-        // slice 2 holds only the strip: there it is the largest, and it counts
+        // slice 2 holds only the strip: there it is the largest, but its 40 voxels are under a
+        // quarter of slice 0's 300 and it does not count; 80 voxels do
         for i in 0..<40 { v[i, 27, 2] = 200 }
+        #expect(HeadExtent.measure(v) == e)
+        for i in 0..<40 { v[i, 28, 2] = 200 }
         let withStrip = try #require(HeadExtent.measure(v))
-        #expect(withStrip.rows == 5..<28 && withStrip.columns == 0..<40)
+        #expect(withStrip.rows == 5..<29 && withStrip.columns == 0..<40)
         #expect(HeadExtent.measure(scan(width: 8, height: 8, head: nil)) == nil)
         // diagonal neighbours join one component (8-connected)
         var diagonal = scan(width: 8, height: 8, depth: 1, head: nil)
@@ -105,6 +108,35 @@ import Testing
         // masks go the same way
         let mask = MaskVolume(shape: v.shape, voxels: v.voxels.map { $0 > 0 ? 1 : 0 }, geometry: v.geometry)
         #expect(frame.restore(frame.apply(mask, fill: 0), fill: 0, geometry: v.geometry).voxels == mask.voxels)
+    }
+
+    @Test("an odd margin near a corner: the extra row and column before the head, air past the slice, the span within the bounds")
+    func oddMarginAtCorner() throws {
+        // a 21 x 15 box at rows 2..<23, columns 70..<85 of 100 x 80 slices: span 21 / 100
+        let v = scan(width: 100, height: 80, head: (2..<23, 70..<85))
+        let rule = try HeadSpanRule(least: 0.4, most: 0.9)
+        let frame = HeadFrame(v, rule: rule)
+        // side floor(21 / 0.4) = 52: rows from floor((2 + 23 - 52) / 2) = -14, columns from
+        // floor((70 + 85 - 52) / 2) = 51, so 52 - 21 = 31 rows: 16 above the head, 15 below
+        #expect(frame.rows == 52 && frame.columns == 52 && frame.top == -14 && frame.left == 51)
+        let framed = frame.apply(v, fill: -7)
+        for j in 0..<52 {
+            for i in 0..<52 {
+                let (x, y) = (i + 51, j - 14)
+                let expected: Float = (0..<100).contains(x) && (0..<80).contains(y) ? v[x, y, 1] : -7
+                #expect(framed[i, j, 1] == expected, "(\(i), \(j))")
+            }
+        }
+        #expect(framed[0, 13, 0] == -7 && framed[0, 14, 0] == Preprocessing.air && framed[49, 14, 0] == -7 && framed[19, 16, 0] == 40 && framed[34, 16, 0] == Preprocessing.air)
+        let span = try #require(HeadExtent.measure(frame.apply(v, fill: Preprocessing.air))).span(height: 52, width: 52)
+        #expect(span >= rule.least && span <= rule.most)
+        // framing the window again changes nothing
+        #expect(HeadFrame(frame.apply(v, fill: Preprocessing.air), rule: rule).isIdentity)
+        // a size whose quotient is not whole: 105 / (152 / 256) = 176.8, floor 176, span 0.5966
+        let odd = HeadFrame(height: 256, width: 256, extent: HeadExtent(rows: 0..<105, columns: 0..<90), span: 152.0 / 256)
+        #expect(odd.rows == 176 && 105.0 / 176 >= 152.0 / 256)
+        let large = HeadFrame(height: 100, width: 100, extent: HeadExtent(rows: 0..<99, columns: 0..<80), span: 0.9)
+        #expect(large.rows == 110 && 99.0 / 110 <= 0.9)
     }
 
     @Test("the identity: no rule, no head, or a span the rule accepts; apply and restore change nothing")

@@ -238,7 +238,7 @@ func tinyConfig() -> PipelineConfig {
         #expect(ownSpan >= 0.3 && reopened.headFrame(for: lasScan).isIdentity, "the run's own scans must be left as they are (span \(ownSpan))")
         let head = try #require(HeadExtent.measure(smallScan))
         let frame = reopened.headFrame(for: smallScan)
-        #expect(head.span(height: wide.y, width: wide.x) < 0.3 && frame.rows == Int((Double(head.size) / 0.3).rounded()) && frame.columns == frame.rows)
+        #expect(head.span(height: wide.y, width: wide.x) < 0.3 && frame.rows == Int((Double(head.size) / 0.3).rounded(.down)) && frame.columns == frame.rows)
         #expect(frame.top <= head.rows.lowerBound && frame.top + frame.rows >= head.rows.upperBound)
         #expect(frame.left <= head.columns.lowerBound && frame.left + frame.columns >= head.columns.upperBound)
         let smallSet = dir.appendingPathComponent("small")
@@ -272,7 +272,7 @@ func tinyConfig() -> PipelineConfig {
         let smallCalls = try ResNetLSTM(contentsOf: reopened.sliceClassifierURL).classify(frame.apply(smallScan, fill: Preprocessing.air)).probabilities
         #expect((smallRecord["probabilities"] as? [Double])?.map(Float.init) == smallCalls)
         let smallCompare = try ICHCTLRunner.run(["compare", "--data", smallSet.path, "--run", run, "--json"])
-        #expect(smallCompare.status == 0, "\(smallCompare.stderr)")
+        try #require(smallCompare.status == 0, "\(smallCompare.stderr)")
         let smallTable = try ComparisonTable.decode(Data(smallCompare.stdout.utf8))
         for (row, name) in [("threshold", smallTable.rows[0].method), ("pipeline-gated", Pipeline.gatedPipelineRow)] {
             let scored = try #require(smallTable[name]?.cases.first?.scores.dice)
@@ -280,6 +280,9 @@ func tinyConfig() -> PipelineConfig {
             let overlap = zip(mask.voxels, smallTruth.voxels).filter { $0 > 0 && $1 > 0 }.count
             let dice = 2 * Double(overlap) / Double(mask.voxels.filter { $0 > 0 }.count + smallTruth.voxels.filter { $0 > 0 }.count)
             #expect(abs(scored - dice) < 1e-12, "\(row): compare scored \(scored), the segment --run mask against the truth \(dice)")
+            let ml = try #require(smallTable[name]?.cases.first?.scores.predictionVolumeML)
+            let expectedML = Double(mask.voxels.filter { $0 > 0 }.count) * smallScan.geometry.voxelVolumeML
+            #expect(abs(ml - expectedML) < 1e-9 * max(1, expectedML), "\(row): \(ml) mL, the scan's voxels give \(expectedML)")
         }
 
         // the same statistics as CSV (a line per row and case), a summary CSV and a self-contained

@@ -3,9 +3,11 @@ import Foundation
 /// Where a head lies in its slices: the rows and columns of the box around it, over all slices.
 ///
 /// In each axial slice the head is the largest 8-connected component of voxels above
-/// ``tissueHU`` (soft tissue and bone, not air: a separate strip such as the couch does not
-/// count unless it is the slice's largest); the extent is the box around those components of
-/// every slice. The ``span(height:width:)`` of a head is its box's longer side over the side of
+/// ``tissueHU`` (soft tissue and bone, not air: a separate strip such as the couch or a head
+/// holder does not count); the extent is the box around those components of the slices where
+/// it holds at least ``leastAreaShare`` of the largest slice's area (so that a slice above the
+/// vertex or below the head, where the couch is all there is, does not count either). The
+/// ``span(height:width:)`` of a head is its box's longer side over the side of
 /// the square the networks see the slice in (``SquareFrame``): what fraction of the network's
 /// input the head fills.
 ///
@@ -15,6 +17,11 @@ public struct HeadExtent: Hashable, Sendable {
     /// The threshold between air and the head (HU): halfway between air (-1000) and water (0),
     /// below fat (about -100) and above the foam of head rests (about -800 and lower).
     public static let tissueHU: Float = -500
+    /// The least area, as a share of the largest slice component's, of a slice component that
+    /// counts: a quarter. The couch inside a head CT's field of view (a strip some 250 x 10 mm)
+    /// is about a tenth of a head's widest section (about 150 x 190 mm); the head's own small
+    /// sections, near the vertex, lie inside the box of its wide ones.
+    public static let leastAreaShare = 0.25
 
     /// The head's rows (`y` indices) and columns (`x` indices), end exclusive.
     public let rows: Range<Int>, columns: Range<Int>
@@ -35,19 +42,25 @@ public struct HeadExtent: Hashable, Sendable {
     /// The extent of the head in `scan` (see the type); nil when no voxel is above ``tissueHU``.
     public static func measure(_ scan: ScanVolume) -> HeadExtent? {
         let s = scan.shape, plane = s.x * s.y
-        var r0 = Int.max, r1 = Int.min, c0 = Int.max, c1 = Int.min
+        // each slice's largest component: its area and box (rows, columns, inclusive)
+        var slices: [(area: Int, box: (Int, Int, Int, Int))] = []
         for k in 0..<s.z {
             let base = k * plane
             let image = BinaryImage(width: s.x, height: s.y, pixels: (0..<plane).map { scan.voxels[base + $0] > tissueHU })
             let (labels, sizes) = image.components()
+            // the largest; of equal ones the first
             guard let largest = sizes.indices.max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { continue }
             let label = Int32(largest + 1)
+            var r0 = Int.max, r1 = Int.min, c0 = Int.max, c1 = Int.min
             for v in 0..<plane where labels[v] == label {
                 let j = v / s.x, i = v % s.x
                 r0 = min(r0, j); r1 = max(r1, j); c0 = min(c0, i); c1 = max(c1, i)
             }
+            slices.append((sizes[largest], (r0, r1, c0, c1)))
         }
-        guard r0 <= r1 else { return nil }
+        guard let widest = slices.map(\.area).max() else { return nil }
+        let counted = slices.filter { Double($0.area) >= leastAreaShare * Double(widest) }.map(\.box)
+        let r0 = counted.map(\.0).min()!, r1 = counted.map(\.1).max()!, c0 = counted.map(\.2).min()!, c1 = counted.map(\.3).max()!
         return HeadExtent(rows: r0..<(r1 + 1), columns: c0..<(c1 + 1))
     }
 }
@@ -62,7 +75,7 @@ public struct HeadExtent: Hashable, Sendable {
 /// no scan like the training's is touched; `least == most` brings every scan to one span.
 public struct HeadSpanRule: Hashable, Sendable, Codable {
     /// The least and the most span accepted as it is.
-    public var least: Double, most: Double
+    public let least: Double, most: Double
 
     /// A rule; `0 < least <= most <= 1` (a head's box never exceeds its square).
     /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` otherwise.
@@ -112,8 +125,8 @@ public struct HeadSpanRule: Hashable, Sendable, Codable {
 /// result back on the slice's grid, `fill` where the window did not reach.
 ///
 ///     let frame = HeadFrame(scan, rule: rule)            // identity when the span is accepted
-///     let mask = frame.restore(try method.segment(case(frame.apply(scan, fill: Preprocessing.air))),
-///                              fill: 0, geometry: scan.geometry)
+///     let window = frame.apply(scan, fill: Preprocessing.air)
+///     let mask = frame.restore(try segment(window), fill: 0, geometry: scan.geometry)
 public struct HeadFrame: Hashable, Sendable {
     /// The original slice's rows and columns.
     public let height: Int, width: Int
@@ -135,8 +148,10 @@ public struct HeadFrame: Hashable, Sendable {
     }
 
     /// The frame `rule` gives `scan`: the identity without a rule, without a head, or when the
-    /// head's span is accepted; else the square of side `round(size / target)` (at least the
-    /// head's size) centred on the head's box (``HeadExtent``, ``HeadSpanRule/target(span:)``).
+    /// head's span is accepted; else the square around the head's box that makes it span the
+    /// nearer bound (``init(height:width:extent:span:)``, ``HeadExtent``, ``HeadSpanRule/target(span:)``).
+    /// The framed head's span then lies within the rule's bounds: framing a framed scan again
+    /// changes nothing.
     public init(_ scan: ScanVolume, rule: HeadSpanRule?) {
         let (h, w) = (scan.shape.y, scan.shape.x)
         guard let rule, let extent = HeadExtent.measure(scan),
@@ -147,12 +162,16 @@ public struct HeadFrame: Hashable, Sendable {
         self.init(height: h, width: w, extent: extent, span: target)
     }
 
-    /// The square around `extent` in which it spans `span` of the side.
+    /// The square around `extent` in which it spans `span` of the side, to a whole voxel: of
+    /// side `floor(size / span)` when that makes the square smaller than the slice's (the
+    /// head then spans at least `span`), else `ceil(size / span)` (at most `span`); never
+    /// smaller than the head. It is centred on the box.
     /// - Precondition: `0 < span <= 1`.
     public init(height: Int, width: Int, extent: HeadExtent, span: Double) {
         precondition(span > 0 && span <= 1, "HeadFrame: span \(span) must lie in (0, 1]")
-        let side = max(extent.size, Int((Double(extent.size) / span).rounded()))
-        // centred on the box; an odd difference puts the extra row or column after the head
+        let exact = Double(extent.size) / span
+        let side = max(extent.size, Int(exact < Double(max(height, width)) ? exact.rounded(.down) : exact.rounded(.up)))
+        // centred on the box; an odd difference puts the extra row or column before the head
         func start(_ r: Range<Int>) -> Int { Int((Double(r.lowerBound + r.upperBound - side) / 2).rounded(.down)) }
         self.init(height: height, width: width, top: start(extent.rows), left: start(extent.columns), rows: side, columns: side)
     }

@@ -119,9 +119,11 @@ extension Pipeline {
 
     /// The method of one row of the run's table (see ``rowNames()``), with the run's models and
     /// every post-processing step its pipeline chose (gate, component size, growth, bone rim, contrast), so that a
-    /// Swift program or `ichctl segment --run` reproduces the row on any scan; a scan of slices
-    /// thinner than the run's ``PipelineConfig/ComparisonSettings/thinSlices`` allows goes through
-    /// ``thinSliceSlabs(for:)`` first, as the comparison and `segment --run` do.
+    /// Swift program or `ichctl segment --run` reproduces the row on any scan. The row runs on
+    /// the scan as ``methodInput(for:)`` gives it (on slabs when its slices are thinner than the
+    /// run's ``PipelineConfig/ComparisonSettings/thinSlices`` allow, through a window when its
+    /// head lies outside ``PipelineConfig/ComparisonSettings/headSpans``), as the comparison and
+    /// `segment --run` do (``rowMask(of:name:row:method:)``).
     /// - Throws: an unknown row name (the message lists them), missing models.
     public func rowMethod(_ name: String) throws -> any Segmenter {
         guard rowNames().contains(name) else {
@@ -145,9 +147,10 @@ extension Pipeline {
 
     /// A scan as the run's methods take it: its intracranial mask and, with `classifier`, the
     /// CAM (at the precision the CAM stage saves, ``CAM/asStored(_:)``) and slice probabilities
-    /// of the run's classifiers and CAM settings (the slice-call classifier's probabilities when the run has one). The scan must be
-    /// in the networks' voxel order (``Reorientation``), and already on slabs when its slices are
-    /// too thin for the run (``thinSliceSlabs(for:)``).
+    /// of the run's classifiers and CAM settings (the slice-call classifier's probabilities when
+    /// the run has one). The scan must be in the networks' voxel order (``Reorientation``), and
+    /// already as the run's methods see it (``methodInput(for:)``: on slabs when its slices are
+    /// too thin for the run, through its head's window when the run asks for one).
     public func segmentationCase(name: String, scan: ScanVolume, classifier: Bool) throws -> SegmentationCase {
         let inside = try IntracranialMask.compute(scan)
         guard classifier else { return SegmentationCase(name: name, scan: scan, intracranial: inside, cam: nil, sliceProbabilities: nil) }
@@ -162,8 +165,10 @@ extension Pipeline {
     /// another dataset) gets them computed with the run's classifier and CAM settings. The run's
     /// own cases are read first, a few at a time, then the others one by one; the result keeps
     /// the order of `items`. A case from elsewhere whose slices are thinner than the run's
-    /// ``PipelineConfig/ComparisonSettings/thinSlices`` allows carries ``ComparisonCase/slabs``:
-    /// its input is on slabs, its truth on its own slices.
+    /// ``PipelineConfig/ComparisonSettings/thinSlices`` allows carries ``ComparisonCase/slabs``,
+    /// and one whose head lies outside ``PipelineConfig/ComparisonSettings/headSpans`` carries
+    /// ``ComparisonCase/frame``: its input is on slabs or a window (``methodInput(for:)``), its
+    /// truth on its own slices and grid.
     ///
     /// - Parameter items: the cases (each needs a mask file: it is the reference).
     /// - Throws: a case without mask, and reading or CAM errors.
@@ -240,15 +245,13 @@ extension Pipeline {
         scan = orientation.apply(scan)
         truth = orientation.apply(truth)
         lesions = lesions.map(orientation.apply)
-        let slabs = thinSliceSlabs(for: scan)
-        if !slabs.isIdentity {
+        let (input, slabs, frame) = methodInput(for: scan)
+        if !slabs.isIdentity || !frame.isIdentity {
             // scored on the scan's own slices: the truth takes the scan's geometry (mL, mm)
             truth.geometry = scan.geometry
             lesions?.geometry = scan.geometry
         }
-        scan = slabs.average(scan)
-        let frame = headFrame(for: scan)
-        scan = frame.apply(scan, fill: Preprocessing.air)
+        scan = input
         let inside = try IntracranialMask.compute(scan)
         let (result, called) = try Self.camAndCalls(scan, method: method, calls: calls)
         return ComparisonCase(input: SegmentationCase(name: item.name, scan: scan, intracranial: inside, cam: try CAM.asStored(result.map),
@@ -293,6 +296,24 @@ extension Pipeline {
         HeadFrame(scan, rule: config.comparison.headSpans)
     }
 
+    /// A scan (in the networks' voxel order, LAS) as the run's methods see it: averaged into
+    /// slabs when its slices are too thin (``thinSliceSlabs(for:)``), then seen through its
+    /// head's window when the run asks for one (``headFrame(for:)``, air past the slices).
+    /// ``putBack(_:slabs:frame:geometry:)`` takes a result on it back to the scan's grid.
+    /// - Returns: the scan the methods take, and the slabs and window used (identities when none).
+    public func methodInput(for scan: ScanVolume) -> (scan: ScanVolume, slabs: SliceSlabs, frame: HeadFrame) {
+        let slabs = thinSliceSlabs(for: scan)
+        let onSlabs = slabs.average(scan), frame = headFrame(for: onSlabs)
+        return (frame.apply(onSlabs, fill: Preprocessing.air), slabs, frame)
+    }
+
+    /// A mask made on ``methodInput(for:)``'s scan back on the scan's grid and `geometry`: put
+    /// back on the whole slices (0 outside the window), then copied from the slabs to their
+    /// slices.
+    public func putBack(_ mask: MaskVolume, slabs: SliceSlabs, frame: HeadFrame, geometry: Geometry) -> MaskVolume {
+        slabs.expand(frame.restore(mask, fill: 0, geometry: slabs.slabGeometry(geometry)), geometry: geometry)
+    }
+
     /// One scan's slice calls as the run makes them (what `ichctl classify --run` reports): the
     /// scan averaged into slabs when its slices are too thin (``thinSliceSlabs(for:)``), seen
     /// through its head's window when the run asks for one (``headFrame(for:)``),
@@ -306,9 +327,8 @@ extension Pipeline {
     ///   none) and the window (the identity when none).
     public func sliceCalls(of scan: ScanVolume, classifier: ResNetLSTM, flipAveraging: Bool = false)
         -> (calls: SliceProbabilities, slabs: SliceSlabs, frame: HeadFrame) {
-        let slabs = thinSliceSlabs(for: scan)
-        let onSlabs = slabs.average(scan), frame = headFrame(for: onSlabs)
-        let calls = classifier.classify(frame.apply(onSlabs, fill: Preprocessing.air), flipAveraging: flipAveraging)
+        let (input, slabs, frame) = methodInput(for: scan)
+        let calls = classifier.classify(input, flipAveraging: flipAveraging)
         return (SliceProbabilities(logits: slabs.expand(calls.logits)), slabs, frame)
     }
 
@@ -325,11 +345,9 @@ extension Pipeline {
     ///   and the window (the identity when none).
     public func rowMask(of scan: ScanVolume, name: String, row: String, method: any Segmenter) throws
         -> (mask: MaskVolume, slabs: SliceSlabs, frame: HeadFrame) {
-        let slabs = thinSliceSlabs(for: scan)
-        let onSlabs = slabs.average(scan), frame = headFrame(for: onSlabs)
-        let input = try segmentationCase(name: name, scan: frame.apply(onSlabs, fill: Preprocessing.air), classifier: Self.rowNeedsClassifier(row))
-        let mask = frame.restore(try method.segment(input), fill: 0, geometry: onSlabs.geometry)
-        return (slabs.expand(mask, geometry: scan.geometry), slabs, frame)
+        let (input, slabs, frame) = methodInput(for: scan)
+        let mask = try method.segment(try segmentationCase(name: name, scan: input, classifier: Self.rowNeedsClassifier(row)))
+        return (putBack(mask, slabs: slabs, frame: frame, geometry: scan.geometry), slabs, frame)
     }
 
     /// A comparison case's scan, reference mask (required) and lesion map (checked against it).
