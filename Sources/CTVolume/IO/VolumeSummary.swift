@@ -22,8 +22,9 @@ public struct VolumeSummary: Sendable, Codable {
     public var foregroundML: Double?
     /// For a scan (not a mask): the share of the networks' input its head fills
     /// (``HeadExtent/span(height:width:)`` of its axial slices in the networks' voxel order,
-    /// ``Reorientation``), the measure a run's ``HeadSpanRule`` judges; nil when no voxel is
-    /// above ``HeadExtent/tissueHU``.
+    /// ``Reorientation``), the measure a run's ``HeadSpanRule`` judges (a run measures a
+    /// thin-slice scan after averaging it into slabs, which can move the box by a voxel); nil
+    /// when no voxel is above ``HeadExtent/tissueHU``.
     public var headSpan: Double?
 
     /// Reads `url` and summarises it.
