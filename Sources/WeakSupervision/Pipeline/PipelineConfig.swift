@@ -715,7 +715,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // measurement); no validation or shift-set case lies outside. Adopted by a rule fixed
         // before the runs, four refiner seeds on validation heads scaled to 0.7 and 0.8: U-Net
         // alone +0.027 [+0.002, +0.062] and +0.005 [−0.000, +0.014], slice AUC 0.735 → 0.830
-        // and 0.787 → 0.828 (Docs/experiments/2026-12-07-head-span-frames.md).
+        // and 0.787 → 0.829 (Docs/experiments/2026-12-07-head-span-frames.md).
         c.comparison.headSpans = try? HeadSpanRule(least: 152.0 / 256, most: 254.0 / 256)
         return c
     }
