@@ -709,7 +709,7 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         // then 1.25 and 2 mm against none (Docs/experiments/2026-12-07-thin-slice-slabs.md).
         c.comparison.thinSlices = try? SlabRule(trainingThicknessesMM: c.data.phantom.acquisition.sliceThicknessMM)
         // Scans from elsewhere whose head fills less (or more) of its slices than any training
-        // head did seen through a window around the head that makes it fill the training
+        // head did are seen through a window around the head that makes it fill the training
         // range's nearer bound: the least and most span of this preset's 300 training phantoms,
         // 152/256 and 254/256 (HeadSpanRule(trainingSpans:) of scripts/diag/head_spans.py's
         // measurement); no validation or shift-set case lies outside. Adopted by a rule fixed
