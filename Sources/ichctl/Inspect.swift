@@ -3,11 +3,11 @@ import CTVolume
 import Foundation
 
 /// `ichctl inspect FILE [--json] [--mask]`: a NIfTI file's header, geometry, scaling and
-/// value range; for a mask, its foreground size. Wraps ``VolumeSummary/of(_:asMask:)``.
+/// value range; for a mask, its foreground size; for a scan, its head span. Wraps ``VolumeSummary/of(_:asMask:)``.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a NIfTI file's grid, datatype, spacing, affine, orientation, scaling and value range.",
-        discussion: "A file is summarised as a mask (foreground voxel count and volume in mL) when it is uint8 or holds only 0 and 1, or when --mask is given.")
+        discussion: "A file is summarised as a mask (foreground voxel count and volume in mL) when it is uint8 or holds only 0 and 1, or when --mask is given. For a scan it shows the head span: the share of its axial slices' square the head's box fills, which a run's comparison.headSpans judges.")
 
     @Argument(help: "A .nii or .nii.gz file.")
     var file: String

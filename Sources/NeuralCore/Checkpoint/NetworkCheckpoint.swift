@@ -27,7 +27,7 @@ extension NetworkConfiguration {
         do {
             config = try JSONDecoder().decode(Self.self, from: Data(json.utf8))
         } catch {
-            throw NeuralCoreError.invalidConfig(source: source, reason: SafeTensors.reason(error))
+            throw NeuralCoreError.invalidConfig(source: source, reason: NeuralCoreError.reason(error))
         }
         try config.validate(source: source)
         self = config

@@ -131,7 +131,7 @@ public struct SafeTensors: Sendable, Equatable {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw NeuralCoreError.io(path: url.path, reason: "cannot read the file (\(Self.reason(error)))")
+            throw NeuralCoreError.io(path: url.path, reason: "cannot read the file (\(NeuralCoreError.reason(error)))")
         }
         try self.init(bytes: data, source: url.path)
     }
@@ -164,7 +164,7 @@ public struct SafeTensors: Sendable, Equatable {
         } catch let error as NeuralCoreError {
             throw bad(error.description)
         } catch {
-            throw bad("header is not valid JSON of the expected form (\(Self.reason(error)))")
+            throw bad("header is not valid JSON of the expected form (\(NeuralCoreError.reason(error)))")
         }
         let dataStart = start + 8 + headerLength
         let dataLength = total - 8 - headerLength
@@ -268,7 +268,7 @@ public struct SafeTensors: Sendable, Equatable {
         do {
             try serialized().write(to: url, options: .atomic)
         } catch {
-            throw NeuralCoreError.io(path: url.path, reason: "cannot write the file (\(Self.reason(error)))")
+            throw NeuralCoreError.io(path: url.path, reason: "cannot write the file (\(NeuralCoreError.reason(error)))")
         }
     }
 
@@ -279,8 +279,6 @@ public struct SafeTensors: Sendable, Equatable {
         "BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F64", "U64",
         "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
     ]
-
-    static func reason(_ error: Error) -> String { NeuralCoreError.reason(error) }
 
     /// `count` little-endian integers from `raw`.
     static func decode<T: FixedWidthInteger>(_ raw: Data, count: Int, as: T.Type) -> [T] {
