@@ -52,3 +52,32 @@ def head_leaves(scan, factor):
     inside = np.zeros((nx, ny), bool)
     inside[(nx - kx) // 2:(nx - kx) // 2 + kx, (ny - ky) // 2:(ny - ky) // 2 + ky] = True
     return (scan[~inside] > -500).mean() > 0.01
+
+
+def head_box(scan):
+    """The head's box as `HeadExtent.measure` finds it: in each axial slice of an (X, Y, Z) array
+    the largest 8-connected component above -500 HU; the box over the slices whose component
+    holds at least a quarter of the widest one's area. ((x0, x1), (y0, y1)) inclusive, or None."""
+    boxes = []
+    for k in range(scan.shape[2]):
+        labels, count = ndimage.label(scan[:, :, k] > -500, structure=np.ones((3, 3), bool))
+        if count == 0:
+            continue
+        sizes = np.bincount(labels.ravel())[1:]
+        xs, ys = np.nonzero(labels == 1 + int(np.argmax(sizes)))
+        boxes.append((sizes.max(), xs.min(), xs.max(), ys.min(), ys.max()))
+    if not boxes:
+        return None
+    widest = max(b[0] for b in boxes)
+    kept = [b for b in boxes if b[0] >= 0.25 * widest]
+    return ((min(b[1] for b in kept), max(b[2] for b in kept)), (min(b[3] for b in kept), max(b[4] for b in kept)))
+
+
+def head_offsets(scan):
+    """The head box's centre from the slice centre, per in-plane axis (x, y), as a share of the
+    square's side max(X, Y) (the share of the networks' input the head sits off-centre)."""
+    box = head_box(scan)
+    if box is None:
+        return None
+    side = max(scan.shape[:2])
+    return tuple(((lo + hi) / 2 - (n - 1) / 2) / side for (lo, hi), n in zip(box, scan.shape[:2]))
