@@ -42,15 +42,21 @@ enum CLI {
     }
 
     /// The line `segment --run` and `classify --run` print when a scan is seen through a window
-    /// around its head (``Pipeline/headFrame(for:)``); the span is measured again on the scan as
-    /// the frame was (after its slabs).
+    /// around its head (``Pipeline/headFrame(for:)``); span and offset are measured again on the
+    /// scan as the frame was (after its slabs), and the note names the one the rule refused.
     static func frameNote(_ file: String, scan: ScanVolume, run: Pipeline, frame: HeadFrame) -> String {
         let rule = run.config.comparison.headSpans
-        let span = HeadExtent.measure(run.thinSliceSlabs(for: scan).average(scan)).map { String(format: "%.2f", $0.span(height: frame.height, width: frame.width)) } ?? "?"
-        let bounds = rule.map { String(format: "%.2f to %.2f", $0.least, $0.most) } ?? "?"
-        return "\(file): its head spans \(span) of its \(frame.height)x\(frame.width) slices, outside the run's \(bounds) (comparison.headSpans); "
-            + "seen through a \(frame.rows)x\(frame.columns) window around it (from row \(frame.top), column \(frame.left)); "
+        let extent = HeadExtent.measure(run.thinSliceSlabs(for: scan).average(scan))
+        let window = "seen through a \(frame.rows)x\(frame.columns) window centred on it (from row \(frame.top), column \(frame.left)); "
             + "results are put back on the whole slices"
+        if let extent, let rule, rule.target(span: extent.span(height: frame.height, width: frame.width)) == nil, let most = rule.mostOffset {
+            let offset = extent.offset(height: frame.height, width: frame.width)
+            return "\(file): its head lies \(String(format: "%.3f", offset)) of its \(frame.height)x\(frame.width) slices' side off their centre, "
+                + "beyond the run's \(String(format: "%.3f", most)) (comparison.headSpans.mostOffset); " + window
+        }
+        let span = extent.map { String(format: "%.2f", $0.span(height: frame.height, width: frame.width)) } ?? "?"
+        let bounds = rule.map { String(format: "%.2f to %.2f", $0.least, $0.most) } ?? "?"
+        return "\(file): its head spans \(span) of its \(frame.height)x\(frame.width) slices, outside the run's \(bounds) (comparison.headSpans); " + window
     }
 
     /// Refuses to replace an existing output unless `force` is set, and, unless the command

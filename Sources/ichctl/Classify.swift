@@ -130,7 +130,7 @@ struct Classify: ParsableCommand {
             // network does not: the folders must not mix (absent without a rule, as before it existed)
             if let rule = run?.config.comparison.thinSlices { settings["thin_slices"] = "\(rule.thinnerThanMM):\(rule.slabMM)" }
             // likewise heads outside the run's range of spans are seen through a window
-            if let rule = run?.config.comparison.headSpans { settings["head_spans"] = "\(rule.least):\(rule.most)" }
+            if let rule = run?.config.comparison.headSpans { settings["head_spans"] = "\(rule.least):\(rule.most)" + (rule.mostOffset.map { ":\($0)" } ?? "") }
             return try batch.run(command: "classify", force: force, json: json, settings: settings, outputs: { _, _ in [] }) { item, _, _ in
                 try classify(item.input.path, with: net, from: checkpoint, run: run)
             }

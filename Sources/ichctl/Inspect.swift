@@ -7,7 +7,7 @@ import Foundation
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a NIfTI file's grid, datatype, spacing, affine, orientation, scaling and value range.",
-        discussion: "A file is summarised as a mask (foreground voxel count and volume in mL) when it is uint8 or holds only 0 and 1, or when --mask is given. For a scan it shows the head span: the share of its axial slices' square the head's box fills, which a run's comparison.headSpans judges.")
+        discussion: "A file is summarised as a mask (foreground voxel count and volume in mL) when it is uint8 or holds only 0 and 1, or when --mask is given. For a scan it shows the head span, the share of its axial slices' square the head's box fills, and the head offset, how far the box's centre lies off the slices' centre as a share of that square's side: what a run's comparison.headSpans judges.")
 
     @Argument(help: "A .nii or .nii.gz file.")
     var file: String

@@ -54,6 +54,78 @@ import Testing
         let decoded = try JSONDecoder().decode(HeadSpanRule.self, from: try JSONEncoder().encode(rule))
         #expect(decoded == rule)
         #expect(throws: (any Error).self) { try JSONDecoder().decode(HeadSpanRule.self, from: Data(#"{"least": 0.9, "most": 0.5}"#.utf8)) }
+        // no offsets: every offset accepted, and none written
+        #expect(rule.mostOffset == nil && rule.accepts(offset: 0.5))
+        #expect(!String(decoding: try JSONEncoder().encode(rule), as: UTF8.self).contains("mostOffset"))
+    }
+
+    @Test("offsets: the box's centre from the slice's, a share of the square's side; the rule's largest, checked and decoded")
+    func offsets() throws {
+        // rows 30..<50 of 80 (centre 39.5 against 39.5), columns 61..<75 of 100 (67.5 against
+        // 49.5): 18 / 100 along the columns
+        #expect(HeadExtent(rows: 30..<50, columns: 61..<75).offset(height: 80, width: 100) == 0.18)
+        #expect(HeadExtent(rows: 30..<50, columns: 40..<60).offset(height: 80, width: 100) == 0)
+        // half a voxel: a box of odd width in a slice of even width
+        #expect(HeadExtent(rows: 0..<80, columns: 40..<59).offset(height: 80, width: 100) == 0.5 / 100)
+        // rows: 2..<23 of 80 (centre 12 against 39.5), over the side 100
+        #expect(HeadExtent(rows: 2..<23, columns: 40..<60).offset(height: 80, width: 100) == 27.5 / 100)
+        let rule = try HeadSpanRule(trainingSpans: [0.7, 0.59, 0.95], trainingOffsets: [0.01, 0.08, 0.03])
+        #expect(rule.least == 0.59 && rule.most == 0.95 && rule.mostOffset == 0.08)
+        #expect(rule.accepts(offset: 0.08) && !rule.accepts(offset: 0.0801))
+        for offset in [-0.01, 0.51, .nan, .infinity] {
+            #expect(throws: CTVolumeError.self) { try HeadSpanRule(least: 0.5, most: 0.9, mostOffset: offset) }
+        }
+        #expect(throws: CTVolumeError.self) { try HeadSpanRule(trainingSpans: [0.7], trainingOffsets: []) }
+        let decoded = try JSONDecoder().decode(HeadSpanRule.self, from: try JSONEncoder().encode(rule))
+        #expect(decoded == rule)
+        #expect(try JSONDecoder().decode(HeadSpanRule.self, from: Data(#"{"least": 0.5, "most": 0.9}"#.utf8)).mostOffset == nil)
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(HeadSpanRule.self, from: Data(#"{"least": 0.5, "most": 0.9, "mostOffset": 0.7}"#.utf8)) }
+    }
+
+    @Test("a head off the centre: the slice's own square centred on it, voxel by voxel, and back; a span outside the bounds still frames by span")
+    func offCentreHead() throws {
+        // a 30 x 24 box at rows 40..<70, columns 4..<28 of 60 x 80 slices (height 80, width 60):
+        // span 30 / 80 within 0.3...0.9; offset along the columns |4 + 28 - 60| / 160 = 0.175,
+        // along the rows |40 + 70 - 80| / 160 = 0.1875
+        let v = scan(width: 60, height: 80, head: (40..<70, 4..<28))
+        let head = try #require(HeadExtent.measure(v))
+        #expect(head.offset(height: 80, width: 60) == 0.1875)
+        let rule = try HeadSpanRule(least: 0.3, most: 0.9, mostOffset: 0.1)
+        let frame = HeadFrame(v, rule: rule)
+        // side 80, rows from floor((40 + 70 - 80) / 2) = 15, columns from floor((4 + 28 - 80) / 2) = -24
+        #expect(frame.rows == 80 && frame.columns == 80 && frame.top == 15 && frame.left == -24)
+        var named = v
+        for n in named.voxels.indices { named.voxels[n] = Float(n) }
+        let cut = frame.apply(named, fill: -1)
+        for k in 0..<2 {
+            for j in 0..<80 {
+                for i in 0..<80 {
+                    let (x, y) = (i - 24, j + 15)
+                    #expect(cut[i, j, k] == ((0..<60).contains(x) && (0..<80).contains(y) ? named[x, y, k] : -1), "(\(i), \(j), \(k))")
+                }
+            }
+        }
+        // the same world position as the voxel it came from
+        let a = cut.geometry.affine.apply(SIMD3(30, 40, 1)), b = v.geometry.affine.apply(SIMD3(6, 55, 1))
+        #expect(((a - b) * (a - b)).sum() < 1e-20)
+        // back: the window's voxels where it lay (rows 15..<80, columns 0..<56), fill elsewhere
+        let back = frame.restore(cut, fill: -2, geometry: v.geometry)
+        for n in back.voxels.indices {
+            let i = n % 60, j = (n / 60) % 80
+            #expect(back.voxels[n] == (j >= 15 && i < 56 ? named.voxels[n] : -2))
+        }
+        // in the window the head is centred, its span unchanged: framing again changes nothing
+        let framed = frame.apply(v, fill: Preprocessing.air)
+        let centred = try #require(HeadExtent.measure(framed))
+        #expect(centred.offset(height: 80, width: 80) == 0 && centred.span(height: 80, width: 80) == 30.0 / 80)
+        #expect(HeadFrame(framed, rule: rule).isIdentity)
+        // an accepted offset, or no bound on it, leaves the scan as it is
+        #expect(HeadFrame(v, rule: try HeadSpanRule(least: 0.3, most: 0.9, mostOffset: 0.1875)).isIdentity)
+        #expect(HeadFrame(v, rule: try HeadSpanRule(least: 0.3, most: 0.9)).isIdentity)
+        // a span outside the bounds frames by span (centred as always), whatever the offset
+        let bySpan = HeadFrame(v, rule: try HeadSpanRule(least: 0.5, most: 0.9, mostOffset: 0.1))
+        #expect(bySpan == HeadFrame(height: 80, width: 60, extent: head, span: 0.5) && bySpan.rows == 60)
+        #expect(HeadFrame(height: 80, width: 60, extent: head, side: 80) == frame)
     }
 
     @Test("a small head: a square around it of side size / least, cut out with its world positions, and put back")

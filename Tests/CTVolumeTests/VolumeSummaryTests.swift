@@ -30,7 +30,7 @@ import TestSupport
         #expect(s.text.contains("\(count) voxels > 0"))
     }
 
-    @Test("head span: the head's box over the slices' square, in the networks' voxel order; none for masks or air")
+    @Test("head span and offset: the head's box over the slices' square, in the networks' voxel order; none for masks or air")
     func headSpan() throws {
         let folder = TemporaryFolder(prefix: "span")
         defer { folder.cleanup() }
@@ -42,15 +42,18 @@ import TestSupport
         try NIfTI.write(scan, to: url)
         let s = try VolumeSummary.of(url)
         #expect(s.headSpan == 32.0 / 40 && s.text.contains("head span       0.800"))
+        // rows 5..<20 of 30 (centre 12 against 14.5) over the side 40: 2.5 / 40
+        #expect(s.headOffset == 2.5 / 40 && s.text.contains("head offset     0.06"))
         // the same voxels stored PSR (an axial slice no longer one of the file's planes):
         // measured on the LAS slices, the same span
         let psr = Reorientation(scan, target: "PSR").apply(scan)
         #expect(psr.shape == GridShape(30, 2, 40))
         try NIfTI.write(psr, to: folder.file("psr.nii.gz"))
-        #expect(try VolumeSummary.of(folder.file("psr.nii.gz")).headSpan == 32.0 / 40)
+        let psrSummary = try VolumeSummary.of(folder.file("psr.nii.gz"))
+        #expect(psrSummary.headSpan == 32.0 / 40 && psrSummary.headOffset == 2.5 / 40)
         let air = ScanVolume(shape: GridShape(8, 8, 2), repeating: -1000, geometry: Geometry(spacing: SIMD3(1, 1, 1)))
         try NIfTI.write(air, to: folder.file("air.nii.gz"))
-        #expect(try VolumeSummary.of(folder.file("air.nii.gz")).headSpan == nil)
+        #expect(try VolumeSummary.of(folder.file("air.nii.gz")).headSpan == nil && VolumeSummary.of(folder.file("air.nii.gz")).headOffset == nil)
         #expect(try VolumeSummary.of(NIfTIFixture.url("mask.nii.gz")).headSpan == nil)
     }
 

@@ -26,8 +26,8 @@ func tinyConfig() -> PipelineConfig {
         // a rule for thin slices (the presets': under 1.25 mm, into 5 mm; 3 mm here, so that the
         // tiny phantom's 6 slices make 2 slabs below); its own 5 mm slices are left as they are
         config.comparison.thinSlices = try SlabRule(thinnerThanMM: 1.25, slabMM: 3)
-        // a rule for head spans that leaves the tiny phantom's heads as they are (checked below)
-        config.comparison.headSpans = try HeadSpanRule(least: 0.3, most: 1)
+        // a rule for head spans and offsets that leaves the tiny phantom's heads as they are (checked below)
+        config.comparison.headSpans = try HeadSpanRule(least: 0.3, most: 1, mostOffset: 0.12)
         try JSONEncoder().encode(config).write(to: configURL)
         let run = dir.appendingPathComponent("run").path
 
@@ -222,20 +222,23 @@ func tinyConfig() -> PipelineConfig {
         let las = Reorientation(try NIfTI.readScan(at: URL(fileURLWithPath: run + "/data/test-cases/data/\(positiveCase).nii.gz")))
         let lasScan = las.apply(try NIfTI.readScan(at: URL(fileURLWithPath: run + "/data/test-cases/data/\(positiveCase).nii.gz")))
         let lasTruth = las.apply(try NIfTI.readMask(at: URL(fileURLWithPath: run + "/data/test-cases/label/\(positiveCase).nii.gz")))
-        let (ox, oy) = (40, 150), wide = GridShape(4 * lasScan.shape.x, 4 * lasScan.shape.y, lasScan.shape.z)
-        func widened<V>(_ v: Volume<V>, fill: V) -> Volume<V> {
+        let wide = GridShape(4 * lasScan.shape.x, 4 * lasScan.shape.y, lasScan.shape.z)
+        // `v` in a matrix of `shape`, from column ox and row oy, air around it, millimetres kept
+        func placed<V>(_ v: Volume<V>, in shape: GridShape, at ox: Int, _ oy: Int, fill: V) -> Volume<V> {
             var g = v.geometry
             for r in 0..<3 {
                 g.qform[r, 3] -= g.qform[r, 0] * Double(ox) + g.qform[r, 1] * Double(oy)
                 g.sform[r, 3] -= g.sform[r, 0] * Double(ox) + g.sform[r, 1] * Double(oy)
             }
-            var out = Volume(shape: wide, repeating: fill, geometry: g)
+            var out = Volume(shape: shape, repeating: fill, geometry: g)
             for k in 0..<v.shape.z { for j in 0..<v.shape.y { for i in 0..<v.shape.x { out[i + ox, j + oy, k] = v[i, j, k] } } }
             return out
         }
-        let smallScan = widened(lasScan, fill: Preprocessing.air), smallTruth = widened(lasTruth, fill: 0)
-        let ownSpan = try #require(HeadExtent.measure(lasScan)).span(height: lasScan.shape.y, width: lasScan.shape.x)
-        #expect(ownSpan >= 0.3 && reopened.headFrame(for: lasScan).isIdentity, "the run's own scans must be left as they are (span \(ownSpan))")
+        let smallScan = placed(lasScan, in: wide, at: 40, 150, fill: Preprocessing.air), smallTruth = placed(lasTruth, in: wide, at: 40, 150, fill: 0)
+        let ownHead = try #require(HeadExtent.measure(lasScan))
+        let ownSpan = ownHead.span(height: lasScan.shape.y, width: lasScan.shape.x), ownOffset = ownHead.offset(height: lasScan.shape.y, width: lasScan.shape.x)
+        #expect(ownSpan >= 0.3 && ownOffset <= 0.12 && reopened.headFrame(for: lasScan).isIdentity,
+                "the run's own scans must be left as they are (span \(ownSpan), offset \(ownOffset))")
         let head = try #require(HeadExtent.measure(smallScan))
         let frame = reopened.headFrame(for: smallScan)
         #expect(head.span(height: wide.y, width: wide.x) < 0.3 && frame.rows == Int((Double(head.size) / 0.3).rounded(.down)) && frame.columns == frame.rows)
@@ -250,7 +253,7 @@ func tinyConfig() -> PipelineConfig {
         for row in ["threshold", "pipeline-gated"] {
             let out = dir.appendingPathComponent("small-\(row).nii.gz")
             let segmented = try ICHCTLRunner.run(["segment", "--run", run, "--row", row, smallPath.path, "--out", out.path, "--json"])
-            #expect(segmented.status == 0 && segmented.stderr.contains("window around it"), "\(segmented.stderr)")
+            #expect(segmented.status == 0 && segmented.stderr.contains("window centred on it"), "\(segmented.stderr)")
             #expect(segmented.stdout.contains("\"head_window\"") && segmented.stdout.contains("\"rows\" : \(frame.rows)"), "\(segmented.stdout)")
             let mask = try NIfTI.readMask(at: out)
             let expected = frame.restore(try reopened.rowMethod(row).segment(
@@ -266,7 +269,7 @@ func tinyConfig() -> PipelineConfig {
         }
         #expect(smallMasks["threshold"]?.voxels.contains { $0 > 0 } == true)
         let smallClassified = try ICHCTLRunner.run(["classify", "--run", run, smallPath.path, "--json"])
-        #expect(smallClassified.status == 0 && smallClassified.stderr.contains("window around it"), "\(smallClassified.stderr)")
+        #expect(smallClassified.status == 0 && smallClassified.stderr.contains("window centred on it"), "\(smallClassified.stderr)")
         let smallRecord = try #require(try JSONSerialization.jsonObject(with: Data(smallClassified.stdout.utf8)) as? [String: Any])
         #expect((smallRecord["head_window"] as? [String: Int])?["top"] == frame.top)
         let smallCalls = try ResNetLSTM(contentsOf: reopened.sliceClassifierURL).classify(frame.apply(smallScan, fill: Preprocessing.air)).probabilities
@@ -284,6 +287,32 @@ func tinyConfig() -> PipelineConfig {
             let expectedML = Double(mask.voxels.filter { $0 > 0 }.count) * smallScan.geometry.voxelVolumeML
             #expect(abs(ml - expectedML) < 1e-9 * max(1, expectedML), "\(row): \(ml) mL, the scan's voxels give \(expectedML)")
         }
+
+        // A head off the centre: the same case in the last rows and columns of a matrix half as
+        // wide again keeps a span the rule accepts, but lies further off the centre than its
+        // 0.12: segment --run and classify --run see it in a square of the matrix's side centred
+        // on the head, and put the results back.
+        let corner = GridShape(lasScan.shape.x * 3 / 2, lasScan.shape.y * 3 / 2, lasScan.shape.z)
+        let offScan = placed(lasScan, in: corner, at: corner.x - lasScan.shape.x, corner.y - lasScan.shape.y, fill: Preprocessing.air)
+        let offHead = try #require(HeadExtent.measure(offScan))
+        #expect(offHead.span(height: corner.y, width: corner.x) >= 0.3 && offHead.offset(height: corner.y, width: corner.x) > 0.12)
+        let offFrame = reopened.headFrame(for: offScan)
+        #expect(offFrame == HeadFrame(height: corner.y, width: corner.x, extent: offHead, side: max(corner.x, corner.y)) && offFrame.top > 0 && offFrame.left > 0)
+        let offPath = dir.appendingPathComponent("off-centre.nii.gz")
+        try NIfTI.write(offScan, to: offPath)
+        let offOut = dir.appendingPathComponent("off-centre-mask.nii.gz")
+        let offSegmented = try ICHCTLRunner.run(["segment", "--run", run, "--row", "pipeline-gated", offPath.path, "--out", offOut.path, "--json"])
+        #expect(offSegmented.status == 0 && offSegmented.stderr.contains("off their centre") && offSegmented.stderr.contains("comparison.headSpans.mostOffset"), "\(offSegmented.stderr)")
+        let offExpected = offFrame.restore(try reopened.rowMethod("pipeline-gated").segment(
+            try reopened.segmentationCase(name: positiveCase, scan: offFrame.apply(offScan, fill: Preprocessing.air), classifier: true)),
+            fill: 0, geometry: offScan.geometry)
+        #expect(try NIfTI.readMask(at: offOut).voxels == offExpected.voxels)
+        let offClassified = try ICHCTLRunner.run(["classify", "--run", run, offPath.path, "--json"])
+        #expect(offClassified.status == 0 && offClassified.stderr.contains("off their centre"), "\(offClassified.stderr)")
+        let offRecord = try #require(try JSONSerialization.jsonObject(with: Data(offClassified.stdout.utf8)) as? [String: Any])
+        #expect((offRecord["head_window"] as? [String: Int])?["left"] == offFrame.left)
+        let offCalls = try ResNetLSTM(contentsOf: reopened.sliceClassifierURL).classify(offFrame.apply(offScan, fill: Preprocessing.air)).probabilities
+        #expect((offRecord["probabilities"] as? [Double])?.map(Float.init) == offCalls)
 
         // the same statistics as CSV (a line per row and case), a summary CSV and a self-contained
         // HTML report; existing files are refused without --force, and nothing is replaced

@@ -26,6 +26,10 @@ public struct VolumeSummary: Sendable, Codable {
     /// thin-slice scan after averaging it into slabs, which can move the box by a voxel); nil
     /// when no voxel is above ``HeadExtent/tissueHU``.
     public var headSpan: Double?
+    /// For a scan (not a mask): how far its head's centre lies off the centre of those slices
+    /// (``HeadExtent/offset(height:width:)``), the measure a run's
+    /// ``HeadSpanRule/mostOffset`` judges; nil when ``headSpan`` is.
+    public var headOffset: Double?
 
     /// Reads `url` and summarises it.
     ///
@@ -49,16 +53,18 @@ public struct VolumeSummary: Sendable, Codable {
         }
         let isMask = asMask ?? (header.datatype == "uint8" || binary)
         let source = header.sformCode > 0 ? "sform" : (header.qformCode > 0 ? "qform" : "pixdim")
-        var span: Double?
+        var span: Double?, offset: Double?
         if !isMask {
             let las = Reorientation(scan).apply(scan)
-            span = HeadExtent.measure(las)?.span(height: las.shape.y, width: las.shape.x)
+            let extent = HeadExtent.measure(las)
+            span = extent?.span(height: las.shape.y, width: las.shape.x)
+            offset = extent?.offset(height: las.shape.y, width: las.shape.x)
         }
         return VolumeSummary(
             header: header, affineSource: source, minimum: lo, maximum: hi,
             mean: scan.voxels.isEmpty ? 0 : sum / Double(scan.voxels.count), isMask: isMask,
             foregroundVoxels: isMask ? positive : nil,
-            foregroundML: isMask ? Double(positive) * header.geometry.voxelVolumeML : nil, headSpan: span)
+            foregroundML: isMask ? Double(positive) * header.geometry.voxelVolumeML : nil, headSpan: span, headOffset: offset)
     }
 
     /// A two-column, human-readable table of the summary.
@@ -96,6 +102,9 @@ public struct VolumeSummary: Sendable, Codable {
         }
         if let headSpan {
             rows.append(("head span", String(format: "%.3f of the axial slices' square (the head's box, voxels above %g HU)", headSpan, Double(HeadExtent.tissueHU))))
+        }
+        if let headOffset {
+            rows.append(("head offset", String(format: "%.3f of that square's side between the box's centre and the slices'", headOffset)))
         }
         if !h.descrip.isEmpty { rows.append(("descrip", h.descrip)) }
         let width = rows.map(\.0.count).max() ?? 0

@@ -39,6 +39,16 @@ public struct HeadExtent: Hashable, Sendable {
     /// The box's longer side over the side of a `height x width` slice's square (``SquareFrame/side``).
     public func span(height: Int, width: Int) -> Double { Double(size) / Double(max(height, width)) }
 
+    /// How far the box's centre lies from the centre of a `height x width` slice, as a share of
+    /// the side of its square: the larger of `|box centre - slice centre| / max(height, width)`
+    /// along the rows and along the columns, centres taken between voxel centres (a box
+    /// centred to half a voxel has `0.5 / max(height, width)`). 0 for a centred box; a head
+    /// in a slice's corner approaches 0.5.
+    public func offset(height: Int, width: Int) -> Double {
+        let rowShift = abs(rows.lowerBound + rows.upperBound - height), columnShift = abs(columns.lowerBound + columns.upperBound - width)
+        return Double(max(rowShift, columnShift)) / Double(2 * max(height, width))
+    }
+
     /// The extent of the head in `scan` (see the type); nil when no voxel is above ``tissueHU``.
     public static func measure(_ scan: ScanVolume) -> HeadExtent? {
         let s = scan.shape, plane = s.x * s.y
@@ -65,36 +75,54 @@ public struct HeadExtent: Hashable, Sendable {
     }
 }
 
-/// The head spans a rule accepts: a scan whose head fills less of the network's input than
-/// ``least`` or more than ``most`` (``HeadExtent/span(height:width:)``) is framed at inference
-/// so that it fills exactly that bound (``HeadFrame``).
+/// The head spans, and optionally the head positions, a rule accepts: a scan whose head fills
+/// less of the network's input than ``least`` or more than ``most``
+/// (``HeadExtent/span(height:width:)``) is framed at inference so that it fills exactly that
+/// bound, and one whose head lies further off the centre than ``mostOffset``
+/// (``HeadExtent/offset(height:width:)``) is seen centred (``HeadFrame``).
 ///
-/// The networks learn what a head looks like at the sizes their training scans showed it; a
-/// field of view much wider or narrower than theirs shows them a head smaller or larger, and
-/// sizes they never saw. ``init(trainingSpans:)`` accepts the training data's range, so that
-/// no scan like the training's is touched; `least == most` brings every scan to one span.
+/// The networks learn what a head looks like at the sizes and in the places their training
+/// scans showed it; a field of view much wider or narrower than theirs shows them a head
+/// smaller or larger, and one reconstructed off the head's centre shows it where they never
+/// saw one. ``init(trainingSpans:trainingOffsets:)`` accepts the training data's range, so
+/// that no scan like the training's is touched; `least == most` brings every scan to one span.
 public struct HeadSpanRule: Hashable, Sendable, Codable {
     /// The least and the most span accepted as it is.
     public let least: Double, most: Double
+    /// The largest offset of the head's centre accepted as it is; nil (the default): any.
+    public let mostOffset: Double?
 
-    /// A rule; `0 < least <= most <= 1` (a head's box never exceeds its square).
+    /// A rule; `0 < least <= most <= 1` (a head's box never exceeds its square) and
+    /// `0 <= mostOffset <= 0.5` (a box's centre lies inside its slice).
     /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` otherwise.
-    public init(least: Double, most: Double) throws {
+    public init(least: Double, most: Double, mostOffset: Double? = nil) throws {
         guard least.isFinite, most.isFinite, least > 0, least <= most, most <= 1 else {
             throw CTVolumeError.invalidParameter(name: "head span rule", reason: "least \(least) and most \(most) must satisfy 0 < least <= most <= 1")
         }
+        if let mostOffset, !(mostOffset.isFinite && mostOffset >= 0 && mostOffset <= 0.5) {
+            throw CTVolumeError.invalidParameter(name: "head span rule", reason: "mostOffset \(mostOffset) must satisfy 0 <= mostOffset <= 0.5")
+        }
         self.least = least
         self.most = most
+        self.mostOffset = mostOffset
     }
 
-    /// The rule that accepts the spans a set of training scans showed: their least and most.
-    /// - Throws: no spans, or spans outside `0 < span <= 1`.
-    public init(trainingSpans spans: [Double]) throws {
+    /// The rule that accepts the spans a set of training scans showed, their least and most,
+    /// and, given their offsets, any offset up to their largest.
+    /// - Throws: no spans, an empty list of offsets, or values outside the bounds of
+    ///   ``init(least:most:mostOffset:)``.
+    public init(trainingSpans spans: [Double], trainingOffsets offsets: [Double]? = nil) throws {
         guard let lo = spans.min(), let hi = spans.max() else {
             throw CTVolumeError.invalidParameter(name: "head span rule", reason: "no training spans")
         }
-        try self.init(least: lo, most: hi)
+        if let offsets, offsets.isEmpty {
+            throw CTVolumeError.invalidParameter(name: "head span rule", reason: "an empty list of training offsets")
+        }
+        try self.init(least: lo, most: hi, mostOffset: offsets?.max())
     }
+
+    /// Whether a head whose centre lies `offset` off the slice's (``HeadExtent/offset(height:width:)``) is accepted where it is.
+    public func accepts(offset: Double) -> Bool { mostOffset.map { offset <= $0 } ?? true }
 
     /// The span a head of span `span` is framed to: nil when the rule accepts it as it is, else
     /// the nearer bound.
@@ -104,18 +132,20 @@ public struct HeadSpanRule: Hashable, Sendable, Codable {
         return nil
     }
 
-    private enum CodingKeys: String, CodingKey { case least, most }
+    private enum CodingKeys: String, CodingKey { case least, most, mostOffset }
 
-    /// Decodes and checks a rule (as ``init(least:most:)``).
+    /// Decodes and checks a rule (as ``init(least:most:mostOffset:)``); `mostOffset` may be absent.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try self.init(least: try c.decode(Double.self, forKey: .least), most: try c.decode(Double.self, forKey: .most))
+        try self.init(least: try c.decode(Double.self, forKey: .least), most: try c.decode(Double.self, forKey: .most),
+                      mostOffset: try c.decodeIfPresent(Double.self, forKey: .mostOffset))
     }
 }
 
 /// The window of its slices a scan is seen through at inference: the whole slice (the
-/// identity), or a square around the head of a side that makes the head fill the span its
-/// ``HeadSpanRule`` asks for.
+/// identity), a square around the head of a side that makes the head fill the span its
+/// ``HeadSpanRule`` asks for, or, for a head further off the centre than the rule accepts, the
+/// slice's own square centred on the head.
 ///
 /// The window is centred on the head's box (``HeadExtent``) and may reach past the slice (that
 /// part is air, ``Preprocessing/air``): a head too small is seen through a smaller square, cut
@@ -148,18 +178,27 @@ public struct HeadFrame: Hashable, Sendable {
     }
 
     /// The frame `rule` gives `scan`: the identity without a rule, without a head, or when the
-    /// head's span is accepted; else the square around the head's box that makes it span the
-    /// nearer bound (``init(height:width:extent:span:)``, ``HeadExtent``, ``HeadSpanRule/target(span:)``).
-    /// The framed head's span then lies within the rule's bounds: framing a framed scan again
-    /// changes nothing.
+    /// head's span and offset are accepted; for a span outside the bounds, the square around the
+    /// head's box that makes it span the nearer bound (``init(height:width:extent:span:)``,
+    /// ``HeadExtent``, ``HeadSpanRule/target(span:)``); for an accepted span whose offset is not
+    /// accepted, the slice's own square centred on the box (``init(height:width:extent:side:)``
+    /// with the side `max(height, width)`, ``HeadSpanRule/accepts(offset:)``). Every window is
+    /// centred on the head, so the framed head's span lies within the rule's bounds and its
+    /// offset is under half a voxel: framing a framed scan again changes nothing (for any
+    /// `mostOffset` of at least half a voxel's share).
     public init(_ scan: ScanVolume, rule: HeadSpanRule?) {
         let (h, w) = (scan.shape.y, scan.shape.x)
-        guard let rule, let extent = HeadExtent.measure(scan),
-              let target = rule.target(span: extent.span(height: h, width: w)) else {
+        guard let rule, let extent = HeadExtent.measure(scan) else {
             self = .identity(height: h, width: w)
             return
         }
-        self.init(height: h, width: w, extent: extent, span: target)
+        if let target = rule.target(span: extent.span(height: h, width: w)) {
+            self.init(height: h, width: w, extent: extent, span: target)
+        } else if !rule.accepts(offset: extent.offset(height: h, width: w)) {
+            self.init(height: h, width: w, extent: extent, side: max(h, w))
+        } else {
+            self = .identity(height: h, width: w)
+        }
     }
 
     /// The square around `extent` in which it spans `span` of the side, to a whole voxel: of
@@ -171,7 +210,14 @@ public struct HeadFrame: Hashable, Sendable {
         precondition(span > 0 && span <= 1, "HeadFrame: span \(span) must lie in (0, 1]")
         let exact = Double(extent.size) / span
         let side = max(extent.size, Int(exact < Double(max(height, width)) ? exact.rounded(.down) : exact.rounded(.up)))
-        // centred on the box; an odd difference puts the extra row or column before the head
+        self.init(height: height, width: width, extent: extent, side: side)
+    }
+
+    /// The square of side `side` centred on `extent`'s box (an odd difference puts the extra
+    /// row or column before the head).
+    /// - Precondition: `side` is at least the box's longer side.
+    public init(height: Int, width: Int, extent: HeadExtent, side: Int) {
+        precondition(side >= extent.size, "HeadFrame: side \(side) is smaller than the head's \(extent.size)")
         func start(_ r: Range<Int>) -> Int { Int((Double(r.lowerBound + r.upperBound - side) / 2).rounded(.down)) }
         self.init(height: height, width: width, top: start(extent.rows), left: start(extent.columns), rows: side, columns: side)
     }

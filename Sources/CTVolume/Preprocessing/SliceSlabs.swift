@@ -11,9 +11,9 @@
 /// when two slices together are thinner than it.
 public struct SlabRule: Hashable, Sendable, Codable {
     /// Slices spaced less than this (mm) are combined; at this or more a scan is left as it is.
-    public var thinnerThanMM: Double
+    public let thinnerThanMM: Double
     /// The slabs' least thickness (mm).
-    public var slabMM: Double
+    public let slabMM: Double
 
     /// A rule; both numbers must be finite and positive, and `slabMM >= thinnerThanMM`.
     /// - Throws: ``CTVolumeError/invalidParameter(name:reason:)`` otherwise.

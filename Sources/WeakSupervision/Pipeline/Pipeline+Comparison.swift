@@ -287,8 +287,8 @@ extension Pipeline {
 
     /// The window the run's ``PipelineConfig/ComparisonSettings/headSpans`` gives a scan in the
     /// networks' voxel order (LAS), after its slabs (``thinSliceSlabs(for:)``): the identity
-    /// unless its head fills less or more of the networks' input than the rule accepts
-    /// (``HeadFrame/init(_:rule:)``). `ichctl segment --run` and `classify --run` run the run's
+    /// unless its head fills less or more of the networks' input than the rule accepts, or lies
+    /// further off the centre (``HeadFrame/init(_:rule:)``). `ichctl segment --run` and `classify --run` run the run's
     /// method on the window (``HeadFrame/apply(_:fill:)``, air outside the scan) and put the
     /// result back (``HeadFrame/restore(_:fill:geometry:)``), as the comparison does on cases
     /// from outside the run.

@@ -502,8 +502,10 @@ public struct PipelineConfig: Codable, Sendable, Equatable {
         /// the median) into slabs of at least 5 mm (the median).
         public var thinSlices: SlabRule?
         /// Scans whose head fills less or more of the networks' input than the rule accepts are
-        /// seen through a square window around the head that makes it fill the nearer bound, and
-        /// every result is put back on the scan's grid (``HeadSpanRule``, ``HeadFrame``): in
+        /// seen through a square window around the head that makes it fill the nearer bound (and,
+        /// with the rule's ``HeadSpanRule/mostOffset``, scans whose head lies further off the
+        /// centre through the slice's own square centred on it), and every result is put back
+        /// on the scan's grid (``HeadSpanRule``, ``HeadFrame``): in
         /// `ichctl compare --data` on cases from outside the run, `ichctl segment --run` and
         /// `ichctl classify --run` (``Pipeline/headFrame(for:)``). A run's own cases are used as
         /// its stages saw them. nil (default): scans are used as they are.
