@@ -9,7 +9,6 @@ its centre's offset from the slice centre along each in-plane voxel axis, as a s
 square's side (`head_offsets`). Prints one line per scan and, last, the distribution of the
 larger of the two offsets' magnitudes (least, 5%, median, 95%, most).
 """
-import json
 import sys
 from pathlib import Path
 
@@ -17,15 +16,10 @@ import nibabel as nib
 import numpy as np
 
 from geometry_probes import head_offsets
-from mask_sets import list_names
+from mask_sets import scan_files
 
 root = Path(sys.argv[1])
-if len(sys.argv) > 2 and sys.argv[2] == "--list":
-    files = [root / "data" / f"{name}.nii.gz" for name in list_names(root)]
-else:
-    split = sys.argv[2] if len(sys.argv) > 2 else "train"
-    names = json.loads((root / "data" / "split.json").read_text())[split]
-    files = [root / "data" / "cases" / "data" / f"{name}.nii.gz" for name in names]
+files = scan_files(root, sys.argv[2] if len(sys.argv) > 2 else None)
 largest = []
 for f in files:
     offsets = head_offsets(np.asarray(nib.load(f).dataobj, dtype=np.float32))

@@ -15,15 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mask_sets import list_names
+from mask_sets import scan_files
 
 ichctl, root = sys.argv[1], Path(sys.argv[2])
-if len(sys.argv) > 3 and sys.argv[3] == "--list":
-    files = [root / "data" / f"{name}.nii.gz" for name in list_names(root)]
-else:
-    split = sys.argv[3] if len(sys.argv) > 3 else "train"
-    names = json.loads((root / "data" / "split.json").read_text())[split]
-    files = [root / "data" / "cases" / "data" / f"{name}.nii.gz" for name in names]
+files = scan_files(root, sys.argv[3] if len(sys.argv) > 3 else None)
 spans = []
 for f in files:
     out = subprocess.run([ichctl, "inspect", "--json", str(f)], check=True, capture_output=True, text=True).stdout

@@ -56,3 +56,16 @@ def slice_scores(data, folders):
             assert len(values) == len(labels), f"{Path(d) / name}.json: {len(values)} logits for {len(labels)} slices"
         cases.append((labels, logits))
     return cases
+
+
+def scan_files(root, choice=None):
+    """The scans a diagnostic measures: `choice == "--list"` reads a dataset's `ROOT/list.txt`
+    (`ROOT/data/NAME.nii.gz`); otherwise ROOT is a run folder and `choice` names a split of its
+    `data/split.json` (train when None), whose scans lie in `ROOT/data/cases/data/`."""
+    from pathlib import Path
+    import json
+    root = Path(root)
+    if choice == "--list":
+        return [root / "data" / f"{name}.nii.gz" for name in list_names(root)]
+    names = json.loads((root / "data" / "split.json").read_text())[choice or "train"]
+    return [root / "data" / "cases" / "data" / f"{name}.nii.gz" for name in names]
