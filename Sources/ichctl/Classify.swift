@@ -18,7 +18,7 @@ struct Classify: ParsableCommand {
     @Option(name: .long, help: "A ResNetLSTM checkpoint (.safetensors with ichct.config kind resnet_lstm).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: use the classifier that makes its slice calls (RUN/classifier/classifier.safetensors, or RUN/classifier/slice-calls/classifier.safetensors when its configuration fine-tunes one), on slabs when the scan's slices are thinner than its comparison.thinSlices allows, through a window around the head when its head lies outside comparison.headSpans.")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: use the classifier that makes its slice calls (RUN/classifier/classifier.safetensors, or RUN/classifier/slice-calls/classifier.safetensors when its configuration fine-tunes one), on slabs when the scan's slices are thinner than its comparison.thinSlices allows, through a window around the head when its head lies outside comparison.headSpans (or centred on it when it lies further off the centre than their mostOffset).")
     var runFolder: String?
 
     func validate() throws {

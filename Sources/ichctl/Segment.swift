@@ -50,7 +50,7 @@ struct Segment: ParsableCommand {
     @Option(name: .long, help: "A UNetLite checkpoint (.safetensors with ichct.config kind unet_lite).")
     var model: String?
 
-    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth, bone rim and contrast filter; slabs for slices thinner than its comparison.thinSlices allows; a window around a head outside its comparison.headSpans).")
+    @Option(name: .customLong("run"), help: "A pipeline run folder: segment as its table's row --row does (its models, gate, component size, growth, bone rim and contrast filter; slabs for slices thinner than its comparison.thinSlices allows; a window around a head outside its comparison.headSpans, or centred on one further off the centre than their mostOffset).")
     var runFolder: String?
 
     @Option(name: .long, help: "With --run: the row to reproduce (pipeline, pipeline-raw, pipeline-gated, upper-bound, ...; default pipeline).")
